@@ -1,0 +1,210 @@
+"""The one public API. The CLI, HTTP and MCP faces call only this module.
+
+>>> ws = Workspace()                                  # ./.ragtune, or RAGTUNE_HOME
+>>> ws.ingest(["docs/"], index="support")             # IngestReport(added=…, …)
+>>> ws.index("support").search("how do I rotate keys", k=5)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from ragtune.config import ChunkingConfig, RagtuneConfig, SearchMode, apply_threads
+from ragtune.documents import JsonlFields, RecursiveChunker
+from ragtune.embeddings import Embedder, load_embedder
+from ragtune.errors import EmbedderMismatchError, InputError
+from ragtune.index import DocRecord, Filters, IndexManifest, Store, check_index_name, open_store
+from ragtune.index.sync import IngestReport, Progress, sync_sources
+from ragtune.retrieval import DenseRetriever, HybridRetriever, LexicalRetriever, Retriever, ScoredChunk
+
+__all__ = ["Filters", "Hit", "Index", "IngestReport", "Workspace"]
+
+
+@dataclass
+class Hit:
+    """One search result: the chunk, where it comes from, and its scores."""
+
+    rank: int
+    score: float
+    chunk_id: str
+    doc_id: str
+    text: str
+    source: str
+    page: int | None
+    start: int
+    end: int
+    headings: list[str]
+    scores: dict[str, float] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_scored(cls, rank: int, scored: ScoredChunk) -> "Hit":
+        c = scored.chunk
+        return cls(rank=rank, score=scored.score, chunk_id=c.chunk_id, doc_id=c.doc_id, text=c.text, source=c.source,
+                   page=c.page, start=c.start, end=c.end, headings=list(c.headings), scores=scored.scores, metadata=c.metadata)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"rank": self.rank, "score": round(self.score, 6), "doc_id": self.doc_id, "chunk_id": self.chunk_id,
+                "source": self.source, "page": self.page, "start": self.start, "end": self.end,
+                "headings": self.headings, "text": self.text, "scores": {k: round(v, 6) for k, v in self.scores.items()}}
+
+
+class Workspace:
+    """A ragtune workspace: named indexes (and, later, model artefacts) under ``config.home``."""
+
+    def __init__(self, config: RagtuneConfig | None = None) -> None:
+        self.config = config or RagtuneConfig.load()
+        apply_threads(self.config.threads)
+        self._store: Store | None = None
+        self._embedders: dict[str, Embedder] = {}
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = open_store(self.config)
+        return self._store
+
+    def embedder(self, spec: str | None = None) -> Embedder:
+        """The embedder for ``spec`` (default: the configured one), loaded once per workspace."""
+        spec = spec or self.config.embedder.model
+        if spec not in self._embedders:
+            self._embedders[spec] = load_embedder(spec, self.config.embedder)
+        return self._embedders[spec]
+
+    def indexes(self) -> list[IndexManifest]:
+        """Manifests of every index in the workspace."""
+        return [self.store.manifest(n) for n in self.store.list_indexes()]
+
+    def index(self, name: str) -> "Index":
+        """An existing index; ``IndexNotFoundError`` otherwise."""
+        self.store.manifest(name)
+        return Index(self, name)
+
+    def create_index(self, name: str, embedder: str | None = None, chunking: ChunkingConfig | None = None) -> "Index":
+        """Create an empty index built with ``embedder`` (default: the configured one)."""
+        check_index_name(name)
+        info = self.embedder(embedder).info
+        self.store.create(IndexManifest(name=name, embedder=info, chunking=chunking or self.config.chunking))
+        return Index(self, name)
+
+    def ingest(self, paths: Sequence[str], index: str, *, create: bool = True, embedder: str | None = None,
+               include: Sequence[str] = (), exclude: Sequence[str] = (), strict: bool = False,
+               jsonl_fields: JsonlFields | None = None, progress: Progress | None = None) -> IngestReport:
+        """Sync files and folders into ``index`` (created on first use unless ``create`` is false)."""
+        if not paths:
+            raise InputError("give at least one file or folder to ingest")
+        if not self.store.exists(check_index_name(index)):
+            if not create:
+                self.store.manifest(index)  # raises IndexNotFoundError
+            # Validate the inputs before an index appears on disk.
+            from ragtune.documents import discover
+
+            discover(paths, include, exclude)
+            self.create_index(index, embedder)
+        return self.index(index).ingest(paths, include=include, exclude=exclude, strict=strict,
+                                        jsonl_fields=jsonl_fields, progress=progress, embedder=embedder)
+
+    def delete_index(self, name: str) -> None:
+        """Remove an index and everything in it."""
+        self.store.drop(name)
+
+
+class Index:
+    """A named index: ingest into it, search it, list and remove its documents."""
+
+    def __init__(self, workspace: Workspace, name: str) -> None:
+        self.workspace = workspace
+        self.name = name
+
+    @property
+    def manifest(self) -> IndexManifest:
+        return self.workspace.store.manifest(self.name)
+
+    def _embedder(self, spec: str | None) -> Embedder:
+        recorded = self.manifest.embedder
+        embedder = self.workspace.embedder(spec or recorded.spec)
+        if not embedder.info.same_model(recorded):
+            raise EmbedderMismatchError(
+                f"index '{self.name}' was built with {recorded.name} ({recorded.version}, {recorded.dimension}-d); "
+                f"'{spec}' is {embedder.info.name} ({embedder.info.version}, {embedder.info.dimension}-d). "
+                f"Query with the index's own model, or re-embed: ragtune reindex --index {self.name} --embedder {spec}")
+        return embedder
+
+    def ingest(self, paths: Sequence[str], *, include: Sequence[str] = (), exclude: Sequence[str] = (),
+               strict: bool = False, jsonl_fields: JsonlFields | None = None, progress: Progress | None = None,
+               embedder: str | None = None) -> IngestReport:
+        """Sync ``paths`` into this index (see ``ragtune.index.sync``)."""
+        manifest = self.manifest
+        return sync_sources(self.workspace.store, self.name, self._embedder(embedder), RecursiveChunker(manifest.chunking),
+                            paths, include=include, exclude=exclude, strict=strict, jsonl_fields=jsonl_fields, progress=progress)
+
+    def retriever(self, mode: SearchMode | str | None = None, embedder: str | None = None) -> Retriever:
+        """The retriever for ``mode`` (default: the configured mode)."""
+        mode = SearchMode(mode or self.workspace.config.retrieval.mode)
+        store = self.workspace.store
+        if mode is SearchMode.lexical:
+            return LexicalRetriever(store, self.name)
+        dense = DenseRetriever(store, self.name, self._embedder(embedder))
+        if mode is SearchMode.dense:
+            return dense
+        return HybridRetriever(LexicalRetriever(store, self.name), dense, self.workspace.config.retrieval)
+
+    def search(self, query: str, k: int | None = None, mode: SearchMode | str | None = None,
+               filters: Filters | None = None, embedder: str | None = None) -> list[Hit]:
+        """The ``k`` best chunks for ``query``."""
+        if not query or not query.strip():
+            raise InputError("the query is empty")
+        k = k or self.workspace.config.retrieval.k
+        if k < 1:
+            raise InputError("k must be at least 1")
+        scored = self.retriever(mode, embedder).retrieve(query, k, filters)
+        return [Hit.from_scored(i, s) for i, s in enumerate(scored, start=1)]
+
+    def search_batch(self, queries: Sequence[tuple[str, str]], k: int | None = None, mode: SearchMode | str | None = None,
+                     filters: Filters | None = None, unique_docs: bool = False) -> list[tuple[str, list[Hit]]]:
+        """Search many ``(query_id, text)`` pairs at once (query embeddings computed in one batch).
+
+        With ``unique_docs`` each document appears once, at the rank of its best chunk.
+        """
+        k = k or self.workspace.config.retrieval.k
+        retriever = self.retriever(mode)
+        fetch = k * 3 if unique_docs else k
+        vectors = None
+        if isinstance(retriever, (DenseRetriever, HybridRetriever)):
+            dense = retriever if isinstance(retriever, DenseRetriever) else retriever.dense
+            vectors = dense.embedder.embed_queries([text for _, text in queries])
+        out = []
+        for i, (qid, text) in enumerate(queries):
+            if isinstance(retriever, HybridRetriever):
+                ranked = [(c, s, parts) for c, s, parts in retriever.ranked(text, fetch, filters, vectors[i])]
+            elif isinstance(retriever, DenseRetriever):
+                ranked = [(c, s, {"dense": s}) for c, s in retriever.ranked(text, fetch, filters, vectors[i])]
+            else:
+                ranked = [(c, s, {"lexical": s}) for c, s in retriever.ranked(text, fetch, filters)]
+            records = self.workspace.store.get_chunks(self.name, [c for c, _, _ in ranked])
+            hits, docs = [], set()
+            for record, (_, score, parts) in zip(records, ranked):
+                if unique_docs and record.doc_id in docs:
+                    continue
+                docs.add(record.doc_id)
+                hits.append(Hit.from_scored(len(hits) + 1, ScoredChunk(record, score, parts)))
+                if len(hits) == k:
+                    break
+            out.append((qid, hits))
+        return out
+
+    def documents(self) -> list[DocRecord]:
+        """Every document in the index."""
+        return sorted(self.workspace.store.documents(self.name), key=lambda d: d.doc_id)
+
+    def remove(self, doc_ids: Sequence[str]) -> int:
+        """Remove documents by id; ``InputError`` names any id the index does not hold."""
+        from ragtune.index import IngestEvent
+
+        known = {d.doc_id for d in self.workspace.store.documents(self.name)}
+        missing = [d for d in doc_ids if d not in known]
+        if missing:
+            raise InputError(f"index '{self.name}' has no document '{missing[0]}'")
+        self.workspace.store.commit(self.name, [], list(doc_ids), IngestEvent(removed=len(doc_ids)))
+        return len(doc_ids)

@@ -1,0 +1,15 @@
+"""The ``ragtune`` command: one Typer app; each group of commands lives in its own module."""
+
+from __future__ import annotations
+
+import typer
+
+from ragtune.cli import index_commands
+
+app = typer.Typer(name="ragtune", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  help="Adapt a language model to your domain with RAG, fine-tuning or both, and measure which pays.")
+index_commands.register(app)
+
+
+def main() -> None:
+    app()

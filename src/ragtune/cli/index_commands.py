@@ -1,0 +1,172 @@
+"""Index commands: ingest, search, indexes, docs, remove."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from ragtune.api import Workspace
+from ragtune.cli.output import StageProgress, emit_json, emit_jsonl, err, handle_errors, out
+from ragtune.config import RagtuneConfig, SearchMode
+from ragtune.documents import JsonlFields
+from ragtune.errors import InputError
+from ragtune.index import Filters
+
+JsonFlag = typer.Option(False, "--json", help="Print one JSON document on stdout and nothing else.")
+IndexOpt = typer.Option(..., "--index", "-i", help="Index name.")
+
+
+def workspace(**overrides) -> Workspace:
+    return Workspace(RagtuneConfig.load(overrides))
+
+
+def parse_filters(source: Optional[str], types: Optional[list[str]], where: Optional[list[str]]) -> Filters | None:
+    meta = {}
+    for item in where or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise InputError(f"--where '{item}': expected FIELD=VALUE")
+        meta[key] = value
+    filters = Filters(source=source, types=tuple(t.lower().lstrip(".") for t in types or ()), metadata=meta)
+    return filters or None
+
+
+def read_queries(path: Path) -> list[tuple[str, str]]:
+    """Rows with ``_id``/``text`` (BEIR) or ``id``/``question``; errors name the file and line."""
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    rows = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
+        if not isinstance(row, dict):
+            raise InputError(f"{path}:{number}: expected a JSON object")
+        qid = row.get("_id", row.get("id", row.get("query_id")))
+        text = row.get("text", row.get("question", row.get("query")))
+        if qid is None or not isinstance(text, str) or not text.strip():
+            raise InputError(f"{path}:{number}: needs '_id' and 'text' (or 'id' and 'question')")
+        rows.append((str(qid), text))
+    if not rows:
+        raise InputError(f"{path}: no queries")
+    return rows
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    @handle_errors
+    def ingest(
+        paths: list[Path] = typer.Argument(..., help="Files or folders (txt, md, html, pdf, docx, jsonl)."),
+        index: str = IndexOpt,
+        include: list[str] = typer.Option([], "--include", help="Glob of files to take inside folders (repeatable)."),
+        exclude: list[str] = typer.Option([], "--exclude", help="Glob of files to leave out (repeatable)."),
+        strict: bool = typer.Option(False, "--strict", help="Stop at the first bad file instead of skipping it."),
+        embedder: Optional[str] = typer.Option(None, "--embedder", help="Embedder spec for a new index (default: local)."),
+        id_field: str = typer.Option("_id", "--id-field", help="JSONL: field holding the document id."),
+        text_field: str = typer.Option("text", "--text-field", help="JSONL: field holding the text."),
+        title_field: str = typer.Option("title", "--title-field", help="JSONL: field holding the title."),
+        as_json: bool = JsonFlag,
+    ) -> None:
+        """Load files or folders and sync them into an index (unchanged documents cost nothing)."""
+        ws = workspace()
+        with StageProgress() as progress:
+            report = ws.ingest([str(p) for p in paths], index, embedder=embedder, include=include, exclude=exclude,
+                               strict=strict, jsonl_fields=JsonlFields(id_field, title_field, text_field), progress=progress)
+        if as_json:
+            emit_json(report.to_json())
+            return
+        table = Table(title=f"ingest → {index}")
+        for col in ("added", "updated", "removed", "unchanged", "chunks", "skipped"):
+            table.add_column(col, justify="right")
+        table.add_row(*(str(v) for v in (report.added, report.updated, report.removed, report.unchanged, report.chunks, len(report.skipped))))
+        out.print(table)
+        for s in report.skipped:
+            err.print(f"[yellow]skipped[/] {s['source']}: {s['error']}", highlight=False)
+
+    @app.command()
+    @handle_errors
+    def search(
+        query: Optional[str] = typer.Argument(None, help="The query (or use --queries for a batch)."),
+        index: str = IndexOpt,
+        k: int = typer.Option(10, "--k", "-k", min=1, help="Results per query."),
+        mode: SearchMode = typer.Option(SearchMode.hybrid, "--mode", help="lexical, dense or hybrid."),
+        queries: Optional[Path] = typer.Option(None, "--queries", help="JSONL of queries: prints one JSONL row per query."),
+        source: Optional[str] = typer.Option(None, "--source", help="Only chunks whose source matches this glob."),
+        types: list[str] = typer.Option([], "--type", help="Only these document types (txt, md, html, pdf, docx, jsonl)."),
+        where: list[str] = typer.Option([], "--where", help="Only chunks whose metadata FIELD=VALUE (repeatable)."),
+        unique_docs: bool = typer.Option(False, "--unique-docs", help="One hit per document (its best chunk)."),
+        as_json: bool = JsonFlag,
+    ) -> None:
+        """Ranked chunks for a query, or a batch of queries."""
+        if (query is None) == (queries is None):
+            raise InputError("give either a QUERY or --queries FILE")
+        filters = parse_filters(source, types, where)
+        idx = workspace().index(index)
+        if queries is not None:
+            results = idx.search_batch(read_queries(queries), k=k, mode=mode, filters=filters, unique_docs=unique_docs)
+            emit_jsonl({"query_id": qid, "hits": [{"doc_id": h.doc_id, "chunk_id": h.chunk_id, "score": round(h.score, 6)}
+                                                   for h in hits]} for qid, hits in results)
+            return
+        if unique_docs:
+            hits = idx.search_batch([("q", query)], k=k, mode=mode, filters=filters, unique_docs=True)[0][1]
+        else:
+            hits = idx.search(query, k=k, mode=mode, filters=filters)
+        if as_json:
+            emit_json({"query": query, "index": index, "mode": mode.value, "hits": [h.to_json() for h in hits]})
+            return
+        if not hits:
+            err.print("no matching chunks")
+        for h in hits:
+            where_ = h.source + (f" p.{h.page}" if h.page else "")
+            out.print(f"[bold]{h.rank}.[/] {h.score:.4f}  [cyan]{h.chunk_id}[/]  [dim]{where_}[/]", highlight=False)
+            snippet = " ".join(h.text.split())
+            out.print(f"   {snippet[:300]}{'…' if len(snippet) > 300 else ''}", highlight=False, markup=False)
+
+    @app.command()
+    @handle_errors
+    def indexes(as_json: bool = JsonFlag) -> None:
+        """List the indexes in the workspace."""
+        manifests = workspace().indexes()
+        if as_json:
+            emit_json([{"name": m.name, "documents": m.documents, "chunks": m.chunks, "embedder": m.embedder.model_dump(),
+                        "generation": m.generation, "updated_at": m.updated_at} for m in manifests])
+            return
+        table = Table(title="indexes")
+        for col in ("name", "documents", "chunks", "embedder", "updated"):
+            table.add_column(col)
+        for m in manifests:
+            table.add_row(m.name, str(m.documents), str(m.chunks), m.embedder.name, m.updated_at)
+        out.print(table)
+
+    @app.command()
+    @handle_errors
+    def docs(index: str = IndexOpt, as_json: bool = JsonFlag) -> None:
+        """List the documents of an index."""
+        documents = workspace().index(index).documents()
+        if as_json:
+            emit_json([d.to_json() for d in documents])
+            return
+        table = Table(title=f"documents in {index}")
+        for col in ("doc_id", "source", "version", "chunks", "hash"):
+            table.add_column(col)
+        for d in documents:
+            table.add_row(d.doc_id, d.source, str(d.version), str(d.chunks), d.hash[:12])
+        out.print(table)
+
+    @app.command()
+    @handle_errors
+    def remove(doc_ids: list[str] = typer.Argument(..., help="Document ids to remove."), index: str = IndexOpt,
+               as_json: bool = JsonFlag) -> None:
+        """Remove documents from an index."""
+        n = workspace().index(index).remove(doc_ids)
+        if as_json:
+            emit_json({"index": index, "removed": n})
+        else:
+            out.print(f"removed {n} document(s) from {index}")

@@ -1,0 +1,80 @@
+"""Output and error handling shared by every command: JSON on stdout, everything else on stderr."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from typing import Any, Callable, Iterator
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from ragtune.errors import RagtuneError
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True)
+
+
+def emit_json(data: Any) -> None:
+    """Print one JSON document on stdout."""
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def emit_jsonl(rows: Iterator[Any]) -> None:
+    for row in rows:
+        sys.stdout.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def handle_errors(fn: Callable) -> Callable:
+    """Map ragtune errors to a one-line message on stderr and the contract's exit code (2 bad input, 1 failure)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except RagtuneError as exc:
+            err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            err.print("[yellow]interrupted: nothing was committed[/]")
+            raise typer.Exit(130) from None
+        except (typer.Exit, typer.Abort):
+            raise
+        except Exception as exc:  # noqa: BLE001 - last line of defence: no tracebacks at the user
+            if os.environ.get("RAGTUNE_DEBUG"):
+                raise
+            err.print(f"[bold red]error:[/] {type(exc).__name__}: {exc} (set RAGTUNE_DEBUG=1 for the traceback)", markup=True, highlight=False)
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+class StageProgress:
+    """A rich progress bar on stderr driven by ``(stage, done, total)`` callbacks."""
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled and err.is_terminal or bool(os.environ.get("RAGTUNE_PROGRESS"))
+        self._bar = Progress(TextColumn("{task.description:>8}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                             console=err, transient=True) if self.enabled else None
+        self._tasks: dict[str, int] = {}
+
+    def __enter__(self) -> "StageProgress":
+        if self._bar:
+            self._bar.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._bar:
+            self._bar.__exit__(*exc)
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self._bar:
+            return
+        if stage not in self._tasks:
+            self._tasks[stage] = self._bar.add_task(stage, total=total)
+        self._bar.update(self._tasks[stage], completed=done, total=total)

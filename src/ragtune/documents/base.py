@@ -1,0 +1,114 @@
+"""Documents and chunks, and the two seams of this layer: ``Loader`` and ``Chunker``.
+
+A loader turns one file into one or more ``Document`` objects made of ``Block``s (a paragraph under a
+heading path, on a page). ``Document.text`` is the blocks joined by blank lines; every block and every
+chunk keeps its character span in that text, so a citation can point at the exact place.
+Loaders raise ``InputError`` naming the file (and line, for JSONL) for anything they cannot read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Protocol, Sequence
+
+
+@dataclass(frozen=True)
+class Block:
+    """A structural unit of a document: text under a heading path, on an optional page."""
+
+    text: str
+    start: int
+    page: int | None = None
+    headings: tuple[str, ...] = ()
+
+    @property
+    def end(self) -> int:
+        return self.start + len(self.text)
+
+
+@dataclass
+class Document:
+    """One source document: stable id, full text, its blocks, type and metadata."""
+
+    doc_id: str
+    source: str
+    text: str
+    blocks: list[Block]
+    doc_type: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def content_hash(self) -> str:
+        """sha256 of the text and metadata: what decides whether a re-ingest changes anything."""
+        h = hashlib.sha256(self.text.encode("utf-8"))
+        h.update(json.dumps(self.metadata, sort_keys=True, default=str).encode("utf-8"))
+        return h.hexdigest()
+
+    @classmethod
+    def from_parts(
+        cls,
+        doc_id: str,
+        source: str,
+        parts: Sequence[tuple[str, int | None, tuple[str, ...]]],
+        doc_type: str,
+        metadata: dict[str, Any] | None = None,
+    ) -> "Document":
+        """Assemble a document from ``(text, page, headings)`` parts, computing each block's span."""
+        blocks: list[Block] = []
+        pieces: list[str] = []
+        offset = 0
+        for text, page, headings in parts:
+            text = text.strip()
+            if not text:
+                continue
+            if pieces:
+                pieces.append("\n\n")
+                offset += 2
+            blocks.append(Block(text=text, start=offset, page=page, headings=headings))
+            pieces.append(text)
+            offset += len(text)
+        return cls(doc_id=doc_id, source=source, text="".join(pieces), blocks=blocks,
+                   doc_type=doc_type, metadata=dict(metadata or {}))
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A retrievable piece of a document: ``chunk_id`` is ``doc_id#position``."""
+
+    chunk_id: str
+    doc_id: str
+    position: int
+    text: str
+    start: int
+    end: int
+    page: int | None
+    headings: tuple[str, ...]
+
+    @property
+    def index_text(self) -> str:
+        """The text that is embedded and indexed: the heading path, then the chunk."""
+        if self.headings:
+            return " / ".join(self.headings) + "\n" + self.text
+        return self.text
+
+
+class Loader(Protocol):
+    """Reads one file into documents.
+
+    ``suffixes`` lists the file endings it takes. ``load`` yields documents whose ``doc_id`` starts
+    with ``doc_id`` (a file gives one document with exactly that id; a JSONL file gives one per row,
+    with the row's own id). Unreadable, empty or malformed input raises ``InputError``.
+    """
+
+    suffixes: tuple[str, ...]
+
+    def load(self, path: Path, doc_id: str) -> Iterator[Document]: ...
+
+
+class Chunker(Protocol):
+    """Cuts a document into chunks within a token budget; spans index into ``Document.text``."""
+
+    def chunk(self, document: Document) -> list[Chunk]: ...

@@ -1,0 +1,34 @@
+"""File loaders, one per format, chosen by file ending."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ragtune.documents.base import Loader
+from ragtune.documents.loaders.docx import DocxLoader
+from ragtune.documents.loaders.html import HtmlLoader
+from ragtune.documents.loaders.jsonl import JsonlFields, JsonlLoader
+from ragtune.documents.loaders.markdown import MarkdownLoader
+from ragtune.documents.loaders.pdf import PdfLoader
+from ragtune.documents.loaders.text import TextLoader
+from ragtune.errors import InputError
+
+__all__ = ["JsonlFields", "loader_for", "supported_suffixes"]
+
+
+def _loaders(jsonl_fields: JsonlFields | None) -> list[Loader]:
+    return [TextLoader(), MarkdownLoader(), HtmlLoader(), PdfLoader(), DocxLoader(), JsonlLoader(jsonl_fields or JsonlFields())]
+
+
+def supported_suffixes() -> set[str]:
+    """Every file ending some loader takes."""
+    return {s for loader in _loaders(None) for s in loader.suffixes}
+
+
+def loader_for(path: Path, jsonl_fields: JsonlFields | None = None) -> Loader:
+    """The loader for ``path`` by its ending; ``InputError`` for an unsupported type."""
+    suffix = path.suffix.lower()
+    for loader in _loaders(jsonl_fields):
+        if suffix in loader.suffixes:
+            return loader
+    raise InputError(f"{path}: unsupported file type '{suffix or '(none)'}' (supported: {', '.join(sorted(supported_suffixes()))})")

@@ -1,0 +1,157 @@
+"""The ``Store`` seam: named indexes of chunks with vectors, lexical and dense search, atomic commits.
+
+Contract every store keeps (tests/index/conformance.py checks it):
+
+- ``create`` makes an empty index with a manifest recording its embedder; creating an existing name
+  raises ``InputError``. Any method given an unknown name raises ``IndexNotFoundError``.
+- ``commit`` applies document upserts (a document's old chunks are replaced whole) and deletions as one
+  atomic step: a reader sees the index before or after, never a mix; if the process dies part-way the
+  index stays as it was before. It returns the new manifest (``generation`` grows by one).
+- ``search_dense`` / ``search_lexical`` return ``(chunk_id, score)`` best first, restricted by
+  ``Filters``; ``get_chunks`` returns the stored records for chunk ids, in the order asked.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Protocol, Sequence
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from ragtune.config import ChunkingConfig
+from ragtune.embeddings.base import EmbedderInfo
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class IngestEvent(BaseModel):
+    """One committed change to an index, kept in its history."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    at: str = Field(default_factory=utc_now)
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    chunks: int = 0
+
+
+class IndexManifest(BaseModel):
+    """What an index is: its embedder, chunking, current generation and change history."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    embedder: EmbedderInfo
+    chunking: ChunkingConfig
+    generation: int = 0
+    created_at: str = Field(default_factory=utc_now)
+    updated_at: str = Field(default_factory=utc_now)
+    documents: int = 0
+    chunks: int = 0
+    history: list[IngestEvent] = Field(default_factory=list)
+    backend: dict[str, Any] = Field(default_factory=dict, description="Store-private state (table versions, files).")
+
+
+@dataclass
+class DocRecord:
+    """A stored document: identity, content hash, version and where it came from."""
+
+    doc_id: str
+    source: str
+    origin: str
+    hash: str
+    version: int
+    chunks: int
+    doc_type: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+    updated_at: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"doc_id": self.doc_id, "source": self.source, "version": self.version, "hash": self.hash,
+                "chunks": self.chunks, "metadata": self.metadata, "type": self.doc_type, "updated_at": self.updated_at}
+
+
+@dataclass
+class ChunkRecord:
+    """A stored chunk with the document fields a citation needs."""
+
+    chunk_id: str
+    doc_id: str
+    position: int
+    text: str
+    start: int
+    end: int
+    page: int | None
+    headings: tuple[str, ...]
+    source: str
+    doc_type: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def index_text(self) -> str:
+        return (" / ".join(self.headings) + "\n" + self.text) if self.headings else self.text
+
+
+@dataclass
+class Filters:
+    """Restricts search: ``source`` glob, document ``types``, and metadata fields equal to values."""
+
+    source: str | None = None
+    types: Sequence[str] = ()
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.source or self.types or self.metadata)
+
+    def matches(self, source: str, doc_type: str, metadata: dict[str, Any]) -> bool:
+        if self.source and not fnmatch.fnmatch(source, self.source) and not fnmatch.fnmatch(source.rsplit("/", 1)[-1], self.source):
+            return False
+        if self.types and doc_type not in self.types:
+            return False
+        for key, want in self.metadata.items():
+            if str(metadata.get(key)) != str(want):
+                return False
+        return True
+
+
+@dataclass
+class DocumentChange:
+    """A document to write: its record and its chunks with their vectors (rows align)."""
+
+    record: DocRecord
+    chunks: list[ChunkRecord]
+    vectors: np.ndarray
+
+
+class Store(Protocol):
+    """A backend holding many named indexes (see the module docstring for the contract)."""
+
+    def list_indexes(self) -> list[str]: ...
+
+    def exists(self, name: str) -> bool: ...
+
+    def create(self, manifest: IndexManifest) -> IndexManifest: ...
+
+    def drop(self, name: str) -> None: ...
+
+    def manifest(self, name: str) -> IndexManifest: ...
+
+    def documents(self, name: str) -> list[DocRecord]: ...
+
+    def commit(self, name: str, upserts: Sequence[DocumentChange], deletes: Sequence[str],
+               event: IngestEvent) -> IndexManifest: ...
+
+    def search_dense(self, name: str, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[tuple[str, float]]: ...
+
+    def search_lexical(self, name: str, query: str, k: int, filters: Filters | None = None) -> list[tuple[str, float]]: ...
+
+    def get_chunks(self, name: str, chunk_ids: Sequence[str]) -> list[ChunkRecord]: ...
+
+    def all_chunks(self, name: str) -> list[ChunkRecord]: ...

@@ -1,0 +1,69 @@
+"""Lexical scoring with bm25s: Snowball-stemmed, stop words removed, saved beside the index."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+
+class BM25Index:
+    """A BM25 model over a list of texts, addressed by row number."""
+
+    def __init__(self, stemmer: str = "english") -> None:
+        self.stemmer_name = stemmer
+        self._stemmer = None
+        self._model = None
+        self.size = 0
+
+    def _stem(self):
+        if self._stemmer is None and self.stemmer_name:
+            import Stemmer
+
+            self._stemmer = Stemmer.Stemmer(self.stemmer_name)
+        return self._stemmer
+
+    def build(self, texts: Sequence[str]) -> "BM25Index":
+        import bm25s
+
+        self.size = len(texts)
+        if not texts:
+            self._model = None
+            return self
+        tokens = bm25s.tokenize(list(texts), stopwords="en", stemmer=self._stem(), show_progress=False)
+        model = bm25s.BM25()
+        model.index(tokens, show_progress=False)
+        self._model = model
+        return self
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every row for ``query`` (zeros where no query term occurs)."""
+        import bm25s
+
+        if self._model is None:
+            return np.zeros(self.size, dtype=np.float32)
+        tokens = bm25s.tokenize([query], stopwords="en", stemmer=self._stem(), return_ids=False, show_progress=False)[0]
+        vocab = self._model.vocab_dict
+        tokens = [t for t in tokens if t in vocab]
+        if not tokens:
+            return np.zeros(self.size, dtype=np.float32)
+        return np.asarray(self._model.get_scores(tokens), dtype=np.float32)
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "meta.json").write_text(json.dumps({"size": self.size, "stemmer": self.stemmer_name}))
+        if self._model is not None:
+            self._model.save(str(folder), show_progress=False)
+
+    @classmethod
+    def load(cls, folder: Path) -> "BM25Index":
+        import bm25s
+
+        meta = json.loads((folder / "meta.json").read_text())
+        index = cls(meta["stemmer"])
+        index.size = meta["size"]
+        if index.size:
+            index._model = bm25s.BM25.load(str(folder), show_progress=False, mmap=False)
+        return index
