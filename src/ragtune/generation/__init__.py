@@ -1,0 +1,1 @@
+"""Generation: answering from retrieved context with citations, through any model spec."""
