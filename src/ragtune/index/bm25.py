@@ -33,6 +33,9 @@ class BM25Index:
             self._model = None
             return self
         tokens = bm25s.tokenize(list(texts), stopwords="en", stemmer=self._stem(), show_progress=False)
+        if not tokens.vocab:
+            self._model = None  # nothing indexable (only stop words or one-letter words)
+            return self
         model = bm25s.BM25()
         model.index(tokens, show_progress=False)
         self._model = model
@@ -53,7 +56,7 @@ class BM25Index:
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "meta.json").write_text(json.dumps({"size": self.size, "stemmer": self.stemmer_name}))
+        (folder / "meta.json").write_text(json.dumps({"size": self.size, "stemmer": self.stemmer_name, "model": self._model is not None}))
         if self._model is not None:
             self._model.save(str(folder), show_progress=False)
 
@@ -64,6 +67,6 @@ class BM25Index:
         meta = json.loads((folder / "meta.json").read_text())
         index = cls(meta["stemmer"])
         index.size = meta["size"]
-        if index.size:
+        if meta.get("model"):
             index._model = bm25s.BM25.load(str(folder), show_progress=False, mmap=False)
         return index

@@ -191,8 +191,8 @@ class LanceDBStore:
             BM25Index(self.config.stemmer).build([]).save(folder / "bm25" / "0")
             manifest.backend = {"chunks_version": chunks.version, "docs_version": docs.version, "ann": False}
             self._write_manifest(folder, manifest)
-        except PermissionError as exc:
-            raise StoreError(f"cannot write the workspace at {self.root}: {exc.strerror}") from exc
+        except OSError as exc:
+            raise StoreError(f"cannot write the workspace at {self.root}: {exc.strerror or exc}") from exc
         return manifest
 
     def drop(self, name: str) -> None:

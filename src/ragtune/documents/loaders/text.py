@@ -10,6 +10,7 @@ from ragtune.documents.base import Document
 from ragtune.errors import InputError
 
 _PARAGRAPH = re.compile(r"\n\s*\n")
+_WESTERN = ("cp1252", "latin_1", "iso8859_15")
 
 
 def read_text(path: Path) -> str:
@@ -28,7 +29,13 @@ def read_text(path: Path) -> str:
         pass
     from charset_normalizer import from_bytes
 
-    best = from_bytes(raw).best()
+    matches = from_bytes(raw)
+    best = matches.best()
+    # Short texts often fit several code pages equally well; prefer the Western European ones then.
+    for match in matches:
+        if best is not None and match.encoding in _WESTERN and match.chaos <= best.chaos:
+            best = match
+            break
     if best is None:
         raise InputError(f"{path}: cannot detect the text encoding")
     text = str(best)

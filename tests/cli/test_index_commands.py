@@ -1,0 +1,91 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def test_ingest_json_is_pure_and_matches_contract(cli, docs_dir):
+    code, out, _ = cli("ingest", docs_dir, "--index", "support", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert set(data) == {"index", "added", "updated", "removed", "unchanged", "skipped", "chunks"}
+    assert data["added"] == 3 and data["index"] == "support"
+
+
+def test_search_json_and_batch(cli, docs_dir, tmp_path):
+    cli("ingest", docs_dir, "--index", "support")
+    code, out, _ = cli("search", "audit log retention", "--index", "support", "--k", "2", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert len(data["hits"]) == 2 and data["hits"][0]["doc_id"] == "docs/audit.txt"
+    queries = tmp_path / "q.jsonl"
+    queries.write_text('{"_id": "q1", "text": "api keys rotation"}\n{"id": "q2", "question": "team plan price"}\n')
+    code, out, _ = cli("search", "--queries", queries, "--index", "support", "--k", "3", "--json")
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [r["query_id"] for r in rows] == ["q1", "q2"]
+    assert rows[0]["hits"][0]["doc_id"] == "docs/keys.md"
+    assert set(rows[0]["hits"][0]) == {"doc_id", "chunk_id", "score"}
+
+
+def test_docs_indexes_remove(cli, docs_dir):
+    cli("ingest", docs_dir, "--index", "support")
+    code, out, _ = cli("docs", "--index", "support", "--json")
+    docs = json.loads(out)
+    assert {d["doc_id"] for d in docs} == {"docs/keys.md", "docs/audit.txt", "docs/faq.html"}
+    assert {"doc_id", "source", "version", "hash", "chunks", "metadata"} <= set(docs[0])
+    code, out, _ = cli("indexes", "--json")
+    assert [i["name"] for i in json.loads(out)] == ["support"]
+    code, out, _ = cli("remove", "docs/faq.html", "--index", "support", "--json")
+    assert code == 0 and json.loads(out)["removed"] == 1
+
+
+@pytest.mark.parametrize("args,message", [
+    (("search", "x", "--index", "nope"), "no index named 'nope'"),
+    (("ingest", "does-not-exist", "--index", "kb"), "no such file or folder"),
+    (("search", "--index", "kb"), "give either a QUERY or --queries"),
+    (("remove", "ghost", "--index", "support"), "no document 'ghost'"),
+    (("search", "q", "--index", "support", "--where", "novalue"), "expected FIELD=VALUE"),
+])
+def test_bad_input_exits_2_with_message(cli, docs_dir, args, message):
+    cli("ingest", docs_dir, "--index", "support")
+    code, out, err = cli(*args)
+    assert code == 2
+    assert message in err
+    assert out == ""
+    assert "Traceback" not in err
+
+
+def test_bad_queries_file_names_line(cli, docs_dir, tmp_path):
+    cli("ingest", docs_dir, "--index", "support")
+    q = tmp_path / "q.jsonl"
+    q.write_text('{"_id": "1", "text": "ok"}\n{"_id": "2"}\n')
+    code, _, err = cli("search", "--queries", q, "--index", "support", "--json")
+    assert code == 2 and "q.jsonl:2" in err
+
+
+def test_strict_folder_with_binary_file(cli, docs_dir):
+    (docs_dir / "blob.txt").write_bytes(b"\x00\x01\x02binary")
+    code, out, err = cli("ingest", docs_dir, "--index", "support", "--json")
+    assert code == 0 and json.loads(out)["skipped"][0]["error"].endswith("binary file, not text")
+    code, _, err = cli("ingest", docs_dir, "--index", "other", "--strict")
+    assert code == 2 and "blob.txt" in err
+
+
+@pytest.mark.slow
+def test_real_cli_process_with_default_embedder(tmp_path):
+    """The installed command, the bundled MiniLM embedder, the shipped examples."""
+    examples = Path(__file__).resolve().parents[2] / "examples" / "docs"
+    env = dict(os.environ, RAGTUNE_HOME=str(tmp_path / "home"))
+    env.pop("RAGTUNE_EMBEDDER", None)
+    run = lambda *a: subprocess.run([sys.executable, "-m", "ragtune", *a], capture_output=True, text=True, env=env, timeout=300)
+    ingest = run("ingest", str(examples), "--index", "support", "--json")
+    assert ingest.returncode == 0, ingest.stderr
+    assert json.loads(ingest.stdout)["added"] == 5
+    search = run("search", "which port does the server listen on", "--index", "support", "--k", "3", "--json", "--mode", "dense")
+    hits = json.loads(search.stdout)["hits"]
+    assert hits[0]["doc_id"] == "docs/install-guide.txt"
+    manifest = json.loads(run("indexes", "--json").stdout)[0]
+    assert manifest["embedder"]["name"] == "sentence-transformers/all-MiniLM-L6-v2" and manifest["embedder"]["dimension"] == 384

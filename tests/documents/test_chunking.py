@@ -1,0 +1,48 @@
+from ragtune.config import ChunkingConfig
+from ragtune.documents import Document, RecursiveChunker, count_tokens
+
+
+def make_doc(parts):
+    return Document.from_parts("d", "d.md", parts, "md")
+
+
+def test_spans_point_into_document_text():
+    doc = make_doc([("First paragraph. It has two sentences.", None, ("A",)), ("Second block.", None, ("A", "B"))])
+    chunks = RecursiveChunker(ChunkingConfig(max_tokens=50, overlap_tokens=5)).chunk(doc)
+    for c in chunks:
+        assert doc.text[c.start:c.end] == c.text
+    assert [c.position for c in chunks] == list(range(len(chunks)))
+    assert chunks[0].chunk_id == "d#0"
+
+
+def test_never_crosses_headings_or_pages():
+    doc = make_doc([("Alpha text.", 1, ("H1",)), ("Beta text.", 2, ("H1",)), ("Gamma text.", 2, ("H2",))])
+    chunks = RecursiveChunker(ChunkingConfig(max_tokens=200, overlap_tokens=0)).chunk(doc)
+    assert [(c.text, c.page, c.headings) for c in chunks] == [
+        ("Alpha text.", 1, ("H1",)), ("Beta text.", 2, ("H1",)), ("Gamma text.", 2, ("H2",))]
+
+
+def test_budget_respected_with_sentence_overlap():
+    sentences = " ".join(f"Sentence number {i} talks about topic {i}." for i in range(60))
+    doc = make_doc([(sentences, None, ())])
+    cfg = ChunkingConfig(max_tokens=40, overlap_tokens=10)
+    chunks = RecursiveChunker(cfg).chunk(doc)
+    assert len(chunks) > 5
+    assert all(count_tokens(c.text) <= cfg.max_tokens for c in chunks)
+    # consecutive chunks share their boundary sentence
+    for a, b in zip(chunks, chunks[1:]):
+        assert b.start < a.end
+    assert "Sentence number 59" in chunks[-1].text
+
+
+def test_overlong_sentence_is_cut_on_tokens():
+    doc = make_doc([(" ".join(["word"] * 250), None, ())])
+    chunks = RecursiveChunker(ChunkingConfig(max_tokens=100, overlap_tokens=0)).chunk(doc)
+    assert [count_tokens(c.text) for c in chunks] == [100, 100, 50]
+
+
+def test_small_paragraphs_pack_together():
+    doc = make_doc([("One.", None, ("S",)), ("Two.", None, ("S",)), ("Three.", None, ("S",))])
+    (chunk,) = RecursiveChunker(ChunkingConfig(max_tokens=100, overlap_tokens=0)).chunk(doc)
+    assert chunk.text == "One.\n\nTwo.\n\nThree."
+    assert chunk.index_text == "S\nOne.\n\nTwo.\n\nThree."

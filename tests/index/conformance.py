@@ -1,0 +1,90 @@
+"""The Store contract (ragtune/index/base.py), run against every store implementation.
+
+A test module subclasses ``StoreConformance`` and provides a ``store`` fixture.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ragtune.config import ChunkingConfig
+from ragtune.embeddings import FakeEmbedder
+from ragtune.errors import IndexNotFoundError, InputError
+from ragtune.index.base import ChunkRecord, DocRecord, DocumentChange, Filters, IndexManifest, IngestEvent
+
+EMB = FakeEmbedder(32)
+
+
+def change(doc_id: str, texts: list[str], source: str | None = None, doc_type: str = "txt", meta: dict | None = None,
+           version: int = 1, origin: str = "/root") -> DocumentChange:
+    source = source or f"/root/{doc_id}"
+    chunks = [ChunkRecord(chunk_id=f"{doc_id}#{i}", doc_id=doc_id, position=i, text=t, start=0, end=len(t), page=None,
+                          headings=(), source=source, doc_type=doc_type, metadata=meta or {}) for i, t in enumerate(texts)]
+    record = DocRecord(doc_id=doc_id, source=source, origin=origin, hash=f"h-{doc_id}-{version}", version=version,
+                       chunks=len(chunks), doc_type=doc_type, metadata=meta or {})
+    return DocumentChange(record, chunks, EMB.embed_documents(texts))
+
+
+class StoreConformance:
+    @pytest.fixture
+    def index(self, store):
+        store.create(IndexManifest(name="kb", embedder=EMB.info, chunking=ChunkingConfig()))
+        return "kb"
+
+    def test_create_list_and_duplicate(self, store, index):
+        assert store.list_indexes() == ["kb"]
+        assert store.exists("kb") and not store.exists("other")
+        with pytest.raises(InputError, match="already exists"):
+            store.create(IndexManifest(name="kb", embedder=EMB.info, chunking=ChunkingConfig()))
+
+    def test_unknown_index_raises(self, store):
+        with pytest.raises(IndexNotFoundError, match="no index named 'nope'"):
+            store.manifest("nope")
+        with pytest.raises(IndexNotFoundError):
+            store.search_lexical("nope", "q", 3)
+
+    def test_commit_then_search(self, store, index):
+        m = store.commit(index, [change("a", ["rotate api keys every ninety days"]),
+                                 change("b", ["the audit log records sign-ins", "audit entries kept 400 days"])], [],
+                         IngestEvent(added=2))
+        assert (m.generation, m.documents, m.chunks) == (1, 2, 3)
+        lex = store.search_lexical(index, "audit log", 5)
+        assert lex[0][0].startswith("b#") and all(c.startswith("b#") for c, _ in lex)
+        dense = store.search_dense(index, EMB.embed_query("rotate api keys"), 1)
+        assert dense[0][0] == "a#0"
+        (rec,) = store.get_chunks(index, ["b#1"])
+        assert rec.text == "audit entries kept 400 days" and rec.doc_id == "b"
+
+    def test_upsert_replaces_whole_document_and_delete(self, store, index):
+        store.commit(index, [change("a", ["one", "two", "three"])], [], IngestEvent())
+        store.commit(index, [change("a", ["only one now"], version=2)], [], IngestEvent(updated=1))
+        docs = store.documents(index)
+        assert [(d.doc_id, d.version, d.chunks) for d in docs] == [("a", 2, 1)]
+        assert [c.chunk_id for c in store.all_chunks(index)] == ["a#0"]
+        m = store.commit(index, [], ["a"], IngestEvent(removed=1))
+        assert m.chunks == 0 and store.documents(index) == []
+        assert store.search_lexical(index, "one", 3) == []
+
+    def test_filters(self, store, index):
+        store.commit(index, [change("a", ["pricing for teams"], source="/kb/pricing.md", doc_type="md", meta={"lang": "en"}),
+                             change("b", ["pricing for schools"], source="/kb/schools.pdf", doc_type="pdf", meta={"lang": "de"})],
+                     [], IngestEvent())
+        assert [c for c, _ in store.search_lexical(index, "pricing", 5, Filters(types=("pdf",)))] == ["b#0"]
+        assert [c for c, _ in store.search_lexical(index, "pricing", 5, Filters(source="*.md"))] == ["a#0"]
+        vec = EMB.embed_query("pricing")
+        assert [c for c, _ in store.search_dense(index, vec, 5, Filters(metadata={"lang": "de"}))] == ["b#0"]
+
+    def test_dimension_mismatch(self, store, index):
+        with pytest.raises(InputError, match="dimensions"):
+            store.search_dense(index, np.ones(7, dtype=np.float32), 3)
+
+    def test_history_records_events(self, store, index):
+        store.commit(index, [change("a", ["x"])], [], IngestEvent(added=1))
+        store.commit(index, [change("a", ["y"], version=2)], [], IngestEvent(updated=1))
+        hist = store.manifest(index).history
+        assert [(e.added, e.updated) for e in hist] == [(1, 0), (0, 1)]
+
+    def test_drop(self, store, index):
+        store.drop(index)
+        assert store.list_indexes() == []

@@ -1,0 +1,127 @@
+import os
+
+import pytest
+
+from ragtune.api import Workspace
+from ragtune.config import RagtuneConfig
+from ragtune.errors import EmbedderMismatchError, IndexNotFoundError, InputError, StoreError
+from ragtune.index import Filters
+
+
+def test_ingest_search_and_resync(workspace, docs_dir):
+    report = workspace.ingest([str(docs_dir)], index="support")
+    assert (report.added, report.updated, report.removed, report.unchanged) == (3, 0, 0, 0)
+    assert report.chunks >= 3
+    idx = workspace.index("support")
+    hits = idx.search("how often must api keys be rotated", k=3)
+    assert hits[0].doc_id == "docs/keys.md"
+    assert hits[0].headings == ["Keys", "Rotation"]
+    assert {"lexical", "dense"} & set(hits[0].scores)
+
+    again = workspace.ingest([str(docs_dir)], index="support")
+    assert (again.added, again.updated, again.removed, again.unchanged, again.chunks) == (0, 0, 0, 3, 0)
+
+    (docs_dir / "audit.txt").write_text("The audit log now records reads of secrets too.\n")
+    (docs_dir / "faq.html").unlink()
+    (docs_dir / "new.md").write_text("# New\n\nBackups run every six hours.\n")
+    third = workspace.ingest([str(docs_dir)], index="support")
+    assert (third.added, third.updated, third.removed, third.unchanged) == (1, 1, 1, 1)
+    docs = {d.doc_id: d for d in idx.documents()}
+    assert set(docs) == {"docs/keys.md", "docs/audit.txt", "docs/new.md"}
+    assert docs["docs/audit.txt"].version == 2
+    assert "reads of secrets" in idx.search("audit log reads", k=1, mode="lexical")[0].text
+
+
+def test_modes_and_filters(workspace, docs_dir):
+    workspace.ingest([str(docs_dir)], index="support")
+    idx = workspace.index("support")
+    lexical = idx.search("audit log", k=5, mode="lexical")
+    assert lexical[0].doc_id == "docs/audit.txt" and set(lexical[0].scores) == {"lexical"}
+    dense = idx.search("audit log", k=2, mode="dense")
+    assert set(dense[0].scores) == {"dense"}
+    only_html = idx.search("price per user", k=5, filters=Filters(types=("html",)))
+    assert only_html and all(h.doc_id == "docs/faq.html" for h in only_html)
+
+
+def test_folder_skips_bad_file_but_strict_fails_and_keeps_index(workspace, docs_dir):
+    (docs_dir / "broken.pdf").write_bytes(b"%PDF-1.4 garbage")
+    (docs_dir / "empty.txt").write_bytes(b"")
+    report = workspace.ingest([str(docs_dir)], index="support")
+    assert report.added == 3
+    assert {os.path.basename(s["source"]) for s in report.skipped} == {"broken.pdf", "empty.txt"}
+    before = [d.doc_id for d in workspace.index("support").documents()]
+    (docs_dir / "keys.md").write_text("# Keys\n\nChanged text.\n")
+    with pytest.raises(InputError, match="broken.pdf"):
+        workspace.ingest([str(docs_dir)], index="support", strict=True)
+    idx = workspace.index("support")
+    assert [d.doc_id for d in idx.documents()] == before
+    assert all(d.version == 1 for d in idx.documents())  # the strict failure wrote nothing
+
+
+def test_bad_jsonl_line_names_line_and_writes_nothing(workspace, tmp_path, docs_dir):
+    workspace.ingest([str(docs_dir)], index="support")
+    gen = workspace.index("support").manifest.generation
+    bad = tmp_path / "corpus.jsonl"
+    bad.write_text('{"_id": "1", "text": "fine"}\n{"_id": "2"}\n')
+    with pytest.raises(InputError, match=r"corpus.jsonl:2: field 'text'"):
+        workspace.ingest([str(bad)], index="support")
+    assert workspace.index("support").manifest.generation == gen
+
+
+def test_jsonl_resync_removes_vanished_rows(workspace, tmp_path):
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text('{"_id": "1", "text": "alpha beta"}\n{"_id": "2", "text": "gamma delta"}\n')
+    workspace.ingest([str(corpus)], index="kb")
+    corpus.write_text('{"_id": "1", "text": "alpha beta"}\n')
+    report = workspace.ingest([str(corpus)], index="kb")
+    assert (report.unchanged, report.removed) == (1, 1)
+    assert [d.doc_id for d in workspace.index("kb").documents()] == ["1"]
+
+
+def test_unknown_index_and_mismatch(workspace, docs_dir):
+    with pytest.raises(IndexNotFoundError, match="no index named 'nope'"):
+        workspace.index("nope")
+    workspace.ingest([str(docs_dir)], index="support")
+    with pytest.raises(EmbedderMismatchError, match="reindex"):
+        workspace.index("support").search("keys", embedder="fake:32")
+
+
+def test_missing_path_creates_no_index(workspace, tmp_path):
+    with pytest.raises(InputError, match="no such file or folder"):
+        workspace.ingest([str(tmp_path / "missing")], index="fresh")
+    assert workspace.store.list_indexes() == []
+
+
+def test_remove_documents(workspace, docs_dir):
+    workspace.ingest([str(docs_dir)], index="support")
+    idx = workspace.index("support")
+    assert idx.remove(["docs/keys.md"]) == 1
+    assert "docs/keys.md" not in {d.doc_id for d in idx.documents()}
+    with pytest.raises(InputError, match="no document 'docs/keys.md'"):
+        idx.remove(["docs/keys.md"])
+
+
+def test_unwritable_workspace(tmp_path, docs_dir):
+    if os.geteuid() == 0:
+        # root ignores permission bits: make the workspace path a file instead
+        home = tmp_path / "home-file"
+        home.write_text("not a folder")
+    else:
+        home = tmp_path / "ro"
+        home.mkdir()
+        home.chmod(0o500)
+    ws = Workspace(RagtuneConfig.load({"home": str(home), "embedder": {"model": "fake:16"}}))
+    with pytest.raises(StoreError, match="cannot write the workspace"):
+        ws.ingest([str(docs_dir)], index="support")
+
+
+def test_batch_search_unique_docs(workspace, tmp_path):
+    corpus = tmp_path / "c.jsonl"
+    long_text = " ".join(f"Sentence {i} mentions aspirin and fever." for i in range(80))
+    corpus.write_text('{"_id": "long", "text": "%s"}\n{"_id": "short", "text": "aspirin lowers fever"}\n' % long_text)
+    workspace.ingest([str(corpus)], index="kb")
+    idx = workspace.index("kb")
+    assert idx.manifest.chunks > 2
+    ((qid, hits),) = idx.search_batch([("q1", "aspirin fever")], k=5, unique_docs=True)
+    assert qid == "q1"
+    assert sorted(h.doc_id for h in hits) == ["long", "short"]
