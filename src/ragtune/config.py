@@ -87,6 +87,7 @@ class GenerationConfig(_Strict):
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="0 decodes greedily; above 0 samples.")
     top_p: float = Field(1.0, gt=0.0, le=1.0, description="Nucleus sampling mass when temperature > 0.")
     seed: int | None = Field(None, description="Seed for sampling, so a sampled answer can be repeated.")
+    stop: list[str] | None = Field(None, description="Stop strings; default: a blank line for local models (small models ramble after the answer), none for servers.")
     context_window: int | None = Field(None, ge=256, description="Override of the model's context window in tokens (default: what the model reports).")
     threads: int | None = Field(None, ge=1, le=256, description="torch / llama.cpp threads for local models (default: the top-level 'threads').")
     device: str = Field("auto", description="torch device for local models: auto (GPU when present), cpu, cuda, mps.")

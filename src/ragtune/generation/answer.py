@@ -90,6 +90,9 @@ class AnswerPipeline:
         if not question or not question.strip():
             raise InputError("the question is empty")
         question = question.strip()
+        load = getattr(self.generator, "load", None)
+        if callable(load):
+            load()  # a missing key or model fails now, before any retrieval
         started = time.perf_counter()
         if self.retriever is None:
             return self._alone(question, started, on_text)

@@ -68,7 +68,7 @@ class AnthropicGenerator:
             kwargs["system"] = system
         if options.top_p < 1.0:
             kwargs["top_p"] = options.top_p
-        if options.stop:
+        if options.stop:  # None or empty: no stop strings
             kwargs["stop_sequences"] = list(options.stop)
         attempt = 0
         while True:

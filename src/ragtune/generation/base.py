@@ -63,17 +63,18 @@ class Prompt:
 
 @dataclass
 class GenerateOptions:
-    """Decoding settings for one call; ``temperature`` 0 is greedy."""
+    """Decoding settings for one call; ``temperature`` 0 is greedy; ``stop`` None means the generator's default."""
 
     max_new_tokens: int = 96
     temperature: float = 0.0
     top_p: float = 1.0
     seed: int | None = None
-    stop: list[str] = field(default_factory=list)
+    stop: list[str] | None = None
 
     @classmethod
     def from_config(cls, config: GenerationConfig) -> "GenerateOptions":
-        return cls(max_new_tokens=config.max_new_tokens, temperature=config.temperature, top_p=config.top_p, seed=config.seed)
+        return cls(max_new_tokens=config.max_new_tokens, temperature=config.temperature, top_p=config.top_p, seed=config.seed,
+                   stop=list(config.stop) if config.stop is not None else None)
 
 
 @dataclass

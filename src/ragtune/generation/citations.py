@@ -234,7 +234,7 @@ def cite(answer: str, blocks: Sequence[ContextBlock], scorer: SupportScorer, min
             else:
                 dropped.append({"marker": f"[{n}]", "reason": f"block [{n}] does not support the sentence "
                                 f"(support {s:.2f} < {min_support:.2f})"})
-        if not keep and len(set(content_terms(claims[i]))) >= _MIN_CLAIM_TERMS and row.size:
+        if not keep and _is_claim(claims[i]) and row.size:
             j = int(row.argmax())
             if float(row[j]) >= min_support:
                 keep.append(order[j])
@@ -252,6 +252,11 @@ def cite(answer: str, blocks: Sequence[ContextBlock], scorer: SupportScorer, min
                           origin="model" if n in by_model else "matched")
                  for n, (s, quote) in sorted(best.items())]
     return CitedText(text=text, citations=citations, dropped=dropped)
+
+
+def _is_claim(sentence: str) -> bool:
+    """Whether a sentence states something that needs a source (not a question, not a two-word aside)."""
+    return not sentence.rstrip().endswith("?") and len(set(content_terms(sentence))) >= _MIN_CLAIM_TERMS
 
 
 def _with_markers(claim: str, numbers: list[int]) -> str:

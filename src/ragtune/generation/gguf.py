@@ -16,6 +16,7 @@ from pathlib import Path
 from ragtune.config import GenerationConfig
 from ragtune.errors import ConfigError, ProviderError
 from ragtune.generation.base import GenerateOptions, Generation, Prompt, TextCallback, Usage
+from ragtune.generation.local import LOCAL_STOP
 
 EXTRA_HINT = ("GGUF models need llama-cpp-python: CMAKE_ARGS=\"-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON "
               "-DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF\" pip install 'ragtune[gguf]'")
@@ -66,7 +67,7 @@ class GGUFGenerator:
         options = options or GenerateOptions.from_config(self.config)
         llm = self.load()._llm
         kwargs = dict(messages=prompt.messages, max_tokens=options.max_new_tokens, temperature=options.temperature,
-                      top_p=options.top_p, stop=list(options.stop) or None)
+                      top_p=options.top_p, stop=LOCAL_STOP if options.stop is None else (list(options.stop) or None))
         if options.seed is not None:
             kwargs["seed"] = options.seed
         with self._lock:

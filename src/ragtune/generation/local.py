@@ -17,6 +17,9 @@ from ragtune.errors import ConfigError, ProviderError
 from ragtune.generation.base import GenerateOptions, Generation, Prompt, TextCallback, Usage
 from ragtune.generation.hf_models import resolve_causal_lm
 
+# Small models tend to go on after the answer (a blank line, then a made-up next question).
+LOCAL_STOP = ["\n\n", "\nQuestion:"]
+
 
 class LocalGenerator:
     """A transformers causal LM (``location``: folder, hub id, .gguf, or None for the default) plus an optional adapter."""
@@ -99,8 +102,9 @@ class LocalGenerator:
             kwargs.update(do_sample=True, temperature=options.temperature, top_p=options.top_p)
         else:
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
-        if options.stop:
-            kwargs.update(stop_strings=list(options.stop), tokenizer=tok)
+        stop = LOCAL_STOP if options.stop is None else list(options.stop)
+        if stop:
+            kwargs.update(stop_strings=stop, tokenizer=tok)
         with self._lock:
             if options.seed is not None:
                 torch.manual_seed(options.seed)
@@ -125,11 +129,15 @@ class LocalGenerator:
                     worker = threading.Thread(target=run, daemon=True)
                     worker.start()
                     pieces = []
+                    held = StopHolder(stop)
                     for piece in streamer:
                         if piece:
                             pieces.append(piece)
-                            on_text(piece)
+                            if safe := held.feed(piece):
+                                on_text(safe)
                     worker.join()
+                    if rest := held.finish():
+                        on_text(rest)
                     if "error" in result:
                         raise result["error"]
                     new = result["out"][0, n_in:]
@@ -138,10 +146,42 @@ class LocalGenerator:
                 raise ProviderError(f"{self.spec}: generation failed: {exc}") from exc
         n_out = int((new != tok.pad_token_id).sum()) if tok.pad_token_id is not None else int(new.shape[0])
         finish = "length" if int(new.shape[0]) >= options.max_new_tokens else "stop"
-        return Generation(text=_cut_stops(text, options.stop), usage=Usage(n_in, n_out), finish_reason=finish, model=self.spec)
+        return Generation(text=cut_at_stops(text, stop), usage=Usage(n_in, n_out), finish_reason=finish, model=self.spec)
 
 
-def _cut_stops(text: str, stops: list[str]) -> str:
+def cut_at_stops(text: str, stops: list[str]) -> str:
     """The text up to the first stop string (``generate`` stops after it, but keeps it in the output)."""
     cut = min((text.find(s) for s in stops if s and s in text), default=-1)
     return text[:cut] if cut >= 0 else text
+
+
+class StopHolder:
+    """Passes streamed text on, holding back what might begin a stop string, and nothing from a stop string on."""
+
+    def __init__(self, stops: list[str]) -> None:
+        self.stops = [s for s in stops if s]
+        self.text, self.sent, self.stopped = "", 0, False
+
+    def feed(self, piece: str) -> str:
+        """Text that is now safe to pass on."""
+        if self.stopped:
+            return ""
+        self.text += piece
+        cut = cut_at_stops(self.text, self.stops)
+        if len(cut) < len(self.text):
+            self.stopped = True
+            safe_end = len(cut)
+        else:
+            hold = max((k for s in self.stops for k in range(1, len(s)) if self.text.endswith(s[:k])), default=0)
+            safe_end = len(self.text) - hold
+        out = self.text[self.sent:safe_end]
+        self.sent = max(self.sent, safe_end)
+        return out
+
+    def finish(self) -> str:
+        """What was held back, once the stream has ended."""
+        if self.stopped:
+            return ""
+        out = self.text[self.sent:]
+        self.sent = len(self.text)
+        return out

@@ -73,7 +73,7 @@ class OpenAIGenerator:
                       temperature=options.temperature, top_p=options.top_p)
         if options.seed is not None:
             kwargs["seed"] = options.seed
-        if options.stop:
+        if options.stop:  # None or empty: no stop strings
             kwargs["stop"] = list(options.stop)
         try:
             if on_text is None:
