@@ -214,7 +214,7 @@ def cite(answer: str, blocks: Sequence[ContextBlock], scorer: SupportScorer, min
                         numbers.append(n)
                 else:
                     dropped.append({"marker": f"[{n}]", "reason": f"no context block [{n}] was given"})
-        for match in _MALFORMED.finditer(sentence.text):
+        for match in _MALFORMED.finditer(_VALID.sub("", sentence.text)):
             dropped.append({"marker": match.group(0), "reason": "malformed citation marker"})
         cited.append(numbers)
     claims = [_claim(s.text) for s in sentences]
