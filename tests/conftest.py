@@ -103,3 +103,9 @@ def ws_for(config_for):
     from ragtune.api import Workspace
 
     return lambda home, **sections: Workspace(config_for(home, **sections))
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A loopback port nothing listens on."""
+    return free_port()

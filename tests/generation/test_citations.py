@@ -91,3 +91,12 @@ def test_nli_scorer_uses_the_entailment_label(tmp_path, blocks):
     expected = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
     assert matrix.scores.shape == (2, 2)
     np.testing.assert_allclose(matrix.scores.reshape(-1), expected[:, 1], rtol=1e-4)
+
+
+def test_citation_gives_way_to_a_block_that_supports_far_better():
+    blocks = [ContextBlock(1, "The server listens quietly.", "a#0", "a", "a.md"),
+              ContextBlock(2, INSTALL, "install#0", "install", "install-guide.txt")]
+    out = cite("The server listens on port 8420 [1].", blocks, OverlapSupportScorer(), 0.35)
+    assert out.text == "The server listens on port 8420 [2]."
+    assert [(c.marker, c.origin) for c in out.citations] == [(2, "matched")]
+    assert out.dropped[0]["marker"] == "[1]" and "far better" in out.dropped[0]["reason"]

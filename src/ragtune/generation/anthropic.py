@@ -63,11 +63,15 @@ class AnthropicGenerator:
         client = self.load()._client
         system = "\n\n".join(m["content"] for m in prompt.messages if m["role"] == "system")
         messages = [{"role": m["role"], "content": m["content"]} for m in prompt.messages if m["role"] != "system"]
-        kwargs = dict(model=self.model, max_tokens=options.max_new_tokens, messages=messages, temperature=options.temperature)
+        kwargs = dict(model=self.model, max_tokens=options.max_new_tokens, messages=messages)
         if system:
             kwargs["system"] = system
-        if options.top_p < 1.0:
-            kwargs["top_p"] = options.top_p
+        # The SDK no longer takes sampling settings (current models choose their own); a request for sampling
+        # is passed through in the body, for models that still accept it; otherwise the model's default applies.
+        sampling = {k: v for k, v in (("temperature", options.temperature), ("top_p", options.top_p))
+                    if (k == "temperature" and v > 0) or (k == "top_p" and v < 1.0)}
+        if sampling:
+            kwargs["extra_body"] = sampling
         if options.stop:  # None or empty: no stop strings
             kwargs["stop_sequences"] = list(options.stop)
         attempt = 0

@@ -8,7 +8,8 @@ both with its entailment probability.
 
 A marker naming a block that was not given, a malformed marker (``[source]``, ``[]``), and a marker whose
 block does not support its sentence (support below ``min_support``) are removed from the answer and
-reported in ``dropped``. A sentence left without a citation is cited to the block that supports it best,
+reported in ``dropped``; so is a marker whose block supports the sentence far less (``RETARGET_MARGIN``)
+than another block does. A sentence left without a citation is cited to the block that supports it best,
 when that block reaches ``min_support``. No citation is ever made to a block that was not given.
 """
 
@@ -32,6 +33,8 @@ _MALFORMED = re.compile(r"\[\s*\]|\[\s*" + _KEYWORD + r"\b[^\]\n]{0,30}\]|\[\s*\
 # Markers written after a sentence's full stop ("... port 8420. [1]") belong to that sentence.
 _TRAILING_MARKERS = re.compile(r"([.!?])((?:[ \t]*[\[【][^\]】\n]{0,30}[\]】])+)")
 _MIN_CLAIM_TERMS = 2
+# A model's citation gives way to another block that supports the sentence by this much more.
+RETARGET_MARGIN = 0.3
 
 
 @dataclass
@@ -226,14 +229,18 @@ def cite(answer: str, blocks: Sequence[ContextBlock], scorer: SupportScorer, min
     for i, sentence in enumerate(sentences):
         row = support.scores[i] if blocks else np.zeros(0)
         keep: list[int] = []
+        best_j = int(row.argmax()) if row.size else -1
         for n in cited[i]:
             s = float(row[order.index(n)])
-            if s >= min_support:
-                keep.append(n)
-                by_model.add(n)
-            else:
+            if s < min_support:
                 dropped.append({"marker": f"[{n}]", "reason": f"block [{n}] does not support the sentence "
                                 f"(support {s:.2f} < {min_support:.2f})"})
+            elif float(row[best_j]) - s >= RETARGET_MARGIN and order[best_j] not in cited[i]:
+                dropped.append({"marker": f"[{n}]", "reason": f"block [{order[best_j]}] supports the sentence far better "
+                                f"({float(row[best_j]):.2f} vs {s:.2f})"})
+            else:
+                keep.append(n)
+                by_model.add(n)
         if not keep and _is_claim(claims[i]) and row.size:
             j = int(row.argmax())
             if float(row[j]) >= min_support:
