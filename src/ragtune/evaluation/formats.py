@@ -6,24 +6,15 @@ import json
 from typing import Any
 
 from ragtune.errors import InputError
+from ragtune.generation.structured import extract_json as _first_json
 
 
 def extract_json(text: str) -> Any | None:
-    """The first JSON value in ``text`` (a whole-text parse first, then the first balanced object or array)."""
-    text = text.strip()
+    """The whole text as JSON when it parses, else the first JSON object or array inside it; ``None`` if none."""
     try:
-        return json.loads(text)
+        return json.loads(text.strip())
     except (json.JSONDecodeError, ValueError):
-        pass
-    decoder = json.JSONDecoder()
-    for i, ch in enumerate(text):
-        if ch in "{[":
-            try:
-                value, _ = decoder.raw_decode(text[i:])
-                return value
-            except json.JSONDecodeError:
-                continue
-    return None
+        return _first_json(text)
 
 
 def check_schema(schema: Any, where: str = "schema") -> None:
