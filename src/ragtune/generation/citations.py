@@ -33,6 +33,8 @@ _MALFORMED = re.compile(r"\[\s*\]|\[\s*" + _KEYWORD + r"\b[^\]\n]{0,30}\]|\[\s*\
 # Markers written after a sentence's full stop ("... port 8420. [1]") belong to that sentence.
 _TRAILING_MARKERS = re.compile(r"([.!?])((?:[ \t]*[\[【][^\]】\n]{0,30}[\]】])+)")
 _MIN_CLAIM_TERMS = 2
+# Semantic support embeds, per block, the sentences that share most words with the claims, cut to a length.
+_EMBED_SENTENCES, _EMBED_WORDS = 6, 64
 # A model's citation gives way to another block that supports the sentence by this much more.
 RETARGET_MARGIN = 0.3
 
@@ -101,6 +103,7 @@ def _best_lexical_quotes(claim_terms: list[list[str]], blocks: Sequence[ContextB
 class OverlapSupportScorer:
     """Support = mean of embedding similarity (claim vs. the block's closest sentence) and lexical coverage.
 
+    Only the few block sentences sharing most words with the claims are embedded (``_EMBED_SENTENCES``).
     Without an embedder, support is the lexical coverage alone.
     """
 
@@ -112,11 +115,10 @@ class OverlapSupportScorer:
         cov, quotes = _best_lexical_quotes(terms, blocks)
         if self.embedder is None or not claims or not blocks:
             return SupportMatrix(cov, quotes)
-        per_block = [_block_sentences(b) for b in blocks]
-        flat = [s for sentences in per_block for s in sentences]
-        claim_vecs = self.embedder.embed_queries(list(claims))
-        sentence_vecs = self.embedder.embed_documents(flat)
-        sims = claim_vecs @ sentence_vecs.T
+        per_block = [self._candidates(_block_sentences(b), terms) for b in blocks]
+        flat = [" ".join(s.split()[:_EMBED_WORDS]) for sentences in per_block for s in sentences]
+        vectors = self.embedder.embed_documents(list(claims) + flat)
+        sims = vectors[:len(claims)] @ vectors[len(claims):].T
         semantic = np.zeros_like(cov)
         offset = 0
         for j, sentences in enumerate(per_block):
@@ -127,6 +129,16 @@ class OverlapSupportScorer:
                 quotes[i][j] = sentences[best[i]]
             offset += len(sentences)
         return SupportMatrix(0.5 * np.clip(semantic, 0.0, 1.0) + 0.5 * cov, quotes)
+
+    @staticmethod
+    def _candidates(sentences: list[str], claim_terms: list[list[str]]) -> list[str]:
+        """The block sentences worth embedding: those sharing the most words with any claim (order kept)."""
+        if len(sentences) <= _EMBED_SENTENCES:
+            return sentences
+        claims = [set(t) for t in claim_terms]
+        overlap = [max((len(c & set(content_terms(s))) for c in claims), default=0) for s in sentences]
+        keep = sorted(sorted(range(len(sentences)), key=lambda i: -overlap[i])[:_EMBED_SENTENCES])
+        return [sentences[i] for i in keep]
 
 
 class NLISupportScorer:
