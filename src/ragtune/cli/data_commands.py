@@ -10,11 +10,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from ragtune import api
+from ragtune.cli.index_commands import JsonFlag
 from ragtune.cli.output import emit_json, err, handle_errors, out
 from ragtune.errors import InputError
-
-JsonFlag = typer.Option(False, "--json", help="Print one JSON document on stdout and nothing else.")
-
 
 def read_system(value: Optional[str]) -> Optional[str]:
     """A system prompt given inline or as ``@file``."""
