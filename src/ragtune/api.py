@@ -17,8 +17,9 @@ from ragtune.errors import EmbedderMismatchError, InputError
 from ragtune.index import DocRecord, Filters, IndexManifest, Store, check_index_name, open_store
 from ragtune.index.sync import IngestReport, Progress, sync_sources
 from ragtune.retrieval import DenseRetriever, HybridRetriever, LexicalRetriever, Retriever, ScoredChunk
+from ragtune.serving.keys import ApiKey, KeyStore, Principal, Role
 
-__all__ = ["Filters", "Hit", "Index", "IngestReport", "Workspace"]
+__all__ = ["ApiKey", "Filters", "Hit", "Index", "IngestReport", "KeyStore", "Principal", "Role", "Workspace"]
 
 
 @dataclass
@@ -58,12 +59,20 @@ class Workspace:
         apply_threads(self.config.threads)
         self._store: Store | None = None
         self._embedders: dict[str, Embedder] = {}
+        self._keys: KeyStore | None = None
 
     @property
     def store(self) -> Store:
         if self._store is None:
             self._store = open_store(self.config)
         return self._store
+
+    @property
+    def keys(self) -> KeyStore:
+        """The workspace's API keys (``<home>/keys.json``): create, list, revoke, authenticate."""
+        if self._keys is None:
+            self._keys = KeyStore(self.config.home / "keys.json")
+        return self._keys
 
     def embedder(self, spec: str | None = None) -> Embedder:
         """The embedder for ``spec`` (default: the configured one), loaded once per workspace."""
