@@ -3,6 +3,7 @@
 >>> ws = Workspace()                                  # ./.ragtune, or RAGTUNE_HOME
 >>> ws.ingest(["docs/"], index="support")             # IngestReport(added=…, …)
 >>> ws.index("support").search("how do I rotate keys", k=5)
+>>> ws.ask("What does the audit log record?", index="support").to_json()   # cited answer
 """
 
 from __future__ import annotations
@@ -14,12 +15,17 @@ from ragtune.config import ChunkingConfig, RagtuneConfig, SearchMode, apply_thre
 from ragtune.documents import JsonlFields, RecursiveChunker
 from ragtune.embeddings import Embedder, load_embedder
 from ragtune.errors import EmbedderMismatchError, InputError
+from ragtune.generation import GenerateOptions, Generator, load_generator
+from ragtune.generation.answer import Answer, AnswerPipeline
+from ragtune.generation.base import TextCallback
+from ragtune.generation.citations import Citation, NLISupportScorer, OverlapSupportScorer, SupportScorer
 from ragtune.index import DocRecord, Filters, IndexManifest, Store, check_index_name, open_store
 from ragtune.index.sync import IngestReport, Progress, sync_sources
-from ragtune.retrieval import DenseRetriever, HybridRetriever, LexicalRetriever, Retriever, ScoredChunk
+from ragtune.retrieval import DenseRetriever, HybridRetriever, LexicalRetriever, Reranker, Retriever, ScoredChunk, load_reranker
 from ragtune.serving.keys import ApiKey, KeyStore, Principal, Role
 
-__all__ = ["ApiKey", "Filters", "Hit", "Index", "IngestReport", "KeyStore", "Principal", "Role", "Workspace"]
+__all__ = ["Answer", "ApiKey", "Citation", "Filters", "Hit", "Index", "IngestReport", "KeyStore", "Principal", "Role",
+           "Workspace"]
 
 
 @dataclass
@@ -60,6 +66,9 @@ class Workspace:
         self._store: Store | None = None
         self._embedders: dict[str, Embedder] = {}
         self._keys: KeyStore | None = None
+        self._generators: dict[str, Generator] = {}
+        self._rerankers: dict[str, Reranker] = {}
+        self._nli: SupportScorer | None = None
 
     @property
     def store(self) -> Store:
@@ -80,6 +89,41 @@ class Workspace:
         if spec not in self._embedders:
             self._embedders[spec] = load_embedder(spec, self.config.embedder)
         return self._embedders[spec]
+
+    def generator(self, spec: str | None = None) -> Generator:
+        """The generator for a model spec (default: the configured one), built once per workspace."""
+        spec = spec or self.config.generation.model
+        if spec not in self._generators:
+            self._generators[spec] = load_generator(spec, self.config.generation, self.config.home)
+        return self._generators[spec]
+
+    def reranker(self, spec: str | None = None) -> Reranker | None:
+        """The reranker for a spec (default: the configured one, or None when reranking is off)."""
+        spec = spec or self.config.rerank.model
+        if not spec:
+            return None
+        if spec not in self._rerankers:
+            self._rerankers[spec] = load_reranker(spec, self.config.rerank, self.config.home)
+        return self._rerankers[spec]
+
+    def support_scorer(self, embedder: Embedder | None) -> SupportScorer:
+        """How citation support is scored: the configured NLI cross-encoder, else embedding + lexical overlap."""
+        model = self.config.answer.support_model
+        if not model:
+            return OverlapSupportScorer(embedder)
+        if self._nli is None:
+            self._nli = NLISupportScorer(model, self.config.rerank.device)
+        return self._nli
+
+    def ask(self, question: str, index: str | None = None, *, model: str | None = None, k: int | None = None,
+            rerank: str | None = None, mode: SearchMode | str | None = None, filters: Filters | None = None,
+            on_text: TextCallback | None = None) -> Answer:
+        """Answer ``question`` from ``index`` with citations, or, without an index, with the model alone."""
+        if index is not None:
+            return self.index(index).ask(question, model=model, k=k, rerank=rerank, mode=mode, filters=filters, on_text=on_text)
+        generator = self.generator(model)
+        options = GenerateOptions.from_config(self.config.generation)
+        return AnswerPipeline(generator, self.config.answer, options).ask(question, on_text=on_text)
 
     def indexes(self) -> list[IndexManifest]:
         """Manifests of every index in the workspace."""
@@ -160,25 +204,56 @@ class Index:
         return HybridRetriever(LexicalRetriever(store, self.name), dense, self.workspace.config.retrieval)
 
     def search(self, query: str, k: int | None = None, mode: SearchMode | str | None = None,
-               filters: Filters | None = None, embedder: str | None = None) -> list[Hit]:
-        """The ``k`` best chunks for ``query``."""
+               filters: Filters | None = None, embedder: str | None = None, rerank: str | None = None) -> list[Hit]:
+        """The ``k`` best chunks for ``query``; with ``rerank`` (a reranker spec) the top candidates are reordered."""
         if not query or not query.strip():
             raise InputError("the query is empty")
         k = k or self.workspace.config.retrieval.k
         if k < 1:
             raise InputError("k must be at least 1")
-        scored = self.retriever(mode, embedder).retrieve(query, k, filters)
+        reranker = self.workspace.reranker(rerank)
+        if reranker is None:
+            scored = self.retriever(mode, embedder).retrieve(query, k, filters)
+        else:
+            candidates = self.retriever(mode, embedder).retrieve(query, max(k, self.workspace.config.rerank.candidates), filters)
+            scored = reranker.rerank(query, candidates, k)
         return [Hit.from_scored(i, s) for i, s in enumerate(scored, start=1)]
 
+    def ask(self, question: str, *, model: str | None = None, k: int | None = None, rerank: str | None = None,
+            mode: SearchMode | str | None = None, filters: Filters | None = None,
+            on_text: TextCallback | None = None) -> Answer:
+        """A cited answer to ``question`` from this index (see ``ragtune.generation.answer``)."""
+        if not question or not question.strip():
+            raise InputError("the question is empty")
+        if self.manifest.chunks == 0:
+            raise InputError(f"index '{self.name}' holds no documents: add some with ragtune ingest PATH --index {self.name}")
+        ws = self.workspace
+        config = ws.config
+        answer_config = config.answer if k is None else config.answer.model_copy(update={"k": k})
+        if answer_config.k < 1:
+            raise InputError("k must be at least 1")
+        embedder = self._embedder(None)
+        pipeline = AnswerPipeline(ws.generator(model), answer_config, GenerateOptions.from_config(config.generation),
+                                  retriever=self.retriever(mode), reranker=ws.reranker(rerank),
+                                  rerank_candidates=config.rerank.candidates, embedder=embedder,
+                                  support=ws.support_scorer(embedder), index_name=self.name,
+                                  fallback=ws.generator("extractive"))
+        return pipeline.ask(question, filters=filters, on_text=on_text)
+
     def search_batch(self, queries: Sequence[tuple[str, str]], k: int | None = None, mode: SearchMode | str | None = None,
-                     filters: Filters | None = None, unique_docs: bool = False) -> list[tuple[str, list[Hit]]]:
+                     filters: Filters | None = None, unique_docs: bool = False,
+                     rerank: str | None = None) -> list[tuple[str, list[Hit]]]:
         """Search many ``(query_id, text)`` pairs at once (query embeddings computed in one batch).
 
-        With ``unique_docs`` each document appears once, at the rank of its best chunk.
+        With ``unique_docs`` each document appears once, at the rank of its best chunk; with ``rerank`` (a
+        reranker spec) each query's top candidates are reordered first.
         """
         k = k or self.workspace.config.retrieval.k
         retriever = self.retriever(mode)
+        reranker = self.workspace.reranker(rerank)
         fetch = k * 3 if unique_docs else k
+        if reranker is not None:
+            fetch = max(fetch, self.workspace.config.rerank.candidates)
         vectors = None
         if isinstance(retriever, (DenseRetriever, HybridRetriever)):
             dense = retriever if isinstance(retriever, DenseRetriever) else retriever.dense
@@ -192,12 +267,15 @@ class Index:
             else:
                 ranked = [(c, s, {"lexical": s}) for c, s in retriever.ranked(text, fetch, filters)]
             records = self.workspace.store.get_chunks(self.name, [c for c, _, _ in ranked])
+            scored = [ScoredChunk(record, score, parts) for record, (_, score, parts) in zip(records, ranked)]
+            if reranker is not None:
+                scored = reranker.rerank(text, scored, len(scored))
             hits, docs = [], set()
-            for record, (_, score, parts) in zip(records, ranked):
-                if unique_docs and record.doc_id in docs:
+            for candidate in scored:
+                if unique_docs and candidate.chunk.doc_id in docs:
                     continue
-                docs.add(record.doc_id)
-                hits.append(Hit.from_scored(len(hits) + 1, ScoredChunk(record, score, parts)))
+                docs.add(candidate.chunk.doc_id)
+                hits.append(Hit.from_scored(len(hits) + 1, candidate))
                 if len(hits) == k:
                     break
             out.append((qid, hits))

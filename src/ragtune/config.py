@@ -62,6 +62,65 @@ class RetrievalConfig(_Strict):
     dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in fusion.")
 
 
+class RerankConfig(_Strict):
+    """Reordering the top candidates with a cross-encoder before they are returned or cited."""
+
+    model: str | None = Field(None, description="Reranker spec: 'local:<CrossEncoder dir or hub id>', a bare folder, or a registered prefix such as 'tuned:<name>'; none turns reranking off (RAGTUNE_RERANK).")
+    candidates: int = Field(30, ge=1, description="Top candidates from retrieval that the reranker scores.")
+    batch_size: int = Field(16, ge=1, description="Query-chunk pairs per cross-encoder call.")
+    device: str = Field("cpu", description="torch device for the cross-encoder: cpu, cuda, mps.")
+
+
+class LocalBackend(str, Enum):
+    """Which runtime serves plain ``local``: transformers, llama.cpp (the gguf extra) or the first available."""
+
+    auto = "auto"
+    transformers = "transformers"
+    gguf = "gguf"
+
+
+class GenerationConfig(_Strict):
+    """Which model writes answers and how it decodes."""
+
+    model: str = Field("extractive", description="Generator spec: 'extractive', 'local[:<dir, hub id or .gguf>]', 'gguf:<file>', 'anthropic:<model>', 'openai:<model>[@<base url>]', 'tuned:<name>[@vN]' (RAGTUNE_MODEL).")
+    max_new_tokens: int = Field(96, ge=1, le=32768, description="Most tokens the model may write for one answer.")
+    temperature: float = Field(0.0, ge=0.0, le=2.0, description="0 decodes greedily; above 0 samples.")
+    top_p: float = Field(1.0, gt=0.0, le=1.0, description="Nucleus sampling mass when temperature > 0.")
+    seed: int | None = Field(None, description="Seed for sampling, so a sampled answer can be repeated.")
+    stop: list[str] | None = Field(None, description="Stop strings; default: a blank line for local models (small models ramble after the answer), none for servers.")
+    context_window: int | None = Field(None, ge=256, description="Override of the model's context window in tokens (default: what the model reports).")
+    threads: int | None = Field(None, ge=1, le=256, description="torch / llama.cpp threads for local models (default: the top-level 'threads').")
+    device: str = Field("auto", description="torch device for local models: auto (GPU when present), cpu, cuda, mps.")
+    local_backend: LocalBackend = Field(LocalBackend.transformers, description="Runtime for plain 'local': transformers, gguf (llama-cpp-python) or auto (gguf when installed).")
+    extractive_sentences: int = Field(2, ge=1, le=10, description="Sentences the 'extractive' generator quotes.")
+    timeout_s: float = Field(120.0, gt=0, description="Seconds before a request to a model server gives up.")
+    max_retries: int = Field(3, ge=0, le=20, description="Retries, with exponential backoff, on 429, 5xx, overloaded or unreachable servers.")
+    anthropic_key_env: str = Field("ANTHROPIC_API_KEY", description="Environment variable holding the Anthropic API key.")
+    anthropic_base_url: str | None = Field(None, description="Messages API base URL (a proxy or gateway); default: the SDK's.")
+    openai_key_env: str = Field("OPENAI_API_KEY", description="Environment variable holding the key for 'openai:' servers (optional for local servers).")
+    openai_base_url: str | None = Field(None, description="Base URL for 'openai:<model>' specs that give no '@<url>'; default: the SDK's.")
+
+
+class FallbackPolicy(str, Enum):
+    """What happens to a generated answer that no context block supports."""
+
+    extractive = "extractive"
+    abstain = "abstain"
+    keep = "keep"
+
+
+class AnswerConfig(_Strict):
+    """How ``ask`` turns retrieved chunks into a cited answer, and when it abstains."""
+
+    k: int = Field(3, ge=1, le=100, description="Context blocks given to the model (best first).")
+    max_context_tokens: int = Field(1500, ge=64, description="Token budget for context blocks; trimmed further to fit the model's window.")
+    min_dense_score: float = Field(0.30, ge=-1.0, le=1.0, description="Abstain when the best chunk's cosine similarity to the question is below this ...")
+    min_term_coverage: float = Field(0.34, ge=0.0, le=1.0, description="... and fewer than this share of the question's content words occur in the best chunk.")
+    min_support: float = Field(0.35, ge=0.0, le=1.0, description="A sentence is cited to a block only when the block supports it at least this much (0-1).")
+    support_model: str | None = Field(None, description="NLI cross-encoder (folder or hub id) that scores support instead of embedding similarity + lexical overlap.")
+    unsupported: FallbackPolicy = Field(FallbackPolicy.extractive, description="A generated answer no block supports: replace it with the extractive answer, abstain, or keep it uncited.")
+
+
 class IndexConfig(_Strict):
     """Store-level settings."""
 
@@ -79,6 +138,15 @@ class RagtuneConfig(_Strict):
     chunking: ChunkingConfig = Field(default_factory=ChunkingConfig)
     retrieval: RetrievalConfig = Field(default_factory=RetrievalConfig)
     index: IndexConfig = Field(default_factory=IndexConfig)
+    rerank: RerankConfig = Field(default_factory=RerankConfig)
+    generation: GenerationConfig = Field(default_factory=GenerationConfig)
+    answer: AnswerConfig = Field(default_factory=AnswerConfig)
+
+    @model_validator(mode="after")
+    def _generation_threads(self) -> "RagtuneConfig":
+        if self.generation.threads is None:
+            self.generation.threads = self.threads
+        return self
 
     @classmethod
     def load(cls, overrides: dict[str, Any] | None = None, env: dict[str, str] | None = None) -> "RagtuneConfig":
@@ -95,8 +163,11 @@ class RagtuneConfig(_Strict):
         for var, key in simple.items():
             if env.get(var):
                 data[key] = env[var]
-        if env.get("RAGTUNE_EMBEDDER"):
-            data.setdefault("embedder", {})["model"] = env["RAGTUNE_EMBEDDER"]
+        sections = {"RAGTUNE_EMBEDDER": ("embedder", "model"), "RAGTUNE_MODEL": ("generation", "model"),
+                    "RAGTUNE_RERANK": ("rerank", "model")}
+        for var, (section, key) in sections.items():
+            if env.get(var):
+                data.setdefault(section, {})[key] = env[var]
         for key, value in (overrides or {}).items():
             if value is None:
                 continue
@@ -116,6 +187,12 @@ def _readable(exc: ValidationError, where: str) -> str:
         field = ".".join(str(p) for p in err["loc"]) or "(root)"
         parts.append(f"{where}: field '{field}': {err['msg']}")
     return "; ".join(parts)
+
+
+def read_secret(variable: str) -> str | None:
+    """The value of the environment variable that holds a secret (config keeps only the variable's name)."""
+    value = os.environ.get(variable, "").strip()
+    return value or None
 
 
 def apply_threads(threads: int) -> None:

@@ -102,6 +102,7 @@ def register(app: typer.Typer) -> None:
         types: list[str] = typer.Option([], "--type", help="Only these document types (txt, md, html, pdf, docx, jsonl)."),
         where: list[str] = typer.Option([], "--where", help="Only chunks whose metadata FIELD=VALUE (repeatable)."),
         unique_docs: bool = typer.Option(False, "--unique-docs", help="One hit per document (its best chunk)."),
+        rerank: Optional[str] = typer.Option(None, "--rerank", help="Reranker spec for the top candidates: local:<CrossEncoder dir>, tuned:<name>."),
         as_json: bool = JsonFlag,
     ) -> None:
         """Ranked chunks for a query, or a batch of queries."""
@@ -110,14 +111,15 @@ def register(app: typer.Typer) -> None:
         filters = parse_filters(source, types, where)
         idx = workspace().index(index)
         if queries is not None:
-            results = idx.search_batch(read_queries(queries), k=k, mode=mode, filters=filters, unique_docs=unique_docs)
+            results = idx.search_batch(read_queries(queries), k=k, mode=mode, filters=filters, unique_docs=unique_docs,
+                                       rerank=rerank)
             emit_jsonl({"query_id": qid, "hits": [{"doc_id": h.doc_id, "chunk_id": h.chunk_id, "score": round(h.score, 6)}
                                                    for h in hits]} for qid, hits in results)
             return
         if unique_docs:
-            hits = idx.search_batch([("q", query)], k=k, mode=mode, filters=filters, unique_docs=True)[0][1]
+            hits = idx.search_batch([("q", query)], k=k, mode=mode, filters=filters, unique_docs=True, rerank=rerank)[0][1]
         else:
-            hits = idx.search(query, k=k, mode=mode, filters=filters)
+            hits = idx.search(query, k=k, mode=mode, filters=filters, rerank=rerank)
         if as_json:
             emit_json({"query": query, "index": index, "mode": mode.value, "hits": [h.to_json() for h in hits]})
             return

@@ -1,1 +1,136 @@
-"""Generation: answering from retrieved context with citations, through any model spec."""
+"""Generation: answering from retrieved context with citations, through any model spec.
+
+``load_generator(spec, config, home)`` turns a model-spec string into a ``Generator``:
+
+==============================  ===========================================================
+``extractive``                   no LLM: quotes the best-supported context sentences
+``local``                        SmolLM2-135M-Instruct (bundled weights), transformers or llama.cpp
+``local:<dir|hub id|.gguf>``     any transformers causal LM
+``gguf:<file>``                  llama-cpp-python (the ``gguf`` extra)
+``openai:<model>[@<url>]``       any OpenAI-compatible server
+``anthropic:<model>``            Claude
+``fake[:<text>]``                fixed replies, for tests
+==============================  ===========================================================
+
+Other prefixes (such as ``tuned:``) plug in with ``register_generator(prefix, factory)`` or through the
+``ragtune.generators`` entry-point group; a factory is called as ``factory(rest, config, home)`` with the
+text after the prefix, the ``GenerationConfig`` and the workspace directory.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+from pathlib import Path
+from typing import Callable
+
+from ragtune.config import GenerationConfig, LocalBackend
+from ragtune.errors import ConfigError
+from ragtune.generation.base import (
+    ContextBlock,
+    GenerateOptions,
+    Generation,
+    Generator,
+    Prompt,
+    Usage,
+    estimate_tokens,
+    stream_generation,
+)
+from ragtune.generation.extractive import ExtractiveGenerator
+from ragtune.generation.fake import FakeGenerator
+
+__all__ = ["ContextBlock", "ExtractiveGenerator", "FakeGenerator", "GenerateOptions", "Generation", "Generator",
+           "GeneratorFactory", "Prompt", "Usage", "estimate_tokens", "load_generator", "register_generator",
+           "registered_prefixes", "stream_generation"]
+
+GeneratorFactory = Callable[[str, GenerationConfig, Path], Generator]
+
+_factories: dict[str, GeneratorFactory] = {}
+_ENTRY_POINT_GROUP = "ragtune.generators"
+
+
+def register_generator(prefix: str, factory: GeneratorFactory, *, replace: bool = False) -> None:
+    """Make ``<prefix>:<rest>`` specs build generators with ``factory(rest, config, home)``.
+
+    Prefixes are lowercase; registering a taken prefix raises ``ConfigError`` unless ``replace``.
+    """
+    if not prefix or prefix != prefix.lower() or not prefix.replace("-", "").replace("_", "").isalnum():
+        raise ConfigError(f"generator prefix '{prefix}': use lowercase letters, digits, '-' or '_'")
+    if (prefix in _factories or prefix in _BUILTIN) and not replace:
+        raise ConfigError(f"generator prefix '{prefix}' is already registered")
+    _factories[prefix] = factory
+
+
+def registered_prefixes() -> list[str]:
+    """Every spec prefix that ``load_generator`` understands."""
+    return sorted({*_BUILTIN, *_factories})
+
+
+def _entry_point(prefix: str) -> GeneratorFactory | None:
+    for ep in importlib.metadata.entry_points(group=_ENTRY_POINT_GROUP):
+        if ep.name == prefix:
+            factory = ep.load()
+            _factories[prefix] = factory
+            return factory
+    return None
+
+
+def _local(rest: str, config: GenerationConfig, home: Path) -> Generator:
+    from ragtune.generation.gguf import GGUFGenerator, llama_cpp_installed
+    from ragtune.generation.hf_models import default_gguf
+    from ragtune.generation.local import LocalGenerator
+
+    backend = config.local_backend
+    if not rest and (backend is LocalBackend.gguf or (backend is LocalBackend.auto and llama_cpp_installed())):
+        return GGUFGenerator(default_gguf(), config, spec="local")
+    if rest.lower().endswith(".gguf") and backend is not LocalBackend.transformers and llama_cpp_installed():
+        return GGUFGenerator(rest, config, spec=f"local:{rest}")
+    return LocalGenerator(rest or None, config=config)
+
+
+def _gguf(rest: str, config: GenerationConfig, home: Path) -> Generator:
+    from ragtune.generation.gguf import GGUFGenerator
+
+    if not rest:
+        raise ConfigError("model spec 'gguf:': name a file, like gguf:./models/smollm2.Q4_1.gguf")
+    return GGUFGenerator(rest, config)
+
+
+def _openai(rest: str, config: GenerationConfig, home: Path) -> Generator:
+    from ragtune.generation.openai_compat import OpenAIGenerator, parse_openai_spec
+
+    model, url = parse_openai_spec(rest, config)
+    return OpenAIGenerator(model, url, config)
+
+
+def _anthropic(rest: str, config: GenerationConfig, home: Path) -> Generator:
+    from ragtune.generation.anthropic import AnthropicGenerator
+
+    return AnthropicGenerator(rest, config)
+
+
+def _extractive(rest: str, config: GenerationConfig, home: Path) -> Generator:
+    if rest:
+        raise ConfigError(f"model spec 'extractive:{rest}': extractive takes no argument")
+    return ExtractiveGenerator(config.extractive_sentences)
+
+
+def _fake(rest: str, config: GenerationConfig, home: Path) -> Generator:
+    return FakeGenerator(rest or None)
+
+
+_BUILTIN: dict[str, GeneratorFactory] = {"extractive": _extractive, "local": _local, "gguf": _gguf, "openai": _openai,
+                                         "anthropic": _anthropic, "fake": _fake}
+
+
+def load_generator(spec: str, config: GenerationConfig | None = None, home: Path | str = Path(".ragtune")) -> Generator:
+    """Build the generator a model spec names (cheap: models and clients load on first use)."""
+    config = config or GenerationConfig()
+    spec = (spec or "").strip()
+    prefix, sep, rest = spec.partition(":")
+    prefix = prefix.lower()
+    factory = _factories.get(prefix) or _BUILTIN.get(prefix) or (_entry_point(prefix) if prefix else None)
+    if factory is None:
+        known = ", ".join(f"'{p}'" for p in registered_prefixes())
+        raise ConfigError(f"unknown model spec '{spec}' (known prefixes: {known}; "
+                          "e.g. 'extractive', 'local', 'anthropic:claude-sonnet-4-5', 'openai:<model>@http://host:port/v1')")
+    return factory(rest.strip(), config, Path(home))

@@ -1,8 +1,10 @@
-"""Retrievers: lexical (BM25), dense (embeddings) and hybrid (fused)."""
+"""Retrievers: lexical (BM25), dense (embeddings) and hybrid (fused); cross-encoder reranking."""
 
-from ragtune.retrieval.base import Retriever, ScoredChunk
+from ragtune.retrieval.base import Reranker, Retriever, ScoredChunk
 from ragtune.retrieval.bm25 import LexicalRetriever
 from ragtune.retrieval.dense import DenseRetriever
 from ragtune.retrieval.hybrid import HybridRetriever, rrf_fuse
+from ragtune.retrieval.rerank import CrossEncoderReranker, load_reranker, register_reranker
 
-__all__ = ["DenseRetriever", "HybridRetriever", "LexicalRetriever", "Retriever", "ScoredChunk", "rrf_fuse"]
+__all__ = ["CrossEncoderReranker", "DenseRetriever", "HybridRetriever", "LexicalRetriever", "Reranker", "Retriever",
+           "ScoredChunk", "load_reranker", "register_reranker", "rrf_fuse"]

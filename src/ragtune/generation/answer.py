@@ -1,0 +1,229 @@
+"""The ask pipeline: retrieve, (rerank), decide whether to answer, fit context to the model's window,
+generate, then cite.
+
+1. Retrieval finds candidates; a reranker, when given, reorders them; the best ``k`` become numbered
+   context blocks.
+2. Abstention before generating: no candidates, or none relevant enough (the best block's cosine
+   similarity to the question below ``min_dense_score`` and its share of the question's content words
+   below ``min_term_coverage``), gives ``abstained: true`` and no model call.
+3. The blocks are fitted to the generator's window by a token budget, best first; a question that
+   leaves no room in the window is an ``InputError``.
+4. The model answers; loops and repeated sentences are cut. A reply that says it cannot answer from the
+   context is an abstention, with no citations.
+5. Citations (``ragtune.generation.citations``): markers to blocks not given are dropped and reported,
+   each kept citation gets a support score, uncited sentences are cited to the block that supports them.
+   An answer that no block supports is replaced by the extractive answer, abstained on, or kept
+   uncited (``answer.unsupported``).
+
+Without a retriever the model answers alone (the ``base`` and ``ft`` variants): no citations.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from ragtune.config import AnswerConfig, FallbackPolicy
+from ragtune.embeddings.base import Embedder
+from ragtune.errors import InputError
+from ragtune.generation.base import ContextBlock, GenerateOptions, Generator, Prompt, TextCallback, Usage
+from ragtune.generation.citations import Citation, CitedText, OverlapSupportScorer, SupportScorer, cite
+from ragtune.generation.extractive import ExtractiveGenerator
+from ragtune.generation.prompts import CANNOT_ANSWER, alone_prompt, block_header, is_refusal, rag_prompt
+from ragtune.generation.text import collapse_repeats, content_terms, coverage
+from ragtune.index.base import Filters
+from ragtune.retrieval.base import Reranker, Retriever, ScoredChunk
+
+_WINDOW_MARGIN = 16
+
+
+@dataclass
+class Answer:
+    """A cited answer (or an abstention), with what it cost and how long each stage took."""
+
+    question: str
+    answer: str
+    citations: list[Citation] = field(default_factory=list)
+    abstained: bool = False
+    abstain_reason: str | None = None
+    usage: Usage = field(default_factory=Usage)
+    latency_ms: dict[str, float] = field(default_factory=dict)
+    model: str = ""
+    index: str | None = None
+    dropped_citations: list[dict[str, Any]] = field(default_factory=list)
+    fallback: str | None = None
+    context: list[ContextBlock] = field(default_factory=list)
+    trimmed_blocks: int = 0
+    raw_answer: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``ask --json`` document."""
+        return {"question": self.question, "answer": self.answer, "citations": [c.to_json() for c in self.citations],
+                "abstained": self.abstained, "abstain_reason": self.abstain_reason, "usage": self.usage.to_json(),
+                "latency_ms": {k: round(v, 1) for k, v in self.latency_ms.items()}, "model": self.model,
+                "index": self.index, "dropped_citations": self.dropped_citations, "fallback": self.fallback,
+                "context": [{"marker": b.number, "doc_id": b.doc_id, "chunk_id": b.chunk_id, "source": b.source,
+                             "page": b.page, "score": round(float(b.score), 6)} for b in self.context],
+                "trimmed_blocks": self.trimmed_blocks, "raw_answer": self.raw_answer}
+
+
+class AnswerPipeline:
+    """Answers questions with ``generator`` over ``retriever`` (see the module docstring)."""
+
+    def __init__(self, generator: Generator, config: AnswerConfig | None = None, options: GenerateOptions | None = None, *,
+                 retriever: Retriever | None = None, reranker: Reranker | None = None, rerank_candidates: int = 30,
+                 embedder: Embedder | None = None, support: SupportScorer | None = None, index_name: str | None = None,
+                 fallback: Generator | None = None) -> None:
+        self.generator = generator
+        self.config = config or AnswerConfig()
+        self.options = options or GenerateOptions()
+        self.retriever, self.reranker = retriever, reranker
+        self.rerank_candidates = rerank_candidates
+        self.embedder = embedder
+        self.support = support or OverlapSupportScorer(embedder)
+        self.index_name = index_name
+        self.fallback = fallback or ExtractiveGenerator()
+
+    def ask(self, question: str, *, filters: Filters | None = None, on_text: TextCallback | None = None) -> Answer:
+        """Answer one question (see the module docstring)."""
+        if not question or not question.strip():
+            raise InputError("the question is empty")
+        question = question.strip()
+        load = getattr(self.generator, "load", None)
+        if callable(load):
+            load()  # a missing key or model fails now, before any retrieval
+        started = time.perf_counter()
+        if self.retriever is None:
+            return self._alone(question, started, on_text)
+        hits = self._retrieve(question, filters)
+        retrieved = time.perf_counter()
+        latency = {"retrieval": (retrieved - started) * 1000, "generation": 0.0}
+        answer = Answer(question=question, answer=CANNOT_ANSWER, model=self.generator.spec, index=self.index_name)
+        blocks, trimmed = self._fit(question, hits)
+        answer.context, answer.trimmed_blocks = blocks, trimmed
+        reason = self._irrelevant(question, blocks)
+        if reason:
+            return self._abstain(answer, reason, started, latency)
+        prompt = rag_prompt(question, blocks)
+        generation = self.generator.generate(prompt, self.options, on_text)
+        latency["generation"] = (time.perf_counter() - retrieved) * 1000
+        generated = time.perf_counter()
+        answer.usage, answer.raw_answer = generation.usage, generation.text
+        text = collapse_repeats(generation.text)
+        if is_refusal(text):
+            return self._abstain(answer, "the model said the context does not answer the question", started, latency)
+        cited = cite(text, blocks, self.support, self.config.min_support)
+        answer.dropped_citations = cited.dropped
+        if not cited.citations:
+            cited = self._unsupported(prompt, blocks, cited)
+            if cited is None:
+                return self._abstain(answer, "no context block supports the generated answer", started, latency)
+            answer.fallback = "extractive" if cited.citations else None
+        answer.answer, answer.citations = cited.text, cited.citations
+        answer.dropped_citations = answer.dropped_citations + [d for d in cited.dropped if d not in answer.dropped_citations]
+        latency["citation"] = (time.perf_counter() - generated) * 1000
+        latency["total"] = (time.perf_counter() - started) * 1000
+        answer.latency_ms = latency
+        return answer
+
+    def _alone(self, question: str, started: float, on_text: TextCallback | None) -> Answer:
+        prompt = alone_prompt(question)
+        self._check_window(prompt, question)
+        generation = self.generator.generate(prompt, self.options, on_text)
+        text = collapse_repeats(generation.text)
+        elapsed = (time.perf_counter() - started) * 1000
+        answer = Answer(question=question, answer=text, usage=generation.usage, model=self.generator.spec,
+                        latency_ms={"retrieval": 0.0, "generation": elapsed, "total": elapsed}, raw_answer=generation.text)
+        if is_refusal(text):
+            answer.abstained, answer.abstain_reason = True, "the model said it cannot answer"
+        return answer
+
+    def _retrieve(self, question: str, filters: Filters | None) -> list[ScoredChunk]:
+        k = self.config.k
+        if self.reranker is None:
+            return self.retriever.retrieve(question, k, filters)
+        candidates = self.retriever.retrieve(question, max(k, self.rerank_candidates), filters)
+        return self.reranker.rerank(question, candidates, k)
+
+    def _overhead(self, question: str, blocks: list[ContextBlock]) -> int:
+        prompt = rag_prompt(question, blocks)
+        return sum(self.generator.count_tokens(m["content"]) for m in prompt.messages) + 8 * len(prompt.messages)
+
+    def _check_window(self, prompt: Prompt, question: str) -> None:
+        window = self.generator.context_window
+        used = sum(self.generator.count_tokens(m["content"]) for m in prompt.messages) + 8 * len(prompt.messages)
+        if used + self.options.max_new_tokens + _WINDOW_MARGIN > window:
+            raise InputError(f"the question is {self.generator.count_tokens(question)} tokens: with the instructions and "
+                             f"room for a {self.options.max_new_tokens}-token answer it does not fit the {window}-token "
+                             f"window of {self.generator.spec}; shorten the question")
+
+    def _fit(self, question: str, hits: list[ScoredChunk]) -> tuple[list[ContextBlock], int]:
+        """Number the hits as blocks and keep, best first, those that fit the token budget."""
+        self._check_window(rag_prompt(question, []), question)
+        window = self.generator.context_window
+        free = window - self._overhead(question, []) - self.options.max_new_tokens - _WINDOW_MARGIN
+        budget = min(self.config.max_context_tokens, free)
+        blocks: list[ContextBlock] = []
+        used, trimmed = 0, 0
+        for scored in hits:
+            block = ContextBlock.from_scored(len(blocks) + 1, scored)
+            cost = self.generator.count_tokens(block_header(block) + "\n" + block.text) + 2
+            if used + cost <= budget:
+                blocks.append(block)
+                used += cost
+            elif not blocks and budget > 32:
+                block.text = self._truncate(block.text, budget - 16)
+                blocks.append(block)
+                used = budget
+            else:
+                trimmed += 1
+        return blocks, trimmed
+
+    def _truncate(self, text: str, tokens: int) -> str:
+        words = text.split()
+        lo, hi = 0, len(words)
+        while lo < hi:  # the longest word prefix that fits
+            mid = (lo + hi + 1) // 2
+            if self.generator.count_tokens(" ".join(words[:mid])) <= tokens:
+                lo = mid
+            else:
+                hi = mid - 1
+        return " ".join(words[:lo])
+
+    def _irrelevant(self, question: str, blocks: list[ContextBlock]) -> str | None:
+        """Why the blocks cannot support an answer, or None when the best of them is relevant enough."""
+        if not blocks:
+            return "retrieval found no passage for the question"
+        q_terms = content_terms(question)
+        best_cover = max(coverage(q_terms, set(content_terms(b.text))) for b in blocks)
+        dense = [float(b.scores["dense"]) for b in blocks if "dense" in b.scores]
+        if not dense and self.embedder is not None:
+            vectors = self.embedder.embed_documents([b.text for b in blocks])
+            dense = [float(v) for v in vectors @ self.embedder.embed_query(question)]
+        best_dense = max(dense) if dense else None
+        cfg = self.config
+        if best_cover >= cfg.min_term_coverage or (best_dense is not None and best_dense >= cfg.min_dense_score):
+            return None
+        dense_part = f"similarity {best_dense:.2f} < {cfg.min_dense_score:.2f} and " if best_dense is not None else ""
+        return f"no retrieved passage is relevant enough ({dense_part}question words covered {best_cover:.2f} < {cfg.min_term_coverage:.2f})"
+
+    def _unsupported(self, prompt: Prompt, blocks: list[ContextBlock], cited: CitedText) -> CitedText | None:
+        """What an answer that no block supports becomes, by policy; None means abstain."""
+        policy = self.config.unsupported
+        if policy is FallbackPolicy.keep:
+            return cited
+        if policy is FallbackPolicy.abstain:
+            return None
+        extractive = self.fallback.generate(prompt)
+        if is_refusal(extractive.text):
+            return None
+        fallback = cite(extractive.text, blocks, self.support, self.config.min_support)
+        return fallback if fallback.citations else None
+
+    def _abstain(self, answer: Answer, reason: str, started: float, latency: dict[str, float]) -> Answer:
+        answer.abstained, answer.abstain_reason = True, reason
+        answer.answer, answer.citations = CANNOT_ANSWER, []
+        latency["total"] = (time.perf_counter() - started) * 1000
+        answer.latency_ms = latency
+        return answer

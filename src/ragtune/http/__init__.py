@@ -1,0 +1,1 @@
+"""HTTP faces: the OpenAI-compatible model server (``serve-model``)."""
