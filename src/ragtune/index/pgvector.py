@@ -30,7 +30,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from ragtune.config import IndexConfig
-from ragtune.errors import ConfigError, IndexNotFoundError, InputError, StoreError
+from ragtune.errors import ChunkNotFoundError, ConfigError, IndexNotFoundError, InputError, StoreError
 from ragtune.index.base import ChunkRecord, DocRecord, DocumentChange, Filters, IndexManifest, IngestEvent, utc_now
 from ragtune.index.lancedb import check_index_name
 
@@ -365,7 +365,7 @@ class PgVectorStore:
             found = {r[0]: self._chunk(r) for r in cur.fetchall()}
         missing = [c for c in chunk_ids if c not in found]
         if missing:
-            raise InputError(f"index '{name}' has no chunk {missing[0]!r}")
+            raise ChunkNotFoundError(f"index '{name}' has no chunk {missing[0]!r}")
         return [found[c] for c in chunk_ids]
 
     def all_chunks(self, name: str) -> list[ChunkRecord]:
