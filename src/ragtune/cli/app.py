@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ragtune.cli import ask_commands, index_commands, keys_commands, serve_commands, serve_model_commands
+from ragtune.cli import ask_commands, index_commands, keys_commands, mcp_commands, serve_commands, serve_model_commands
 
 app = typer.Typer(name="ragtune", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="Adapt a language model to your domain with RAG, fine-tuning or both, and measure which pays.")
@@ -12,6 +12,7 @@ index_commands.register(app)
 ask_commands.register(app)
 keys_commands.register(app)
 serve_commands.register(app)
+mcp_commands.register(app)
 serve_model_commands.register(app)
 
 
