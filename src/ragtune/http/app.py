@@ -16,8 +16,8 @@ def create_app(workspace: Workspace | None = None, *, auth: bool = True) -> Fast
     """The HTTP API over ``workspace``; with ``auth=False`` every caller is an admin (loopback development only)."""
     ws = workspace or Workspace()
     app = FastAPI(title="ragtune", version=__version__,
-                  description="Search and ask your indexes; manage documents and keys. Send `Authorization: Bearer KEY`.",
-                  max_body_size=int(ws.config.serve.max_upload_mb * 1024 * 1024) + _FRAMING)
+                  description="Search and ask your indexes; manage documents and keys. Send `Authorization: Bearer KEY`.")
+    app.add_middleware(errors.BodyLimit, max_bytes=int(ws.config.serve.max_upload_mb * 1024 * 1024) + _FRAMING)
     app.state.workspace = ws
     app.state.auth = auth
     errors.install(app)

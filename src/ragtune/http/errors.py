@@ -86,8 +86,45 @@ def problem_for(exc: BaseException) -> dict[str, Any]:
 
 
 def _field(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
+        parts = parts[1:]  # where the field was sent, not part of its name
     return ".".join(parts) or "(body)"
+
+
+class BodyTooLarge(StarletteHTTPException):
+    """Raised while a request body is read past the server's limit."""
+
+    def __init__(self) -> None:
+        super().__init__(413, "the request body is larger than this server accepts")
+
+
+class BodyLimit:
+    """ASGI middleware: a request body above ``max_bytes`` is refused with a 413 problem, declared or streamed."""
+
+    def __init__(self, app, max_bytes: int) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await problem(413, "the request body is larger than this server accepts", "RequestEntityTooLarge")(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited():
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise BodyTooLarge()
+            return message
+
+        await self.app(scope, limited, send)
 
 
 def install(app: FastAPI) -> None:
@@ -115,8 +152,6 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
-        if exc.status_code == 413:
-            detail = "the request body is larger than this server accepts"
         return problem(exc.status_code, detail, HTTPStatus(exc.status_code).phrase.replace(" ", ""),
                        headers=getattr(exc, "headers", None))
 
