@@ -8,7 +8,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from pathlib import Path
+from typing import Any, Callable, Sequence
 
 from ragtune.config import ChunkingConfig, RagtuneConfig, SearchMode, apply_threads
 from ragtune.documents import JsonlFields, RecursiveChunker
@@ -17,8 +18,12 @@ from ragtune.errors import EmbedderMismatchError, InputError
 from ragtune.index import DocRecord, Filters, IndexManifest, Store, check_index_name, open_store
 from ragtune.index.sync import IngestReport, Progress, sync_sources
 from ragtune.retrieval import DenseRetriever, HybridRetriever, LexicalRetriever, Retriever, ScoredChunk
+from ragtune.tuning import ModelCard, ModelRegistry, TrainingEvent
+from ragtune.tuning.data import CheckReport, SplitReport, read_examples
+from ragtune.tuning.data import split_examples as _split_examples
+from ragtune.tuning.lora import LoraConfig
 
-__all__ = ["Filters", "Hit", "Index", "IngestReport", "Workspace"]
+__all__ = ["Filters", "Hit", "Index", "IngestReport", "Workspace", "check_examples", "split_examples"]
 
 
 @dataclass
@@ -108,6 +113,33 @@ class Workspace:
     def delete_index(self, name: str) -> None:
         """Remove an index and everything in it."""
         self.store.drop(name)
+
+    # --- tuned models -------------------------------------------------------------------------------
+
+    @property
+    def models(self) -> ModelRegistry:
+        """The versioned model registry under ``<home>/models``."""
+        return ModelRegistry(self.config.home)
+
+    def model_cards(self) -> list[ModelCard]:
+        """The card of every version of every model."""
+        return self.models.cards()
+
+    def model_card(self, ref: str) -> ModelCard:
+        """The card of ``NAME[@vN]`` (latest version without ``@vN``)."""
+        return self.models.card(ref)
+
+    def tune_lora(self, config: LoraConfig, progress: Callable[[TrainingEvent], None] | None = None) -> ModelCard:
+        """LoRA fine-tune and publish ``NAME@vN``; a killed run leaves no version and ``config.resume`` continues it."""
+        from ragtune.tuning.lora import LoraTuner
+
+        return LoraTuner(config, self.models).train(progress)
+
+    def export_model(self, ref: str, out: str | Path, merge: bool = False) -> Path:
+        """Write a version as a folder usable without ragtune (merged weights with ``merge``)."""
+        from ragtune.tuning.export import export_model
+
+        return export_model(ref, self.config.home, out, merge=merge)
 
 
 class Index:
@@ -208,3 +240,22 @@ class Index:
             raise InputError(f"index '{self.name}' has no document '{missing[0]}'")
         self.workspace.store.commit(self.name, [], list(doc_ids), IngestEvent(removed=len(doc_ids)))
         return len(doc_ids)
+
+
+def check_examples(path: str | Path, *, base: str | None = "local", max_length: int = 512, system: str | None = None,
+                   test: str | Path | None = None) -> CheckReport:
+    """Check fine-tuning examples: errors, duplicates, leakage into ``test``, token lengths under ``base``'s tokenizer
+    (none when ``base`` is None), the JSON outputs' schema, and a verdict."""
+    from ragtune.tuning.base_models import load_tokenizer
+    from ragtune.tuning.data import check_examples as _check
+
+    examples = read_examples(path, system=system)
+    test_set = read_examples(test, system=system) if test is not None else None
+    tokenizer, name = load_tokenizer(base) if base else (None, "")
+    return _check(examples, tokenizer=tokenizer, max_length=max_length, tokenizer_name=name, test=test_set)
+
+
+def split_examples(path: str | Path, *, test: float = 0.1, seed: int = 0, stratify: str | None = None,
+                   out_dir: str | Path | None = None, force: bool = False) -> SplitReport:
+    """Split an examples file into ``<stem>.train.jsonl`` and ``<stem>.test.jsonl`` (seeded; optionally stratified)."""
+    return _split_examples(path, test=test, seed=seed, stratify=stratify, out_dir=out_dir, force=force)

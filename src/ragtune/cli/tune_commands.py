@@ -1,0 +1,135 @@
+"""Tuning commands: ``tune lora``."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from ragtune.cli.data_commands import read_system
+from ragtune.cli.index_commands import workspace
+from ragtune.cli.output import emit_json, err, handle_errors, out
+from ragtune.errors import InputError
+from ragtune.tuning import TrainingEvent
+from ragtune.tuning.lora import Device, LoraConfig, LoraTargets
+
+JsonFlag = typer.Option(False, "--json", help="Print the new version's card as one JSON document on stdout.")
+
+
+def parse_duration(text: Optional[str]) -> Optional[float]:
+    """Seconds in ``90``, ``90s``, ``20m`` or ``1.5h``."""
+    if text is None:
+        return None
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([smh]?)\s*", text)
+    if not match or float(match.group(1)) <= 0:
+        raise InputError(f"--time-budget '{text}': expected a duration such as 90s, 20m or 1h")
+    return float(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[match.group(2)]
+
+
+def _clock(seconds: Optional[float]) -> str:
+    if seconds is None:
+        return "--:--"
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}" if seconds >= 3600 else f"{seconds // 60}:{seconds % 60:02d}"
+
+
+class TrainingProgress:
+    """A progress bar with loss and ETA on a terminal; one line every ``every_s`` seconds otherwise (both on stderr)."""
+
+    def __init__(self, every_s: float = 15.0) -> None:
+        self.bar = Progress(TextColumn("[bold]train[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
+                            console=err, transient=False) if err.is_terminal else None
+        self.task = None
+        self.every_s, self.last = every_s, 0.0
+        self.loss: Optional[float] = None
+        self.eval_loss: Optional[float] = None
+
+    def __enter__(self) -> "TrainingProgress":
+        if self.bar:
+            self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.bar:
+            self.bar.__exit__(*exc)
+
+    def __call__(self, event: TrainingEvent) -> None:
+        if event.kind == "info" or event.kind == "start":
+            (self.bar.console if self.bar else err).print(f"[dim]{event.message}[/]", highlight=False)
+            if event.kind == "start" and self.bar:
+                self.task = self.bar.add_task("train", total=event.max_steps, completed=event.step or 0, info="")
+            return
+        self.loss = event.loss if event.loss is not None else self.loss
+        if event.kind == "eval":
+            self.eval_loss = event.eval_loss
+            (self.bar.console if self.bar else err).print(f"eval loss {event.eval_loss:.4f} at step {event.step}", highlight=False)
+        info = (f"loss {self.loss:.4f}" if self.loss is not None else "loss -") + \
+               (f"  eval {self.eval_loss:.4f}" if self.eval_loss is not None else "") + f"  ETA {_clock(event.eta_s)}"
+        if self.bar and self.task is not None:
+            self.bar.update(self.task, completed=event.step, total=event.max_steps, info=info)
+        elif event.kind == "step" and (time.monotonic() - self.last >= self.every_s or event.step == event.max_steps):
+            self.last = time.monotonic()
+            err.print(f"step {event.step}/{event.max_steps}  {info}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    tune = typer.Typer(no_args_is_help=True, help="Fine-tune models; each run adds a version to the model registry.")
+    app.add_typer(tune, name="tune")
+
+    @tune.command("lora")
+    @handle_errors
+    def lora(
+        data: Path = typer.Option(..., "--data", help="Training examples (JSONL; see: ragtune data check)."),
+        name: str = typer.Option(..., "--name", help="Registry name; the run becomes NAME@vN (never overwriting)."),
+        base: str = typer.Option("local", "--base", help="Open-weight base model: local, local:<folder or hub id>, gguf:<file>."),
+        eval_data: Optional[Path] = typer.Option(None, "--eval-data", help="Held-out examples for eval loss (default: a share of --data)."),
+        eval_fraction: float = typer.Option(0.1, "--eval-fraction", min=0, max=0.49, help="Share of --data held out when no --eval-data."),
+        system: Optional[str] = typer.Option(None, "--system", help="System prompt for rows without one (text or @file)."),
+        epochs: float = typer.Option(1.0, "--epochs", min=0.01, help="Passes over the data."),
+        max_steps: Optional[int] = typer.Option(None, "--max-steps", min=1, help="Stop after N optimiser steps."),
+        time_budget: Optional[str] = typer.Option(None, "--time-budget", help="Stop and publish after this long (90s, 20m, 1h)."),
+        learning_rate: float = typer.Option(2e-4, "--lr", help="Peak learning rate."),
+        rank: int = typer.Option(16, "--rank", "-r", min=1, help="LoRA rank."),
+        alpha: float = typer.Option(32, "--alpha", help="LoRA alpha."),
+        dropout: float = typer.Option(0.05, "--dropout", help="LoRA dropout."),
+        targets: LoraTargets = typer.Option(LoraTargets.all_linear, "--targets", help="attention or all-linear (per architecture)."),
+        target_modules: list[str] = typer.Option([], "--target-module", help="Explicit module name (repeatable; overrides --targets)."),
+        batch_size: int = typer.Option(4, "--batch-size", min=1, help="Rows per batch."),
+        grad_accum: int = typer.Option(1, "--grad-accum", min=1, help="Batches per optimiser step."),
+        max_length: int = typer.Option(512, "--max-length", min=16, help="Longest row in tokens."),
+        truncate: bool = typer.Option(False, "--truncate", help="Cut longer rows (prompt first) instead of dropping them."),
+        save_steps: int = typer.Option(50, "--save-steps", min=1, help="Checkpoint every N steps."),
+        eval_steps: Optional[int] = typer.Option(None, "--eval-steps", min=1, help="Evaluate every N steps (default: every epoch)."),
+        early_stopping: Optional[int] = typer.Option(None, "--early-stopping", min=1, help="Stop after N evaluations without improvement."),
+        seed: int = typer.Option(0, "--seed", help="Random seed."),
+        device: Device = typer.Option(Device.cpu, "--device", help="cpu, cuda or auto."),
+        four_bit: bool = typer.Option(False, "--4bit", help="QLoRA: 4-bit base weights (bitsandbytes, CUDA only)."),
+        resume: bool = typer.Option(False, "--resume", help="Continue the interrupted run of --name from its last checkpoint."),
+        as_json: bool = JsonFlag,
+    ) -> None:
+        """LoRA fine-tune a causal LM on examples; prints the new version NAME@vN."""
+        config = LoraConfig.build(
+            data=data, name=name, base=base, eval_data=eval_data, eval_fraction=eval_fraction, system=read_system(system),
+            epochs=epochs, max_steps=max_steps, time_budget_s=parse_duration(time_budget), learning_rate=learning_rate,
+            rank=rank, alpha=alpha, dropout=dropout, targets=targets, target_modules=target_modules or None,
+            batch_size=batch_size, grad_accum=grad_accum, max_length=max_length, truncate=truncate, save_steps=save_steps,
+            eval_steps=eval_steps, early_stopping=early_stopping, seed=seed, device=device, load_in_4bit=four_bit, resume=resume,
+        )
+        ws = workspace()
+        try:
+            with TrainingProgress() as progress:
+                card = ws.tune_lora(config, progress)
+        except KeyboardInterrupt:
+            err.print("[yellow]interrupted: no version was created; continue with the same command and --resume[/]")
+            raise typer.Exit(130) from None
+        if as_json:
+            emit_json(card.model_dump(mode="json"))
+            return
+        m = card.metrics
+        out.print(f"{card.ref}", highlight=False)
+        err.print(f"{m['steps']} steps, train loss {m.get('train_loss')}, eval loss {m.get('eval_loss')}, "
+                  f"{card.wall_time_s:.0f} s ({m.get('stopped_by')})", highlight=False)
