@@ -241,3 +241,19 @@ class Recommendation(_Model):
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
+
+
+def format_money(x: float) -> str:
+    """An amount: cents below 100, whole units above."""
+    return f"{x:,.2f}" if abs(x) < 100 else f"{x:,.0f}"
+
+
+def format_value(value: object) -> str:
+    """A fact or threshold for a table cell: dicts as k=v pairs, numbers with separators."""
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={format_value(v)}" for k, v in value.items())
+    if isinstance(value, float):
+        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:,.4g}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return "—" if value is None else str(value)

@@ -219,13 +219,18 @@ class CostModel:
 
     @staticmethod
     def break_even(a: VariantCost, b: VariantCost, months: int, volume: float) -> BreakEven | None:
-        """Where ``b`` (cheaper per query) overtakes ``a`` over ``months``; None when ``b`` is not cheaper per query."""
+        """Where ``b`` (cheaper per query, dearer up front or per month) overtakes ``a`` over ``months``.
+
+        None when ``b`` is not cheaper per query, or is cheaper over the horizon at every volume.
+        """
         dq = a.per_query - b.per_query
         if dq <= 0:
             return None
         d_one_off = b.one_off - a.one_off
         d_fixed = b.monthly_fixed - a.monthly_fixed
-        q_star = max(0.0, (d_one_off / months + d_fixed) / dq)
+        if d_one_off / months + d_fixed <= 0:
+            return None
+        q_star = (d_one_off / months + d_fixed) / dq
         saving = a.monthly - b.monthly
         payback = (0.0 if d_one_off <= 0 else d_one_off / saving) if saving > 0 else None
         q3 = max(0.0, (d_one_off / 3 + d_fixed) / dq)
@@ -244,11 +249,14 @@ class CostModel:
                            else "managed_training_usd_per_mtok", "context_chunks"]
         for name in scalable_inputs + scalable_prices:
             for factor in self.config.sensitivity_factors:
+                base = getattr(q, name) if name in scalable_inputs else getattr(self.config, name)
+                if not base:
+                    continue  # scaling zero changes nothing
                 if name in scalable_inputs:
-                    value = getattr(q, name) * factor
+                    value = base * factor
                     model, inputs = self, q.model_copy(update={name: value})
                 else:
-                    value = getattr(self.config, name) * factor
+                    value = base * factor
                     if name == "context_chunks":
                         value = int(round(value))
                     model, inputs = CostModel(self.config.model_copy(update={name: value})), q

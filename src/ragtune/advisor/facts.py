@@ -28,11 +28,16 @@ _SHOWN_ERRORS = 20
 
 @dataclass
 class TokenCounter:
-    """Counts tokens of texts with a named tokenizer; ``notes`` say when it is a stand-in."""
+    """Counts tokens of texts with a named tokenizer; ``notes`` say when it is a stand-in.
+
+    ``tokenizer`` is the transformers tokenizer behind it, when there is one (the data checker renders
+    examples through its chat template to count training tokens exactly).
+    """
 
     name: str
     count_many: Callable[[Sequence[str]], list[int]]
     notes: list[str] = field(default_factory=list)
+    tokenizer: Any = None
 
     def count(self, texts: Sequence[str]) -> list[int]:
         return self.count_many(list(texts)) if texts else []
@@ -44,30 +49,26 @@ def regex_counter(note: str | None = None) -> TokenCounter:
 
 
 def token_counter(model: str | None = None) -> TokenCounter:
-    """The tokenizer of generator ``model`` where known offline (``local``, ``local:<dir>``), else SmolLM2's.
+    """The tokenizer of generator ``model`` where it is available offline, else the default local model's.
 
-    ``model='regex'`` asks for the word-piece estimate. Any failure to load a tokenizer falls back to the
-    estimate, with a note.
+    ``model='regex'`` asks for the word-piece estimate; when no tokenizer loads at all the estimate is used,
+    with a note.
     """
     if model == "regex":
         return regex_counter()
+    from ragtune.tuning.base_models import load_tokenizer
+
     notes: list[str] = []
-    location: str | None = None
-    if model and model != "local":
-        if model.startswith("local:"):
-            location = model.split(":", 1)[1] or None
-        else:
-            notes.append(f"the tokenizer of '{model}' is not available offline: tokens counted with the default local model's")
     try:
-        from ragtune.generation.hf_models import DEFAULT_LOCAL_MODEL, resolve_causal_lm
-
-        folder = resolve_causal_lm(location)
-        from transformers import AutoTokenizer
-
-        tokenizer = AutoTokenizer.from_pretrained(folder)
-    except (ConfigError, ImportError, OSError, ValueError) as exc:
+        try:
+            tokenizer, name = load_tokenizer(model or "local")
+        except ConfigError:
+            if not model or model == "local":
+                raise
+            notes.append(f"the tokenizer of '{model}' is not available offline: tokens counted with the default local model's")
+            tokenizer, name = load_tokenizer("local")
+    except (ConfigError, ImportError) as exc:
         return regex_counter(f"no tokenizer could be loaded ({exc}); tokens are a word-piece estimate")
-    name = location or DEFAULT_LOCAL_MODEL
 
     def count_many(texts: Sequence[str]) -> list[int]:
         counts: list[int] = []
@@ -76,7 +77,7 @@ def token_counter(model: str | None = None) -> TokenCounter:
             counts.extend(len(i) for i in ids)
         return counts
 
-    return TokenCounter(f"{name} tokenizer", count_many, notes)
+    return TokenCounter(f"{name} tokenizer", count_many, notes, tokenizer)
 
 
 def is_citable(doc: DocRecord) -> bool:
@@ -150,26 +151,6 @@ def index_facts(store: Store, name: str, counter: TokenCounter) -> IndexFacts:
 # --- examples -------------------------------------------------------------------------------------------
 
 
-@dataclass
-class CheckedExamples:
-    """The reading of an examples file the facts are built on (``ragtune data check``'s findings)."""
-
-    format: str | None
-    prompts: list[str]
-    completions: list[str]
-    outputs_json: list[Any]
-    invalid_rows: int
-    issues: list[ExampleIssue]
-    json_outputs: bool
-    schema_fit: float | None
-    unique_prompt_share: float
-
-
-def check_examples_file(path: Path) -> CheckedExamples:
-    """Read and check ``path`` (the seam onto the fine-tuning data checker)."""
-    raise NotImplementedError
-
-
 def _bigram_ratio(texts: list[str]) -> float:
     grams: list[tuple[str, str]] = []
     for t in texts:
@@ -189,25 +170,42 @@ def _output_labels(values: list[Any]) -> int | None:
     return len({tuple(sorted(o)) for o in objects})
 
 
-def example_facts(path: Path | str, counter: TokenCounter) -> ExampleFacts:
-    """Measure a fine-tuning examples file: count, format, schema fit, lengths, diversity, errors."""
+def example_facts(path: Path | str, counter: TokenCounter, max_length: int = 2048) -> ExampleFacts:
+    """Measure a fine-tuning examples file on top of ``ragtune data check``: count, format, schema fit,
+    lengths, diversity, and the errors it found (located)."""
+    from ragtune.tuning.data import check_examples, read_examples
+    from ragtune.tuning.data.examples import prompt_key
+
     path = Path(path)
-    checked = check_examples_file(path)
-    prompt_tokens = counter.count(checked.prompts)
-    completion_tokens = counter.count(checked.completions)
-    rows = len(checked.prompts)
+    examples = read_examples(path)
+    if examples.lines - examples.blank_lines == 0:
+        raise InputError(f"{path}: no examples (the file is empty)")
+    report = check_examples(examples, tokenizer=counter.tokenizer, max_length=max_length, tokenizer_name=counter.name)
+    valid = examples.valid
+    prompts = ["\n".join(m["content"] for m in e.prompt) for e in valid]
+    completions = [e.completion for e in valid]
+    prompt_tokens = counter.count(prompts)
+    completion_tokens = counter.count(completions)
+    rows = len(valid)
+    tokens = report.tokens or {}
+    total = int(tokens.get("total") or (sum(prompt_tokens) + sum(completion_tokens)))
+    output = report.output
     notes = list(counter.notes)
-    if checked.invalid_rows:
-        notes.append(f"{checked.invalid_rows} row(s) have errors; see them all with: ragtune data check {path}")
+    if examples.invalid_lines:
+        notes.append(f"{len(examples.invalid_lines)} row(s) have errors; see them all with: ragtune data check {path}")
+    if tokens.get("total"):
+        notes.append(f"training tokens counted on rows rendered through the {counter.name}'s chat template")
     return ExampleFacts(
-        file=str(path), format=checked.format, rows=rows, invalid_rows=checked.invalid_rows,
-        errors=checked.issues[:_SHOWN_ERRORS], output_kind="json" if checked.json_outputs else "text",
-        schema_fit=checked.schema_fit,
+        file=str(path), format=examples.format.value if examples.format else None, rows=rows,
+        invalid_rows=len(examples.invalid_lines),
+        format_share=round(rows / (examples.lines - examples.blank_lines), 4),
+        errors=[ExampleIssue(line=i.line, field=i.field, message=i.message) for i in examples.issues[:_SHOWN_ERRORS]],
+        output_kind=output.get("kind", "text"), schema_fit=output.get("fit") if output.get("kind") == "json" else None,
         prompt_tokens_mean=round(statistics.fmean(prompt_tokens), 2) if rows else 0.0,
         completion_tokens_mean=round(statistics.fmean(completion_tokens), 2) if rows else 0.0,
-        total_tokens=sum(prompt_tokens) + sum(completion_tokens),
-        unique_prompt_share=checked.unique_prompt_share, distinct_bigram_ratio=_bigram_ratio(checked.prompts),
-        output_labels=_output_labels(checked.outputs_json) if checked.json_outputs else None,
+        total_tokens=total, unique_prompt_share=round(len({prompt_key(e) for e in valid}) / rows, 4) if rows else 0.0,
+        distinct_bigram_ratio=_bigram_ratio(prompts),
+        output_labels=_output_labels([e.output_json for e in valid if e.output_json is not None]) if examples.json_outputs else None,
         tokenizer=counter.name, notes=notes)
 
 

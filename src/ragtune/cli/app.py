@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ragtune.cli import data_commands, index_commands, models_commands, tune_commands
+from ragtune.cli import advise_commands, data_commands, index_commands, models_commands, tune_commands
 
 app = typer.Typer(name="ragtune", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="Adapt a language model to your domain with RAG, fine-tuning or both, and measure which pays.")
@@ -12,6 +12,7 @@ index_commands.register(app)
 data_commands.register(app)
 tune_commands.register(app)
 models_commands.register(app)
+advise_commands.register(app)
 
 
 def main() -> None:
