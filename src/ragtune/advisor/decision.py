@@ -189,7 +189,14 @@ def what_would_change(choice: Approach, verdicts: list[RuleVerdict], costs: Cost
         down = costs.between(other_a, choice)
         if down is not None and down.queries_per_month and down.queries_per_month > 0:
             out.append(f"below {_volume(down.queries_per_month)} queries/month {other} costs less than {choice.value} over {h} months")
-    out.extend(v.would_change for v in verdicts if v.would_change and not v.fired and not v.withheld)
+    for v in verdicts:
+        if not v.would_change or v.fired or v.withheld:
+            continue
+        # A rule that would only add what the choice already has changes nothing.
+        adds_retrieval = v.rule in ("changing_content", "attribution", "knowledge_size")
+        if (adds_retrieval and choice.uses_retrieval) or (not adds_retrieval and choice.uses_tuning):
+            continue
+        out.append(v.would_change)
     if facts.eval is None:
         out.append("an eval of the variants (ragtune eval) outranks these rules of thumb")
     return out

@@ -61,7 +61,8 @@ def changing_content(facts: Facts, t: RuleThresholds) -> RuleVerdict:
     if not value:
         return RuleVerdict(rule="changing_content", question="Is the content proprietary or changing?", fact="changed_share, monthly_churn",
                            value=None, threshold={"changed_share": t.changed_share, "monthly_churn": t.monthly_churn}, fired=False,
-                           explanation="no index and nothing stated: unknown", would_change="an index with a change history (--index)")
+                           explanation="no index and nothing stated: unknown",
+                           would_change="content that changes (--changes-per-month) or may not leave (--content-stays) → rag")
     verdict = "rag: a tuned model would go stale or hold content that must stay in your store" if fired else "no need for retrieval on this ground"
     return RuleVerdict(
         rule="changing_content", question="Is the content proprietary or changing?", fact=", ".join(value), value=value,
