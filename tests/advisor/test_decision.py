@@ -179,3 +179,19 @@ def test_every_price_is_described_and_dated():
         assert field.description, name
         if name.endswith(("_usd_per_mtok", "_usd_per_hour", "_usd_per_month", "_usd_per_gb_month", "_usd_per_1k_queries")):
             assert field.default == 0 or "as of 2026-11" in field.description or "hosting" in name, name
+
+
+def test_workspace_advise_and_cost_measure_and_decide(advisor_ws, examples_2000, make_eval):
+    config = load_advisor_config(settings=["tokenizer=regex"])
+    rec = advisor_ws.advise({"queries_per_month": 50_000, "attribution_required": True}, index="support",
+                            examples=examples_2000, config=config)
+    assert rec.recommendation is Approach.rag_ft
+    assert rec.facts.index.tokenizer == "word-pieces (estimate)" and rec.facts.examples.rows == 2000
+    doc = rec.to_json()
+    assert {"recommendation", "reasons", "facts", "costs"} <= set(doc) and doc["recommendation"] == "rag+ft"
+    costs = advisor_ws.cost({"queries_per_month": 50_000, "months": 24}, index="support", examples=examples_2000, config=config)
+    assert set(costs.variants) == {"prompt", "rag", "ft", "rag+ft"}
+    assert all(len(v.cumulative) == 25 for v in costs.variants.values())
+    assert costs.variants["rag"].monthly == pytest.approx(rec.costs.variants["rag"].monthly)
+    with pytest.raises(InputError, match="months"):
+        advisor_ws.cost({"queries_per_month": 50_000, "months": 0}, index="support", config=config)

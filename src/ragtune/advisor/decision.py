@@ -259,7 +259,7 @@ def decide(facts: Facts, config: AdvisorConfig, model: str | None = None) -> Rec
         eligible = [v for v in costs.variants.values() if v.approach.uses_retrieval or not choice.uses_retrieval]
         cheap = min(eligible, key=lambda v: v.cumulative[-1])
         if cheap.approach != choice:
-            line += f"; {cheap.approach.value} would cost {_money(cheap.cumulative[-1], cur)}"
+            line += f"; {cheap.approach.value} would cost {_money(cheap.cumulative[-1], cur)} over the same {costs.months} months"
         reasons.append(line)
     if facts.stated.content_may_leave is False and choice.uses_tuning:
         warnings.append("content may not leave: tune on your own GPUs, not a managed fine-tuning service")

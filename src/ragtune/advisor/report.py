@@ -80,7 +80,7 @@ def line_chart_svg(title: str, series: dict[str, list[tuple[float, float]]], x_l
         step = max(1, math.ceil((x_max - x_min) / 12))
         x_ticks = list(range(int(x_min), int(x_max) + 1, step))
     else:
-        x_ticks = [t for t in _nice_ticks(x_max, 6) if t >= x_min]
+        x_ticks = [t for t in _nice_ticks(x_max, 6) if x_min <= t <= x_max]
     for t in x_ticks:
         parts.append(f'<line x1="{px(t):.1f}" y1="{top + ph}" x2="{px(t):.1f}" y2="{top + ph + 4}" stroke="#374151"/>'
                      f'<text x="{px(t):.1f}" y="{top + ph + 16}" text-anchor="middle">{_short(t)}</text>')

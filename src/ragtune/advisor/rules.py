@@ -110,7 +110,7 @@ def consistent_format(facts: Facts, t: RuleThresholds) -> RuleVerdict:
     q = "Is a consistent output format or style wanted?"
     if ex is None:
         return RuleVerdict(rule="consistent_format", question=q, fact="schema_fit", value=None, threshold=t.format_fit, fired=False,
-                           explanation="no examples given: unknown", would_change="labelled examples with one output format (--examples)")
+                           explanation="no examples given: unknown")
     withheld = _examples_withheld(facts)
     if withheld:
         return RuleVerdict(rule="consistent_format", question=q, fact="schema_fit", value=ex.schema_fit, threshold=t.format_fit,

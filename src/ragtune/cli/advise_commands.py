@@ -43,7 +43,7 @@ def print_costs(costs) -> None:
                        "—" if b.payback_months is None else f"{b.payback_months:.1f} months")
         out.print(be)
     for a in costs.assumptions:
-        err.print(f"[dim]assumes: {escape(a)}[/]", highlight=False)
+        err.print(f"[dim]assumes: {escape(a)}[/]", highlight=False, soft_wrap=True)
 
 
 def print_advice(rec) -> None:
@@ -75,6 +75,20 @@ def print_advice(rec) -> None:
         for w in rec.what_would_change:
             out.print(f"  • {escape(w)}", highlight=False)
     out.print(f"[bold]next:[/] {escape(rec.next_command)}", highlight=False)
+
+
+def _finish(costs, rec, report: Optional[Path], as_json: bool) -> None:
+    """Write the report if asked, then print the advice (or the costs alone) as JSON or tables."""
+    if report is not None:
+        api.write_report(report, costs, rec)
+    if as_json:
+        emit_json(rec.to_json() if rec is not None else costs.model_dump(mode="json"))
+    elif rec is not None:
+        print_advice(rec)
+    else:
+        print_costs(costs)
+    if report is not None:
+        err.print(f"report written to {report}", highlight=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
@@ -115,14 +129,7 @@ def register(app: typer.Typer) -> None:
             cfg = cfg.model_copy(update={"tokenizer": model})
         needs = _needs(queries_per_month, months, latency_budget_ms, attribution, content_may_leave, changes_per_month)
         rec = workspace().advise(needs, index=index, examples=examples, evaluation=eval_file, model=model, config=cfg)
-        if report is not None:
-            api.write_report(report, rec.costs, rec)
-        if as_json:
-            emit_json(rec.to_json())
-        else:
-            print_advice(rec)
-        if report is not None:
-            err.print(f"report written to {report}", highlight=False)
+        _finish(rec.costs, rec, report, as_json)
 
     @app.command()
     @handle_errors
@@ -143,11 +150,4 @@ def register(app: typer.Typer) -> None:
         cfg = api.load_advisor_config(config, settings)
         needs = _needs(queries_per_month, months, None, None, content_may_leave, changes_per_month)
         costs = workspace().cost(needs, index=index, examples=examples, evaluation=eval_file, config=cfg)
-        if report is not None:
-            api.write_report(report, costs)
-        if as_json:
-            emit_json(costs.model_dump(mode="json"))
-        else:
-            print_costs(costs)
-        if report is not None:
-            err.print(f"report written to {report}", highlight=False)
+        _finish(costs, None, report, as_json)
