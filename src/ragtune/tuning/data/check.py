@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,12 +61,12 @@ def find_duplicates(examples: list[Example]) -> dict[str, Any]:
         near[prompt_key(e) + "\n=> " + normalise_text(e.completion)].append(e.line)
         by_prompt[prompt_key(e)][normalise_text(e.completion)].append(e.line)
     exact_groups = [lines for lines in exact.values() if len(lines) > 1]
-    exact_lines = {tuple(g) for g in exact_groups}
-    near_groups = [lines for lines in near.values() if len(lines) > 1 and tuple(lines) not in exact_lines]
+    variant_of = {line: i for i, lines in enumerate(exact.values()) for line in lines}
+    near_groups = [lines for lines in near.values() if len({variant_of[line] for line in lines}) > 1]
     conflicts = [sorted(line for group in outs.values() for line in group) for outs in by_prompt.values() if len(outs) > 1]
     return {
         "exact": sum(len(g) - 1 for g in exact_groups),
-        "near": sum(len(g) - 1 for g in near_groups),
+        "near": sum(len({variant_of[line] for line in g}) - 1 for g in near_groups),
         "conflicting_prompts": len(conflicts),
         "exact_groups": exact_groups[:_SHOWN],
         "near_groups": near_groups[:_SHOWN],
@@ -119,7 +119,9 @@ def output_report(examples: ExampleSet) -> dict[str, Any]:
     values = [e.output_json for e in valid if e.output_json is not None]
     schema = infer_schema(values)
     misfits = [e.line for e in valid if e.output_json is not None and not fits(e.output_json, schema)]
+    shapes = Counter(tuple(sorted(v)) if isinstance(v, dict) else type(v).__name__ for v in values)
     return {"kind": "json", "rows": len(values), "schema": {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema},
+            "shapes": len(shapes), "main_shape_share": round(shapes.most_common(1)[0][1] / len(values), 4) if values else 0.0,
             "fit": round(1 - len(misfits) / len(values), 4) if values else 0.0, "misfits": len(misfits), "misfit_lines": misfits[:_SHOWN]}
 
 
@@ -140,6 +142,9 @@ def verdict(report: CheckReport) -> dict[str, Any]:
             blocking.append(f"the JSON outputs disagree on their structure: only {out['fit']:.0%} fit the inferred schema")
         elif out["fit"] < 0.98:
             caution.append(f"{out['misfits']} JSON output(s) do not fit the structure of the rest")
+        if out["main_shape_share"] < 0.9:
+            caution.append(f"the JSON outputs come in {out['shapes']} top-level shapes; the commonest covers only "
+                           f"{out['main_shape_share']:.0%} of the rows")
     dup = report.duplicates
     if valid and dup["conflicting_prompts"] > 0.05 * valid:
         caution.append(f"{dup['conflicting_prompts']} prompt(s) appear with different outputs: the target is inconsistent")

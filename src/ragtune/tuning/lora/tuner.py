@@ -33,6 +33,7 @@ from ragtune.tuning.lora.config import Device, LoraConfig, LoraTargets
 from ragtune.tuning.registry import DataInfo, ModelCard, ModelRegistry, check_model_name, library_versions, write_json_atomic
 
 RUN_DIR = ".run"
+COMPLETE_MARKER = "ragtune-complete"  # written into a checkpoint once the trainer has saved all of it
 ADAPTER_DIR = "adapter"
 LOG_FILE = "train.log"
 
@@ -220,8 +221,6 @@ class LoraTuner:
             return self._train_locked(progress or (lambda event: None))
 
     def _start_run(self, data_sha: str, notify: Callable[[TrainingEvent], None]) -> tuple[_RunState, str | None]:
-        from transformers.trainer_utils import get_last_checkpoint
-
         cfg = self.config
         state_path = self.run_dir / "run.json"
         fingerprint = {"settings": cfg.run_fingerprint(), "data_sha256": data_sha}
@@ -236,7 +235,7 @@ class LoraTuner:
                     changed.insert(0, "data")
                 raise InputError(f"--resume: the interrupted run of '{cfg.name}' used other settings ({', '.join(changed)}); "
                                  "resume with the same data and settings, or start afresh without --resume")
-            checkpoint = get_last_checkpoint(str(self.run_dir / "checkpoints")) if (self.run_dir / "checkpoints").is_dir() else None
+            checkpoint = last_complete_checkpoint(self.run_dir / "checkpoints")
             notify(TrainingEvent("info", message=f"resuming from {Path(checkpoint).name}" if checkpoint
                                  else "no checkpoint was written before the interruption: starting from step 0"))
             return state, checkpoint
@@ -257,13 +256,15 @@ class LoraTuner:
         cfg = self.config
         data_sha = _sha256(cfg.data)
         base = resolve_base_model(cfg.base)
-        state, checkpoint = self._start_run(data_sha, notify)
+        for path in filter(None, (cfg.data, cfg.eval_data)):  # bad rows stop the run before anything is written
+            read_examples(path, system=cfg.system).raise_for_issues()
         started = time.monotonic()
         device = _device(cfg)
         set_seed(cfg.seed)
         notify(TrainingEvent("info", message=f"loading {base.spec} ({base.location}) on {device}"))
         model, tokenizer = load_base(base, device, cfg.load_in_4bit)
         data = prepare_data(cfg, tokenizer)
+        state, checkpoint = self._start_run(data_sha, notify)
         if data.dropped_lines:
             notify(TrainingEvent("info", message=f"dropped {len(data.dropped_lines)} row(s) over {cfg.max_length} tokens "
                                                  f"(lines {', '.join(map(str, data.dropped_lines[:10]))}{' ...' if len(data.dropped_lines) > 10 else ''}); "
@@ -372,6 +373,18 @@ class LoraTuner:
         return published
 
 
+def last_complete_checkpoint(folder: Path) -> str | None:
+    """The newest checkpoint the trainer finished writing; checkpoints cut short by a kill are removed."""
+    if not folder.is_dir():
+        return None
+    found = sorted((int(p.name.split("-")[-1]), p) for p in folder.glob("checkpoint-*") if p.name.split("-")[-1].isdigit())
+    for _, path in reversed(found):
+        if (path / COMPLETE_MARKER).is_file():
+            return str(path)
+        shutil.rmtree(path, ignore_errors=True)
+    return None
+
+
 def _sha256(path: Path) -> str:
     return file_sha256(Path(path))
 
@@ -421,6 +434,9 @@ class _RunCallback(TrainerCallback):
         self._log({"event": "log", "step": state.global_step, **(logs or {})})
 
     def on_save(self, args, state, control, **kwargs):
+        checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        if checkpoint.is_dir():
+            (checkpoint / COMPLETE_MARKER).touch()
         self.run.data["elapsed_s"] = self.elapsed()
         self.run.data["elapsed_at_step"] = state.global_step
         self.run.save()

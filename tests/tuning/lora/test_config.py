@@ -1,0 +1,34 @@
+import pytest
+
+from ragtune.errors import ConfigError
+from ragtune.tuning.lora import LoraConfig, LoraTargets
+from ragtune.tuning.lora.tuner import target_modules_for
+
+
+def test_build_names_each_bad_setting():
+    with pytest.raises(ConfigError) as info:
+        LoraConfig.build(data="x.jsonl", name="n", rank=0, dropout=1.5)
+    assert "setting 'rank'" in str(info.value) and "setting 'dropout'" in str(info.value)
+    with pytest.raises(ConfigError, match="setting 'unknown'"):
+        LoraConfig.build(data="x.jsonl", name="n", unknown=1)
+    with pytest.raises(ConfigError, match="needs device cuda"):
+        LoraConfig.build(data="x.jsonl", name="n", load_in_4bit=True)
+
+
+def test_resume_fingerprint_ignores_budgets_but_not_the_recipe():
+    a = LoraConfig(data="x.jsonl", name="n", max_steps=10, time_budget_s=60)
+    b = LoraConfig(data="x.jsonl", name="n", max_steps=99, resume=True)
+    c = LoraConfig(data="x.jsonl", name="n", rank=4)
+    assert a.run_fingerprint() == b.run_fingerprint() != c.run_fingerprint()
+
+
+@pytest.mark.parametrize("model_type,targets,expected", [
+    ("llama", LoraTargets.attention, ["q_proj", "k_proj", "v_proj", "o_proj"]),
+    ("qwen2", LoraTargets.all_linear, ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]),
+    ("gemma3_text", LoraTargets.attention, ["q_proj", "k_proj", "v_proj", "o_proj"]),
+    ("gpt2", LoraTargets.attention, ["c_attn"]),
+    ("gpt_neox", LoraTargets.all_linear, ["query_key_value", "dense", "dense_h_to_4h", "dense_4h_to_h"]),
+    ("some_new_arch", LoraTargets.all_linear, "all-linear"),
+])
+def test_target_modules_are_chosen_per_architecture(model_type, targets, expected):
+    assert target_modules_for(model_type, targets) == expected
