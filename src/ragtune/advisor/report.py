@@ -8,7 +8,6 @@ where the lines cross at the break-even volumes.
 from __future__ import annotations
 
 import math
-import os
 from html import escape
 from pathlib import Path
 from typing import Sequence
@@ -17,6 +16,7 @@ from jinja2 import Environment, select_autoescape
 
 from ragtune.advisor.base import CostReport, Recommendation, format_money, format_value
 from ragtune.errors import InputError, StoreError
+from ragtune.tuning.registry import write_text_atomic
 
 COLOURS = {"prompt": "#6b7280", "rag": "#2563eb", "ft": "#ea580c", "rag+ft": "#16a34a"}
 
@@ -298,12 +298,8 @@ def write_report(path: str | Path, costs: CostReport, rec: Recommendation | None
         raise InputError(f"{path}: a report is .html or .md")
     if not path.parent.is_dir():
         raise InputError(f"{path}: the folder {path.parent} does not exist")
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
     try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
+        write_text_atomic(path, text)
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
         raise StoreError(f"{path}: cannot write the report: {exc.strerror}") from exc
     return path

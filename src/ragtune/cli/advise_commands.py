@@ -11,10 +11,8 @@ from rich.table import Table
 
 from ragtune import api
 from ragtune.advisor.base import format_money, format_value
-from ragtune.cli.index_commands import workspace
+from ragtune.cli.index_commands import JsonFlag, workspace
 from ragtune.cli.output import emit_json, err, handle_errors, out
-
-JsonFlag = typer.Option(False, "--json", help="Print one JSON document on stdout and nothing else.")
 
 
 def _needs(queries: float, months: int, latency: Optional[float], attribution: Optional[bool], may_leave: Optional[bool],
