@@ -158,7 +158,7 @@ def docs_dir(tmp_path) -> Path:
     return root
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared data not found at {SHARED_DATA}")

@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence, TypeVar
 
+from ragtune.advisor import (AdvisorConfig, CostReport, Facts, Recommendation, StatedNeeds, decide, estimate_costs,
+                             load_advisor_config, measure_facts, stated_needs)
+from ragtune.advisor.report import write_report
 from ragtune.config import ChunkingConfig, RagtuneConfig, SearchMode, apply_threads
 from ragtune.documents import JsonlFields, RecursiveChunker
 from ragtune.embeddings import Embedder, load_embedder
@@ -35,8 +38,9 @@ from ragtune.tuning.lora import LoraConfig
 
 T = TypeVar("T")
 
-__all__ = ["Answer", "ApiKey", "Citation", "Filters", "Hit", "Index", "IngestReport", "KeyStore", "Principal", "Role",
-           "Workspace", "check_examples", "split_examples"]
+__all__ = ["AdvisorConfig", "Answer", "ApiKey", "Citation", "Filters", "Hit", "Index", "IngestReport", "KeyStore",
+           "Principal", "Role", "StatedNeeds", "Workspace", "check_examples", "load_advisor_config", "split_examples",
+           "write_report"]
 
 
 @dataclass
@@ -229,6 +233,31 @@ class Workspace:
         from ragtune.tuning.export import export_model
 
         return export_model(ref, self.config.home, out, merge=merge)
+
+    # --- the decision -------------------------------------------------------------------------------
+
+    def facts(self, needs: StatedNeeds | dict[str, Any], *, index: str | None = None, examples: str | Path | None = None,
+              evaluation: str | Path | None = None, config: AdvisorConfig | None = None) -> Facts:
+        """Measure what an index, an examples file and an eval run say, beside the stated ``needs``."""
+        needs = needs if isinstance(needs, StatedNeeds) else stated_needs(**needs)
+        config = config or AdvisorConfig()
+        return measure_facts(self.store, needs, index=index, examples=examples, evaluation=evaluation,
+                             tokenizer=config.tokenizer)
+
+    def advise(self, needs: StatedNeeds | dict[str, Any], *, index: str | None = None, examples: str | Path | None = None,
+               evaluation: str | Path | None = None, model: str | None = None,
+               config: AdvisorConfig | None = None) -> Recommendation:
+        """rag, ft, rag+ft or prompt, from measured facts, rules of thumb, an eval run if given, and the cost model."""
+        config = config or AdvisorConfig(tokenizer=model)
+        facts = self.facts(needs, index=index, examples=examples, evaluation=evaluation, config=config)
+        return decide(facts, config, model)
+
+    def cost(self, needs: StatedNeeds | dict[str, Any], *, index: str | None = None, examples: str | Path | None = None,
+             evaluation: str | Path | None = None, config: AdvisorConfig | None = None) -> CostReport:
+        """The cost model alone: cost per month and over the horizon per approach, break-even volumes, sensitivity."""
+        config = config or AdvisorConfig()
+        facts = self.facts(needs, index=index, examples=examples, evaluation=evaluation, config=config)
+        return estimate_costs(facts, config)
 
 
 def _retry_stale(read: Callable[[], T], attempts: int = 3) -> T:
