@@ -106,3 +106,22 @@ def test_tune_then_list_show_and_export(runner, tmp_path):
     exported = runner.invoke(app, ["models", "export", "intents@v1", "--out", str(tmp_path / "out"), "--json"])
     assert exported.exit_code == 0 and json.loads(exported.stdout) == {"ref": "intents@v1", "out": str(tmp_path / "out"), "merged": False}
     assert (tmp_path / "out" / "adapter_config.json").is_file()
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_training_progress_shows_loss_and_eta(monkeypatch, terminal):
+    import io
+
+    from rich.console import Console
+
+    from ragtune.cli import tune_commands
+    from ragtune.tuning import TrainingEvent
+
+    buffer = io.StringIO()
+    monkeypatch.setattr(tune_commands, "err", Console(file=buffer, force_terminal=terminal, width=120))
+    with tune_commands.TrainingProgress(every_s=0) as progress:
+        progress(TrainingEvent("start", step=0, max_steps=10, message="10 training rows"))
+        progress(TrainingEvent("step", step=5, max_steps=10, loss=0.5, eta_s=75))
+        progress(TrainingEvent("eval", step=5, max_steps=10, eval_loss=0.25))
+    text = buffer.getvalue()
+    assert "10 training rows" in text and "loss 0.5000" in text and "ETA 1:15" in text and "eval loss 0.2500" in text
