@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from ragtune import __version__
 from ragtune.api import Workspace
 from ragtune.http import errors
-from ragtune.http.routes import ask, documents, indexes, keys, meta, search
+from ragtune.http.routes import ask, documents, indexes, keys, meta, page, search
 
 _FRAMING = 64 * 1024  # multipart headers and boundaries on top of the files themselves
 
@@ -29,4 +30,6 @@ def create_app(workspace: Workspace | None = None, *, auth: bool = True) -> Fast
             404: {"model": errors.Problem, "description": "No such index (or not one this key may see)"},
             422: {"model": errors.Problem, "description": "The body does not fit the schema"},
         })
+    app.include_router(page.router)
+    app.mount("/static", StaticFiles(directory=page.STATIC), name="static")
     return app
