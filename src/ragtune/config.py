@@ -92,7 +92,7 @@ class GenerationConfig(_Strict):
     threads: int | None = Field(None, ge=1, le=256, description="torch / llama.cpp threads for local models (default: the top-level 'threads').")
     device: str = Field("auto", description="torch device for local models: auto (GPU when present), cpu, cuda, mps.")
     local_backend: LocalBackend = Field(LocalBackend.transformers, description="Runtime for plain 'local': transformers, gguf (llama-cpp-python) or auto (gguf when installed).")
-    extractive_sentences: int = Field(2, ge=1, le=10, description="Sentences the 'extractive' generator quotes.")
+    extractive_sentences: int = Field(3, ge=1, le=10, description="Sentences the 'extractive' generator quotes.")
     timeout_s: float = Field(120.0, gt=0, description="Seconds before a request to a model server gives up.")
     max_retries: int = Field(3, ge=0, le=20, description="Retries, with exponential backoff, on 429, 5xx, overloaded or unreachable servers.")
     anthropic_key_env: str = Field("ANTHROPIC_API_KEY", description="Environment variable holding the Anthropic API key.")

@@ -19,7 +19,7 @@ def print_answer(answer: Answer, streamed: str | None = None) -> None:
     """The answer with its [n] markers, then the numbered sources (for people, not for tools)."""
     if streamed is None or streamed.strip() != answer.answer.strip():
         if streamed:
-            out.print("\n[dim]— answer as cited —[/]")
+            out.print("\n\n[dim]— answer as cited —[/]")
         out.print(answer.answer, markup=False, highlight=False)
     else:
         out.print()

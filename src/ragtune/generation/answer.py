@@ -106,9 +106,10 @@ class AnswerPipeline:
         if reason:
             return self._abstain(answer, reason, started, latency)
         prompt = rag_prompt(question, blocks)
+        generating = time.perf_counter()
         generation = self.generator.generate(prompt, self.options, on_text)
-        latency["generation"] = (time.perf_counter() - retrieved) * 1000
         generated = time.perf_counter()
+        latency["generation"] = (generated - generating) * 1000
         answer.usage, answer.raw_answer = generation.usage, generation.text
         text = collapse_repeats(generation.text)
         if is_refusal(text):

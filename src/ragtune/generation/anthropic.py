@@ -12,15 +12,17 @@ import time
 
 from ragtune.config import GenerationConfig, read_secret
 from ragtune.errors import ConfigError, InputError, MissingKeyError, ProviderError
-from ragtune.generation.base import GenerateOptions, Generation, Prompt, TextCallback, Usage, estimate_tokens
+from ragtune.generation.base import GenerateOptions, Generation, Prompt, ServerGenerator, TextCallback, Usage
 
 DEFAULT_WINDOW = 200_000
 _RETRYABLE_EVENTS = {"overloaded_error", "api_error", "rate_limit_error"}
 _BACKOFF_S, _BACKOFF_MAX_S = 0.5, 8.0
 
 
-class AnthropicGenerator:
+class AnthropicGenerator(ServerGenerator):
     """Claude models over the Messages API (see the module docstring)."""
+
+    default_window = DEFAULT_WINDOW
 
     def __init__(self, model: str, config: GenerationConfig | None = None, spec: str | None = None) -> None:
         if not model.strip():
@@ -49,13 +51,6 @@ class AnthropicGenerator:
                                            max_retries=self.config.max_retries, timeout=self.config.timeout_s)
         return self
 
-    @property
-    def context_window(self) -> int:
-        return self.config.context_window or DEFAULT_WINDOW
-
-    def count_tokens(self, text: str) -> int:
-        return estimate_tokens(text)
-
     def generate(self, prompt: Prompt, options: GenerateOptions | None = None, on_text: TextCallback | None = None) -> Generation:
         import anthropic
 
@@ -63,11 +58,15 @@ class AnthropicGenerator:
         client = self.load()._client
         system = "\n\n".join(m["content"] for m in prompt.messages if m["role"] == "system")
         messages = [{"role": m["role"], "content": m["content"]} for m in prompt.messages if m["role"] != "system"]
-        kwargs = dict(model=self.model, max_tokens=options.max_new_tokens, messages=messages, temperature=options.temperature)
+        kwargs = dict(model=self.model, max_tokens=options.max_new_tokens, messages=messages)
         if system:
             kwargs["system"] = system
-        if options.top_p < 1.0:
-            kwargs["top_p"] = options.top_p
+        # The SDK no longer takes sampling settings (current models choose their own); a request for sampling
+        # is passed through in the body, for models that still accept it; otherwise the model's default applies.
+        sampling = {k: v for k, v in (("temperature", options.temperature), ("top_p", options.top_p))
+                    if (k == "temperature" and v > 0) or (k == "top_p" and v < 1.0)}
+        if sampling:
+            kwargs["extra_body"] = sampling
         if options.stop:  # None or empty: no stop strings
             kwargs["stop_sequences"] = list(options.stop)
         attempt = 0

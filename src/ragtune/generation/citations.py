@@ -8,7 +8,8 @@ both with its entailment probability.
 
 A marker naming a block that was not given, a malformed marker (``[source]``, ``[]``), and a marker whose
 block does not support its sentence (support below ``min_support``) are removed from the answer and
-reported in ``dropped``. A sentence left without a citation is cited to the block that supports it best,
+reported in ``dropped``; so is a marker whose block supports the sentence far less (``RETARGET_MARGIN``)
+than another block does. A sentence left without a citation is cited to the block that supports it best,
 when that block reaches ``min_support``. No citation is ever made to a block that was not given.
 """
 
@@ -32,6 +33,10 @@ _MALFORMED = re.compile(r"\[\s*\]|\[\s*" + _KEYWORD + r"\b[^\]\n]{0,30}\]|\[\s*\
 # Markers written after a sentence's full stop ("... port 8420. [1]") belong to that sentence.
 _TRAILING_MARKERS = re.compile(r"([.!?])((?:[ \t]*[\[【][^\]】\n]{0,30}[\]】])+)")
 _MIN_CLAIM_TERMS = 2
+# Semantic support embeds, per block, the sentences that share most words with the claims, cut to a length.
+_EMBED_SENTENCES, _EMBED_WORDS = 6, 64
+# A model's citation gives way to another block that supports the sentence by this much more.
+RETARGET_MARGIN = 0.3
 
 
 @dataclass
@@ -98,6 +103,7 @@ def _best_lexical_quotes(claim_terms: list[list[str]], blocks: Sequence[ContextB
 class OverlapSupportScorer:
     """Support = mean of embedding similarity (claim vs. the block's closest sentence) and lexical coverage.
 
+    Only the few block sentences sharing most words with the claims are embedded (``_EMBED_SENTENCES``).
     Without an embedder, support is the lexical coverage alone.
     """
 
@@ -109,11 +115,10 @@ class OverlapSupportScorer:
         cov, quotes = _best_lexical_quotes(terms, blocks)
         if self.embedder is None or not claims or not blocks:
             return SupportMatrix(cov, quotes)
-        per_block = [_block_sentences(b) for b in blocks]
-        flat = [s for sentences in per_block for s in sentences]
-        claim_vecs = self.embedder.embed_queries(list(claims))
-        sentence_vecs = self.embedder.embed_documents(flat)
-        sims = claim_vecs @ sentence_vecs.T
+        per_block = [self._candidates(_block_sentences(b), terms) for b in blocks]
+        flat = [" ".join(s.split()[:_EMBED_WORDS]) for sentences in per_block for s in sentences]
+        vectors = self.embedder.embed_documents(list(claims) + flat)
+        sims = vectors[:len(claims)] @ vectors[len(claims):].T
         semantic = np.zeros_like(cov)
         offset = 0
         for j, sentences in enumerate(per_block):
@@ -124,6 +129,16 @@ class OverlapSupportScorer:
                 quotes[i][j] = sentences[best[i]]
             offset += len(sentences)
         return SupportMatrix(0.5 * np.clip(semantic, 0.0, 1.0) + 0.5 * cov, quotes)
+
+    @staticmethod
+    def _candidates(sentences: list[str], claim_terms: list[list[str]]) -> list[str]:
+        """The block sentences worth embedding: those sharing the most words with any claim (order kept)."""
+        if len(sentences) <= _EMBED_SENTENCES:
+            return sentences
+        claims = [set(t) for t in claim_terms]
+        overlap = [max((len(c & set(content_terms(s))) for c in claims), default=0) for s in sentences]
+        keep = sorted(sorted(range(len(sentences)), key=lambda i: -overlap[i])[:_EMBED_SENTENCES])
+        return [sentences[i] for i in keep]
 
 
 class NLISupportScorer:
@@ -214,7 +229,7 @@ def cite(answer: str, blocks: Sequence[ContextBlock], scorer: SupportScorer, min
                         numbers.append(n)
                 else:
                     dropped.append({"marker": f"[{n}]", "reason": f"no context block [{n}] was given"})
-        for match in _MALFORMED.finditer(sentence.text):
+        for match in _MALFORMED.finditer(_VALID.sub("", sentence.text)):
             dropped.append({"marker": match.group(0), "reason": "malformed citation marker"})
         cited.append(numbers)
     claims = [_claim(s.text) for s in sentences]
@@ -226,14 +241,18 @@ def cite(answer: str, blocks: Sequence[ContextBlock], scorer: SupportScorer, min
     for i, sentence in enumerate(sentences):
         row = support.scores[i] if blocks else np.zeros(0)
         keep: list[int] = []
+        best_j = int(row.argmax()) if row.size else -1
         for n in cited[i]:
             s = float(row[order.index(n)])
-            if s >= min_support:
-                keep.append(n)
-                by_model.add(n)
-            else:
+            if s < min_support:
                 dropped.append({"marker": f"[{n}]", "reason": f"block [{n}] does not support the sentence "
                                 f"(support {s:.2f} < {min_support:.2f})"})
+            elif float(row[best_j]) - s >= RETARGET_MARGIN and order[best_j] not in cited[i]:
+                dropped.append({"marker": f"[{n}]", "reason": f"block [{order[best_j]}] supports the sentence far better "
+                                f"({float(row[best_j]):.2f} vs {s:.2f})"})
+            else:
+                keep.append(n)
+                by_model.add(n)
         if not keep and _is_claim(claims[i]) and row.size:
             j = int(row.argmax())
             if float(row[j]) >= min_support:

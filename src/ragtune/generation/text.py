@@ -9,8 +9,8 @@ from functools import lru_cache
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
 # A sentence ends at . ! ? followed by space and a capital or digit, at a blank line, before a list item or
 # heading, or at a line break after . ! ? or ':'. Other single line breaks are soft wraps inside a sentence.
-_SENTENCE_BREAK = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[*`]?[A-Z0-9])|[ \t]*\n[ \t]*\n\s*"
-                             r"|[ \t]*\n(?=[ \t]*(?:[-*•+]|\d+[.)]|#+)\s)|(?<=[.!?:])[ \t]*\n\s*")
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])(?<!^\d\.)(?<!^\d\d\.)[\"')\]]*\s+(?=[\"'(\[*`]?[A-Z0-9])|[ \t]*\n[ \t]*\n\s*"
+                             r"|[ \t]*\n(?=[ \t]*(?:[-*•+]|\d+[.)]|#+)\s)|(?<=[.!?:])[ \t]*\n\s*", re.MULTILINE)
 _BULLET = re.compile(r"^\s*(?:[-*•+]|\d+[.)]|#+)\s+")
 STOPWORDS = frozenset("""
 a about above after again against all am an and any are as at be because been before being below between both but by

