@@ -165,3 +165,23 @@ def test_no_auth_app_serves_without_keys(served):
 
     client = TestClient(create_app(served, auth=False))
     assert [i["name"] for i in client.get("/v1/indexes").json()] == ["billing", "support"]
+
+
+def test_the_api_over_a_postgres_store(tmp_path, pg_uri, docs_dir):
+    from fastapi.testclient import TestClient
+
+    from ragtune.api import Workspace
+    from ragtune.config import RagtuneConfig
+
+    ws = Workspace(RagtuneConfig.load({"home": str(tmp_path / "pghome"), "store": pg_uri, "embedder": {"model": "fake:64"}}))
+    ws.ingest([str(docs_dir)], index="support")
+    key = ws.keys.create("support", "writer")[1]
+    client = TestClient(create_app(ws))
+    h = {"Authorization": f"Bearer {key}"}
+    r = client.post("/v1/indexes/support/documents", headers=h, files=[("files", ("backups.md", b"# Backups\n\nBackups run hourly.\n"))])
+    assert r.status_code == 200 and r.json()["added"] == 1
+    hit = client.post("/v1/indexes/support/search", headers=h, json={"query": "backups hourly", "k": 1}).json()["hits"][0]
+    assert hit["doc_id"] == "backups.md"
+    answer = client.post("/v1/indexes/support/ask", headers=h, json={"question": "How long are audit log entries kept?"}).json()
+    assert "400 days" in answer["answer"] and answer["citations"][0]["doc_id"] == "docs/audit.txt"
+    ws.store.close()

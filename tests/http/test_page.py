@@ -1,9 +1,6 @@
 """The web page in headless Chromium (Debian's, driven by Playwright): ask, see the answer, click a marker, read the source."""
 
 import shutil
-import socket
-import threading
-import time
 
 import pytest
 
@@ -16,28 +13,12 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-backgroun
          "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
-def live_server(served, keys):
-    import uvicorn
-
+def live_server(served, keys, loopback):
     from ragtune.http import create_app
 
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(served), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with loopback(create_app(served)) as url:
+        yield url
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -12,12 +11,6 @@ import httpx
 import pytest
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def ragtune(env, *args, **kwargs):
@@ -31,8 +24,7 @@ def server_env(tmp_path):
     return env
 
 
-def start(env, *args):
-    port = free_port()
+def start(env, port, *args):
     proc = subprocess.Popen([sys.executable, "-m", "ragtune", "serve", "--port", str(port), *args], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{port}"
@@ -59,10 +51,10 @@ def stop(proc) -> str:
     return err
 
 
-def test_serve_with_keys_on_loopback(server_env, docs_dir):
+def test_serve_with_keys_on_loopback(server_env, docs_dir, closed_port):
     assert ragtune(server_env, "ingest", str(docs_dir), "--index", "support").returncode == 0
     created = json.loads(ragtune(server_env, "keys", "create", "--index", "support", "--role", "reader", "--json").stdout)
-    proc, base = start(server_env)
+    proc, base = start(server_env, closed_port)
     try:
         with httpx.Client(base_url=base, timeout=60) as http:
             assert http.get("/v1/indexes").status_code == 401
@@ -82,10 +74,10 @@ def test_serve_with_keys_on_loopback(server_env, docs_dir):
         stop(proc)
 
 
-def test_no_auth_warns_and_refuses_a_public_interface(server_env):
-    result = ragtune(server_env, "serve", "--no-auth", "--host", "0.0.0.0", "--port", str(free_port()))
+def test_no_auth_warns_and_refuses_a_public_interface(server_env, closed_port):
+    result = ragtune(server_env, "serve", "--no-auth", "--host", "0.0.0.0", "--port", str(closed_port))
     assert result.returncode == 2 and "loopback" in result.stderr
-    proc, base = start(server_env, "--no-auth")
+    proc, base = start(server_env, closed_port, "--no-auth")
     try:
         assert httpx.get(f"{base}/v1/indexes", timeout=30).json() == []
     finally:
