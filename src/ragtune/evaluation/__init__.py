@@ -1,0 +1,1 @@
+"""Evaluation: retrieval metrics, answer metrics and the comparison of variants."""
