@@ -112,13 +112,22 @@ class Workspace:
 
     def ask(self, question: str, index: str | None = None, *, model: str | None = None, k: int | None = None,
             rerank: str | None = None, mode: SearchMode | str | None = None, filters: Filters | None = None,
-            on_text: TextCallback | None = None) -> Answer:
-        """Answer ``question`` from ``index`` with citations, or, without an index, with the model alone."""
+            on_text: TextCallback | None = None, schema: dict[str, Any] | None = None, repairs: int = 1,
+            system: str | None = None) -> Answer:
+        """Answer ``question`` from ``index`` with citations, or, without an index, with the model alone.
+
+        With ``schema`` (a JSON Schema, see ``load_schema``) the answer is JSON that fits it: instructed, validated
+        and repaired up to ``repairs`` times (``Answer.structured``). ``system`` adds a system prompt.
+        """
+        if repairs < 0:
+            raise InputError("repairs must be 0 or more")
         if index is not None:
-            return self.index(index).ask(question, model=model, k=k, rerank=rerank, mode=mode, filters=filters, on_text=on_text)
+            return self.index(index).ask(question, model=model, k=k, rerank=rerank, mode=mode, filters=filters, on_text=on_text,
+                                         schema=schema, repairs=repairs, system=system)
         generator = self.generator(model)
         options = GenerateOptions.from_config(self.config.generation)
-        return AnswerPipeline(generator, self.config.answer, options).ask(question, on_text=on_text)
+        return AnswerPipeline(generator, self.config.answer, options).ask(question, on_text=on_text, schema=schema,
+                                                                          repairs=repairs, system=system)
 
     def indexes(self) -> list[IndexManifest]:
         """Manifests of every index in the workspace."""
@@ -243,8 +252,9 @@ class Index:
 
     def ask(self, question: str, *, model: str | None = None, k: int | None = None, rerank: str | None = None,
             mode: SearchMode | str | None = None, filters: Filters | None = None,
-            on_text: TextCallback | None = None) -> Answer:
-        """A cited answer to ``question`` from this index (see ``ragtune.generation.answer``)."""
+            on_text: TextCallback | None = None, schema: dict[str, Any] | None = None, repairs: int = 1,
+            system: str | None = None) -> Answer:
+        """A cited answer to ``question`` from this index (see ``ragtune.generation.answer``; ``schema``: a JSON answer)."""
         if not question or not question.strip():
             raise InputError("the question is empty")
         if self.manifest.chunks == 0:
@@ -260,7 +270,7 @@ class Index:
                                   rerank_candidates=config.rerank.candidates, embedder=embedder,
                                   support=ws.support_scorer(embedder), index_name=self.name,
                                   fallback=ws.generator("extractive"))
-        return pipeline.ask(question, filters=filters, on_text=on_text)
+        return pipeline.ask(question, filters=filters, on_text=on_text, schema=schema, repairs=repairs, system=system)
 
     def search_batch(self, queries: Sequence[tuple[str, str]], k: int | None = None, mode: SearchMode | str | None = None,
                      filters: Filters | None = None, unique_docs: bool = False,
