@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -16,6 +16,9 @@ from ragtune.config import ChunkingConfig, RagtuneConfig, SearchMode, apply_thre
 from ragtune.documents import JsonlFields, RecursiveChunker
 from ragtune.embeddings import Embedder, load_embedder
 from ragtune.errors import EmbedderMismatchError, InputError
+from ragtune.evaluation.base import EvalResult, read_results
+from ragtune.evaluation.config import EvalConfig
+from ragtune.evaluation.questions import Question, load_questions
 from ragtune.generation import GenerateOptions, Generator, load_generator
 from ragtune.generation.answer import Answer, AnswerPipeline
 from ragtune.generation.base import TextCallback
@@ -192,6 +195,25 @@ class Workspace:
         from ragtune.tuning.export import export_model
 
         return export_model(ref, self.config.home, out, merge=merge)
+
+    # --- evaluation ---------------------------------------------------------------------------------
+
+    def evaluate(self, questions: str | Path | Sequence[Question], config: EvalConfig | None = None, *,
+                 schema: dict[str, Any] | None = None, progress: Progress | None = None) -> EvalResult:
+        """Answer a question set with every variant of ``config`` and score them side by side.
+
+        ``questions``: a JSONL file (``ragtune.evaluation.questions``) or loaded questions; ``schema`` applies to
+        questions that carry none. Generations are cached under ``<home>/eval-cache``: a rerun costs nothing.
+        """
+        from ragtune.evaluation.runner import EvalRunner
+
+        source = None
+        if isinstance(questions, (str, Path)):
+            source = str(questions)
+            questions = load_questions(questions, schema=schema)
+        elif schema is not None:
+            questions = [q if q.schema is not None else replace(q, schema=schema) for q in questions]
+        return EvalRunner(self, config or EvalConfig(), progress).run(list(questions), source)
 
 
 class Index:
