@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from ragtune.config import ChunkingConfig, RagtuneConfig, SearchMode, apply_threads
 from ragtune.documents import JsonlFields, RecursiveChunker
@@ -31,7 +31,12 @@ from ragtune.tuning.data import CheckReport, SplitReport, read_examples
 from ragtune.tuning.data import split_examples as _split_examples
 from ragtune.tuning.lora import LoraConfig
 
-__all__ = ["Answer", "Citation", "Filters", "Hit", "Index", "IngestReport", "Workspace", "check_examples", "split_examples"]
+if TYPE_CHECKING:
+    from ragtune.evaluation.compare import Comparison
+    from ragtune.evaluation.updates import UpdatesConfig, UpdatesResult
+
+__all__ = ["Answer", "Citation", "EvalConfig", "EvalResult", "Filters", "Hit", "Index", "IngestReport", "Workspace", "check_examples",
+           "compare_runs", "read_results", "split_examples", "write_report"]
 
 
 @dataclass
@@ -199,11 +204,13 @@ class Workspace:
     # --- evaluation ---------------------------------------------------------------------------------
 
     def evaluate(self, questions: str | Path | Sequence[Question], config: EvalConfig | None = None, *,
-                 schema: dict[str, Any] | None = None, progress: Progress | None = None) -> EvalResult:
+                 schema: dict[str, Any] | None = None, limit: int | None = None,
+                 progress: Progress | None = None) -> EvalResult:
         """Answer a question set with every variant of ``config`` and score them side by side.
 
         ``questions``: a JSONL file (``ragtune.evaluation.questions``) or loaded questions; ``schema`` applies to
-        questions that carry none. Generations are cached under ``<home>/eval-cache``: a rerun costs nothing.
+        questions that carry none; ``limit`` keeps the first N. Generations are cached under ``<home>/eval-cache``:
+        a rerun costs nothing.
         """
         from ragtune.evaluation.runner import EvalRunner
 
@@ -213,7 +220,40 @@ class Workspace:
             questions = load_questions(questions, schema=schema)
         elif schema is not None:
             questions = [q if q.schema is not None else replace(q, schema=schema) for q in questions]
-        return EvalRunner(self, config or EvalConfig(), progress).run(list(questions), source)
+        if limit is not None and limit < 1:
+            raise InputError("limit must be at least 1")
+        return EvalRunner(self, config or EvalConfig(), progress).run(list(questions)[:limit], source)
+
+    def evaluate_retrieval(self, index: str, questions: Sequence[Question], qrels: dict[str, dict[str, int]] | None = None, *,
+                           ndcg_k: Sequence[int] = (10,), recall_k: Sequence[int] = (100,), mrr_k: Sequence[int] = (10,),
+                           mode: SearchMode | str | None = None, rerank: str | None = None) -> dict[str, Any]:
+        """nDCG, recall and MRR of ``index`` over questions with judgements (``qrels``, else their ``gold_doc_ids``).
+
+        Each document counts once, at the rank of its best chunk. Returns ``{"index", "queries", "judged", "mode",
+        "metrics": {name: {"mean", "ci95", "n"}}}``.
+        """
+        from ragtune.evaluation.metrics import ranking_metrics
+
+        if not questions:
+            raise InputError("no questions to evaluate retrieval with")
+        if qrels is None:
+            qrels = {q.id: {d: 1 for d in q.gold_doc_ids} for q in questions if q.gold_doc_ids}
+        depth = max([*ndcg_k, *recall_k, *mrr_k])
+        if min([*ndcg_k, *recall_k, *mrr_k]) < 1:
+            raise InputError("every k must be at least 1")
+        results = self.index(index).search_batch([(q.id, q.question) for q in questions], k=depth, mode=mode,
+                                                 unique_docs=True, rerank=rerank)
+        rankings = {qid: [h.doc_id for h in hits] for qid, hits in results}
+        metrics = ranking_metrics(rankings, qrels, ndcg_k, recall_k, mrr_k)
+        judged = sum(1 for q in questions if any(g > 0 for g in qrels.get(q.id, {}).values()))
+        return {"index": index, "queries": len(questions), "judged": judged,
+                "mode": SearchMode(mode or self.config.retrieval.mode).value, "rerank": rerank, "metrics": metrics}
+
+    def evaluate_updates(self, config: "UpdatesConfig", progress: Progress | None = None) -> "UpdatesResult":
+        """The knowledge-update test (``ragtune.evaluation.updates``): ask at T1 and T2, and measure who moved."""
+        from ragtune.evaluation.updates import UpdatesRunner
+
+        return UpdatesRunner(self, config, progress).run()
 
 
 class Index:
@@ -349,6 +389,20 @@ class Index:
             raise InputError(f"index '{self.name}' has no document '{missing[0]}'")
         self.workspace.store.commit(self.name, [], list(doc_ids), IngestEvent(removed=len(doc_ids)))
         return len(doc_ids)
+
+
+def compare_runs(a: str | Path, b: str | Path) -> "Comparison":
+    """What changed from results file ``a`` to ``b``, metric by metric, with 95% intervals of the difference."""
+    from ragtune.evaluation.compare import compare_files
+
+    return compare_files(a, b)
+
+
+def write_report(result: EvalResult, path: str | Path) -> Path:
+    """Write an eval result as HTML, Markdown or JSON, by the file's suffix."""
+    from ragtune.evaluation.report import write_report as _write
+
+    return _write(result, path)
 
 
 def check_examples(path: str | Path, *, base: str | None = "local", max_length: int = 512, system: str | None = None,

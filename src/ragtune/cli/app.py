@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import typer
 
-from ragtune.cli import ask_commands, data_commands, index_commands, models_commands, serve_model_commands, tune_commands
+from ragtune.cli import (
+    ask_commands,
+    data_commands,
+    eval_commands,
+    index_commands,
+    models_commands,
+    serve_model_commands,
+    tune_commands,
+)
 
 app = typer.Typer(name="ragtune", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="Adapt a language model to your domain with RAG, fine-tuning or both, and measure which pays.")
@@ -14,6 +22,7 @@ serve_model_commands.register(app)
 data_commands.register(app)
 tune_commands.register(app)
 models_commands.register(app)
+eval_commands.register(app)
 
 
 def main() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -10,6 +10,8 @@ from ragtune.config import SearchMode
 from ragtune.errors import InputError
 from ragtune.evaluation.base import SchemaMode, Variant, parse_variants
 from ragtune.evaluation.pricing import PriceTable
+
+Model = TypeVar("Model", bound=BaseModel)
 
 REMOTE_PREFIXES = ("anthropic", "openai")
 """Model-spec prefixes served over the network: their questions run concurrently by default."""
@@ -54,18 +56,23 @@ class EvalConfig(BaseModel):
     @classmethod
     def create(cls, **fields: Any) -> "EvalConfig":
         """Build from keyword fields (None means the default); ``InputError`` with a readable message otherwise."""
-        try:
-            return cls.model_validate({k: v for k, v in fields.items() if v is not None})
-        except ValidationError as exc:
-            parts = []
-            for err in exc.errors():
-                where = ".".join(str(p) for p in err["loc"])
-                message = str(err["msg"]).removeprefix("Value error, ")
-                parts.append(f"{where}: {message}" if where else message)
-            raise InputError("; ".join(parts)) from None
+        return validated(cls, fields)
 
     def workers(self, spec: str) -> int:
         """How many questions to keep in flight for ``spec``."""
         if self.concurrency:
             return self.concurrency
         return 4 if spec.split(":", 1)[0].lower() in REMOTE_PREFIXES else 1
+
+
+def validated(cls: type[Model], fields: dict[str, Any]) -> Model:
+    """``cls`` built from ``fields`` (None values mean the default); ``InputError`` naming each bad field otherwise."""
+    try:
+        return cls.model_validate({k: v for k, v in fields.items() if v is not None})
+    except ValidationError as exc:
+        parts = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err["loc"])
+            message = str(err["msg"]).removeprefix("Value error, ")
+            parts.append(f"{where}: {message}" if where else message)
+        raise InputError("; ".join(parts)) from None

@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from typing import Any, Callable, Iterable, Sequence
 
+from ragtune.errors import InputError
 from ragtune.evaluation.answers import exact_match, token_f1
 from ragtune.evaluation.base import AnswerRecord, RetrievedChunk, RowEvaluator
 from ragtune.evaluation.formats import extract_json, field_scores, schema_valid
@@ -257,3 +258,17 @@ def aggregate(rows: Sequence[dict[str, Any]], variants: Sequence[str], seed: int
 def retrieved_chunks(hits: Sequence[Any]) -> list[RetrievedChunk]:
     """Search hits (anything with ``doc_id``, ``chunk_id``, ``text``, ``source``) as retrieved chunks."""
     return [RetrievedChunk(doc_id=h.doc_id, chunk_id=h.chunk_id, text=h.text, source=h.source) for h in hits]
+
+
+def ranking_metrics(rankings: dict[str, Sequence[str]], qrels: dict[str, dict[str, int]], ndcg_k: Sequence[int] = (10,),
+                    recall_k: Sequence[int] = (100,), mrr_k: Sequence[int] = (10,), seed: int = 0) -> dict[str, dict[str, Any]]:
+    """Mean nDCG@k, recall@k and MRR@k over the judged queries, each with a bootstrap 95% interval.
+
+    A judged query missing from ``rankings`` scores 0; unjudged queries are ignored (as BEIR does).
+    """
+    judged = [q for q, rels in qrels.items() if any(g > 0 for g in rels.values())]
+    if not judged:
+        raise InputError("no query has a relevant document in the judgements")
+    metrics = [(f"ndcg@{k}", ndcg_at_k, k) for k in ndcg_k] + [(f"recall@{k}", recall_at_k, k) for k in recall_k] \
+        + [(f"mrr@{k}", mrr, k) for k in mrr_k]
+    return {name: mean_ci95([fn(rankings.get(q, ()), qrels[q], k) for q in judged], seed=seed) for name, fn, k in metrics}
