@@ -121,7 +121,7 @@ def run(
         err.print(f"[yellow]note[/] {note}", highlight=False)
     for path in (out_file, report, markdown):
         if path is not None:
-            err.print(f"wrote {path}", highlight=False)
+            err.print(f"wrote {path}", highlight=False, soft_wrap=True)
 
 
 @eval_app.command("compare")

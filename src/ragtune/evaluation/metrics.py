@@ -6,8 +6,8 @@ returns only the metrics that apply:
 - ``AnswerEvaluator``: exact match and token F1 (SQuAD normalisation, citation markers removed) against the
   reference answers of answerable questions, and the LLM judge's verdict when the runner asked for one.
 - ``RetrievalEvaluator``: recall@k, MRR and nDCG of the retrieval variants' search against gold documents
-  (``gold_doc_ids``: document ids, chunk ids or source paths) or, without them, against reference contexts (a chunk counts as
-  a reference context when it holds enough of its content words, ``context_match``).
+  (``gold_doc_ids``: document ids, chunk ids or source paths) or, without them, against reference contexts (a chunk
+  counts as a reference context when they share passages, ``context_match``).
 - ``CitationEvaluator``: citation precision and recall against the same gold, and faithfulness: the share of
   answer sentences that the blocks they cite support (``ragtune.generation.citations.faithfulness``).
 - ``AbstentionEvaluator``: abstaining on unanswerable questions is right, on answerable ones wrong.
@@ -33,12 +33,12 @@ from ragtune.evaluation.retrieval import mrr, ndcg_at_k, recall_at_k
 from ragtune.evaluation.stats import mean_ci95, percentile_ci95
 from ragtune.generation.base import ContextBlock
 from ragtune.generation.citations import SupportScorer, faithfulness
-from ragtune.generation.text import content_terms
+from ragtune.generation.text import words
 
 _MARKERS = re.compile(r"\s*[\[【]\s*\d{1,3}(?:\s*(?:[,;]|and|[-–])\s*\d{1,3})*\s*[\]】]")
 CONTEXT_MATCH = 0.5
-"""Share of the smaller side's content words two texts must share for a chunk to count as a reference context."""
-_MIN_TERMS = 3
+"""Share of the smaller side's word 4-grams two texts must share for a chunk to count as a reference context."""
+_SHINGLE = 4
 
 
 def strip_markers(text: str) -> str:
@@ -46,14 +46,23 @@ def strip_markers(text: str) -> str:
     return _MARKERS.sub("", text).strip()
 
 
+def _shingles(text: str) -> set[tuple[str, ...]]:
+    w = words(text)
+    return {tuple(w[i:i + _SHINGLE]) for i in range(len(w) - _SHINGLE + 1)}
+
+
 def context_match(text: str, contexts: Sequence[str], threshold: float = CONTEXT_MATCH) -> int | None:
-    """The index of the first reference context that ``text`` overlaps enough (content words), or None."""
-    terms = set(content_terms(text))
-    if len(terms) < _MIN_TERMS:
+    """The index of the first reference context that shares passages with ``text``, or None.
+
+    Reference contexts are passages of the documents, so a chunk cut from one shares its word 4-grams: a match
+    needs ``threshold`` of the smaller side's 4-grams in the other (shared vocabulary alone does not match).
+    """
+    mine = _shingles(text)
+    if not mine:
         return None
     for i, context in enumerate(contexts):
-        ref = set(content_terms(context))
-        if len(ref) >= _MIN_TERMS and len(terms & ref) / min(len(terms), len(ref)) >= threshold:
+        ref = _shingles(context)
+        if ref and len(mine & ref) / min(len(mine), len(ref)) >= threshold:
             return i
     return None
 

@@ -35,7 +35,7 @@ from ragtune.errors import InputError
 from ragtune.evaluation.answers import normalize_answer
 from ragtune.evaluation.base import Variant
 from ragtune.evaluation.config import EvalConfig, validated
-from ragtune.evaluation.questions import Question
+from ragtune.evaluation.questions import Question, jsonl_rows
 from ragtune.evaluation.runner import EvalRunner
 from ragtune.evaluation.stats import mean_ci95
 from ragtune.generation.text import content_terms
@@ -117,19 +117,7 @@ def parse_date(value: Any, where: str) -> dt.date | None:
 
 
 def _rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
-    if not path.is_file():
-        raise InputError(f"{path}: no such file")
-    rows = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
-        if not isinstance(row, dict):
-            raise InputError(f"{path}:{number}: expected a JSON object")
-        rows.append((number, row))
+    rows = list(jsonl_rows(path))
     if not rows:
         raise InputError(f"{path}: no rows")
     return rows
