@@ -11,17 +11,20 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Sequence, TypeVar
 
 from ragtune.advisor import (AdvisorConfig, CostReport, Facts, Recommendation, StatedNeeds, decide, estimate_costs,
                              load_advisor_config, measure_facts, stated_needs)
-from ragtune.advisor.report import write_report
+from ragtune.advisor.report import write_report as write_advice_report
 from ragtune.config import ChunkingConfig, RagtuneConfig, SearchMode, apply_threads
 from ragtune.documents import JsonlFields, RecursiveChunker
 from ragtune.embeddings import Embedder, load_embedder
 from ragtune.errors import ChunkNotFoundError, EmbedderMismatchError, InputError, UnsupportedTypeError, UploadTooLargeError
+from ragtune.evaluation.base import EvalResult, read_results
+from ragtune.evaluation.config import EvalConfig
+from ragtune.evaluation.questions import Question, load_questions
 from ragtune.generation import GenerateOptions, Generator, load_generator
 from ragtune.generation.answer import Answer, AnswerPipeline
 from ragtune.generation.base import TextCallback
@@ -38,9 +41,13 @@ from ragtune.tuning.lora import LoraConfig
 
 T = TypeVar("T")
 
-__all__ = ["AdvisorConfig", "Answer", "ApiKey", "Citation", "Filters", "Hit", "Index", "IngestReport", "KeyStore",
-           "Principal", "Role", "StatedNeeds", "Workspace", "check_examples", "load_advisor_config", "split_examples",
-           "write_report"]
+if TYPE_CHECKING:
+    from ragtune.evaluation.compare import Comparison
+    from ragtune.evaluation.updates import UpdatesConfig, UpdatesResult
+
+__all__ = ["AdvisorConfig", "Answer", "ApiKey", "Citation", "EvalConfig", "EvalResult", "Filters", "Hit", "Index",
+           "IngestReport", "KeyStore", "Principal", "Role", "StatedNeeds", "Workspace", "check_examples", "compare_runs",
+           "load_advisor_config", "read_results", "split_examples", "write_advice_report", "write_eval_report"]
 
 
 @dataclass
@@ -132,13 +139,22 @@ class Workspace:
 
     def ask(self, question: str, index: str | None = None, *, model: str | None = None, k: int | None = None,
             rerank: str | None = None, mode: SearchMode | str | None = None, filters: Filters | None = None,
-            on_text: TextCallback | None = None) -> Answer:
-        """Answer ``question`` from ``index`` with citations, or, without an index, with the model alone."""
+            on_text: TextCallback | None = None, schema: dict[str, Any] | None = None, repairs: int = 1,
+            system: str | None = None) -> Answer:
+        """Answer ``question`` from ``index`` with citations, or, without an index, with the model alone.
+
+        With ``schema`` (a JSON Schema, see ``load_schema``) the answer is JSON that fits it: instructed, validated
+        and repaired up to ``repairs`` times (``Answer.structured``). ``system`` adds a system prompt.
+        """
+        if repairs < 0:
+            raise InputError("repairs must be 0 or more")
         if index is not None:
-            return self.index(index).ask(question, model=model, k=k, rerank=rerank, mode=mode, filters=filters, on_text=on_text)
+            return self.index(index).ask(question, model=model, k=k, rerank=rerank, mode=mode, filters=filters, on_text=on_text,
+                                         schema=schema, repairs=repairs, system=system)
         generator = self.generator(model)
         options = GenerateOptions.from_config(self.config.generation)
-        return AnswerPipeline(generator, self.config.answer, options).ask(question, on_text=on_text)
+        return AnswerPipeline(generator, self.config.answer, options).ask(question, on_text=on_text, schema=schema,
+                                                                          repairs=repairs, system=system)
 
     def indexes(self) -> list[IndexManifest]:
         """Manifests of every index in the workspace."""
@@ -258,6 +274,60 @@ class Workspace:
         config = config or AdvisorConfig()
         facts = self.facts(needs, index=index, examples=examples, evaluation=evaluation, config=config)
         return estimate_costs(facts, config)
+
+    # --- evaluation ---------------------------------------------------------------------------------
+
+    def evaluate(self, questions: str | Path | Sequence[Question], config: EvalConfig | None = None, *,
+                 schema: dict[str, Any] | None = None, limit: int | None = None,
+                 progress: Progress | None = None) -> EvalResult:
+        """Answer a question set with every variant of ``config`` and score them side by side.
+
+        ``questions``: a JSONL file (``ragtune.evaluation.questions``) or loaded questions; ``schema`` applies to
+        questions that carry none; ``limit`` keeps the first N. Generations are cached under ``<home>/eval-cache``:
+        a rerun costs nothing.
+        """
+        from ragtune.evaluation.runner import EvalRunner
+
+        source = None
+        if isinstance(questions, (str, Path)):
+            source = str(questions)
+            questions = load_questions(questions, schema=schema)
+        elif schema is not None:
+            questions = [q if q.schema is not None else replace(q, schema=schema) for q in questions]
+        if limit is not None and limit < 1:
+            raise InputError("limit must be at least 1")
+        return EvalRunner(self, config or EvalConfig(), progress).run(list(questions)[:limit], source)
+
+    def evaluate_retrieval(self, index: str, questions: Sequence[Question], qrels: dict[str, dict[str, int]] | None = None, *,
+                           ndcg_k: Sequence[int] = (10,), recall_k: Sequence[int] = (100,), mrr_k: Sequence[int] = (10,),
+                           mode: SearchMode | str | None = None, rerank: str | None = None) -> dict[str, Any]:
+        """nDCG, recall and MRR of ``index`` over questions with judgements (``qrels``, else their ``gold_doc_ids``).
+
+        Each document counts once, at the rank of its best chunk. Returns ``{"index", "queries", "judged", "mode",
+        "metrics": {name: {"mean", "ci95", "n"}}}``.
+        """
+        from ragtune.evaluation.metrics import ranking_metrics
+
+        if not questions:
+            raise InputError("no questions to evaluate retrieval with")
+        if qrels is None:
+            qrels = {q.id: {d: 1 for d in q.gold_doc_ids} for q in questions if q.gold_doc_ids}
+        depth = max([*ndcg_k, *recall_k, *mrr_k])
+        if min([*ndcg_k, *recall_k, *mrr_k]) < 1:
+            raise InputError("every k must be at least 1")
+        results = self.index(index).search_batch([(q.id, q.question) for q in questions], k=depth, mode=mode,
+                                                 unique_docs=True, rerank=rerank)
+        rankings = {qid: [h.doc_id for h in hits] for qid, hits in results}
+        metrics = ranking_metrics(rankings, qrels, ndcg_k, recall_k, mrr_k)
+        judged = sum(1 for q in questions if any(g > 0 for g in qrels.get(q.id, {}).values()))
+        return {"index": index, "queries": len(questions), "judged": judged,
+                "mode": SearchMode(mode or self.config.retrieval.mode).value, "rerank": rerank, "metrics": metrics}
+
+    def evaluate_updates(self, config: "UpdatesConfig", progress: Progress | None = None) -> "UpdatesResult":
+        """The knowledge-update test (``ragtune.evaluation.updates``): ask at T1 and T2, and measure who moved."""
+        from ragtune.evaluation.updates import UpdatesRunner
+
+        return UpdatesRunner(self, config, progress).run()
 
 
 def _retry_stale(read: Callable[[], T], attempts: int = 3) -> T:
@@ -386,8 +456,9 @@ class Index:
 
     def ask(self, question: str, *, model: str | None = None, k: int | None = None, rerank: str | None = None,
             mode: SearchMode | str | None = None, filters: Filters | None = None,
-            on_text: TextCallback | None = None) -> Answer:
-        """A cited answer to ``question`` from this index (see ``ragtune.generation.answer``)."""
+            on_text: TextCallback | None = None, schema: dict[str, Any] | None = None, repairs: int = 1,
+            system: str | None = None) -> Answer:
+        """A cited answer to ``question`` from this index (see ``ragtune.generation.answer``; ``schema``: a JSON answer)."""
         if not question or not question.strip():
             raise InputError("the question is empty")
         if self.manifest.chunks == 0:
@@ -403,7 +474,8 @@ class Index:
                                   rerank_candidates=config.rerank.candidates, embedder=embedder,
                                   support=ws.support_scorer(embedder), index_name=self.name,
                                   fallback=ws.generator("extractive"))
-        return _retry_stale(lambda: pipeline.ask(question, filters=filters, on_text=on_text))
+        return _retry_stale(lambda: pipeline.ask(question, filters=filters, on_text=on_text, schema=schema, repairs=repairs,
+                                                 system=system))
 
     def search_batch(self, queries: Sequence[tuple[str, str]], k: int | None = None, mode: SearchMode | str | None = None,
                      filters: Filters | None = None, unique_docs: bool = False,
@@ -465,6 +537,20 @@ class Index:
             if source.is_absolute() and source.resolve().parent == uploads:
                 source.unlink(missing_ok=True)
         return len(doc_ids)
+
+
+def compare_runs(a: str | Path, b: str | Path) -> "Comparison":
+    """What changed from results file ``a`` to ``b``, metric by metric, with 95% intervals of the difference."""
+    from ragtune.evaluation.compare import compare_files
+
+    return compare_files(a, b)
+
+
+def write_eval_report(result: EvalResult, path: str | Path) -> Path:
+    """Write an eval result as HTML, Markdown or JSON, by the file's suffix."""
+    from ragtune.evaluation.report import write_report as _write
+
+    return _write(result, path)
 
 
 def check_examples(path: str | Path, *, base: str | None = "local", max_length: int = 512, system: str | None = None,

@@ -78,7 +78,7 @@ def print_advice(rec) -> None:
 def _finish(costs, rec, report: Optional[Path], as_json: bool) -> None:
     """Write the report if asked, then print the advice (or the costs alone) as JSON or tables."""
     if report is not None:
-        api.write_report(report, costs, rec)
+        api.write_advice_report(report, costs, rec)
     if as_json:
         emit_json(rec.to_json() if rec is not None else costs.model_dump(mode="json"))
     elif rec is not None:

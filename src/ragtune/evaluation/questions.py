@@ -11,7 +11,7 @@ import csv
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from ragtune.errors import InputError
 from ragtune.evaluation.formats import check_schema
@@ -63,25 +63,32 @@ def _row_to_question(row: dict[str, Any], where: str) -> Question:
                     metadata={k: v for k, v in row.items() if k not in _KNOWN})
 
 
-def load_questions(path: str | Path, schema: Any = None) -> list[Question]:
-    """Read a JSONL question set; ``schema`` (a JSON Schema) applies to rows that carry none."""
+def jsonl_rows(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(line number, object)`` for each non-blank line of a JSONL file; ``InputError`` names the file and line."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such file")
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
+        if not isinstance(row, dict):
+            raise InputError(f"{path}:{number}: expected a JSON object")
+        yield number, row
+
+
+def load_questions(path: str | Path, schema: Any = None) -> list[Question]:
+    """Read a JSONL question set; ``schema`` (a JSON Schema) applies to rows that carry none."""
+    path = Path(path)
     if schema is not None:
         check_schema(schema, "--schema")
     questions: list[Question] = []
     seen: set[str] = set()
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
+    for number, row in jsonl_rows(path):
         where = f"{path}:{number}"
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{where}: not valid JSON ({exc.msg})") from exc
-        if not isinstance(row, dict):
-            raise InputError(f"{where}: expected a JSON object")
         q = _row_to_question(row, where)
         if q.id in seen:
             raise InputError(f"{where}: duplicate id '{q.id}'")
@@ -114,13 +121,7 @@ def load_beir(folder: str | Path, split: str = "test") -> tuple[list[Question], 
             except ValueError as exc:
                 raise InputError(f"{qrels_path}:{number}: score '{rec[2]}' is not a whole number") from exc
     questions = []
-    for number, line in enumerate(queries_path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{queries_path}:{number}: not valid JSON ({exc.msg})") from exc
+    for _, row in jsonl_rows(queries_path):
         qid = str(row.get("_id"))
         if qid in qrels:
             questions.append(Question(id=qid, question=row.get("text", ""),

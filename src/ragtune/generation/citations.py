@@ -286,3 +286,42 @@ def _with_markers(claim: str, numbers: list[int]) -> str:
     if stripped and stripped[-1] in ".!?:;":
         return f"{stripped[:-1].rstrip()} {marks}{stripped[-1]}"
     return f"{stripped} {marks}"
+
+
+@dataclass
+class SentenceSupport:
+    """One claim sentence of an answer, the given blocks it cites, and how well the best of them supports it."""
+
+    claim: str
+    markers: list[int]
+    support: float
+
+
+def sentence_support(answer: str, blocks: Sequence[ContextBlock], scorer: SupportScorer) -> list[SentenceSupport]:
+    """Score each claim sentence of ``answer`` against the blocks its markers cite (0.0 for a sentence citing none).
+
+    Questions and two-word asides are not claims and are left out; markers to blocks not in ``blocks`` count as none.
+    """
+    given = {b.number: b for b in blocks}
+    answer = _TRAILING_MARKERS.sub(r"\2\1", answer)
+    rows: list[tuple[str, list[int]]] = []
+    for sentence in split_sentences(answer):
+        claim = _claim(sentence.text)
+        if not _is_claim(claim):
+            continue
+        markers = [n for m in _VALID.finditer(sentence.text) for n in _expand(m.group(1)) if n in given]
+        rows.append((claim, list(dict.fromkeys(markers))))
+    cited = sorted({n for _, markers in rows for n in markers})
+    if not rows or not cited:
+        return [SentenceSupport(claim, markers, 0.0) for claim, markers in rows]
+    matrix = scorer.score([claim for claim, _ in rows], [given[n] for n in cited]).scores
+    return [SentenceSupport(claim, markers, max((float(matrix[i, cited.index(n)]) for n in markers), default=0.0))
+            for i, (claim, markers) in enumerate(rows)]
+
+
+def faithfulness(answer: str, blocks: Sequence[ContextBlock], scorer: SupportScorer, min_support: float) -> float | None:
+    """Share of the answer's claim sentences that a block they cite supports at least ``min_support`` (None: no claims)."""
+    rows = sentence_support(answer, blocks, scorer)
+    if not rows:
+        return None
+    return sum(1 for r in rows if r.support >= min_support) / len(rows)
