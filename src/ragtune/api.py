@@ -26,9 +26,13 @@ from ragtune.retrieval import DenseRetriever, HybridRetriever, LexicalRetriever,
 from ragtune.tuning import ModelCard, ModelRegistry, TrainingEvent
 from ragtune.tuning.data import CheckReport, SplitReport, read_examples
 from ragtune.tuning.data import split_examples as _split_examples
+from ragtune.tuning.embedding import EmbeddingTuneConfig
 from ragtune.tuning.lora import LoraConfig
+from ragtune.tuning.pairs import PairData, PairsConfig
+from ragtune.tuning.reranker import RerankerTuneConfig
 
-__all__ = ["Answer", "Citation", "Filters", "Hit", "Index", "IngestReport", "Workspace", "check_examples", "split_examples"]
+__all__ = ["Answer", "Citation", "Filters", "Hit", "Index", "IngestReport", "ReindexReport", "Workspace", "check_examples",
+           "split_examples"]
 
 
 @dataclass
@@ -60,6 +64,23 @@ class Hit:
                 "headings": self.headings, "text": self.text, "scores": {k: round(v, 6) for k, v in self.scores.items()}}
 
 
+@dataclass
+class ReindexReport:
+    """What a reindex did: the embedder before and after, how many chunks it re-embedded, and how long it took."""
+
+    index: str
+    embedder: dict[str, Any]
+    previous: dict[str, Any]
+    chunks: int
+    generation: int
+    changed: bool
+    seconds: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {"index": self.index, "embedder": self.embedder, "previous": self.previous, "chunks": self.chunks,
+                "generation": self.generation, "changed": self.changed, "seconds": round(self.seconds, 2)}
+
+
 class Workspace:
     """A ragtune workspace: named indexes (and, later, model artefacts) under ``config.home``."""
 
@@ -82,7 +103,7 @@ class Workspace:
         """The embedder for ``spec`` (default: the configured one), loaded once per workspace."""
         spec = spec or self.config.embedder.model
         if spec not in self._embedders:
-            self._embedders[spec] = load_embedder(spec, self.config.embedder)
+            self._embedders[spec] = load_embedder(spec, self.config.embedder, self.config.home)
         return self._embedders[spec]
 
     def generator(self, spec: str | None = None) -> Generator:
@@ -178,6 +199,34 @@ class Workspace:
 
         return LoraTuner(config, self.models).train(progress)
 
+    def prepare_pairs(self, data: PairsConfig, notify: Callable[[str], None] | None = None) -> PairData:
+        """The training pairs ``data`` names (file, BEIR folder or an index's chunks) with mined negatives and a held-out split."""
+        from ragtune.tuning.pairs import build_pairs
+
+        self._check_pair_sources(data)
+        generator = self.generator(data.generator) if data.generator else None
+        return build_pairs(data, store=self.store, embedder_for=lambda name: self.index(name)._embedder(None),
+                           generator=generator, notify=notify)
+
+    def _check_pair_sources(self, data: PairsConfig) -> None:
+        for name in (data.from_index, data.negatives_from):
+            if name:
+                self.store.manifest(name)  # IndexNotFoundError before any training starts
+
+    def tune_embeddings(self, config: EmbeddingTuneConfig, progress: Callable[[TrainingEvent], None] | None = None) -> ModelCard:
+        """Fine-tune an embedder on pairs and publish ``NAME@vN`` (use it as ``tuned:NAME``; ``reindex`` moves an index onto it)."""
+        from ragtune.tuning.embedding import EmbeddingTuner
+
+        self._check_pair_sources(config.data)
+        return EmbeddingTuner(config, self.models, lambda notify: self.prepare_pairs(config.data, notify)).train(progress)
+
+    def tune_reranker(self, config: RerankerTuneConfig, progress: Callable[[TrainingEvent], None] | None = None) -> ModelCard:
+        """Fine-tune a cross-encoder reranker on pairs with mined negatives and publish ``NAME@vN`` (``--rerank tuned:NAME``)."""
+        from ragtune.tuning.reranker import RerankerTuner
+
+        self._check_pair_sources(config.data)
+        return RerankerTuner(config, self.models, lambda notify: self.prepare_pairs(config.data, notify)).train(progress)
+
     def export_model(self, ref: str, out: str | Path, merge: bool = False) -> Path:
         """Write a version as a folder usable without ragtune (merged weights with ``merge``)."""
         from ragtune.tuning.export import export_model
@@ -200,10 +249,13 @@ class Index:
         recorded = self.manifest.embedder
         embedder = self.workspace.embedder(spec or recorded.spec)
         if not embedder.info.same_model(recorded):
-            raise EmbedderMismatchError(
-                f"index '{self.name}' was built with {recorded.name} ({recorded.version}, {recorded.dimension}-d); "
-                f"'{spec}' is {embedder.info.name} ({embedder.info.version}, {embedder.info.dimension}-d). "
-                f"Query with the index's own model, or re-embed: ragtune reindex --index {self.name} --embedder {spec}")
+            got = embedder.info
+            what = (f"'{spec}' makes {got.dimension}-d vectors and index '{self.name}' holds {recorded.dimension}-d vectors "
+                    f"(built with {recorded.name} {recorded.version})" if got.dimension != recorded.dimension else
+                    f"index '{self.name}' was built with {recorded.name} ({recorded.version}, {recorded.dimension}-d); "
+                    f"'{spec}' is {got.name} ({got.version}, {got.dimension}-d)")
+            raise EmbedderMismatchError(f"{what}. Query with the index's own model, or re-embed the index: "
+                                        f"ragtune reindex --index {self.name} --embedder {spec}")
         return embedder
 
     def ingest(self, paths: Sequence[str], *, include: Sequence[str] = (), exclude: Sequence[str] = (),
@@ -302,6 +354,40 @@ class Index:
                     break
             out.append((qid, hits))
         return out
+
+    def reindex(self, embedder: str, progress: Progress | None = None, force: bool = False) -> ReindexReport:
+        """Re-embed every chunk with ``embedder`` and record it in the index, atomically: searches keep using the old
+        vectors until the switch. An index already built with that model is left alone unless ``force``."""
+        import time
+
+        started = time.monotonic()
+        store = self.workspace.store
+        new = self.workspace.embedder(embedder)
+        for _ in range(3):
+            manifest = self.manifest
+            previous = manifest.embedder
+            if new.info.same_model(previous) and not force:
+                return ReindexReport(self.name, new.info.model_dump(), previous.model_dump(), 0, manifest.generation, False,
+                                     time.monotonic() - started)
+            chunks = store.all_chunks(self.name)
+            if self.manifest.generation != manifest.generation:
+                continue  # a commit came in while the chunks were read
+            total, done = len(chunks), [0]
+
+            def on_embedded(n: int) -> None:
+                done[0] += n
+                if progress:
+                    progress("embed", done[0], total)
+
+            vectors = new.embed_documents([c.index_text for c in chunks], on_embedded)
+            if progress:
+                progress("commit", 0, 1)
+            updated = store.replace_vectors(self.name, new.info, [c.chunk_id for c in chunks], vectors, manifest.generation)
+            if progress:
+                progress("commit", 1, 1)
+            return ReindexReport(self.name, new.info.model_dump(), previous.model_dump(), total, updated.generation, True,
+                                 time.monotonic() - started)
+        raise InputError(f"index '{self.name}' kept changing while it was read; run the reindex again")
 
     def documents(self) -> list[DocRecord]:
         """Every document in the index."""
