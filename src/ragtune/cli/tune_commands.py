@@ -86,13 +86,14 @@ class TrainingProgress:
 
 def pairs_config(pairs: Optional[Path], beir: Optional[Path], split: str, from_index: Optional[str], generator: Optional[str],
                  samples: int, negatives: int, negatives_from: Optional[str], margin: float, eval_fraction: float,
-                 seed: int) -> PairsConfig:
+                 eval_corpus_size: int, seed: int) -> PairsConfig:
     """The pair source of a ``tune embeddings`` / ``tune reranker`` command (bad combinations name the flags)."""
     from pydantic import ValidationError
 
     try:
         return PairsConfig(pairs=pairs, beir=beir, split=split, from_index=from_index, generator=generator, samples=samples,
-                           negatives=negatives, negatives_from=negatives_from, margin=margin, eval_fraction=eval_fraction, seed=seed)
+                           negatives=negatives, negatives_from=negatives_from, margin=margin, eval_fraction=eval_fraction,
+                           eval_corpus_size=eval_corpus_size, seed=seed)
     except ValidationError as exc:
         message = "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
         raise InputError(message.replace("a pairs file", "--pairs FILE").replace("a BEIR folder", "--beir DIR")
@@ -129,6 +130,7 @@ SamplesOpt = typer.Option(1000, "--samples", min=1, help="Chunks sampled for syn
 NegativesFromOpt = typer.Option(None, "--negatives-from", help="Index to mine hard negatives from, BM25 + dense (default: --from-index; a BEIR folder alone: BM25 over its corpus).")
 MarginOpt = typer.Option(0.95, "--margin", min=0.01, max=1.0, help="False-negative guard: drop candidates scoring above this share of the positive's dense score.")
 EvalFractionOpt = typer.Option(0.1, "--eval-fraction", min=0, max=0.49, help="Share of queries held out for evaluation.")
+EvalCorpusOpt = typer.Option(1000, "--eval-corpus-size", min=10, help="Documents the held-out queries are searched in (positives, hard candidates, distractors).")
 BaseOpt = typer.Option("local", "--base", help="Start from: local (the default embedder's MiniLM), local:<folder>, tuned:<name>.")
 EpochsOpt = typer.Option(1.0, "--epochs", min=0.01, help="Passes over the pairs.")
 MaxStepsOpt = typer.Option(None, "--max-steps", min=1, help="Stop after N optimiser steps.")
@@ -210,6 +212,7 @@ def register(app: typer.Typer) -> None:
         from_index: Optional[str] = FromIndexOpt, generator: Optional[str] = GeneratorOpt, samples: int = SamplesOpt,
         negatives: int = typer.Option(1, "--negatives", min=0, max=32, help="Hard negatives per pair (0: in-batch only)."),
         negatives_from: Optional[str] = NegativesFromOpt, margin: float = MarginOpt, eval_fraction: float = EvalFractionOpt,
+        eval_corpus_size: int = EvalCorpusOpt,
         base: str = BaseOpt,
         loss: EmbeddingLoss = typer.Option(EmbeddingLoss.mnrl, "--loss", help="mnrl or cached-mnrl (large batches, little memory)."),
         mini_batch_size: int = typer.Option(16, "--mini-batch-size", min=1, help="cached-mnrl: texts per forward pass."),
@@ -229,7 +232,7 @@ def register(app: typer.Typer) -> None:
                 raise InputError(f"--matryoshka '{matryoshka}': expected whole numbers such as 384,256,128") from None
         config = EmbeddingTuneConfig.build(
             name=name, base=base, data=pairs_config(pairs, beir, split, from_index, generator, samples, negatives, negatives_from,
-                                                    margin, eval_fraction, seed),
+                                                    margin, eval_fraction, eval_corpus_size, seed),
             loss=loss, mini_batch_size=mini_batch_size, matryoshka_dims=dims, output_dim=dim, epochs=epochs, max_steps=max_steps,
             time_budget_s=parse_duration(time_budget), learning_rate=learning_rate, batch_size=batch_size,
             max_seq_length=max_seq_length, save_steps=save_steps, eval_steps=eval_steps, early_stopping=early_stopping, seed=seed,
@@ -245,6 +248,7 @@ def register(app: typer.Typer) -> None:
         from_index: Optional[str] = FromIndexOpt, generator: Optional[str] = GeneratorOpt, samples: int = SamplesOpt,
         negatives: int = typer.Option(4, "--negatives", min=0, max=32, help="Hard negatives per pair."),
         negatives_from: Optional[str] = NegativesFromOpt, margin: float = MarginOpt, eval_fraction: float = EvalFractionOpt,
+        eval_corpus_size: int = EvalCorpusOpt,
         base: str = typer.Option("local", "--base", help="Start from: local (the default embedder's backbone, new head), "
                                                          "local:<cross-encoder folder>, tuned:<reranker>."),
         loss: RerankerLoss = typer.Option(RerankerLoss.bce, "--loss", help="bce (pointwise) or mnrl (listwise)."),
@@ -257,7 +261,7 @@ def register(app: typer.Typer) -> None:
         """Train a cross-encoder reranker on pairs with mined hard negatives; use it with --rerank tuned:NAME."""
         config = RerankerTuneConfig.build(
             name=name, base=base, data=pairs_config(pairs, beir, split, from_index, generator, samples, negatives, negatives_from,
-                                                    margin, eval_fraction, seed),
+                                                    margin, eval_fraction, eval_corpus_size, seed),
             loss=loss, epochs=epochs, max_steps=max_steps, time_budget_s=parse_duration(time_budget), learning_rate=learning_rate,
             batch_size=batch_size, max_seq_length=max_seq_length, save_steps=save_steps, eval_steps=eval_steps,
             early_stopping=early_stopping, seed=seed, device=device, resume=resume)

@@ -30,7 +30,7 @@ class PairTuneConfig(BaseModel):
     warmup_ratio: float = Field(0.1, ge=0, lt=1, description="Share of steps spent warming up.")
     weight_decay: float = Field(0.01, ge=0, description="AdamW weight decay.")
     batch_size: int = Field(32, ge=2, description="Pairs per batch (in-batch negatives grow with it).")
-    max_seq_length: int = Field(256, ge=16, le=8192, description="Longest input in tokens; longer texts are cut.")
+    max_seq_length: int = Field(256, ge=16, le=8192, description="Longest training input in tokens; longer texts are cut (a published embedder keeps its base model's limit).")
     save_steps: int = Field(50, ge=1, description="Checkpoint every N steps (what --resume continues from).")
     eval_steps: int | None = Field(None, ge=1, description="Evaluate the held-out split every N steps (default: every epoch).")
     early_stopping: int | None = Field(None, ge=1, description="Stop after this many evaluations without a better held-out score.")

@@ -70,7 +70,7 @@ class PairsConfig(BaseModel):
     margin: float = Field(0.95, gt=0, le=1.0, description="False-negative guard: drop candidates whose dense score reaches margin x the positive's.")
     eval_fraction: float = Field(0.1, ge=0, lt=0.5, description="Share of queries held out for evaluation (0: none).")
     max_eval_queries: int = Field(200, ge=1, description="At most this many held-out queries.")
-    eval_corpus_size: int = Field(1000, ge=10, description="Documents in the held-out evaluation corpus (positives, candidates, distractors).")
+    eval_corpus_size: int = Field(1000, ge=10, description="Held-out evaluation corpus: the positives and hard candidates of the held-out queries, filled up to this size with distractors.")
     seed: int = Field(0, description="Seed for sampling, the split and filling negatives.")
 
     @model_validator(mode="after")
