@@ -101,10 +101,16 @@ class Workspace:
 
     def embedder(self, spec: str | None = None) -> Embedder:
         """The embedder for ``spec`` (default: the configured one), loaded once per workspace."""
-        spec = spec or self.config.embedder.model
+        spec = self._pinned(spec or self.config.embedder.model)
         if spec not in self._embedders:
             self._embedders[spec] = load_embedder(spec, self.config.embedder, self.config.home)
         return self._embedders[spec]
+
+    def _pinned(self, spec: str) -> str:
+        """``tuned:NAME`` as ``tuned:NAME@vN`` (its latest version now), so a newer version is never served from a cache."""
+        if spec.startswith("tuned:") and "@" not in spec:
+            return f"tuned:{self.models.card(spec).ref}"
+        return spec
 
     def generator(self, spec: str | None = None) -> Generator:
         """The generator for a model spec (default: the configured one), built once per workspace."""
@@ -118,6 +124,7 @@ class Workspace:
         spec = spec or self.config.rerank.model
         if not spec:
             return None
+        spec = self._pinned(spec)
         if spec not in self._rerankers:
             self._rerankers[spec] = load_reranker(spec, self.config.rerank, self.config.home)
         return self._rerankers[spec]

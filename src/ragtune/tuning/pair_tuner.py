@@ -159,7 +159,9 @@ class PairTuner:
         set_seed(cfg.seed)
         notify(TrainingEvent("info", message=f"loading {base['spec']} ({base['location']}) on {device}"))
         model = self.load_model(base["location"], device)
-        model.model_card_data.generate_widget_examples = False  # it draws a progress bar and samples the data
+        # Widget examples for the hub model card: computing them draws a progress bar; ragtune's card is card.json.
+        model.model_card_data.generate_widget_examples = False
+        model.model_card_data.widget = [{"source_sentence": "", "sentences": []}]
         evaluator = self.evaluator(data)
         if evaluator is not None and state.get("before") is None:
             notify(TrainingEvent("info", message=f"scoring the base model on {data.counts.get('held_out_queries', 0)} held-out queries"))

@@ -26,7 +26,10 @@ def tuned_artefact(spec: str, home: Path | str, kind: str, role: str) -> tuple[P
     registry = ModelRegistry(home)
     card = registry.card(spec.removeprefix(TUNED_PREFIX))
     if card.kind != kind:
-        raise ConfigError(f"'{spec}' is a {card.kind} model; {role} needs a {kind} model "
+        def a(word: str) -> str:
+            return f"an {word}" if word[:1] in "aeiou" else f"a {word}"
+
+        raise ConfigError(f"'{spec}' is {a(card.kind)} model; {role} needs {a(kind)} model "
                           f"(train one with: ragtune tune {'embeddings' if kind == 'embedding' else kind})")
     folder = registry.path(card.ref) / card.files.get("model", MODEL_DIR)
     if not (folder / "config.json").is_file():

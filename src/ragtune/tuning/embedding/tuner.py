@@ -56,7 +56,7 @@ class EmbeddingTuner(PairTuner):
         return Dataset.from_dict(columns)
 
     def loss(self, model: Any, data: PairData) -> Any:
-        from sentence_transformers import losses
+        from sentence_transformers.sentence_transformer import losses
 
         cfg = self.config
         if cfg.loss is EmbeddingLoss.cached_mnrl:
@@ -70,7 +70,7 @@ class EmbeddingTuner(PairTuner):
     def evaluator(self, data: PairData) -> Any | None:
         if not data.held_out:
             return None
-        from sentence_transformers.evaluation import InformationRetrievalEvaluator
+        from sentence_transformers.sentence_transformer.evaluation import InformationRetrievalEvaluator
 
         return InformationRetrievalEvaluator(
             queries=data.held_out_queries, corpus=data.corpus, relevant_docs=data.relevant, name="held-out",
