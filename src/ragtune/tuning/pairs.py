@@ -80,7 +80,7 @@ class PairsConfig(BaseModel):
             raise ValueError("give exactly one source of pairs: a pairs file, a BEIR folder or an index"
                              + (f" (got {', '.join(given)})" if given else ""))
         if self.generator and not self.from_index:
-            raise ValueError("a generator writes questions for an index's chunks: it needs from_index")
+            raise ValueError("a generator writes questions for the chunks of an index: it needs from_index")
         return self
 
     @property
