@@ -125,3 +125,64 @@ def test_batch_search_unique_docs(workspace, tmp_path):
     ((qid, hits),) = idx.search_batch([("q1", "aspirin fever")], k=5, unique_docs=True)
     assert qid == "q1"
     assert sorted(h.doc_id for h in hits) == ["long", "short"]
+
+
+def test_reindex_moves_an_index_to_another_embedder_atomically(workspace, docs_dir):
+    workspace.ingest([str(docs_dir)], index="support")
+    idx = workspace.index("support")
+    before = idx.manifest
+    stages = []
+    report = idx.reindex("fake:32", progress=lambda stage, done, total: stages.append((stage, done, total)))
+    assert report.changed and report.chunks == before.chunks and report.generation == before.generation + 1
+    assert report.previous["spec"] == "fake:64" and report.embedder["dimension"] == 32
+    after = idx.manifest
+    assert after.embedder.spec == "fake:32" and after.history[-1].embedder == "fake:32"
+    assert ("embed", before.chunks, before.chunks) in stages and stages[-1] == ("commit", 1, 1)
+    # searches now embed queries with the new model, and documents, chunks and text are untouched
+    assert idx.search("how often must api keys be rotated", k=1, mode="dense")[0].doc_id == "docs/keys.md"
+    assert [d.doc_id for d in idx.documents()] == sorted(["docs/keys.md", "docs/audit.txt", "docs/faq.html"])
+    # a later ingest embeds with the recorded model
+    (docs_dir / "new.md").write_text("# New\n\nBackups run every six hours.\n")
+    assert workspace.ingest([str(docs_dir)], index="support").added == 1
+    assert idx.search("backups six hours", k=1, mode="dense")[0].doc_id == "docs/new.md"
+    # the same model again is a no-op unless forced
+    again = idx.reindex("fake:32")
+    assert not again.changed and idx.manifest.generation == after.generation + 1
+    assert idx.reindex("fake:32", force=True).changed
+
+
+def test_an_embedder_of_another_dimension_is_a_clear_error_and_reindex_is_the_way(workspace, docs_dir):
+    workspace.ingest([str(docs_dir)], index="support")
+    idx = workspace.index("support")
+    with pytest.raises(EmbedderMismatchError, match=r"'fake:16' makes 16-d vectors and index 'support' holds 64-d vectors.*"
+                                                    r"ragtune reindex --index support --embedder fake:16"):
+        idx.search("keys", embedder="fake:16")
+    with pytest.raises(EmbedderMismatchError, match="16-d"):
+        workspace.ingest([str(docs_dir)], index="support", embedder="fake:16")
+    idx.reindex("fake:16")
+    assert idx.search("keys", embedder="fake:16", mode="dense")
+    with pytest.raises(EmbedderMismatchError, match="'fake:64' makes 64-d vectors and index 'support' holds 16-d"):
+        idx.search("keys", embedder="fake:64")
+
+
+def test_reindex_errors_leave_the_index_as_it_was(workspace, docs_dir):
+    from ragtune.errors import ConfigError
+
+    workspace.ingest([str(docs_dir)], index="support")
+    idx = workspace.index("support")
+    generation = idx.manifest.generation
+    with pytest.raises(ConfigError, match="unknown embedder spec 'nope:x'"):
+        idx.reindex("nope:x")
+    from ragtune.tuning import ModelNotFoundError
+
+    with pytest.raises(ModelNotFoundError, match="no model named 'missing'"):
+        idx.reindex("tuned:missing")
+    assert idx.manifest.generation == generation and idx.manifest.embedder.spec == "fake:64"
+    with pytest.raises(IndexNotFoundError):
+        workspace.index("absent").reindex("fake:8")
+
+
+def test_reindex_of_an_empty_index_records_the_model(workspace):
+    workspace.create_index("empty")
+    report = workspace.index("empty").reindex("fake:24")
+    assert report.changed and report.chunks == 0 and workspace.index("empty").manifest.embedder.dimension == 24

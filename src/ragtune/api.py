@@ -37,7 +37,10 @@ from ragtune.serving.paths import check_walk, confine, safe_upload_name
 from ragtune.tuning import ModelCard, ModelRegistry, TrainingEvent
 from ragtune.tuning.data import CheckReport, SplitReport, read_examples
 from ragtune.tuning.data import split_examples as _split_examples
+from ragtune.tuning.embedding import EmbeddingTuneConfig
 from ragtune.tuning.lora import LoraConfig
+from ragtune.tuning.pairs import PairData, PairsConfig
+from ragtune.tuning.reranker import RerankerTuneConfig
 
 T = TypeVar("T")
 
@@ -46,7 +49,7 @@ if TYPE_CHECKING:
     from ragtune.evaluation.updates import UpdatesConfig, UpdatesResult
 
 __all__ = ["AdvisorConfig", "Answer", "ApiKey", "Citation", "EvalConfig", "EvalResult", "Filters", "Hit", "Index",
-           "IngestReport", "KeyStore", "Principal", "Role", "StatedNeeds", "Workspace", "check_examples", "compare_runs",
+           "IngestReport", "KeyStore", "Principal", "ReindexReport", "Role", "StatedNeeds", "Workspace", "check_examples", "compare_runs",
            "load_advisor_config", "read_results", "split_examples", "write_advice_report", "write_eval_report"]
 
 
@@ -79,6 +82,23 @@ class Hit:
                 "headings": self.headings, "text": self.text, "scores": {k: round(v, 6) for k, v in self.scores.items()}}
 
 
+@dataclass
+class ReindexReport:
+    """What a reindex did: the embedder before and after, how many chunks it re-embedded, and how long it took."""
+
+    index: str
+    embedder: dict[str, Any]
+    previous: dict[str, Any]
+    chunks: int
+    generation: int
+    changed: bool
+    seconds: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {"index": self.index, "embedder": self.embedder, "previous": self.previous, "chunks": self.chunks,
+                "generation": self.generation, "changed": self.changed, "seconds": round(self.seconds, 2)}
+
+
 class Workspace:
     """A ragtune workspace: named indexes (and, later, model artefacts) under ``config.home``."""
 
@@ -107,10 +127,16 @@ class Workspace:
 
     def embedder(self, spec: str | None = None) -> Embedder:
         """The embedder for ``spec`` (default: the configured one), loaded once per workspace."""
-        spec = spec or self.config.embedder.model
+        spec = self._pinned(spec or self.config.embedder.model)
         if spec not in self._embedders:
-            self._embedders[spec] = load_embedder(spec, self.config.embedder)
+            self._embedders[spec] = load_embedder(spec, self.config.embedder, self.config.home)
         return self._embedders[spec]
+
+    def _pinned(self, spec: str) -> str:
+        """``tuned:NAME`` as ``tuned:NAME@vN`` (its latest version now), so a newer version is never served from a cache."""
+        if spec.startswith("tuned:") and "@" not in spec:
+            return f"tuned:{self.models.card(spec).ref}"
+        return spec
 
     def generator(self, spec: str | None = None) -> Generator:
         """The generator for a model spec (default: the configured one), built once per workspace."""
@@ -124,6 +150,7 @@ class Workspace:
         spec = spec or self.config.rerank.model
         if not spec:
             return None
+        spec = self._pinned(spec)
         if spec not in self._rerankers:
             self._rerankers[spec] = load_reranker(spec, self.config.rerank, self.config.home)
         return self._rerankers[spec]
@@ -244,6 +271,34 @@ class Workspace:
 
         return LoraTuner(config, self.models).train(progress)
 
+    def prepare_pairs(self, data: PairsConfig, notify: Callable[[str], None] | None = None) -> PairData:
+        """The training pairs ``data`` names (file, BEIR folder or an index's chunks) with mined negatives and a held-out split."""
+        from ragtune.tuning.pairs import build_pairs
+
+        self._check_pair_sources(data)
+        generator = self.generator(data.generator) if data.generator else None
+        return build_pairs(data, store=self.store, embedder_for=lambda name: self.index(name)._embedder(None),
+                           generator=generator, notify=notify)
+
+    def _check_pair_sources(self, data: PairsConfig) -> None:
+        for name in (data.from_index, data.negatives_from):
+            if name:
+                self.store.manifest(name)  # IndexNotFoundError before any training starts
+
+    def tune_embeddings(self, config: EmbeddingTuneConfig, progress: Callable[[TrainingEvent], None] | None = None) -> ModelCard:
+        """Fine-tune an embedder on pairs and publish ``NAME@vN`` (use it as ``tuned:NAME``; ``reindex`` moves an index onto it)."""
+        from ragtune.tuning.embedding import EmbeddingTuner
+
+        self._check_pair_sources(config.data)
+        return EmbeddingTuner(config, self.models, lambda notify: self.prepare_pairs(config.data, notify)).train(progress)
+
+    def tune_reranker(self, config: RerankerTuneConfig, progress: Callable[[TrainingEvent], None] | None = None) -> ModelCard:
+        """Fine-tune a cross-encoder reranker on pairs with mined negatives and publish ``NAME@vN`` (``--rerank tuned:NAME``)."""
+        from ragtune.tuning.reranker import RerankerTuner
+
+        self._check_pair_sources(config.data)
+        return RerankerTuner(config, self.models, lambda notify: self.prepare_pairs(config.data, notify)).train(progress)
+
     def export_model(self, ref: str, out: str | Path, merge: bool = False) -> Path:
         """Write a version as a folder usable without ragtune (merged weights with ``merge``)."""
         from ragtune.tuning.export import export_model
@@ -356,10 +411,13 @@ class Index:
         recorded = self.manifest.embedder
         embedder = self.workspace.embedder(spec or recorded.spec)
         if not embedder.info.same_model(recorded):
-            raise EmbedderMismatchError(
-                f"index '{self.name}' was built with {recorded.name} ({recorded.version}, {recorded.dimension}-d); "
-                f"'{spec}' is {embedder.info.name} ({embedder.info.version}, {embedder.info.dimension}-d). "
-                f"Query with the index's own model, or re-embed: ragtune reindex --index {self.name} --embedder {spec}")
+            got = embedder.info
+            what = (f"'{spec}' makes {got.dimension}-d vectors and index '{self.name}' holds {recorded.dimension}-d vectors "
+                    f"(built with {recorded.name} {recorded.version})" if got.dimension != recorded.dimension else
+                    f"index '{self.name}' was built with {recorded.name} ({recorded.version}, {recorded.dimension}-d); "
+                    f"'{spec}' is {got.name} ({got.version}, {got.dimension}-d)")
+            raise EmbedderMismatchError(f"{what}. Query with the index's own model, or re-embed the index: "
+                                        f"ragtune reindex --index {self.name} --embedder {spec}")
         return embedder
 
     def ingest(self, paths: Sequence[str], *, include: Sequence[str] = (), exclude: Sequence[str] = (),
@@ -517,6 +575,40 @@ class Index:
                     break
             out.append((qid, hits))
         return out
+
+    def reindex(self, embedder: str, progress: Progress | None = None, force: bool = False) -> ReindexReport:
+        """Re-embed every chunk with ``embedder`` and record it in the index, atomically: searches keep using the old
+        vectors until the switch. An index already built with that model is left alone unless ``force``."""
+        import time
+
+        started = time.monotonic()
+        store = self.workspace.store
+        new = self.workspace.embedder(embedder)
+        for _ in range(3):
+            manifest = self.manifest
+            previous = manifest.embedder
+            if new.info.same_model(previous) and not force:
+                return ReindexReport(self.name, new.info.model_dump(), previous.model_dump(), 0, manifest.generation, False,
+                                     time.monotonic() - started)
+            chunks = store.all_chunks(self.name)
+            if self.manifest.generation != manifest.generation:
+                continue  # a commit came in while the chunks were read
+            total, done = len(chunks), [0]
+
+            def on_embedded(n: int) -> None:
+                done[0] += n
+                if progress:
+                    progress("embed", done[0], total)
+
+            vectors = new.embed_documents([c.index_text for c in chunks], on_embedded)
+            if progress:
+                progress("commit", 0, 1)
+            updated = store.replace_vectors(self.name, new.info, [c.chunk_id for c in chunks], vectors, manifest.generation)
+            if progress:
+                progress("commit", 1, 1)
+            return ReindexReport(self.name, new.info.model_dump(), previous.model_dump(), total, updated.generation, True,
+                                 time.monotonic() - started)
+        raise InputError(f"index '{self.name}' kept changing while it was read; run the reindex again")
 
     def documents(self) -> list[DocRecord]:
         """Every document in the index."""

@@ -100,3 +100,22 @@ def test_same_commands_on_a_postgres_store(cli, docs_dir, pg_uri, monkeypatch, t
     code, out, _ = cli("indexes", "--json")
     assert [i["name"] for i in json.loads(out)] == ["support"]
     assert not (tmp_path / "home" / "indexes").exists()  # it all went to PostgreSQL
+
+
+def test_reindex_json_and_errors(cli, docs_dir):
+    cli("ingest", docs_dir, "--index", "support")
+    code, out, err = cli("reindex", "--index", "support", "--embedder", "fake:32", "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["changed"] and report["embedder"]["spec"] == "fake:32" and report["previous"]["dimension"] == 64
+    assert report["chunks"] >= 3 and set(report) == {"index", "embedder", "previous", "chunks", "generation", "changed", "seconds"}
+    code, out, _ = cli("search", "api keys rotation", "--index", "support", "--mode", "dense", "--k", "1", "--json")
+    assert code == 0 and json.loads(out)["hits"][0]["doc_id"] == "docs/keys.md"
+    code, out, _ = cli("indexes", "--json")
+    assert json.loads(out)[0]["embedder"]["dimension"] == 32
+    code, out, _ = cli("reindex", "--index", "support", "--embedder", "fake:32")
+    assert code == 0 and "nothing to do" in out
+    code, out, err = cli("reindex", "--index", "support", "--embedder", "tuned:nothing", "--json")
+    assert code == 2 and out == "" and "no model named 'nothing'" in err
+    code, out, err = cli("reindex", "--index", "absent", "--embedder", "fake:8", "--json")
+    assert code == 2 and out == "" and "no index named 'absent'" in err

@@ -88,3 +88,47 @@ class StoreConformance:
     def test_drop(self, store, index):
         store.drop(index)
         assert store.list_indexes() == []
+
+    def test_replace_vectors_swaps_vectors_and_embedder(self, store, index):
+        m = store.commit(index, [change("a", ["rotate api keys every ninety days"]),
+                                 change("b", ["the audit log records sign-ins", "audit entries kept 400 days"])], [],
+                         IngestEvent(added=2))
+        other = FakeEmbedder(48)
+        chunks = store.all_chunks(index)
+        texts = {c.chunk_id: c.index_text for c in chunks}
+        ids = sorted(texts, reverse=True)  # any order: vectors follow their ids
+        new = store.replace_vectors(index, other.info, ids, other.embed_documents([texts[c] for c in ids]), m.generation)
+        assert new.generation == m.generation + 1 and new.embedder == other.info and new.chunks == 3
+        assert new.history[-1].embedder == other.info.spec
+        assert store.manifest(index).embedder.dimension == 48
+        assert store.search_dense(index, other.embed_query("audit entries kept 400 days"), 1)[0][0] == "b#1"
+        with pytest.raises(InputError, match="dimensions"):
+            store.search_dense(index, EMB.embed_query("audit"), 1)
+        # text, documents and lexical search are untouched
+        assert [c for c, _ in store.search_lexical(index, "audit log", 1)] == ["b#0"]
+        assert {c.chunk_id: c.text for c in store.all_chunks(index)} == {c.chunk_id: c.text for c in chunks}
+        assert [(d.doc_id, d.version) for d in store.documents(index)] == [("a", 1), ("b", 1)]
+
+    def test_replace_vectors_refuses_stale_generation_or_other_ids(self, store, index):
+        m = store.commit(index, [change("a", ["one", "two"])], [], IngestEvent(added=1))
+        other = FakeEmbedder(16)
+        store.commit(index, [change("b", ["three"])], [], IngestEvent(added=1))
+        ids = [c.chunk_id for c in store.all_chunks(index)]
+        with pytest.raises(InputError, match="changed while it was re-embedded"):
+            store.replace_vectors(index, other.info, ids, other.embed_documents(["x"] * len(ids)), m.generation)
+        current = store.manifest(index).generation
+        with pytest.raises(InputError, match="not the 3 chunks"):
+            store.replace_vectors(index, other.info, ids[:2], other.embed_documents(["x", "y"]), current)
+        with pytest.raises(InputError, match="shape"):
+            store.replace_vectors(index, other.info, ids, EMB.embed_documents(["x"] * len(ids)), current)
+        after = store.manifest(index)
+        assert after.generation == current and after.embedder == EMB.info
+        assert store.search_dense(index, EMB.embed_query("three"), 1)[0][0] == "b#0"
+
+    def test_replace_vectors_on_an_empty_index(self, store, index):
+        other = FakeEmbedder(16)
+        m = store.replace_vectors(index, other.info, [], np.zeros((0, 16), np.float32), store.manifest(index).generation)
+        assert m.embedder == other.info and m.chunks == 0
+        store.commit(index, [DocumentChange(change("a", ["x"]).record, change("a", ["x"]).chunks, other.embed_documents(["x"]))],
+                     [], IngestEvent(added=1))
+        assert store.search_dense(index, other.embed_query("x"), 1)[0][0] == "a#0"

@@ -100,3 +100,33 @@ def test_index_of_only_stop_words_survives_reload(tmp_path):
     fresh = LanceDBStore(tmp_path / "ws")
     assert fresh.search_lexical("kb", "anything", 3) == []
     assert fresh.search_dense("kb", EMB.embed_query("a"), 3)[0][0] == "a#0"
+
+
+def test_crash_mid_reindex_leaves_old_vectors_whole(tmp_path, monkeypatch):
+    from ragtune.config import ChunkingConfig
+    from ragtune.embeddings import FakeEmbedder
+    from ragtune.index.base import IndexManifest
+
+    store = LanceDBStore(tmp_path / "ws")
+    store.create(IndexManifest(name="kb", embedder=EMB.info, chunking=ChunkingConfig()))
+    m = store.commit("kb", [change("a", ["keys rotate every ninety days"]), change("b", ["audit log"])], [], IngestEvent(added=2))
+    reader = LanceDBStore(tmp_path / "ws")
+    before = reader.search_dense("kb", EMB.embed_query("audit log"), 2)
+    other = FakeEmbedder(16)
+    ids = [c.chunk_id for c in store.all_chunks("kb")]
+
+    def boom(*args, **kwargs):
+        raise KeyboardInterrupt  # killed after the new vectors were written, before the manifest swap
+
+    monkeypatch.setattr(lance_mod.shutil, "copytree", boom)
+    with pytest.raises(KeyboardInterrupt):
+        store.replace_vectors("kb", other.info, ids, other.embed_documents(["keys", "audit"]), m.generation)
+    monkeypatch.undo()
+    fresh = LanceDBStore(tmp_path / "ws")
+    assert fresh.manifest("kb").embedder == EMB.info and fresh.manifest("kb").generation == m.generation
+    assert fresh.search_dense("kb", EMB.embed_query("audit log"), 2) == before
+    assert reader.search_dense("kb", EMB.embed_query("audit log"), 2) == before
+    # the next writer starts from the committed vectors, and a reindex then goes through
+    done = fresh.replace_vectors("kb", other.info, ids, other.embed_documents(["keys rotate", "audit log"]), m.generation)
+    assert done.embedder == other.info
+    assert fresh.search_dense("kb", other.embed_query("audit log"), 1)[0][0] == "b#0"

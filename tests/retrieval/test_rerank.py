@@ -40,8 +40,8 @@ def test_specs_and_errors(tmp_path, reranker_dir):
     assert load_reranker("org/cross-encoder").location == "org/cross-encoder"
     with pytest.raises(ConfigError, match="no config.json"):
         load_reranker(f"local:{tmp_path}")
-    with pytest.raises(ConfigError, match="unknown reranker spec 'tuned:support-rr'"):
-        load_reranker("tuned:support-rr")
+    with pytest.raises(ConfigError, match="unknown reranker spec 'nosuch:support-rr'"):
+        load_reranker("nosuch:support-rr")
 
 
 def test_registered_prefix_builds_rerankers(tmp_path, reranker_dir):

@@ -65,3 +65,40 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+FACTS = [
+    ("How often must API keys be rotated?", "API keys must be rotated every ninety days from the admin console."),
+    ("How long are audit entries kept?", "Audit entries are kept for four hundred days and can be exported."),
+    ("When do backups run?", "Backups of the vault run every six hours and are copied to a second region."),
+    ("How is the team plan billed?", "The team plan is billed monthly for each active user, by invoice."),
+    ("Which identity providers work with single sign-on?", "Single sign-on works with any SAML identity provider."),
+    ("What port does the server listen on?", "The server listens on port 8420 unless NV_LISTEN_PORT says otherwise."),
+    ("What happens to a revoked key?", "A revoked key stops working at once and cannot be restored."),
+    ("How much memory does a small team need?", "A small team needs two CPU cores, four gigabytes of memory and 20 GB of disk."),
+    ("Who can approve a key rotation?", "Only an owner of the workspace can approve the rotation of a key."),
+    ("How do I export audit entries?", "Audit entries are exported as JSON lines through the nightly export endpoint."),
+    ("Where are backup copies stored?", "Backup copies are stored in a second region, encrypted at rest."),
+    ("How do I change the listen port?", "Set the NV_LISTEN_PORT environment variable and restart the server."),
+]
+
+
+@pytest.fixture
+def pairs_file(tmp_path: Path) -> Path:
+    """Twelve query/positive pairs about a small product (each fact on its own)."""
+    return write_jsonl(tmp_path / "pairs.jsonl", [{"query": q, "positive": p} for q, p in FACTS])
+
+
+@pytest.fixture
+def facts_index(tmp_path: Path):
+    """A workspace (fake embedder) whose index 'facts' holds each fact as a document, to mine negatives from."""
+    from ragtune.api import Workspace
+    from ragtune.config import RagtuneConfig
+
+    folder = tmp_path / "facts"
+    folder.mkdir()
+    for i, (_, fact) in enumerate(FACTS):
+        (folder / f"fact{i:02d}.txt").write_text(fact + "\n", encoding="utf-8")
+    ws = Workspace(RagtuneConfig.load({"home": str(tmp_path / "home"), "embedder": {"model": "fake:64"}}, env={}))
+    ws.ingest([str(folder)], "facts")
+    return ws

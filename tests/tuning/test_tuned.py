@@ -33,3 +33,36 @@ def test_unknown_non_lora_and_broken_versions_are_errors(tmp_path):
     _version(registry, "hollow", adapter=False)
     with pytest.raises(ConfigError, match="adapter of hollow@v1 is missing"):
         resolve_tuned("tuned:hollow", tmp_path)
+
+
+def _model_version(registry, name, kind):
+    staging = registry.staging(name)
+    (staging / "model").mkdir()
+    (staging / "model" / "config.json").write_text("{}")
+    return registry.publish(staging, ModelCard(kind=kind, name=name, files={"model": "model"}))
+
+
+def test_tuned_embedder_and_reranker_specs_resolve_to_their_artefacts(tmp_path):
+    import ragtune.tuning  # noqa: F401 - registers the tuned: prefixes
+    from ragtune.config import EmbedderConfig, RerankConfig
+    from ragtune.embeddings import load_embedder
+    from ragtune.retrieval import load_reranker
+
+    registry = ModelRegistry(tmp_path)
+    _model_version(registry, "emb", "embedding")
+    second = _model_version(registry, "emb", "embedding")
+    _model_version(registry, "rr", "reranker")
+    embedder = load_embedder("tuned:emb", EmbedderConfig(batch_size=8), tmp_path)
+    assert embedder.location == str(tmp_path / "models" / "emb" / "v2" / "model")
+    assert embedder._spec == "tuned:emb@v2" and embedder._name == "tuned:emb" and embedder._version == f"v2 {second.created_at}"
+    assert load_embedder("tuned:emb@v1", home=tmp_path).location.endswith("emb/v1/model")
+    reranker = load_reranker("tuned:rr", RerankConfig(batch_size=4), tmp_path)
+    assert (reranker.location, reranker.spec, reranker.batch_size) == (str(tmp_path / "models" / "rr" / "v1" / "model"), "tuned:rr@v1", 4)
+    with pytest.raises(ConfigError, match="'tuned:rr' is a reranker model; an embedder needs an embedding model"):
+        load_embedder("tuned:rr", home=tmp_path)
+    with pytest.raises(ModelNotFoundError, match="no model named 'other'"):
+        load_reranker("tuned:other", home=tmp_path)
+    staging = registry.staging("hollow")
+    registry.publish(staging, ModelCard(kind="embedding", name="hollow", files={"model": "model"}))
+    with pytest.raises(ConfigError, match="the model of hollow@v1 is missing"):
+        load_embedder("tuned:hollow", home=tmp_path)

@@ -1,4 +1,4 @@
-"""Index commands: ingest, search, indexes, docs, remove."""
+"""Index commands: ingest, search, reindex, indexes, docs, remove."""
 
 from __future__ import annotations
 
@@ -130,6 +130,28 @@ def register(app: typer.Typer) -> None:
             out.print(f"[bold]{h.rank}.[/] {h.score:.4f}  [cyan]{h.chunk_id}[/]  [dim]{where_}[/]", highlight=False)
             snippet = " ".join(h.text.split())
             out.print(f"   {snippet[:300]}{'…' if len(snippet) > 300 else ''}", highlight=False, markup=False)
+
+    @app.command()
+    @handle_errors
+    def reindex(
+        index: str = IndexOpt,
+        embedder: str = typer.Option(..., "--embedder", help="Embedder spec: local, local:<folder>, tuned:<name>[@vN]."),
+        force: bool = typer.Option(False, "--force", help="Re-embed even when the index already uses this model."),
+        as_json: bool = JsonFlag,
+    ) -> None:
+        """Re-embed every chunk of an index with another embedder, atomically (searches use the old vectors until the switch)."""
+        idx = workspace().index(index)
+        with StageProgress() as progress:
+            report = idx.reindex(embedder, progress=progress, force=force)
+        if as_json:
+            emit_json(report.to_json())
+            return
+        if not report.changed:
+            out.print(f"{index} already uses {report.embedder['name']} ({report.embedder['spec']}); nothing to do (--force re-embeds)",
+                      highlight=False)
+            return
+        out.print(f"{index}: {report.chunks} chunks re-embedded with {report.embedder['spec']} ({report.embedder['dimension']}-d; "
+                  f"was {report.previous['spec']}, {report.previous['dimension']}-d) in {report.seconds:.1f} s", highlight=False)
 
     @app.command()
     @handle_errors

@@ -1,4 +1,4 @@
-"""Tuning commands: ``tune lora``."""
+"""Tuning commands: ``tune lora``, ``tune embeddings``, ``tune reranker``."""
 
 from __future__ import annotations
 
@@ -15,7 +15,10 @@ from ragtune.cli.index_commands import workspace
 from ragtune.cli.output import emit_json, err, handle_errors, out
 from ragtune.errors import InputError
 from ragtune.tuning import TrainingEvent
+from ragtune.tuning.embedding import EmbeddingLoss, EmbeddingTuneConfig
 from ragtune.tuning.lora import Device, LoraConfig, LoraTargets
+from ragtune.tuning.pairs import PairsConfig
+from ragtune.tuning.reranker import RerankerLoss, RerankerTuneConfig
 
 JsonFlag = typer.Option(False, "--json", help="Print the new version's card as one JSON document on stdout.")
 
@@ -66,7 +69,12 @@ class TrainingProgress:
             return
         self.loss = event.loss if event.loss is not None else self.loss
         self.eta = event.eta_s if event.eta_s is not None else self.eta
-        if event.kind == "eval":
+        if event.kind == "eval" and event.scores is not None:
+            shown = "  ".join(f"{k} {v:.4f}" for k, v in event.scores.items() if k in ("ndcg@10", "mrr@10", "recall@10", "base_ndcg@10"))
+            (self.bar.console if self.bar else err).print(f"held-out {shown} ({event.message or f'step {event.step}'})", highlight=False)
+            if event.max_steps is None:
+                return
+        elif event.kind == "eval":
             self.eval_loss = event.eval_loss
             (self.bar.console if self.bar else err).print(f"eval loss {event.eval_loss:.4f} at step {event.step}", highlight=False)
         info = (f"loss {self.loss:.4f}" if self.loss is not None else "loss -") + \
@@ -76,6 +84,68 @@ class TrainingProgress:
         elif event.kind == "step" and (time.monotonic() - self.last >= self.every_s or event.step == event.max_steps):
             self.last = time.monotonic()
             err.print(f"step {event.step}/{event.max_steps}  {info}", highlight=False)
+
+
+def pairs_config(pairs: Optional[Path], beir: Optional[Path], split: str, from_index: Optional[str], generator: Optional[str],
+                 samples: int, negatives: int, negatives_from: Optional[str], margin: float, eval_fraction: float,
+                 eval_corpus_size: int, seed: int) -> PairsConfig:
+    """The pair source of a ``tune embeddings`` / ``tune reranker`` command (bad combinations name the flags)."""
+    from pydantic import ValidationError
+
+    try:
+        return PairsConfig(pairs=pairs, beir=beir, split=split, from_index=from_index, generator=generator, samples=samples,
+                           negatives=negatives, negatives_from=negatives_from, margin=margin, eval_fraction=eval_fraction,
+                           eval_corpus_size=eval_corpus_size, seed=seed)
+    except ValidationError as exc:
+        message = "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
+        raise InputError(message.replace("a pairs file", "--pairs FILE").replace("a BEIR folder", "--beir DIR")
+                         .replace("or an index", "or --from-index NAME").replace("it needs from_index", "it needs --from-index")) from None
+
+
+def train_and_report(train, as_json: bool) -> None:
+    """Run a retrieval training with a progress display; print ``NAME@vN`` (or the card) and the before/after scores."""
+    try:
+        with TrainingProgress() as progress:
+            card = train(progress)
+    except KeyboardInterrupt:
+        err.print("[yellow]interrupted: no version was created; continue with the same command and --resume[/]")
+        raise typer.Exit(130) from None
+    if as_json:
+        emit_json(card.model_dump(mode="json"))
+        return
+    m = card.metrics
+    out.print(card.ref, highlight=False)
+    held = card.scores.get("held_out")
+    scores = (f", held-out ndcg@10 {held['before'].get('ndcg@10')} -> {held['after'].get('ndcg@10')}" if held else "")
+    err.print(f"{m['steps']} steps, train loss {m.get('train_loss')}{scores}, {card.wall_time_s:.0f} s ({m.get('stopped_by')})",
+              highlight=False)
+    for note in m.get("notes", []):
+        err.print(f"[yellow]note:[/] {note}", highlight=False)
+
+
+PairsOpt = typer.Option(None, "--pairs", help="JSONL of query/positive(/negative) rows.")
+BeirOpt = typer.Option(None, "--beir", help="BEIR folder (corpus.jsonl, queries.jsonl, qrels/<split>.tsv).")
+SplitOpt = typer.Option("train", "--split", help="Qrels split of the BEIR folder.")
+FromIndexOpt = typer.Option(None, "--from-index", help="No labels: synthetic queries from this index's chunks.")
+GeneratorOpt = typer.Option(None, "--generator", help="Model spec that writes the synthetic questions (default: offline titles, headings, key sentences).")
+SamplesOpt = typer.Option(1000, "--samples", min=1, help="Chunks sampled for synthetic pairs.")
+NegativesFromOpt = typer.Option(None, "--negatives-from", help="Index to mine hard negatives from, BM25 + dense (default: --from-index; a BEIR folder alone: BM25 over its corpus).")
+MarginOpt = typer.Option(0.95, "--margin", min=0.01, max=1.0, help="False-negative guard: drop candidates scoring above this share of the positive's dense score.")
+EvalFractionOpt = typer.Option(0.1, "--eval-fraction", min=0, max=0.49, help="Share of queries held out for evaluation.")
+EvalCorpusOpt = typer.Option(1000, "--eval-corpus-size", min=10, help="Documents the held-out queries are searched in (positives, hard candidates, distractors).")
+BaseOpt = typer.Option("local", "--base", help="Start from: local (the default embedder's MiniLM), local:<folder>, tuned:<name>.")
+EpochsOpt = typer.Option(1.0, "--epochs", min=0.01, help="Passes over the pairs.")
+MaxStepsOpt = typer.Option(None, "--max-steps", min=1, help="Stop after N optimiser steps.")
+TimeBudgetOpt = typer.Option(None, "--time-budget", help="Stop and publish after this long (90s, 20m, 1h).")
+LrOpt = typer.Option(2e-5, "--lr", help="Peak learning rate.")
+BatchOpt = typer.Option(32, "--batch-size", min=2, help="Pairs per batch.")
+SeqOpt = typer.Option(256, "--max-seq-length", min=16, help="Longest input in tokens.")
+SaveStepsOpt = typer.Option(50, "--save-steps", min=1, help="Checkpoint every N steps.")
+EvalStepsOpt = typer.Option(None, "--eval-steps", min=1, help="Evaluate every N steps (default: every epoch).")
+EarlyOpt = typer.Option(None, "--early-stopping", min=1, help="Stop after N evaluations without a better held-out nDCG@10.")
+SeedOpt = typer.Option(0, "--seed", help="Random seed.")
+DeviceOpt = typer.Option(Device.cpu, "--device", help="cpu, cuda or auto.")
+ResumeOpt = typer.Option(False, "--resume", help="Continue the interrupted run of --name from its last checkpoint.")
 
 
 def register(app: typer.Typer) -> None:
@@ -135,3 +205,67 @@ def register(app: typer.Typer) -> None:
         out.print(f"{card.ref}", highlight=False)
         err.print(f"{m['steps']} steps, train loss {m.get('train_loss')}, eval loss {m.get('eval_loss')}, "
                   f"{card.wall_time_s:.0f} s ({m.get('stopped_by')})", highlight=False)
+
+    @tune.command("embeddings")
+    @handle_errors
+    def embeddings(
+        name: str = typer.Option(..., "--name", help="Registry name; the run becomes NAME@vN (never overwriting)."),
+        pairs: Optional[Path] = PairsOpt, beir: Optional[Path] = BeirOpt, split: str = SplitOpt,
+        from_index: Optional[str] = FromIndexOpt, generator: Optional[str] = GeneratorOpt, samples: int = SamplesOpt,
+        negatives: int = typer.Option(1, "--negatives", min=0, max=32, help="Hard negatives per pair (0: in-batch only)."),
+        negatives_from: Optional[str] = NegativesFromOpt, margin: float = MarginOpt, eval_fraction: float = EvalFractionOpt,
+        eval_corpus_size: int = EvalCorpusOpt,
+        base: str = BaseOpt,
+        loss: EmbeddingLoss = typer.Option(EmbeddingLoss.mnrl, "--loss", help="mnrl or cached-mnrl (large batches, little memory)."),
+        mini_batch_size: int = typer.Option(16, "--mini-batch-size", min=1, help="cached-mnrl: texts per forward pass."),
+        matryoshka: Optional[str] = typer.Option(None, "--matryoshka", help="Matryoshka dimensions, e.g. 384,256,128,64."),
+        dim: Optional[int] = typer.Option(None, "--dim", min=8, help="Publish embeddings truncated to this dimension."),
+        epochs: float = EpochsOpt, max_steps: Optional[int] = MaxStepsOpt, time_budget: Optional[str] = TimeBudgetOpt,
+        learning_rate: float = LrOpt, batch_size: int = BatchOpt, max_seq_length: int = SeqOpt, save_steps: int = SaveStepsOpt,
+        eval_steps: Optional[int] = EvalStepsOpt, early_stopping: Optional[int] = EarlyOpt, seed: int = SeedOpt,
+        device: Device = DeviceOpt, resume: bool = ResumeOpt, as_json: bool = JsonFlag,
+    ) -> None:
+        """Fine-tune the embedding model on pairs, a BEIR folder, or an index's own chunks; prints NAME@vN."""
+        dims = None
+        if matryoshka:
+            try:
+                dims = [int(d) for d in matryoshka.split(",") if d.strip()]
+            except ValueError:
+                raise InputError(f"--matryoshka '{matryoshka}': expected whole numbers such as 384,256,128") from None
+        config = EmbeddingTuneConfig.build(
+            name=name, base=base, data=pairs_config(pairs, beir, split, from_index, generator, samples, negatives, negatives_from,
+                                                    margin, eval_fraction, eval_corpus_size, seed),
+            loss=loss, mini_batch_size=mini_batch_size, matryoshka_dims=dims, output_dim=dim, epochs=epochs, max_steps=max_steps,
+            time_budget_s=parse_duration(time_budget), learning_rate=learning_rate, batch_size=batch_size,
+            max_seq_length=max_seq_length, save_steps=save_steps, eval_steps=eval_steps, early_stopping=early_stopping, seed=seed,
+            device=device, resume=resume)
+        ws = workspace()
+        train_and_report(lambda progress: ws.tune_embeddings(config, progress), as_json)
+
+    @tune.command("reranker")
+    @handle_errors
+    def reranker(
+        name: str = typer.Option(..., "--name", help="Registry name; the run becomes NAME@vN (never overwriting)."),
+        pairs: Optional[Path] = PairsOpt, beir: Optional[Path] = BeirOpt, split: str = SplitOpt,
+        from_index: Optional[str] = FromIndexOpt, generator: Optional[str] = GeneratorOpt, samples: int = SamplesOpt,
+        negatives: int = typer.Option(4, "--negatives", min=0, max=32, help="Hard negatives per pair."),
+        negatives_from: Optional[str] = NegativesFromOpt, margin: float = MarginOpt, eval_fraction: float = EvalFractionOpt,
+        eval_corpus_size: int = EvalCorpusOpt,
+        base: str = typer.Option("local", "--base", help="Start from: local (the default embedder's backbone, new head), "
+                                                         "local:<cross-encoder folder>, tuned:<reranker>."),
+        loss: RerankerLoss = typer.Option(RerankerLoss.bce, "--loss", help="bce (pointwise) or mnrl (listwise)."),
+        epochs: float = EpochsOpt, max_steps: Optional[int] = MaxStepsOpt, time_budget: Optional[str] = TimeBudgetOpt,
+        learning_rate: float = typer.Option(5e-5, "--lr", help="Peak learning rate."), batch_size: int = BatchOpt,
+        max_seq_length: int = SeqOpt, save_steps: int = SaveStepsOpt, eval_steps: Optional[int] = EvalStepsOpt,
+        early_stopping: Optional[int] = EarlyOpt, seed: int = SeedOpt, device: Device = DeviceOpt, resume: bool = ResumeOpt,
+        as_json: bool = JsonFlag,
+    ) -> None:
+        """Train a cross-encoder reranker on pairs with mined hard negatives; use it with --rerank tuned:NAME."""
+        config = RerankerTuneConfig.build(
+            name=name, base=base, data=pairs_config(pairs, beir, split, from_index, generator, samples, negatives, negatives_from,
+                                                    margin, eval_fraction, eval_corpus_size, seed),
+            loss=loss, epochs=epochs, max_steps=max_steps, time_budget_s=parse_duration(time_budget), learning_rate=learning_rate,
+            batch_size=batch_size, max_seq_length=max_seq_length, save_steps=save_steps, eval_steps=eval_steps,
+            early_stopping=early_stopping, seed=seed, device=device, resume=resume)
+        ws = workspace()
+        train_and_report(lambda progress: ws.tune_reranker(config, progress), as_json)

@@ -1,6 +1,10 @@
-"""Embedders, chosen by spec: ``local`` (bundled MiniLM), ``local:<dir or hub id>``, ``fake[:dim]``."""
+"""Embedders, chosen by spec: ``local`` (bundled MiniLM), ``local:<dir or hub id>``, ``fake[:dim]``, and any
+prefix registered in ``resolvers`` (``tuned:<name>[@vN]``, a trained embedding artefact, registers there)."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
 
 from ragtune.config import EmbedderConfig
 from ragtune.embeddings.base import Embedder, EmbedderInfo
@@ -10,12 +14,13 @@ from ragtune.errors import ConfigError
 
 __all__ = ["Embedder", "EmbedderInfo", "FakeEmbedder", "SentenceTransformerEmbedder", "load_embedder", "resolvers"]
 
-# Extra spec prefixes (for example ``tuned:``) register a resolver here: prefix -> (rest, config) -> Embedder.
-resolvers: dict[str, object] = {}
+EmbedderResolver = Callable[[str, EmbedderConfig, Path], Embedder]
+# Extra spec prefixes (for example ``tuned:``) register a resolver here: prefix -> resolver(rest, config, home).
+resolvers: dict[str, EmbedderResolver] = {}
 
 
-def load_embedder(spec: str, config: EmbedderConfig | None = None) -> Embedder:
-    """Build the embedder named by ``spec`` (cheap: the model loads on first use)."""
+def load_embedder(spec: str, config: EmbedderConfig | None = None, home: Path | str = Path(".ragtune")) -> Embedder:
+    """Build the embedder named by ``spec`` (cheap: the model loads on first use); ``home`` is the workspace."""
     config = config or EmbedderConfig()
     prefix, _, rest = spec.partition(":")
     if spec in ("local", "minilm", "default"):
@@ -28,6 +33,6 @@ def load_embedder(spec: str, config: EmbedderConfig | None = None) -> Embedder:
         except ValueError as exc:
             raise ConfigError(f"embedder spec '{spec}': fake takes a whole-number dimension >= 8") from exc
     if prefix in resolvers:
-        return resolvers[prefix](rest, config)  # type: ignore[operator]
+        return resolvers[prefix](rest, config, Path(home))
     raise ConfigError(f"unknown embedder spec '{spec}' (use 'local', 'local:<dir or hub id>', 'fake[:dim]'"
                       + "".join(f", '{p}:…'" for p in resolvers) + ")")

@@ -57,6 +57,11 @@ class SentenceTransformerEmbedder:
     def _path(self) -> str:
         return self._location if self._location is not None else str(bundled_model_dir())
 
+    @property
+    def location(self) -> str:
+        """The model folder (or hub id) this embedder loads."""
+        return self._path()
+
     def load(self):
         """Load the model now (normally it loads on first use)."""
         if self._model is None:

@@ -10,10 +10,9 @@ relevant documents; ``mrr`` is the reciprocal rank of the first relevant documen
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Mapping, Sequence
 
-from ragtune.errors import InputError
+from ragtune.documents.beir import read_qrels  # noqa: F401 - re-exported: qrels are read where BEIR folders are
 
 Qrels = Mapping[str, int]
 """Relevance grade of each judged document of one query."""
@@ -76,28 +75,3 @@ def evaluate_rankings(rankings: Mapping[str, Sequence[str]], qrels: Mapping[str,
     metrics = [(f"ndcg@{k}", ndcg_at_k, k) for k in ndcg_k] + [(f"recall@{k}", recall_at_k, k) for k in recall_k] \
         + [(f"mrr@{k}", mrr, k) for k in mrr_k]
     return {name: sum(fn(rankings.get(q, ()), qrels[q], k) for q in judged) / len(judged) for name, fn, k in metrics}
-
-
-def read_qrels(path: str | Path) -> dict[str, dict[str, int]]:
-    """Qrels from a BEIR ``.tsv`` (``query-id corpus-id score``, header optional) as ``{query: {doc: grade}}``.
-
-    A malformed line raises ``InputError`` naming the file and line.
-    """
-    out: dict[str, dict[str, int]] = {}
-    try:
-        fh = open(path, encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read qrels: {exc.strerror}") from exc
-    with fh:
-        for number, line in enumerate(fh, start=1):
-            parts = line.rstrip("\n\r").split("\t")
-            if not line.strip() or (number == 1 and parts[-1] == "score"):
-                continue
-            if len(parts) != 3:
-                raise InputError(f"{path}:{number}: expected 3 tab-separated fields, got {len(parts)}")
-            try:
-                grade = int(parts[2])
-            except ValueError as exc:
-                raise InputError(f"{path}:{number}: score '{parts[2]}' is not a whole number") from exc
-            out.setdefault(parts[0], {})[parts[1]] = grade
-    return out

@@ -7,6 +7,10 @@ Contract every store keeps (tests/index/conformance.py checks it):
 - ``commit`` applies document upserts (a document's old chunks are replaced whole) and deletions as one
   atomic step: a reader sees the index before or after, never a mix; if the process dies part-way the
   index stays as it was before. It returns the new manifest (``generation`` grows by one).
+- ``replace_vectors`` re-embeds an index: it swaps the vector of every chunk (``chunk_ids`` must be exactly
+  the index's chunks) and the manifest's embedder in one atomic step, like ``commit``; the dimension may
+  change. It raises ``InputError`` when the index is no longer at ``generation`` (a commit came in between)
+  or the ids differ from the index's, and returns the new manifest (``generation`` grows by one).
 - ``search_dense`` / ``search_lexical`` return ``(chunk_id, score)`` best first, restricted by
   ``Filters``; ``get_chunks`` returns the stored records for chunk ids, in the order asked.
 """
@@ -40,6 +44,7 @@ class IngestEvent(BaseModel):
     removed: int = 0
     unchanged: int = 0
     chunks: int = 0
+    embedder: str | None = Field(None, description="Spec of the embedder, when this event re-embedded every chunk.")
 
 
 class IndexManifest(BaseModel):
@@ -147,6 +152,9 @@ class Store(Protocol):
 
     def commit(self, name: str, upserts: Sequence[DocumentChange], deletes: Sequence[str],
                event: IngestEvent) -> IndexManifest: ...
+
+    def replace_vectors(self, name: str, embedder: EmbedderInfo, chunk_ids: Sequence[str], vectors: np.ndarray,
+                        generation: int) -> IndexManifest: ...
 
     def search_dense(self, name: str, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[tuple[str, float]]: ...
 

@@ -7,6 +7,8 @@ Atomicity: LanceDB versions every table write. The manifest names the table vers
 generation, and readers check out exactly those versions; a writer applies its changes, builds the BM25
 index for the next generation, then swaps the manifest with one ``os.replace``. A writer that died
 part-way leaves table versions past the manifest; the next writer restores the manifest's versions first.
+Re-embedding (``replace_vectors``) writes the chunks table whole as a new version, with the new dimension,
+and swaps the manifest the same way.
 
 Search below ``ann_threshold`` chunks is exact (a NumPy matrix product over cached vectors: faster
 than a flat Lance scan at these sizes); above it an IVF-HNSW index in Lance serves dense queries.
@@ -26,6 +28,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from ragtune.config import IndexConfig
+from ragtune.embeddings.base import EmbedderInfo
 from ragtune.errors import ChunkNotFoundError, IndexNotFoundError, InputError, StoreError
 from ragtune.index.base import (
     ChunkRecord,
@@ -227,13 +230,7 @@ class LanceDBStore:
         folder = self._require(name)
         with self._writer(name):
             manifest = self.manifest(name)
-            db = self._db(name)
-            chunks, docs = db.open_table("chunks"), db.open_table("docs")
-            # A writer that died part-way left versions past the manifest: go back to the committed state.
-            if chunks.version != manifest.backend["chunks_version"]:
-                chunks.restore(manifest.backend["chunks_version"])
-            if docs.version != manifest.backend["docs_version"]:
-                docs.restore(manifest.backend["docs_version"])
+            chunks, docs = self._open_committed(name, manifest)
             gone = sorted(set(deletes) | {u.record.doc_id for u in upserts})
             for i in range(0, len(gone), 500):
                 where = f"doc_id IN ({_sql_list(gone[i:i + 500])})"
@@ -280,23 +277,76 @@ class LanceDBStore:
             bm25 = BM25Index(self.config.stemmer).build(texts)
             bm25.save(bm25_dir)
             (bm25_dir / "ids.json").write_text(json.dumps(ids))
-            total = chunks.count_rows()
-            ann = total > self.config.ann_threshold
-            if ann:
-                parts = max(1, int(total ** 0.5) // 4)
-                chunks.create_index(metric="cosine", index_type="IVF_HNSW_SQ", num_partitions=parts, replace=True)
-            event.chunks = total
-            manifest.generation = generation
-            manifest.updated_at = utc_now()
-            manifest.documents = docs.count_rows()
-            manifest.chunks = total
-            manifest.history.append(event)
-            manifest.backend = {"chunks_version": chunks.version, "docs_version": docs.version, "ann": ann}
-            self._write_manifest(folder, manifest)
-            for old in (folder / "bm25").iterdir():
-                if old.name.isdigit() and int(old.name) < generation - 1:
-                    shutil.rmtree(old, ignore_errors=True)
+            return self._finish(folder, manifest, chunks, docs, event)
+
+    def _open_committed(self, name: str, manifest: IndexManifest):
+        """The chunks and docs tables at the manifest's versions (a writer that died part-way left newer ones)."""
+        db = self._db(name)
+        chunks, docs = db.open_table("chunks"), db.open_table("docs")
+        if chunks.version != manifest.backend["chunks_version"]:
+            chunks.restore(manifest.backend["chunks_version"])
+        if docs.version != manifest.backend["docs_version"]:
+            docs.restore(manifest.backend["docs_version"])
+        return chunks, docs
+
+    def _finish(self, folder: Path, manifest: IndexManifest, chunks, docs, event: IngestEvent) -> IndexManifest:
+        """Build the ANN index when the table is large, then publish the next generation with one manifest swap."""
+        generation = manifest.generation + 1
+        total = chunks.count_rows()
+        ann = total > self.config.ann_threshold
+        if ann:
+            parts = max(1, int(total ** 0.5) // 4)
+            chunks.create_index(metric="cosine", index_type="IVF_HNSW_SQ", num_partitions=parts, replace=True)
+        event.chunks = total
+        manifest.generation = generation
+        manifest.updated_at = utc_now()
+        manifest.documents = docs.count_rows()
+        manifest.chunks = total
+        manifest.history.append(event)
+        manifest.backend = {"chunks_version": chunks.version, "docs_version": docs.version, "ann": ann}
+        self._write_manifest(folder, manifest)
+        for old in (folder / "bm25").iterdir():
+            if old.name.isdigit() and int(old.name) < generation - 1:
+                shutil.rmtree(old, ignore_errors=True)
         return manifest
+
+    def replace_vectors(self, name: str, embedder: EmbedderInfo, chunk_ids: Sequence[str], vectors: np.ndarray,
+                        generation: int) -> IndexManifest:
+        """Swap every chunk's vector and the recorded embedder in one step (see ``ragtune.index.base``).
+
+        The chunks table is rewritten as a new Lance version (the old one stays readable until the manifest
+        names the new one); the lexical index is unchanged and carried over to the next generation.
+        """
+        import pyarrow as pa
+
+        folder = self._require(name)
+        vectors = np.ascontiguousarray(np.asarray(vectors, dtype=np.float32))
+        if vectors.ndim != 2 or len(vectors) != len(chunk_ids) or (len(chunk_ids) and vectors.shape[1] != embedder.dimension):
+            raise InputError(f"replace_vectors: expected {len(chunk_ids)} vectors of {embedder.dimension} dimensions, "
+                             f"got an array of shape {vectors.shape}")
+        with self._writer(name):
+            manifest = self.manifest(name)
+            if manifest.generation != generation:
+                raise InputError(f"index '{name}' changed while it was re-embedded (generation {generation} -> "
+                                 f"{manifest.generation}); run the reindex again")
+            chunks, docs = self._open_committed(name, manifest)
+            data = chunks.to_arrow()
+            ids = data.column("chunk_id").to_pylist()
+            row = {cid: i for i, cid in enumerate(chunk_ids)}
+            if len(row) != len(chunk_ids) or set(ids) != set(row):
+                raise InputError(f"replace_vectors: the chunk ids given are not the {len(ids)} chunks of index '{name}'")
+            dim = embedder.dimension
+            order = np.asarray([row[c] for c in ids], dtype=np.int64)
+            flat = vectors[order].reshape(-1) if len(ids) else np.zeros(0, dtype=np.float32)
+            schema = _chunk_schema(dim)
+            arrays = [data.column(f.name) for f in schema if f.name != "vector"]
+            arrays.append(pa.FixedSizeListArray.from_arrays(pa.array(flat, type=pa.float32()), dim))
+            chunks.add(pa.Table.from_arrays(arrays, schema=schema), mode="overwrite")
+            bm25_next = folder / "bm25" / str(manifest.generation + 1)
+            shutil.rmtree(bm25_next, ignore_errors=True)
+            shutil.copytree(folder / "bm25" / str(manifest.generation), bm25_next)
+            manifest.embedder = embedder
+            return self._finish(folder, manifest, chunks, docs, IngestEvent(embedder=embedder.spec))
 
     def _snapshot(self, name: str) -> _Snapshot:
         for attempt in range(3):

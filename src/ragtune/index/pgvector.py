@@ -30,6 +30,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from ragtune.config import IndexConfig
+from ragtune.embeddings.base import EmbedderInfo
 from ragtune.errors import ChunkNotFoundError, ConfigError, IndexNotFoundError, InputError, StoreError
 from ragtune.index.base import ChunkRecord, DocRecord, DocumentChange, Filters, IndexManifest, IngestEvent, utc_now
 from ragtune.index.lancedb import check_index_name
@@ -329,6 +330,51 @@ class PgVectorStore:
             raise InputError(f"index '{name}': duplicate chunk id in one commit ({exc.diag.message_detail})") from exc
         except psycopg.OperationalError as exc:
             raise StoreError(f"PostgreSQL at {_redact(self.uri)}: commit to '{name}' failed, nothing was changed: "
+                             f"{str(exc).strip()}") from exc
+        return manifest
+
+    def replace_vectors(self, name: str, embedder: EmbedderInfo, chunk_ids: Sequence[str], vectors: np.ndarray,
+                        generation: int) -> IndexManifest:
+        """Swap every chunk's vector and the recorded embedder in one transaction (see ``ragtune.index.base``).
+
+        The embedding column is rebuilt at the new dimension with its HNSW index; readers keep the old vectors
+        until the transaction commits. Text, documents and the full-text index are untouched.
+        """
+        import psycopg
+        from psycopg.types.json import Jsonb
+
+        vectors = np.ascontiguousarray(np.asarray(vectors, dtype=np.float32))
+        if vectors.ndim != 2 or len(vectors) != len(chunk_ids) or (len(chunk_ids) and vectors.shape[1] != embedder.dimension):
+            raise InputError(f"replace_vectors: expected {len(chunk_ids)} vectors of {embedder.dimension} dimensions, "
+                             f"got an array of shape {vectors.shape}")
+        conn = self._conn
+        try:
+            with conn.transaction(), conn.cursor() as cur:
+                index_id, manifest = self._row(cur, name, lock=True)
+                if manifest.generation != generation:
+                    raise InputError(f"index '{name}' changed while it was re-embedded (generation {generation} -> "
+                                     f"{manifest.generation}); run the reindex again")
+                table, dim = self._table(index_id), int(embedder.dimension)
+                cur.execute(f"SELECT chunk_id FROM {table}")
+                stored = {r[0] for r in cur.fetchall()}
+                if len(set(chunk_ids)) != len(chunk_ids) or stored != set(chunk_ids):
+                    raise InputError(f"replace_vectors: the chunk ids given are not the {len(stored)} chunks of index '{name}'")
+                cur.execute(f"DROP INDEX IF EXISTS {table}_hnsw")
+                cur.execute(f"ALTER TABLE {table} DROP COLUMN embedding")
+                cur.execute(f"ALTER TABLE {table} ADD COLUMN embedding vector({dim})")
+                if chunk_ids:
+                    cur.executemany(f"UPDATE {table} SET embedding = %s WHERE chunk_id = %s",
+                                    [(vec, cid) for cid, vec in zip(chunk_ids, vectors)])
+                cur.execute(f"ALTER TABLE {table} ALTER COLUMN embedding SET NOT NULL")
+                cur.execute(f"CREATE INDEX {table}_hnsw ON {table} USING hnsw (embedding vector_cosine_ops)")
+                manifest.embedder = embedder
+                manifest.generation += 1
+                manifest.updated_at = utc_now()
+                manifest.history.append(IngestEvent(embedder=embedder.spec, chunks=manifest.chunks))
+                cur.execute("UPDATE ragtune_indexes SET manifest = %s WHERE id = %s",
+                            (Jsonb(manifest.model_dump(mode="json")), index_id))
+        except psycopg.OperationalError as exc:
+            raise StoreError(f"PostgreSQL at {_redact(self.uri)}: re-embedding '{name}' failed, nothing was changed: "
                              f"{str(exc).strip()}") from exc
         return manifest
 

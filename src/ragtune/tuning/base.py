@@ -13,9 +13,33 @@ Contract:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 from typing import Callable, Protocol, runtime_checkable
 
 from ragtune.tuning.registry import ModelCard
+
+
+class Device(str, Enum):
+    """Where training runs."""
+
+    cpu = "cpu"
+    cuda = "cuda"
+    auto = "auto"
+
+
+def training_device(device: Device) -> str:
+    """The torch device for ``device``: ``auto`` takes CUDA when present; ``cuda`` without one is a ``ConfigError``."""
+    import torch
+
+    from ragtune.errors import ConfigError
+
+    if device is Device.cpu:
+        return "cpu"
+    if torch.cuda.is_available():
+        return "cuda"
+    if device is Device.cuda:
+        raise ConfigError("--device cuda: no CUDA device is available here; train on the CPU (--device cpu)")
+    return "cpu"
 
 
 @dataclass
@@ -30,6 +54,7 @@ class TrainingEvent:
     epoch: float | None = None
     eta_s: float | None = None
     message: str | None = None
+    scores: dict[str, float] | None = None  # "eval" events of retrieval models: held-out metrics such as ndcg@10
 
 
 @runtime_checkable

@@ -1,7 +1,12 @@
-"""``tuned:NAME[@vN]`` specs: from a registry reference to the base model folder, the adapter folder and the card.
+"""``tuned:NAME[@vN]`` specs: from a registry reference to the artefact a kind of model needs.
 
-This is the hook the generator factory plugs ``tuned:`` into: ``resolve_tuned(spec, home)`` and then
-load the base with the adapter (``ragtune.tuning.generate.ChatModel`` does this for generation).
+- Generators (``lora``): ``resolve_tuned(spec, home)`` gives the base model folder, the adapter folder and the
+  card; ``tuned_generator`` loads the base with the adapter as a local generator.
+- Embedders (``embedding``): ``tuned_embedder`` is the ``ragtune.embeddings.resolvers["tuned"]`` hook; the
+  embedder's name and version (``tuned:NAME``, ``vN`` and its publication time) are what an index records.
+- Rerankers (``reranker``): ``tuned_reranker`` is the ``tuned`` prefix of ``ragtune.retrieval.load_reranker``.
+
+A spec without ``@vN`` takes the latest version; the embedder and reranker record the version they took.
 """
 
 from __future__ import annotations
@@ -13,6 +18,41 @@ from ragtune.tuning.base_models import resolve_base_model
 from ragtune.tuning.registry import ModelCard, ModelRegistry
 
 TUNED_PREFIX = "tuned:"
+MODEL_DIR = "model"
+
+
+def tuned_artefact(spec: str, home: Path | str, kind: str, role: str) -> tuple[Path, ModelCard]:
+    """The model folder and card of ``tuned:NAME[@vN]``, which must be a ``kind`` model (``role`` says what for)."""
+    registry = ModelRegistry(home)
+    card = registry.card(spec.removeprefix(TUNED_PREFIX))
+    if card.kind != kind:
+        def a(word: str) -> str:
+            return f"an {word}" if word[:1] in "aeiou" else f"a {word}"
+
+        raise ConfigError(f"'{spec}' is {a(card.kind)} model; {role} needs {a(kind)} model "
+                          f"(train one with: ragtune tune {'embeddings' if kind == 'embedding' else kind})")
+    folder = registry.path(card.ref) / card.files.get("model", MODEL_DIR)
+    if not (folder / "config.json").is_file():
+        raise ConfigError(f"{folder}: the model of {card.ref} is missing")
+    return folder, card
+
+
+def tuned_embedder(rest: str, config, home: Path):
+    """Embedder resolver for ``tuned:NAME[@vN]``: the trained sentence-transformers folder of an ``embedding`` model."""
+    from ragtune.embeddings import SentenceTransformerEmbedder
+
+    folder, card = tuned_artefact(TUNED_PREFIX + rest, home, "embedding", "an embedder")
+    return SentenceTransformerEmbedder(folder, spec=f"{TUNED_PREFIX}{card.ref}", batch_size=config.batch_size,
+                                       device=config.device, name=f"{TUNED_PREFIX}{card.name}",
+                                       version=f"v{card.version} {card.created_at}")
+
+
+def tuned_reranker(rest: str, config, home: Path):
+    """Reranker factory for ``tuned:NAME[@vN]``: the trained cross-encoder folder of a ``reranker`` model."""
+    from ragtune.retrieval import CrossEncoderReranker
+
+    folder, card = tuned_artefact(TUNED_PREFIX + rest, home, "reranker", "--rerank")
+    return CrossEncoderReranker(folder, batch_size=config.batch_size, device=config.device, spec=f"{TUNED_PREFIX}{card.ref}")
 
 
 def resolve_tuned(spec: str, home: Path | str) -> tuple[str, Path, ModelCard]:

@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ragtune.errors import ConfigError
+from ragtune.tuning.base import Device
 
 
 class LoraTargets(str, Enum):
@@ -15,14 +16,6 @@ class LoraTargets(str, Enum):
 
     attention = "attention"
     all_linear = "all-linear"
-
-
-class Device(str, Enum):
-    """Where training runs."""
-
-    cpu = "cpu"
-    cuda = "cuda"
-    auto = "auto"
 
 
 class LoraConfig(BaseModel):

@@ -1,0 +1,23 @@
+"""Settings of a reranker fine-tune (``ragtune tune reranker``), validated once at the edge."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from pydantic import Field
+
+from ragtune.tuning.pair_config import PairTuneConfig
+
+
+class RerankerLoss(str, Enum):
+    """How a cross-encoder learns from positives and mined negatives."""
+
+    bce = "bce"    # BinaryCrossEntropyLoss on (query, text, 0/1) rows, positives weighted by the negatives per pair
+    mnrl = "mnrl"  # MultipleNegativesRankingLoss: the positive against its negatives and other queries' texts
+
+
+class RerankerTuneConfig(PairTuneConfig):
+    """Everything a reranker fine-tune needs besides the workspace."""
+
+    loss: RerankerLoss = Field(RerankerLoss.bce, description="bce (pointwise) or mnrl (listwise with in-batch negatives).")
+    eval_candidates: int = Field(30, ge=1, description="Hard candidates per held-out query that the reranker orders in evaluation.")
