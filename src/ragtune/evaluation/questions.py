@@ -7,12 +7,13 @@ Optional fields a row may carry: ``reference_answer`` (str or list), ``reference
 
 from __future__ import annotations
 
-import csv
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ragtune.documents.beir import read_beir_jsonl, read_qrels
+from ragtune.documents.loaders.jsonl import jsonl_objects
 from ragtune.errors import InputError
 from ragtune.evaluation.formats import check_schema
 
@@ -72,16 +73,7 @@ def load_questions(path: str | Path, schema: Any = None) -> list[Question]:
         check_schema(schema, "--schema")
     questions: list[Question] = []
     seen: set[str] = set()
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{path}:{number}"
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{where}: not valid JSON ({exc.msg})") from exc
-        if not isinstance(row, dict):
-            raise InputError(f"{where}: expected a JSON object")
+    for where, row in jsonl_objects(path):
         q = _row_to_question(row, where)
         if q.id in seen:
             raise InputError(f"{where}: duplicate id '{q.id}'")
@@ -102,29 +94,9 @@ def load_beir(folder: str | Path, split: str = "test") -> tuple[list[Question], 
     for p in (qrels_path, queries_path):
         if not p.is_file():
             raise InputError(f"{p}: missing (a BEIR folder has queries.jsonl and qrels/<split>.tsv)")
-    qrels: dict[str, dict[str, int]] = {}
-    with qrels_path.open(encoding="utf-8") as fh:
-        for number, rec in enumerate(csv.reader(fh, delimiter="\t"), start=1):
-            if number == 1 and rec and rec[0] == "query-id":
-                continue
-            if len(rec) != 3:
-                raise InputError(f"{qrels_path}:{number}: expected query-id, corpus-id, score")
-            try:
-                qrels.setdefault(rec[0], {})[rec[1]] = int(rec[2])
-            except ValueError as exc:
-                raise InputError(f"{qrels_path}:{number}: score '{rec[2]}' is not a whole number") from exc
-    questions = []
-    for number, line in enumerate(queries_path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{queries_path}:{number}: not valid JSON ({exc.msg})") from exc
-        qid = str(row.get("_id"))
-        if qid in qrels:
-            questions.append(Question(id=qid, question=row.get("text", ""),
-                                      gold_doc_ids=[d for d, g in qrels[qid].items() if g > 0]))
+    qrels = read_qrels(qrels_path)
+    questions = [Question(id=qid, question=text, gold_doc_ids=[d for d, g in qrels[qid].items() if g > 0])
+                 for qid, text in read_beir_jsonl(queries_path).items() if qid in qrels]
     return questions, qrels
 
 
