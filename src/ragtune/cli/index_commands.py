@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Optional
 
@@ -13,6 +12,7 @@ from ragtune.api import Workspace
 from ragtune.cli.output import StageProgress, emit_json, emit_jsonl, err, handle_errors, out
 from ragtune.config import RagtuneConfig, SearchMode
 from ragtune.documents import JsonlFields
+from ragtune.documents.loaders.jsonl import jsonl_objects
 from ragtune.errors import InputError
 from ragtune.index import Filters
 
@@ -40,19 +40,11 @@ def read_queries(path: Path) -> list[tuple[str, str]]:
     if not path.is_file():
         raise InputError(f"{path}: no such file")
     rows = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
-        if not isinstance(row, dict):
-            raise InputError(f"{path}:{number}: expected a JSON object")
+    for where, row in jsonl_objects(path):
         qid = row.get("_id", row.get("id", row.get("query_id")))
         text = row.get("text", row.get("question", row.get("query")))
         if qid is None or not isinstance(text, str) or not text.strip():
-            raise InputError(f"{path}:{number}: needs '_id' and 'text' (or 'id' and 'question')")
+            raise InputError(f"{where}: needs '_id' and 'text' (or 'id' and 'question')")
         rows.append((str(qid), text))
     if not rows:
         raise InputError(f"{path}: no queries")

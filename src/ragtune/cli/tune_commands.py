@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Any, Callable, Optional
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -123,29 +124,62 @@ def train_and_report(train, as_json: bool) -> None:
         err.print(f"[yellow]note:[/] {note}", highlight=False)
 
 
-PairsOpt = typer.Option(None, "--pairs", help="JSONL of query/positive(/negative) rows.")
-BeirOpt = typer.Option(None, "--beir", help="BEIR folder (corpus.jsonl, queries.jsonl, qrels/<split>.tsv).")
-SplitOpt = typer.Option("train", "--split", help="Qrels split of the BEIR folder.")
-FromIndexOpt = typer.Option(None, "--from-index", help="No labels: synthetic queries from this index's chunks.")
-GeneratorOpt = typer.Option(None, "--generator", help="Model spec that writes the synthetic questions (default: offline titles, headings, key sentences).")
-SamplesOpt = typer.Option(1000, "--samples", min=1, help="Chunks sampled for synthetic pairs.")
-NegativesFromOpt = typer.Option(None, "--negatives-from", help="Index to mine hard negatives from, BM25 + dense (default: --from-index; a BEIR folder alone: BM25 over its corpus).")
-MarginOpt = typer.Option(0.95, "--margin", min=0.01, max=1.0, help="False-negative guard: drop candidates scoring above this share of the positive's dense score.")
-EvalFractionOpt = typer.Option(0.1, "--eval-fraction", min=0, max=0.49, help="Share of queries held out for evaluation.")
-EvalCorpusOpt = typer.Option(1000, "--eval-corpus-size", min=10, help="Documents the held-out queries are searched in (positives, hard candidates, distractors).")
-BaseOpt = typer.Option("local", "--base", help="Start from: local (the default embedder's MiniLM), local:<folder>, tuned:<name>.")
-EpochsOpt = typer.Option(1.0, "--epochs", min=0.01, help="Passes over the pairs.")
-MaxStepsOpt = typer.Option(None, "--max-steps", min=1, help="Stop after N optimiser steps.")
-TimeBudgetOpt = typer.Option(None, "--time-budget", help="Stop and publish after this long (90s, 20m, 1h).")
-LrOpt = typer.Option(2e-5, "--lr", help="Peak learning rate.")
-BatchOpt = typer.Option(32, "--batch-size", min=2, help="Pairs per batch.")
-SeqOpt = typer.Option(256, "--max-seq-length", min=16, help="Longest input in tokens.")
-SaveStepsOpt = typer.Option(50, "--save-steps", min=1, help="Checkpoint every N steps.")
-EvalStepsOpt = typer.Option(None, "--eval-steps", min=1, help="Evaluate every N steps (default: every epoch).")
-EarlyOpt = typer.Option(None, "--early-stopping", min=1, help="Stop after N evaluations without a better held-out nDCG@10.")
-SeedOpt = typer.Option(0, "--seed", help="Random seed.")
-DeviceOpt = typer.Option(Device.cpu, "--device", help="cpu, cuda or auto.")
-ResumeOpt = typer.Option(False, "--resume", help="Continue the interrupted run of --name from its last checkpoint.")
+def options(**specs: tuple[Any, Any]) -> list[inspect.Parameter]:
+    """Keyword-only command parameters from ``name=(annotation, typer.Option(...))``."""
+    return [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, annotation=a, default=d) for n, (a, d) in specs.items()]
+
+
+def with_options(*groups: list[inspect.Parameter]) -> Callable:
+    """Give a ``**opts`` command the signature typer reads its options from (groups shared between commands)."""
+
+    def wrap(fn: Callable) -> Callable:
+        fn.__signature__ = inspect.Signature([p for group in groups for p in group])
+        return fn
+
+    return wrap
+
+
+PAIR_OPTIONS = options(
+    name=(str, typer.Option(..., "--name", help="Registry name; the run becomes NAME@vN (never overwriting).")),
+    pairs=(Optional[Path], typer.Option(None, "--pairs", help="JSONL of query/positive(/negative) rows.")),
+    beir=(Optional[Path], typer.Option(None, "--beir", help="BEIR folder (corpus.jsonl, queries.jsonl, qrels/<split>.tsv).")),
+    split=(str, typer.Option("train", "--split", help="Qrels split of the BEIR folder.")),
+    from_index=(Optional[str], typer.Option(None, "--from-index", help="No labels: synthetic queries from this index's chunks.")),
+    generator=(Optional[str], typer.Option(None, "--generator", help="Model spec that writes the synthetic questions "
+                                                                     "(default: offline titles, headings, key sentences).")),
+    samples=(int, typer.Option(1000, "--samples", min=1, help="Chunks sampled for synthetic pairs.")),
+    negatives_from=(Optional[str], typer.Option(None, "--negatives-from", help="Index to mine hard negatives from, BM25 + dense "
+                                                "(default: --from-index; a BEIR folder alone: BM25 over its corpus).")),
+    margin=(float, typer.Option(0.95, "--margin", min=0.01, max=1.0, help="False-negative guard: drop candidates scoring above "
+                                                                           "this share of the positive's dense score.")),
+    eval_fraction=(float, typer.Option(0.1, "--eval-fraction", min=0, max=0.49, help="Share of queries held out for evaluation.")),
+    eval_corpus_size=(int, typer.Option(1000, "--eval-corpus-size", min=10, help="Documents the held-out queries are searched in "
+                                                                                   "(positives, hard candidates, distractors).")),
+)
+TRAINING_OPTIONS = options(
+    epochs=(float, typer.Option(1.0, "--epochs", min=0.01, help="Passes over the pairs.")),
+    max_steps=(Optional[int], typer.Option(None, "--max-steps", min=1, help="Stop after N optimiser steps.")),
+    time_budget=(Optional[str], typer.Option(None, "--time-budget", help="Stop and publish after this long (90s, 20m, 1h).")),
+    batch_size=(int, typer.Option(32, "--batch-size", min=2, help="Pairs per batch.")),
+    max_seq_length=(int, typer.Option(256, "--max-seq-length", min=16, help="Longest training input in tokens.")),
+    save_steps=(int, typer.Option(50, "--save-steps", min=1, help="Checkpoint every N steps.")),
+    eval_steps=(Optional[int], typer.Option(None, "--eval-steps", min=1, help="Evaluate every N steps (default: every epoch).")),
+    early_stopping=(Optional[int], typer.Option(None, "--early-stopping", min=1, help="Stop after N evaluations without a better held-out nDCG@10.")),
+    seed=(int, typer.Option(0, "--seed", help="Random seed.")),
+    device=(Device, typer.Option(Device.cpu, "--device", help="cpu, cuda or auto.")),
+    resume=(bool, typer.Option(False, "--resume", help="Continue the interrupted run of --name from its last checkpoint.")),
+    as_json=(bool, JsonFlag),
+)
+
+
+def pair_settings(opts: dict[str, Any]) -> dict[str, Any]:
+    """The settings every retrieval tune command shares, from its parsed options."""
+    data = pairs_config(opts["pairs"], opts["beir"], opts["split"], opts["from_index"], opts["generator"], opts["samples"],
+                        opts["negatives"], opts["negatives_from"], opts["margin"], opts["eval_fraction"], opts["eval_corpus_size"],
+                        opts["seed"])
+    keys = ("name", "base", "epochs", "max_steps", "learning_rate", "batch_size", "max_seq_length", "save_steps", "eval_steps",
+            "early_stopping", "seed", "device", "resume")
+    return {"data": data, "time_budget_s": parse_duration(opts["time_budget"]), **{k: opts[k] for k in keys}}
 
 
 def register(app: typer.Typer) -> None:
@@ -208,64 +242,39 @@ def register(app: typer.Typer) -> None:
 
     @tune.command("embeddings")
     @handle_errors
-    def embeddings(
-        name: str = typer.Option(..., "--name", help="Registry name; the run becomes NAME@vN (never overwriting)."),
-        pairs: Optional[Path] = PairsOpt, beir: Optional[Path] = BeirOpt, split: str = SplitOpt,
-        from_index: Optional[str] = FromIndexOpt, generator: Optional[str] = GeneratorOpt, samples: int = SamplesOpt,
-        negatives: int = typer.Option(1, "--negatives", min=0, max=32, help="Hard negatives per pair (0: in-batch only)."),
-        negatives_from: Optional[str] = NegativesFromOpt, margin: float = MarginOpt, eval_fraction: float = EvalFractionOpt,
-        eval_corpus_size: int = EvalCorpusOpt,
-        base: str = BaseOpt,
-        loss: EmbeddingLoss = typer.Option(EmbeddingLoss.mnrl, "--loss", help="mnrl or cached-mnrl (large batches, little memory)."),
-        mini_batch_size: int = typer.Option(16, "--mini-batch-size", min=1, help="cached-mnrl: texts per forward pass."),
-        matryoshka: Optional[str] = typer.Option(None, "--matryoshka", help="Matryoshka dimensions, e.g. 384,256,128,64."),
-        dim: Optional[int] = typer.Option(None, "--dim", min=8, help="Publish embeddings truncated to this dimension."),
-        epochs: float = EpochsOpt, max_steps: Optional[int] = MaxStepsOpt, time_budget: Optional[str] = TimeBudgetOpt,
-        learning_rate: float = LrOpt, batch_size: int = BatchOpt, max_seq_length: int = SeqOpt, save_steps: int = SaveStepsOpt,
-        eval_steps: Optional[int] = EvalStepsOpt, early_stopping: Optional[int] = EarlyOpt, seed: int = SeedOpt,
-        device: Device = DeviceOpt, resume: bool = ResumeOpt, as_json: bool = JsonFlag,
-    ) -> None:
+    @with_options(PAIR_OPTIONS, options(
+        negatives=(int, typer.Option(1, "--negatives", min=0, max=32, help="Hard negatives per pair (0: in-batch only).")),
+        base=(str, typer.Option("local", "--base", help="Start from: local (the default embedder's MiniLM), local:<folder>, tuned:<name>.")),
+        loss=(EmbeddingLoss, typer.Option(EmbeddingLoss.mnrl, "--loss", help="mnrl or cached-mnrl (large batches, little memory).")),
+        mini_batch_size=(int, typer.Option(16, "--mini-batch-size", min=1, help="cached-mnrl: texts per forward pass.")),
+        matryoshka=(Optional[str], typer.Option(None, "--matryoshka", help="Matryoshka dimensions, e.g. 384,256,128,64.")),
+        dim=(Optional[int], typer.Option(None, "--dim", min=8, help="Publish embeddings truncated to this dimension.")),
+        learning_rate=(float, typer.Option(2e-5, "--lr", help="Peak learning rate.")),
+    ), TRAINING_OPTIONS)
+    def embeddings(**opts: Any) -> None:
         """Fine-tune the embedding model on pairs, a BEIR folder, or an index's own chunks; prints NAME@vN."""
         dims = None
-        if matryoshka:
+        if opts["matryoshka"]:
             try:
-                dims = [int(d) for d in matryoshka.split(",") if d.strip()]
+                dims = [int(d) for d in opts["matryoshka"].split(",") if d.strip()]
             except ValueError:
-                raise InputError(f"--matryoshka '{matryoshka}': expected whole numbers such as 384,256,128") from None
-        config = EmbeddingTuneConfig.build(
-            name=name, base=base, data=pairs_config(pairs, beir, split, from_index, generator, samples, negatives, negatives_from,
-                                                    margin, eval_fraction, eval_corpus_size, seed),
-            loss=loss, mini_batch_size=mini_batch_size, matryoshka_dims=dims, output_dim=dim, epochs=epochs, max_steps=max_steps,
-            time_budget_s=parse_duration(time_budget), learning_rate=learning_rate, batch_size=batch_size,
-            max_seq_length=max_seq_length, save_steps=save_steps, eval_steps=eval_steps, early_stopping=early_stopping, seed=seed,
-            device=device, resume=resume)
+                raise InputError(f"--matryoshka '{opts['matryoshka']}': expected whole numbers such as 384,256,128") from None
+        config = EmbeddingTuneConfig.build(**pair_settings(opts), loss=opts["loss"], mini_batch_size=opts["mini_batch_size"],
+                                           matryoshka_dims=dims, output_dim=opts["dim"])
         ws = workspace()
-        train_and_report(lambda progress: ws.tune_embeddings(config, progress), as_json)
+        train_and_report(lambda progress: ws.tune_embeddings(config, progress), opts["as_json"])
 
     @tune.command("reranker")
     @handle_errors
-    def reranker(
-        name: str = typer.Option(..., "--name", help="Registry name; the run becomes NAME@vN (never overwriting)."),
-        pairs: Optional[Path] = PairsOpt, beir: Optional[Path] = BeirOpt, split: str = SplitOpt,
-        from_index: Optional[str] = FromIndexOpt, generator: Optional[str] = GeneratorOpt, samples: int = SamplesOpt,
-        negatives: int = typer.Option(4, "--negatives", min=0, max=32, help="Hard negatives per pair."),
-        negatives_from: Optional[str] = NegativesFromOpt, margin: float = MarginOpt, eval_fraction: float = EvalFractionOpt,
-        eval_corpus_size: int = EvalCorpusOpt,
-        base: str = typer.Option("local", "--base", help="Start from: local (the default embedder's backbone, new head), "
-                                                         "local:<cross-encoder folder>, tuned:<reranker>."),
-        loss: RerankerLoss = typer.Option(RerankerLoss.bce, "--loss", help="bce (pointwise) or mnrl (listwise)."),
-        epochs: float = EpochsOpt, max_steps: Optional[int] = MaxStepsOpt, time_budget: Optional[str] = TimeBudgetOpt,
-        learning_rate: float = typer.Option(5e-5, "--lr", help="Peak learning rate."), batch_size: int = BatchOpt,
-        max_seq_length: int = SeqOpt, save_steps: int = SaveStepsOpt, eval_steps: Optional[int] = EvalStepsOpt,
-        early_stopping: Optional[int] = EarlyOpt, seed: int = SeedOpt, device: Device = DeviceOpt, resume: bool = ResumeOpt,
-        as_json: bool = JsonFlag,
-    ) -> None:
+    @with_options(PAIR_OPTIONS, options(
+        negatives=(int, typer.Option(4, "--negatives", min=0, max=32, help="Hard negatives per pair.")),
+        base=(str, typer.Option("local", "--base", help="Start from: local (the default embedder's backbone, new head), "
+                                                         "local:<cross-encoder folder>, tuned:<reranker>.")),
+        loss=(RerankerLoss, typer.Option(RerankerLoss.bce, "--loss", help="bce (pointwise) or mnrl (listwise).")),
+        learning_rate=(float, typer.Option(5e-5, "--lr", help="Peak learning rate.")),
+    ), TRAINING_OPTIONS)
+    def reranker(**opts: Any) -> None:
         """Train a cross-encoder reranker on pairs with mined hard negatives; use it with --rerank tuned:NAME."""
-        config = RerankerTuneConfig.build(
-            name=name, base=base, data=pairs_config(pairs, beir, split, from_index, generator, samples, negatives, negatives_from,
-                                                    margin, eval_fraction, eval_corpus_size, seed),
-            loss=loss, epochs=epochs, max_steps=max_steps, time_budget_s=parse_duration(time_budget), learning_rate=learning_rate,
-            batch_size=batch_size, max_seq_length=max_seq_length, save_steps=save_steps, eval_steps=eval_steps,
-            early_stopping=early_stopping, seed=seed, device=device, resume=resume)
+        config = RerankerTuneConfig.build(**pair_settings(opts), loss=opts["loss"])
         ws = workspace()
-        train_and_report(lambda progress: ws.tune_reranker(config, progress), as_json)
+        train_and_report(lambda progress: ws.tune_reranker(config, progress), opts["as_json"])

@@ -6,9 +6,9 @@ Malformed lines raise ``InputError`` naming the file and line.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+from ragtune.documents.loaders.jsonl import jsonl_objects
 from ragtune.errors import InputError
 
 
@@ -44,19 +44,12 @@ def read_beir_jsonl(path: str | Path, *, title: bool = False) -> dict[str, str]:
     if not path.is_file():
         raise InputError(f"{path}: missing (a BEIR folder has corpus.jsonl, queries.jsonl and qrels/<split>.tsv)")
     rows: dict[str, str] = {}
-    with path.open(encoding="utf-8") as fh:
-        for number, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
-            if not isinstance(row, dict) or row.get("_id") in (None, ""):
-                raise InputError(f"{path}:{number}: expected a JSON object with an '_id'")
-            text = row.get("text")
-            if not isinstance(text, str):
-                raise InputError(f"{path}:{number}: field 'text' is missing")
-            head = str(row.get("title") or "").strip() if title else ""
-            rows[str(row["_id"])] = f"{head}\n{text.strip()}" if head else text.strip()
+    for where, row in jsonl_objects(path, "a JSON object with an '_id'"):
+        if row.get("_id") in (None, ""):
+            raise InputError(f"{where}: expected a JSON object with an '_id'")
+        text = row.get("text")
+        if not isinstance(text, str):
+            raise InputError(f"{where}: field 'text' is missing")
+        head = str(row.get("title") or "").strip() if title else ""
+        rows[str(row["_id"])] = f"{head}\n{text.strip()}" if head else text.strip()
     return rows

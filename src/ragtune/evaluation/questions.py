@@ -7,12 +7,13 @@ Optional fields a row may carry: ``reference_answer`` (str or list), ``reference
 
 from __future__ import annotations
 
-import csv
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
+from ragtune.documents.beir import read_beir_jsonl, read_qrels
+from ragtune.documents.loaders.jsonl import jsonl_objects
 from ragtune.errors import InputError
 from ragtune.evaluation.formats import check_schema
 
@@ -63,32 +64,17 @@ def _row_to_question(row: dict[str, Any], where: str) -> Question:
                     metadata={k: v for k, v in row.items() if k not in _KNOWN})
 
 
-def jsonl_rows(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """``(line number, object)`` for each non-blank line of a JSONL file; ``InputError`` names the file and line."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: no such file")
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
-        if not isinstance(row, dict):
-            raise InputError(f"{path}:{number}: expected a JSON object")
-        yield number, row
-
 
 def load_questions(path: str | Path, schema: Any = None) -> list[Question]:
     """Read a JSONL question set; ``schema`` (a JSON Schema) applies to rows that carry none."""
     path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
     if schema is not None:
         check_schema(schema, "--schema")
     questions: list[Question] = []
     seen: set[str] = set()
-    for number, row in jsonl_rows(path):
-        where = f"{path}:{number}"
+    for where, row in jsonl_objects(path):
         q = _row_to_question(row, where)
         if q.id in seen:
             raise InputError(f"{where}: duplicate id '{q.id}'")
@@ -109,23 +95,9 @@ def load_beir(folder: str | Path, split: str = "test") -> tuple[list[Question], 
     for p in (qrels_path, queries_path):
         if not p.is_file():
             raise InputError(f"{p}: missing (a BEIR folder has queries.jsonl and qrels/<split>.tsv)")
-    qrels: dict[str, dict[str, int]] = {}
-    with qrels_path.open(encoding="utf-8") as fh:
-        for number, rec in enumerate(csv.reader(fh, delimiter="\t"), start=1):
-            if number == 1 and rec and rec[0] == "query-id":
-                continue
-            if len(rec) != 3:
-                raise InputError(f"{qrels_path}:{number}: expected query-id, corpus-id, score")
-            try:
-                qrels.setdefault(rec[0], {})[rec[1]] = int(rec[2])
-            except ValueError as exc:
-                raise InputError(f"{qrels_path}:{number}: score '{rec[2]}' is not a whole number") from exc
-    questions = []
-    for _, row in jsonl_rows(queries_path):
-        qid = str(row.get("_id"))
-        if qid in qrels:
-            questions.append(Question(id=qid, question=row.get("text", ""),
-                                      gold_doc_ids=[d for d, g in qrels[qid].items() if g > 0]))
+    qrels = read_qrels(qrels_path)
+    questions = [Question(id=qid, question=text, gold_doc_ids=[d for d, g in qrels[qid].items() if g > 0])
+                 for qid, text in read_beir_jsonl(queries_path).items() if qid in qrels]
     return questions, qrels
 
 

@@ -35,7 +35,8 @@ from ragtune.errors import InputError
 from ragtune.evaluation.answers import normalize_answer
 from ragtune.evaluation.base import Variant
 from ragtune.evaluation.config import EvalConfig, validated
-from ragtune.evaluation.questions import Question, jsonl_rows
+from ragtune.documents.loaders.jsonl import jsonl_objects
+from ragtune.evaluation.questions import Question
 from ragtune.evaluation.runner import EvalRunner
 from ragtune.evaluation.stats import mean_ci95
 from ragtune.generation.text import content_terms
@@ -116,8 +117,10 @@ def parse_date(value: Any, where: str) -> dt.date | None:
         raise InputError(f"{where}: '{text}' is not a date (ISO 8601 or M/D/YYYY)") from None
 
 
-def _rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
-    rows = list(jsonl_rows(path))
+def _rows(path: Path) -> list[tuple[str, dict[str, Any]]]:
+    if not Path(path).is_file():
+        raise InputError(f"{path}: no such file")
+    rows = list(jsonl_objects(Path(path)))
     if not rows:
         raise InputError(f"{path}: no rows")
     return rows
@@ -134,8 +137,7 @@ class DatedDoc:
 def read_dated_docs(path: Path, fields: DatedDocFields) -> list[DatedDoc]:
     """The corpus rows with their dates; ``InputError`` names the line and field of a missing text or date."""
     docs = []
-    for number, row in _rows(path):
-        where = f"{path}:{number}"
+    for where, row in _rows(path):
         if not isinstance(row.get(fields.text), str) or not row[fields.text].strip():
             raise InputError(f"{where}: field '{fields.text}' is missing or empty")
         date = parse_date(row.get(fields.date), f"{where}: field '{fields.date}'")
@@ -160,8 +162,7 @@ def changed_questions(path: Path, fields: TimedQuestionFields, t1: dt.date, t2: 
     distinct questions the file holds."""
     windows: dict[str, list[tuple[str, dt.date | None, dt.date | None]]] = {}
     texts: dict[str, str] = {}
-    for number, row in _rows(path):
-        where = f"{path}:{number}"
+    for where, row in _rows(path):
         text, answer = row.get(fields.question), row.get(fields.answer)
         if not isinstance(text, str) or not text.strip():
             raise InputError(f"{where}: field '{fields.question}' is missing or empty")

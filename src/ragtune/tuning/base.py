@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import Callable, Protocol, runtime_checkable
+from typing import Any, Callable, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ragtune.tuning.registry import ModelCard
 
@@ -25,6 +27,39 @@ class Device(str, Enum):
     cpu = "cpu"
     cuda = "cuda"
     auto = "auto"
+
+
+class TrainingConfig(BaseModel):
+    """The training-loop settings every tuner shares; each method's config extends it (``lora/config.py`` ...)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(..., description="Registry name; each run adds a version NAME@vN.")
+    epochs: float = Field(1.0, gt=0, description="Passes over the training data.")
+    max_steps: int | None = Field(None, ge=1, description="Stop after this many optimiser steps (overrides epochs).")
+    time_budget_s: float | None = Field(None, gt=0, description="Stop (and publish) once training has run this long, resumed runs included.")
+    learning_rate: float = Field(2e-4, gt=0, description="Peak learning rate (linear decay after warmup).")
+    warmup_ratio: float = Field(0.03, ge=0, lt=1, description="Share of steps spent warming up.")
+    weight_decay: float = Field(0.0, ge=0, description="AdamW weight decay.")
+    batch_size: int = Field(4, ge=1, description="Rows per device batch.")
+    save_steps: int = Field(50, ge=1, description="Checkpoint every N steps (what --resume continues from).")
+    eval_steps: int | None = Field(None, ge=1, description="Evaluate every N steps; by default once per epoch.")
+    early_stopping: int | None = Field(None, ge=1, description="Stop after this many evaluations without a better held-out score.")
+    logging_steps: int = Field(5, ge=1, description="Log the training loss every N steps.")
+    seed: int = Field(0, description="Seed for splits, shuffling and initialisation.")
+    device: Device = Field(Device.cpu, description="cpu (default), cuda, or auto (cuda when present).")
+    resume: bool = Field(False, description="Continue the interrupted run of this name from its last checkpoint.")
+
+    @classmethod
+    def build(cls, **values: Any) -> "TrainingConfig":
+        """Validate ``values``; a ``ConfigError`` names each bad setting."""
+        from ragtune.errors import ConfigError
+
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            raise ConfigError("; ".join(f"setting '{'.'.join(map(str, e['loc'])) or cls.__name__}': {e['msg'].removeprefix('Value error, ')}"
+                                        for e in exc.errors())) from exc
 
 
 def training_device(device: Device) -> str:

@@ -11,12 +11,11 @@ metric, and the published model is the best-scoring one. The held-out scores bef
 on the card beside the base model, the data hash, the pair counts and the settings.
 
 A subclass supplies the model-specific parts: ``load_model``, ``train_dataset``, ``loss``, ``evaluator``,
-``trainer_classes`` and ``training_arguments``.
+``trainer_classes``, ``training_arguments`` and, where the published model differs from the trained one, ``save``.
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
 import re
 import resource
@@ -25,18 +24,14 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from transformers import TrainerCallback
-
-from ragtune.errors import InputError, TuningError
+from ragtune.errors import InputError
 from ragtune.tuning.base import TrainingEvent, training_device
 from ragtune.tuning.pair_config import PairTuneConfig
 from ragtune.tuning.pairs import PairData
 from ragtune.tuning.registry import DataInfo, ModelCard, ModelRegistry, check_model_name, library_versions, write_json_atomic
+from ragtune.tuning.runs import LOG_FILE, RUN_DIR, Notify, RunCallback, RunState, open_run, train_to_end, training_lock
 from ragtune.tuning.tuned import MODEL_DIR
 
-RUN_DIR = ".run"
-LOG_FILE = "train.log"
-Notify = Callable[[TrainingEvent], None]
 PreparePairs = Callable[[Callable[[str], None]], PairData]
 
 
@@ -92,8 +87,9 @@ class PairTuner:
         """Extra keyword arguments for the training arguments (a batch sampler, ...)."""
         return {}
 
-    def finalise(self, model: Any) -> None:
-        """Set what the saved model must carry (an output dimension, ...)."""
+    def save(self, model: Any, folder: Path) -> None:
+        """Write the model as the artefact loads it (a subclass may set what only the published model carries)."""
+        model.save(str(folder))
 
     # --- the shared loop ---------------------------------------------------------------------------
 
@@ -103,48 +99,24 @@ class PairTuner:
 
     def train(self, progress: Notify | None = None) -> ModelCard:
         """Train, publish ``NAME@vN`` and return its card; an interrupted run is left in ``.run`` for ``resume``."""
-        folder = self.registry.model_dir(self.config.name)
-        folder.mkdir(parents=True, exist_ok=True)
-        with open(folder / ".lock", "w") as lock:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise InputError(f"model '{self.config.name}' is being trained by another process") from None
+        with training_lock(self.registry.model_dir(self.config.name), self.config.name):
             return self._train_locked(progress or (lambda event: None))
 
-    def _start_run(self, notify: Notify) -> tuple[dict[str, Any], PairData, str | None]:
-        from transformers.trainer_utils import get_last_checkpoint
-
+    def _start_run(self, notify: Notify) -> tuple[RunState, PairData, str | None]:
+        """Resume the interrupted run with its cached pairs, or prepare the pairs and start afresh."""
         cfg = self.config
-        state_path = self.run_dir / "run.json"
         pairs_path = self.run_dir / "pairs.json"
-        fingerprint = cfg.run_fingerprint()
         if cfg.resume:
-            if not state_path.is_file() or not pairs_path.is_file():
-                raise InputError(f"no interrupted run of '{cfg.name}' to resume; run without --resume to start one")
-            state = json.loads(state_path.read_text(encoding="utf-8"))
-            if state.get("fingerprint") != fingerprint:
-                old = state.get("fingerprint", {})
-                changed = sorted(k for k in fingerprint if old.get(k) != fingerprint[k])
-                raise InputError(f"--resume: the interrupted run of '{cfg.name}' used other settings ({', '.join(changed)}); "
-                                 "resume with the same settings, or start afresh without --resume")
-            data = PairData.from_json(json.loads(pairs_path.read_text(encoding="utf-8")))
-            checkpoints = self.run_dir / "checkpoints"
-            checkpoint = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
-            notify(TrainingEvent("info", message=f"resuming from {Path(checkpoint).name}" if checkpoint
-                                 else "no checkpoint was written before the interruption: starting from step 0"))
-            return state, data, checkpoint
-        if self.run_dir.exists():
-            notify(TrainingEvent("info", message=f"discarding an interrupted run of '{cfg.name}' (pass --resume to continue one)"))
-            shutil.rmtree(self.run_dir)
+            state, checkpoint = open_run(self.run_dir, cfg.name, cfg.run_fingerprint(), True, notify, {})
+            if not pairs_path.is_file():
+                raise InputError(f"the interrupted run of '{cfg.name}' kept no pairs; start afresh without --resume")
+            return state, PairData.from_json(json.loads(pairs_path.read_text(encoding="utf-8"))), checkpoint
         data = self.prepare(lambda message: notify(TrainingEvent("info", message=message)))
         if not data.train:
             raise InputError(f"{data.where}: no training pairs left after the held-out split")
-        self.run_dir.mkdir(parents=True)
+        state, _ = open_run(self.run_dir, cfg.name, cfg.run_fingerprint(), False, notify,
+                            {"best_score": None, "before": None, "history": []})
         write_json_atomic(pairs_path, data.to_json())
-        state = {"fingerprint": fingerprint, "elapsed_s": 0.0, "best_score": None, "best_step": None,
-                 "evals_without_improvement": 0, "before": None}
-        write_json_atomic(state_path, state)
         return state, data, None
 
     def _train_locked(self, notify: Notify) -> ModelCard:
@@ -163,11 +135,11 @@ class PairTuner:
         model.model_card_data.generate_widget_examples = False
         model.model_card_data.widget = [{"source_sentence": "", "sentences": []}]
         evaluator = self.evaluator(data)
-        if evaluator is not None and state.get("before") is None:
+        if evaluator is not None and state.data.get("before") is None:
             notify(TrainingEvent("info", message=f"scoring the base model on {data.counts.get('held_out_queries', 0)} held-out queries"))
-            state["before"] = short_scores(evaluator(model))
-            write_json_atomic(self.run_dir / "run.json", state)
-            notify(TrainingEvent("eval", step=0, scores=state["before"], message="before training"))
+            state.data["before"] = short_scores(evaluator(model))
+            state.save()
+            notify(TrainingEvent("eval", step=0, scores=state.data["before"], message="before training"))
         dataset = self.train_dataset(data)
         steps_per_epoch = max(1, -(-len(dataset) // cfg.batch_size))
         max_steps = cfg.max_steps or max(1, round(cfg.epochs * steps_per_epoch))
@@ -191,22 +163,14 @@ class PairTuner:
         notify(TrainingEvent("start", step=0, max_steps=max_steps,
                              message=f"{len(data.train)} training pairs ({len(dataset)} rows), {data.counts.get('held_out_queries', 0)} "
                                      f"held-out queries, {max_steps} steps of {cfg.batch_size}"))
-        try:
-            result = trainer.train(resume_from_checkpoint=checkpoint)
-            if has_eval and callback.last_eval_step != trainer.state.global_step:
-                trainer.evaluate()
-        except (KeyboardInterrupt, InputError):
-            raise
-        except Exception as exc:  # noqa: BLE001 - torch and transformers raise many types
-            raise TuningError(f"training '{cfg.name}' failed: {type(exc).__name__}: {exc} (the run is kept; --resume continues it "
-                              "from its last checkpoint)") from exc
+        result = train_to_end(trainer, checkpoint, callback, has_eval, cfg.name)
         losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
         metrics = {
             "steps": trainer.state.global_step, "max_steps": max_steps, "epochs": round(trainer.state.epoch or 0, 3),
             "train_rows": len(dataset), "train_loss": round(losses[-1], 4) if losses else None,
             "train_loss_first": round(losses[0], 4) if losses else None,
             "train_loss_mean": round(result.training_loss, 4) if result.training_loss is not None else None,
-            "best_score": state["best_score"], "best_step": state["best_step"], "primary_metric": callback.primary_metric,
+            "best_score": state.data["best_score"], "best_step": state.data["best_step"], "primary_metric": callback.primary_metric,
             "stopped_by": callback.stopped_by or ("max_steps" if cfg.max_steps else "epochs"),
             "train_runtime_s": round(result.metrics.get("train_runtime", 0.0), 2),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1), "device": device,
@@ -224,17 +188,16 @@ class PairTuner:
             if best.is_dir() and (best / "config.json").is_file() and callback.best_scores is not None:
                 shutil.copytree(best, target)
                 after = callback.best_scores
-                metrics["published"] = f"best held-out {callback.primary_metric} (step {callback.run['best_step']})"
+                metrics["published"] = f"best held-out {callback.primary_metric} (step {callback.run.data['best_step']})"
             else:
-                self.finalise(model)
-                model.save(str(target))
+                self.save(model, target)
                 metrics["published"] = "last step"
             log = self.run_dir / LOG_FILE
             if log.is_file():
                 shutil.copy2(log, staging / LOG_FILE)
             scores = {}
-            if callback.run.get("before") is not None:
-                scores["held_out"] = {"before": callback.run["before"], "after": after or {},
+            if callback.run.data.get("before") is not None:
+                scores["held_out"] = {"before": callback.run.data["before"], "after": after or {},
                                       "queries": data.counts.get("held_out_queries", 0), "corpus": data.counts.get("eval_corpus", 0)}
             card = ModelCard(
                 kind=self.kind, name=cfg.name, base_model=base,
@@ -251,79 +214,29 @@ class PairTuner:
         return published
 
 
-class _PairRunCallback(TrainerCallback):
-    """Progress events, the run log, the time budget, early stopping on the held-out score and the best model."""
+class _PairRunCallback(RunCallback):
+    """The run machinery, plus the held-out scores, early stopping on the primary metric, and the best model."""
 
-    def __init__(self, tuner: PairTuner, state: dict[str, Any], notify: Notify, started: float, model: Any) -> None:
-        self.tuner, self.run, self.notify, self.started, self.model = tuner, state, notify, started, model
+    def __init__(self, tuner: PairTuner, state: RunState, notify: Notify, started: float, model: Any) -> None:
+        super().__init__(tuner.run_dir, state, notify, started, tuner.config.time_budget_s, tuner.config.early_stopping)
+        self.tuner, self.model = tuner, model
         self.primary_metric = tuner.primary_metric
-        self.stopped_by: str | None = None
-        self.last_eval_step: int | None = None
         self.last_scores: dict[str, float] | None = None
-        self.best_scores: dict[str, float] | None = state.get("best_scores")
-        self.history: list[dict[str, Any]] = list(state.get("history", []))
-        self.log_path = tuner.run_dir / LOG_FILE
-        self.train_started = started
-        self.start_step = 0
-
-    def elapsed(self) -> float:
-        return self.run["elapsed_s"] + (time.monotonic() - self.started)
-
-    def _save_state(self) -> None:
-        self.run["elapsed_s"] = self.elapsed()
-        self.started = time.monotonic()
-        write_json_atomic(self.tuner.run_dir / "run.json", self.run)
-
-    def _log(self, record: dict[str, Any]) -> None:
-        with open(self.log_path, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps({"time_s": round(self.elapsed(), 2), **record}) + "\n")
-
-    def on_train_begin(self, args, state, control, **kwargs):
-        self.train_started = time.monotonic()
-        self.start_step = state.global_step
-        self._log({"event": "start", "step": state.global_step, "max_steps": state.max_steps})
-
-    def on_step_end(self, args, state, control, **kwargs):
-        done = state.global_step - self.start_step
-        eta = (time.monotonic() - self.train_started) / done * (state.max_steps - state.global_step) if done else None
-        loss = next((h["loss"] for h in reversed(state.log_history) if "loss" in h), None)
-        self.notify(TrainingEvent("step", step=state.global_step, max_steps=state.max_steps, loss=loss, eta_s=eta, epoch=state.epoch))
-        budget = self.tuner.config.time_budget_s
-        if budget and self.elapsed() >= budget and not control.should_training_stop:
-            self.stopped_by = "time_budget"
-            control.should_training_stop = True
-            self._log({"event": "time_budget", "step": state.global_step})
-        return control
-
-    def on_log(self, args, state, control, logs=None, **kwargs):
-        self._log({"event": "log", "step": state.global_step, **(logs or {})})
-
-    def on_save(self, args, state, control, **kwargs):
-        self._save_state()
-        self._log({"event": "checkpoint", "step": state.global_step})
+        self.best_scores: dict[str, float] | None = state.data.get("best_scores")
+        self.history: list[dict[str, Any]] = list(state.data.get("history", []))
 
     def on_evaluate(self, args, state, control, metrics=None, **kwargs):
         scores = short_scores(metrics or {})
         if self.primary_metric not in scores:
             return control
         score = scores[self.primary_metric]
-        self.last_eval_step, self.last_scores = state.global_step, scores
+        self.last_scores = scores
         self.history.append({"step": state.global_step, "epoch": state.epoch, self.primary_metric: score})
         self.notify(TrainingEvent("eval", step=state.global_step, max_steps=state.max_steps, epoch=state.epoch, scores=scores))
-        best = self.run["best_score"]
-        if best is None or score > best:
-            self.run.update(best_score=score, best_step=state.global_step, evals_without_improvement=0, best_scores=scores)
-            self.best_scores = scores
-            self.tuner.finalise(self.model)
-            self.model.save(str(self.tuner.run_dir / "best"))
-        else:
-            self.run["evals_without_improvement"] += 1
-            patience = self.tuner.config.early_stopping
-            if patience and self.run["evals_without_improvement"] >= patience:
-                self.stopped_by = "early_stopping"
-                control.should_training_stop = True
-        self.run["history"] = self.history
-        self._save_state()
-        self._log({"event": "eval", "step": state.global_step, **scores})
+        if self.track_best("best_score", score, state.global_step, control, greater_is_better=True):
+            self.run.data["best_scores"] = self.best_scores = scores
+            self.tuner.save(self.model, self.tuner.run_dir / "best")
+        self.run.data["history"] = self.history
+        self.end_eval()
+        self.log({"event": "eval", "step": state.global_step, **scores})
         return control
-

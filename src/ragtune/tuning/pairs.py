@@ -40,6 +40,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ragtune.documents.beir import read_beir_jsonl, read_qrels
+from ragtune.documents.loaders.jsonl import jsonl_objects
 from ragtune.embeddings.base import Embedder
 from ragtune.errors import InputError
 from ragtune.index.base import ChunkRecord, Store
@@ -172,33 +173,23 @@ def read_pairs(path: str | Path) -> list[Pair]:
     if not path.is_file():
         raise InputError(f"{path}: no such file")
     pairs: list[Pair] = []
-    with path.open(encoding="utf-8") as fh:
-        for number, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            where = f"{path}:{number}"
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"{where}: not valid JSON ({exc.msg})") from exc
-            if not isinstance(row, dict):
-                raise InputError(f"{where}: expected a JSON object with 'query' and 'positive'")
-            texts = {}
-            for keys in (_QUERY_KEYS, _POSITIVE_KEYS):
-                key, value = _field(row, keys)
-                if value is None:
-                    raise InputError(f"{where}: field '{key}' is missing")
-                if not isinstance(value, str) or not value.strip():
-                    raise InputError(f"{where}: field '{key}' is empty" if isinstance(value, str) else f"{where}: field '{key}' must be text")
-                texts[keys[0]] = value.strip()
-            key, negs = _field(row, _NEGATIVE_KEYS)
-            negs = [] if negs is None else [negs] if isinstance(negs, str) else negs
-            if not isinstance(negs, list) or any(not isinstance(n, str) or not n.strip() for n in negs):
-                raise InputError(f"{where}: field '{key}' must be a non-empty text or a list of them")
-            query, positive = texts["query"], texts["positive"]
-            pairs.append(Pair(query_id=str(row.get("query_id") or _text_id(query)), query=query,
-                              positive_id=str(row.get("positive_id") or _text_id(positive)), positive=positive,
-                              negatives=[n.strip() for n in negs], positive_doc=row.get("positive_id"), where=where))
+    for where, row in jsonl_objects(path, "a JSON object with 'query' and 'positive'"):
+        texts = {}
+        for keys in (_QUERY_KEYS, _POSITIVE_KEYS):
+            key, value = _field(row, keys)
+            if value is None:
+                raise InputError(f"{where}: field '{key}' is missing")
+            if not isinstance(value, str) or not value.strip():
+                raise InputError(f"{where}: field '{key}' is empty" if isinstance(value, str) else f"{where}: field '{key}' must be text")
+            texts[keys[0]] = value.strip()
+        key, negs = _field(row, _NEGATIVE_KEYS)
+        negs = [] if negs is None else [negs] if isinstance(negs, str) else negs
+        if not isinstance(negs, list) or any(not isinstance(n, str) or not n.strip() for n in negs):
+            raise InputError(f"{where}: field '{key}' must be a non-empty text or a list of them")
+        query, positive = texts["query"], texts["positive"]
+        pairs.append(Pair(query_id=str(row.get("query_id") or _text_id(query)), query=query,
+                          positive_id=str(row.get("positive_id") or _text_id(positive)), positive=positive,
+                          negatives=[n.strip() for n in negs], positive_doc=row.get("positive_id"), where=where))
     if not pairs:
         raise InputError(f"{path}: no pairs")
     return pairs

@@ -31,37 +31,45 @@ class JsonlLoader:
 
     def load(self, path: Path, doc_id: str) -> Iterator[Document]:
         f = self.fields
-        try:
-            handle = path.open("r", encoding="utf-8")
-        except OSError as exc:
-            raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
         seen = 0
-        with handle:
-            try:
-                for number, line in enumerate(handle, start=1):
-                    if not line.strip():
-                        continue
-                    try:
-                        row = json.loads(line)
-                    except json.JSONDecodeError as exc:
-                        raise InputError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
-                    if not isinstance(row, dict):
-                        raise InputError(f"{path}:{number}: expected a JSON object")
-                    text = row.get(f.text)
-                    if not isinstance(text, str) or not text.strip():
-                        raise InputError(f"{path}:{number}: field '{f.text}' is missing or empty")
-                    rid = row.get(f.id, row.get("id"))
-                    rid = str(rid) if rid is not None and str(rid) != "" else f"{doc_id}:{number}"
-                    title = row.get(f.title)
-                    title = str(title).strip() if title else ""
-                    meta = {k: v for k, v in row.items() if k not in {f.id, f.text, f.title}}
-                    if title:
-                        meta["title"] = title
-                    heads = (title,) if title else ()
-                    parts = [(p, None, heads) for p in paragraphs(text)]
-                    seen += 1
-                    yield Document.from_parts(rid, f"{path}#{rid}", parts, "jsonl", meta)
-            except UnicodeDecodeError as exc:
-                raise InputError(f"{path}: not UTF-8 text (JSONL must be UTF-8)") from exc
+        for where, row in jsonl_objects(path):
+            number = where.rsplit(":", 1)[1]
+            text = row.get(f.text)
+            if not isinstance(text, str) or not text.strip():
+                raise InputError(f"{where}: field '{f.text}' is missing or empty")
+            rid = row.get(f.id, row.get("id"))
+            rid = str(rid) if rid is not None and str(rid) != "" else f"{doc_id}:{number}"
+            title = row.get(f.title)
+            title = str(title).strip() if title else ""
+            meta = {k: v for k, v in row.items() if k not in {f.id, f.text, f.title}}
+            if title:
+                meta["title"] = title
+            heads = (title,) if title else ()
+            parts = [(p, None, heads) for p in paragraphs(text)]
+            seen += 1
+            yield Document.from_parts(rid, f"{path}#{rid}", parts, "jsonl", meta)
         if seen == 0:
             raise InputError(f"{path}: empty file")
+
+
+def jsonl_objects(path: Path, expected: str = "a JSON object") -> Iterator[tuple[str, dict]]:
+    """``("<path>:<line>", row)`` for each non-blank line of a UTF-8 JSONL file; a line that is not JSON, or not an
+    object, is an ``InputError`` naming the file and line (``expected`` says what an object must hold)."""
+    try:
+        handle = Path(path).open("r", encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
+    with handle:
+        try:
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise InputError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
+                if not isinstance(row, dict):
+                    raise InputError(f"{path}:{number}: expected {expected}")
+                yield f"{path}:{number}", row
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{path}: not UTF-8 text (JSONL must be UTF-8)") from exc

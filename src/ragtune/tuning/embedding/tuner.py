@@ -43,7 +43,7 @@ class EmbeddingTuner(PairTuner):
         from sentence_transformers import SentenceTransformer
 
         model = SentenceTransformer(location, device=device)
-        self._inference_length = model.max_seq_length
+        self._inference_length: int | None = model.max_seq_length
         model.max_seq_length = self.config.max_seq_length
         return model
 
@@ -88,9 +88,12 @@ class EmbeddingTuner(PairTuner):
 
         return {"batch_sampler": BatchSamplers.NO_DUPLICATES}
 
-    def finalise(self, model: Any) -> None:
+    def save(self, model: Any, folder: Path) -> None:
         """The published embedder keeps the base model's input length (``max_seq_length`` only bounds training) and
         truncates its output to ``output_dim``."""
-        model.truncate_dim = self.config.output_dim
-        if getattr(self, "_inference_length", None):
-            model.max_seq_length = self._inference_length
+        training = model.max_seq_length, model.truncate_dim
+        model.max_seq_length, model.truncate_dim = self._inference_length or training[0], self.config.output_dim
+        try:
+            model.save(str(folder))
+        finally:
+            model.max_seq_length, model.truncate_dim = training

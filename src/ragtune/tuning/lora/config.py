@@ -5,10 +5,9 @@ from __future__ import annotations
 from enum import Enum
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
-from ragtune.errors import ConfigError
-from ragtune.tuning.base import Device
+from ragtune.tuning.base import Device, TrainingConfig
 
 
 class LoraTargets(str, Enum):
@@ -18,13 +17,10 @@ class LoraTargets(str, Enum):
     all_linear = "all-linear"
 
 
-class LoraConfig(BaseModel):
-    """Everything a LoRA fine-tune needs besides the workspace."""
-
-    model_config = ConfigDict(extra="forbid")
+class LoraConfig(TrainingConfig):
+    """Everything a LoRA fine-tune needs besides the workspace (the training loop's settings: ``TrainingConfig``)."""
 
     data: Path = Field(..., description="Training examples (JSONL).")
-    name: str = Field(..., description="Registry name; each run adds a version NAME@vN.")
     base: str = Field("local", description="Base model spec: 'local', 'local:<dir or hub id>', 'gguf:<file>', a folder or a hub id.")
     eval_data: Path | None = Field(None, description="Held-out examples for eval loss; by default eval_fraction of data is held out.")
     eval_fraction: float = Field(0.1, ge=0, lt=0.5, description="Share of data held out for eval loss when no eval_data is given (0: none).")
@@ -35,38 +31,17 @@ class LoraConfig(BaseModel):
     dropout: float = Field(0.05, ge=0, lt=1, description="Dropout on the LoRA path.")
     targets: LoraTargets = Field(LoraTargets.all_linear, description="attention (q/k/v/o) or all-linear (attention + MLP).")
     target_modules: list[str] | None = Field(None, description="Explicit module names; overrides targets.")
-    epochs: float = Field(1.0, gt=0, description="Passes over the training rows.")
-    max_steps: int | None = Field(None, ge=1, description="Stop after this many optimiser steps (overrides epochs).")
-    time_budget_s: float | None = Field(None, gt=0, description="Stop (and publish) once training has run this long, resumed runs included.")
-    learning_rate: float = Field(2e-4, gt=0, description="Peak learning rate (linear decay, warmup_ratio warmup).")
-    warmup_ratio: float = Field(0.03, ge=0, lt=1, description="Share of steps spent warming up.")
-    weight_decay: float = Field(0.0, ge=0, description="AdamW weight decay.")
-    batch_size: int = Field(4, ge=1, description="Rows per device batch.")
     grad_accum: int = Field(1, ge=1, description="Batches per optimiser step.")
     max_length: int = Field(512, ge=16, description="Longest row in tokens; longer rows are dropped unless truncate.")
     truncate: bool = Field(False, description="Cut rows over max_length (prompt first) instead of dropping them.")
-    save_steps: int = Field(50, ge=1, description="Checkpoint every N steps (what --resume continues from).")
-    eval_steps: int | None = Field(None, ge=1, description="Evaluate every N steps; by default once per epoch.")
     early_stopping: int | None = Field(None, ge=1, description="Stop after this many evaluations without a better eval loss.")
-    logging_steps: int = Field(5, ge=1, description="Log the training loss every N steps.")
-    seed: int = Field(0, description="Seed for the split, the shuffling and the adapter initialisation.")
-    device: Device = Field(Device.cpu, description="cpu (default), cuda, or auto (cuda when present).")
     load_in_4bit: bool = Field(False, description="QLoRA: load the base model in 4-bit (bitsandbytes; CUDA only).")
-    resume: bool = Field(False, description="Continue the interrupted run of this name from its last checkpoint.")
 
     @model_validator(mode="after")
     def _checks(self) -> "LoraConfig":
         if self.load_in_4bit and self.device is Device.cpu:
             raise ValueError("load_in_4bit (QLoRA) needs device cuda or auto")
         return self
-
-    @classmethod
-    def build(cls, **values) -> "LoraConfig":
-        """Validate ``values``; a ``ConfigError`` names each bad setting."""
-        try:
-            return cls(**values)
-        except ValidationError as exc:
-            raise ConfigError("; ".join(f"setting '{'.'.join(map(str, e['loc'])) or 'lora'}': {e['msg']}" for e in exc.errors())) from exc
 
     def run_fingerprint(self) -> dict:
         """The settings that must match for --resume to continue a run."""

@@ -11,8 +11,6 @@ template). Training runs on the CPU by default; on CUDA it uses bf16 where suppo
 
 from __future__ import annotations
 
-import fcntl
-import json
 import random
 import resource
 import shutil
@@ -21,21 +19,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from transformers import TrainerCallback
-
-from ragtune.errors import ConfigError, InputError, TuningError
+from ragtune.errors import ConfigError, InputError
 from ragtune.tuning.base import TrainingEvent
 from ragtune.tuning.base_models import BaseModelRef, resolve_base_model
 from ragtune.tuning.chat import IGNORE_INDEX, encode_example, ensure_chat_template, truncate_example
 from ragtune.tuning.data.examples import Example, file_sha256, read_examples
 from ragtune.tuning.generate import require_peft
 from ragtune.tuning.lora.config import Device, LoraConfig, LoraTargets
-from ragtune.tuning.registry import DataInfo, ModelCard, ModelRegistry, check_model_name, library_versions, write_json_atomic
+from ragtune.tuning.registry import DataInfo, ModelCard, ModelRegistry, check_model_name, library_versions
+from ragtune.tuning.runs import LOG_FILE, RUN_DIR, RunCallback, RunState, open_run, train_to_end, training_lock
 
-RUN_DIR = ".run"
-COMPLETE_MARKER = "ragtune-complete"  # written into a checkpoint once the trainer has saved all of it
 ADAPTER_DIR = "adapter"
-LOG_FILE = "train.log"
 
 # Linear layers per architecture: (attention, MLP). Unknown architectures fall back to peft's own table
 # (attention) or to peft's "all-linear" selection.
@@ -141,16 +135,6 @@ class _Collator:
         return {"input_ids": torch.tensor(ids), "labels": torch.tensor(labels), "attention_mask": torch.tensor(mask)}
 
 
-class _RunState:
-    """``run.json`` of a run in progress: its fingerprint and what must survive a resume."""
-
-    def __init__(self, path: Path, data: dict[str, Any]) -> None:
-        self.path, self.data = path, data
-
-    def save(self) -> None:
-        write_json_atomic(self.path, self.data)
-
-
 def _device(config: LoraConfig) -> str:
     import torch
 
@@ -211,42 +195,8 @@ class LoraTuner:
 
     def train(self, progress: Callable[[TrainingEvent], None] | None = None) -> ModelCard:
         """Train, publish ``NAME@vN`` and return its card; an interrupted run is left in ``.run`` for ``resume``."""
-        folder = self.registry.model_dir(self.config.name)
-        folder.mkdir(parents=True, exist_ok=True)
-        with open(folder / ".lock", "w") as lock:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise InputError(f"model '{self.config.name}' is being trained by another process") from None
+        with training_lock(self.registry.model_dir(self.config.name), self.config.name):
             return self._train_locked(progress or (lambda event: None))
-
-    def _start_run(self, data_sha: str, notify: Callable[[TrainingEvent], None]) -> tuple[_RunState, str | None]:
-        cfg = self.config
-        state_path = self.run_dir / "run.json"
-        fingerprint = {"settings": cfg.run_fingerprint(), "data_sha256": data_sha}
-        if cfg.resume:
-            if not state_path.is_file():
-                raise InputError(f"no interrupted run of '{cfg.name}' to resume; run without --resume to start one")
-            state = _RunState(state_path, json.loads(state_path.read_text(encoding="utf-8")))
-            if state.data.get("fingerprint") != fingerprint:
-                old = state.data.get("fingerprint", {})
-                changed = sorted(k for k in fingerprint["settings"] if old.get("settings", {}).get(k) != fingerprint["settings"][k])
-                if old.get("data_sha256") != data_sha:
-                    changed.insert(0, "data")
-                raise InputError(f"--resume: the interrupted run of '{cfg.name}' used other settings ({', '.join(changed)}); "
-                                 "resume with the same data and settings, or start afresh without --resume")
-            checkpoint = last_complete_checkpoint(self.run_dir / "checkpoints")
-            notify(TrainingEvent("info", message=f"resuming from {Path(checkpoint).name}" if checkpoint
-                                 else "no checkpoint was written before the interruption: starting from step 0"))
-            return state, checkpoint
-        if self.run_dir.exists():
-            notify(TrainingEvent("info", message=f"discarding an interrupted run of '{cfg.name}' (pass --resume to continue one)"))
-            shutil.rmtree(self.run_dir)
-        self.run_dir.mkdir(parents=True)
-        state = _RunState(state_path, {"fingerprint": fingerprint, "elapsed_s": 0.0, "best_eval_loss": None, "best_step": None,
-                                       "evals_without_improvement": 0})
-        state.save()
-        return state, None
 
     def _train_locked(self, notify: Callable[[TrainingEvent], None]) -> ModelCard:
         import torch
@@ -258,13 +208,14 @@ class LoraTuner:
         base = resolve_base_model(cfg.base)
         for path in filter(None, (cfg.data, cfg.eval_data)):  # bad rows stop the run before anything is written
             read_examples(path, system=cfg.system).raise_for_issues()
+        state, checkpoint = open_run(self.run_dir, cfg.name, {**cfg.run_fingerprint(), "data": data_sha}, cfg.resume, notify,
+                                     {"best_eval_loss": None})
         started = time.monotonic()
         device = _device(cfg)
         set_seed(cfg.seed)
         notify(TrainingEvent("info", message=f"loading {base.spec} ({base.location}) on {device}"))
         model, tokenizer = load_base(base, device, cfg.load_in_4bit)
         data = prepare_data(cfg, tokenizer)
-        state, checkpoint = self._start_run(data_sha, notify)
         if data.dropped_lines:
             notify(TrainingEvent("info", message=f"dropped {len(data.dropped_lines)} row(s) over {cfg.max_length} tokens "
                                                  f"(lines {', '.join(map(str, data.dropped_lines[:10]))}{' ...' if len(data.dropped_lines) > 10 else ''}); "
@@ -294,15 +245,7 @@ class LoraTuner:
         callback.steps_per_epoch = steps_per_epoch
         notify(TrainingEvent("start", step=0, max_steps=max_steps, message=f"{len(data.train)} training rows, {len(data.eval)} held out, "
                                                                            f"{trainable:,} trainable parameters"))
-        try:
-            result = trainer.train(resume_from_checkpoint=checkpoint)
-            if has_eval and callback.last_eval_step != trainer.state.global_step:
-                trainer.evaluate()
-        except (KeyboardInterrupt, InputError):
-            raise
-        except Exception as exc:  # noqa: BLE001 - torch and transformers raise many types
-            raise TuningError(f"training '{cfg.name}' failed: {type(exc).__name__}: {exc} (the run is kept; --resume continues it "
-                              "from its last checkpoint)") from exc
+        result = train_to_end(trainer, checkpoint, callback, has_eval, cfg.name)
         session_s = time.monotonic() - started
         elapsed = callback.elapsed()
         tokens = trainer.state.num_input_tokens_seen - callback.tokens_at_start
@@ -336,7 +279,7 @@ class LoraTuner:
             raise ConfigError(f"--target-modules {modules}: {exc}") from exc
 
     def _publish(self, model: Any, tokenizer: Any, base: BaseModelRef, data: EncodedData, metrics: dict[str, Any],
-                 elapsed: float, state: _RunState, trainable: int) -> ModelCard:
+                 elapsed: float, state: RunState, trainable: int) -> ModelCard:
         cfg = self.config
         staging = self.registry.staging(cfg.name)
         try:
@@ -373,94 +316,32 @@ class LoraTuner:
         return published
 
 
-def last_complete_checkpoint(folder: Path) -> str | None:
-    """The newest checkpoint the trainer finished writing; checkpoints cut short by a kill are removed."""
-    if not folder.is_dir():
-        return None
-    found = sorted((int(p.name.split("-")[-1]), p) for p in folder.glob("checkpoint-*") if p.name.split("-")[-1].isdigit())
-    for _, path in reversed(found):
-        if (path / COMPLETE_MARKER).is_file():
-            return str(path)
-        shutil.rmtree(path, ignore_errors=True)
-    return None
-
 
 def _sha256(path: Path) -> str:
     return file_sha256(Path(path))
 
 
-class _RunCallback(TrainerCallback):
-    """Progress events, the run log, the time budget, early stopping and the best adapter, across resumes."""
+class _RunCallback(RunCallback):
+    """The run machinery, plus tokens seen, the eval loss, and the best adapter."""
 
-    def __init__(self, tuner: LoraTuner, state: _RunState, notify, started: float, model: Any, has_eval: bool) -> None:
-        self.tuner, self.run, self.notify, self.started, self.model = tuner, state, notify, started, model
-        self.has_eval = has_eval
+    def __init__(self, tuner: LoraTuner, state: RunState, notify, started: float, model: Any, has_eval: bool) -> None:
+        super().__init__(tuner.run_dir, state, notify, started, tuner.config.time_budget_s, tuner.config.early_stopping)
+        self.tuner, self.model, self.has_eval = tuner, model, has_eval
         self.steps_per_epoch = 1
-        self.stopped_by: str | None = None
-        self.last_eval_step: int | None = None
         self.last_eval_loss: float | None = None
         self.tokens_at_start = 0
-        self.train_started = started
-        self.log_path = tuner.run_dir / LOG_FILE
-
-    def elapsed(self) -> float:
-        return self.run.data["elapsed_s"] + (time.monotonic() - self.started)
-
-    def _log(self, record: dict[str, Any]) -> None:
-        with open(self.log_path, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps({"time_s": round(self.elapsed(), 2), **record}) + "\n")
 
     def on_train_begin(self, args, state, control, **kwargs):
         self.tokens_at_start = state.num_input_tokens_seen
-        self.train_started = time.monotonic()
-        self.start_step = state.global_step
-        self._log({"event": "start", "step": state.global_step, "max_steps": state.max_steps})
-
-    def on_step_end(self, args, state, control, **kwargs):
-        done = state.global_step - self.start_step
-        rate = (time.monotonic() - self.train_started) / done if done else None
-        eta = rate * (state.max_steps - state.global_step) if rate else None
-        loss = next((h["loss"] for h in reversed(state.log_history) if "loss" in h), None)
-        self.notify(TrainingEvent("step", step=state.global_step, max_steps=state.max_steps, loss=loss, eta_s=eta,
-                                  epoch=state.epoch))
-        budget = self.tuner.config.time_budget_s
-        if budget and self.elapsed() >= budget and not control.should_training_stop:
-            self.stopped_by = "time_budget"
-            control.should_training_stop = True
-            self._log({"event": "time_budget", "step": state.global_step})
-        return control
-
-    def on_log(self, args, state, control, logs=None, **kwargs):
-        self._log({"event": "log", "step": state.global_step, **(logs or {})})
-
-    def on_save(self, args, state, control, **kwargs):
-        checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
-        if checkpoint.is_dir():
-            (checkpoint / COMPLETE_MARKER).touch()
-        self.run.data["elapsed_s"] = self.elapsed()
-        self.run.data["elapsed_at_step"] = state.global_step
-        self.run.save()
-        self.started = time.monotonic()
-        self._log({"event": "checkpoint", "step": state.global_step})
+        super().on_train_begin(args, state, control, **kwargs)
 
     def on_evaluate(self, args, state, control, metrics=None, **kwargs):
         loss = (metrics or {}).get("eval_loss")
         if loss is None:
             return control
-        self.last_eval_step, self.last_eval_loss = state.global_step, round(loss, 4)
+        self.last_eval_loss = round(loss, 4)
         self.notify(TrainingEvent("eval", step=state.global_step, max_steps=state.max_steps, eval_loss=loss, epoch=state.epoch))
-        best = self.run.data["best_eval_loss"]
-        if best is None or loss < best:
-            self.run.data.update(best_eval_loss=round(loss, 4), best_step=state.global_step, evals_without_improvement=0)
+        if self.track_best("best_eval_loss", loss, state.global_step, control, greater_is_better=False):
             self.model.save_pretrained(str(self.tuner.run_dir / "best"))
-        else:
-            self.run.data["evals_without_improvement"] += 1
-            patience = self.tuner.config.early_stopping
-            if patience and self.run.data["evals_without_improvement"] >= patience:
-                self.stopped_by = "early_stopping"
-                control.should_training_stop = True
-        self.run.data["elapsed_s"] = self.elapsed()
-        self.started = time.monotonic()
-        self.run.save()
+        self.end_eval()
         return control
-

@@ -1,0 +1,184 @@
+"""Training runs that survive interruption, shared by every tuner built on a transformers ``Trainer``.
+
+A run lives in ``<home>/models/<name>/.run/`` until it is published: ``run.json`` (the settings fingerprint,
+the elapsed time, the best evaluation so far), ``checkpoints/`` and ``train.log`` (one JSON record per event).
+``training_lock`` lets one process train a name at a time; ``open_run`` starts a run afresh (discarding an
+interrupted one) or resumes it when the fingerprint matches; ``RunCallback`` reports progress, writes the log,
+keeps the elapsed time across resumes, enforces the time budget and does the early-stopping bookkeeping.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import shutil
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from transformers import TrainerCallback
+
+from ragtune.errors import InputError, TuningError
+from ragtune.tuning.base import TrainingEvent
+from ragtune.tuning.registry import write_json_atomic
+
+RUN_DIR = ".run"
+LOG_FILE = "train.log"
+Notify = Callable[[TrainingEvent], None]
+
+
+class RunState:
+    """``run.json`` of a run in progress: its fingerprint and what must survive a resume."""
+
+    def __init__(self, path: Path, data: dict[str, Any]) -> None:
+        self.path, self.data = path, data
+
+    def save(self) -> None:
+        write_json_atomic(self.path, self.data)
+
+
+@contextmanager
+def training_lock(folder: Path, name: str) -> Iterator[None]:
+    """Hold the model's training lock; ``InputError`` when another process trains ``name``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise InputError(f"model '{name}' is being trained by another process") from None
+        yield
+
+
+COMPLETE_MARKER = "ragtune-complete"  # written into a checkpoint once the trainer has saved all of it
+
+
+def last_complete_checkpoint(folder: Path) -> str | None:
+    """The newest checkpoint the trainer finished writing; checkpoints cut short by a kill are removed."""
+    if not folder.is_dir():
+        return None
+    found = sorted((int(p.name.split("-")[-1]), p) for p in folder.glob("checkpoint-*") if p.name.split("-")[-1].isdigit())
+    for _, path in reversed(found):
+        if (path / COMPLETE_MARKER).is_file():
+            return str(path)
+        shutil.rmtree(path, ignore_errors=True)
+    return None
+
+
+def open_run(run_dir: Path, name: str, fingerprint: dict[str, Any], resume: bool, notify: Notify,
+             initial: dict[str, Any]) -> tuple[RunState, str | None]:
+    """The run's state and the checkpoint to resume from (None: from step 0).
+
+    With ``resume`` the interrupted run must exist and have the same ``fingerprint`` (the error names the settings
+    that differ); otherwise any interrupted run is discarded and a fresh one starts with ``initial`` state.
+    """
+    state_path = run_dir / "run.json"
+    if resume:
+        if not state_path.is_file():
+            raise InputError(f"no interrupted run of '{name}' to resume; run without --resume to start one")
+        state = RunState(state_path, json.loads(state_path.read_text(encoding="utf-8")))
+        old = state.data.get("fingerprint", {})
+        if old != fingerprint:
+            changed = sorted(k for k in set(fingerprint) | set(old) if old.get(k) != fingerprint.get(k))
+            raise InputError(f"--resume: the interrupted run of '{name}' used other settings ({', '.join(changed)}); "
+                             "resume with the same data and settings, or start afresh without --resume")
+        checkpoint = last_complete_checkpoint(run_dir / "checkpoints")
+        notify(TrainingEvent("info", message=f"resuming from {Path(checkpoint).name}" if checkpoint
+                             else "no checkpoint was written before the interruption: starting from step 0"))
+        return state, checkpoint
+    if run_dir.exists():
+        notify(TrainingEvent("info", message=f"discarding an interrupted run of '{name}' (pass --resume to continue one)"))
+        shutil.rmtree(run_dir)
+    run_dir.mkdir(parents=True)
+    state = RunState(state_path, {"fingerprint": fingerprint, "elapsed_s": 0.0, "best_step": None,
+                                  "evals_without_improvement": 0, **initial})
+    state.save()
+    return state, None
+
+
+class RunCallback(TrainerCallback):
+    """Step events with loss and ETA, the run log, the time budget and elapsed time across resumes.
+
+    A subclass evaluates in ``on_evaluate`` and calls ``track_best`` then ``end_eval``.
+    """
+
+    def __init__(self, run_dir: Path, state: RunState, notify: Notify, started: float, time_budget_s: float | None,
+                 early_stopping: int | None) -> None:
+        self.run, self.notify, self.started = state, notify, started
+        self.time_budget_s, self.early_stopping = time_budget_s, early_stopping
+        self.log_path = run_dir / LOG_FILE
+        self.stopped_by: str | None = None
+        self.last_eval_step: int | None = None
+        self.train_started = started
+        self.start_step = 0
+
+    def elapsed(self) -> float:
+        """Training seconds so far, earlier sessions of a resumed run included."""
+        return self.run.data["elapsed_s"] + (time.monotonic() - self.started)
+
+    def log(self, record: dict[str, Any]) -> None:
+        with open(self.log_path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"time_s": round(self.elapsed(), 2), **record}) + "\n")
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.train_started = time.monotonic()
+        self.start_step = state.global_step
+        self.log({"event": "start", "step": state.global_step, "max_steps": state.max_steps})
+
+    def on_step_end(self, args, state, control, **kwargs):
+        done = state.global_step - self.start_step
+        eta = (time.monotonic() - self.train_started) / done * (state.max_steps - state.global_step) if done else None
+        loss = next((h["loss"] for h in reversed(state.log_history) if "loss" in h), None)
+        self.notify(TrainingEvent("step", step=state.global_step, max_steps=state.max_steps, loss=loss, eta_s=eta, epoch=state.epoch))
+        if self.time_budget_s and self.elapsed() >= self.time_budget_s and not control.should_training_stop:
+            self.stopped_by = "time_budget"
+            control.should_training_stop = True
+            self.log({"event": "time_budget", "step": state.global_step})
+        return control
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        self.log({"event": "log", "step": state.global_step, **(logs or {})})
+
+    def on_save(self, args, state, control, **kwargs):
+        checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        if checkpoint.is_dir():
+            (checkpoint / COMPLETE_MARKER).touch()
+        self.run.data["elapsed_at_step"] = state.global_step
+        self.end_eval()
+        self.log({"event": "checkpoint", "step": state.global_step})
+
+    def track_best(self, key: str, value: float, step: int, control, greater_is_better: bool) -> bool:
+        """Record an evaluation under ``key``; True when it is the best so far, else count towards early stopping."""
+        self.last_eval_step = step
+        best = self.run.data.get(key)
+        if best is None or (value > best if greater_is_better else value < best):
+            self.run.data.update({key: round(value, 4), "best_step": step, "evals_without_improvement": 0})
+            return True
+        self.run.data["evals_without_improvement"] += 1
+        if self.early_stopping and self.run.data["evals_without_improvement"] >= self.early_stopping:
+            self.stopped_by = "early_stopping"
+            control.should_training_stop = True
+        return False
+
+    def end_eval(self) -> None:
+        """Bank the elapsed time and save the run state."""
+        self.run.data["elapsed_s"] = self.elapsed()
+        self.started = time.monotonic()
+        self.run.save()
+
+
+def train_to_end(trainer: Any, checkpoint: str | None, callback: RunCallback, has_eval: bool, name: str) -> Any:
+    """Run ``trainer`` (from ``checkpoint`` when resuming) and evaluate the last step if no evaluation covered it.
+
+    Interruptions and bad input pass through; any other failure becomes a ``TuningError`` that keeps the run.
+    """
+    try:
+        result = trainer.train(resume_from_checkpoint=checkpoint)
+        if has_eval and callback.last_eval_step != trainer.state.global_step:
+            trainer.evaluate()
+        return result
+    except (KeyboardInterrupt, InputError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - torch and transformers raise many types
+        raise TuningError(f"training '{name}' failed: {type(exc).__name__}: {exc} (the run is kept; --resume continues it "
+                          "from its last checkpoint)") from exc
