@@ -3,6 +3,6 @@
 from ragtune.retrieval.base import Retriever, ScoredChunk
 from ragtune.retrieval.bm25 import LexicalRetriever
 from ragtune.retrieval.dense import DenseRetriever
-from ragtune.retrieval.hybrid import HybridRetriever, rrf_fuse
+from ragtune.retrieval.hybrid import HybridRetriever, convex_fuse, rrf_fuse
 
-__all__ = ["DenseRetriever", "HybridRetriever", "LexicalRetriever", "Retriever", "ScoredChunk", "rrf_fuse"]
+__all__ = ["DenseRetriever", "HybridRetriever", "LexicalRetriever", "Retriever", "ScoredChunk", "convex_fuse", "rrf_fuse"]
