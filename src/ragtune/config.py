@@ -26,6 +26,13 @@ class SearchMode(str, Enum):
     hybrid = "hybrid"
 
 
+class FusionMethod(str, Enum):
+    """How hybrid search merges the lexical and dense rankings (see ``ragtune.retrieval.hybrid``)."""
+
+    convex = "convex"
+    rrf = "rrf"
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -57,6 +64,7 @@ class RetrievalConfig(_Strict):
     mode: SearchMode = Field(SearchMode.hybrid, description="lexical, dense or hybrid.")
     k: int = Field(10, ge=1, description="Chunks returned.")
     candidates: int = Field(100, ge=1, description="Candidates each retriever contributes to fusion and rerank.")
+    fusion: FusionMethod = Field(FusionMethod.rrf, description="Hybrid fusion: 'convex' (weighted normalised scores) or 'rrf' (reciprocal rank).")
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
     lexical_weight: float = Field(1.0, ge=0, description="Weight of the lexical ranking in fusion.")
     dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in fusion.")

@@ -137,6 +137,7 @@ class LanceDBStore:
         self.root = Path(home) / "indexes"
         self.config = config or IndexConfig()
         self._snapshots: dict[str, _Snapshot] = {}
+        self._manifests: dict[str, tuple[tuple[int, int, int], IndexManifest]] = {}
         self._lock = threading.Lock()
 
     # -- paths and locking -------------------------------------------------
@@ -206,11 +207,35 @@ class LanceDBStore:
         self._snapshots.pop(name, None)
 
     def manifest(self, name: str) -> IndexManifest:
-        folder = self._require(name)
+        return self._read_manifest(self._require(name))
+
+    def _read_manifest(self, folder: Path) -> IndexManifest:
         try:
             return IndexManifest.model_validate_json((folder / "manifest.json").read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            self._require(folder.name)
+            raise
         except ValueError as exc:
             raise StoreError(f"{folder / 'manifest.json'}: unreadable index manifest: {exc}") from exc
+
+    def _current(self, name: str) -> IndexManifest:
+        """The committed manifest, parsed again only when the file changed (read-only: never mutate it).
+
+        Every search checks the manifest to see a new generation; a commit replaces the file with a new
+        one (a new inode, and longer, as its history grows), so the file's stat tells whether it changed.
+        """
+        path = self._dir(name) / "manifest.json"
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            self._require(name)
+            raise
+        key = (st.st_ino, st.st_mtime_ns, st.st_size)
+        cached = self._manifests.get(name)
+        if cached is None or cached[0] != key:
+            cached = (key, self._read_manifest(path.parent))
+            self._manifests[name] = cached
+        return cached[1]
 
     def _docs_table(self, name: str, manifest: IndexManifest):
         table = self._db(name).open_table("docs")
@@ -218,7 +243,7 @@ class LanceDBStore:
         return table
 
     def documents(self, name: str) -> list[DocRecord]:
-        manifest = self.manifest(name)
+        manifest = self._current(name)
         rows = self._docs_table(name, manifest).to_arrow().to_pylist()
         return [DocRecord(doc_id=r["doc_id"], source=r["source"], origin=r["origin"], hash=r["hash"], version=r["version"],
                           chunks=r["chunks"], doc_type=r["doc_type"], metadata=json.loads(r["metadata"] or "{}"),
@@ -232,6 +257,9 @@ class LanceDBStore:
             manifest = self.manifest(name)
             chunks, docs = self._open_committed(name, manifest)
             gone = sorted(set(deletes) | {u.record.doc_id for u in upserts})
+            if gone:  # delete only what is stored: a first ingest of many documents then writes no empty deletes
+                stored = docs.search().select(["doc_id"]).limit(None).to_arrow().column("doc_id").to_pylist()
+                gone = sorted(set(gone).intersection(stored))
             for i in range(0, len(gone), 500):
                 where = f"doc_id IN ({_sql_list(gone[i:i + 500])})"
                 chunks.delete(where)
@@ -350,7 +378,7 @@ class LanceDBStore:
 
     def _snapshot(self, name: str) -> _Snapshot:
         for attempt in range(3):
-            manifest = self.manifest(name)
+            manifest = self._current(name)
             with self._lock:
                 snap = self._snapshots.get(name)
                 if snap is not None and snap.generation == manifest.generation:
@@ -372,7 +400,7 @@ class LanceDBStore:
         raise StoreError(f"index '{name}' could not be read")  # pragma: no cover
 
     def search_dense(self, name: str, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[tuple[str, float]]:
-        manifest = self.manifest(name)
+        manifest = self._current(name)
         if len(vector) != manifest.embedder.dimension:
             raise InputError(f"query vector has {len(vector)} dimensions; index '{name}' holds {manifest.embedder.dimension}")
         snap = self._snapshot(name)

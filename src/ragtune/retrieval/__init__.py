@@ -3,8 +3,8 @@
 from ragtune.retrieval.base import Reranker, Retriever, ScoredChunk
 from ragtune.retrieval.bm25 import LexicalRetriever
 from ragtune.retrieval.dense import DenseRetriever
-from ragtune.retrieval.hybrid import HybridRetriever, rrf_fuse
+from ragtune.retrieval.hybrid import HybridRetriever, convex_fuse, rrf_fuse
 from ragtune.retrieval.rerank import CrossEncoderReranker, load_reranker, register_reranker
 
 __all__ = ["CrossEncoderReranker", "DenseRetriever", "HybridRetriever", "LexicalRetriever", "Reranker", "Retriever",
-           "ScoredChunk", "load_reranker", "register_reranker", "rrf_fuse"]
+           "ScoredChunk", "convex_fuse", "load_reranker", "register_reranker", "rrf_fuse"]
