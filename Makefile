@@ -10,7 +10,7 @@ export TOKENIZERS_PARALLELISM := false
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install demo test test-fast bench clean
+.PHONY: install browser demo test test-fast bench clean
 
 install: $(STAMP)
 
@@ -27,7 +27,13 @@ $(STAMP): pyproject.toml
 demo: install
 	bash examples/demo.sh
 
-test: install
+# Debian's chromium for the web page test (a couple of minutes once; the test skips if it cannot be had).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+		echo "chromium could not be installed: the page test will be skipped"
+
+test: install browser
 	$(PY) -m pytest -q
 
 test-fast: install

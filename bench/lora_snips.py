@@ -164,7 +164,8 @@ def main() -> None:
     schema = output_schema(slots_per_intent)
     test = read_jsonl(DATA / "test.jsonl")
     random.Random(args.seed).shuffle(test)  # partial coverage stays representative of every intent
-    result: dict = {"data": str(DATA), "system_prompt": SYSTEM, "targets": TARGETS, "device": "cpu", "threads": config.threads}
+    result: dict = {"data": str(DATA), "system_prompt": SYSTEM, "targets": TARGETS, "device": "cpu", "threads": config.threads,
+                    "cpu_count": os.cpu_count(), "load_average_1m": {"start": round(os.getloadavg()[0], 2)}}
 
     if args.tuned:
         card = ws.model_card(args.tuned.removeprefix("tuned:"))
@@ -184,6 +185,7 @@ def main() -> None:
                       f"eta={event.eta_s and round(event.eta_s)} {event.message or ''}", file=sys.stderr, flush=True)
 
         card = ws.tune_lora(lora, progress)
+        result["load_average_1m"]["after_training"] = round(os.getloadavg()[0], 2)
     m = card.metrics
     result["training"] = {"model": card.ref, "train_rows": card.data.rows.get("train") if card.data else None,
                           "eval_rows": card.data.rows.get("eval") if card.data else None, "steps": m.get("steps"),
@@ -205,6 +207,7 @@ def main() -> None:
                               minutes=args.base_minutes, max_new_tokens=96, batch_size=8, latency_rows=args.latency_rows)
     result["base"]["prompt"] = "the same system prompt + a compact JSON Schema of the output (intents, slot names)"
     result["schema_validation"] = "per-intent schema: known intent, only that intent's slot names, string or list values"
+    result["load_average_1m"]["end"] = round(os.getloadavg()[0], 2)
     result["peak_rss_mb_process"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     result["vs_targets"] = {k: {"tuned": result["tuned"][k], "target": t, "met": result["tuned"][k] >= t} for k, t in TARGETS.items()}
     ws.models.record_scores(card.ref, {"snips_test": {k: result["tuned"][k] for k in

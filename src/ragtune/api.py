@@ -8,14 +8,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import os
+import shutil
+import uuid
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence, TypeVar
 
+from ragtune.advisor import (AdvisorConfig, CostReport, Facts, Recommendation, StatedNeeds, decide, estimate_costs,
+                             load_advisor_config, measure_facts, stated_needs)
+from ragtune.advisor.report import write_report as write_advice_report
 from ragtune.config import ChunkingConfig, RagtuneConfig, SearchMode, apply_threads
 from ragtune.documents import JsonlFields, RecursiveChunker
 from ragtune.embeddings import Embedder, load_embedder
-from ragtune.errors import EmbedderMismatchError, InputError
+from ragtune.errors import ChunkNotFoundError, EmbedderMismatchError, InputError, UnsupportedTypeError, UploadTooLargeError
+from ragtune.evaluation.base import EvalResult, read_results
+from ragtune.evaluation.config import EvalConfig
+from ragtune.evaluation.questions import Question, load_questions
 from ragtune.generation import GenerateOptions, Generator, load_generator
 from ragtune.generation.answer import Answer, AnswerPipeline
 from ragtune.generation.base import TextCallback
@@ -23,6 +32,8 @@ from ragtune.generation.citations import Citation, NLISupportScorer, OverlapSupp
 from ragtune.index import DocRecord, Filters, IndexManifest, Store, check_index_name, open_store
 from ragtune.index.sync import IngestReport, Progress, sync_sources
 from ragtune.retrieval import DenseRetriever, HybridRetriever, LexicalRetriever, Reranker, Retriever, ScoredChunk, load_reranker
+from ragtune.serving.keys import ApiKey, KeyStore, Principal, Role
+from ragtune.serving.paths import check_walk, confine, safe_upload_name
 from ragtune.tuning import ModelCard, ModelRegistry, TrainingEvent
 from ragtune.tuning.data import CheckReport, SplitReport, read_examples
 from ragtune.tuning.data import split_examples as _split_examples
@@ -31,8 +42,15 @@ from ragtune.tuning.lora import LoraConfig
 from ragtune.tuning.pairs import PairData, PairsConfig
 from ragtune.tuning.reranker import RerankerTuneConfig
 
-__all__ = ["Answer", "Citation", "Filters", "Hit", "Index", "IngestReport", "ReindexReport", "Workspace", "check_examples",
-           "split_examples"]
+T = TypeVar("T")
+
+if TYPE_CHECKING:
+    from ragtune.evaluation.compare import Comparison
+    from ragtune.evaluation.updates import UpdatesConfig, UpdatesResult
+
+__all__ = ["AdvisorConfig", "Answer", "ApiKey", "Citation", "EvalConfig", "EvalResult", "Filters", "Hit", "Index",
+           "IngestReport", "KeyStore", "Principal", "ReindexReport", "Role", "StatedNeeds", "Workspace", "check_examples", "compare_runs",
+           "load_advisor_config", "read_results", "split_examples", "write_advice_report", "write_eval_report"]
 
 
 @dataclass
@@ -89,6 +107,7 @@ class Workspace:
         apply_threads(self.config.threads)
         self._store: Store | None = None
         self._embedders: dict[str, Embedder] = {}
+        self._keys: KeyStore | None = None
         self._generators: dict[str, Generator] = {}
         self._rerankers: dict[str, Reranker] = {}
         self._nli: SupportScorer | None = None
@@ -98,6 +117,13 @@ class Workspace:
         if self._store is None:
             self._store = open_store(self.config)
         return self._store
+
+    @property
+    def keys(self) -> KeyStore:
+        """The workspace's API keys (``<home>/keys.json``): create, list, revoke, authenticate."""
+        if self._keys is None:
+            self._keys = KeyStore(self.config.home / "keys.json")
+        return self._keys
 
     def embedder(self, spec: str | None = None) -> Embedder:
         """The embedder for ``spec`` (default: the configured one), loaded once per workspace."""
@@ -140,13 +166,22 @@ class Workspace:
 
     def ask(self, question: str, index: str | None = None, *, model: str | None = None, k: int | None = None,
             rerank: str | None = None, mode: SearchMode | str | None = None, filters: Filters | None = None,
-            on_text: TextCallback | None = None) -> Answer:
-        """Answer ``question`` from ``index`` with citations, or, without an index, with the model alone."""
+            on_text: TextCallback | None = None, schema: dict[str, Any] | None = None, repairs: int = 1,
+            system: str | None = None) -> Answer:
+        """Answer ``question`` from ``index`` with citations, or, without an index, with the model alone.
+
+        With ``schema`` (a JSON Schema, see ``load_schema``) the answer is JSON that fits it: instructed, validated
+        and repaired up to ``repairs`` times (``Answer.structured``). ``system`` adds a system prompt.
+        """
+        if repairs < 0:
+            raise InputError("repairs must be 0 or more")
         if index is not None:
-            return self.index(index).ask(question, model=model, k=k, rerank=rerank, mode=mode, filters=filters, on_text=on_text)
+            return self.index(index).ask(question, model=model, k=k, rerank=rerank, mode=mode, filters=filters, on_text=on_text,
+                                         schema=schema, repairs=repairs, system=system)
         generator = self.generator(model)
         options = GenerateOptions.from_config(self.config.generation)
-        return AnswerPipeline(generator, self.config.answer, options).ask(question, on_text=on_text)
+        return AnswerPipeline(generator, self.config.answer, options).ask(question, on_text=on_text, schema=schema,
+                                                                          repairs=repairs, system=system)
 
     def indexes(self) -> list[IndexManifest]:
         """Manifests of every index in the workspace."""
@@ -164,12 +199,40 @@ class Workspace:
         self.store.create(IndexManifest(name=name, embedder=info, chunking=chunking or self.config.chunking))
         return Index(self, name)
 
+    def uploads_dir(self, index: str) -> Path:
+        """Where files uploaded to ``index`` through a server are kept: ``<home>/uploads/<index>``."""
+        return self.config.home / "uploads" / check_index_name(index)
+
+    def served_models(self) -> list[str]:
+        """Model specs that server clients may name in ``ask`` (``serve.models``, else the default and extractive)."""
+        models = self.config.serve.models or [self.config.generation.model, "extractive"]
+        return list(dict.fromkeys(models))
+
+    def served_model(self, model: str | None) -> str:
+        """``model`` if servers may use it (default: the configured generator); ``InputError`` otherwise."""
+        model = model or self.config.generation.model
+        served = self.served_models()
+        if model not in served:
+            raise InputError(f"model '{model}' is not served here (served: {', '.join(served)})")
+        return model
+
     def ingest(self, paths: Sequence[str], index: str, *, create: bool = True, embedder: str | None = None,
                include: Sequence[str] = (), exclude: Sequence[str] = (), strict: bool = False,
-               jsonl_fields: JsonlFields | None = None, progress: Progress | None = None) -> IngestReport:
-        """Sync files and folders into ``index`` (created on first use unless ``create`` is false)."""
+               jsonl_fields: JsonlFields | None = None, progress: Progress | None = None,
+               roots: Sequence[Path] | None = None) -> IngestReport:
+        """Sync files and folders into ``index`` (created on first use unless ``create`` is false).
+
+        With ``roots`` (servers), every path, and every file found in a folder, must resolve inside one of
+        those folders (``PathNotAllowedError`` otherwise; see ``ragtune.serving.paths``).
+        """
         if not paths:
             raise InputError("give at least one file or folder to ingest")
+        if roots is not None:
+            from ragtune.documents import discover
+
+            paths = [str(confine(str(p), roots)) for p in paths]
+            files, _ = discover(paths, include, exclude)
+            check_walk([f.path for f in files], roots)
         if not self.store.exists(check_index_name(index)):
             if not create:
                 self.store.manifest(index)  # raises IndexNotFoundError
@@ -182,8 +245,10 @@ class Workspace:
                                         jsonl_fields=jsonl_fields, progress=progress, embedder=embedder)
 
     def delete_index(self, name: str) -> None:
-        """Remove an index and everything in it."""
+        """Remove an index and everything in it, uploaded files included."""
         self.store.drop(name)
+        shutil.rmtree(self.uploads_dir(name), ignore_errors=True)
+
 
     # --- tuned models -------------------------------------------------------------------------------
 
@@ -240,6 +305,96 @@ class Workspace:
 
         return export_model(ref, self.config.home, out, merge=merge)
 
+    # --- the decision -------------------------------------------------------------------------------
+
+    def facts(self, needs: StatedNeeds | dict[str, Any], *, index: str | None = None, examples: str | Path | None = None,
+              evaluation: str | Path | None = None, config: AdvisorConfig | None = None) -> Facts:
+        """Measure what an index, an examples file and an eval run say, beside the stated ``needs``."""
+        needs = needs if isinstance(needs, StatedNeeds) else stated_needs(**needs)
+        config = config or AdvisorConfig()
+        return measure_facts(self.store, needs, index=index, examples=examples, evaluation=evaluation,
+                             tokenizer=config.tokenizer)
+
+    def advise(self, needs: StatedNeeds | dict[str, Any], *, index: str | None = None, examples: str | Path | None = None,
+               evaluation: str | Path | None = None, model: str | None = None,
+               config: AdvisorConfig | None = None) -> Recommendation:
+        """rag, ft, rag+ft or prompt, from measured facts, rules of thumb, an eval run if given, and the cost model."""
+        config = config or AdvisorConfig(tokenizer=model)
+        facts = self.facts(needs, index=index, examples=examples, evaluation=evaluation, config=config)
+        return decide(facts, config, model)
+
+    def cost(self, needs: StatedNeeds | dict[str, Any], *, index: str | None = None, examples: str | Path | None = None,
+             evaluation: str | Path | None = None, config: AdvisorConfig | None = None) -> CostReport:
+        """The cost model alone: cost per month and over the horizon per approach, break-even volumes, sensitivity."""
+        config = config or AdvisorConfig()
+        facts = self.facts(needs, index=index, examples=examples, evaluation=evaluation, config=config)
+        return estimate_costs(facts, config)
+
+    # --- evaluation ---------------------------------------------------------------------------------
+
+    def evaluate(self, questions: str | Path | Sequence[Question], config: EvalConfig | None = None, *,
+                 schema: dict[str, Any] | None = None, limit: int | None = None,
+                 progress: Progress | None = None) -> EvalResult:
+        """Answer a question set with every variant of ``config`` and score them side by side.
+
+        ``questions``: a JSONL file (``ragtune.evaluation.questions``) or loaded questions; ``schema`` applies to
+        questions that carry none; ``limit`` keeps the first N. Generations are cached under ``<home>/eval-cache``:
+        a rerun costs nothing.
+        """
+        from ragtune.evaluation.runner import EvalRunner
+
+        source = None
+        if isinstance(questions, (str, Path)):
+            source = str(questions)
+            questions = load_questions(questions, schema=schema)
+        elif schema is not None:
+            questions = [q if q.schema is not None else replace(q, schema=schema) for q in questions]
+        if limit is not None and limit < 1:
+            raise InputError("limit must be at least 1")
+        return EvalRunner(self, config or EvalConfig(), progress).run(list(questions)[:limit], source)
+
+    def evaluate_retrieval(self, index: str, questions: Sequence[Question], qrels: dict[str, dict[str, int]] | None = None, *,
+                           ndcg_k: Sequence[int] = (10,), recall_k: Sequence[int] = (100,), mrr_k: Sequence[int] = (10,),
+                           mode: SearchMode | str | None = None, rerank: str | None = None) -> dict[str, Any]:
+        """nDCG, recall and MRR of ``index`` over questions with judgements (``qrels``, else their ``gold_doc_ids``).
+
+        Each document counts once, at the rank of its best chunk. Returns ``{"index", "queries", "judged", "mode",
+        "metrics": {name: {"mean", "ci95", "n"}}}``.
+        """
+        from ragtune.evaluation.metrics import ranking_metrics
+
+        if not questions:
+            raise InputError("no questions to evaluate retrieval with")
+        if qrels is None:
+            qrels = {q.id: {d: 1 for d in q.gold_doc_ids} for q in questions if q.gold_doc_ids}
+        depth = max([*ndcg_k, *recall_k, *mrr_k])
+        if min([*ndcg_k, *recall_k, *mrr_k]) < 1:
+            raise InputError("every k must be at least 1")
+        results = self.index(index).search_batch([(q.id, q.question) for q in questions], k=depth, mode=mode,
+                                                 unique_docs=True, rerank=rerank)
+        rankings = {qid: [h.doc_id for h in hits] for qid, hits in results}
+        metrics = ranking_metrics(rankings, qrels, ndcg_k, recall_k, mrr_k)
+        judged = sum(1 for q in questions if any(g > 0 for g in qrels.get(q.id, {}).values()))
+        return {"index": index, "queries": len(questions), "judged": judged,
+                "mode": SearchMode(mode or self.config.retrieval.mode).value, "rerank": rerank, "metrics": metrics}
+
+    def evaluate_updates(self, config: "UpdatesConfig", progress: Progress | None = None) -> "UpdatesResult":
+        """The knowledge-update test (``ragtune.evaluation.updates``): ask at T1 and T2, and measure who moved."""
+        from ragtune.evaluation.updates import UpdatesRunner
+
+        return UpdatesRunner(self, config, progress).run()
+
+
+def _retry_stale(read: Callable[[], T], attempts: int = 3) -> T:
+    """Run a read again when a commit replaced chunks between ranking them and fetching them."""
+    for attempt in range(attempts):
+        try:
+            return read()
+        except ChunkNotFoundError:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
 
 class Index:
     """A named index: ingest into it, search it, list and remove its documents."""
@@ -273,6 +428,61 @@ class Index:
         return sync_sources(self.workspace.store, self.name, self._embedder(embedder), RecursiveChunker(manifest.chunking),
                             paths, include=include, exclude=exclude, strict=strict, jsonl_fields=jsonl_fields, progress=progress)
 
+    def ingest_uploads(self, files: Sequence[tuple[str, bytes]]) -> IngestReport:
+        """Store uploaded ``(file name, content)`` pairs in the index's upload folder and ingest them in one commit.
+
+        Names are made safe (``ragtune.serving.paths.safe_upload_name``); a file above ``serve.max_upload_mb``
+        raises ``UploadTooLargeError``, a type outside ``serve.upload_types`` ``UnsupportedTypeError``. If the
+        ingest fails, the upload folder is put back as it was, so the files and the index still agree.
+        """
+        from ragtune.documents import supported_suffixes
+
+        if not files:
+            raise InputError("upload at least one file (multipart field 'files')")
+        serve = self.workspace.config.serve
+        allowed = {t.lower() if t.startswith(".") else f".{t.lower()}" for t in serve.upload_types} or supported_suffixes()
+        limit = int(serve.max_upload_mb * 1024 * 1024)
+        names: list[str] = []
+        for raw, data in files:
+            name = safe_upload_name(raw)
+            suffix = Path(name).suffix.lower()
+            if suffix not in allowed:
+                raise UnsupportedTypeError(f"{name}: file type '{suffix or '(none)'}' is not accepted "
+                                           f"(accepted: {', '.join(sorted(allowed))})")
+            if len(data) > limit:
+                raise UploadTooLargeError(f"{name}: {len(data)} bytes is above the upload limit of {limit} bytes")
+            if name in names:
+                raise InputError(f"{name}: uploaded twice in one request")
+            names.append(name)
+        self.manifest  # IndexNotFoundError before anything is written
+        folder = self.workspace.uploads_dir(self.name)
+        folder.mkdir(parents=True, exist_ok=True)
+        tag = uuid.uuid4().hex[:8]
+        placed: list[tuple[Path, Path | None]] = []
+        try:
+            for name, (_, data) in zip(names, files):
+                target = folder / name
+                backup = None
+                if target.exists():
+                    backup = folder / f".{name}.{tag}.old"
+                    os.replace(target, backup)
+                placed.append((target, backup))
+                tmp = folder / f".{name}.{tag}.new"
+                tmp.write_bytes(data)
+                os.replace(tmp, target)
+            report = self.ingest([str(target) for target, _ in placed], strict=True)
+        except BaseException:
+            for target, backup in reversed(placed):
+                if backup is not None:
+                    os.replace(backup, target)
+                else:
+                    target.unlink(missing_ok=True)
+            raise
+        for _, backup in placed:
+            if backup is not None:
+                backup.unlink(missing_ok=True)
+        return report
+
     def retriever(self, mode: SearchMode | str | None = None, embedder: str | None = None) -> Retriever:
         """The retriever for ``mode`` (default: the configured mode)."""
         mode = SearchMode(mode or self.workspace.config.retrieval.mode)
@@ -293,17 +503,20 @@ class Index:
         if k < 1:
             raise InputError("k must be at least 1")
         reranker = self.workspace.reranker(rerank)
+        retriever = self.retriever(mode, embedder)
         if reranker is None:
-            scored = self.retriever(mode, embedder).retrieve(query, k, filters)
+            scored = _retry_stale(lambda: retriever.retrieve(query, k, filters))
         else:
-            candidates = self.retriever(mode, embedder).retrieve(query, max(k, self.workspace.config.rerank.candidates), filters)
+            fetch = max(k, self.workspace.config.rerank.candidates)
+            candidates = _retry_stale(lambda: retriever.retrieve(query, fetch, filters))
             scored = reranker.rerank(query, candidates, k)
         return [Hit.from_scored(i, s) for i, s in enumerate(scored, start=1)]
 
     def ask(self, question: str, *, model: str | None = None, k: int | None = None, rerank: str | None = None,
             mode: SearchMode | str | None = None, filters: Filters | None = None,
-            on_text: TextCallback | None = None) -> Answer:
-        """A cited answer to ``question`` from this index (see ``ragtune.generation.answer``)."""
+            on_text: TextCallback | None = None, schema: dict[str, Any] | None = None, repairs: int = 1,
+            system: str | None = None) -> Answer:
+        """A cited answer to ``question`` from this index (see ``ragtune.generation.answer``; ``schema``: a JSON answer)."""
         if not question or not question.strip():
             raise InputError("the question is empty")
         if self.manifest.chunks == 0:
@@ -319,7 +532,8 @@ class Index:
                                   rerank_candidates=config.rerank.candidates, embedder=embedder,
                                   support=ws.support_scorer(embedder), index_name=self.name,
                                   fallback=ws.generator("extractive"))
-        return pipeline.ask(question, filters=filters, on_text=on_text)
+        return _retry_stale(lambda: pipeline.ask(question, filters=filters, on_text=on_text, schema=schema, repairs=repairs,
+                                                 system=system))
 
     def search_batch(self, queries: Sequence[tuple[str, str]], k: int | None = None, mode: SearchMode | str | None = None,
                      filters: Filters | None = None, unique_docs: bool = False,
@@ -404,12 +618,31 @@ class Index:
         """Remove documents by id; ``InputError`` names any id the index does not hold."""
         from ragtune.index import IngestEvent
 
-        known = {d.doc_id for d in self.workspace.store.documents(self.name)}
-        missing = [d for d in doc_ids if d not in known]
+        sources = {d.doc_id: d.source for d in self.workspace.store.documents(self.name)}
+        missing = [d for d in doc_ids if d not in sources]
         if missing:
             raise InputError(f"index '{self.name}' has no document '{missing[0]}'")
         self.workspace.store.commit(self.name, [], list(doc_ids), IngestEvent(removed=len(doc_ids)))
+        uploads = self.workspace.uploads_dir(self.name).resolve()
+        for doc_id in doc_ids:  # an uploaded file goes with its document
+            source = Path(sources.get(doc_id, ""))
+            if source.is_absolute() and source.resolve().parent == uploads:
+                source.unlink(missing_ok=True)
         return len(doc_ids)
+
+
+def compare_runs(a: str | Path, b: str | Path) -> "Comparison":
+    """What changed from results file ``a`` to ``b``, metric by metric, with 95% intervals of the difference."""
+    from ragtune.evaluation.compare import compare_files
+
+    return compare_files(a, b)
+
+
+def write_eval_report(result: EvalResult, path: str | Path) -> Path:
+    """Write an eval result as HTML, Markdown or JSON, by the file's suffix."""
+    from ragtune.evaluation.report import write_report as _write
+
+    return _write(result, path)
 
 
 def check_examples(path: str | Path, *, base: str | None = "local", max_length: int = 512, system: str | None = None,

@@ -92,7 +92,7 @@ class GenerationConfig(_Strict):
     threads: int | None = Field(None, ge=1, le=256, description="torch / llama.cpp threads for local models (default: the top-level 'threads').")
     device: str = Field("auto", description="torch device for local models: auto (GPU when present), cpu, cuda, mps.")
     local_backend: LocalBackend = Field(LocalBackend.transformers, description="Runtime for plain 'local': transformers, gguf (llama-cpp-python) or auto (gguf when installed).")
-    extractive_sentences: int = Field(2, ge=1, le=10, description="Sentences the 'extractive' generator quotes.")
+    extractive_sentences: int = Field(3, ge=1, le=10, description="Sentences the 'extractive' generator quotes.")
     timeout_s: float = Field(120.0, gt=0, description="Seconds before a request to a model server gives up.")
     max_retries: int = Field(3, ge=0, le=20, description="Retries, with exponential backoff, on 429, 5xx, overloaded or unreachable servers.")
     anthropic_key_env: str = Field("ANTHROPIC_API_KEY", description="Environment variable holding the Anthropic API key.")
@@ -128,6 +128,17 @@ class IndexConfig(_Strict):
     stemmer: str = Field("english", description="Snowball stemmer for lexical search ('' for none).")
 
 
+class ServeConfig(_Strict):
+    """The HTTP and MCP servers: where they listen, what clients may send, and which models they may name."""
+
+    host: str = Field("127.0.0.1", description="Interface the HTTP server binds (loopback by default).")
+    port: int = Field(8400, ge=1, le=65535, description="TCP port of the HTTP server.")
+    max_upload_mb: float = Field(20.0, gt=0, le=4096, description="Largest upload (one request, all files together) in MiB.")
+    upload_types: list[str] = Field(default_factory=list, description="File endings uploads may have, e.g. ['.md', '.pdf'] (default: every type a loader reads).")
+    models: list[str] = Field(default_factory=list, description="Model specs clients may name in ask (default: the configured generator and 'extractive').")
+    roots: list[Path] = Field(default_factory=list, description="Server folders that ingest-by-path may read (none: uploads only over HTTP; the working directory for MCP).")
+
+
 class RagtuneConfig(_Strict):
     """Everything ragtune needs to run; each layer gets its own section."""
 
@@ -141,6 +152,7 @@ class RagtuneConfig(_Strict):
     rerank: RerankConfig = Field(default_factory=RerankConfig)
     generation: GenerationConfig = Field(default_factory=GenerationConfig)
     answer: AnswerConfig = Field(default_factory=AnswerConfig)
+    serve: ServeConfig = Field(default_factory=ServeConfig)
 
     @model_validator(mode="after")
     def _generation_threads(self) -> "RagtuneConfig":

@@ -8,7 +8,11 @@ Every error a user can cause or meet is a ``RagtuneError``; faces map them once
     │   ├── ConfigError              a setting, model spec or missing extra
     │   ├── IndexNotFoundError       an index that does not exist
     │   ├── EmbedderMismatchError    querying an index with another embedding model
-    │   └── MissingKeyError          an API key variable is unset (the message names it)
+    │   ├── ChunkNotFoundError       a chunk id the index does not hold (or no longer: a commit replaced it)
+    │   ├── MissingKeyError          an API key variable is unset (the message names it)
+    │   ├── PathNotAllowedError      a server-side path outside the allowed roots
+    │   ├── UploadTooLargeError      an upload above the size limit
+    │   └── UnsupportedTypeError     an upload of a type no loader reads or the server refuses
     ├── StoreError                   the workspace or store cannot be read or written
     ├── ProviderError                a model provider failed (network, server, quota)
     ├── TuningError                  training failed
@@ -42,8 +46,24 @@ class EmbedderMismatchError(InputError):
     """Raised when an index is queried with an embedder other than the one that built it."""
 
 
+class ChunkNotFoundError(InputError):
+    """Raised when chunks are fetched by an id the index does not hold, e.g. after a concurrent re-ingest."""
+
+
 class MissingKeyError(InputError):
     """Raised when a provider needs an API key whose environment variable is unset."""
+
+
+class PathNotAllowedError(InputError):
+    """Raised when a path given to a server lies outside its allowed roots (``..``, symlinks, absolute paths)."""
+
+
+class UploadTooLargeError(InputError):
+    """Raised when an uploaded file is larger than the server accepts."""
+
+
+class UnsupportedTypeError(InputError):
+    """Raised when an uploaded file has a type no loader reads, or one the server does not accept."""
 
 
 class StoreError(RagtuneError):

@@ -104,3 +104,18 @@ def test_unreachable_server_exits_1_naming_the_url(run, tmp_path, closed_port):
     url = f"http://127.0.0.1:{closed_port}/v1"
     result = run("ask", QUESTION, "--index", "support", "-m", f"openai:m@{url}")
     assert result.exit_code == 1 and url in " ".join(result.stderr.split()) and "Traceback" not in result.stderr
+
+
+def test_json_schema_answers_with_json(run, tmp_path):
+    schema = tmp_path / "schema.json"
+    schema.write_text('{"type": "object", "required": ["days"], "properties": {"days": {"type": "integer"}}}')
+    result = run("ask", QUESTION, "-m", 'fake:Here you go: {"days": 400}', "--json-schema", str(schema), "--json")
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["structured"] == {"text": 'Here you go: {"days": 400}', "value": {"days": 400}, "valid": True, "errors": [],
+                                 "attempts": 1}
+    text = run("ask", QUESTION, "-m", 'fake:{"days": "x"}', "--json-schema", str(schema))
+    assert text.exit_code == 0 and '"days": "x"' in text.stdout and "does not fit the schema" in text.stderr
+    schema.write_text('{"type": 12}')
+    bad = run("ask", QUESTION, "-m", "fake", "--json-schema", str(schema))
+    assert bad.exit_code == 2 and "not a valid JSON Schema" in " ".join(bad.stderr.split())

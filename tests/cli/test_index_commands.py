@@ -91,6 +91,17 @@ def test_real_cli_process_with_default_embedder(tmp_path):
     assert manifest["embedder"]["name"] == "sentence-transformers/all-MiniLM-L6-v2" and manifest["embedder"]["dimension"] == 384
 
 
+def test_same_commands_on_a_postgres_store(cli, docs_dir, pg_uri, monkeypatch, tmp_path):
+    monkeypatch.setenv("RAGTUNE_STORE", pg_uri)
+    code, out, _ = cli("ingest", docs_dir, "--index", "support", "--json")
+    assert code == 0 and json.loads(out)["added"] == 3
+    code, out, _ = cli("search", "audit log retention", "--index", "support", "--k", "1", "--json")
+    assert json.loads(out)["hits"][0]["doc_id"] == "docs/audit.txt"
+    code, out, _ = cli("indexes", "--json")
+    assert [i["name"] for i in json.loads(out)] == ["support"]
+    assert not (tmp_path / "home" / "indexes").exists()  # it all went to PostgreSQL
+
+
 def test_reindex_json_and_errors(cli, docs_dir):
     cli("ingest", docs_dir, "--index", "support")
     code, out, err = cli("reindex", "--index", "support", "--embedder", "fake:32", "--json")

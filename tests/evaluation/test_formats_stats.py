@@ -1,5 +1,7 @@
 import math
 
+import numpy as np
+
 import pytest
 
 from ragtune.errors import InputError
@@ -39,3 +41,28 @@ def test_bootstrap_interval_contains_mean_and_narrows():
     assert (big["ci95"][1] - big["ci95"][0]) < (small["ci95"][1] - small["ci95"][0])
     assert math.isnan(mean_ci95([])["mean"])
     assert percentile([1, 2, 3, 4], 50) == 2.5
+
+
+def test_percentile_interval_in_the_aggregate_shape():
+    from ragtune.evaluation.stats import percentile_ci95
+
+    out = percentile_ci95(list(range(1, 101)), 95)
+    assert out["mean"] == pytest.approx(95.05) and out["n"] == 100
+    assert out["ci95"][0] < 95.05 < out["ci95"][1]
+    assert percentile_ci95([], 50)["n"] == 0 and percentile_ci95([3.0], 50)["ci95"] == [3.0, 3.0]
+
+
+def test_paired_difference_is_tighter_than_unpaired():
+    from ragtune.evaluation.stats import difference_ci95
+
+    rng = np.random.default_rng(1)
+    a = rng.uniform(0, 1, 200)
+    b = a + 0.05  # every question improves a little; questions differ a lot
+    paired = difference_ci95(a, b, paired=True)
+    unpaired = difference_ci95(a, b)
+    assert paired["delta"] == pytest.approx(0.05) and paired["changed"] is True
+    assert unpaired["changed"] is False and (unpaired["ci95"][1] - unpaired["ci95"][0]) > 10 * (paired["ci95"][1] - paired["ci95"][0] + 1e-9)
+    same = difference_ci95([0.5] * 10, [0.5] * 10, paired=True)
+    assert same["delta"] == 0.0 and same["changed"] is False
+    with pytest.raises(ValueError):
+        difference_ci95([1, 2], [1], paired=True)

@@ -119,3 +119,42 @@ def test_streamed_pieces_make_the_raw_answer(ws_for, support_home):
     pieces = []
     answer = ws_for(support_home).ask(QUESTION, "support", model="fake", on_text=pieces.append)
     assert len(pieces) > 1 and "".join(pieces) == answer.raw_answer
+
+
+SCHEMA = {"type": "object", "required": ["days"], "properties": {"days": {"type": "integer"}}}
+
+
+def test_structured_answer_alone_is_instructed_validated_and_repaired(ws_for, support_home):
+    ws = ws_for(support_home)
+    answer = ws.ask(QUESTION, model='fake:Sure, here: {"days": 400}', schema=SCHEMA, system="You answer retention questions.")
+    assert answer.structured.valid and answer.structured.value == {"days": 400} and answer.structured.attempts == 1
+    system = ws.generator('fake:Sure, here: {"days": 400}').prompts[0].messages[0]["content"]
+    assert system.startswith("You answer retention questions.") and '"required":["days"]' in system
+    assert answer.to_json()["structured"]["value"] == {"days": 400} and answer.citations == [] and not answer.abstained
+    bad = ws.ask(QUESTION, model='fake:{"days": "many"}', schema=SCHEMA, repairs=2)
+    assert not bad.structured.valid and bad.structured.attempts == 3 and "$.days" in bad.structured.errors[0]
+    assert bad.usage.output_tokens == 3 * 2  # every attempt is counted
+    no_repair = ws.ask(QUESTION, model='fake:{"days": "many"}', schema=SCHEMA, repairs=0)
+    assert no_repair.structured.attempts == 1
+
+
+def test_structured_answer_with_retrieval_gets_context_but_no_citations(ws_for, support_home):
+    ws = ws_for(support_home)
+    answer = ws.ask(QUESTION, "support", model='fake:{"days": 400}', schema=SCHEMA)
+    prompt = ws.generator('fake:{"days": 400}').prompts[0]
+    assert prompt.blocks and "400 days" in prompt.messages[1]["content"] and "JSON Schema" in prompt.messages[0]["content"]
+    assert "cite" not in prompt.messages[0]["content"].lower()
+    assert answer.structured.valid and answer.citations == [] and answer.context and answer.index == "support"
+    with pytest.raises(InputError, match="window"):
+        ws.ask("audit " * 5000, model="fake", schema=SCHEMA)
+    with pytest.raises(InputError, match="repairs"):
+        ws.ask(QUESTION, model="fake", schema=SCHEMA, repairs=-1)
+
+
+def test_system_prompt_replaces_the_default_alone_and_leads_the_rag_instructions(ws_for, support_home):
+    ws = ws_for(support_home)
+    ws.ask(QUESTION, model="fake:400 days.", system="Be terse.")
+    ws.ask(QUESTION, "support", model="fake", system="Be terse.")
+    alone, rag = ws.generator("fake:400 days.").prompts[0], ws.generator("fake").prompts[0]
+    assert alone.messages[0]["content"] == "Be terse."
+    assert rag.messages[0]["content"].startswith("Be terse.\n\n") and "[1]" in rag.messages[0]["content"]

@@ -100,3 +100,18 @@ def test_citation_gives_way_to_a_block_that_supports_far_better():
     assert out.text == "The server listens on port 8420 [2]."
     assert [(c.marker, c.origin) for c in out.citations] == [(2, "matched")]
     assert out.dropped[0]["marker"] == "[1]" and "far better" in out.dropped[0]["reason"]
+
+
+def test_faithfulness_counts_claims_supported_by_the_blocks_they_cite(blocks):
+    from ragtune.generation.citations import faithfulness, sentence_support
+
+    lexical = OverlapSupportScorer(None)
+    answer = ("Audit entries are kept for 400 days [1]. The server listens on port 8420 [1]. "
+              "Is that all? Backups run every night at midnight.")
+    rows = sentence_support(answer, blocks, lexical)
+    assert [r.markers for r in rows] == [[1], [1], []]  # the question is not a claim
+    assert rows[0].support > 0.9 and rows[1].support < 0.35 and rows[2].support == 0.0
+    assert faithfulness(answer, blocks, lexical, 0.35) == pytest.approx(1 / 3)
+    assert faithfulness("Audit entries are kept for 400 days [1]. It listens on port 8420 [2].", blocks, lexical, 0.35) == 1.0
+    assert faithfulness("Audit entries are kept for 400 days [7].", blocks, lexical, 0.35) == 0.0  # no such block
+    assert faithfulness("Yes.", blocks, lexical, 0.35) is None

@@ -6,14 +6,13 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from ragtune import api
+from ragtune.cli.index_commands import JsonFlag
 from ragtune.cli.output import emit_json, err, handle_errors, out
 from ragtune.errors import InputError
-
-JsonFlag = typer.Option(False, "--json", help="Print one JSON document on stdout and nothing else.")
-
 
 def read_system(value: Optional[str]) -> Optional[str]:
     """A system prompt given inline or as ``@file``."""
@@ -78,8 +77,8 @@ def _print_report(doc: dict) -> None:
     out.print(f"[bold]{doc['file']}[/]: {doc['format'] or 'no valid rows'}, {rows['valid']} valid row(s), "
               f"{rows['invalid']} with errors, {rows['blank']} blank line(s)", highlight=False)
     for e in doc["errors"][:50]:
-        where = f"{e['file']}:{e['line']}" + (f" [{e['field']}]" if e["field"] else "")
-        err.print(f"[red]error[/] {where}: {e['message']}", highlight=False)
+        where = f"{e['file']}:{e['line']}" + (f": field '{e['field']}'" if e["field"] else "")
+        err.print(f"[red]error[/] {escape(where)}: {escape(e['message'])}", highlight=False)
     if len(doc["errors"]) > 50:
         err.print(f"... and {len(doc['errors']) - 50} more error(s) (all of them with --json)")
     dup = doc["duplicates"]

@@ -7,11 +7,8 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from ragtune.cli.index_commands import workspace
+from ragtune.cli.index_commands import JsonFlag, workspace
 from ragtune.cli.output import emit_json, handle_errors, out
-
-JsonFlag = typer.Option(False, "--json", help="Print one JSON document on stdout and nothing else.")
-
 
 def register(app: typer.Typer) -> None:
     models = typer.Typer(help="The versioned model registry: list, show and export trained models.", invoke_without_command=True)

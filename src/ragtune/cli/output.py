@@ -10,6 +10,7 @@ from typing import Any, Callable, Iterator
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ragtune.errors import RagtuneError
@@ -38,7 +39,7 @@ def handle_errors(fn: Callable) -> Callable:
         try:
             return fn(*args, **kwargs)
         except RagtuneError as exc:
-            err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+            err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             err.print("[yellow]interrupted: nothing was committed[/]")
@@ -48,7 +49,8 @@ def handle_errors(fn: Callable) -> Callable:
         except Exception as exc:  # noqa: BLE001 - last line of defence: no tracebacks at the user
             if os.environ.get("RAGTUNE_DEBUG"):
                 raise
-            err.print(f"[bold red]error:[/] {type(exc).__name__}: {exc} (set RAGTUNE_DEBUG=1 for the traceback)", markup=True, highlight=False)
+            err.print(f"[bold red]error:[/] {type(exc).__name__}: {escape(str(exc))} (set RAGTUNE_DEBUG=1 for the traceback)",
+                      markup=True, highlight=False)
             raise typer.Exit(1) from None
 
     return wrapper

@@ -51,6 +51,7 @@ class TrainingProgress:
         self.every_s, self.last = every_s, 0.0
         self.loss: Optional[float] = None
         self.eval_loss: Optional[float] = None
+        self.eta: Optional[float] = None
 
     def __enter__(self) -> "TrainingProgress":
         if self.bar:
@@ -68,6 +69,7 @@ class TrainingProgress:
                 self.task = self.bar.add_task("train", total=event.max_steps, completed=event.step or 0, info="")
             return
         self.loss = event.loss if event.loss is not None else self.loss
+        self.eta = event.eta_s if event.eta_s is not None else self.eta
         if event.kind == "eval" and event.scores is not None:
             shown = "  ".join(f"{k} {v:.4f}" for k, v in event.scores.items() if k in ("ndcg@10", "mrr@10", "recall@10", "base_ndcg@10"))
             (self.bar.console if self.bar else err).print(f"held-out {shown} ({event.message or f'step {event.step}'})", highlight=False)
@@ -77,7 +79,7 @@ class TrainingProgress:
             self.eval_loss = event.eval_loss
             (self.bar.console if self.bar else err).print(f"eval loss {event.eval_loss:.4f} at step {event.step}", highlight=False)
         info = (f"loss {self.loss:.4f}" if self.loss is not None else "loss -") + \
-               (f"  eval {self.eval_loss:.4f}" if self.eval_loss is not None else "") + f"  ETA {_clock(event.eta_s)}"
+               (f"  eval {self.eval_loss:.4f}" if self.eval_loss is not None else "") + f"  ETA {_clock(self.eta)}"
         if self.bar and self.task is not None:
             self.bar.update(self.task, completed=event.step, total=event.max_steps, info=info)
         elif event.kind == "step" and (time.monotonic() - self.last >= self.every_s or event.step == event.max_steps):

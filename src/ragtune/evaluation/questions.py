@@ -14,6 +14,7 @@ from typing import Any
 
 from ragtune.documents.beir import read_beir_jsonl, read_qrels
 from ragtune.documents.loaders.jsonl import jsonl_objects
+from ragtune.documents.loaders.jsonl import jsonl_objects as jsonl_rows  # noqa: F401 - (line, object) rows, re-exported
 from ragtune.errors import InputError
 from ragtune.evaluation.formats import check_schema
 
@@ -67,13 +68,12 @@ def _row_to_question(row: dict[str, Any], where: str) -> Question:
 def load_questions(path: str | Path, schema: Any = None) -> list[Question]:
     """Read a JSONL question set; ``schema`` (a JSON Schema) applies to rows that carry none."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: no such file")
     if schema is not None:
         check_schema(schema, "--schema")
     questions: list[Question] = []
     seen: set[str] = set()
-    for where, row in jsonl_objects(path):
+    for number, row in jsonl_objects(path):
+        where = f"{path}:{number}"
         q = _row_to_question(row, where)
         if q.id in seen:
             raise InputError(f"{where}: duplicate id '{q.id}'")

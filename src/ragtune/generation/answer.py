@@ -16,13 +16,19 @@ generate, then cite.
    uncited (``answer.unsupported``).
 
 Without a retriever the model answers alone (the ``base`` and ``ft`` variants): no citations.
+
+With a JSON Schema (``schema``) the answer is a JSON value (``ragtune.generation.structured``): the schema
+goes into the system prompt, the reply is validated and, when it does not fit, repaired ``repairs`` times.
+Retrieved blocks are then context only: no relevance abstention, no citations; ``Answer.structured`` holds
+the parsed value and whether it fits. ``system`` is an extra system prompt (for the model alone it replaces
+the default one), such as the prompt a tuned model was trained with.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from ragtune.config import AnswerConfig, FallbackPolicy
 from ragtune.embeddings.base import Embedder
@@ -30,7 +36,8 @@ from ragtune.errors import InputError
 from ragtune.generation.base import ContextBlock, GenerateOptions, Generator, Prompt, TextCallback, Usage
 from ragtune.generation.citations import Citation, CitedText, OverlapSupportScorer, SupportScorer, cite
 from ragtune.generation.extractive import ExtractiveGenerator
-from ragtune.generation.prompts import CANNOT_ANSWER, alone_prompt, block_header, is_refusal, rag_prompt
+from ragtune.generation.prompts import CANNOT_ANSWER, alone_prompt, block_header, context_prompt, is_refusal, rag_prompt
+from ragtune.generation.structured import StructuredResult, generate_structured, with_schema
 from ragtune.generation.text import collapse_repeats, content_terms, coverage
 from ragtune.index.base import Filters
 from ragtune.retrieval.base import Reranker, Retriever, ScoredChunk
@@ -56,16 +63,20 @@ class Answer:
     context: list[ContextBlock] = field(default_factory=list)
     trimmed_blocks: int = 0
     raw_answer: str = ""
+    structured: StructuredResult | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """The ``ask --json`` document."""
-        return {"question": self.question, "answer": self.answer, "citations": [c.to_json() for c in self.citations],
+        """The ``ask --json`` document (with ``structured`` only for answers to a JSON Schema)."""
+        doc: dict[str, Any] = {"question": self.question, "answer": self.answer, "citations": [c.to_json() for c in self.citations],
                 "abstained": self.abstained, "abstain_reason": self.abstain_reason, "usage": self.usage.to_json(),
                 "latency_ms": {k: round(v, 1) for k, v in self.latency_ms.items()}, "model": self.model,
                 "index": self.index, "dropped_citations": self.dropped_citations, "fallback": self.fallback,
                 "context": [{"marker": b.number, "doc_id": b.doc_id, "chunk_id": b.chunk_id, "source": b.source,
                              "page": b.page, "score": round(float(b.score), 6)} for b in self.context],
                 "trimmed_blocks": self.trimmed_blocks, "raw_answer": self.raw_answer}
+        if self.structured is not None:
+            doc["structured"] = self.structured.to_json()
+        return doc
 
 
 class AnswerPipeline:
@@ -85,7 +96,8 @@ class AnswerPipeline:
         self.index_name = index_name
         self.fallback = fallback or ExtractiveGenerator()
 
-    def ask(self, question: str, *, filters: Filters | None = None, on_text: TextCallback | None = None) -> Answer:
+    def ask(self, question: str, *, filters: Filters | None = None, on_text: TextCallback | None = None,
+            schema: dict[str, Any] | None = None, repairs: int = 1, system: str | None = None) -> Answer:
         """Answer one question (see the module docstring)."""
         if not question or not question.strip():
             raise InputError("the question is empty")
@@ -95,20 +107,30 @@ class AnswerPipeline:
             load()  # a missing key or model fails now, before any retrieval
         started = time.perf_counter()
         if self.retriever is None:
-            return self._alone(question, started, on_text)
+            if schema is not None:
+                prompt = alone_prompt(question, system)
+                self._check_window(self._with_schema(prompt, schema), question)
+                answer = Answer(question=question, answer="", model=self.generator.spec)
+                return self._structured(answer, prompt, schema, repairs, started, {"retrieval": 0.0})
+            return self._alone(question, started, on_text, system)
         hits = self._retrieve(question, filters)
         retrieved = time.perf_counter()
         latency = {"retrieval": (retrieved - started) * 1000, "generation": 0.0}
         answer = Answer(question=question, answer=CANNOT_ANSWER, model=self.generator.spec, index=self.index_name)
-        blocks, trimmed = self._fit(question, hits)
+        if schema is not None:
+            blocks, trimmed = self._fit(question, hits, lambda b: self._with_schema(context_prompt(question, b, system), schema))
+            answer.context, answer.trimmed_blocks = blocks, trimmed
+            return self._structured(answer, context_prompt(question, blocks, system), schema, repairs, started, latency)
+        blocks, trimmed = self._fit(question, hits, lambda b: rag_prompt(question, b, system))
         answer.context, answer.trimmed_blocks = blocks, trimmed
         reason = self._irrelevant(question, blocks)
         if reason:
             return self._abstain(answer, reason, started, latency)
-        prompt = rag_prompt(question, blocks)
+        prompt = rag_prompt(question, blocks, system)
+        generating = time.perf_counter()
         generation = self.generator.generate(prompt, self.options, on_text)
-        latency["generation"] = (time.perf_counter() - retrieved) * 1000
         generated = time.perf_counter()
+        latency["generation"] = (generated - generating) * 1000
         answer.usage, answer.raw_answer = generation.usage, generation.text
         text = collapse_repeats(generation.text)
         if is_refusal(text):
@@ -127,8 +149,32 @@ class AnswerPipeline:
         answer.latency_ms = latency
         return answer
 
-    def _alone(self, question: str, started: float, on_text: TextCallback | None) -> Answer:
-        prompt = alone_prompt(question)
+    @staticmethod
+    def _with_schema(prompt: Prompt, schema: dict[str, Any]) -> Prompt:
+        return Prompt(messages=with_schema(prompt.messages, schema), question=prompt.question, blocks=prompt.blocks)
+
+    def _structured(self, answer: Answer, prompt: Prompt, schema: dict[str, Any], repairs: int, started: float,
+                    latency: dict[str, float]) -> Answer:
+        """Generate a JSON reply to ``schema`` (instructed, validated, repaired); usage sums every attempt."""
+        usage = Usage()
+        generating = time.perf_counter()
+
+        def generate(messages: list[dict[str, str]]) -> str:
+            nonlocal usage
+            generation = self.generator.generate(Prompt(messages=messages, question=prompt.question, blocks=prompt.blocks),
+                                                 self.options)
+            usage = usage + generation.usage
+            return generation.text
+
+        result = generate_structured(prompt.messages, generate, schema, repairs=repairs)
+        latency["generation"] = (time.perf_counter() - generating) * 1000
+        latency["total"] = (time.perf_counter() - started) * 1000
+        answer.answer, answer.raw_answer, answer.structured = result.text.strip(), result.text, result
+        answer.usage, answer.latency_ms = usage, latency
+        return answer
+
+    def _alone(self, question: str, started: float, on_text: TextCallback | None, system: str | None = None) -> Answer:
+        prompt = alone_prompt(question, system)
         self._check_window(prompt, question)
         generation = self.generator.generate(prompt, self.options, on_text)
         text = collapse_repeats(generation.text)
@@ -146,23 +192,24 @@ class AnswerPipeline:
         candidates = self.retriever.retrieve(question, max(k, self.rerank_candidates), filters)
         return self.reranker.rerank(question, candidates, k)
 
-    def _overhead(self, question: str, blocks: list[ContextBlock]) -> int:
-        prompt = rag_prompt(question, blocks)
+    def _prompt_tokens(self, prompt: Prompt) -> int:
         return sum(self.generator.count_tokens(m["content"]) for m in prompt.messages) + 8 * len(prompt.messages)
 
     def _check_window(self, prompt: Prompt, question: str) -> None:
         window = self.generator.context_window
-        used = sum(self.generator.count_tokens(m["content"]) for m in prompt.messages) + 8 * len(prompt.messages)
+        used = self._prompt_tokens(prompt)
         if used + self.options.max_new_tokens + _WINDOW_MARGIN > window:
             raise InputError(f"the question is {self.generator.count_tokens(question)} tokens: with the instructions and "
                              f"room for a {self.options.max_new_tokens}-token answer it does not fit the {window}-token "
                              f"window of {self.generator.spec}; shorten the question")
 
-    def _fit(self, question: str, hits: list[ScoredChunk]) -> tuple[list[ContextBlock], int]:
-        """Number the hits as blocks and keep, best first, those that fit the token budget."""
-        self._check_window(rag_prompt(question, []), question)
+    def _fit(self, question: str, hits: list[ScoredChunk],
+             build: Callable[[list[ContextBlock]], Prompt]) -> tuple[list[ContextBlock], int]:
+        """Number the hits as blocks and keep, best first, those that fit the token budget of ``build``'s prompt."""
+        empty = build([])
+        self._check_window(empty, question)
         window = self.generator.context_window
-        free = window - self._overhead(question, []) - self.options.max_new_tokens - _WINDOW_MARGIN
+        free = window - self._prompt_tokens(empty) - self.options.max_new_tokens - _WINDOW_MARGIN
         budget = min(self.config.max_context_tokens, free)
         blocks: list[ContextBlock] = []
         used, trimmed = 0, 0

@@ -12,15 +12,17 @@ import time
 
 from ragtune.config import GenerationConfig, read_secret
 from ragtune.errors import ConfigError, InputError, MissingKeyError, ProviderError
-from ragtune.generation.base import GenerateOptions, Generation, Prompt, TextCallback, Usage, estimate_tokens
+from ragtune.generation.base import GenerateOptions, Generation, Prompt, ServerGenerator, TextCallback, Usage
 
 DEFAULT_WINDOW = 200_000
 _RETRYABLE_EVENTS = {"overloaded_error", "api_error", "rate_limit_error"}
 _BACKOFF_S, _BACKOFF_MAX_S = 0.5, 8.0
 
 
-class AnthropicGenerator:
+class AnthropicGenerator(ServerGenerator):
     """Claude models over the Messages API (see the module docstring)."""
+
+    default_window = DEFAULT_WINDOW
 
     def __init__(self, model: str, config: GenerationConfig | None = None, spec: str | None = None) -> None:
         if not model.strip():
@@ -48,13 +50,6 @@ class AnthropicGenerator:
         self._client = anthropic.Anthropic(api_key=key, base_url=self.config.anthropic_base_url,
                                            max_retries=self.config.max_retries, timeout=self.config.timeout_s)
         return self
-
-    @property
-    def context_window(self) -> int:
-        return self.config.context_window or DEFAULT_WINDOW
-
-    def count_tokens(self, text: str) -> int:
-        return estimate_tokens(text)
 
     def generate(self, prompt: Prompt, options: GenerateOptions | None = None, on_text: TextCallback | None = None) -> Generation:
         import anthropic

@@ -115,6 +115,21 @@ class Generator(Protocol):
                  on_text: TextCallback | None = None) -> Generation: ...
 
 
+class ServerGenerator:
+    """Base of generators that call a model server: the window is the configured one or the class's
+    ``default_window``; tokens are estimated (no local tokenizer)."""
+
+    default_window = 8192
+    config: GenerationConfig
+
+    @property
+    def context_window(self) -> int:
+        return self.config.context_window or self.default_window
+
+    def count_tokens(self, text: str) -> int:
+        return estimate_tokens(text)
+
+
 def estimate_tokens(text: str) -> int:
     """About 4 characters a token: the estimate used where no tokenizer is at hand."""
     return max(1, math.ceil(len(text) / 4)) if text else 0

@@ -33,6 +33,8 @@ _MALFORMED = re.compile(r"\[\s*\]|\[\s*" + _KEYWORD + r"\b[^\]\n]{0,30}\]|\[\s*\
 # Markers written after a sentence's full stop ("... port 8420. [1]") belong to that sentence.
 _TRAILING_MARKERS = re.compile(r"([.!?])((?:[ \t]*[\[【][^\]】\n]{0,30}[\]】])+)")
 _MIN_CLAIM_TERMS = 2
+# Semantic support embeds, per block, the sentences that share most words with the claims, cut to a length.
+_EMBED_SENTENCES, _EMBED_WORDS = 6, 64
 # A model's citation gives way to another block that supports the sentence by this much more.
 RETARGET_MARGIN = 0.3
 
@@ -101,6 +103,7 @@ def _best_lexical_quotes(claim_terms: list[list[str]], blocks: Sequence[ContextB
 class OverlapSupportScorer:
     """Support = mean of embedding similarity (claim vs. the block's closest sentence) and lexical coverage.
 
+    Only the few block sentences sharing most words with the claims are embedded (``_EMBED_SENTENCES``).
     Without an embedder, support is the lexical coverage alone.
     """
 
@@ -112,11 +115,10 @@ class OverlapSupportScorer:
         cov, quotes = _best_lexical_quotes(terms, blocks)
         if self.embedder is None or not claims or not blocks:
             return SupportMatrix(cov, quotes)
-        per_block = [_block_sentences(b) for b in blocks]
-        flat = [s for sentences in per_block for s in sentences]
-        claim_vecs = self.embedder.embed_queries(list(claims))
-        sentence_vecs = self.embedder.embed_documents(flat)
-        sims = claim_vecs @ sentence_vecs.T
+        per_block = [self._candidates(_block_sentences(b), terms) for b in blocks]
+        flat = [" ".join(s.split()[:_EMBED_WORDS]) for sentences in per_block for s in sentences]
+        vectors = self.embedder.embed_documents(list(claims) + flat)
+        sims = vectors[:len(claims)] @ vectors[len(claims):].T
         semantic = np.zeros_like(cov)
         offset = 0
         for j, sentences in enumerate(per_block):
@@ -127,6 +129,16 @@ class OverlapSupportScorer:
                 quotes[i][j] = sentences[best[i]]
             offset += len(sentences)
         return SupportMatrix(0.5 * np.clip(semantic, 0.0, 1.0) + 0.5 * cov, quotes)
+
+    @staticmethod
+    def _candidates(sentences: list[str], claim_terms: list[list[str]]) -> list[str]:
+        """The block sentences worth embedding: those sharing the most words with any claim (order kept)."""
+        if len(sentences) <= _EMBED_SENTENCES:
+            return sentences
+        claims = [set(t) for t in claim_terms]
+        overlap = [max((len(c & set(content_terms(s))) for c in claims), default=0) for s in sentences]
+        keep = sorted(sorted(range(len(sentences)), key=lambda i: -overlap[i])[:_EMBED_SENTENCES])
+        return [sentences[i] for i in keep]
 
 
 class NLISupportScorer:
@@ -274,3 +286,42 @@ def _with_markers(claim: str, numbers: list[int]) -> str:
     if stripped and stripped[-1] in ".!?:;":
         return f"{stripped[:-1].rstrip()} {marks}{stripped[-1]}"
     return f"{stripped} {marks}"
+
+
+@dataclass
+class SentenceSupport:
+    """One claim sentence of an answer, the given blocks it cites, and how well the best of them supports it."""
+
+    claim: str
+    markers: list[int]
+    support: float
+
+
+def sentence_support(answer: str, blocks: Sequence[ContextBlock], scorer: SupportScorer) -> list[SentenceSupport]:
+    """Score each claim sentence of ``answer`` against the blocks its markers cite (0.0 for a sentence citing none).
+
+    Questions and two-word asides are not claims and are left out; markers to blocks not in ``blocks`` count as none.
+    """
+    given = {b.number: b for b in blocks}
+    answer = _TRAILING_MARKERS.sub(r"\2\1", answer)
+    rows: list[tuple[str, list[int]]] = []
+    for sentence in split_sentences(answer):
+        claim = _claim(sentence.text)
+        if not _is_claim(claim):
+            continue
+        markers = [n for m in _VALID.finditer(sentence.text) for n in _expand(m.group(1)) if n in given]
+        rows.append((claim, list(dict.fromkeys(markers))))
+    cited = sorted({n for _, markers in rows for n in markers})
+    if not rows or not cited:
+        return [SentenceSupport(claim, markers, 0.0) for claim, markers in rows]
+    matrix = scorer.score([claim for claim, _ in rows], [given[n] for n in cited]).scores
+    return [SentenceSupport(claim, markers, max((float(matrix[i, cited.index(n)]) for n in markers), default=0.0))
+            for i, (claim, markers) in enumerate(rows)]
+
+
+def faithfulness(answer: str, blocks: Sequence[ContextBlock], scorer: SupportScorer, min_support: float) -> float | None:
+    """Share of the answer's claim sentences that a block they cite supports at least ``min_support`` (None: no claims)."""
+    rows = sentence_support(answer, blocks, scorer)
+    if not rows:
+        return None
+    return sum(1 for r in rows if r.support >= min_support) / len(rows)

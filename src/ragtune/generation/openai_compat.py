@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ragtune.config import GenerationConfig, read_secret
 from ragtune.errors import ConfigError, InputError, MissingKeyError, ProviderError
-from ragtune.generation.base import GenerateOptions, Generation, Prompt, TextCallback, Usage, estimate_tokens
+from ragtune.generation.base import GenerateOptions, Generation, Prompt, ServerGenerator, TextCallback, Usage, estimate_tokens
 
 DEFAULT_WINDOW = 8192
 
@@ -26,8 +26,10 @@ def parse_openai_spec(rest: str, config: GenerationConfig) -> tuple[str, str | N
     return model.strip(), url
 
 
-class OpenAIGenerator:
+class OpenAIGenerator(ServerGenerator):
     """Chat completions from an OpenAI-compatible server (see the module docstring)."""
+
+    default_window = DEFAULT_WINDOW
 
     def __init__(self, model: str, base_url: str | None = None, config: GenerationConfig | None = None,
                  spec: str | None = None) -> None:
@@ -56,13 +58,6 @@ class OpenAIGenerator:
         self._client = openai.OpenAI(api_key=key or "unused", base_url=self.base_url, max_retries=self.config.max_retries,
                                      timeout=self.config.timeout_s)
         return self
-
-    @property
-    def context_window(self) -> int:
-        return self.config.context_window or DEFAULT_WINDOW
-
-    def count_tokens(self, text: str) -> int:
-        return estimate_tokens(text)
 
     def generate(self, prompt: Prompt, options: GenerateOptions | None = None, on_text: TextCallback | None = None) -> Generation:
         import openai

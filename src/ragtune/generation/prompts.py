@@ -13,6 +13,7 @@ RAG_SYSTEM = ("You answer questions using only the numbered context blocks you a
               "After each sentence, cite the block that supports it with its number in square brackets, like [1]. "
               f"If the blocks do not contain the answer, reply exactly: {CANNOT_ANSWER}")
 ALONE_SYSTEM = "Answer the question briefly and accurately. If you do not know the answer, say that you do not know."
+CONTEXT_SYSTEM = "Use the numbered context blocks you are given where they help."
 
 _REFUSAL = re.compile(
     r"\bi\s+(?:cannot|can\s*not|can't|can’t|am\s+unable\s+to|am\s+not\s+able\s+to)\s+"
@@ -31,18 +32,34 @@ def block_header(block: ContextBlock) -> str:
     return f"[{block.number}] (source: {where})"
 
 
-def rag_prompt(question: str, blocks: list[ContextBlock]) -> Prompt:
-    """Messages asking for an answer from numbered ``blocks``, each sentence cited as ``[n]``."""
-    context = "\n\n".join(f"{block_header(b)}\n{b.text.strip()}" for b in blocks)
-    user = (f"Context:\n\n{context}\n\nQuestion: {question.strip()}\n"
+def _context(blocks: list[ContextBlock]) -> str:
+    return "\n\n".join(f"{block_header(b)}\n{b.text.strip()}" for b in blocks)
+
+
+def rag_prompt(question: str, blocks: list[ContextBlock], system: str | None = None) -> Prompt:
+    """Messages asking for an answer from numbered ``blocks``, each sentence cited as ``[n]``; ``system`` goes first."""
+    user = (f"Context:\n\n{_context(blocks)}\n\nQuestion: {question.strip()}\n"
             "Answer briefly from the context and cite the blocks you use, like [1].")
-    return Prompt(messages=[{"role": "system", "content": RAG_SYSTEM}, {"role": "user", "content": user}],
+    instructions = f"{system.strip()}\n\n{RAG_SYSTEM}" if system and system.strip() else RAG_SYSTEM
+    return Prompt(messages=[{"role": "system", "content": instructions}, {"role": "user", "content": user}],
                   question=question, blocks=blocks)
 
 
-def alone_prompt(question: str) -> Prompt:
-    """Messages for the model alone, without retrieved context (the ``base`` and ``ft`` variants)."""
-    return Prompt(messages=[{"role": "system", "content": ALONE_SYSTEM}, {"role": "user", "content": question.strip()}],
+def context_prompt(question: str, blocks: list[ContextBlock], system: str | None = None) -> Prompt:
+    """Messages giving numbered ``blocks`` as context without asking for citations (structured answers)."""
+    user = f"Context:\n\n{_context(blocks)}\n\n{question.strip()}"
+    instructions = f"{system.strip()}\n\n{CONTEXT_SYSTEM}" if system and system.strip() else CONTEXT_SYSTEM
+    return Prompt(messages=[{"role": "system", "content": instructions}, {"role": "user", "content": user}],
+                  question=question, blocks=blocks)
+
+
+def alone_prompt(question: str, system: str | None = None) -> Prompt:
+    """Messages for the model alone, without retrieved context (the ``base`` and ``ft`` variants).
+
+    ``system`` replaces the default system prompt (a tuned model answers best under the prompt it was trained with).
+    """
+    instructions = system.strip() if system and system.strip() else ALONE_SYSTEM
+    return Prompt(messages=[{"role": "system", "content": instructions}, {"role": "user", "content": question.strip()}],
                   question=question)
 
 

@@ -29,7 +29,7 @@ import numpy as np
 
 from ragtune.config import IndexConfig
 from ragtune.embeddings.base import EmbedderInfo
-from ragtune.errors import IndexNotFoundError, InputError, StoreError
+from ragtune.errors import ChunkNotFoundError, IndexNotFoundError, InputError, StoreError
 from ragtune.index.base import (
     ChunkRecord,
     DocRecord,
@@ -404,7 +404,7 @@ class LanceDBStore:
         snap = self._snapshot(name)
         missing = [c for c in chunk_ids if c not in snap.row]
         if missing:
-            raise InputError(f"index '{name}' has no chunk {missing[0]!r}")
+            raise ChunkNotFoundError(f"index '{name}' has no chunk {missing[0]!r}")
         return [snap.record(snap.row[c]) for c in chunk_ids]
 
     def all_chunks(self, name: str) -> list[ChunkRecord]:

@@ -173,7 +173,8 @@ def read_pairs(path: str | Path) -> list[Pair]:
     if not path.is_file():
         raise InputError(f"{path}: no such file")
     pairs: list[Pair] = []
-    for where, row in jsonl_objects(path, "a JSON object with 'query' and 'positive'"):
+    for number, row in jsonl_objects(path, "a JSON object with 'query' and 'positive'"):
+        where = f"{path}:{number}"
         texts = {}
         for keys in (_QUERY_KEYS, _POSITIVE_KEYS):
             key, value = _field(row, keys)

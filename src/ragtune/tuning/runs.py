@@ -3,7 +3,8 @@
 A run lives in ``<home>/models/<name>/.run/`` until it is published: ``run.json`` (the settings fingerprint,
 the elapsed time, the best evaluation so far), ``checkpoints/`` and ``train.log`` (one JSON record per event).
 ``training_lock`` lets one process train a name at a time; ``open_run`` starts a run afresh (discarding an
-interrupted one) or resumes it when the fingerprint matches; ``RunCallback`` reports progress, writes the log,
+interrupted one) or resumes it from its newest complete checkpoint when the fingerprint matches (a checkpoint
+is complete once ``RunCallback`` has marked it; one cut short by a kill is removed); ``RunCallback`` reports progress, writes the log,
 keeps the elapsed time across resumes, enforces the time budget and does the early-stopping bookkeeping.
 """
 
@@ -25,6 +26,7 @@ from ragtune.tuning.registry import write_json_atomic
 
 RUN_DIR = ".run"
 LOG_FILE = "train.log"
+COMPLETE_MARKER = "ragtune-complete"  # written into a checkpoint once the trainer has saved all of it
 Notify = Callable[[TrainingEvent], None]
 
 
@@ -57,8 +59,6 @@ def open_run(run_dir: Path, name: str, fingerprint: dict[str, Any], resume: bool
     With ``resume`` the interrupted run must exist and have the same ``fingerprint`` (the error names the settings
     that differ); otherwise any interrupted run is discarded and a fresh one starts with ``initial`` state.
     """
-    from transformers.trainer_utils import get_last_checkpoint
-
     state_path = run_dir / "run.json"
     if resume:
         if not state_path.is_file():
@@ -69,8 +69,7 @@ def open_run(run_dir: Path, name: str, fingerprint: dict[str, Any], resume: bool
             changed = sorted(k for k in set(fingerprint) | set(old) if old.get(k) != fingerprint.get(k))
             raise InputError(f"--resume: the interrupted run of '{name}' used other settings ({', '.join(changed)}); "
                              "resume with the same data and settings, or start afresh without --resume")
-        checkpoints = run_dir / "checkpoints"
-        checkpoint = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
+        checkpoint = last_complete_checkpoint(run_dir / "checkpoints")
         notify(TrainingEvent("info", message=f"resuming from {Path(checkpoint).name}" if checkpoint
                              else "no checkpoint was written before the interruption: starting from step 0"))
         return state, checkpoint
@@ -82,6 +81,18 @@ def open_run(run_dir: Path, name: str, fingerprint: dict[str, Any], resume: bool
                                   "evals_without_improvement": 0, **initial})
     state.save()
     return state, None
+
+
+def last_complete_checkpoint(folder: Path) -> str | None:
+    """The newest checkpoint the trainer finished writing; checkpoints cut short by a kill are removed."""
+    if not folder.is_dir():
+        return None
+    found = sorted((int(p.name.split("-")[-1]), p) for p in folder.glob("checkpoint-*") if p.name.split("-")[-1].isdigit())
+    for _, path in reversed(found):
+        if (path / COMPLETE_MARKER).is_file():
+            return str(path)
+        shutil.rmtree(path, ignore_errors=True)
+    return None
 
 
 class RunCallback(TrainerCallback):
@@ -128,6 +139,9 @@ class RunCallback(TrainerCallback):
         self.log({"event": "log", "step": state.global_step, **(logs or {})})
 
     def on_save(self, args, state, control, **kwargs):
+        checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        if checkpoint.is_dir():
+            (checkpoint / COMPLETE_MARKER).touch()
         self.run.data["elapsed_at_step"] = state.global_step
         self.end_eval()
         self.log({"event": "checkpoint", "step": state.global_step})

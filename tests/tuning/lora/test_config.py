@@ -1,6 +1,6 @@
 import pytest
 
-from ragtune.errors import ConfigError
+from ragtune.errors import ConfigError, InputError
 from ragtune.tuning.lora import LoraConfig, LoraTargets
 from ragtune.tuning.lora.tuner import target_modules_for
 
@@ -32,3 +32,15 @@ def test_resume_fingerprint_ignores_budgets_but_not_the_recipe():
 ])
 def test_target_modules_are_chosen_per_architecture(model_type, targets, expected):
     assert target_modules_for(model_type, targets) == expected
+
+
+def test_the_lora_tuner_is_a_tuner(tmp_path):
+    from ragtune.tuning import ModelRegistry, Tuner
+    from ragtune.tuning.lora.tuner import LoraTuner
+
+    data = tmp_path / "d.jsonl"
+    data.write_text('{"input": "a", "output": "b"}\n')
+    tuner = LoraTuner(LoraConfig(data=data, name="n"), ModelRegistry(tmp_path))
+    assert isinstance(tuner, Tuner) and tuner.kind == "lora"
+    with pytest.raises(InputError, match="no such file"):
+        LoraTuner(LoraConfig(data=tmp_path / "missing.jsonl", name="n"), ModelRegistry(tmp_path))

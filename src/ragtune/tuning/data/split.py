@@ -7,16 +7,15 @@ The output files keep the original lines byte for byte, in their original order.
 from __future__ import annotations
 
 import json
-import os
 import random
-import tempfile
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ragtune.errors import InputError
-from ragtune.tuning.data.examples import normalise_text, read_examples, prompt_key
+from ragtune.tuning.data.examples import normalise_text, prompt_key, read_examples
+from ragtune.tuning.registry import write_text_atomic
 
 
 @dataclass
@@ -122,8 +121,8 @@ def split_examples(path: Path | str, test: float = 0.1, seed: int = 0, stratify:
     for target in (train_path, test_path):
         if target.exists() and not force:
             raise InputError(f"{target}: already exists (pass --force to replace it)")
-    _write_lines(train_path, [line for n, line in zip(numbered, lines) if n not in test_lines])
-    _write_lines(test_path, [line for n, line in zip(numbered, lines) if n in test_lines])
+    write_text_atomic(train_path, "".join(line + "\n" for n, line in zip(numbered, lines) if n not in test_lines))
+    write_text_atomic(test_path, "".join(line + "\n" for n, line in zip(numbered, lines) if n in test_lines))
     strata = {}
     if stratify:
         for stratum, keys in sorted(by_stratum.items()):
@@ -131,13 +130,3 @@ def split_examples(path: Path | str, test: float = 0.1, seed: int = 0, stratify:
             strata[stratum] = {"train": sizes[stratum] - in_test, "test": in_test}
     return SplitReport(train_path, test_path, len(lines) - len(test_lines), len(test_lines), seed, stratify, strata)
 
-
-def _write_lines(path: Path, lines: list[str]) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.writelines(line + "\n" for line in lines)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -206,14 +206,16 @@ class LoraTuner:
         cfg = self.config
         data_sha = _sha256(cfg.data)
         base = resolve_base_model(cfg.base)
-        state, checkpoint = open_run(self.run_dir, cfg.name, {**cfg.run_fingerprint(), "data": data_sha}, cfg.resume, notify,
-                                     {"best_eval_loss": None})
+        for path in filter(None, (cfg.data, cfg.eval_data)):  # bad rows stop the run before anything is written
+            read_examples(path, system=cfg.system).raise_for_issues()
         started = time.monotonic()
         device = _device(cfg)
         set_seed(cfg.seed)
         notify(TrainingEvent("info", message=f"loading {base.spec} ({base.location}) on {device}"))
         model, tokenizer = load_base(base, device, cfg.load_in_4bit)
         data = prepare_data(cfg, tokenizer)
+        state, checkpoint = open_run(self.run_dir, cfg.name, {**cfg.run_fingerprint(), "data": data_sha}, cfg.resume, notify,
+                                     {"best_eval_loss": None})
         if data.dropped_lines:
             notify(TrainingEvent("info", message=f"dropped {len(data.dropped_lines)} row(s) over {cfg.max_length} tokens "
                                                  f"(lines {', '.join(map(str, data.dropped_lines[:10]))}{' ...' if len(data.dropped_lines) > 10 else ''}); "

@@ -1,0 +1,151 @@
+"""The decision commands: ``advise`` (rag, ft, rag+ft or prompt, with reasons and costs) and ``cost`` (the cost model alone)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from ragtune import api
+from ragtune.advisor.base import format_money, format_value
+from ragtune.cli.index_commands import JsonFlag, workspace
+from ragtune.cli.output import emit_json, err, handle_errors, out
+
+
+def _needs(queries: float, months: int, latency: Optional[float], attribution: Optional[bool], may_leave: Optional[bool],
+           changes: Optional[float]) -> dict[str, Any]:
+    return {"queries_per_month": queries, "months": months, "latency_budget_ms": latency, "attribution_required": attribution,
+            "content_may_leave": may_leave, "changes_per_month": changes}
+
+
+def print_costs(costs) -> None:
+    """The cost tables on the terminal."""
+    cur = costs.currency
+    table = Table(title=f"costs ({cur}, prices as of {costs.prices_as_of}) at {costs.queries_per_month:,.0f} queries/month")
+    for col in ("approach", "one-off", "fixed/month", "per 1k queries", "monthly", f"total {costs.months} months"):
+        table.add_column(col, justify="left" if col == "approach" else "right")
+    for name, v in costs.variants.items():
+        style = "bold" if v.approach == costs.cheapest else None
+        table.add_row(name, format_money(v.one_off), format_money(v.monthly_fixed), format_money(v.per_query * 1000), format_money(v.monthly),
+                      format_money(v.cumulative[-1]), style=style)
+    out.print(table)
+    if costs.break_even:
+        be = Table(title="break-even (over the horizon)")
+        for col in ("cheaper at high volume", "than", "above queries/month", "payback at stated volume"):
+            be.add_column(col)
+        for b in costs.break_even:
+            be.add_row(b.cheaper_at_high_volume.value, b.cheaper_at_low_volume.value, f"{b.queries_per_month:,.0f}",
+                       "—" if b.payback_months is None else f"{b.payback_months:.1f} months")
+        out.print(be)
+    for a in costs.assumptions:
+        err.print(f"[dim]assumes: {escape(a)}[/]", highlight=False, soft_wrap=True)
+
+
+def print_advice(rec) -> None:
+    """The recommendation, its rules and costs on the terminal."""
+    out.print(f"[bold]recommendation: [green]{rec.recommendation.value}[/][/]")
+    for i, r in enumerate(rec.reasons, start=1):
+        out.print(f"  {i}. {escape(r)}", highlight=False)
+    for d in rec.disagreements:
+        out.print(f"[yellow]measured vs rules of thumb:[/] {escape(d)}", highlight=False)
+    for w in rec.warnings:
+        out.print(f"[yellow]warning:[/] {escape(w)}", highlight=False)
+    rules = Table(title="the five questions")
+    for col in ("rule", "fact", "value", "threshold", "verdict"):
+        rules.add_column(col, overflow="fold")
+    for v in rec.rules:
+        verdict = "withheld" if v.withheld else (v.favours.value if v.fired and v.favours else "—")
+        rules.add_row(*(escape(x) for x in (v.rule, v.fact, format_value(v.value), format_value(v.threshold), verdict)))
+    out.print(rules)
+    if rec.eval is not None:
+        ev = Table(title=f"eval: {rec.eval.metric}")
+        for col in ("variant", rec.eval.metric, "±95%"):
+            ev.add_column(col)
+        for name, m in rec.eval.scores.items():
+            ev.add_row(name, f"{m.mean:.3f}", "—" if m.ci95 is None else f"{m.ci95:.3f}")
+        out.print(ev)
+    print_costs(rec.costs)
+    if rec.what_would_change:
+        out.print("[bold]what would change the answer[/]")
+        for w in rec.what_would_change:
+            out.print(f"  • {escape(w)}", highlight=False)
+    out.print(f"[bold]next:[/] {escape(rec.next_command)}", highlight=False)
+
+
+def _finish(costs, rec, report: Optional[Path], as_json: bool) -> None:
+    """Write the report if asked, then print the advice (or the costs alone) as JSON or tables."""
+    if report is not None:
+        api.write_advice_report(report, costs, rec)
+    if as_json:
+        emit_json(rec.to_json() if rec is not None else costs.model_dump(mode="json"))
+    elif rec is not None:
+        print_advice(rec)
+    else:
+        print_costs(costs)
+    if report is not None:
+        err.print(f"report written to {report}", highlight=False, soft_wrap=True)
+
+
+def register(app: typer.Typer) -> None:
+    index_opt = typer.Option(None, "--index", "-i", help="Index whose corpus and change history are measured.")
+    examples_opt = typer.Option(None, "--examples", help="Fine-tuning examples (JSONL) to measure.")
+    eval_opt = typer.Option(None, "--eval", help="Results of 'ragtune eval --out': measured scores outrank rules of thumb.")
+    queries_opt = typer.Option(..., "--queries-per-month", help="Queries answered per month.")
+    months_opt = typer.Option(12, "--months", help="Horizon of the cost comparison, in months.")
+    latency_opt = typer.Option(None, "--latency-budget-ms", help="p50 latency an answer may take.")
+    attribution_opt = typer.Option(None, "--attribution/--no-attribution", help="Whether answers must cite their sources.")
+    leave_opt = typer.Option(None, "--content-may-leave/--content-stays", help="Whether content may go to a training pipeline.")
+    changes_opt = typer.Option(None, "--changes-per-month", help="Content change cycles per month (overrides the measured rate).")
+    config_opt = typer.Option(None, "--config", help="Prices and thresholds: a TOML or JSON file with [costs] and [rules].")
+    set_opt = typer.Option([], "--set", help="Override one setting: costs.FIELD=VALUE or rules.FIELD=VALUE (repeatable).")
+    report_opt = typer.Option(None, "--report", help="Also write a report: .html (with the cost charts) or .md.")
+
+    @app.command()
+    @handle_errors
+    def advise(
+        index: Optional[str] = index_opt,
+        examples: Optional[Path] = examples_opt,
+        eval_file: Optional[Path] = eval_opt,
+        queries_per_month: float = queries_opt,
+        months: int = months_opt,
+        latency_budget_ms: Optional[float] = latency_opt,
+        attribution: Optional[bool] = attribution_opt,
+        content_may_leave: Optional[bool] = leave_opt,
+        changes_per_month: Optional[float] = changes_opt,
+        model: Optional[str] = typer.Option(None, "--model", "-m", help="Generator spec: its tokenizer counts tokens where known."),
+        config: Optional[Path] = config_opt,
+        settings: list[str] = set_opt,
+        report: Optional[Path] = report_opt,
+        as_json: bool = JsonFlag,
+    ) -> None:
+        """Recommend rag, ft, rag+ft or prompt from measured facts, with reasons, evidence, costs and the next command."""
+        cfg = api.load_advisor_config(config, settings)
+        if model and cfg.tokenizer is None:
+            cfg = cfg.model_copy(update={"tokenizer": model})
+        needs = _needs(queries_per_month, months, latency_budget_ms, attribution, content_may_leave, changes_per_month)
+        rec = workspace().advise(needs, index=index, examples=examples, evaluation=eval_file, model=model, config=cfg)
+        _finish(rec.costs, rec, report, as_json)
+
+    @app.command()
+    @handle_errors
+    def cost(
+        index: Optional[str] = index_opt,
+        examples: Optional[Path] = examples_opt,
+        eval_file: Optional[Path] = eval_opt,
+        queries_per_month: float = queries_opt,
+        months: int = months_opt,
+        changes_per_month: Optional[float] = changes_opt,
+        content_may_leave: Optional[bool] = leave_opt,
+        config: Optional[Path] = config_opt,
+        settings: list[str] = set_opt,
+        report: Optional[Path] = report_opt,
+        as_json: bool = JsonFlag,
+    ) -> None:
+        """The cost model alone: monthly and cumulative cost per approach, break-even volumes, sensitivity."""
+        cfg = api.load_advisor_config(config, settings)
+        needs = _needs(queries_per_month, months, None, None, content_may_leave, changes_per_month)
+        costs = workspace().cost(needs, index=index, examples=examples, evaluation=eval_file, config=cfg)
+        _finish(costs, None, report, as_json)

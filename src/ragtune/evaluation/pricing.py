@@ -1,0 +1,117 @@
+"""What answers cost: a typed price table with dated list prices for Claude models, overridable from a file.
+
+A model's price is per million input and output tokens, plus, for models that run on your own hardware, an
+optional hourly rate for the machine (charged for the seconds spent generating). Specs are matched exactly,
+then by the longest key that the spec starts with (``anthropic:claude-sonnet-4-5-20250929`` takes the price
+of ``anthropic:claude-sonnet-4-5``). ``extractive``, ``fake``, ``local``, ``gguf`` and ``tuned`` models cost
+nothing per token; a spec the table does not know has no price (``None``), and reports say so.
+
+    >>> table = PriceTable.default()
+    >>> table.cost("anthropic:claude-haiku-4-5", input_tokens=1000, output_tokens=200)   # 0.002 USD
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ragtune.errors import InputError
+
+PRICES_AS_OF = "2025-12-01"
+"""The date the default list prices were taken from the vendor's pricing page."""
+
+_OWN_HARDWARE = ("extractive", "fake", "local", "gguf", "tuned")
+
+
+class ModelPrice(BaseModel):
+    """The price of one model: USD per million tokens read and written, and per hour of machine time."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    input_per_mtok: float = Field(0.0, ge=0, description="USD per million input (prompt) tokens.")
+    output_per_mtok: float = Field(0.0, ge=0, description="USD per million output (generated) tokens.")
+    per_hour: float = Field(0.0, ge=0, description="USD per hour of machine time while generating (own hardware).")
+    as_of: str | None = Field(None, description="Date the price was read (ISO 8601).")
+
+
+_DEFAULTS: dict[str, tuple[float, float]] = {
+    "anthropic:claude-opus-4-5": (5.0, 25.0),
+    "anthropic:claude-opus-4-1": (15.0, 75.0),
+    "anthropic:claude-opus-4": (15.0, 75.0),
+    "anthropic:claude-sonnet-4-5": (3.0, 15.0),
+    "anthropic:claude-sonnet-4": (3.0, 15.0),
+    "anthropic:claude-3-7-sonnet": (3.0, 15.0),
+    "anthropic:claude-haiku-4-5": (1.0, 5.0),
+    "anthropic:claude-3-5-haiku": (0.8, 4.0),
+    "anthropic:claude-3-haiku": (0.25, 1.25),
+}
+
+
+class PriceTable(BaseModel):
+    """Prices by model spec (or spec prefix), in one currency."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    currency: str = Field("USD", description="Currency of every price.")
+    as_of: str = Field(PRICES_AS_OF, description="Date of the table (the default list prices' date unless overridden).")
+    prices: dict[str, ModelPrice] = Field(default_factory=dict, description="Model spec or spec prefix -> price.")
+
+    @classmethod
+    def default(cls) -> "PriceTable":
+        """The dated list prices of Claude models; own-hardware models cost nothing per token."""
+        return cls(prices={spec: ModelPrice(input_per_mtok=i, output_per_mtok=o, as_of=PRICES_AS_OF)
+                           for spec, (i, o) in _DEFAULTS.items()})
+
+    @classmethod
+    def load(cls, path: str | Path, base: "PriceTable | None" = None) -> "PriceTable":
+        """Override ``base`` (default: the dated defaults) with a JSON or TOML file of the same shape.
+
+        The file may hold ``prices`` (spec -> ``{input_per_mtok, output_per_mtok, per_hour, as_of}``), ``currency``
+        and ``as_of``; its prices replace or add to the base's.
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise InputError(f"{path}: no such price file")
+        try:
+            text = path.read_text(encoding="utf-8")
+            data = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
+        except (json.JSONDecodeError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise InputError(f"{path}: not a valid {'TOML' if path.suffix.lower() == '.toml' else 'JSON'} price file: {exc}") from exc
+        if not isinstance(data, dict):
+            raise InputError(f"{path}: a price file is an object with 'prices'")
+        merged: dict[str, Any] = (base or cls.default()).model_dump()
+        merged["prices"].update(data.get("prices") or {})
+        for key in ("currency", "as_of"):
+            if key in data:
+                merged[key] = data[key]
+        extra = set(data) - {"prices", "currency", "as_of"}
+        if extra:
+            raise InputError(f"{path}: unknown field '{sorted(extra)[0]}' (expected prices, currency, as_of)")
+        try:
+            return cls.model_validate(merged)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(p) for p in err["loc"])
+            raise InputError(f"{path}: field '{where}': {err['msg']}") from exc
+
+    def price_for(self, spec: str) -> ModelPrice | None:
+        """The price of ``spec``: exact key, else the longest key it starts with, else free for own-hardware models."""
+        if spec in self.prices:
+            return self.prices[spec]
+        matches = [key for key in self.prices if spec.startswith(key)]
+        if matches:
+            return self.prices[max(matches, key=len)]
+        if spec.split(":", 1)[0].lower() in _OWN_HARDWARE:
+            return ModelPrice()
+        return None
+
+    def cost(self, spec: str, input_tokens: int, output_tokens: int, seconds: float = 0.0) -> float | None:
+        """What one call cost in ``currency`` (None when the table has no price for ``spec``)."""
+        price = self.price_for(spec)
+        if price is None:
+            return None
+        return (input_tokens * price.input_per_mtok + output_tokens * price.output_per_mtok) / 1e6 + price.per_hour * seconds / 3600

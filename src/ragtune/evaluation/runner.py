@@ -1,0 +1,338 @@
+"""The eval runner: every variant answers the same questions with the same settings; then each answer is scored.
+
+1. Plan: ``base`` and ``rag`` use the model (``-m``), ``ft`` and ``rag+ft`` the tuned model at one exact version;
+   ``rag`` and ``rag+ft`` retrieve from the index. The tuned version and the index are checked before any
+   generation, and a remote model's key too.
+2. Answers go through ``Workspace.ask`` (``ragtune.generation.answer``); a question with a JSON Schema is
+   answered as structured output unless the schema mode is ``score``. Each answer is cached on disk the moment
+   it exists (``ragtune.evaluation.cache``), keyed by everything that decides it, so a rerun, or a run resumed
+   after a crash, generates only what is missing. Remote models answer several questions at once.
+3. Retrieval variants are also searched once per question (to the retrieval depth) for recall, MRR and nDCG.
+4. With a judge, answers to questions with references are judged (cached too).
+5. The evaluators of ``ragtune.evaluation.metrics`` score each row; ``aggregate`` adds means with intervals.
+
+A question the model cannot take (too long for its window) becomes a row with an ``error``; any other failure
+stops the run with ``EvaluationError``, saying how many answers are cached for the resume.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import threading
+import time
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+from ragtune.errors import EvaluationError, InputError
+from ragtune.evaluation.base import FORMAT_VERSION, AnswerRecord, EvalResult, SchemaMode, Variant
+from ragtune.evaluation.cache import GenerationCache, cache_key
+from ragtune.evaluation.config import EvalConfig
+from ragtune.evaluation.judge import LLMJudge, resolve_judge_spec
+from ragtune.evaluation.metrics import (
+    AbstentionEvaluator,
+    AnswerEvaluator,
+    CitationEvaluator,
+    CostEvaluator,
+    FormatEvaluator,
+    RetrievalEvaluator,
+    aggregate,
+    evaluate_row,
+    has_gold,
+    retrieved_chunks,
+)
+from ragtune.evaluation.questions import Question
+from ragtune.tuning.registry import library_versions
+
+if TYPE_CHECKING:
+    from ragtune.api import Workspace
+
+Progress = Callable[[str, int, int], None]
+"""Progress callback: ``(stage, done, total)``; stages are the variant names, then ``judge``."""
+
+CACHE_VERSION = 1
+_GENERATION_KEYS = ("max_new_tokens", "temperature", "top_p", "seed", "stop", "context_window", "local_backend",
+                    "extractive_sentences")
+
+
+@dataclass
+class VariantPlan:
+    """How one variant answers: with which model spec, from which index (None: the model alone)."""
+
+    variant: Variant
+    spec: str
+    index: str | None
+
+
+class EvalRunner:
+    """Runs one ``EvalConfig`` over a question set in a workspace (see the module docstring)."""
+
+    def __init__(self, workspace: "Workspace", config: EvalConfig, progress: Progress | None = None) -> None:
+        self.ws = workspace
+        self.config = config
+        self.progress = progress or (lambda stage, done, total: None)
+        root = workspace.config.home / "eval-cache"
+        self.answers = GenerationCache(root, "answers")
+        self.verdicts = GenerationCache(root, "judge")
+        self.notes: list[str] = []
+        self.counts = {"generated": 0, "cached": 0, "errors": 0, "judged": 0}
+        self._lock = threading.Lock()
+        self.tuned_ref: str | None = None
+        self.fingerprint: str | None = None
+        self.judge_spec: str | None = None
+
+    # --- plan -----------------------------------------------------------------------------------------
+
+    def plan(self) -> list[VariantPlan]:
+        """The variants' specs and index, checked: tuned version resolved, index present and not empty."""
+        cfg = self.config
+        model = cfg.model or self.ws.config.generation.model
+        if cfg.tuned:
+            self.tuned_ref = self.ws.model_card(cfg.tuned.removeprefix("tuned:")).ref
+        if cfg.index and any(v.retrieves for v in cfg.variants):
+            index = self.ws.index(cfg.index)
+            if index.manifest.chunks == 0:
+                raise InputError(f"index '{cfg.index}' holds no documents: add some with ragtune ingest PATH --index {cfg.index}")
+            self.fingerprint = index_fingerprint(index)
+        plans = [VariantPlan(v, f"tuned:{self.tuned_ref}" if v.tuned else model, cfg.index if v.retrieves else None)
+                 for v in cfg.variants]
+        for spec in dict.fromkeys(p.spec for p in plans):
+            generator = self.ws.generator(spec)  # an unknown spec fails here
+            if cfg.workers(spec) > 1 and callable(getattr(generator, "load", None)):
+                generator.load()  # a remote model's missing key fails before any question
+        return plans
+
+    # --- answers --------------------------------------------------------------------------------------
+
+    def _key_fields(self, plan: VariantPlan, question: Question) -> dict[str, Any]:
+        cfg, ws = self.config, self.ws.config
+        schema = question.schema if question.schema is not None and cfg.schema_mode is not SchemaMode.score else None
+        fields: dict[str, Any] = {
+            "cache": CACHE_VERSION, "variant": plan.variant.value, "model": plan.spec,
+            "tuned": self.tuned_ref if plan.variant.tuned else None, "question": question.question, "system": cfg.system,
+            "schema": schema, "schema_mode": cfg.schema_mode.value if schema is not None else None,
+            "repairs": (cfg.repairs if cfg.schema_mode is SchemaMode.structured else 0) if schema is not None else None,
+            "generation": {k: v for k, v in ws.generation.model_dump(mode="json").items() if k in _GENERATION_KEYS},
+        }
+        if plan.index is not None:
+            answer = ws.answer.model_dump(mode="json")
+            if cfg.k:
+                answer["k"] = cfg.k
+            fields.update(index=plan.index, index_fingerprint=self.fingerprint, answer=answer, rerank=cfg.rerank or ws.rerank.model,
+                          retrieval={**ws.retrieval.model_dump(mode="json"), "mode": (cfg.mode or ws.retrieval.mode).value})
+        return fields
+
+    def _answer_one(self, plan: VariantPlan, question: Question) -> AnswerRecord:
+        fields = self._key_fields(plan, question)
+        key = cache_key(fields)
+        if self.config.cache:
+            cached = self.answers.get(key)
+            if cached is not None:
+                with self._lock:
+                    self.counts["cached"] += 1
+                return AnswerRecord(question.id, plan.variant, plan.spec, cached, cached=True)
+        cfg = self.config
+        try:
+            answer = self.ws.ask(question.question, plan.index, model=plan.spec, k=cfg.k, rerank=cfg.rerank, mode=cfg.mode,
+                                 schema=fields["schema"], repairs=fields["repairs"] or 0, system=cfg.system)
+        except InputError as exc:
+            if type(exc) is not InputError:  # a setting, key, model or index problem: the whole run is wrong
+                raise
+            with self._lock:
+                self.counts["errors"] += 1
+            return AnswerRecord(question.id, plan.variant, plan.spec, None, error=str(exc))
+        value = answer.to_json()
+        self.answers.put(key, fields, value)
+        with self._lock:
+            self.counts["generated"] += 1
+        return AnswerRecord(question.id, plan.variant, plan.spec, value)
+
+    def answer_all(self, plan: VariantPlan, questions: Sequence[Question]) -> list[AnswerRecord]:
+        """Every question answered by one variant, in order (cached answers reused, misses generated and cached)."""
+        return self._map(plan.variant.value, [(q.id, q) for q in questions], lambda q: self._answer_one(plan, q),
+                         self.config.workers(plan.spec))
+
+    def _map(self, stage: str, items: Sequence[tuple[str, Any]], fn: Callable[[Any], Any], workers: int) -> list[Any]:
+        """``fn`` over ``(question id, item)`` pairs, in order, ``workers`` at a time, reporting progress."""
+        total = len(items)
+        results: list[Any] = [None] * total
+        self.progress(stage, 0, total)
+        if workers <= 1:
+            for i, (qid, item) in enumerate(items):
+                results[i] = self._guarded(fn, qid, item)
+                self.progress(stage, i + 1, total)
+            return results
+        done = 0
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ragtune-eval") as pool:
+            futures = {pool.submit(self._guarded, fn, qid, item): i for i, (qid, item) in enumerate(items)}
+            pending = set(futures)
+            while pending:
+                finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                for future in finished:
+                    if future.exception() is not None:
+                        for other in pending:
+                            other.cancel()
+                        raise future.exception()
+                    results[futures[future]] = future.result()
+                    done += 1
+                self.progress(stage, done, total)
+        return results
+
+    def _guarded(self, fn: Callable[[Any], Any], qid: str, item: Any) -> Any:
+        try:
+            return fn(item)
+        except (InputError, EvaluationError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - any failure stops the run; what is cached stays
+            done = self.counts["generated"] + self.counts["cached"]
+            raise EvaluationError(f"the run stopped at question '{qid}': {type(exc).__name__}: {exc}. The {done} answers "
+                                  "before it are cached: run the same command again to resume") from exc
+
+    # --- retrieval and judge --------------------------------------------------------------------------
+
+    def retrieve(self, questions: Sequence[Question]) -> dict[str, list]:
+        """The search results of each question with gold (to the retrieval depth), for the retrieval metrics."""
+        cfg = self.config
+        judged = [q for q in questions if has_gold(q)]
+        if not judged or not any(v.retrieves for v in cfg.variants):
+            return {}
+        depth = max(cfg.retrieval_depth, cfg.k or self.ws.config.answer.k)
+        results = self.ws.index(cfg.index).search_batch([(q.id, q.question) for q in judged], k=depth, mode=cfg.mode,
+                                                        rerank=cfg.rerank)
+        return {qid: retrieved_chunks(hits) for qid, hits in results}
+
+    def judge_all(self, records: list[AnswerRecord], questions: dict[str, Question]) -> None:
+        """Ask the judge about every answered question with reference answers (verdicts cached)."""
+        if not self.config.judge:
+            return
+        spec = self.judge_spec = resolve_judge_spec(self.config.judge, self.ws.config.generation)
+        judge = LLMJudge(self.ws.generator(spec))
+
+        def judged(record: AnswerRecord) -> bool:
+            q = questions[record.question_id]
+            return record.answer is not None and bool(q.reference_answers) and q.answerable and q.schema is None
+
+        def one(record: AnswerRecord) -> None:
+            q = questions[record.question_id]
+            if record.answer.get("abstained"):
+                record.judge = {"correct": False, "reason": "abstained", "usage": {"input_tokens": 0, "output_tokens": 0}}
+                return
+            fields = {"cache": CACHE_VERSION, "judge": spec, "question": q.question, "references": q.reference_answers,
+                      "answer": record.answer.get("answer", "")}
+            key = cache_key(fields)
+            verdict = self.verdicts.get(key) if self.config.cache else None
+            if verdict is None:
+                verdict = judge.judge(q.question, q.reference_answers, fields["answer"]).to_json()
+                self.verdicts.put(key, fields, verdict)
+            record.judge = verdict
+            with self._lock:
+                self.counts["judged"] += 1
+
+        todo = [(r.question_id, r) for r in records if judged(r)]
+        if not todo:
+            self.notes.append("the judge had nothing to judge: no answerable question has a reference answer")
+            return
+        self._map("judge", todo, one, self.config.workers(spec))
+
+    # --- the run --------------------------------------------------------------------------------------
+
+    def run(self, questions: Sequence[Question], source: str | None = None) -> EvalResult:
+        """Answer, judge and score ``questions`` with every variant (see the module docstring)."""
+        if not questions:
+            raise InputError("the question set is empty")
+        started = time.perf_counter()
+        plans = self.plan()
+        by_id = {q.id: q for q in questions}
+        retrieved = self.retrieve(questions)
+        records: list[AnswerRecord] = []
+        for plan in plans:
+            answered = self.answer_all(plan, questions)
+            if plan.variant.retrieves:
+                for record in answered:
+                    record.retrieved = retrieved.get(record.question_id)
+            records.extend(answered)
+        self.judge_all(records, by_id)
+        evaluators = self._evaluators()
+        rows = [self._row(by_id[r.question_id], r, evaluate_row(evaluators, by_id[r.question_id], r)) for r in records]
+        variants = [p.variant.value for p in plans]
+        self._explain(questions, rows)
+        config = self._config_json(plans, questions, source, time.perf_counter() - started)
+        return EvalResult(config=config, rows=rows, aggregates=aggregate(rows, variants), notes=self.notes)
+
+    def _evaluators(self) -> list:
+        cfg, ws = self.config, self.ws
+        scorer = None
+        if cfg.index and any(v.retrieves for v in cfg.variants):
+            scorer = ws.support_scorer(ws.embedder(ws.index(cfg.index).manifest.embedder.spec))
+        k = cfg.k or ws.config.answer.k
+        return [AnswerEvaluator(), RetrievalEvaluator(k, cfg.retrieval_depth), CitationEvaluator(scorer, ws.config.answer.min_support),
+                AbstentionEvaluator(), FormatEvaluator(), CostEvaluator(cfg.prices)]
+
+    @staticmethod
+    def _row(question: Question, record: AnswerRecord, metrics: dict[str, float]) -> dict[str, Any]:
+        row: dict[str, Any] = {"id": question.id, "variant": record.variant.value, "model": record.model,
+                               "question": question.question}
+        answer = record.answer
+        if answer is None:
+            row.update(answer=None, citations=[], error=record.error)
+            return row
+        row["answer"] = answer.get("answer", "")
+        row["citations"] = [{k: c.get(k) for k in ("marker", "doc_id", "chunk_id", "source", "support")}
+                            for c in answer.get("citations") or []]
+        if answer.get("abstained"):
+            row["abstain_reason"] = answer.get("abstain_reason")
+        if answer.get("structured") is not None:
+            s = answer["structured"]
+            row["structured"] = {"valid": s.get("valid"), "errors": s.get("errors", [])[:3], "attempts": s.get("attempts")}
+        if record.judge is not None:
+            row["judge"] = {"correct": record.judge.get("correct"), "reason": record.judge.get("reason", "")}
+        row["cached"] = record.cached
+        row.update({k: round(v, 6) for k, v in metrics.items()})
+        return row
+
+    def _explain(self, questions: Sequence[Question], rows: list[dict[str, Any]]) -> None:
+        cfg = self.config
+        if not any(q.reference_answers for q in questions) and not any(q.reference_output is not None for q in questions):
+            self.notes.append("no reference answers: exact match, token F1 and the judge were not measured "
+                              "(reference-free metrics only)")
+        if any(v.retrieves for v in cfg.variants) and not any(has_gold(q) for q in questions):
+            self.notes.append("no gold documents or reference contexts: retrieval metrics and citation precision/recall "
+                              "were not measured")
+        unpriced = sorted({r["model"] for r in rows if r.get("answer") is not None and cfg.prices.price_for(r["model"]) is None})
+        if unpriced:
+            self.notes.append(f"no price for {', '.join(unpriced)}: cost per 1,000 queries is left out "
+                              "(give prices with --prices FILE)")
+        errors = [r for r in rows if r.get("error")]
+        if errors:
+            self.notes.append(f"{len(errors)} answer(s) failed and are left out of the metrics; first: "
+                              f"question '{errors[0]['id']}' ({errors[0]['variant']}): {errors[0]['error']}")
+        if self.judge_spec:
+            self.notes.append(f"correctness judged by {self.judge_spec}")
+
+    def _config_json(self, plans: list[VariantPlan], questions: Sequence[Question], source: str | None, wall: float) -> dict[str, Any]:
+        cfg, ws = self.config, self.ws.config
+        return {
+            "format_version": FORMAT_VERSION, "ragtune_version": library_versions().get("ragtune", "unknown"),
+            "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "questions": source, "question_count": len(questions), "variants": [p.variant.value for p in plans],
+            "models": {p.variant.value: p.spec for p in plans}, "model": cfg.model or ws.generation.model,
+            "tuned": self.tuned_ref, "index": cfg.index, "index_fingerprint": self.fingerprint,
+            "k": cfg.k or ws.answer.k, "mode": (cfg.mode or ws.retrieval.mode).value, "rerank": cfg.rerank or ws.rerank.model,
+            "system": cfg.system, "schema_mode": cfg.schema_mode.value, "repairs": cfg.repairs,
+            "judge": self.judge_spec, "retrieval_depth": cfg.retrieval_depth,
+            "generation": {k: v for k, v in ws.generation.model_dump(mode="json").items() if k in _GENERATION_KEYS},
+            "answer": ws.answer.model_dump(mode="json"), "prices": cfg.prices.model_dump(mode="json"),
+            "run": {"wall_s": round(wall, 3), **self.counts},
+        }
+
+
+def index_fingerprint(index: Any) -> str:
+    """A hash of what an index holds (documents and their content hashes, embedder, chunking): equal content, equal hash."""
+    manifest = index.manifest
+    digest = hashlib.sha256()
+    digest.update(manifest.embedder.model_dump_json().encode())
+    digest.update(manifest.chunking.model_dump_json().encode())
+    for doc in index.documents():
+        digest.update(f"\n{doc.doc_id}\t{doc.hash}".encode())
+    return digest.hexdigest()

@@ -1,0 +1,35 @@
+"""The FastAPI app: ``create_app(workspace, auth=True)``; OpenAPI at /docs and /openapi.json."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from ragtune import __version__
+from ragtune.api import Workspace
+from ragtune.http import errors
+from ragtune.http.routes import ask, documents, indexes, keys, meta, page, search
+
+_FRAMING = 64 * 1024  # multipart headers and boundaries on top of the files themselves
+
+
+def create_app(workspace: Workspace | None = None, *, auth: bool = True) -> FastAPI:
+    """The HTTP API over ``workspace``; with ``auth=False`` every caller is an admin (loopback development only)."""
+    ws = workspace or Workspace()
+    app = FastAPI(title="ragtune", version=__version__,
+                  description="Search and ask your indexes; manage documents and keys. Send `Authorization: Bearer KEY`.")
+    app.add_middleware(errors.BodyLimit, max_bytes=int(ws.config.serve.max_upload_mb * 1024 * 1024) + _FRAMING)
+    app.state.workspace = ws
+    app.state.auth = auth
+    errors.install(app)
+    for module in (meta, indexes, documents, search, ask, keys):
+        app.include_router(module.router, responses={
+            400: {"model": errors.Problem, "description": "Bad input"},
+            401: {"model": errors.Problem, "description": "No valid key"},
+            403: {"model": errors.Problem, "description": "The key's role is too small"},
+            404: {"model": errors.Problem, "description": "No such index (or not one this key may see)"},
+            422: {"model": errors.Problem, "description": "The body does not fit the schema"},
+        })
+    app.include_router(page.router)
+    app.mount("/static", StaticFiles(directory=page.STATIC), name="static")
+    return app

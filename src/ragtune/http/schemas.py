@@ -1,0 +1,180 @@
+"""Request and response models of the HTTP API (they are the OpenAPI schema at /docs)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ragtune.config import SearchMode
+from ragtune.generation.citations import Citation
+from ragtune.index import Filters
+from ragtune.serving import Role
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class FilterSpec(_Request):
+    """Restricts search to some chunks."""
+
+    source: str | None = Field(None, max_length=500, description="Glob on the source path or file name, e.g. '*.md'.")
+    types: list[str] = Field(default_factory=list, max_length=20, description="Document types: txt, md, html, pdf, docx, jsonl.")
+    metadata: dict[str, str | int | float | bool] = Field(default_factory=dict, description="Metadata fields equal to these values.")
+
+    def to_filters(self) -> Filters | None:
+        filters = Filters(source=self.source, types=tuple(t.lower().lstrip(".") for t in self.types), metadata=dict(self.metadata))
+        return filters or None
+
+
+class CreateIndexRequest(_Request):
+    name: str = Field(..., min_length=1, max_length=64, description="1-64 letters, digits, '-', '_' or '.'.")
+
+
+class IndexInfo(BaseModel):
+    name: str
+    documents: int
+    chunks: int
+    embedder: dict[str, Any]
+    generation: int
+    updated_at: str
+
+
+class DocumentInfo(BaseModel):
+    doc_id: str
+    source: str
+    version: int
+    hash: str
+    chunks: int
+    metadata: dict[str, Any]
+    type: str
+    updated_at: str
+
+
+class SkippedSource(BaseModel):
+    source: str
+    error: str
+
+
+class IngestResult(BaseModel):
+    """What an ingest did (the ``ingest --json`` document)."""
+
+    index: str
+    added: int
+    updated: int
+    removed: int
+    unchanged: int
+    skipped: list[SkippedSource]
+    chunks: int
+
+
+class IngestPathsRequest(_Request):
+    paths: list[str] = Field(..., min_length=1, max_length=100, description="Files or folders inside the server's allowed roots.")
+    include: list[str] = Field(default_factory=list, max_length=50, description="Globs of files to take inside folders.")
+    exclude: list[str] = Field(default_factory=list, max_length=50, description="Globs of files to leave out.")
+
+
+class RemoveResult(BaseModel):
+    index: str
+    removed: int
+
+
+class SearchRequest(_Request):
+    query: str = Field(..., min_length=1, max_length=4000)
+    k: int = Field(10, ge=1, le=100, description="Results to return.")
+    mode: SearchMode = Field(SearchMode.hybrid, description="lexical, dense or hybrid.")
+    filters: FilterSpec | None = None
+
+
+class SearchHit(BaseModel):
+    rank: int
+    score: float
+    doc_id: str
+    chunk_id: str
+    source: str
+    page: int | None
+    start: int
+    end: int
+    headings: list[str]
+    text: str
+    scores: dict[str, float]
+
+
+class SearchResponse(BaseModel):
+    """The ``search --json`` document."""
+
+    query: str
+    index: str
+    mode: SearchMode
+    hits: list[SearchHit]
+
+
+class AskRequest(_Request):
+    question: str = Field(..., min_length=1, max_length=4000)
+    model: str | None = Field(None, max_length=200, description="A model spec this server serves (GET /v1/models); default: its default.")
+    k: int | None = Field(None, ge=1, le=20, description="Context blocks given to the model.")
+    mode: SearchMode | None = Field(None, description="Retrieval mode (default: the server's).")
+    filters: FilterSpec | None = None
+
+
+class ContextBlockOut(BaseModel):
+    marker: int
+    doc_id: str
+    chunk_id: str
+    source: str
+    page: int | None
+    score: float
+
+
+class AskResponse(BaseModel):
+    """The ``ask --json`` document."""
+
+    question: str
+    answer: str
+    citations: list[Citation]
+    abstained: bool
+    abstain_reason: str | None
+    usage: dict[str, int]
+    latency_ms: dict[str, float]
+    model: str
+    index: str | None
+    dropped_citations: list[dict[str, Any]]
+    fallback: str | None
+    context: list[ContextBlockOut]
+    trimmed_blocks: int
+    raw_answer: str
+
+
+class ModelsResponse(BaseModel):
+    default: str
+    models: list[str] = Field(description="Model specs that ask accepts on this server.")
+
+
+class CreateKeyRequest(_Request):
+    index: str = Field(..., min_length=1, max_length=64, description="The index the key may use, or '*' for every index.")
+    role: Role = Role.reader
+    name: str = Field("", max_length=100)
+
+
+class CreatedKey(BaseModel):
+    """The ``keys create --json`` document: the key is shown this once."""
+
+    key: str
+    index: str
+    role: Role
+
+
+class KeyInfo(BaseModel):
+    id: str
+    index: str
+    role: Role
+    name: str
+    created_at: str
+    revoked: bool
+    revoked_at: str | None
+
+
+class Health(BaseModel):
+    status: str
+    version: str

@@ -1,0 +1,421 @@
+"""The server store: PostgreSQL with pgvector, for many readers and writers on many machines.
+
+Point ``RAGTUNE_STORE`` at any PostgreSQL database where the ``vector`` extension is installed (or can be
+created). Layout, all in that database:
+
+- ``ragtune_indexes``: one row per index (``id``, ``name``, ``manifest`` as JSONB, the committed state);
+- ``ragtune_docs``: the document records of every index (keyed by index id and ``doc_id``);
+- ``ragtune_chunks_<id>``: one table per index, because a pgvector column has a fixed dimension. Each chunk
+  row carries its text, citation fields, ``metadata`` (JSONB), ``embedding vector(d)`` with an HNSW index
+  (cosine), and ``tsv tsvector`` (headings and text) with a GIN index.
+
+Atomicity: ``commit`` is one transaction. It locks the index row (one writer per index at a time), deletes
+the replaced documents' chunks, inserts the new ones, and writes the new manifest; readers run each query
+on one MVCC snapshot, so they see the index before or after a commit, never a mix. A writer that dies
+part-way rolls back and leaves nothing behind.
+
+Lexical search ranks with ``ts_rank_cd`` over the index's text search configuration (Snowball ``english``
+by default, from ``IndexConfig.stemmer``); a chunk matching any query word is a candidate, as with BM25.
+Dense search orders by cosine distance (``<=>``); filtered queries use pgvector's iterative index scans so
+that a filter never starves the result list.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from typing import Any, Iterator, Sequence
+from contextlib import contextmanager
+
+import numpy as np
+
+from ragtune.config import IndexConfig
+from ragtune.embeddings.base import EmbedderInfo
+from ragtune.errors import ChunkNotFoundError, ConfigError, IndexNotFoundError, InputError, StoreError
+from ragtune.index.base import ChunkRecord, DocRecord, DocumentChange, Filters, IndexManifest, IngestEvent, utc_now
+from ragtune.index.lancedb import check_index_name
+
+_SCHEMA_LOCK = 0x7261677475  # advisory lock key: one process bootstraps the schema at a time
+
+_SCHEMA = """
+CREATE EXTENSION IF NOT EXISTS vector;
+CREATE TABLE IF NOT EXISTS ragtune_indexes (
+    id bigserial PRIMARY KEY,
+    name text NOT NULL UNIQUE,
+    manifest jsonb NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ragtune_docs (
+    index_id bigint NOT NULL REFERENCES ragtune_indexes(id) ON DELETE CASCADE,
+    doc_id text NOT NULL,
+    source text NOT NULL,
+    origin text NOT NULL,
+    hash text NOT NULL,
+    version bigint NOT NULL,
+    chunks bigint NOT NULL,
+    doc_type text NOT NULL,
+    metadata jsonb NOT NULL,
+    updated_at text NOT NULL,
+    PRIMARY KEY (index_id, doc_id)
+);
+"""
+
+_CHUNK_COLUMNS = ("chunk_id", "doc_id", "position", "text", "start_char", "end_char", "page", "headings", "source",
+                  "doc_type", "metadata")
+
+
+def text_search_config(stemmer: str) -> str:
+    """The PostgreSQL text search configuration for a Snowball stemmer name ('' means no stemming)."""
+    name = (stemmer or "simple").lower()
+    if not re.fullmatch(r"[a-z_]+", name):
+        raise ConfigError(f"index.stemmer '{stemmer}': not a text search configuration name")
+    return name
+
+
+def glob_to_regex(pattern: str) -> str:
+    """An anchored PostgreSQL regular expression matching what ``fnmatch`` matches for ``pattern``."""
+    out, i = ["^"], 0
+    while i < len(pattern):
+        ch = pattern[i]
+        i += 1
+        if ch == "*":
+            out.append(".*")
+        elif ch == "?":
+            out.append(".")
+        elif ch == "[":
+            end = pattern.find("]", i + 1 if i < len(pattern) and pattern[i] in "!]" else i)
+            if end == -1:
+                out.append(r"\[")
+                continue
+            body = pattern[i:end]
+            i = end + 1
+            if body.startswith("!"):
+                body = "^" + body[1:]
+            out.append("[" + body.replace("\\", "\\\\") + "]")
+        else:
+            out.append(re.sub(r"([^A-Za-z0-9_/ -])", r"\\\1", ch))
+    out.append("$")
+    return "".join(out)
+
+
+def _filter_sql(filters: Filters | None) -> tuple[str, list[Any]]:
+    """A SQL condition (prefixed with AND) and its parameters for ``filters`` over the chunk table."""
+    if not filters:
+        return "", []
+    parts, params = [], []
+    if filters.source:
+        regex = glob_to_regex(filters.source)
+        parts.append("(source ~ %s OR regexp_replace(source, '^.*/', '') ~ %s)")
+        params += [regex, regex]
+    if filters.types:
+        parts.append("doc_type = ANY(%s)")
+        params.append(list(filters.types))
+    for key, want in filters.metadata.items():
+        parts.append("metadata ->> %s = %s")
+        params += [key, str(want)]
+    return " AND " + " AND ".join(parts), params
+
+
+def _redact(uri: str) -> str:
+    return re.sub(r"://([^:/@]*):[^@]*@", r"://\1:***@", uri)
+
+
+class PgVectorStore:
+    """Named indexes in a PostgreSQL database with pgvector (see the module docstring)."""
+
+    def __init__(self, uri: str, config: IndexConfig | None = None) -> None:
+        if not uri.startswith(("postgresql://", "postgres://")):
+            raise ConfigError(f"store URI '{_redact(uri)}': expected postgresql://USER:PASSWORD@HOST:PORT/DATABASE")
+        self.uri = uri
+        self.config = config or IndexConfig()
+        self.text_config = text_search_config(self.config.stemmer)
+        self._local = threading.local()
+        self._connections: list[Any] = []
+        self._guard = threading.Lock()
+        self._ready = False
+
+    # -- connections ---------------------------------------------------------
+    def _connect(self):
+        try:
+            import psycopg
+            from pgvector.psycopg import register_vector
+        except ImportError as exc:
+            raise ConfigError("the PostgreSQL store needs: pip install 'ragtune[postgres]'") from exc
+        try:
+            conn = psycopg.connect(self.uri, autocommit=True)
+        except psycopg.OperationalError as exc:
+            raise StoreError(f"cannot connect to PostgreSQL at {_redact(self.uri)}: {str(exc).strip()}") from exc
+        if not self._ready:
+            with self._guard:
+                if not self._ready:
+                    self._bootstrap(conn)
+                    self._ready = True
+        register_vector(conn)
+        conn.execute("SET hnsw.iterative_scan = strict_order")
+        return conn
+
+    def _bootstrap(self, conn) -> None:
+        import psycopg
+
+        try:
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+                conn.execute(_SCHEMA)
+        except psycopg.errors.InsufficientPrivilege as exc:
+            raise ConfigError(f"PostgreSQL at {_redact(self.uri)}: cannot create the vector extension or the ragtune "
+                              f"tables ({str(exc).strip()}); ask an administrator for CREATE EXTENSION vector") from exc
+        except psycopg.errors.FeatureNotSupported as exc:
+            raise ConfigError(f"PostgreSQL at {_redact(self.uri)} has no pgvector: install the extension") from exc
+
+    @property
+    def _conn(self):
+        conn = getattr(self._local, "conn", None)
+        if conn is None or conn.closed:
+            conn = self._connect()
+            self._local.conn = conn
+            with self._guard:
+                self._connections.append(conn)
+        return conn
+
+    @contextmanager
+    def _cursor(self) -> Iterator[Any]:
+        """A cursor on this thread's connection; database errors become ``StoreError``."""
+        import psycopg
+
+        conn = self._conn
+        try:
+            with conn.cursor() as cur:
+                yield cur
+        except psycopg.errors.UndefinedTable as exc:
+            raise StoreError(f"an index table vanished while it was read (dropped concurrently?): {exc}") from exc
+        except psycopg.OperationalError as exc:
+            conn.close()
+            raise StoreError(f"PostgreSQL at {_redact(self.uri)}: {str(exc).strip()}") from exc
+
+    def close(self) -> None:
+        """Close every connection this store opened (any thread)."""
+        with self._guard:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+    # -- helpers ---------------------------------------------------------------
+    def _row(self, cur, name: str, lock: bool = False) -> tuple[int, IndexManifest]:
+        check_index_name(name)
+        cur.execute("SELECT id, manifest FROM ragtune_indexes WHERE name = %s" + (" FOR UPDATE" if lock else ""), (name,))
+        row = cur.fetchone()
+        if row is None:
+            known = ", ".join(self.list_indexes()) or "none yet"
+            raise IndexNotFoundError(f"no index named '{name}' (indexes: {known}; create one with: ragtune ingest PATH --index {name})")
+        try:
+            return row[0], IndexManifest.model_validate(row[1])
+        except ValueError as exc:
+            raise StoreError(f"index '{name}': unreadable manifest in PostgreSQL: {exc}") from exc
+
+    @staticmethod
+    def _table(index_id: int) -> str:
+        return f"ragtune_chunks_{int(index_id)}"
+
+    def _chunk(self, row: Sequence[Any]) -> ChunkRecord:
+        cid, doc_id, position, text, start, end, page, headings, source, doc_type, metadata = row
+        return ChunkRecord(chunk_id=cid, doc_id=doc_id, position=position, text=text, start=start, end=end, page=page,
+                           headings=tuple(headings or ()), source=source, doc_type=doc_type, metadata=metadata or {})
+
+    # -- the Store protocol ------------------------------------------------------
+    def list_indexes(self) -> list[str]:
+        with self._cursor() as cur:
+            cur.execute("SELECT name FROM ragtune_indexes ORDER BY name")
+            return [r[0] for r in cur.fetchall()]
+
+    def exists(self, name: str) -> bool:
+        check_index_name(name)
+        with self._cursor() as cur:
+            cur.execute("SELECT 1 FROM ragtune_indexes WHERE name = %s", (name,))
+            return cur.fetchone() is not None
+
+    def create(self, manifest: IndexManifest) -> IndexManifest:
+        import psycopg
+        from psycopg.types.json import Jsonb
+
+        check_index_name(manifest.name)
+        dim = int(manifest.embedder.dimension)
+        manifest.backend = {"text_config": self.text_config}
+        conn = self._conn
+        try:
+            with conn.transaction(), conn.cursor() as cur:
+                cur.execute("INSERT INTO ragtune_indexes (name, manifest) VALUES (%s, %s) RETURNING id",
+                            (manifest.name, Jsonb(manifest.model_dump(mode="json"))))
+                index_id = cur.fetchone()[0]
+                table = self._table(index_id)
+                manifest.backend["table"] = table
+                cur.execute(f"""
+                    CREATE TABLE {table} (
+                        chunk_id text PRIMARY KEY, doc_id text NOT NULL, position integer NOT NULL, text text NOT NULL,
+                        start_char bigint NOT NULL, end_char bigint NOT NULL, page integer, headings text[] NOT NULL,
+                        source text NOT NULL, doc_type text NOT NULL, metadata jsonb NOT NULL,
+                        embedding vector({dim}) NOT NULL, tsv tsvector NOT NULL)""")
+                cur.execute(f"CREATE INDEX {table}_doc ON {table} (doc_id)")
+                cur.execute(f"CREATE INDEX {table}_tsv ON {table} USING gin (tsv)")
+                cur.execute(f"CREATE INDEX {table}_hnsw ON {table} USING hnsw (embedding vector_cosine_ops)")
+                cur.execute("UPDATE ragtune_indexes SET manifest = %s WHERE id = %s",
+                            (Jsonb(manifest.model_dump(mode="json")), index_id))
+        except psycopg.errors.UniqueViolation as exc:
+            raise InputError(f"index '{manifest.name}' already exists") from exc
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot create index '{manifest.name}' in PostgreSQL: {str(exc).strip()}") from exc
+        return manifest
+
+    def drop(self, name: str) -> None:
+        conn = self._conn
+        with conn.transaction(), conn.cursor() as cur:
+            index_id, _ = self._row(cur, name, lock=True)
+            cur.execute("DELETE FROM ragtune_indexes WHERE id = %s", (index_id,))
+            cur.execute(f"DROP TABLE IF EXISTS {self._table(index_id)}")
+
+    def manifest(self, name: str) -> IndexManifest:
+        with self._cursor() as cur:
+            return self._row(cur, name)[1]
+
+    def documents(self, name: str) -> list[DocRecord]:
+        with self._cursor() as cur:
+            index_id, _ = self._row(cur, name)
+            cur.execute("SELECT doc_id, source, origin, hash, version, chunks, doc_type, metadata, updated_at "
+                        "FROM ragtune_docs WHERE index_id = %s ORDER BY doc_id", (index_id,))
+            return [DocRecord(doc_id=r[0], source=r[1], origin=r[2], hash=r[3], version=r[4], chunks=r[5], doc_type=r[6],
+                              metadata=r[7] or {}, updated_at=r[8]) for r in cur.fetchall()]
+
+    def commit(self, name: str, upserts: Sequence[DocumentChange], deletes: Sequence[str], event: IngestEvent) -> IndexManifest:
+        import psycopg
+        from psycopg.types.json import Jsonb
+
+        conn = self._conn
+        try:
+            with conn.transaction(), conn.cursor() as cur:
+                index_id, manifest = self._row(cur, name, lock=True)  # one writer per index from here on
+                table, dim = self._table(index_id), manifest.embedder.dimension
+                tsconfig = manifest.backend.get("text_config", self.text_config)
+                for u in upserts:
+                    if u.chunks and np.asarray(u.vectors).shape != (len(u.chunks), dim):
+                        raise StoreError(f"index '{name}' holds {dim}-d vectors; document '{u.record.doc_id}' "
+                                         f"came with an array of shape {np.asarray(u.vectors).shape}")
+                gone = sorted(set(deletes) | {u.record.doc_id for u in upserts})
+                if gone:
+                    cur.execute(f"DELETE FROM {table} WHERE doc_id = ANY(%s)", (gone,))
+                    cur.execute("DELETE FROM ragtune_docs WHERE index_id = %s AND doc_id = ANY(%s)", (index_id, gone))
+                rows = [(c.chunk_id, c.doc_id, c.position, c.text, c.start, c.end, c.page, list(c.headings), c.source,
+                         c.doc_type, Jsonb(c.metadata), np.asarray(vec, dtype=np.float32), tsconfig, c.index_text)
+                        for u in upserts for c, vec in zip(u.chunks, u.vectors)]
+                if rows:
+                    cur.executemany(
+                        f"INSERT INTO {table} ({', '.join(_CHUNK_COLUMNS)}, embedding, tsv) VALUES "
+                        f"({', '.join(['%s'] * len(_CHUNK_COLUMNS))}, %s, to_tsvector(%s::regconfig, %s))", rows)
+                if upserts:
+                    cur.executemany(
+                        "INSERT INTO ragtune_docs (index_id, doc_id, source, origin, hash, version, chunks, doc_type, metadata, "
+                        "updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                        [(index_id, u.record.doc_id, u.record.source, u.record.origin, u.record.hash, u.record.version,
+                          len(u.chunks), u.record.doc_type, Jsonb(u.record.metadata), u.record.updated_at or utc_now())
+                         for u in upserts])
+                cur.execute(f"SELECT (SELECT count(*) FROM {table}), (SELECT count(*) FROM ragtune_docs WHERE index_id = %s)",
+                            (index_id,))
+                chunks, documents = cur.fetchone()
+                event.chunks = chunks
+                manifest.generation += 1
+                manifest.updated_at = utc_now()
+                manifest.documents, manifest.chunks = documents, chunks
+                manifest.history.append(event)
+                cur.execute("UPDATE ragtune_indexes SET manifest = %s WHERE id = %s",
+                            (Jsonb(manifest.model_dump(mode="json")), index_id))
+        except psycopg.errors.UniqueViolation as exc:
+            raise InputError(f"index '{name}': duplicate chunk id in one commit ({exc.diag.message_detail})") from exc
+        except psycopg.OperationalError as exc:
+            raise StoreError(f"PostgreSQL at {_redact(self.uri)}: commit to '{name}' failed, nothing was changed: "
+                             f"{str(exc).strip()}") from exc
+        return manifest
+
+    def replace_vectors(self, name: str, embedder: EmbedderInfo, chunk_ids: Sequence[str], vectors: np.ndarray,
+                        generation: int) -> IndexManifest:
+        """Swap every chunk's vector and the recorded embedder in one transaction (see ``ragtune.index.base``).
+
+        The embedding column is rebuilt at the new dimension with its HNSW index; readers keep the old vectors
+        until the transaction commits. Text, documents and the full-text index are untouched.
+        """
+        import psycopg
+        from psycopg.types.json import Jsonb
+
+        vectors = np.ascontiguousarray(np.asarray(vectors, dtype=np.float32))
+        if vectors.ndim != 2 or len(vectors) != len(chunk_ids) or (len(chunk_ids) and vectors.shape[1] != embedder.dimension):
+            raise InputError(f"replace_vectors: expected {len(chunk_ids)} vectors of {embedder.dimension} dimensions, "
+                             f"got an array of shape {vectors.shape}")
+        conn = self._conn
+        try:
+            with conn.transaction(), conn.cursor() as cur:
+                index_id, manifest = self._row(cur, name, lock=True)
+                if manifest.generation != generation:
+                    raise InputError(f"index '{name}' changed while it was re-embedded (generation {generation} -> "
+                                     f"{manifest.generation}); run the reindex again")
+                table, dim = self._table(index_id), int(embedder.dimension)
+                cur.execute(f"SELECT chunk_id FROM {table}")
+                stored = {r[0] for r in cur.fetchall()}
+                if len(set(chunk_ids)) != len(chunk_ids) or stored != set(chunk_ids):
+                    raise InputError(f"replace_vectors: the chunk ids given are not the {len(stored)} chunks of index '{name}'")
+                cur.execute(f"DROP INDEX IF EXISTS {table}_hnsw")
+                cur.execute(f"ALTER TABLE {table} DROP COLUMN embedding")
+                cur.execute(f"ALTER TABLE {table} ADD COLUMN embedding vector({dim})")
+                if chunk_ids:
+                    cur.executemany(f"UPDATE {table} SET embedding = %s WHERE chunk_id = %s",
+                                    [(vec, cid) for cid, vec in zip(chunk_ids, vectors)])
+                cur.execute(f"ALTER TABLE {table} ALTER COLUMN embedding SET NOT NULL")
+                cur.execute(f"CREATE INDEX {table}_hnsw ON {table} USING hnsw (embedding vector_cosine_ops)")
+                manifest.embedder = embedder
+                manifest.generation += 1
+                manifest.updated_at = utc_now()
+                manifest.history.append(IngestEvent(embedder=embedder.spec, chunks=manifest.chunks))
+                cur.execute("UPDATE ragtune_indexes SET manifest = %s WHERE id = %s",
+                            (Jsonb(manifest.model_dump(mode="json")), index_id))
+        except psycopg.OperationalError as exc:
+            raise StoreError(f"PostgreSQL at {_redact(self.uri)}: re-embedding '{name}' failed, nothing was changed: "
+                             f"{str(exc).strip()}") from exc
+        return manifest
+
+    def search_dense(self, name: str, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[tuple[str, float]]:
+        vector = np.asarray(vector, dtype=np.float32).reshape(-1)
+        where, params = _filter_sql(filters)
+        with self._cursor() as cur:
+            index_id, manifest = self._row(cur, name)
+            if len(vector) != manifest.embedder.dimension:
+                raise InputError(f"query vector has {len(vector)} dimensions; index '{name}' holds {manifest.embedder.dimension}")
+            cur.execute(f"SELECT chunk_id, embedding <=> %s AS distance FROM {self._table(index_id)} WHERE true{where} "
+                        "ORDER BY distance LIMIT %s", [vector, *params, int(k)])
+            return [(cid, 1.0 - float(d)) for cid, d in cur.fetchall()]
+
+    def search_lexical(self, name: str, query: str, k: int, filters: Filters | None = None) -> list[tuple[str, float]]:
+        where, params = _filter_sql(filters)
+        with self._cursor() as cur:
+            index_id, manifest = self._row(cur, name)
+            tsconfig = manifest.backend.get("text_config", self.text_config)
+            # Any query word may match (an OR of the query's lexemes), ranked by cover density.
+            cur.execute(
+                "WITH q AS (SELECT to_tsquery('simple', string_agg(quote_literal(lexeme), ' | ')) AS tsq "
+                "FROM unnest(tsvector_to_array(to_tsvector(%s::regconfig, %s))) AS lexeme) "
+                f"SELECT chunk_id, ts_rank_cd(tsv, q.tsq, 1) AS score FROM {self._table(index_id)}, q "
+                f"WHERE tsv @@ q.tsq{where} ORDER BY score DESC, chunk_id LIMIT %s",
+                [tsconfig, query, *params, int(k)])
+            return [(cid, float(s)) for cid, s in cur.fetchall()]
+
+    def get_chunks(self, name: str, chunk_ids: Sequence[str]) -> list[ChunkRecord]:
+        with self._cursor() as cur:
+            index_id, _ = self._row(cur, name)
+            cur.execute(f"SELECT {', '.join(_CHUNK_COLUMNS)} FROM {self._table(index_id)} WHERE chunk_id = ANY(%s)",
+                        (list(chunk_ids),))
+            found = {r[0]: self._chunk(r) for r in cur.fetchall()}
+        missing = [c for c in chunk_ids if c not in found]
+        if missing:
+            raise ChunkNotFoundError(f"index '{name}' has no chunk {missing[0]!r}")
+        return [found[c] for c in chunk_ids]
+
+    def all_chunks(self, name: str) -> list[ChunkRecord]:
+        with self._cursor() as cur:
+            index_id, _ = self._row(cur, name)
+            cur.execute(f"SELECT {', '.join(_CHUNK_COLUMNS)} FROM {self._table(index_id)} ORDER BY doc_id, position")
+            return [self._chunk(r) for r in cur.fetchall()]

@@ -1,0 +1,65 @@
+"""The web page in headless Chromium (Debian's, driven by Playwright): ask, see the answer, click a marker, read the source."""
+
+import shutil
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+if not shutil.which("chromium"):
+    pytest.skip("Debian's chromium is not installed (make test installs it: apt-get install chromium)", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api", reason="needs playwright (the dev extra)")
+
+FLAGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+
+
+@pytest.fixture
+def live_server(served, keys, loopback):
+    from ragtune.http import create_app
+
+    with loopback(create_app(served)) as url:
+        yield url
+
+
+@pytest.fixture
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        yield b
+        b.close()
+
+
+def test_ask_and_open_the_cited_source(live_server, browser, keys, served):
+    served.index("support").ingest_uploads([("markup.txt", b"Support hours are <b>9 to 5</b> on weekdays.\n")])
+    page = browser.new_page()
+    page.goto(live_server + "/")
+    page.fill("#key", keys["reader"])
+    page.dispatch_event("#key", "change")
+    page.wait_for_selector("#index option[value=support]", state="attached")
+    assert page.eval_on_selector_all("#index option", "els => els.map(e => e.value)") == ["support"]  # billing is not shown
+
+    page.fill("#question", "How often must API keys be rotated?")
+    page.click("#ask")
+    page.wait_for_selector("#answer button.marker")
+    assert "90 days" in page.inner_text("#answer")
+    page.click("#answer button.marker >> nth=0")
+    assert page.is_visible("#source")
+    assert "API keys must be rotated every 90 days" in page.inner_text("#source-text")
+    assert page.inner_text("#source-name").endswith("keys.md")
+
+    # document text is shown as text: markup inside a document never becomes page elements
+    page.fill("#question", "What are the support hours?")
+    page.click("#ask")
+    page.wait_for_selector("#ask:not([disabled])")
+    page.click("#answer button.marker >> nth=0")
+    assert "<b>9 to 5</b>" in page.inner_text("#source-text")
+    assert page.query_selector("#source-text b") is None and page.query_selector("#answer b") is None
+
+
+def test_a_wrong_key_shows_the_problem(live_server, browser):
+    page = browser.new_page()
+    page.goto(live_server + "/")
+    page.fill("#key", "rt_deadbeef_wrong")
+    page.dispatch_event("#key", "change")
+    sync_api.expect(page.locator("#status")).to_contain_text("not valid")
+    sync_api.expect(page.locator("#status")).to_have_class("error")
