@@ -177,7 +177,7 @@ def main() -> None:
     parser.add_argument("--embedding-lr", type=float, default=5e-5)
     parser.add_argument("--reranker-lr", type=float, default=5e-5)
     parser.add_argument("--reranker-negatives", type=int, default=3)
-    parser.add_argument("--samples", type=int, default=800, help="Chunks sampled for the label-free pairs.")
+    parser.add_argument("--samples", type=int, default=400, help="Chunks sampled for the label-free pairs (two pairs each).")
     parser.add_argument("--eval-corpus-size", type=int, default=300, help="Held-out corpus of each training's own evaluation.")
     parser.add_argument("--rerank-minutes", type=float, default=40, help="Rerank the top 100 only if 300 queries fit in this.")
     args = parser.parse_args()

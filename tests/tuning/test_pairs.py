@@ -260,3 +260,10 @@ def test_pairs_config_needs_exactly_one_source(tmp_path):
         PairTuneConfig.build(name="x", data=PairsConfig(from_index="kb"), batch_size=1)
     assert PairsConfig(from_index="kb").mining_index == "kb"
     assert PairsConfig(from_index="kb", negatives_from="other").mining_index == "other"
+
+
+def test_held_out_corpus_keeps_to_its_size(topic_index):
+    data = topic_index.prepare_pairs(PairsConfig(from_index="kb", eval_fraction=0.4, negatives=1, eval_corpus_size=10))
+    held = data.counts["held_out_pairs"]
+    assert held >= 2 and len(data.corpus) <= max(10, held + len(data.relevant))
+    assert all(len(ids) <= max(1, (10 - held) // len(data.relevant)) for ids in data.candidates.values())

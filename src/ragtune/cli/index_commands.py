@@ -40,7 +40,8 @@ def read_queries(path: Path) -> list[tuple[str, str]]:
     if not path.is_file():
         raise InputError(f"{path}: no such file")
     rows = []
-    for where, row in jsonl_objects(path):
+    for number, row in jsonl_objects(path):
+        where = f"{path}:{number}"
         qid = row.get("_id", row.get("id", row.get("query_id")))
         text = row.get("text", row.get("question", row.get("query")))
         if qid is None or not isinstance(text, str) or not text.strip():

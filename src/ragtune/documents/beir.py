@@ -44,7 +44,8 @@ def read_beir_jsonl(path: str | Path, *, title: bool = False) -> dict[str, str]:
     if not path.is_file():
         raise InputError(f"{path}: missing (a BEIR folder has corpus.jsonl, queries.jsonl and qrels/<split>.tsv)")
     rows: dict[str, str] = {}
-    for where, row in jsonl_objects(path, "a JSON object with an '_id'"):
+    for number, row in jsonl_objects(path, "a JSON object with an '_id'"):
+        where = f"{path}:{number}"
         if row.get("_id") in (None, ""):
             raise InputError(f"{where}: expected a JSON object with an '_id'")
         text = row.get("text")

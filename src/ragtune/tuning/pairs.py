@@ -71,7 +71,7 @@ class PairsConfig(BaseModel):
     margin: float = Field(0.95, gt=0, le=1.0, description="False-negative guard: drop candidates whose dense score reaches margin x the positive's.")
     eval_fraction: float = Field(0.1, ge=0, lt=0.5, description="Share of queries held out for evaluation (0: none).")
     max_eval_queries: int = Field(200, ge=1, description="At most this many held-out queries.")
-    eval_corpus_size: int = Field(1000, ge=10, description="Held-out evaluation corpus: the positives and hard candidates of the held-out queries, filled up to this size with distractors.")
+    eval_corpus_size: int = Field(1000, ge=10, description="Size of the held-out evaluation corpus: the held-out positives, an equal share of hard candidates per query, then random distractors.")
     seed: int = Field(0, description="Seed for sampling, the split and filling negatives.")
 
     @model_validator(mode="after")
@@ -173,7 +173,8 @@ def read_pairs(path: str | Path) -> list[Pair]:
     if not path.is_file():
         raise InputError(f"{path}: no such file")
     pairs: list[Pair] = []
-    for where, row in jsonl_objects(path, "a JSON object with 'query' and 'positive'"):
+    for number, row in jsonl_objects(path, "a JSON object with 'query' and 'positive'"):
+        where = f"{path}:{number}"
         texts = {}
         for keys in (_QUERY_KEYS, _POSITIVE_KEYS):
             key, value = _field(row, keys)
@@ -559,9 +560,12 @@ def build_pairs(config: PairsConfig, *, store: Store | None = None, embedder_for
         found, mined = mine_negatives(train + held, search, negatives=config.negatives, depth=config.mine_depth,
                                       margin=config.margin, notify=say)
         held_docs = {p.positive_doc for p in held if p.positive_doc} | {p.positive_id for p in held}
-        for qid in {p.query_id for p in held}:
-            # Hard distractors of a held-out query: its candidates, less anything of a held-out positive's document.
-            hard = [c for c in found.get(qid, []) if c.doc_id not in held_docs and c.id not in held_docs]
+        held_qids = sorted({p.query_id for p in held})
+        per_query = max(1, min(config.mine_depth, (config.eval_corpus_size - len(held)) // max(1, len(held_qids))))
+        for qid in held_qids:
+            # Hard distractors of a held-out query: its best candidates (the corpus budget shared between the queries),
+            # less anything of a held-out positive's document.
+            hard = [c for c in found.get(qid, []) if c.doc_id not in held_docs and c.id not in held_docs][:per_query]
             candidates[qid] = [c.id for c in hard]
             corpus.update({c.id: c.text for c in hard})
             pool_docs.update({c.id: c.doc_id for c in found.get(qid, [])})

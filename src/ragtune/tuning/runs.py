@@ -3,7 +3,8 @@
 A run lives in ``<home>/models/<name>/.run/`` until it is published: ``run.json`` (the settings fingerprint,
 the elapsed time, the best evaluation so far), ``checkpoints/`` and ``train.log`` (one JSON record per event).
 ``training_lock`` lets one process train a name at a time; ``open_run`` starts a run afresh (discarding an
-interrupted one) or resumes it when the fingerprint matches; ``RunCallback`` reports progress, writes the log,
+interrupted one) or resumes it from its newest complete checkpoint when the fingerprint matches (a checkpoint
+is complete once ``RunCallback`` has marked it; one cut short by a kill is removed); ``RunCallback`` reports progress, writes the log,
 keeps the elapsed time across resumes, enforces the time budget and does the early-stopping bookkeeping.
 """
 
@@ -25,6 +26,7 @@ from ragtune.tuning.registry import write_json_atomic
 
 RUN_DIR = ".run"
 LOG_FILE = "train.log"
+COMPLETE_MARKER = "ragtune-complete"  # written into a checkpoint once the trainer has saved all of it
 Notify = Callable[[TrainingEvent], None]
 
 
@@ -48,21 +50,6 @@ def training_lock(folder: Path, name: str) -> Iterator[None]:
         except BlockingIOError:
             raise InputError(f"model '{name}' is being trained by another process") from None
         yield
-
-
-COMPLETE_MARKER = "ragtune-complete"  # written into a checkpoint once the trainer has saved all of it
-
-
-def last_complete_checkpoint(folder: Path) -> str | None:
-    """The newest checkpoint the trainer finished writing; checkpoints cut short by a kill are removed."""
-    if not folder.is_dir():
-        return None
-    found = sorted((int(p.name.split("-")[-1]), p) for p in folder.glob("checkpoint-*") if p.name.split("-")[-1].isdigit())
-    for _, path in reversed(found):
-        if (path / COMPLETE_MARKER).is_file():
-            return str(path)
-        shutil.rmtree(path, ignore_errors=True)
-    return None
 
 
 def open_run(run_dir: Path, name: str, fingerprint: dict[str, Any], resume: bool, notify: Notify,
@@ -94,6 +81,18 @@ def open_run(run_dir: Path, name: str, fingerprint: dict[str, Any], resume: bool
                                   "evals_without_improvement": 0, **initial})
     state.save()
     return state, None
+
+
+def last_complete_checkpoint(folder: Path) -> str | None:
+    """The newest checkpoint the trainer finished writing; checkpoints cut short by a kill are removed."""
+    if not folder.is_dir():
+        return None
+    found = sorted((int(p.name.split("-")[-1]), p) for p in folder.glob("checkpoint-*") if p.name.split("-")[-1].isdigit())
+    for _, path in reversed(found):
+        if (path / COMPLETE_MARKER).is_file():
+            return str(path)
+        shutil.rmtree(path, ignore_errors=True)
+    return None
 
 
 class RunCallback(TrainerCallback):

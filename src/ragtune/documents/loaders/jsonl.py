@@ -32,8 +32,8 @@ class JsonlLoader:
     def load(self, path: Path, doc_id: str) -> Iterator[Document]:
         f = self.fields
         seen = 0
-        for where, row in jsonl_objects(path):
-            number = where.rsplit(":", 1)[1]
+        for number, row in jsonl_objects(path):
+            where = f"{path}:{number}"
             text = row.get(f.text)
             if not isinstance(text, str) or not text.strip():
                 raise InputError(f"{where}: field '{f.text}' is missing or empty")
@@ -52,11 +52,14 @@ class JsonlLoader:
             raise InputError(f"{path}: empty file")
 
 
-def jsonl_objects(path: Path, expected: str = "a JSON object") -> Iterator[tuple[str, dict]]:
-    """``("<path>:<line>", row)`` for each non-blank line of a UTF-8 JSONL file; a line that is not JSON, or not an
-    object, is an ``InputError`` naming the file and line (``expected`` says what an object must hold)."""
+def jsonl_objects(path: str | Path, expected: str = "a JSON object") -> Iterator[tuple[int, dict]]:
+    """``(line number, object)`` for each non-blank line of a UTF-8 JSONL file. A missing file, a line that is not
+    JSON or not an object is an ``InputError`` naming the file and line (``expected`` says what a row must be)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
     try:
-        handle = Path(path).open("r", encoding="utf-8")
+        handle = path.open("r", encoding="utf-8")
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
     with handle:
@@ -70,6 +73,6 @@ def jsonl_objects(path: Path, expected: str = "a JSON object") -> Iterator[tuple
                     raise InputError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
                 if not isinstance(row, dict):
                     raise InputError(f"{path}:{number}: expected {expected}")
-                yield f"{path}:{number}", row
+                yield number, row
         except UnicodeDecodeError as exc:
             raise InputError(f"{path}: not UTF-8 text (JSONL must be UTF-8)") from exc
