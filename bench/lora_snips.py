@@ -4,7 +4,7 @@ Compares, on the held-out test rows, the base model (same system prompt, plus th
 with the tuned one: JSON-valid rate, schema-valid rate, intent accuracy and slot micro-F1; and reports
 training tokens/s, wall time, peak RSS and generation latency per row. Writes bench/results/lora_snips.json.
 
-    python bench/lora_snips.py [--train-rows 1000] [--train-minutes 22] [--eval-minutes 15] [--base-minutes 6]
+    python bench/lora_snips.py [--train-rows 500] [--train-minutes 28] [--eval-minutes 15] [--base-minutes 3]
 """
 
 from __future__ import annotations
@@ -145,13 +145,13 @@ def evaluate(model: ChatModel, rows: list[dict], system: str, schema: dict, add_
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--train-rows", type=int, default=1000)
-    parser.add_argument("--train-minutes", type=float, default=22.0)
+    parser.add_argument("--train-rows", type=int, default=500)
+    parser.add_argument("--train-minutes", type=float, default=28.0)
     parser.add_argument("--eval-minutes", type=float, default=15.0, help="Generation budget for the tuned model.")
-    parser.add_argument("--base-minutes", type=float, default=6.0, help="Generation budget for the base model.")
-    parser.add_argument("--base-rows", type=int, default=120)
-    parser.add_argument("--latency-rows", type=int, default=5, help="Rows generated one at a time to time latency.")
-    parser.add_argument("--lr", type=float, default=5e-4)
+    parser.add_argument("--base-minutes", type=float, default=3.0, help="Generation budget for the base model.")
+    parser.add_argument("--base-rows", type=int, default=16)
+    parser.add_argument("--latency-rows", type=int, default=4, help="Rows generated one at a time to time latency.")
+    parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--name", default="snips-intents")
     parser.add_argument("--home", default=None, help="Workspace (default: RAGTUNE_HOME or ./.ragtune).")
     parser.add_argument("--tuned", default=None, help="Skip training and evaluate this tuned:NAME@vN.")
