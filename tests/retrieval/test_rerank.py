@@ -95,5 +95,7 @@ def test_search_command_takes_rerank(support_home, reranker_dir):
     assert result.exit_code == 0, result.stderr
     hits = json.loads(result.stdout)["hits"]
     assert len(hits) == 2 and all("rerank" in h["scores"] for h in hits)
-    bad = CliRunner().invoke(app, ["search", "x", "--index", "support", "--rerank", "tuned:none"], env=env)
+    bad = CliRunner().invoke(app, ["search", "x", "--index", "support", "--rerank", "nosuch:none"], env=env)
     assert bad.exit_code == 2 and "unknown reranker spec" in bad.stderr
+    missing = CliRunner().invoke(app, ["search", "x", "--index", "support", "--rerank", "tuned:none"], env=env)
+    assert missing.exit_code == 2 and "no model named 'none'" in missing.stderr
