@@ -74,7 +74,8 @@ def load_questions(path: str | Path, schema: Any = None) -> list[Question]:
         check_schema(schema, "--schema")
     questions: list[Question] = []
     seen: set[str] = set()
-    for where, row in jsonl_objects(path):
+    for number, row in jsonl_objects(path):
+        where = f"{path}:{number}"
         q = _row_to_question(row, where)
         if q.id in seen:
             raise InputError(f"{where}: duplicate id '{q.id}'")

@@ -118,9 +118,7 @@ def parse_date(value: Any, where: str) -> dt.date | None:
 
 
 def _rows(path: Path) -> list[tuple[str, dict[str, Any]]]:
-    if not Path(path).is_file():
-        raise InputError(f"{path}: no such file")
-    rows = list(jsonl_objects(Path(path)))
+    rows = [(f"{path}:{number}", row) for number, row in jsonl_objects(Path(path))]
     if not rows:
         raise InputError(f"{path}: no rows")
     return rows
