@@ -131,3 +131,23 @@ def test_ranking_metrics_with_intervals():
     scores = ranking_metrics(rankings, qrels, ndcg_k=(10,), recall_k=(1,), mrr_k=(10,))
     assert scores["mrr@10"]["mean"] == pytest.approx(0.75) and scores["recall@1"]["mean"] == 0.5
     assert scores["mrr@10"]["n"] == 2  # the unjudged query is ignored
+
+
+def test_faithfulness_scores_are_cached_by_scorer(tmp_path):
+    from ragtune.evaluation.cache import GenerationCache
+
+    class Counting(OverlapSupportScorer):
+        calls = 0
+
+        def score(self, claims, blocks):
+            Counting.calls += 1
+            return super().score(claims, blocks)
+
+    cache = GenerationCache(tmp_path, "scores")
+    q = Question("q", "?")
+    rec = record("Audit entries are kept for 400 days [1].", citations=[cite(1, AUDIT)])
+    first = CitationEvaluator(Counting(None), 0.35, cache, "overlap:lexical").evaluate(q, rec)
+    again = CitationEvaluator(Counting(None), 0.35, cache, "overlap:lexical").evaluate(q, rec)
+    assert first == again == {"faithfulness": 1.0} and Counting.calls == 1
+    CitationEvaluator(Counting(None), 0.35, cache, "nli:other").evaluate(q, rec)
+    assert Counting.calls == 2  # another scorer is scored again

@@ -49,6 +49,8 @@ def test_changed_questions_and_what_an_answer_states(dated):
     assert not states("a member of the Maine House of Representatives", "member of the State Senate of Maine")
     assert states("She became Minister of Immigration and Citizenship", "Minister of Immigration, Refugees and Citizenship")
     assert parse_date("7/19/2011", "x") == dt.date(2011, 7, 19) and parse_date("2022-06-14 00:00:00", "x") == dt.date(2022, 6, 14)
+    assert parse_date("01/2024", "x") == dt.date(2024, 1, 1) and parse_date("2024", "x") == dt.date(2024, 1, 1)
+    assert parse_date("2022-07-06T00:00:00Z", "x") == dt.date(2022, 7, 6) and parse_date("", "x") is None
 
 
 def test_rag_moves_to_the_new_truth_after_the_update(ws_for, tmp_path, dated):

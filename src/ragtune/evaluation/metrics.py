@@ -26,6 +26,7 @@ from typing import Any, Callable, Iterable, Sequence
 from ragtune.errors import InputError
 from ragtune.evaluation.answers import exact_match, token_f1
 from ragtune.evaluation.base import AnswerRecord, RetrievedChunk, RowEvaluator
+from ragtune.evaluation.cache import GenerationCache, cache_key
 from ragtune.evaluation.formats import extract_json, field_scores, schema_valid
 from ragtune.evaluation.pricing import PriceTable
 from ragtune.evaluation.questions import Question
@@ -136,14 +137,32 @@ class RetrievalEvaluator:
 
 
 class CitationEvaluator:
-    """Citation precision and recall against gold, and faithfulness of the cited answer."""
+    """Citation precision and recall against gold, and faithfulness of the cited answer.
+
+    Faithfulness runs the support scorer (a model); with a ``cache`` and the scorer's name (``scorer_id``) each
+    score is kept, so scoring a rerun costs nothing either.
+    """
 
     name = "citations"
     primary_metric = "faithfulness"
     greater_is_better = True
 
-    def __init__(self, scorer: SupportScorer | None, min_support: float) -> None:
+    def __init__(self, scorer: SupportScorer | None, min_support: float, cache: GenerationCache | None = None,
+                 scorer_id: str = "") -> None:
         self.scorer, self.min_support = scorer, min_support
+        self.cache, self.scorer_id = cache, scorer_id
+
+    def _faithfulness(self, answer: str, blocks: list[ContextBlock]) -> float | None:
+        if self.cache is None:
+            return faithfulness(answer, blocks, self.scorer, self.min_support)
+        fields = {"metric": "faithfulness", "scorer": self.scorer_id, "min_support": self.min_support, "answer": answer,
+                  "blocks": [[b.number, b.text] for b in blocks]}
+        key = cache_key(fields)
+        cached = self.cache.get(key)
+        if cached is None:
+            cached = {"value": faithfulness(answer, blocks, self.scorer, self.min_support)}
+            self.cache.put(key, fields, cached)
+        return cached["value"]
 
     def evaluate(self, question: Question, record: AnswerRecord) -> dict[str, float]:
         answer = record.answer
@@ -154,7 +173,7 @@ class CitationEvaluator:
         if self.scorer is not None:
             blocks = [ContextBlock(number=c["marker"], text=c.get("text", ""), chunk_id=c.get("chunk_id", ""),
                                    doc_id=c.get("doc_id", ""), source=c.get("source", "")) for c in citations]
-            score = faithfulness(answer.get("answer", ""), blocks, self.scorer, self.min_support)
+            score = self._faithfulness(answer.get("answer", ""), blocks)
             if score is not None:
                 out["faithfulness"] = score
         if has_gold(question) and question.answerable:

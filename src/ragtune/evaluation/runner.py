@@ -75,6 +75,7 @@ class EvalRunner:
         root = workspace.config.home / "eval-cache"
         self.answers = GenerationCache(root, "answers")
         self.verdicts = GenerationCache(root, "judge")
+        self.scores = GenerationCache(root, "scores")
         self.notes: list[str] = []
         self.counts = {"generated": 0, "cached": 0, "errors": 0, "judged": 0}
         self._lock = threading.Lock()
@@ -262,11 +263,14 @@ class EvalRunner:
 
     def _evaluators(self) -> list:
         cfg, ws = self.config, self.ws
-        scorer = None
+        scorer, scorer_id = None, ""
         if cfg.index and any(v.retrieves for v in cfg.variants):
-            scorer = ws.support_scorer(ws.embedder(ws.index(cfg.index).manifest.embedder.spec))
+            embedder = ws.index(cfg.index).manifest.embedder
+            scorer = ws.support_scorer(ws.embedder(embedder.spec))
+            scorer_id = ws.config.answer.support_model or f"overlap:{embedder.model_dump_json()}"
         k = cfg.k or ws.config.answer.k
-        return [AnswerEvaluator(), RetrievalEvaluator(k, cfg.retrieval_depth), CitationEvaluator(scorer, ws.config.answer.min_support),
+        citations = CitationEvaluator(scorer, ws.config.answer.min_support, self.scores if cfg.cache else None, scorer_id)
+        return [AnswerEvaluator(), RetrievalEvaluator(k, cfg.retrieval_depth), citations,
                 AbstentionEvaluator(), FormatEvaluator(), CostEvaluator(cfg.prices)]
 
     @staticmethod

@@ -57,7 +57,7 @@ class DatedDocFields(BaseModel):
 
     id: str = Field("_id", description="Document id.")
     text: str = Field("text", description="Document text.")
-    date: str = Field("source_date", description="Date the document was published (ISO 8601 or M/D/YYYY).")
+    date: str = Field("source_date", description="Date the document was published (ISO 8601, M/D/YYYY, MM/YYYY).")
     title: str = Field("title", description="Title, if any.")
 
 
@@ -104,17 +104,25 @@ class UpdatesConfig(BaseModel):
         return validated(cls, fields)
 
 
+_PARTIAL_DATES = ("%m/%d/%Y", "%m/%Y", "%Y-%m", "%Y")
+
+
 def parse_date(value: Any, where: str) -> dt.date | None:
-    """A date from ISO 8601 (``2022-07-06``, ``2022-07-06T00:00:00Z``, ``2022-06-14 00:00:00``) or ``M/D/YYYY``."""
+    """A date from ISO 8601 (``2022-07-06``, ``2022-07-06T00:00:00Z``, ``2022-06-14 00:00:00``), ``M/D/YYYY``, or a
+    month or year alone (``01/2024``, ``2024-01``, ``2024``: its first day)."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     text = str(value).strip()
     try:
-        if "/" in text:
-            return dt.datetime.strptime(text, "%m/%d/%Y").date()
         return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).date()
     except ValueError:
-        raise InputError(f"{where}: '{text}' is not a date (ISO 8601 or M/D/YYYY)") from None
+        pass
+    for pattern in _PARTIAL_DATES:
+        try:
+            return dt.datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    raise InputError(f"{where}: '{text}' is not a date (ISO 8601, M/D/YYYY, MM/YYYY or YYYY)")
 
 
 def _rows(path: Path) -> list[tuple[str, dict[str, Any]]]:
