@@ -47,6 +47,7 @@ T = TypeVar("T")
 if TYPE_CHECKING:
     from ragtune.evaluation.compare import Comparison
     from ragtune.evaluation.updates import UpdatesConfig, UpdatesResult
+    from ragtune.tuning.raft import RaftSettings
 
 __all__ = ["AdvisorConfig", "Answer", "ApiKey", "Citation", "EvalConfig", "EvalResult", "Filters", "Hit", "Index",
            "IngestReport", "KeyStore", "Principal", "ReindexReport", "Role", "StatedNeeds", "Workspace", "check_examples", "compare_runs",
@@ -298,6 +299,23 @@ class Workspace:
 
         self._check_pair_sources(config.data)
         return RerankerTuner(config, self.models, lambda notify: self.prepare_pairs(config.data, notify)).train(progress)
+
+    def tune_raft(self, questions: str | Path | Sequence[Question], index: str, raft: "RaftSettings", lora: LoraConfig,
+                  progress: Callable[[TrainingEvent], None] | None = None) -> ModelCard:
+        """RAFT: LoRA-tune on questions answered over ``index``'s chunks (oracle among distractors) and publish ``NAME@vN``.
+
+        ``lora.data`` is replaced by the rows built here (``ragtune.tuning.raft``); use the version as ``tuned:NAME``
+        with ``ask --index`` or in the ``rag+ft`` eval variant.
+        """
+        from ragtune.tuning.raft import RaftBuilder, RaftTuner
+
+        target = self.index(index)
+        manifest = target.manifest  # IndexNotFoundError before anything is built
+        if manifest.chunks == 0:
+            raise InputError(f"index '{index}' holds no documents: add some with ragtune ingest PATH --index {index}")
+        loaded = load_questions(questions) if isinstance(questions, (str, Path)) else list(questions)
+        builder = RaftBuilder(index, manifest.generation, target.retriever(), lambda: self.store.all_chunks(index), raft)
+        return RaftTuner(builder, loaded, lora, self.models, lambda: target.manifest.generation).train(progress)
 
     def export_model(self, ref: str, out: str | Path, merge: bool = False) -> Path:
         """Write a version as a folder usable without ragtune (merged weights with ``merge``)."""

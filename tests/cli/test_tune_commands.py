@@ -71,3 +71,20 @@ def test_tune_embeddings_json_prints_one_card(cli, tmp_path):
     assert card["data"]["rows"]["held_out_queries"] == 1 and card["metrics"]["steps"] == 1
     code, out, _ = cli("models", "show", "cli-emb", "--json")
     assert json.loads(out)["data"]["sha256"] == card["data"]["sha256"]
+
+
+def test_tune_raft_bad_input_exits_2_and_publishes_nothing(cli, tmp_path, example_docs):
+    questions = example_docs.parent / "questions.jsonl"
+    code, out, err = cli("tune", "raft", "--index", "support", "--questions", tmp_path / "missing.jsonl", "--name", "r")
+    assert code == 2 and "missing.jsonl: no such file" in " ".join(err.split())
+    code, out, err = cli("tune", "raft", "--index", "nope", "--questions", questions, "--name", "r")
+    assert code == 2 and "no index named 'nope'" in " ".join(err.split())
+    cli("ingest", example_docs, "--index", "support")
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "a", "question": "ok?"}\n{"id": "b"}\n', encoding="utf-8")
+    code, out, err = cli("tune", "raft", "--index", "support", "--questions", bad, "--name", "r")
+    assert code == 2 and "bad.jsonl:2: field 'question' is missing or empty" in " ".join(err.split())
+    code, out, err = cli("tune", "raft", "--index", "support", "--questions", questions, "--name", "r", "--distractors", "20")
+    assert code == 2 and "--distractors 20 needs at least 21" in " ".join(err.split())
+    code, out, err = cli("models", "--json")
+    assert json.loads(out) == []

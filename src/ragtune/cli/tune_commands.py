@@ -1,4 +1,4 @@
-"""Tuning commands: ``tune lora``, ``tune embeddings``, ``tune reranker``."""
+"""Tuning commands: ``tune lora``, ``tune raft``, ``tune embeddings``, ``tune reranker``."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from ragtune.tuning import TrainingEvent
 from ragtune.tuning.embedding import EmbeddingLoss, EmbeddingTuneConfig
 from ragtune.tuning.lora import Device, LoraConfig, LoraTargets
 from ragtune.tuning.pairs import PairsConfig
+from ragtune.tuning.raft import NoOracleTarget
 from ragtune.tuning.reranker import RerankerLoss, RerankerTuneConfig
 
 JsonFlag = typer.Option(False, "--json", help="Print the new version's card as one JSON document on stdout.")
@@ -172,6 +173,60 @@ TRAINING_OPTIONS = options(
 )
 
 
+LORA_OPTIONS = options(
+    name=(str, typer.Option(..., "--name", help="Registry name; the run becomes NAME@vN (never overwriting).")),
+    base=(str, typer.Option("local", "--base", help="Open-weight base model: local, local:<folder or hub id>, gguf:<file>.")),
+    eval_data=(Optional[Path], typer.Option(None, "--eval-data", help="Held-out examples for eval loss (default: a share of the data).")),
+    eval_fraction=(float, typer.Option(0.1, "--eval-fraction", min=0, max=0.49, help="Share of the data held out when no --eval-data.")),
+    epochs=(float, typer.Option(1.0, "--epochs", min=0.01, help="Passes over the data.")),
+    max_steps=(Optional[int], typer.Option(None, "--max-steps", min=1, help="Stop after N optimiser steps.")),
+    time_budget=(Optional[str], typer.Option(None, "--time-budget", help="Stop and publish after this long (90s, 20m, 1h).")),
+    learning_rate=(float, typer.Option(2e-4, "--lr", help="Peak learning rate.")),
+    rank=(int, typer.Option(16, "--rank", "-r", min=1, help="LoRA rank.")),
+    alpha=(float, typer.Option(32, "--alpha", help="LoRA alpha.")),
+    dropout=(float, typer.Option(0.05, "--dropout", help="LoRA dropout.")),
+    targets=(LoraTargets, typer.Option(LoraTargets.all_linear, "--targets", help="attention or all-linear (per architecture).")),
+    target_modules=(list[str], typer.Option([], "--target-module", help="Explicit module name (repeatable; overrides --targets).")),
+    batch_size=(int, typer.Option(4, "--batch-size", min=1, help="Rows per batch.")),
+    grad_accum=(int, typer.Option(1, "--grad-accum", min=1, help="Batches per optimiser step.")),
+    truncate=(bool, typer.Option(False, "--truncate", help="Cut longer rows (prompt first) instead of dropping them.")),
+    save_steps=(int, typer.Option(50, "--save-steps", min=1, help="Checkpoint every N steps.")),
+    eval_steps=(Optional[int], typer.Option(None, "--eval-steps", min=1, help="Evaluate every N steps (default: every epoch).")),
+    early_stopping=(Optional[int], typer.Option(None, "--early-stopping", min=1, help="Stop after N evaluations without improvement.")),
+    seed=(int, typer.Option(0, "--seed", help="Random seed.")),
+    device=(Device, typer.Option(Device.cpu, "--device", help="cpu, cuda or auto.")),
+    four_bit=(bool, typer.Option(False, "--4bit", help="QLoRA: 4-bit base weights (bitsandbytes, CUDA only).")),
+    resume=(bool, typer.Option(False, "--resume", help="Continue the interrupted run of --name from its last checkpoint.")),
+    as_json=(bool, JsonFlag),
+)
+
+
+def lora_config(opts: dict[str, Any], *, data: Path, system: Optional[str]) -> LoraConfig:
+    """The ``LoraConfig`` of a ``tune lora`` / ``tune raft`` command from its parsed options."""
+    keys = ("name", "base", "eval_data", "eval_fraction", "epochs", "max_steps", "learning_rate", "rank", "alpha", "dropout",
+            "targets", "batch_size", "grad_accum", "max_length", "truncate", "save_steps", "eval_steps", "early_stopping", "seed",
+            "device", "resume")
+    return LoraConfig.build(data=data, system=system, time_budget_s=parse_duration(opts["time_budget"]),
+                            target_modules=opts["target_modules"] or None, load_in_4bit=opts["four_bit"], **{k: opts[k] for k in keys})
+
+
+def report_lora(train: Callable, as_json: bool) -> None:
+    """Run a LoRA training with a progress display; print ``NAME@vN`` (or the card) and its losses."""
+    try:
+        with TrainingProgress() as progress:
+            card = train(progress)
+    except KeyboardInterrupt:
+        err.print("[yellow]interrupted: no version was created; continue with the same command and --resume[/]")
+        raise typer.Exit(130) from None
+    if as_json:
+        emit_json(card.model_dump(mode="json"))
+        return
+    m = card.metrics
+    out.print(card.ref, highlight=False)
+    err.print(f"{m['steps']} steps, train loss {m.get('train_loss')}, eval loss {m.get('eval_loss')}, "
+              f"{card.wall_time_s:.0f} s ({m.get('stopped_by')})", highlight=False)
+
+
 def pair_settings(opts: dict[str, Any]) -> dict[str, Any]:
     """The settings every retrieval tune command shares, from its parsed options."""
     data = pairs_config(opts["pairs"], opts["beir"], opts["split"], opts["from_index"], opts["generator"], opts["samples"],
@@ -188,57 +243,40 @@ def register(app: typer.Typer) -> None:
 
     @tune.command("lora")
     @handle_errors
-    def lora(
-        data: Path = typer.Option(..., "--data", help="Training examples (JSONL; see: ragtune data check)."),
-        name: str = typer.Option(..., "--name", help="Registry name; the run becomes NAME@vN (never overwriting)."),
-        base: str = typer.Option("local", "--base", help="Open-weight base model: local, local:<folder or hub id>, gguf:<file>."),
-        eval_data: Optional[Path] = typer.Option(None, "--eval-data", help="Held-out examples for eval loss (default: a share of --data)."),
-        eval_fraction: float = typer.Option(0.1, "--eval-fraction", min=0, max=0.49, help="Share of --data held out when no --eval-data."),
-        system: Optional[str] = typer.Option(None, "--system", help="System prompt for rows without one (text or @file)."),
-        epochs: float = typer.Option(1.0, "--epochs", min=0.01, help="Passes over the data."),
-        max_steps: Optional[int] = typer.Option(None, "--max-steps", min=1, help="Stop after N optimiser steps."),
-        time_budget: Optional[str] = typer.Option(None, "--time-budget", help="Stop and publish after this long (90s, 20m, 1h)."),
-        learning_rate: float = typer.Option(2e-4, "--lr", help="Peak learning rate."),
-        rank: int = typer.Option(16, "--rank", "-r", min=1, help="LoRA rank."),
-        alpha: float = typer.Option(32, "--alpha", help="LoRA alpha."),
-        dropout: float = typer.Option(0.05, "--dropout", help="LoRA dropout."),
-        targets: LoraTargets = typer.Option(LoraTargets.all_linear, "--targets", help="attention or all-linear (per architecture)."),
-        target_modules: list[str] = typer.Option([], "--target-module", help="Explicit module name (repeatable; overrides --targets)."),
-        batch_size: int = typer.Option(4, "--batch-size", min=1, help="Rows per batch."),
-        grad_accum: int = typer.Option(1, "--grad-accum", min=1, help="Batches per optimiser step."),
-        max_length: int = typer.Option(512, "--max-length", min=16, help="Longest row in tokens."),
-        truncate: bool = typer.Option(False, "--truncate", help="Cut longer rows (prompt first) instead of dropping them."),
-        save_steps: int = typer.Option(50, "--save-steps", min=1, help="Checkpoint every N steps."),
-        eval_steps: Optional[int] = typer.Option(None, "--eval-steps", min=1, help="Evaluate every N steps (default: every epoch)."),
-        early_stopping: Optional[int] = typer.Option(None, "--early-stopping", min=1, help="Stop after N evaluations without improvement."),
-        seed: int = typer.Option(0, "--seed", help="Random seed."),
-        device: Device = typer.Option(Device.cpu, "--device", help="cpu, cuda or auto."),
-        four_bit: bool = typer.Option(False, "--4bit", help="QLoRA: 4-bit base weights (bitsandbytes, CUDA only)."),
-        resume: bool = typer.Option(False, "--resume", help="Continue the interrupted run of --name from its last checkpoint."),
-        as_json: bool = JsonFlag,
-    ) -> None:
+    @with_options(options(data=(Path, typer.Option(..., "--data", help="Training examples (JSONL; see: ragtune data check).")),
+                          system=(Optional[str], typer.Option(None, "--system", help="System prompt for rows without one (text or @file).")),
+                          max_length=(int, typer.Option(512, "--max-length", min=16, help="Longest row in tokens."))),
+                  LORA_OPTIONS)
+    def lora(**opts: Any) -> None:
         """LoRA fine-tune a causal LM on examples; prints the new version NAME@vN."""
-        config = LoraConfig.build(
-            data=data, name=name, base=base, eval_data=eval_data, eval_fraction=eval_fraction, system=read_system(system),
-            epochs=epochs, max_steps=max_steps, time_budget_s=parse_duration(time_budget), learning_rate=learning_rate,
-            rank=rank, alpha=alpha, dropout=dropout, targets=targets, target_modules=target_modules or None,
-            batch_size=batch_size, grad_accum=grad_accum, max_length=max_length, truncate=truncate, save_steps=save_steps,
-            eval_steps=eval_steps, early_stopping=early_stopping, seed=seed, device=device, load_in_4bit=four_bit, resume=resume,
-        )
+        config = lora_config(opts, data=opts["data"], system=read_system(opts["system"]))
         ws = workspace()
-        try:
-            with TrainingProgress() as progress:
-                card = ws.tune_lora(config, progress)
-        except KeyboardInterrupt:
-            err.print("[yellow]interrupted: no version was created; continue with the same command and --resume[/]")
-            raise typer.Exit(130) from None
-        if as_json:
-            emit_json(card.model_dump(mode="json"))
-            return
-        m = card.metrics
-        out.print(f"{card.ref}", highlight=False)
-        err.print(f"{m['steps']} steps, train loss {m.get('train_loss')}, eval loss {m.get('eval_loss')}, "
-                  f"{card.wall_time_s:.0f} s ({m.get('stopped_by')})", highlight=False)
+        report_lora(lambda progress: ws.tune_lora(config, progress), opts["as_json"])
+
+    @tune.command("raft")
+    @handle_errors
+    @with_options(options(
+        index=(str, typer.Option(..., "--index", help="Index whose chunks become the oracle and distractor context.")),
+        questions=(Path, typer.Option(..., "--questions", help="Questions with reference answers (JSONL: id, question, "
+                                                               "reference_answer[, reference_contexts | gold_doc_ids]).")),
+        distractors=(int, typer.Option(3, "--distractors", min=0, max=20, help="Distractor chunks per row.")),
+        oracle_share=(float, typer.Option(0.8, "--oracle-share", min=0.0, max=1.0, help="Share of rows whose context holds the oracle.")),
+        without_oracle=(NoOracleTarget, typer.Option(NoOracleTarget.answer, "--without-oracle",
+                                                     help="Target of rows without the oracle: answer (RAFT) or abstain.")),
+        system=(Optional[str], typer.Option(None, "--system", help="Extra system prompt, as ask --system gives it (text or @file).")),
+        max_length=(int, typer.Option(2048, "--max-length", min=16, help="Longest row in tokens (context included).")),
+    ), LORA_OPTIONS)
+    def raft(**opts: Any) -> None:
+        """RAFT: LoRA-tune on questions answered over an index's chunks (oracle among distractors); prints NAME@vN."""
+        from ragtune.tuning.raft import RaftSettings
+
+        if not opts["questions"].is_file():
+            raise InputError(f"{opts['questions']}: no such file")
+        settings = RaftSettings(distractors=opts["distractors"], oracle_share=opts["oracle_share"],
+                                no_oracle_target=opts["without_oracle"], system=read_system(opts["system"]), seed=opts["seed"])
+        config = lora_config(opts, data=opts["questions"], system=None)
+        ws = workspace()
+        report_lora(lambda progress: ws.tune_raft(opts["questions"], opts["index"], settings, config, progress), opts["as_json"])
 
     @tune.command("embeddings")
     @handle_errors

@@ -89,13 +89,21 @@ class EvalRunner:
         """The variants' specs and index, checked: tuned version resolved, index present and not empty."""
         cfg = self.config
         model = cfg.model or self.ws.config.generation.model
+        card = None
         if cfg.tuned:
-            self.tuned_ref = self.ws.model_card(cfg.tuned.removeprefix("tuned:")).ref
+            card = self.ws.model_card(cfg.tuned.removeprefix("tuned:"))
+            self.tuned_ref = card.ref
         if cfg.index and any(v.retrieves for v in cfg.variants):
             index = self.ws.index(cfg.index)
-            if index.manifest.chunks == 0:
+            manifest = index.manifest
+            if manifest.chunks == 0:
                 raise InputError(f"index '{cfg.index}' holds no documents: add some with ragtune ingest PATH --index {cfg.index}")
             self.fingerprint = index_fingerprint(index)
+            source = (card.data.source if card is not None and card.data is not None else None) or {}
+            if source.get("index") == cfg.index and source.get("index_generation") != manifest.generation \
+                    and any(v.tuned and v.retrieves for v in cfg.variants):
+                self.notes.append(f"warning: {self.tuned_ref} was trained on index '{cfg.index}' at generation "
+                                  f"{source.get('index_generation')}; the index is now at generation {manifest.generation}")
         plans = [VariantPlan(v, f"tuned:{self.tuned_ref}" if v.tuned else model, cfg.index if v.retrieves else None)
                  for v in cfg.variants]
         for spec in dict.fromkeys(p.spec for p in plans):
@@ -103,6 +111,25 @@ class EvalRunner:
             if cfg.workers(spec) > 1 and callable(getattr(generator, "load", None)):
                 generator.load()  # a remote model's missing key fails before any question
         return plans
+
+    def held_out(self, questions: Sequence[Question]) -> list[Question]:
+        """``questions`` without those the tuned model was trained on (same id, same or near-duplicate text)."""
+        if not self.tuned_ref or not any(v.tuned for v in self.config.variants):
+            return list(questions)
+        from ragtune.tuning.heldout import QUESTIONS_FILE, read_training_questions, seen_in_training
+
+        card = self.ws.model_card(self.tuned_ref)
+        seen = read_training_questions(self.ws.models.path(card.ref) / card.files.get("questions", QUESTIONS_FILE))
+        matches = seen_in_training(questions, seen)
+        if not matches:
+            return list(questions)
+        kept = [q for q in questions if q.id not in matches]
+        shown = "; ".join(f"'{qid}' ({why})" for qid, why in list(matches.items())[:3])
+        self.notes.append(f"{len(matches)} question(s) left out because {self.tuned_ref} was trained on them: {shown}"
+                          f"{' ...' if len(matches) > 3 else ''}")
+        if not kept:
+            raise InputError(f"every question of the set was used to train {self.tuned_ref}: evaluate on held-out questions")
+        return kept
 
     # --- answers --------------------------------------------------------------------------------------
 
@@ -244,6 +271,7 @@ class EvalRunner:
             raise InputError("the question set is empty")
         started = time.perf_counter()
         plans = self.plan()
+        questions = self.held_out(questions)
         by_id = {q.id: q for q in questions}
         retrieved = self.retrieve(questions)
         records: list[AnswerRecord] = []

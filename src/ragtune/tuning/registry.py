@@ -43,6 +43,8 @@ class DataInfo(BaseModel):
     sha256: str = Field(..., description="sha256 of the file's bytes.")
     rows: dict[str, int] = Field(default_factory=dict, description="Row counts: total, train, eval, dropped, truncated ...")
     format: str | None = Field(None, description="Example format found in the file.")
+    source: dict[str, Any] | None = Field(None, description="Where the rows came from when ragtune built them "
+                                                            "(RAFT: the index, its generation, the settings, the counts).")
 
 
 class ModelCard(BaseModel):

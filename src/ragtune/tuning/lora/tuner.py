@@ -25,6 +25,7 @@ from ragtune.tuning.base_models import BaseModelRef, resolve_base_model
 from ragtune.tuning.chat import IGNORE_INDEX, encode_example, ensure_chat_template, truncate_example
 from ragtune.tuning.data.examples import Example, file_sha256, read_examples
 from ragtune.tuning.generate import require_peft
+from ragtune.tuning.heldout import QUESTIONS_FILE, write_training_questions
 from ragtune.tuning.lora.config import Device, LoraConfig, LoraTargets
 from ragtune.tuning.registry import DataInfo, ModelCard, ModelRegistry, check_model_name, library_versions
 from ragtune.tuning.runs import LOG_FILE, RUN_DIR, RunCallback, RunState, open_run, train_to_end, training_lock
@@ -180,7 +181,10 @@ class LoraTuner:
 
     kind = "lora"
 
-    def __init__(self, config: LoraConfig, registry: ModelRegistry) -> None:
+    def __init__(self, config: LoraConfig, registry: ModelRegistry, data_source: dict[str, Any] | None = None,
+                 attachments: dict[str, Path] | None = None) -> None:
+        """``data_source`` says where the data came from (the card's ``data.source``); ``attachments`` are files
+        copied into the version folder, by role."""
         check_model_name(config.name)
         if not Path(config.data).is_file():
             raise InputError(f"{config.data}: no such file")
@@ -188,6 +192,8 @@ class LoraTuner:
             raise InputError(f"{config.eval_data}: no such file")
         self.config = config
         self.registry = registry
+        self.data_source = data_source
+        self.attachments = attachments or {}
 
     @property
     def run_dir(self) -> Path:
@@ -292,6 +298,9 @@ class LoraTuner:
                 model.save_pretrained(str(adapter))
                 metrics["published"] = "last step"
             tokenizer.save_pretrained(str(adapter))
+            write_training_questions(staging / QUESTIONS_FILE, read_examples(cfg.data, system=cfg.system).valid)
+            for role, path in self.attachments.items():
+                shutil.copy2(path, staging / path.name)
             log = self.run_dir / LOG_FILE
             if log.is_file():
                 shutil.copy2(log, staging / LOG_FILE)
@@ -302,11 +311,12 @@ class LoraTuner:
                 data=DataInfo(path=str(cfg.data), sha256=_sha256(cfg.data), format=data.format,
                               rows={"total": data.total_rows, "train": len(data.train), "eval": len(data.eval),
                                     "dropped": len(data.dropped_lines), "truncated": data.truncated},
-                              ),
+                              source=self.data_source),
                 settings=cfg.model_dump(mode="json", exclude={"resume"}),
                 metrics=metrics, wall_time_s=round(elapsed, 2),
                 library_versions=library_versions("torch", "transformers", "peft", "accelerate"),
-                files={"adapter": ADAPTER_DIR, "log": LOG_FILE},
+                files={"adapter": ADAPTER_DIR, "log": LOG_FILE, "questions": QUESTIONS_FILE,
+                       **{role: path.name for role, path in self.attachments.items()}},
             )
             published = self.registry.publish(staging, card)
         except BaseException:

@@ -1,0 +1,81 @@
+"""What every benchmark script shares: offline, single-thread settings; the source path; the shared data sets;
+a timestamped log; finished phases kept in a work folder; and ``ragtune`` runs in their own process."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+for _var, _value in {"OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false", "HF_HUB_OFFLINE": "1",
+                     "TRANSFORMERS_OFFLINE": "1", "LANCE_LOG": "error"}.items():
+    os.environ.setdefault(_var, _value)
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+sys.path.insert(0, str(ROOT / "src"))
+
+
+def shared_data(name: str) -> Path:
+    """``../shared/data/<name>`` beside the checkout (or the work area's copy)."""
+    for base in (ROOT.parent / "shared" / "data", Path("/work/shared/data")):
+        if (base / name).is_dir():
+            return base / name
+    raise SystemExit(f"data set '{name}' not found under ../shared/data")
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+class Phases:
+    """Named steps whose results are kept in ``<work>/state.json``, so an interrupted run continues where it stopped."""
+
+    def __init__(self, work: Path) -> None:
+        self.work = work
+        work.mkdir(parents=True, exist_ok=True)
+        self.path = work / "state.json"
+        self.state: dict[str, Any] = json.loads(self.path.read_text()) if self.path.is_file() else {}
+
+    def run(self, name: str, fn: Callable[[], dict]) -> dict:
+        if name in self.state:
+            log(f"{name}: done before, kept")
+            return self.state[name]
+        log(f"{name} ...")
+        started, load = time.monotonic(), os.getloadavg()[0]
+        result = fn()
+        result["phase_wall_s"] = round(time.monotonic() - started, 1)
+        result["load_average_at_start"] = round(load, 2)
+        self.state[name] = result
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.state, indent=2) + "\n")
+        tmp.replace(self.path)
+        log(f"{name}: {json.dumps({k: v for k, v in result.items() if not isinstance(v, (dict, list))})}")
+        return result
+
+
+def run_ragtune(home: Path, *argv: str, threads: int = 1) -> dict:
+    """One ``ragtune ... --json`` process: its JSON, wall time and peak RSS (of that process alone)."""
+    env = {**os.environ, "RAGTUNE_HOME": str(home), "RAGTUNE_THREADS": str(threads), "OMP_NUM_THREADS": str(threads),
+           "PYTHONPATH": str(ROOT / "src")}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "ragtune", *argv, "--json"], env=env, stdout=subprocess.PIPE, text=True)
+    wall = time.monotonic() - started
+    if done.returncode != 0:
+        raise SystemExit(f"ragtune {' '.join(argv)} failed with exit code {done.returncode}")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return {"json": json.loads(done.stdout), "process_wall_s": round(wall, 1),
+            "process_peak_rss_mb": round(peak / 1024, 1) if peak > before else None}
+
+
+def write_result(path: Path, result: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(result, indent=2) + "\n")
+    tmp.replace(path)
