@@ -42,6 +42,10 @@ class IndexNotFoundError(InputError):
     """Raised when a named index does not exist in the workspace."""
 
 
+class JobNotFoundError(InputError):
+    """No background job with that id (or none the caller may see)."""
+
+
 class EmbedderMismatchError(InputError):
     """Raised when an index is queried with an embedder other than the one that built it."""
 

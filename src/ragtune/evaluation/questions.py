@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from ragtune.documents.beir import read_beir_jsonl, read_qrels
 from ragtune.documents.loaders.jsonl import jsonl_objects
@@ -65,6 +65,21 @@ def _row_to_question(row: dict[str, Any], where: str) -> Question:
 
 
 
+def questions_from_rows(rows: Iterable[tuple[str, Any]]) -> list[Question]:
+    """Questions from ``(where, row)`` pairs (``where`` names the row in errors, e.g. ``file:3``); ids must be unique."""
+    questions: list[Question] = []
+    seen: set[str] = set()
+    for where, row in rows:
+        if not isinstance(row, dict):
+            raise InputError(f"{where}: a question row is a JSON object")
+        q = _row_to_question(row, where)
+        if q.id in seen:
+            raise InputError(f"{where}: duplicate id '{q.id}'")
+        seen.add(q.id)
+        questions.append(q)
+    return questions
+
+
 def load_questions(path: str | Path, schema: Any = None) -> list[Question]:
     """Read a JSONL question set; ``schema`` (a JSON Schema) applies to rows that carry none."""
     path = Path(path)
@@ -72,17 +87,10 @@ def load_questions(path: str | Path, schema: Any = None) -> list[Question]:
         raise InputError(f"{path}: no such file")
     if schema is not None:
         check_schema(schema, "--schema")
-    questions: list[Question] = []
-    seen: set[str] = set()
-    for number, row in jsonl_objects(path):
-        where = f"{path}:{number}"
-        q = _row_to_question(row, where)
-        if q.id in seen:
-            raise InputError(f"{where}: duplicate id '{q.id}'")
-        seen.add(q.id)
+    questions = questions_from_rows((f"{path}:{number}", row) for number, row in jsonl_objects(path))
+    for q in questions:
         if q.schema is None:
             q.schema = schema
-        questions.append(q)
     if not questions:
         raise InputError(f"{path}: no questions")
     return questions

@@ -8,7 +8,8 @@ from fastapi.staticfiles import StaticFiles
 from ragtune import __version__
 from ragtune.api import Workspace
 from ragtune.http import errors
-from ragtune.http.routes import ask, documents, indexes, keys, meta, page, search
+from ragtune.http.routes import ask, documents, indexes, jobs, keys, meta, page, search
+from ragtune.serving.jobs import JobRunner, JobStore
 
 _FRAMING = 64 * 1024  # multipart headers and boundaries on top of the files themselves
 
@@ -17,12 +18,14 @@ def create_app(workspace: Workspace | None = None, *, auth: bool = True) -> Fast
     """The HTTP API over ``workspace``; with ``auth=False`` every caller is an admin (loopback development only)."""
     ws = workspace or Workspace()
     app = FastAPI(title="ragtune", version=__version__,
-                  description="Search and ask your indexes; manage documents and keys. Send `Authorization: Bearer KEY`.")
+                  description="Search and ask your indexes; run evals and the advisor as jobs; manage documents and keys. "
+                              "Send `Authorization: Bearer KEY`.")
     app.add_middleware(errors.BodyLimit, max_bytes=int(ws.config.serve.max_upload_mb * 1024 * 1024) + _FRAMING)
     app.state.workspace = ws
     app.state.auth = auth
+    app.state.jobs = JobRunner(JobStore(ws.config.home))
     errors.install(app)
-    for module in (meta, indexes, documents, search, ask, keys):
+    for module in (meta, indexes, documents, search, ask, jobs, keys):
         app.include_router(module.router, responses={
             400: {"model": errors.Problem, "description": "Bad input"},
             401: {"model": errors.Problem, "description": "No valid key"},

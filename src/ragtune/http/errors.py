@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ragtune.errors import (
     IndexNotFoundError,
+    JobNotFoundError,
     InputError,
     MissingKeyError,
     PathNotAllowedError,
@@ -35,7 +36,7 @@ log = logging.getLogger("ragtune.http")
 PROBLEM = "application/problem+json"
 
 _STATUS: list[tuple[type[RagtuneError], int]] = [
-    (IndexNotFoundError, 404), (PathNotAllowedError, 403), (UploadTooLargeError, 413), (UnsupportedTypeError, 415),
+    (IndexNotFoundError, 404), (JobNotFoundError, 404), (PathNotAllowedError, 403), (UploadTooLargeError, 413), (UnsupportedTypeError, 415),
     (MissingKeyError, 500), (InputError, 400), (ProviderError, 502), (RagtuneError, 500),
 ]
 

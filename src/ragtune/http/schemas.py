@@ -178,3 +178,46 @@ class KeyInfo(BaseModel):
 class Health(BaseModel):
     status: str
     version: str
+
+
+class EvalJobRequest(_Request):
+    """An eval run over this index, as a background job."""
+
+    questions: list[dict[str, Any]] = Field(..., min_length=1, max_length=2000,
+                                            description="Question rows as in a questions JSONL file: id, question, "
+                                                        "reference_answer, reference_contexts, gold_doc_ids, answerable.")
+    variants: str = Field("base,rag", max_length=40, description="Comma-separated: base, rag, ft, rag+ft.")
+    model: str | None = Field(None, max_length=200, description="Model spec of base and rag (one GET /v1/models lists).")
+    tuned: str | None = Field(None, max_length=100, description="Tuned model NAME[@vN] of ft and rag+ft (it must be served).")
+    k: int | None = Field(None, ge=1, le=50, description="Context blocks per answer.")
+    mode: SearchMode | None = None
+
+
+class AdviseJobRequest(_Request):
+    """Advice for this index (rag, ft, rag+ft or prompt), as a background job."""
+
+    queries_per_month: float = Field(..., ge=0, description="Queries answered per month.")
+    months: int = Field(12, ge=1, le=600, description="Horizon of the cost comparison.")
+    latency_budget_ms: float | None = Field(None, gt=0)
+    attribution_required: bool | None = None
+    content_may_leave: bool | None = None
+    changes_per_month: float | None = Field(None, ge=0)
+    eval_job: str | None = Field(None, max_length=32, description="A finished eval job of this index whose results count as evidence.")
+    model: str | None = Field(None, max_length=200, description="Model whose tokenizer counts tokens (default: the served default).")
+
+
+class JobStatus(BaseModel):
+    """A background job: where it stands, and links to its report once it has succeeded."""
+
+    id: str
+    kind: str
+    index: str
+    status: str = Field(..., description="queued, running, succeeded or failed.")
+    created_at: str
+    started_at: str | None = None
+    finished_at: str | None = None
+    progress: dict[str, Any] = Field(default_factory=dict, description="stage, done, total.")
+    error: str | None = None
+    summary: dict[str, Any] = Field(default_factory=dict)
+    links: dict[str, str] = Field(default_factory=dict, description="status, and html / markdown / json reports "
+                                                                     "(with a token that opens them without a key).")
