@@ -63,3 +63,36 @@ def test_a_wrong_key_shows_the_problem(live_server, browser):
     page.dispatch_event("#key", "change")
     sync_api.expect(page.locator("#status")).to_contain_text("not valid")
     sync_api.expect(page.locator("#status")).to_have_class("error")
+
+
+def test_run_advice_and_an_eval_from_the_page_and_open_their_reports(live_server, browser, keys, tmp_path):
+    page = browser.new_page()
+    page.goto(live_server + "/")
+    page.fill("#key", keys["reader"])
+    page.dispatch_event("#key", "change")
+    page.wait_for_selector("#index option[value=support]", state="attached")
+
+    page.fill("#queries", "20000")
+    page.check("#attribution")
+    page.click("#advise")
+    page.wait_for_selector("#jobs li.succeeded a.link-html", timeout=60000)
+    assert "advise" in page.inner_text("#jobs li.succeeded") and "→ rag" in page.inner_text("#jobs li.succeeded")
+    report = browser.new_page()
+    report.goto(live_server + page.get_attribute("#jobs li.succeeded a.link-html", "href"))
+    assert "rag" in report.inner_text("body").lower() and "20,000" in report.inner_text("body").replace("20000", "20,000")
+
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text('{"id": "q1", "question": "How often must API keys be rotated?", "reference_answer": "Every 90 days."}\n'
+                         '{"id": "q2", "question": "How long are audit log entries kept?", "reference_answer": "400 days."}\n')
+    page.set_input_files("#eval-file", str(questions))
+    page.click("#eval")
+    page.wait_for_selector("#jobs li.succeeded >> nth=1", timeout=60000)
+    eval_item = page.locator("#jobs li.succeeded", has_text="eval")
+    report.goto(live_server + eval_item.locator("a.link-html").get_attribute("href"))
+    assert "How long are audit log entries kept?" in report.inner_text("body")
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "q1", "question": "ok?"}\nnot json\n')
+    page.set_input_files("#eval-file", str(bad))
+    page.click("#eval")
+    sync_api.expect(page.locator("#jobs-status")).to_contain_text("bad.jsonl:2: not valid JSON")

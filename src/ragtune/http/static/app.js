@@ -1,4 +1,5 @@
-// The ragtune page: pick an index, ask, read the cited answer; click a marker to see its source chunk.
+// The ragtune page: pick an index, ask, read the cited answer; click a marker to see its source chunk;
+// start eval runs and the advisor as jobs and open their reports.
 // Document text is always inserted as text (textContent), never as HTML.
 "use strict";
 
@@ -125,9 +126,91 @@ async function ask(event) {
   }
 }
 
+let jobsTimer = null;
+
+function jobsStatus(text, isError) {
+  $("jobs-status").textContent = text || "";
+  $("jobs-status").className = isError ? "error" : "";
+}
+
+function renderJob(job) {
+  const item = document.createElement("li");
+  item.className = job.status;
+  item.dataset.job = job.id;
+  const state = document.createElement("span");
+  state.className = "state";
+  state.textContent = job.status;
+  const p = job.progress || {};
+  const detail = job.status === "running" && p.total ? ` (${p.stage} ${p.done}/${p.total})` : "";
+  item.append(document.createTextNode(`${job.kind} · ${job.created_at} · `), state, document.createTextNode(detail));
+  if (job.status === "succeeded" && job.kind === "advise") {
+    item.append(document.createTextNode(` → ${job.summary.recommendation}`));
+  }
+  if (job.error) item.append(document.createTextNode(`: ${job.error}`));
+  for (const [kind, label] of [["html", "report"], ["markdown", "markdown"], ["json", "json"]]) {
+    if (!job.links || !job.links[kind]) continue;
+    const a = document.createElement("a");
+    a.href = job.links[kind];
+    a.target = "_blank";
+    a.rel = "noopener";
+    a.className = `link-${kind}`;
+    a.textContent = label;
+    item.append(a);
+  }
+  return item;
+}
+
+async function refreshJobs() {
+  clearTimeout(jobsTimer);
+  const index = $("index").value;
+  if (!index) { $("jobs").replaceChildren(); return; }
+  const response = await fetch(`/v1/jobs?index=${encodeURIComponent(index)}`, { headers: headers(false) });
+  if (!response.ok) { jobsStatus(await problem(response), true); return; }
+  const jobs = await response.json();
+  $("jobs").replaceChildren(...jobs.map(renderJob));
+  if (jobs.some((j) => j.status === "queued" || j.status === "running")) jobsTimer = setTimeout(refreshJobs, 1000);
+}
+
+async function startJob(kind, body) {
+  const index = $("index").value;
+  if (!index) return;
+  const response = await fetch(`/v1/indexes/${encodeURIComponent(index)}/${kind}`, {
+    method: "POST", headers: headers(true), body: JSON.stringify(body),
+  });
+  if (!response.ok) { jobsStatus(await problem(response), true); return; }
+  jobsStatus(`${kind} started`);
+  refreshJobs();
+}
+
+async function advise(event) {
+  event.preventDefault();
+  const body = { queries_per_month: Number($("queries").value) };
+  if ($("attribution").checked) body.attribution_required = true;
+  await startJob("advise", body);
+}
+
+async function runEval(event) {
+  event.preventDefault();
+  const file = $("eval-file").files[0];
+  if (!file) return;
+  const questions = [];
+  const lines = (await file.text()).split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    if (!lines[i].trim()) continue;
+    try { questions.push(JSON.parse(lines[i])); } catch (e) { jobsStatus(`${file.name}:${i + 1}: not valid JSON`, true); return; }
+  }
+  await startJob("eval", { questions, variants: $("variants").value.trim() || "base,rag" });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   $("key").value = sessionStorage.getItem("ragtune-key") || "";
-  $("key").addEventListener("change", () => { sessionStorage.setItem("ragtune-key", $("key").value.trim()); loadIndexes(); });
+  $("key").addEventListener("change", () => {
+    sessionStorage.setItem("ragtune-key", $("key").value.trim());
+    loadIndexes().then(refreshJobs);
+  });
   $("ask-form").addEventListener("submit", ask);
-  loadIndexes();
+  $("advise-form").addEventListener("submit", advise);
+  $("eval-form").addEventListener("submit", runEval);
+  $("index").addEventListener("change", refreshJobs);
+  loadIndexes().then(refreshJobs);
 });
