@@ -15,8 +15,8 @@ HERE = Path(__file__).resolve().parent
 
 
 def scripts(names: list[str]) -> list[Path]:
-    """The benchmark scripts to run: all of ``bench/*.py`` except this file, or only ``names``."""
-    found = sorted(p for p in HERE.glob("*.py") if p.name != Path(__file__).name)
+    """The benchmark scripts to run: all of ``bench/*.py`` except this file and helper modules (``_*.py``), or only ``names``."""
+    found = sorted(p for p in HERE.glob("*.py") if p.name != Path(__file__).name and not p.name.startswith("_"))
     return [p for p in found if not names or p.stem in names]
 
 

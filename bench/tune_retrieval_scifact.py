@@ -20,33 +20,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-for var, value in {"OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false", "HF_HUB_OFFLINE": "1",
-                   "TRANSFORMERS_OFFLINE": "1", "LANCE_LOG": "error"}.items():
-    os.environ.setdefault(var, value)
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+from _common import RESULTS, ROOT, Phases, log, run_ragtune, shared_data, write_result
 
 from ragtune.api import Workspace  # noqa: E402
 from ragtune.config import ChunkingConfig, RagtuneConfig  # noqa: E402
 from ragtune.evaluation.retrieval import evaluate_rankings, read_qrels  # noqa: E402
-from ragtune.tuning.registry import write_json_atomic  # noqa: E402
 
-DATA = ROOT.parent / "shared" / "data" / "scifact"
-if not DATA.is_dir():
-    DATA = Path("/work/shared/data/scifact")
-OUT = ROOT / "bench" / "results" / "tune_retrieval_scifact.json"
+DATA = shared_data("scifact")
+OUT = RESULTS / "tune_retrieval_scifact.json"
 TARGETS = {"dense_ndcg@10_gain": 0.04, "hybrid_rerank_ndcg@10": 0.75}
-
-
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 class Bench:
@@ -56,9 +41,8 @@ class Bench:
         self.args = args
         self.work = Path(args.work)
         self.home = self.work / "home"
-        self.state_path = self.work / "state.json"
-        self.work.mkdir(parents=True, exist_ok=True)
-        self.state = json.loads(self.state_path.read_text()) if self.state_path.is_file() else {}
+        self.phases = Phases(self.work)
+        self.state = self.phases.state
         self.ws = Workspace(RagtuneConfig.load({"home": str(self.home), "threads": 1}, env={}))
         self.qrels = read_qrels(DATA / "qrels" / "test.tsv")
         queries = {json.loads(line)["_id"]: json.loads(line)["text"] for line in (DATA / "queries.jsonl").open()}
@@ -66,18 +50,7 @@ class Bench:
 
     def phase(self, name: str, run):
         """Run ``run()`` once; its result is kept in state.json so a re-run skips it."""
-        if name in self.state:
-            log(f"{name}: done before, kept")
-            return self.state[name]
-        log(f"{name} ...")
-        started, load = time.monotonic(), os.getloadavg()[0]
-        result = run()
-        result["phase_wall_s"] = round(time.monotonic() - started, 1)
-        result["load_average_at_start"] = round(load, 2)
-        self.state[name] = result
-        write_json_atomic(self.state_path, self.state)
-        log(f"{name}: {json.dumps({k: v for k, v in result.items() if not isinstance(v, (dict, list))})}")
-        return result
+        return self.phases.run(name, run)
 
     def score(self, mode: str) -> dict:
         """Test-set scores of the index as it stands, with ``mode`` retrieval (a document's best chunk counts)."""
@@ -90,17 +63,7 @@ class Bench:
                 "embedder": index.manifest.embedder.spec, "search_ms_per_query": round(1000 * (time.monotonic() - started) / len(self.queries), 1)}
 
     def ragtune(self, *argv: str) -> dict:
-        """Run one ``ragtune ... --json`` process; its JSON, wall time and peak RSS (of that process alone)."""
-        env = {**os.environ, "RAGTUNE_HOME": str(self.home), "RAGTUNE_THREADS": "1", "PYTHONPATH": str(ROOT / "src")}
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        started = time.monotonic()
-        done = subprocess.run([sys.executable, "-m", "ragtune", *argv, "--json"], env=env, stdout=subprocess.PIPE, text=True)
-        wall = time.monotonic() - started
-        if done.returncode != 0:
-            raise SystemExit(f"ragtune {' '.join(argv)} failed with exit code {done.returncode}")
-        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        return {"json": json.loads(done.stdout), "process_wall_s": round(wall, 1),
-                "process_peak_rss_mb": round(peak / 1024, 1) if peak > before else None}
+        return run_ragtune(self.home, *argv)
 
     def train(self, command: str, name: str, *source: str) -> dict:
         a = self.args
@@ -215,7 +178,7 @@ def main() -> None:
         "total_wall_s": round(time.monotonic() - started, 1),
     }
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(OUT, result)
+    write_result(OUT, result)
     print(f"dense nDCG@10          {before_dense['ndcg@10']:.4f} -> {after_dense['ndcg@10']:.4f}  gain {gain:+.4f}   (target >= +0.04)")
     print(f"hybrid nDCG@10         {before_hybrid['ndcg@10']:.4f} -> {after_hybrid['ndcg@10']:.4f}")
     print(f"hybrid + reranker@{reranked['rerank_depth']:<3}  {reranked['ndcg@10']:.4f}                     (target >= 0.75)")

@@ -104,8 +104,9 @@ def pairs_config(pairs: Optional[Path], beir: Optional[Path], split: str, from_i
                          .replace("or an index", "or --from-index NAME").replace("it needs from_index", "it needs --from-index")) from None
 
 
-def train_and_report(train, as_json: bool) -> None:
-    """Run a retrieval training with a progress display; print ``NAME@vN`` (or the card) and the before/after scores."""
+def train_and_report(train: Callable, as_json: bool) -> None:
+    """Run a training with a progress display; print ``NAME@vN`` (or the card with ``--json``) and its figures:
+    losses, and the held-out scores before and after when the model has them."""
     try:
         with TrainingProgress() as progress:
             card = train(progress)
@@ -118,7 +119,8 @@ def train_and_report(train, as_json: bool) -> None:
     m = card.metrics
     out.print(card.ref, highlight=False)
     held = card.scores.get("held_out")
-    scores = (f", held-out ndcg@10 {held['before'].get('ndcg@10')} -> {held['after'].get('ndcg@10')}" if held else "")
+    scores = (f", held-out ndcg@10 {held['before'].get('ndcg@10')} -> {held['after'].get('ndcg@10')}" if held else
+              f", eval loss {m.get('eval_loss')}" if card.kind == "lora" else "")
     err.print(f"{m['steps']} steps, train loss {m.get('train_loss')}{scores}, {card.wall_time_s:.0f} s ({m.get('stopped_by')})",
               highlight=False)
     for note in m.get("notes", []):
@@ -210,23 +212,6 @@ def lora_config(opts: dict[str, Any], *, data: Path, system: Optional[str]) -> L
                             target_modules=opts["target_modules"] or None, load_in_4bit=opts["four_bit"], **{k: opts[k] for k in keys})
 
 
-def report_lora(train: Callable, as_json: bool) -> None:
-    """Run a LoRA training with a progress display; print ``NAME@vN`` (or the card) and its losses."""
-    try:
-        with TrainingProgress() as progress:
-            card = train(progress)
-    except KeyboardInterrupt:
-        err.print("[yellow]interrupted: no version was created; continue with the same command and --resume[/]")
-        raise typer.Exit(130) from None
-    if as_json:
-        emit_json(card.model_dump(mode="json"))
-        return
-    m = card.metrics
-    out.print(card.ref, highlight=False)
-    err.print(f"{m['steps']} steps, train loss {m.get('train_loss')}, eval loss {m.get('eval_loss')}, "
-              f"{card.wall_time_s:.0f} s ({m.get('stopped_by')})", highlight=False)
-
-
 def pair_settings(opts: dict[str, Any]) -> dict[str, Any]:
     """The settings every retrieval tune command shares, from its parsed options."""
     data = pairs_config(opts["pairs"], opts["beir"], opts["split"], opts["from_index"], opts["generator"], opts["samples"],
@@ -251,7 +236,7 @@ def register(app: typer.Typer) -> None:
         """LoRA fine-tune a causal LM on examples; prints the new version NAME@vN."""
         config = lora_config(opts, data=opts["data"], system=read_system(opts["system"]))
         ws = workspace()
-        report_lora(lambda progress: ws.tune_lora(config, progress), opts["as_json"])
+        train_and_report(lambda progress: ws.tune_lora(config, progress), opts["as_json"])
 
     @tune.command("raft")
     @handle_errors
@@ -276,7 +261,7 @@ def register(app: typer.Typer) -> None:
                                 no_oracle_target=opts["without_oracle"], system=read_system(opts["system"]), seed=opts["seed"])
         config = lora_config(opts, data=opts["questions"], system=None)
         ws = workspace()
-        report_lora(lambda progress: ws.tune_raft(opts["questions"], opts["index"], settings, config, progress), opts["as_json"])
+        train_and_report(lambda progress: ws.tune_raft(opts["questions"], opts["index"], settings, config, progress), opts["as_json"])
 
     @tune.command("embeddings")
     @handle_errors
