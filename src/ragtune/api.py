@@ -121,9 +121,15 @@ class Workspace:
 
     @property
     def keys(self) -> KeyStore:
-        """The workspace's API keys (``<home>/keys.json``): create, list, revoke, authenticate."""
+        """The workspace's API keys: create, list, revoke, authenticate (``<home>/keys.json``, or the
+        ``ragtune_keys`` table when the store is PostgreSQL, so every server over it shares them)."""
         if self._keys is None:
-            self._keys = KeyStore(self.config.home / "keys.json")
+            if self.config.store.startswith(("postgresql://", "postgres://")):
+                from ragtune.serving.keys_postgres import PostgresKeyRecords
+
+                self._keys = KeyStore(PostgresKeyRecords(self.config.store))
+            else:
+                self._keys = KeyStore(self.config.home / "keys.json")
         return self._keys
 
     def embedder(self, spec: str | None = None) -> Embedder:

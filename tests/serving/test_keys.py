@@ -92,3 +92,37 @@ def test_corrupt_file_is_a_clear_error(keys):
     keys.path.write_text("{not json")
     with pytest.raises(StoreError, match="unreadable keys file"):
         keys.list()
+
+
+def test_keys_live_in_postgres_with_a_postgres_store_and_every_server_shares_them(tmp_path, pg_uri):
+    """Two workspaces (two servers, each with its own home) over one database see the same keys and revocations."""
+    import threading
+
+    from ragtune.api import Workspace
+    from ragtune.config import RagtuneConfig
+
+    def server(n: int) -> Workspace:
+        return Workspace(RagtuneConfig.load({"home": str(tmp_path / f"home{n}"), "store": pg_uri, "embedder": {"model": "fake:64"}},
+                                            env={}))
+
+    a, b = server(1), server(2)
+    assert a.keys.path is None and "ragtune_keys" in a.keys.records.where
+    record, key = a.keys.create("support", "writer")
+    assert b.keys.authenticate(key) == Principal(record.id, "support", Role.writer)
+    assert not (tmp_path / "home1" / "keys.json").exists()
+    made = []
+
+    def create(ws: Workspace) -> None:
+        for _ in range(5):
+            made.append(ws.keys.create("billing", "reader")[0].id)
+
+    threads = [threading.Thread(target=create, args=(ws,)) for ws in (server(3), server(4))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert {k.id for k in a.keys.list()} == {record.id, *made} and len(made) == 10  # no create lost another
+    b.keys.revoke(record.id)
+    assert a.keys.authenticate(key) is None and a.keys.get(record.id).revoked_at is not None
+    stored = str([k.model_dump() for k in b.keys.list()])
+    assert key.split("_", 2)[2] not in stored  # only the salted hash is stored

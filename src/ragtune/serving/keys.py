@@ -11,7 +11,8 @@ creates and deletes indexes and manages keys within its scope. A key's scope is 
 
 The file (``<home>/keys.json``) is replaced atomically under an exclusive lock, so concurrent
 ``keys create`` runs and a running server never see it half-written; the server re-reads it when it
-changes, so a revocation takes effect on the next request.
+changes, so a revocation takes effect on the next request. With a PostgreSQL store the records live in
+its ``ragtune_keys`` table instead (``keys_postgres.py``), so every server over that database shares them.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -36,6 +37,7 @@ from ragtune.errors import InputError, StoreError
 from ragtune.index.base import utc_now
 from ragtune.index.lancedb import check_index_name
 
+T = TypeVar("T")
 ALL_INDEXES = "*"
 _PREFIX = "rt_"
 
@@ -106,15 +108,29 @@ def check_scope(index: str) -> str:
     return index if index == ALL_INDEXES else check_index_name(index)
 
 
-class KeyStore:
-    """The workspace's keys file (see the module docstring)."""
+class KeyRecords(Protocol):
+    """Where the key records live: read them all, or change them under an exclusive lock."""
+
+    where: str
+
+    def load(self) -> dict[str, ApiKey]:
+        """Every record by id."""
+        ...
+
+    def update(self, change: Callable[[dict[str, ApiKey]], T]) -> T:
+        """Run ``change`` on the records (it edits the dict) and store the result atomically; ``change``'s value."""
+        ...
+
+
+class FileKeyRecords:
+    """The keys file ``<home>/keys.json`` (see the module docstring)."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        self.where = str(self.path)
         self._cache: tuple[tuple[int, int], dict[str, ApiKey]] | None = None
         self._guard = threading.Lock()
 
-    # -- file access ---------------------------------------------------------
     @contextmanager
     def _locked(self) -> Iterator[None]:
         try:
@@ -128,7 +144,7 @@ class KeyStore:
         except OSError as exc:
             raise StoreError(f"cannot write {self.path}: {exc.strerror or exc}") from exc
 
-    def _read(self) -> dict[str, ApiKey]:
+    def load(self) -> dict[str, ApiKey]:
         try:
             stat = self.path.stat()
         except FileNotFoundError:
@@ -146,15 +162,34 @@ class KeyStore:
             self._cache = (stamp, keys)
         return keys
 
-    def _write(self, keys: dict[str, ApiKey]) -> None:
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        data = {"keys": [k.model_dump(mode="json") for k in keys.values()]}
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(json.dumps(data, indent=2))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.path)
+    def update(self, change: Callable[[dict[str, ApiKey]], T]) -> T:
+        with self._locked():
+            keys = dict(self.load())
+            result = change(keys)
+            tmp = self.path.with_name(self.path.name + ".tmp")
+            data = {"keys": [k.model_dump(mode="json") for k in keys.values()]}
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(json.dumps(data, indent=2))
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.path)
+        return result
+
+
+class KeyStore:
+    """The workspace's API keys: create, list, revoke, authenticate (records in a file or in PostgreSQL)."""
+
+    def __init__(self, records: KeyRecords | Path | str) -> None:
+        self.records: KeyRecords = FileKeyRecords(Path(records)) if isinstance(records, (str, Path)) else records
+
+    @property
+    def path(self) -> Path | None:
+        """The keys file, when the records are in one."""
+        return getattr(self.records, "path", None)
+
+    def _read(self) -> dict[str, ApiKey]:
+        return self.records.load()
 
     # -- operations ------------------------------------------------------------
     def create(self, index: str, role: Role | str, name: str = "") -> tuple[ApiKey, str]:
@@ -164,17 +199,18 @@ class KeyStore:
             role = Role(role)
         except ValueError:
             raise InputError(f"unknown role '{role}': use reader, writer or admin") from None
-        with self._locked():
-            keys = dict(self._read())
+        secret = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode("ascii").rstrip("=")
+        salt = secrets.token_hex(16)
+
+        def add(keys: dict[str, ApiKey]) -> ApiKey:
             key_id = secrets.token_hex(4)
             while key_id in keys:
                 key_id = secrets.token_hex(4)
-            secret = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode("ascii").rstrip("=")
-            salt = secrets.token_hex(16)
-            record = ApiKey(id=key_id, index=index, role=role, salt=salt, hash=_digest(salt, secret), name=name)
-            keys[key_id] = record
-            self._write(keys)
-        return record, f"{_PREFIX}{key_id}_{secret}"
+            keys[key_id] = ApiKey(id=key_id, index=index, role=role, salt=salt, hash=_digest(salt, secret), name=name)
+            return keys[key_id]
+
+        record = self.records.update(add)
+        return record, f"{_PREFIX}{record.id}_{secret}"
 
     def list(self) -> list[ApiKey]:
         """Every key, revoked ones included, oldest first."""
@@ -189,15 +225,15 @@ class KeyStore:
 
     def revoke(self, key_id: str) -> ApiKey:
         """Revoke a key by id; it stops working at once. Revoking twice is harmless."""
-        with self._locked():
-            keys = dict(self._read())
+        def revoke(keys: dict[str, ApiKey]) -> ApiKey:
             key = keys.get(key_id)
             if key is None:
                 raise InputError(f"no key with id '{key_id}' (list them with: ragtune keys list)")
             if key.revoked_at is None:
                 keys[key_id] = key = key.model_copy(update={"revoked_at": utc_now()})
-                self._write(keys)
-        return key
+            return key
+
+        return self.records.update(revoke)
 
     def authenticate(self, presented: str | None) -> Principal | None:
         """The principal for a presented key, or ``None`` if it is missing, malformed, unknown or revoked."""
