@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole decision on the embedded defaults over examples/: ingest -> ask -> tune -> eval -> advise.
+# The whole decision on the embedded defaults over examples/: ingest -> ask -> tune -> raft -> eval -> advise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export RAGTUNE_HOME="${RAGTUNE_HOME:-.ragtune-demo}"
@@ -29,14 +29,19 @@ $RT tune lora --data examples/tickets.jsonl --base local --name tickets --max-st
 $RT models
 $RT ask "urgent: Backups stopped running in May" -m tuned:tickets || true
 
+step "6. both together: RAFT on the example questions (oracle + distractor chunks), answering over the index"
+$RT tune raft --index support --questions examples/questions.jsonl --name support-raft --distractors 2 \
+    --max-steps "${DEMO_RAFT_STEPS:-6}" --batch-size 1 --max-length 1024
+$RT ask "How long are audit log entries kept?" --index support -m tuned:support-raft || true
+
 if has eval; then
-  step "6. side by side: base and rag on the example questions"
+  step "7. side by side: base and rag on the example questions"
   $RT eval examples/questions.jsonl --index support --variants base,rag -m extractive \
       --out "$RAGTUNE_HOME/results/run1.json" --report "$RAGTUNE_HOME/results/run1.html"
 fi
 
 if has advise; then
-  step "7. the decision"
+  step "8. the decision"
   ADVISE_ARGS=(--index support --examples examples/tickets.jsonl --queries-per-month 50000)
   [ -f "$RAGTUNE_HOME/results/run1.json" ] && ADVISE_ARGS+=(--eval "$RAGTUNE_HOME/results/run1.json")
   $RT advise "${ADVISE_ARGS[@]}" --report "$RAGTUNE_HOME/advice.html"

@@ -15,6 +15,7 @@ import random
 import resource
 import shutil
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -226,7 +227,9 @@ class LoraTuner:
             notify(TrainingEvent("info", message=f"dropped {len(data.dropped_lines)} row(s) over {cfg.max_length} tokens "
                                                  f"(lines {', '.join(map(str, data.dropped_lines[:10]))}{' ...' if len(data.dropped_lines) > 10 else ''}); "
                                                  "pass --truncate to keep them"))
-        model = self._wrap(model, device)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+            model = self._wrap(model, device)
         trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
         steps_per_epoch = max(1, -(-len(data.train) // (cfg.batch_size * cfg.grad_accum)))
         max_steps = cfg.max_steps or max(1, round(cfg.epochs * steps_per_epoch))
