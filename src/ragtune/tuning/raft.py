@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -38,6 +39,11 @@ from ragtune.generation.prompts import CANNOT_ANSWER, rag_prompt
 from ragtune.generation.text import content_terms, coverage, split_sentences
 from ragtune.index.base import ChunkRecord
 from ragtune.retrieval.base import Retriever, ScoredChunk
+from ragtune.tuning.base import TrainingEvent
+from ragtune.tuning.registry import ModelCard, ModelRegistry
+
+if TYPE_CHECKING:
+    from ragtune.tuning.lora import LoraConfig
 
 
 class NoOracleTarget(str, Enum):
@@ -273,15 +279,15 @@ class RaftTuner:
 
     kind = "lora"
 
-    def __init__(self, builder: RaftBuilder, questions: Sequence[Question], lora: Any, registry: Any,
+    def __init__(self, builder: RaftBuilder, questions: Sequence[Question], lora: "LoraConfig", registry: ModelRegistry,
                  current_generation: Callable[[], int]) -> None:
         if not questions:
             raise InputError("the question set is empty")
         self.builder, self.questions, self.lora, self.registry = builder, list(questions), lora, registry
         self.current_generation = current_generation
 
-    def train(self, progress: Callable[[Any], None] | None = None) -> Any:
-        from ragtune.tuning.base import TrainingEvent
+    def train(self, progress: Callable[[TrainingEvent], None] | None = None) -> ModelCard:
+        """Build (or reuse) the rows, train, publish, and drop the work folder; the new version's card."""
         from ragtune.tuning.lora import LoraTuner
 
         notify = progress or (lambda event: None)
@@ -312,7 +318,5 @@ class RaftTuner:
         tuner = LoraTuner(config, self.registry, data_source={k: v for k, v in summary.items() if k != "skipped_all"},
                           attachments={"raft_data": raft_rows, "raft": folder / "raft.json"})
         card = tuner.train(progress)
-        import shutil
-
         shutil.rmtree(folder, ignore_errors=True)
         return card
