@@ -137,6 +137,43 @@ class _Collator:
         return {"input_ids": torch.tensor(ids), "labels": torch.tensor(labels), "attention_mask": torch.tensor(mask)}
 
 
+def completion_trainer_class():
+    """A ``Trainer`` whose loss projects onto the vocabulary only where a label is supervised.
+
+    The default loss computes logits for every position; with long prompts (RAG context, RAFT rows) most of
+    them are thrown away by the ``-100`` labels. Passing the supervised positions as ``logits_to_keep`` skips
+    the LM head (and its backward pass) for the prompt. Models whose forward has no ``logits_to_keep`` take the
+    default path; so does evaluation, which needs nothing but the loss either way.
+    """
+    import inspect
+
+    import torch
+    from transformers import Trainer
+
+    class CompletionOnlyTrainer(Trainer):
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            labels = inputs.get("labels")
+            base = self.accelerator.unwrap_model(model)
+            forward = getattr(getattr(base, "get_base_model", lambda: base)(), "forward", None)
+            if labels is None or return_outputs or forward is None or "logits_to_keep" not in inspect.signature(forward).parameters:
+                self.loss_is_scaled_for_ga = None
+                return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+            targets = labels[:, 1:]
+            keep = (targets != IGNORE_INDEX).any(dim=0).nonzero().squeeze(-1)
+            outputs = model(input_ids=inputs["input_ids"], attention_mask=inputs.get("attention_mask"), logits_to_keep=keep)
+            logits = outputs.logits.float()
+            kept = targets[:, keep]
+            loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.size(-1)), kept.reshape(-1),
+                                                     ignore_index=IGNORE_INDEX, reduction="sum")
+            if num_items_in_batch is not None:  # the supervised tokens of the whole accumulated batch
+                self.loss_is_scaled_for_ga = True
+                return loss / torch.as_tensor(num_items_in_batch, device=loss.device, dtype=loss.dtype)
+            self.loss_is_scaled_for_ga = False
+            return loss / (kept != IGNORE_INDEX).sum().clamp(min=1)
+
+    return CompletionOnlyTrainer
+
+
 def _device(config: LoraConfig) -> str:
     import torch
 
@@ -207,7 +244,7 @@ class LoraTuner:
 
     def _train_locked(self, notify: Callable[[TrainingEvent], None]) -> ModelCard:
         import torch
-        from transformers import Trainer, TrainingArguments, set_seed
+        from transformers import TrainingArguments, set_seed
         from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
         cfg = self.config
@@ -244,10 +281,10 @@ class LoraTuner:
             save_total_limit=2, eval_strategy=("steps" if cfg.eval_steps else "epoch") if has_eval else "no",
             eval_steps=cfg.eval_steps, seed=cfg.seed, data_seed=cfg.seed, use_cpu=device == "cpu", bf16=bf16,
             report_to="none", disable_tqdm=True, dataloader_num_workers=0, remove_unused_columns=False,
-            include_num_input_tokens_seen="non_padding", save_only_model=False, log_level="error",
+            include_num_input_tokens_seen="non_padding", save_only_model=False, log_level="error", prediction_loss_only=True,
         )
         callback = _RunCallback(self, state, notify, started, model, has_eval)
-        trainer = Trainer(model=model, args=args, train_dataset=data.train, eval_dataset=data.eval or None,
+        trainer = completion_trainer_class()(model=model, args=args, train_dataset=data.train, eval_dataset=data.eval or None,
                           data_collator=_Collator(tokenizer.pad_token_id), callbacks=[callback])
         trainer.remove_callback(PrinterCallback)
         trainer.remove_callback(ProgressCallback)
