@@ -14,12 +14,13 @@ from typing import Any, Callable
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import FileResponse
+from fastapi.security import HTTPAuthorizationCredentials
 
 from ragtune.api import Index, Workspace, write_advice_report, write_eval_report
 from ragtune.errors import JobNotFoundError
 from ragtune.evaluation.config import EvalConfig
 from ragtune.evaluation.questions import questions_from_rows
-from ragtune.http.auth import ReaderIndex, open_index, principal, workspace
+from ragtune.http.auth import ReaderIndex, bearer, open_index, principal, workspace
 from ragtune.http.schemas import AdviseJobRequest, EvalJobRequest, JobStatus
 from ragtune.serving import Role
 from ragtune.serving.jobs import JOB_FILES, Job, JobRunner
@@ -130,12 +131,13 @@ def job_status(job_id: str, who=Depends(principal), jobs: JobRunner = Depends(ru
 @router.get("/v1/jobs/{job_id}/{file_name}", summary="A succeeded job's report.html, report.md or result.json",
             response_class=FileResponse)
 def job_file(job_id: str, file_name: str, request: Request, token: str | None = Query(None, max_length=200),
-             jobs: JobRunner = Depends(runner), ws: Workspace = Depends(workspace)) -> FileResponse:
+             credentials: HTTPAuthorizationCredentials | None = Depends(bearer), jobs: JobRunner = Depends(runner),
+             ws: Workspace = Depends(workspace)) -> FileResponse:
     kind = next((k for k, n in JOB_FILES.items() if n == file_name), None)
     if kind is None:
         raise JobNotFoundError(f"job '{job_id}' has no file '{file_name}' (report.html, report.md or result.json)")
     if token is None or not jobs.check_token(job_id, token):
-        who = principal(request, _credentials(request))  # no valid token: the key decides
+        who = principal(request, credentials)  # no valid token: the key decides
         job = jobs.store.get(job_id)
         if not who.sees(job.index):
             raise JobNotFoundError(f"no job '{job_id}'")
@@ -145,12 +147,3 @@ def job_file(job_id: str, file_name: str, request: Request, token: str | None = 
                         headers={"Content-Security-Policy": REPORT_POLICY, "X-Content-Type-Options": "nosniff",
                                  "Cache-Control": "no-store"})
 
-
-def _credentials(request: Request):
-    header = request.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() != "bearer" or not value:
-        return None
-    from fastapi.security import HTTPAuthorizationCredentials
-
-    return HTTPAuthorizationCredentials(scheme="Bearer", credentials=value.strip())
