@@ -13,24 +13,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-for var, value in {"OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}.items():
-    os.environ.setdefault(var, value)
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+from _common import ROOT, shared_data  # noqa: E402 - offline, single-thread settings and the src path
 
 from ragtune.api import EvalConfig, Workspace, write_eval_report as write_report  # noqa: E402
 from ragtune.config import RagtuneConfig  # noqa: E402
 
-DATA = ROOT.parent / "shared" / "data" / "rhdh_docs_qa"
-if not DATA.is_dir():
-    DATA = Path("/work/shared/data/rhdh_docs_qa")
+DATA = shared_data("rhdh_docs_qa")
 RESULTS = ROOT / "bench" / "results"
 FIGURES = ["token_f1", "exact_match", "citation_precision", "citation_recall", "faithfulness", "recall@10", "ndcg@10",
            "abstained", "latency_ms_p50", "latency_ms_p95", "input_tokens", "output_tokens", "cost_per_1k_queries"]

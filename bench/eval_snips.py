@@ -27,12 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-for var, value in {"OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}.items():
-    os.environ.setdefault(var, value)
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(ROOT / "bench"))
+from _common import ROOT  # noqa: E402 - offline, single-thread settings and the src path
 
 from lora_snips import DATA, SYSTEM, prompt_schema, read_jsonl  # noqa: E402
 

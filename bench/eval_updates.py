@@ -15,25 +15,17 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import sys
 import tempfile
 import time
-from pathlib import Path
 
-for var, value in {"OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}.items():
-    os.environ.setdefault(var, value)
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+from _common import ROOT, shared_data  # noqa: E402 - offline, single-thread settings and the src path
 
 from ragtune.api import Workspace  # noqa: E402
 from ragtune.config import RagtuneConfig  # noqa: E402
 from ragtune.evaluation.updates import UpdatesConfig  # noqa: E402
 
-DATA = ROOT.parent / "shared" / "data" / "clark_news"
-if not DATA.is_dir():
-    DATA = Path("/work/shared/data/clark_news")
+DATA = shared_data("clark_news")
 RESULTS = ROOT / "bench" / "results"
 
 

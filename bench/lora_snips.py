@@ -20,11 +20,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-for var, value in {"OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}.items():
-    os.environ.setdefault(var, value)
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+from _common import ROOT, shared_data  # noqa: E402 - offline, single-thread settings and the src path
 
 from ragtune.api import Workspace  # noqa: E402
 from ragtune.config import RagtuneConfig  # noqa: E402
@@ -33,9 +29,7 @@ from ragtune.tuning.generate import ChatModel  # noqa: E402
 from ragtune.tuning.lora import LoraConfig  # noqa: E402
 from ragtune.tuning.tuned import resolve_tuned  # noqa: E402
 
-DATA = ROOT.parent / "shared" / "data" / "snips_nlu_json"
-if not DATA.is_dir():
-    DATA = Path("/work/shared/data/snips_nlu_json")
+DATA = shared_data("snips_nlu_json")
 SYSTEM = "Extract the intent and the slots of the user's request as JSON."
 TARGETS = {"json_valid": 0.99, "intent_accuracy": 0.95, "slot_f1": 0.85}
 
