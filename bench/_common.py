@@ -36,8 +36,9 @@ def log(message: str) -> None:
 class Phases:
     """Named steps whose results are kept in ``<work>/state.json``, so an interrupted run continues where it stopped."""
 
-    def __init__(self, work: Path) -> None:
+    def __init__(self, work: Path, stop_after: str | None = None) -> None:
         self.work = work
+        self.stop_after = stop_after
         work.mkdir(parents=True, exist_ok=True)
         self.path = work / "state.json"
         self.state: dict[str, Any] = json.loads(self.path.read_text()) if self.path.is_file() else {}
@@ -56,6 +57,9 @@ class Phases:
         tmp.write_text(json.dumps(self.state, indent=2) + "\n")
         tmp.replace(self.path)
         log(f"{name}: {json.dumps({k: v for k, v in result.items() if not isinstance(v, (dict, list))})}")
+        if name == self.stop_after:
+            log(f"stopping after {name} (--stop-after); run again to go on")
+            raise SystemExit(0)
         return result
 
 

@@ -41,7 +41,7 @@ class Bench:
         self.args = args
         self.work = Path(args.work)
         self.home = self.work / "home"
-        self.phases = Phases(self.work)
+        self.phases = Phases(self.work, args.stop_after)
         self.state = self.phases.state
         self.ws = Workspace(RagtuneConfig.load({"home": str(self.home), "threads": 1}, env={}))
         self.qrels = read_qrels(DATA / "qrels" / "test.tsv")
@@ -67,7 +67,9 @@ class Bench:
 
     def train(self, command: str, name: str, *source: str) -> dict:
         a = self.args
-        common = ["--name", name, "--epochs", "1", "--batch-size", str(a.batch_size), "--max-seq-length", str(a.max_seq_length),
+        length = a.max_seq_length if command == "embeddings" else a.reranker_max_seq_length
+        epochs = "1" if command == "embeddings" else str(a.reranker_epochs)
+        common = ["--name", name, "--epochs", epochs, "--batch-size", str(a.batch_size), "--max-seq-length", str(length),
                   "--time-budget", f"{a.train_minutes}m", "--eval-corpus-size", str(a.eval_corpus_size), "--seed", "0"]
         extra = ["--lr", str(a.embedding_lr)] if command == "embeddings" else ["--lr", str(a.reranker_lr), "--negatives", str(a.reranker_negatives)]
         run = self.ragtune("tune", command, *source, *common, *extra)
@@ -95,37 +97,47 @@ def ingest(b: Bench) -> dict:
 
 
 def rerank(b: Bench, ref: str) -> dict:
-    """Hybrid top-N, reordered by the tuned reranker; N = 100 unless the measured latency says it will not fit."""
+    """Hybrid top-N reordered by the tuned reranker: fused with the hybrid order at its calibrated weight (what
+    ``--rerank tuned:NAME`` does) and alone. N = 100 unless the measured latency says it will not fit."""
+    from ragtune.retrieval.rerank import fuse_with_retrieval
+
     index = b.ws.index("scifact")
     reranker = b.ws.reranker(f"tuned:{ref}")
     reranker.load()
     retrieved = index.search_batch(b.queries, k=100, mode="hybrid")
 
-    def rerank_one(qid: str, text: str, hits, depth: int) -> tuple[list[str], float]:
-        from ragtune.retrieval import ScoredChunk
-
-        records = b.ws.store.get_chunks("scifact", [h.chunk_id for h in hits[:depth]])
-        started = time.monotonic()
-        ordered = reranker.rerank(text, [ScoredChunk(r, h.score, h.scores) for r, h in zip(records, hits)], depth)
-        spent = time.monotonic() - started
+    def doc_ranking(chunks, tail) -> list[str]:
         ranking, seen = [], set()
-        for s in ordered + [ScoredChunk(r, 0.0) for r in b.ws.store.get_chunks("scifact", [h.chunk_id for h in hits[depth:]])]:
-            if s.chunk.doc_id not in seen:
-                seen.add(s.chunk.doc_id)
-                ranking.append(s.chunk.doc_id)
-        return ranking, spent
+        for chunk in list(chunks) + list(tail):
+            if chunk.doc_id not in seen:
+                seen.add(chunk.doc_id)
+                ranking.append(chunk.doc_id)
+        return ranking
 
-    probe = [rerank_one(qid, text, hits, 100)[1] for (qid, text), (_, hits) in zip(b.queries[:3], retrieved[:3])]
+    def rerank_one(text: str, hits, depth: int) -> tuple[list[str], list[str], float]:
+        records = b.ws.store.get_chunks("scifact", [h.chunk_id for h in hits[:depth]])
+        tail = b.ws.store.get_chunks("scifact", [h.chunk_id for h in hits[depth:]])
+        started = time.monotonic()
+        scores = reranker.scores(text, [r.index_text for r in records])
+        order = sorted(range(len(records)), key=lambda i: (-float(scores[i]), i))
+        fused = [i for i, _ in fuse_with_retrieval(order, reranker.weight)]
+        spent = time.monotonic() - started
+        return doc_ranking([records[i] for i in fused], tail), doc_ranking([records[i] for i in order], tail), spent
+
+    probe = [rerank_one(text, hits, 100)[2] for (_, text), (_, hits) in zip(b.queries[:3], retrieved[:3])]
     per_query_100 = sum(probe) / len(probe)
     depth = 100 if per_query_100 * len(b.queries) <= b.args.rerank_minutes * 60 else 30
     log(f"rerank: {per_query_100:.1f} s per query over the top 100 -> reranking the top {depth}")
-    rankings, spent = {}, []
+    fused, alone, spent = {}, {}, []
     for (qid, text), (_, hits) in zip(b.queries, retrieved):
-        rankings[qid], seconds = rerank_one(qid, text, hits, depth)
+        fused[qid], alone[qid], seconds = rerank_one(text, hits, depth)
         spent.append(seconds)
-    scores = evaluate_rankings(rankings, b.qrels, ndcg_k=(10,), recall_k=(10, 100), mrr_k=(10,))
+    scores = evaluate_rankings(fused, b.qrels, ndcg_k=(10,), recall_k=(10, 100), mrr_k=(10,))
+    alone_scores = evaluate_rankings(alone, b.qrels, ndcg_k=(10,), recall_k=(10,), mrr_k=(10,))
     spent.sort()
-    return {**{k: round(v, 4) for k, v in scores.items()}, "rerank_depth": depth, "probe_s_per_query_top100": round(per_query_100, 2),
+    return {**{k: round(v, 4) for k, v in scores.items()}, "weight": reranker.weight,
+            "reranker_alone": {k: round(v, 4) for k, v in alone_scores.items()},
+            "rerank_depth": depth, "probe_s_per_query_top100": round(per_query_100, 2),
             "rerank_ms_per_query_mean": round(1000 * sum(spent) / len(spent), 1),
             "rerank_ms_per_query_p50": round(1000 * spent[len(spent) // 2], 1),
             "rerank_ms_per_query_p95": round(1000 * spent[int(len(spent) * 0.95)], 1), "reranker": f"tuned:{ref}"}
@@ -139,10 +151,13 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--embedding-lr", type=float, default=5e-5)
     parser.add_argument("--reranker-lr", type=float, default=5e-5)
+    parser.add_argument("--reranker-max-seq-length", type=int, default=128, help="Reranker input length (query and passage) in tokens.")
+    parser.add_argument("--reranker-epochs", type=float, default=3, help="Reranker epochs (the time budget usually ends it first).")
     parser.add_argument("--reranker-negatives", type=int, default=3)
     parser.add_argument("--samples", type=int, default=400, help="Chunks sampled for the label-free pairs (two pairs each).")
     parser.add_argument("--eval-corpus-size", type=int, default=300, help="Held-out corpus of each training's own evaluation.")
     parser.add_argument("--rerank-minutes", type=float, default=40, help="Rerank the top 100 only if 300 queries fit in this.")
+    parser.add_argument("--stop-after", help="End the run after this phase (its result is kept; a later run goes on).")
     args = parser.parse_args()
     b = Bench(args)
     started = time.monotonic()
@@ -170,7 +185,8 @@ def main() -> None:
         "hybrid_ndcg@10": {"before": before_hybrid["ndcg@10"], "after": after_hybrid["ndcg@10"]},
         "hybrid_rerank_ndcg@10": {"value": reranked["ndcg@10"], "depth": reranked["rerank_depth"], "target": TARGETS["hybrid_rerank_ndcg@10"],
                                   "meets_target": reranked["ndcg@10"] >= TARGETS["hybrid_rerank_ndcg@10"],
-                                  "rerank_ms_per_query_mean": reranked["rerank_ms_per_query_mean"]},
+                                  "rerank_ms_per_query_mean": reranked["rerank_ms_per_query_mean"],
+                                  "fusion_weight": reranked["weight"], "reranker_alone_ndcg@10": reranked["reranker_alone"]["ndcg@10"]},
         "label_free_dense_ndcg@10": {"before": before_dense["ndcg@10"], "after": lf_dense["ndcg@10"],
                                      "gain": round(lf_dense["ndcg@10"] - before_dense["ndcg@10"], 4), "qrels_used": False},
         "trainings": {"embeddings": emb, "label_free": lf, "reranker": rr},
@@ -181,7 +197,8 @@ def main() -> None:
     write_result(OUT, result)
     print(f"dense nDCG@10          {before_dense['ndcg@10']:.4f} -> {after_dense['ndcg@10']:.4f}  gain {gain:+.4f}   (target >= +0.04)")
     print(f"hybrid nDCG@10         {before_hybrid['ndcg@10']:.4f} -> {after_hybrid['ndcg@10']:.4f}")
-    print(f"hybrid + reranker@{reranked['rerank_depth']:<3}  {reranked['ndcg@10']:.4f}                     (target >= 0.75)")
+    print(f"hybrid + reranker@{reranked['rerank_depth']:<3}  {reranked['ndcg@10']:.4f}                     (target >= 0.75; "
+          f"weight {reranked['weight']}, reranker alone {reranked['reranker_alone']['ndcg@10']:.4f})")
     print(f"label-free dense       {before_dense['ndcg@10']:.4f} -> {lf_dense['ndcg@10']:.4f}  (no qrels used)")
     for name, t in (("embeddings", emb), ("label-free", lf), ("reranker", rr)):
         print(f"train {name:<11} {t['train_wall_s']:.0f} s, peak RSS {t['peak_rss_mb']:.0f} MB, {t['steps']}/{t['max_steps']} steps ({t['stopped_by']})")

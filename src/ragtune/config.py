@@ -77,6 +77,8 @@ class RerankConfig(_Strict):
     candidates: int = Field(30, ge=1, description="Top candidates from retrieval that the reranker scores.")
     batch_size: int = Field(16, ge=1, description="Query-chunk pairs per cross-encoder call.")
     device: str = Field("cpu", description="torch device for the cross-encoder: cpu, cuda, mps.")
+    weight: float | None = Field(None, ge=0.0, le=1.0, description="The reranker's share of the final order (1: it alone; below 1: "
+                                 "fused with the retrieval order by weighted RRF). Unset: a tuned reranker's calibrated weight, else 1 (RAGTUNE_RERANK_WEIGHT).")
 
 
 class LocalBackend(str, Enum):
@@ -184,7 +186,7 @@ class RagtuneConfig(_Strict):
             if env.get(var):
                 data[key] = env[var]
         sections = {"RAGTUNE_EMBEDDER": ("embedder", "model"), "RAGTUNE_MODEL": ("generation", "model"),
-                    "RAGTUNE_RERANK": ("rerank", "model")}
+                    "RAGTUNE_RERANK": ("rerank", "model"), "RAGTUNE_RERANK_WEIGHT": ("rerank", "weight")}
         for var, (section, key) in sections.items():
             if env.get(var):
                 data.setdefault(section, {})[key] = env[var]

@@ -88,3 +88,19 @@ def test_tune_raft_bad_input_exits_2_and_publishes_nothing(cli, tmp_path, exampl
     assert code == 2 and "--distractors 20 needs at least 21" in " ".join(err.split())
     code, out, err = cli("models", "--json")
     assert json.loads(out) == []
+
+
+@pytest.mark.slow
+def test_tune_reranker_head_choice_reaches_the_card(cli, tmp_path):
+    for i in range(12):
+        (tmp_path / f"topic{i}.md").write_text(f"# Topic {i}\n\nTopic {i} is explained in detail in this passage number {i}.\n")
+    cli("ingest", tmp_path, "--index", "topics")
+    path = write_pairs(tmp_path / "pairs.jsonl", PAIRS)
+    code, _, err = cli("tune", "reranker", "--pairs", path, "--name", "x", "--head", "bilinear")
+    assert code == 2 and "bilinear" in err
+    code, out, err = cli("tune", "reranker", "--pairs", path, "--negatives-from", "topics", "--negatives", "2", "--name", "cli-rr",
+                         "--head", "classifier", "--max-steps", "1", "--batch-size", "6", "--max-seq-length", "32", "--json")
+    assert code == 0, err
+    card = json.loads(out)
+    assert card["base_model"]["head"] == "classifier" and card["settings"]["head"] == "classifier"
+    assert card["scores"]["fusion"]["queries"] >= 1 and 0.0 <= card["scores"]["fusion"]["weight"] <= 1.0

@@ -72,6 +72,52 @@ def test_search_with_rerank_orders_candidates_by_the_cross_encoder(ws_for, suppo
 
 
 @pytest.mark.slow
+def test_a_weight_below_one_fuses_the_reranker_with_the_retrieval_order(ws_for, support_home, reranker_dir):
+    from ragtune.retrieval.rerank import fuse_with_retrieval
+
+    query = "How long are audit entries kept?"
+    plain = ws_for(support_home, rerank={"candidates": 8})
+    candidates = plain.index("support").search(query, k=8)
+    alone = plain.index("support").search(query, k=8, rerank=f"local:{reranker_dir}")
+    none = ws_for(support_home, rerank={"candidates": 8, "weight": 0.0}).index("support").search(query, k=8, rerank=f"local:{reranker_dir}")
+    assert [h.chunk_id for h in none] == [c.chunk_id for c in candidates]  # no share: the retrieval order
+    half = ws_for(support_home, rerank={"candidates": 8, "weight": 0.5}).index("support").search(query, k=8, rerank=f"local:{reranker_dir}")
+    position = {c.chunk_id: i for i, c in enumerate(candidates)}
+    expected = [candidates[i].chunk_id for i, _ in fuse_with_retrieval([position[h.chunk_id] for h in alone], 0.5)]
+    assert [h.chunk_id for h in half] == expected and all("fused" in h.scores and "rerank" in h.scores for h in half)
+    assert [h.score for h in half] == sorted((h.score for h in half), reverse=True)
+
+
+def test_fusing_orders_by_weighted_reciprocal_rank():
+    from ragtune.retrieval.rerank import fuse_with_retrieval
+
+    assert [i for i, _ in fuse_with_retrieval([2, 0, 1], 0.0)] == [0, 1, 2]
+    assert [i for i, _ in fuse_with_retrieval([2, 0, 1], 1.0)] == [2, 0, 1]
+    # 0 is first and second; 2 is third and first: with equal shares 0 wins (1/61 + 1/62 > 1/63 + 1/61).
+    fused = fuse_with_retrieval([2, 0, 1], 0.5)
+    assert fused[0][0] == 0 and abs(fused[0][1] - (0.5 / 61 + 0.5 / 62)) < 1e-12
+    with pytest.raises(ConfigError, match="rerank weight 1.5"):
+        CrossEncoderReranker("x", weight=1.5)
+
+
+def test_only_sentence_transformers_and_ragtune_module_classes_are_imported(tmp_path, reranker_dir):
+    import json
+    import shutil
+
+    from ragtune.retrieval.rerank import own_modules_only
+
+    assert own_modules_only(reranker_dir)
+    foreign = tmp_path / "foreign"
+    shutil.copytree(reranker_dir, foreign)
+    (foreign / "modules.json").write_text(json.dumps([
+        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.base.modules.transformer.Transformer"},
+        {"idx": 1, "name": "1", "path": "1_Head", "type": "somebody.heads.Head"}]))
+    assert not own_modules_only(foreign) and not own_modules_only(tmp_path)
+    with pytest.raises(ConfigError, match=r"names code outside sentence-transformers and ragtune \(somebody.heads.Head\)"):
+        load_reranker(f"local:{foreign}").load()
+
+
+@pytest.mark.slow
 def test_ask_uses_the_reranked_blocks(ws_for, support_home, reranker_dir):
     ws = ws_for(support_home, rerank={"candidates": 8})
     query = "How long are audit entries kept?"

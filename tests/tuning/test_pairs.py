@@ -247,6 +247,13 @@ def test_build_pairs_from_an_index_holds_out_queries_with_an_evaluation_corpus(t
     assert data.counts["held_out_queries"] == len(data.relevant) and data.counts["eval_corpus"] == len(data.corpus)
     again = PairData.from_json(json.loads(json.dumps(data.to_json())))
     assert again.sha256 == data.sha256 and again.relevant == data.relevant
+    # Each held-out query keeps its first-stage candidates in retrieval order, its own positive flagged relevant.
+    assert set(data.first_stage) == set(data.relevant) and again.first_stage == data.first_stage
+    for p in data.held_out:
+        ranked = data.first_stage[p.query_id]
+        docs = {i: ws.store.get_chunks("kb", [i])[0].doc_id for i, _, _ in ranked}
+        assert [rel for i, _, rel in ranked] == [docs[i] == p.positive_doc or i == p.positive_id for i, _, _ in ranked]
+        assert any(rel for _, _, rel in ranked)
 
 
 def test_pairs_config_needs_exactly_one_source(tmp_path):

@@ -20,7 +20,7 @@ from ragtune.tuning.embedding import EmbeddingLoss, EmbeddingTuneConfig
 from ragtune.tuning.lora import Device, LoraConfig, LoraTargets
 from ragtune.tuning.pairs import PairsConfig
 from ragtune.tuning.raft import NoOracleTarget
-from ragtune.tuning.reranker import RerankerLoss, RerankerTuneConfig
+from ragtune.tuning.reranker import RerankerHead, RerankerLoss, RerankerTuneConfig
 
 JsonFlag = typer.Option(False, "--json", help="Print the new version's card as one JSON document on stdout.")
 
@@ -294,10 +294,12 @@ def register(app: typer.Typer) -> None:
         base=(str, typer.Option("local", "--base", help="Start from: local (the default embedder's backbone, new head), "
                                                          "local:<cross-encoder folder>, tuned:<reranker>.")),
         loss=(RerankerLoss, typer.Option(RerankerLoss.bce, "--loss", help="bce (pointwise) or mnrl (listwise).")),
+        head=(RerankerHead, typer.Option(RerankerHead.segment_cosine, "--head",
+                                         help="With --base local: segment-cosine (query/passage token cosine, starts useful) or classifier (new layer).")),
         learning_rate=(float, typer.Option(5e-5, "--lr", help="Peak learning rate.")),
     ), TRAINING_OPTIONS)
     def reranker(**opts: Any) -> None:
         """Train a cross-encoder reranker on pairs with mined hard negatives; use it with --rerank tuned:NAME."""
-        config = RerankerTuneConfig.build(**pair_settings(opts), loss=opts["loss"])
+        config = RerankerTuneConfig.build(**pair_settings(opts), loss=opts["loss"], head=opts["head"])
         ws = workspace()
         train_and_report(lambda progress: ws.tune_reranker(config, progress), opts["as_json"])

@@ -3,10 +3,17 @@
 ``load_reranker(spec, config, home)`` takes ``local:<dir or hub id>``, a bare folder, a hub id
 (``org/name``), or a registered prefix: ``register_reranker(prefix, factory)`` plugs one in (a trained
 reranker artefact, ``tuned:<name>``); a factory is called as ``factory(rest, config, home)``.
+
+``weight`` is the reranker's share of the final order. At 1 the cross-encoder alone orders the candidates;
+below 1 its order and the retrieval order are fused by weighted reciprocal rank fusion
+(``weight / (rrf_k + rerank rank) + (1 - weight) / (rrf_k + retrieval rank)``), so a reranker that knows the
+domain only partly adds to retrieval instead of overruling it. A tuned reranker carries the weight that scored
+best on its held-out queries; ``RerankConfig.weight`` overrides it.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Callable
 
@@ -15,6 +22,7 @@ import numpy as np
 from ragtune.config import RerankConfig
 from ragtune.errors import ConfigError
 from ragtune.retrieval.base import Reranker, ScoredChunk
+from ragtune.retrieval.hybrid import rrf_fuse
 
 RerankerFactory = Callable[[str, RerankConfig, Path], Reranker]
 _factories: dict[str, RerankerFactory] = {}
@@ -23,11 +31,15 @@ _factories: dict[str, RerankerFactory] = {}
 class CrossEncoderReranker:
     """Scores (query, chunk) pairs with a cross-encoder, loaded on first use; one logit is squashed by a sigmoid."""
 
-    def __init__(self, location: str | Path, *, batch_size: int = 16, device: str = "cpu", spec: str | None = None) -> None:
+    def __init__(self, location: str | Path, *, batch_size: int = 16, device: str = "cpu", spec: str | None = None,
+                 weight: float = 1.0, rrf_k: int = 60) -> None:
         if batch_size < 1:
             raise ConfigError("rerank batch_size must be at least 1")
+        if not 0.0 <= weight <= 1.0:
+            raise ConfigError(f"rerank weight {weight}: give a share between 0 and 1")
         self.location = str(location)
         self.batch_size, self.device = batch_size, device
+        self.weight, self.rrf_k = weight, rrf_k
         self.spec = spec or f"local:{self.location}"
         self._model = None
 
@@ -36,8 +48,12 @@ class CrossEncoderReranker:
         if self._model is None:
             from sentence_transformers import CrossEncoder
 
+            foreign = foreign_modules(self.location)
+            if foreign:
+                raise ConfigError(f"reranker '{self.location}': its modules.json names code outside sentence-transformers and "
+                                  f"ragtune ({', '.join(foreign)}); ragtune does not import it")
             try:
-                self._model = CrossEncoder(self.location, device=self.device)
+                self._model = CrossEncoder(self.location, device=self.device, trust_remote_code=own_modules_only(self.location))
             except (OSError, ValueError) as exc:
                 raise ConfigError(f"cannot load reranker '{self.location}': {exc}") from exc
         return self._model
@@ -55,10 +71,40 @@ class CrossEncoderReranker:
         return raw
 
     def rerank(self, query: str, candidates: list[ScoredChunk], k: int) -> list[ScoredChunk]:
-        scores = self.scores(query, [c.chunk.index_text for c in candidates])
-        order = sorted(range(len(candidates)), key=lambda i: (-float(scores[i]), i))[:k]
-        return [ScoredChunk(candidates[i].chunk, float(scores[i]), {**candidates[i].scores, "rerank": float(scores[i])})
-                for i in order]
+        """The candidates (given in retrieval order) reordered by the cross-encoder, or fused with it below weight 1."""
+        scores = [float(s) for s in self.scores(query, [c.chunk.index_text for c in candidates])]
+        order = sorted(range(len(candidates)), key=lambda i: (-scores[i], i))
+        if self.weight >= 1.0:
+            return [ScoredChunk(candidates[i].chunk, scores[i], {**candidates[i].scores, "rerank": scores[i]}) for i in order[:k]]
+        fused = fuse_with_retrieval(order, self.weight, self.rrf_k)
+        return [ScoredChunk(candidates[i].chunk, value, {**candidates[i].scores, "rerank": scores[i], "fused": value})
+                for i, value in fused[:k]]
+
+
+def fuse_with_retrieval(rerank_order: list[int], weight: float, rrf_k: int = 60) -> list[tuple[int, float]]:
+    """``(position in retrieval order, fused score)``, best first: weighted RRF of the retrieval and rerank orders."""
+    retrieval = [(str(i), 0.0) for i in range(len(rerank_order))]
+    reranked = [(str(i), 0.0) for i in rerank_order]
+    fused = rrf_fuse({"retrieval": retrieval, "rerank": reranked}, {"retrieval": 1.0 - weight, "rerank": weight}, rrf_k)
+    return [(int(cid), score) for cid, score, _ in fused]
+
+
+def foreign_modules(location: str | Path) -> list[str]:
+    """Module classes a cross-encoder folder's ``modules.json`` names outside sentence-transformers and ragtune."""
+    path = Path(location) / "modules.json"
+    if not path.is_file():
+        return []
+    try:
+        types = [str(m.get("type", "")) for m in json.loads(path.read_text(encoding="utf-8"))]
+    except (OSError, ValueError, AttributeError):
+        return [f"{path} (unreadable)"]
+    return [t for t in types if not t.startswith(("sentence_transformers.", "ragtune."))]
+
+
+def own_modules_only(location: str | Path) -> bool:
+    """True when a folder's ``modules.json`` names only sentence-transformers and ragtune classes: only then may
+    loading import the classes it names (``trust_remote_code``)."""
+    return (Path(location) / "modules.json").is_file() and not foreign_modules(location)
 
 
 def register_reranker(prefix: str, factory: RerankerFactory, *, replace: bool = False) -> None:
@@ -86,4 +132,5 @@ def load_reranker(spec: str, config: RerankConfig | None = None, home: Path | st
         known = "".join(f", '{p}:…'" for p in sorted(_factories))
         raise ConfigError(f"unknown reranker spec '{spec}': no such folder, and not a hub id like 'org/name' "
                           f"(use 'local:<CrossEncoder dir or hub id>'{known})")
-    return CrossEncoderReranker(location, batch_size=config.batch_size, device=config.device, spec=spec)
+    weight = 1.0 if config.weight is None else config.weight
+    return CrossEncoderReranker(location, batch_size=config.batch_size, device=config.device, spec=spec, weight=weight)

@@ -91,6 +91,10 @@ class PairTuner:
         """Write the model as the artefact loads it (a subclass may set what only the published model carries)."""
         model.save(str(folder))
 
+    def after_training(self, folder: Path, data: PairData, notify: Notify) -> dict[str, Any]:
+        """Extra card scores measured on the model to be published (in ``folder``); none by default."""
+        return {}
+
     # --- the shared loop ---------------------------------------------------------------------------
 
     @property
@@ -199,6 +203,7 @@ class PairTuner:
             if callback.run.data.get("before") is not None:
                 scores["held_out"] = {"before": callback.run.data["before"], "after": after or {},
                                       "queries": data.counts.get("held_out_queries", 0), "corpus": data.counts.get("eval_corpus", 0)}
+            scores.update(self.after_training(target, data, callback.notify))
             card = ModelCard(
                 kind=self.kind, name=cfg.name, base_model=base,
                 data=DataInfo(path=data.where, sha256=data.sha256, format=data.format, rows=data.counts),

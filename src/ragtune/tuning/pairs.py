@@ -122,6 +122,8 @@ class PairData:
     candidates: dict[str, list[str]] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # Held-out query id -> its first-stage candidates in retrieval order, positives included: [id, text, relevant].
+    first_stage: dict[str, list[tuple[str, str, bool]]] = field(default_factory=dict)
 
     @property
     def relevant(self) -> dict[str, set[str]]:
@@ -144,13 +146,14 @@ class PairData:
     def to_json(self) -> dict[str, Any]:
         return {"format": self.format, "where": self.where, "train": [asdict(p) for p in self.train],
                 "held_out": [asdict(p) for p in self.held_out], "corpus": self.corpus, "candidates": self.candidates,
-                "counts": self.counts, "notes": self.notes}
+                "counts": self.counts, "notes": self.notes, "first_stage": self.first_stage}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "PairData":
         return cls(format=data["format"], where=data["where"], train=[Pair(**p) for p in data["train"]],
                    held_out=[Pair(**p) for p in data["held_out"]], corpus=data["corpus"], candidates=data["candidates"],
-                   counts=data["counts"], notes=data["notes"])
+                   counts=data["counts"], notes=data["notes"],
+                   first_stage={q: [(c[0], c[1], bool(c[2])) for c in ranked] for q, ranked in data.get("first_stage", {}).items()})
 
 
 # --- sources ------------------------------------------------------------------------------------------
@@ -553,6 +556,7 @@ def build_pairs(config: PairsConfig, *, store: Store | None = None, embedder_for
     elif config.beir and (config.negatives or held):
         search = CorpusCandidates(pool)
     candidates: dict[str, list[str]] = {}
+    first_stage: dict[str, list[tuple[str, str, bool]]] = {}
     corpus: dict[str, str] = {}
     mined: dict[str, int] = {}
     if search is not None and (config.negatives or held):
@@ -563,6 +567,10 @@ def build_pairs(config: PairsConfig, *, store: Store | None = None, embedder_for
         held_qids = sorted({p.query_id for p in held})
         per_query = max(1, min(config.mine_depth, (config.eval_corpus_size - len(held)) // max(1, len(held_qids))))
         for qid in held_qids:
+            group = [p for p in held if p.query_id == qid]
+            ids, docs = {p.positive_id for p in group}, {p.positive_doc for p in group if p.positive_doc}
+            first_stage[qid] = [(c.id, c.text, c.id in ids or c.doc_id in docs or any(near_duplicate(c.text, p.positive) for p in group))
+                                for c in found.get(qid, [])]
             # Hard distractors of a held-out query: its best candidates (the corpus budget shared between the queries),
             # less anything of a held-out positive's document.
             hard = [c for c in found.get(qid, []) if c.doc_id not in held_docs and c.id not in held_docs][:per_query]
@@ -587,4 +595,4 @@ def build_pairs(config: PairsConfig, *, store: Store | None = None, embedder_for
         notes.append("no held-out split (fewer than 10 queries, or eval_fraction 0): before/after scores are not measured")
         say(notes[-1])
     return PairData(format=fmt, where=where, train=train, held_out=held, corpus=corpus, candidates=candidates,
-                    counts=counts, notes=notes)
+                    counts=counts, notes=notes, first_stage=first_stage)

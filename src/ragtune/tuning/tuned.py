@@ -52,7 +52,11 @@ def tuned_reranker(rest: str, config, home: Path):
     from ragtune.retrieval import CrossEncoderReranker
 
     folder, card = tuned_artefact(TUNED_PREFIX + rest, home, "reranker", "--rerank")
-    return CrossEncoderReranker(folder, batch_size=config.batch_size, device=config.device, spec=f"{TUNED_PREFIX}{card.ref}")
+    weight = config.weight
+    if weight is None:
+        weight = float((card.scores.get("fusion") or {}).get("weight", 1.0))
+    return CrossEncoderReranker(folder, batch_size=config.batch_size, device=config.device, spec=f"{TUNED_PREFIX}{card.ref}",
+                                weight=weight)
 
 
 def resolve_tuned(spec: str, home: Path | str) -> tuple[str, Path, ModelCard]:

@@ -18,20 +18,35 @@ def test_train_and_rerank_with_the_tuned_cross_encoder(facts_index, pairs_file):
                                                                         eval_fraction=0.2),
                                       max_steps=2, batch_size=6, max_seq_length=48, learning_rate=1e-4)
     card = ws.tune_reranker(config)
-    assert (card.kind, card.ref, card.base_model["spec"]) == ("reranker", "facts-rr@v1", "local")
+    assert (card.kind, card.ref, card.base_model["spec"], card.base_model["head"]) == ("reranker", "facts-rr@v1", "local", "segment-cosine")
     assert card.data.format == "pairs" and card.data.rows["negatives_mined"] > 0
     assert card.metrics["train_rows"] == 3 * card.data.rows["train_pairs"]  # one positive and two negatives per pair
-    assert "ndcg@10" in card.scores["held_out"]["after"]
+    # Held-out scores rerank each query's first-stage candidates; base_* is the retrieval order itself.
+    after = card.scores["held_out"]["after"]
+    assert 0 < after["ndcg@10"] <= 1 and 0 < after["base_ndcg@10"] <= 1
+    fusion = card.scores["fusion"]
+    assert fusion["weight"] in [float(w) for w in fusion["grid"]] and len(fusion["grid"]) == 11
+    assert fusion["fused_ndcg@10"] == max(fusion["grid"].values()) and fusion["queries"] >= 1
+    assert fusion["grid"]["0.0"] == fusion["first_stage_ndcg@10"] and fusion["grid"]["1.0"] == fusion["reranker_ndcg@10"]
 
     from sentence_transformers import CrossEncoder
 
+    from ragtune.config import RerankConfig
+    from ragtune.retrieval import load_reranker
+    from ragtune.retrieval.rerank import fuse_with_retrieval
+
     query = "When do backups run?"
-    candidates = ws.index("facts").search(query, k=6)
+    candidates = ws.index("facts").search(query, k=30)
     hits = ws.index("facts").search(query, k=3, rerank="tuned:facts-rr")
     assert all("rerank" in h.scores for h in hits)
-    model = CrossEncoder(str(ws.models.path("facts-rr") / "model"), device="cpu")
+    model = CrossEncoder(str(ws.models.path("facts-rr") / "model"), device="cpu", trust_remote_code=True)
     expected = model.predict([(query, ("" if not c.headings else " / ".join(c.headings) + "\n") + c.text) for c in candidates])
-    assert [h.chunk_id for h in hits] == [candidates[i].chunk_id for i in np.argsort(-expected, kind="stable")[:3]]
+    order = [int(i) for i in np.argsort(-expected, kind="stable")]
+    fused = [candidates[i].chunk_id for i, _ in fuse_with_retrieval(order, fusion["weight"])]
+    assert [h.chunk_id for h in hits] == fused[:3]
+    # An explicit weight overrides the calibrated one: 1 is the cross-encoder's order alone.
+    alone = load_reranker("tuned:facts-rr", RerankConfig(weight=1.0), ws.config.home)
+    assert alone.weight == 1.0 and ws.reranker("tuned:facts-rr").weight == fusion["weight"]
 
     with pytest.raises(ConfigError, match=r"'tuned:facts-rr@v1' is a reranker model; an embedder needs an embedding model \(train one with: ragtune tune embeddings\)"):
         ws.embedder("tuned:facts-rr")

@@ -3,9 +3,9 @@ the tuner is imported on first use (it loads torch)."""
 
 from typing import Any
 
-from ragtune.tuning.reranker.config import RerankerLoss, RerankerTuneConfig
+from ragtune.tuning.reranker.config import RerankerHead, RerankerLoss, RerankerTuneConfig
 
-__all__ = ["RerankerLoss", "RerankerTuneConfig", "RerankerTuner"]
+__all__ = ["RerankerHead", "RerankerLoss", "RerankerTuneConfig", "RerankerTuner"]
 
 
 def __getattr__(name: str) -> Any:

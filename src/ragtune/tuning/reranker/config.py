@@ -16,8 +16,17 @@ class RerankerLoss(str, Enum):
     mnrl = "mnrl"  # MultipleNegativesRankingLoss: the positive against its negatives and other queries' texts
 
 
+class RerankerHead(str, Enum):
+    """How a reranker started from a sentence-embedding backbone scores a pair."""
+
+    segment_cosine = "segment-cosine"  # cosine of the mean query and passage tokens of the joint pass (starts useful)
+    classifier = "classifier"          # a new sequence-classification layer on [CLS] (starts random)
+
+
 class RerankerTuneConfig(PairTuneConfig):
     """Everything a reranker fine-tune needs besides the workspace."""
 
     loss: RerankerLoss = Field(RerankerLoss.bce, description="bce (pointwise) or mnrl (listwise with in-batch negatives).")
-    eval_candidates: int = Field(30, ge=1, description="Hard candidates per held-out query that the reranker orders in evaluation.")
+    eval_candidates: int = Field(30, ge=1, description="First-stage candidates per held-out query that the reranker orders in evaluation.")
+    head: RerankerHead = Field(RerankerHead.segment_cosine, description="Scoring head when training starts from the embedder's backbone "
+                               "(--base local); a cross-encoder base keeps its own.")

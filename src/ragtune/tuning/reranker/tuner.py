@@ -1,19 +1,26 @@
-"""Reranker fine-tuning: a sentence-transformers ``CrossEncoder`` with one relevance logit, started from the
-default embedder's MiniLM backbone (its head starts random; no PyPI package ships cross-encoder weights) or from
-any cross-encoder folder, trained on the query/positive pairs with mined hard negatives, and scored each epoch by
-reranking the held-out queries' hard candidates (``CrossEncoderRerankingEvaluator``). The result is a CrossEncoder
+"""Reranker fine-tuning: a sentence-transformers ``CrossEncoder`` with one relevance logit, trained on the
+query/positive pairs with mined hard negatives. It starts from the default embedder's MiniLM backbone (no PyPI
+package ships cross-encoder weights) with a ``SegmentCosineHead`` (or, with ``--head classifier``, a new
+classification layer), or from any cross-encoder folder. Each epoch it is scored by reranking the held-out
+queries' first-stage candidates (``CrossEncoderRerankingEvaluator``; ``base_*`` is the retrieval order). After
+training, its share of the final order is calibrated on those lists (``fusion.py``). The result is a CrossEncoder
 folder in the registry (kind ``reranker``), used through ``--rerank tuned:NAME``."""
 
 from __future__ import annotations
 
 import random
+from pathlib import Path
 from typing import Any
 
 from ragtune.errors import ConfigError
+from ragtune.tuning.base import TrainingEvent, training_device
 from ragtune.tuning.pair_tuner import PairTuner, PreparePairs
 from ragtune.tuning.pairs import PairData
 from ragtune.tuning.registry import ModelRegistry
-from ragtune.tuning.reranker.config import RerankerLoss, RerankerTuneConfig
+from ragtune.tuning.reranker.config import RerankerHead, RerankerLoss, RerankerTuneConfig
+from ragtune.tuning.runs import Notify
+
+BACKBONE_SPECS = ("local", "default")
 
 
 class RerankerTuner(PairTuner):
@@ -32,16 +39,25 @@ class RerankerTuner(PairTuner):
         from ragtune.retrieval import load_reranker
 
         spec = self.config.base
-        if spec in ("local", "default"):
-            return {"spec": spec, "location": str(bundled_model_dir()), "initialised_from": "the default embedder's backbone (new head)"}
+        if spec in BACKBONE_SPECS:
+            head = self.config.head.value
+            return {"spec": spec, "location": str(bundled_model_dir()), "head": head,
+                    "initialised_from": f"the default embedder's backbone ({head} head)"}
         reranker = load_reranker(spec, home=self.registry.root.parent)
         return {"spec": spec, "location": getattr(reranker, "location", spec)}
 
     def load_model(self, location: str, device: str) -> Any:
         from sentence_transformers import CrossEncoder
 
+        from ragtune.retrieval.rerank import own_modules_only
+
         try:
-            return CrossEncoder(location, num_labels=1, max_length=self.config.max_seq_length, device=device)
+            if self.config.base in BACKBONE_SPECS and self.config.head is RerankerHead.segment_cosine:
+                from ragtune.retrieval.cross_encoder_head import segment_cosine_cross_encoder
+
+                return segment_cosine_cross_encoder(location, self.config.max_seq_length, device)
+            return CrossEncoder(location, num_labels=1, max_length=self.config.max_seq_length, device=device,
+                                trust_remote_code=own_modules_only(location))
         except (OSError, ValueError) as exc:
             raise ConfigError(f"--base '{self.config.base}' ({location}): cannot load it as a cross-encoder: {exc}") from exc
 
@@ -65,11 +81,28 @@ class RerankerTuner(PairTuner):
             return losses.MultipleNegativesRankingLoss(model, num_negatives=4)
         return losses.BinaryCrossEntropyLoss(model, pos_weight=torch.tensor(float(max(1, self.config.data.negatives))))
 
+    def first_stage_lists(self, data: PairData) -> list[tuple[str, list[tuple[str, str, bool]]]]:
+        """Held-out queries with their top ``eval_candidates`` first-stage candidates, where one of them is relevant."""
+        queries = data.held_out_queries
+        out = []
+        for qid, ranked in sorted(data.first_stage.items()):
+            top = ranked[:self.config.eval_candidates]
+            if qid in queries and any(rel for _, _, rel in top):
+                out.append((queries[qid], top))
+        return out
+
     def evaluator(self, data: PairData) -> Any | None:
         if not data.held_out:
             return None
         from sentence_transformers.cross_encoder.evaluation import CrossEncoderRerankingEvaluator
 
+        lists = self.first_stage_lists(data)
+        if lists:
+            samples = [{"query": query, "positive": [text for _, text, rel in top if rel], "documents": [text for _, text, _ in top]}
+                       for query, top in lists]
+            return CrossEncoderRerankingEvaluator(samples, at_k=10, always_rerank_positives=False, name="held-out",
+                                                  batch_size=self.config.batch_size, write_csv=False)
+        # No first-stage lists (pairs without an index or corpus to search): the positives among sampled texts.
         relevant = data.relevant
         rng = random.Random(self.config.seed)
         others = sorted(i for i in data.corpus if not any(i in r for r in relevant.values()))
@@ -80,6 +113,27 @@ class RerankerTuner(PairTuner):
                             "documents": [data.corpus[i] for i in hard[:self.config.eval_candidates]]})
         return CrossEncoderRerankingEvaluator(samples, at_k=10, always_rerank_positives=True, name="held-out",
                                               batch_size=self.config.batch_size, write_csv=False)
+
+    def after_training(self, folder: Path, data: PairData, notify: Notify) -> dict[str, Any]:
+        """The reranker's calibrated share of the final order (``scores.fusion``), from the held-out first-stage lists."""
+        lists = self.first_stage_lists(data)
+        if not lists:
+            return {}
+        from sentence_transformers import CrossEncoder
+
+        from ragtune.retrieval.rerank import own_modules_only
+        from ragtune.tuning.reranker.fusion import calibrate_fusion
+
+        notify(TrainingEvent("info", message=f"calibrating the reranker's weight against retrieval on {len(lists)} held-out queries"))
+        model = CrossEncoder(str(folder), device=training_device(self.config.device), trust_remote_code=own_modules_only(folder))
+        scored = []
+        for query, top in lists:
+            scores = model.predict([(query, text) for _, text, _ in top], batch_size=self.config.batch_size, show_progress_bar=False)
+            scored.append(([rel for _, _, rel in top], [float(s) for s in scores]))
+        fusion = calibrate_fusion(scored)
+        notify(TrainingEvent("info", message=f"held-out nDCG@10: retrieval {fusion['first_stage_ndcg@10']}, reranker "
+                                             f"{fusion['reranker_ndcg@10']}, fused at weight {fusion['weight']} {fusion['fused_ndcg@10']}"))
+        return {"fusion": fusion}
 
     def trainer_classes(self) -> tuple[type, type]:
         from sentence_transformers.cross_encoder import CrossEncoderTrainer, CrossEncoderTrainingArguments
