@@ -69,7 +69,8 @@ class Bench:
         a = self.args
         length = a.max_seq_length if command == "embeddings" else a.reranker_max_seq_length
         epochs = "1" if command == "embeddings" else str(a.reranker_epochs)
-        common = ["--name", name, "--epochs", epochs, "--batch-size", str(a.batch_size), "--max-seq-length", str(length),
+        batch = a.batch_size if command == "embeddings" else a.reranker_batch_size
+        common = ["--name", name, "--epochs", epochs, "--batch-size", str(batch), "--max-seq-length", str(length),
                   "--time-budget", f"{a.train_minutes}m", "--eval-corpus-size", str(a.eval_corpus_size), "--seed", "0"]
         extra = ["--lr", str(a.embedding_lr)] if command == "embeddings" else ["--lr", str(a.reranker_lr), "--negatives", str(a.reranker_negatives)]
         run = self.ragtune("tune", command, *source, *common, *extra)
@@ -152,6 +153,7 @@ def main() -> None:
     parser.add_argument("--embedding-lr", type=float, default=5e-5)
     parser.add_argument("--reranker-lr", type=float, default=5e-5)
     parser.add_argument("--reranker-max-seq-length", type=int, default=128, help="Reranker input length (query and passage) in tokens.")
+    parser.add_argument("--reranker-batch-size", type=int, default=16, help="Queries per reranker step (each with its negatives).")
     parser.add_argument("--reranker-epochs", type=float, default=3, help="Reranker epochs (the time budget usually ends it first).")
     parser.add_argument("--reranker-negatives", type=int, default=3)
     parser.add_argument("--samples", type=int, default=400, help="Chunks sampled for the label-free pairs (two pairs each).")

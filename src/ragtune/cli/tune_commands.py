@@ -293,7 +293,7 @@ def register(app: typer.Typer) -> None:
         negatives=(int, typer.Option(4, "--negatives", min=0, max=32, help="Hard negatives per pair.")),
         base=(str, typer.Option("local", "--base", help="Start from: local (the default embedder's backbone, new head), "
                                                          "local:<cross-encoder folder>, tuned:<reranker>.")),
-        loss=(RerankerLoss, typer.Option(RerankerLoss.bce, "--loss", help="bce (pointwise) or mnrl (listwise).")),
+        loss=(RerankerLoss, typer.Option(RerankerLoss.mnrl, "--loss", help="mnrl (listwise, learns fastest) or bce (pointwise).")),
         head=(RerankerHead, typer.Option(RerankerHead.segment_cosine, "--head",
                                          help="With --base local: segment-cosine (query/passage token cosine, starts useful) or classifier (new layer).")),
         learning_rate=(float, typer.Option(5e-5, "--lr", help="Peak learning rate.")),

@@ -20,7 +20,8 @@ def test_train_and_rerank_with_the_tuned_cross_encoder(facts_index, pairs_file):
     card = ws.tune_reranker(config)
     assert (card.kind, card.ref, card.base_model["spec"], card.base_model["head"]) == ("reranker", "facts-rr@v1", "local", "segment-cosine")
     assert card.data.format == "pairs" and card.data.rows["negatives_mined"] > 0
-    assert card.metrics["train_rows"] == 3 * card.data.rows["train_pairs"]  # one positive and two negatives per pair
+    assert card.metrics["train_rows"] == card.data.rows["train_pairs"]  # mnrl: one row per pair, its negatives as columns
+    assert card.settings["loss"] == "mnrl"
     # Held-out scores rerank each query's first-stage candidates; base_* is the retrieval order itself.
     after = card.scores["held_out"]["after"]
     assert 0 < after["ndcg@10"] <= 1 and 0 < after["base_ndcg@10"] <= 1
@@ -63,4 +64,4 @@ def test_reranker_specs_of_the_wrong_kind_and_bce_without_negatives(facts_index,
     with pytest.raises(ConfigError, match=r"'tuned:emb@v1' is an embedding model; --rerank needs a reranker model \(train one with: ragtune tune reranker\)"):
         ws.index("facts").search("keys", rerank="tuned:emb")
     with pytest.raises(ConfigError, match="bce reranker learns from negatives"):
-        ws.tune_reranker(RerankerTuneConfig.build(name="rr", data=PairsConfig(from_index="facts", negatives=0)))
+        ws.tune_reranker(RerankerTuneConfig.build(name="rr", data=PairsConfig(from_index="facts", negatives=0), loss="bce"))

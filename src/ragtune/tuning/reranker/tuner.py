@@ -66,7 +66,8 @@ class RerankerTuner(PairTuner):
 
         if self.config.loss is RerankerLoss.mnrl:
             columns: dict[str, list[str]] = {"query": [p.query for p in data.train], "positive": [p.positive for p in data.train]}
-            for i in range(self.config.data.negatives):
+            # Columns must be rectangular: as many negative columns as every pair has (the rest come from the batch).
+            for i in range(min(len(p.negatives) for p in data.train)):
                 columns[f"negative_{i + 1}"] = [p.negatives[i] for p in data.train]
             return Dataset.from_dict(columns)
         rows = [(p.query, p.positive, 1.0) for p in data.train] + [(p.query, n, 0.0) for p in data.train for n in p.negatives]
