@@ -5,14 +5,16 @@
 2. Label-free: ``tune embeddings --from-index`` (synthetic queries from the index's own chunks; no qrels).
 3. ``tune embeddings --beir --split train`` (the 809 train queries, hard negatives mined from the index).
 4. ``reindex`` onto each tuned embedder in turn and score the test queries again (dense; hybrid for the BEIR one).
-5. ``tune reranker --beir --split train``; hybrid + the tuned reranker over the top candidates (100, or 30 when
-   the measured latency says 100 will not fit in ``--rerank-minutes``), with rerank latency per query.
+5. ``tune reranker --beir --split train`` (segment-cosine head, listwise loss, ``--reranker-max-seq-length``);
+   hybrid + the tuned reranker over the top candidates (100, or 30 when the measured latency says 100 will not fit
+   in ``--rerank-minutes``): fused at its calibrated weight (what ``--rerank tuned:NAME`` does) and alone, with
+   rerank latency per query.
 
 Each training runs as its own ``ragtune`` process (its peak RSS is its own) under a time budget. Finished
 phases are kept in the work folder, so an interrupted run continues where it stopped.
 Writes bench/results/tune_retrieval_scifact.json.
 
-    python bench/tune_retrieval_scifact.py [--train-minutes 10] [--max-seq-length 256] [--rerank-minutes 40]
+    python bench/tune_retrieval_scifact.py [--train-minutes 25] [--max-seq-length 256] [--rerank-minutes 40] [--stop-after PHASE]
 """
 
 from __future__ import annotations
