@@ -3,7 +3,9 @@ loaded once, real servers on loopback (uvicorn, PostgreSQL)."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import socket
 import threading
 import time
@@ -196,3 +198,60 @@ def ws_for(config_for):
 def closed_port() -> int:
     """A loopback port nothing listens on."""
     return free_port()
+
+
+MESSAGES_REPLY = ["Audit entries are ", "kept for 400 days ", "[1]."]
+OVERLOADED = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+
+
+def sse(event: str, data: dict) -> str:
+    return f"event: {event}\ndata: {json.dumps(data)}\n\n"
+
+
+def _messages_app(script: list[str], seen: list[dict]):
+    """A Messages API peer: each request takes the next step of ``script`` ('529', 'midstream', '401', 'ok')."""
+    from fastapi import FastAPI, Request
+    from fastapi.responses import JSONResponse, StreamingResponse
+
+    app = FastAPI()
+
+    async def messages(request):
+        body = await request.json()
+        auth = request.headers.get("authorization", "")
+        seen.append({"body": body, "key": request.headers.get("x-api-key") or auth.removeprefix("Bearer ")})
+        step = script.pop(0) if script else "ok"
+        user = body["messages"][-1]["content"]
+        blocks = re.findall(r"^\[(\d+)\] \(source: [^)]*\)\n(.*?)(?=\n\n\[\d+\] \(source|\n\nQuestion:)", user, re.S | re.M)
+        cited = next((n for n, text in blocks if "400 days" in text), "1")
+        reply = [*MESSAGES_REPLY[:-1], f"[{cited}]."]
+        if step == "529":
+            return JSONResponse(OVERLOADED, status_code=529)
+        if step == "401":
+            return JSONResponse({"type": "error", "error": {"type": "authentication_error", "message": "invalid x-api-key"}},
+                                status_code=401)
+        start = sse("message_start", {"type": "message_start", "message": {
+            "id": "msg_1", "type": "message", "role": "assistant", "model": body["model"], "content": [],
+            "stop_reason": None, "stop_sequence": None, "usage": {"input_tokens": 321, "output_tokens": 1}}})
+        if step == "midstream":
+            events = [start, sse("error", OVERLOADED)]
+        else:
+            events = [start, sse("content_block_start", {"type": "content_block_start", "index": 0,
+                                                         "content_block": {"type": "text", "text": ""}}),
+                      sse("ping", {"type": "ping"})]
+            events += [sse("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                                   "delta": {"type": "text_delta", "text": t}}) for t in reply]
+            events += [sse("content_block_stop", {"type": "content_block_stop", "index": 0}),
+                       sse("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                                             "usage": {"output_tokens": 12}}),
+                       sse("message_stop", {"type": "message_stop"})]
+        return StreamingResponse(iter(events), media_type="text/event-stream")
+
+    messages.__annotations__ = {"request": Request}  # this module's annotations are strings: give FastAPI the class
+    app.post("/v1/messages")(messages)
+    return app
+
+
+@pytest.fixture(scope="session")
+def messages_app():
+    """``messages_app(script, seen)``: an ASGI peer speaking the Messages API (see ``_messages_app``)."""
+    return _messages_app

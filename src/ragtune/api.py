@@ -19,6 +19,7 @@ from ragtune.advisor import (AdvisorConfig, CostReport, Facts, Recommendation, S
                              load_advisor_config, measure_facts, stated_needs)
 from ragtune.advisor.report import write_report as write_advice_report
 from ragtune.config import ChunkingConfig, RagtuneConfig, SearchMode, apply_threads
+from ragtune.decide import DecideConfig, Decision
 from ragtune.documents import JsonlFields, RecursiveChunker
 from ragtune.embeddings import Embedder, load_embedder
 from ragtune.errors import ChunkNotFoundError, EmbedderMismatchError, InputError, UnsupportedTypeError, UploadTooLargeError
@@ -32,6 +33,7 @@ from ragtune.generation.citations import Citation, NLISupportScorer, OverlapSupp
 from ragtune.index import DocRecord, Filters, IndexManifest, Store, check_index_name, open_store
 from ragtune.index.sync import IngestReport, Progress, sync_sources
 from ragtune.retrieval import DenseRetriever, HybridRetriever, LexicalRetriever, Reranker, Retriever, ScoredChunk, load_reranker
+from ragtune.retrieval.corpus import CorpusRetriever
 from ragtune.serving.keys import ApiKey, KeyStore, Principal, Role
 from ragtune.serving.paths import check_walk, confine, safe_upload_name
 from ragtune.tuning import ModelCard, ModelRegistry, TrainingEvent
@@ -49,9 +51,10 @@ if TYPE_CHECKING:
     from ragtune.evaluation.updates import UpdatesConfig, UpdatesResult
     from ragtune.tuning.raft import RaftSettings
 
-__all__ = ["AdvisorConfig", "Answer", "ApiKey", "Citation", "EvalConfig", "EvalResult", "Filters", "Hit", "Index",
+__all__ = ["AdvisorConfig", "Answer", "ApiKey", "Citation", "DecideConfig", "Decision", "EvalConfig", "EvalResult", "Filters", "Hit", "Index",
            "IngestReport", "KeyStore", "Principal", "ReindexReport", "Role", "StatedNeeds", "Workspace", "check_examples", "compare_runs",
-           "load_advisor_config", "read_results", "split_examples", "write_advice_report", "write_eval_report"]
+           "load_advisor_config", "read_results", "split_examples", "write_advice_report", "write_decision_report",
+           "write_eval_report"]
 
 
 @dataclass
@@ -174,17 +177,20 @@ class Workspace:
     def ask(self, question: str, index: str | None = None, *, model: str | None = None, k: int | None = None,
             rerank: str | None = None, mode: SearchMode | str | None = None, filters: Filters | None = None,
             on_text: TextCallback | None = None, schema: dict[str, Any] | None = None, repairs: int = 1,
-            system: str | None = None) -> Answer:
+            system: str | None = None, whole_corpus: bool = False) -> Answer:
         """Answer ``question`` from ``index`` with citations, or, without an index, with the model alone.
 
         With ``schema`` (a JSON Schema, see ``load_schema``) the answer is JSON that fits it: instructed, validated
-        and repaired up to ``repairs`` times (``Answer.structured``). ``system`` adds a system prompt.
+        and repaired up to ``repairs`` times (``Answer.structured``). ``system`` adds a system prompt. ``whole_corpus``
+        puts every chunk of ``index`` in the context instead of retrieving (the ``prompt`` variant).
         """
         if repairs < 0:
             raise InputError("repairs must be 0 or more")
         if index is not None:
             return self.index(index).ask(question, model=model, k=k, rerank=rerank, mode=mode, filters=filters, on_text=on_text,
-                                         schema=schema, repairs=repairs, system=system)
+                                         schema=schema, repairs=repairs, system=system, whole_corpus=whole_corpus)
+        if whole_corpus:
+            raise InputError("whole_corpus needs an index whose corpus goes into the prompt")
         generator = self.generator(model)
         options = GenerateOptions.from_config(self.config.generation)
         return AnswerPipeline(generator, self.config.answer, options).ask(question, on_text=on_text, schema=schema,
@@ -353,6 +359,22 @@ class Workspace:
         config = config or AdvisorConfig()
         facts = self.facts(needs, index=index, examples=examples, evaluation=evaluation, config=config)
         return estimate_costs(facts, config)
+
+    def decide(self, config: DecideConfig | None = None, progress: Progress | None = None, **fields: Any) -> Decision:
+        """Measure every candidate (base, prompt, rag, ft, rag+ft) on the same held-out questions and recommend the
+        cheapest one not significantly worse than the best (``ragtune.decide``).
+
+        Give a ``DecideConfig`` or its fields as keywords (``questions=``, ``examples=``, ``index=``, ``model=``,
+        ``budget_s=``, ``queries_per_month=`` ...). Finished phases are kept, so ``resume=True`` redoes nothing.
+        """
+        from ragtune.decide.runner import DecideRunner
+        from ragtune.evaluation.config import validated
+
+        if config is None:
+            config = validated(DecideConfig, fields)
+        elif fields:
+            config = validated(DecideConfig, {**config.model_dump(), **fields})
+        return DecideRunner(self, config, progress).run()
 
     # --- evaluation ---------------------------------------------------------------------------------
 
@@ -539,8 +561,11 @@ class Index:
     def ask(self, question: str, *, model: str | None = None, k: int | None = None, rerank: str | None = None,
             mode: SearchMode | str | None = None, filters: Filters | None = None,
             on_text: TextCallback | None = None, schema: dict[str, Any] | None = None, repairs: int = 1,
-            system: str | None = None) -> Answer:
-        """A cited answer to ``question`` from this index (see ``ragtune.generation.answer``; ``schema``: a JSON answer)."""
+            system: str | None = None, whole_corpus: bool = False) -> Answer:
+        """A cited answer to ``question`` from this index (see ``ragtune.generation.answer``; ``schema``: a JSON answer).
+
+        ``whole_corpus``: every chunk goes into the context, in document order, instead of the retrieved ones.
+        """
         if not question or not question.strip():
             raise InputError("the question is empty")
         if self.manifest.chunks == 0:
@@ -551,13 +576,20 @@ class Index:
         if answer_config.k < 1:
             raise InputError("k must be at least 1")
         embedder = self._embedder(None)
+        if whole_corpus:  # every chunk, limited only by the model's window
+            answer_config = answer_config.model_copy(update={"k": self.manifest.chunks, "max_context_tokens": 10**9})
+        retriever = CorpusRetriever(ws.store, self.name) if whole_corpus else self.retriever(mode)
         pipeline = AnswerPipeline(ws.generator(model), answer_config, GenerateOptions.from_config(config.generation),
-                                  retriever=self.retriever(mode), reranker=ws.reranker(rerank),
+                                  retriever=retriever, reranker=None if whole_corpus else ws.reranker(rerank),
                                   rerank_candidates=config.rerank.candidates, embedder=embedder,
                                   support=ws.support_scorer(embedder), index_name=self.name,
                                   fallback=ws.generator("extractive"))
-        return _retry_stale(lambda: pipeline.ask(question, filters=filters, on_text=on_text, schema=schema, repairs=repairs,
-                                                 system=system))
+        answer = _retry_stale(lambda: pipeline.ask(question, filters=filters, on_text=on_text, schema=schema, repairs=repairs,
+                                                   system=system))
+        if whole_corpus and answer.trimmed_blocks:
+            raise InputError(f"the corpus of index '{self.name}' does not fit the window of {answer.model}: "
+                             f"{answer.trimmed_blocks} of {self.manifest.chunks} chunks left out")
+        return answer
 
     def search_batch(self, queries: Sequence[tuple[str, str]], k: int | None = None, mode: SearchMode | str | None = None,
                      filters: Filters | None = None, unique_docs: bool = False,
@@ -686,3 +718,10 @@ def split_examples(path: str | Path, *, test: float = 0.1, seed: int = 0, strati
                    out_dir: str | Path | None = None, force: bool = False) -> SplitReport:
     """Split an examples file into ``<stem>.train.jsonl`` and ``<stem>.test.jsonl`` (seeded; optionally stratified)."""
     return _split_examples(path, test=test, seed=seed, stratify=stratify, out_dir=out_dir, force=force)
+
+
+def write_decision_report(decision: Decision, path: str | Path) -> Path:
+    """Write a decision as an HTML page (quality against monthly cost, the table, the rules) or Markdown (``.md``)."""
+    from ragtune.decide.report import write_report
+
+    return write_report(decision, path)

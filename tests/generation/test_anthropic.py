@@ -11,53 +11,6 @@ from ragtune.generation.anthropic import AnthropicGenerator
 from ragtune.generation.base import GenerateOptions, Prompt
 
 REPLY = ["Audit entries are ", "kept for 400 days ", "[1]."]
-OVERLOADED = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
-
-
-def sse(event: str, data: dict) -> str:
-    return f"event: {event}\ndata: {json.dumps(data)}\n\n"
-
-
-def messages_app(script: list[str], seen: list[dict]):
-    """A Messages API peer: each request takes the next step of ``script`` ('529', 'midstream', '401', 'ok')."""
-    from fastapi import FastAPI, Request
-    from fastapi.responses import JSONResponse, StreamingResponse
-
-    app = FastAPI()
-
-    @app.post("/v1/messages")
-    async def messages(request: Request):
-        body = await request.json()
-        auth = request.headers.get("authorization", "")
-        seen.append({"body": body, "key": request.headers.get("x-api-key") or auth.removeprefix("Bearer ")})
-        step = script.pop(0) if script else "ok"
-        user = body["messages"][-1]["content"]
-        blocks = re.findall(r"^\[(\d+)\] \(source: [^)]*\)\n(.*?)(?=\n\n\[\d+\] \(source|\n\nQuestion:)", user, re.S | re.M)
-        cited = next((n for n, text in blocks if "400 days" in text), "1")
-        reply = [*REPLY[:-1], f"[{cited}]."]
-        if step == "529":
-            return JSONResponse(OVERLOADED, status_code=529)
-        if step == "401":
-            return JSONResponse({"type": "error", "error": {"type": "authentication_error", "message": "invalid x-api-key"}},
-                                status_code=401)
-        start = sse("message_start", {"type": "message_start", "message": {
-            "id": "msg_1", "type": "message", "role": "assistant", "model": body["model"], "content": [],
-            "stop_reason": None, "stop_sequence": None, "usage": {"input_tokens": 321, "output_tokens": 1}}})
-        if step == "midstream":
-            events = [start, sse("error", OVERLOADED)]
-        else:
-            events = [start, sse("content_block_start", {"type": "content_block_start", "index": 0,
-                                                         "content_block": {"type": "text", "text": ""}}),
-                      sse("ping", {"type": "ping"})]
-            events += [sse("content_block_delta", {"type": "content_block_delta", "index": 0,
-                                                   "delta": {"type": "text_delta", "text": t}}) for t in reply]
-            events += [sse("content_block_stop", {"type": "content_block_stop", "index": 0}),
-                       sse("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-                                             "usage": {"output_tokens": 12}}),
-                       sse("message_stop", {"type": "message_stop"})]
-        return StreamingResponse(iter(events), media_type="text/event-stream")
-
-    return app
 
 
 @pytest.fixture
@@ -72,7 +25,7 @@ def config(url: str, retries: int = 2) -> GenerationConfig:
 PROMPT = Prompt(messages=[{"role": "system", "content": "Cite blocks."}, {"role": "user", "content": "How long?"}])
 
 
-def test_overloaded_reply_is_retried_then_streamed(loopback, claude_key):
+def test_overloaded_reply_is_retried_then_streamed(loopback, messages_app, claude_key):
     seen: list[dict] = []
     with loopback(messages_app(["529"], seen)) as url:
         gen = AnthropicGenerator("claude-sonnet-5", config(url))
@@ -87,20 +40,20 @@ def test_overloaded_reply_is_retried_then_streamed(loopback, claude_key):
     assert body["max_tokens"] == 50
 
 
-def test_overloaded_event_inside_the_stream_is_retried(loopback, claude_key):
+def test_overloaded_event_inside_the_stream_is_retried(loopback, messages_app, claude_key):
     seen: list[dict] = []
     with loopback(messages_app(["midstream"], seen)) as url:
         out = AnthropicGenerator("claude-sonnet-5", config(url)).generate(PROMPT)
     assert len(seen) == 2 and out.text == "".join(REPLY)
 
 
-def test_persistent_overload_becomes_a_provider_error(loopback, claude_key):
+def test_persistent_overload_becomes_a_provider_error(loopback, messages_app, claude_key):
     with loopback(messages_app(["529"] * 5, [])) as url:
         with pytest.raises(ProviderError, match="529"):
             AnthropicGenerator("claude-sonnet-5", config(url, retries=1)).generate(PROMPT)
 
 
-def test_refused_key_names_the_variable(loopback, claude_key):
+def test_refused_key_names_the_variable(loopback, messages_app, claude_key):
     with loopback(messages_app(["401"], [])) as url:
         with pytest.raises(InputError, match="ANTHROPIC_API_KEY"):
             AnthropicGenerator("claude-sonnet-5", config(url)).generate(PROMPT)
@@ -112,7 +65,7 @@ def test_unreachable_server_names_the_url(claude_key, closed_port):
         AnthropicGenerator("claude-sonnet-5", config(url, retries=1)).generate(PROMPT)
 
 
-def test_ask_with_claude_gives_a_cited_answer(loopback, claude_key, ws_for, support_home):
+def test_ask_with_claude_gives_a_cited_answer(loopback, messages_app, claude_key, ws_for, support_home):
     seen: list[dict] = []
     with loopback(messages_app([], seen)) as url:
         ws = ws_for(support_home, generation={"anthropic_base_url": url, "max_retries": 1})

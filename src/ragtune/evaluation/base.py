@@ -37,9 +37,10 @@ FORMAT_VERSION = 1
 
 
 class Variant(str, Enum):
-    """The four variants of one model (DESIGN.md: Variants)."""
+    """The five variants of one model (DESIGN.md: Variants)."""
 
     base = "base"
+    prompt = "prompt"
     rag = "rag"
     ft = "ft"
     rag_ft = "rag+ft"
@@ -63,11 +64,11 @@ def parse_variants(text: str | list[str]) -> list[Variant]:
         try:
             variant = Variant(item.lower())
         except ValueError:
-            raise InputError(f"unknown variant '{item}' (choose from base, rag, ft, rag+ft)") from None
+            raise InputError(f"unknown variant '{item}' (choose from base, prompt, rag, ft, rag+ft)") from None
         if variant not in variants:
             variants.append(variant)
     if not variants:
-        raise InputError("give at least one variant (base, rag, ft, rag+ft)")
+        raise InputError("give at least one variant (base, prompt, rag, ft, rag+ft)")
     return variants
 
 

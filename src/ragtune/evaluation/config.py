@@ -23,7 +23,7 @@ class EvalConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     variants: list[Variant] = Field(default_factory=lambda: [Variant.base, Variant.rag],
-                                    description="Variants to run: base, rag, ft, rag+ft.")
+                                    description="Variants to run: base, prompt, rag, ft, rag+ft.")
     model: str | None = Field(None, description="Model spec of base and rag (default: the configured generation model).")
     tuned: str | None = Field(None, description="Tuned model NAME[@vN] of ft and rag+ft (latest version without @vN).")
     index: str | None = Field(None, description="Index that rag and rag+ft retrieve from.")
@@ -31,6 +31,8 @@ class EvalConfig(BaseModel):
     mode: SearchMode | None = Field(None, description="Retrieval mode (default: the configured one).")
     rerank: str | None = Field(None, description="Reranker spec for retrieval variants.")
     system: str | None = Field(None, description="System prompt for every variant (e.g. the one a tuned model was trained with).")
+    prompt_system: str | None = Field(None, description="System prompt of the prompt variant (instructions and few-shot examples).")
+    prompt_corpus: bool = Field(False, description="The prompt variant carries the index's whole corpus in its context.")
     schema_mode: SchemaMode = Field(SchemaMode.structured, description="How a question's JSON Schema reaches the model.")
     repairs: int = Field(1, ge=0, le=5, description="Repair turns for a reply that does not fit the schema (structured mode).")
     judge: str | None = Field(None, description="Model spec that judges correctness against the reference ('auto': Claude).")
@@ -51,6 +53,8 @@ class EvalConfig(BaseModel):
                 raise ValueError(f"variant '{variant.value}' needs a tuned model: give --tuned NAME[@vN]")
             if variant.retrieves and not self.index:
                 raise ValueError(f"variant '{variant.value}' needs an index: give --index NAME")
+        if self.prompt_corpus and not self.index:
+            raise ValueError("prompt_corpus needs an index whose corpus goes into the prompt: give --index NAME")
         return self
 
     @classmethod

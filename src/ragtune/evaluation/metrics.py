@@ -166,7 +166,8 @@ class CitationEvaluator:
 
     def evaluate(self, question: Question, record: AnswerRecord) -> dict[str, float]:
         answer = record.answer
-        if answer is None or not record.variant.retrieves or answer.get("abstained") or question.schema is not None:
+        if answer is None or not (record.variant.retrieves or answer.get("index")) or answer.get("abstained") \
+                or question.schema is not None:
             return {}
         citations = answer.get("citations") or []
         out: dict[str, float] = {}

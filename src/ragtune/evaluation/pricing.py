@@ -21,8 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ragtune.errors import InputError
 
-PRICES_AS_OF = "2025-12-01"
-"""The date the default list prices were taken from the vendor's pricing page."""
+PRICES_AS_OF = "2026-11"
+"""The month of every default price in the package (this table and the advisor's cost model read it)."""
 
 _OWN_HARDWARE = ("extractive", "fake", "local", "gguf", "tuned")
 
@@ -58,6 +58,11 @@ class PriceTable(BaseModel):
 
     currency: str = Field("USD", description="Currency of every price.")
     as_of: str = Field(PRICES_AS_OF, description="Date of the table (the default list prices' date unless overridden).")
+    machine_usd_per_hour: float = Field(0.20, ge=0, description="A serving or training machine without a GPU, per hour "
+                                        "(on-demand 4-vCPU cloud instance, as of 2026-11): own-hardware models are charged "
+                                        "their measured seconds at this rate.")
+    gpu_usd_per_hour: float = Field(2.50, ge=0, description="One data-centre GPU per hour (H100 on-demand, as of 2026-11): "
+                                    "training that ran on CUDA is charged its measured seconds at this rate.")
     prices: dict[str, ModelPrice] = Field(default_factory=dict, description="Model spec or spec prefix -> price.")
 
     @classmethod
@@ -85,12 +90,13 @@ class PriceTable(BaseModel):
             raise InputError(f"{path}: a price file is an object with 'prices'")
         merged: dict[str, Any] = (base or cls.default()).model_dump()
         merged["prices"].update(data.get("prices") or {})
-        for key in ("currency", "as_of"):
+        for key in ("currency", "as_of", "machine_usd_per_hour", "gpu_usd_per_hour"):
             if key in data:
                 merged[key] = data[key]
-        extra = set(data) - {"prices", "currency", "as_of"}
+        extra = set(data) - {"prices", "currency", "as_of", "machine_usd_per_hour", "gpu_usd_per_hour"}
         if extra:
-            raise InputError(f"{path}: unknown field '{sorted(extra)[0]}' (expected prices, currency, as_of)")
+            raise InputError(f"{path}: unknown field '{sorted(extra)[0]}' (expected prices, currency, as_of, "
+                             "machine_usd_per_hour, gpu_usd_per_hour)")
         try:
             return cls.model_validate(merged)
         except ValidationError as exc:

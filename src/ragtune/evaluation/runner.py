@@ -93,7 +93,7 @@ class EvalRunner:
         if cfg.tuned:
             card = self.ws.model_card(cfg.tuned.removeprefix("tuned:"))
             self.tuned_ref = card.ref
-        if cfg.index and any(v.retrieves for v in cfg.variants):
+        if cfg.index and any(v.retrieves or self._corpus(v) for v in cfg.variants):
             index = self.ws.index(cfg.index)
             manifest = index.manifest
             if manifest.chunks == 0:
@@ -104,8 +104,8 @@ class EvalRunner:
                     and any(v.tuned and v.retrieves for v in cfg.variants):
                 self.notes.append(f"warning: {self.tuned_ref} was trained on index '{cfg.index}' at generation "
                                   f"{source.get('index_generation')}; the index is now at generation {manifest.generation}")
-        plans = [VariantPlan(v, f"tuned:{self.tuned_ref}" if v.tuned else model, cfg.index if v.retrieves else None)
-                 for v in cfg.variants]
+        plans = [VariantPlan(v, f"tuned:{self.tuned_ref}" if v.tuned else model,
+                             cfg.index if v.retrieves or self._corpus(v) else None) for v in cfg.variants]
         for spec in dict.fromkeys(p.spec for p in plans):
             generator = self.ws.generator(spec)  # an unknown spec fails here
             if cfg.workers(spec) > 1 and callable(getattr(generator, "load", None)):
@@ -133,16 +133,27 @@ class EvalRunner:
 
     # --- answers --------------------------------------------------------------------------------------
 
+    def _corpus(self, variant: Variant) -> bool:
+        """Whether ``variant`` carries the whole corpus in its context (the prompt variant with ``prompt_corpus``)."""
+        return variant is Variant.prompt and self.config.prompt_corpus
+
+    def _system(self, variant: Variant) -> str | None:
+        cfg = self.config
+        return cfg.prompt_system or cfg.system if variant is Variant.prompt else cfg.system
+
     def _key_fields(self, plan: VariantPlan, question: Question) -> dict[str, Any]:
         cfg, ws = self.config, self.ws.config
         schema = question.schema if question.schema is not None and cfg.schema_mode is not SchemaMode.score else None
         fields: dict[str, Any] = {
             "cache": CACHE_VERSION, "variant": plan.variant.value, "model": plan.spec,
-            "tuned": self.tuned_ref if plan.variant.tuned else None, "question": question.question, "system": cfg.system,
+            "tuned": self.tuned_ref if plan.variant.tuned else None, "question": question.question,
+            "system": self._system(plan.variant),
             "schema": schema, "schema_mode": cfg.schema_mode.value if schema is not None else None,
             "repairs": (cfg.repairs if cfg.schema_mode is SchemaMode.structured else 0) if schema is not None else None,
             "generation": {k: v for k, v in ws.generation.model_dump(mode="json").items() if k in _GENERATION_KEYS},
         }
+        if self._corpus(plan.variant):
+            fields["whole_corpus"] = True
         if plan.index is not None:
             answer = ws.answer.model_dump(mode="json")
             if cfg.k:
@@ -163,7 +174,8 @@ class EvalRunner:
         cfg = self.config
         try:
             answer = self.ws.ask(question.question, plan.index, model=plan.spec, k=cfg.k, rerank=cfg.rerank, mode=cfg.mode,
-                                 schema=fields["schema"], repairs=fields["repairs"] or 0, system=cfg.system)
+                                 schema=fields["schema"], repairs=fields["repairs"] or 0, system=self._system(plan.variant),
+                                 whole_corpus=self._corpus(plan.variant))
         except InputError as exc:
             if type(exc) is not InputError:  # a setting, key, model or index problem: the whole run is wrong
                 raise
@@ -351,7 +363,8 @@ class EvalRunner:
             "models": {p.variant.value: p.spec for p in plans}, "model": cfg.model or ws.generation.model,
             "tuned": self.tuned_ref, "index": cfg.index, "index_fingerprint": self.fingerprint,
             "k": cfg.k or ws.answer.k, "mode": (cfg.mode or ws.retrieval.mode).value, "rerank": cfg.rerank or ws.rerank.model,
-            "system": cfg.system, "schema_mode": cfg.schema_mode.value, "repairs": cfg.repairs,
+            "system": cfg.system, "prompt_system": cfg.prompt_system, "prompt_corpus": cfg.prompt_corpus,
+            "schema_mode": cfg.schema_mode.value, "repairs": cfg.repairs,
             "judge": self.judge_spec, "retrieval_depth": cfg.retrieval_depth,
             "generation": {k: v for k, v in ws.generation.model_dump(mode="json").items() if k in _GENERATION_KEYS},
             "answer": ws.answer.model_dump(mode="json"), "prices": cfg.prices.model_dump(mode="json"),

@@ -115,7 +115,7 @@ def _extractive(rest: str, config: GenerationConfig, home: Path) -> Generator:
 
 
 def _fake(rest: str, config: GenerationConfig, home: Path) -> Generator:
-    return FakeGenerator(rest or None)
+    return FakeGenerator(rest or None, context_window=config.context_window or 4096)
 
 
 _BUILTIN: dict[str, GeneratorFactory] = {"extractive": _extractive, "local": _local, "gguf": _gguf, "openai": _openai,

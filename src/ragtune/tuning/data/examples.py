@@ -154,8 +154,11 @@ def detect_format(row: dict[str, Any]) -> ExampleFormat | None:
     return None
 
 
-def read_examples(path: Path | str, system: str | None = None) -> ExampleSet:
-    """Read a JSONL file of examples; problems become ``Issue``s (the file as a whole must exist and be JSONL)."""
+def read_examples(path: Path | str, system: str | None = None, mixed_outputs: bool = False) -> ExampleSet:
+    """Read a JSONL file of examples; problems become ``Issue``s (the file as a whole must exist and be JSONL).
+
+    ``mixed_outputs`` accepts text outputs beside a majority of JSON ones (a model taught two tasks at once).
+    """
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such file")
@@ -200,7 +203,7 @@ def read_examples(path: Path | str, system: str | None = None) -> ExampleSet:
             examples.append(example)
     json_rows = sum(1 for e in examples if e.output_json is not None)
     json_outputs = bool(examples) and json_rows * 2 > len(examples)
-    if json_outputs:
+    if json_outputs and not mixed_outputs:
         for e in examples:
             if e.output_json is None:
                 issues.append(Issue(name, e.line, e.completion_field, f"the output is not a JSON object or array, while "

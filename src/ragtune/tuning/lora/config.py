@@ -35,6 +35,7 @@ class LoraConfig(TrainingConfig):
     max_length: int = Field(512, ge=16, description="Longest row in tokens; longer rows are dropped unless truncate.")
     truncate: bool = Field(False, description="Cut rows over max_length (prompt first) instead of dropping them.")
     early_stopping: int | None = Field(None, ge=1, description="Stop after this many evaluations without a better eval loss.")
+    mixed_outputs: bool = Field(False, description="Accept text outputs beside JSON ones in one file (two tasks taught at once).")
     load_in_4bit: bool = Field(False, description="QLoRA: load the base model in 4-bit (bitsandbytes; CUDA only).")
 
     @model_validator(mode="after")

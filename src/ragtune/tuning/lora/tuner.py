@@ -96,7 +96,7 @@ def encode_rows(examples: list[Example], tokenizer: Any, max_length: int, trunca
 
 def prepare_data(config: LoraConfig, tokenizer: Any) -> EncodedData:
     """Read, check and encode the training (and held-out) examples; bad rows stop the run with their lines."""
-    train_set = read_examples(config.data, system=config.system)
+    train_set = read_examples(config.data, system=config.system, mixed_outputs=config.mixed_outputs)
     train_set.raise_for_issues()
     train_examples = train_set.valid
     eval_examples: list[Example] = []
@@ -251,7 +251,7 @@ class LoraTuner:
         data_sha = _sha256(cfg.data)
         base = resolve_base_model(cfg.base)
         for path in filter(None, (cfg.data, cfg.eval_data)):  # bad rows stop the run before anything is written
-            read_examples(path, system=cfg.system).raise_for_issues()
+            read_examples(path, system=cfg.system, mixed_outputs=cfg.mixed_outputs).raise_for_issues()
         state, checkpoint = open_run(self.run_dir, cfg.name, {**cfg.run_fingerprint(), "data": data_sha}, cfg.resume, notify,
                                      {"best_eval_loss": None})
         started = time.monotonic()
@@ -338,7 +338,7 @@ class LoraTuner:
                 model.save_pretrained(str(adapter))
                 metrics["published"] = "last step"
             tokenizer.save_pretrained(str(adapter))
-            write_training_questions(staging / QUESTIONS_FILE, read_examples(cfg.data, system=cfg.system).valid)
+            write_training_questions(staging / QUESTIONS_FILE, read_examples(cfg.data, system=cfg.system, mixed_outputs=cfg.mixed_outputs).valid)
             for role, path in self.attachments.items():
                 shutil.copy2(path, staging / path.name)
             log = self.run_dir / LOG_FILE

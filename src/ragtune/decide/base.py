@@ -1,0 +1,84 @@
+"""The decision's typed result: each candidate measured (or why not), the pick, and the evidence beside it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ragtune.errors import StoreError
+from ragtune.tuning.registry import write_json_atomic
+
+FORMAT_VERSION = 1
+"""Version of the ``decide --out`` file."""
+
+
+@dataclass
+class CandidateResult:
+    """One candidate: measured with its scores and costs, or skipped with the reason."""
+
+    name: str
+    measured: bool
+    skipped_reason: str | None = None
+    model: str | None = None
+    n: int = 0
+    score: float | None = None
+    ci95: list[float] | None = None
+    by_task: dict[str, dict[str, Any]] = field(default_factory=dict)
+    metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
+    latency_ms_p50: float | None = None
+    input_tokens: float | None = None
+    output_tokens: float | None = None
+    cost_per_1k_queries: float | None = None
+    monthly_usd: float | None = None
+    one_off_usd: float | None = None
+    total_usd: float | None = None
+    cost_basis: str | None = None
+    assumed: list[str] = field(default_factory=list)
+    training: dict[str, Any] | None = None
+    vs_best: dict[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Decision:
+    """The outcome of ``decide`` (``decide --json``); ``rows`` are added to the ``--out`` file."""
+
+    recommendation: str | None
+    primary_metric: str
+    primary_metric_description: str
+    reasons: list[str]
+    candidates: dict[str, CandidateResult]
+    best: str | None
+    tied_with_best: list[str]
+    rules_recommendation: str
+    rules: list[dict[str, Any]]
+    disagreements: list[str]
+    what_would_change: list[str]
+    break_even: list[dict[str, Any]]
+    facts: dict[str, Any]
+    split: dict[str, Any]
+    notes: list[str]
+    config: dict[str, Any]
+    run: dict[str, Any]
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self, rows: bool = False) -> dict[str, Any]:
+        data = {k: v for k, v in self.__dict__.items() if k != "rows"}
+        data["candidates"] = {name: c.to_json() for name, c in self.candidates.items()}
+        data["format_version"] = FORMAT_VERSION
+        if rows:
+            data["rows"] = self.rows
+        return data
+
+    def write(self, path: str | Path) -> Path:
+        """Write the decision with its per-question rows, atomically (missing folders are made)."""
+        path = Path(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_json_atomic(path, self.to_json(rows=True))
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot write the decision: {exc.strerror or exc}") from exc
+        return path

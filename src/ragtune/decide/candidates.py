@@ -1,0 +1,80 @@
+"""Which candidates can be measured here, and how each one answers.
+
+A candidate that cannot apply gets a reason (no index, a model that cannot be tuned, no training data, a corpus
+too large for the window, a budget too small) and is listed with it, never recommended.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ragtune.decide.config import Candidate
+from ragtune.decide.data import FORMAT, KNOWLEDGE, DecideData, few_shot, few_shot_system
+from ragtune.evaluation.base import SchemaMode, Variant
+from ragtune.generation.prompts import ALONE_SYSTEM
+
+PROMPT_INSTRUCTIONS = {
+    KNOWLEDGE: "You answer questions about the team's own documents, briefly and accurately.",
+    FORMAT: "You reply with JSON only, with exactly the fields and values the task calls for.",
+}
+TRAIN_SYSTEM = ALONE_SYSTEM
+"""The system prompt the ft candidate is trained with and asked under (the model-alone prompt)."""
+
+VARIANT = {Candidate.base: Variant.base, Candidate.prompt: Variant.prompt, Candidate.rag: Variant.rag,
+           Candidate.ft: Variant.ft, Candidate.rag_ft: Variant.rag_ft}
+
+
+def untrainable_reason(spec: str) -> str | None:
+    """Why ``spec`` cannot be LoRA-tuned here, or None when it can (local, gguf, a folder or a hub id)."""
+    prefix = spec.split(":", 1)[0].lower()
+    if prefix in ("anthropic", "openai"):
+        return f"{spec} is an API model: its weights cannot be LoRA-tuned here (tune an open-weight model, e.g. -m local)"
+    if prefix in ("extractive", "fake"):
+        return f"{spec} is not a language model: there are no weights to tune (use -m local or another open-weight model)"
+    if prefix == "tuned":
+        return f"{spec} is already a tuned model: give its base model with -m"
+    return None
+
+
+def lora_base(spec: str) -> str:
+    """The ``LoraConfig.base`` of a trainable model spec."""
+    return spec.removeprefix("local:") if spec.startswith("local:") else spec
+
+
+@dataclass
+class AnswerPlan:
+    """How one candidate answers the questions of one task kind: the eval settings besides the question set."""
+
+    variant: Variant
+    schema_mode: SchemaMode
+    system: str | None = None
+    prompt_system: str | None = None
+    prompt_corpus: bool = False
+
+    def eval_fields(self) -> dict[str, Any]:
+        return {"variants": [self.variant], "schema_mode": self.schema_mode, "system": self.system,
+                "prompt_system": self.prompt_system, "prompt_corpus": self.prompt_corpus}
+
+
+def answer_plan(candidate: Candidate, kind: str, data: DecideData, shots: int, seed: int, index: str | None,
+                tuned_on_format: bool) -> AnswerPlan:
+    """The eval settings of ``candidate`` on the ``kind`` questions.
+
+    base and rag are told the schema (no repair); prompt gets instructions, few-shot examples, the whole corpus
+    for knowledge questions, and a validated, repaired JSON reply for format questions; a model tuned on the
+    format is asked as it was trained, without the schema.
+    """
+    if candidate is Candidate.prompt:
+        if kind == KNOWLEDGE:
+            pool = [(q.question, q.reference_answers[0]) for q in data.train_questions if q.reference_answers]
+        else:
+            pool = [(e.prompt[-1]["content"] if e.prompt else "", e.completion) for e in data.train_examples]
+        system = few_shot_system(PROMPT_INSTRUCTIONS[kind], few_shot(pool, shots, seed))
+        return AnswerPlan(Variant.prompt, SchemaMode.structured, prompt_system=system,
+                          prompt_corpus=kind == KNOWLEDGE and index is not None)
+    if candidate.tuned and kind == FORMAT and tuned_on_format:
+        return AnswerPlan(VARIANT[candidate], SchemaMode.score, system=TRAIN_SYSTEM if candidate is Candidate.ft else None)
+    if candidate is Candidate.ft:
+        return AnswerPlan(Variant.ft, SchemaMode.prompt, system=TRAIN_SYSTEM)
+    return AnswerPlan(VARIANT[candidate], SchemaMode.prompt)

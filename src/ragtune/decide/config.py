@@ -1,0 +1,117 @@
+"""Settings of one ``decide`` run, validated once at the edge and passed down."""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ragtune.errors import InputError
+from ragtune.evaluation.pricing import PriceTable
+
+
+class Candidate(str, Enum):
+    """The five ways to adapt one model (DESIGN.md: Variants), in the order they are measured."""
+
+    base = "base"
+    prompt = "prompt"
+    rag = "rag"
+    ft = "ft"
+    rag_ft = "rag+ft"
+
+    @property
+    def retrieves(self) -> bool:
+        return self in (Candidate.rag, Candidate.rag_ft)
+
+    @property
+    def tuned(self) -> bool:
+        return self in (Candidate.ft, Candidate.rag_ft)
+
+
+ALL_CANDIDATES = list(Candidate)
+
+
+def parse_candidates(value: str | list[str] | list[Candidate]) -> list[Candidate]:
+    """``"base,prompt,rag"`` (or a list) as candidates in the canonical order; ``InputError`` names an unknown one."""
+    items = value.split(",") if isinstance(value, str) else list(value)
+    chosen: set[Candidate] = set()
+    for item in items:
+        text = item.value if isinstance(item, Candidate) else str(item).strip().lower()
+        if not text:
+            continue
+        try:
+            chosen.add(Candidate(text))
+        except ValueError:
+            raise InputError(f"unknown candidate '{text}' (choose from base, prompt, rag, ft, rag+ft)") from None
+    if not chosen:
+        raise InputError("give at least one candidate (base, prompt, rag, ft, rag+ft)")
+    return [c for c in ALL_CANDIDATES if c in chosen]
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|hr)?\s*$", re.IGNORECASE)
+
+
+def parse_duration(text: str | float | int) -> float:
+    """Seconds of ``"20m"``, ``"90s"``, ``"1.5h"`` or a bare number of seconds; ``InputError`` otherwise."""
+    if isinstance(text, (int, float)):
+        seconds = float(text)
+    else:
+        match = _DURATION.match(str(text))
+        if not match:
+            raise InputError(f"--budget '{text}': expected a duration like 90s, 20m or 1.5h")
+        unit = (match.group(2) or "s").lower()[0]
+        seconds = float(match.group(1)) * {"s": 1, "m": 60, "h": 3600}[unit]
+    if seconds < 0:
+        raise InputError(f"--budget '{text}': a duration is 0 or more")
+    return seconds
+
+
+class DecideConfig(BaseModel):
+    """One decision: which data, which model, which candidates, what is stated, and how much training time."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    questions: Path | None = Field(None, description="Held-out question set (JSONL): knowledge rows and/or format rows.")
+    examples: Path | None = Field(None, description="Labelled examples (JSONL) for ft, few-shot prompts and format questions.")
+    index: str | None = Field(None, description="Index the retrieval candidates search and the prompt candidate carries.")
+    model: str | None = Field(None, description="Model spec every candidate uses (default: the configured generation model).")
+    candidates: list[Candidate] = Field(default_factory=lambda: list(ALL_CANDIDATES), description="Candidates to measure.")
+    json_schema: dict[str, Any] | None = Field(None, description="JSON Schema of format answers (default: inferred from the examples).")
+    metric: str | None = Field(None, description="Primary metric overriding the rule (a metric name of the eval rows).")
+    judge: str | None = Field(None, description="Judge model spec: knowledge questions are scored by judged correctness.")
+    budget_s: float = Field(1200.0, ge=0, description="Training time shared by the tuned candidates, in seconds.")
+    min_training_s: float = Field(60.0, ge=0, description="Least training time a tuned candidate needs; below it the candidate is skipped.")
+    max_steps: int | None = Field(None, ge=1, description="Cap on optimiser steps of each training (besides the time budget).")
+    batch_size: int = Field(4, ge=1, description="Training batch size.")
+    max_length: int = Field(512, ge=32, description="Longest training row in tokens (RAFT rows get twice this).")
+    learning_rate: float = Field(2e-4, gt=0, description="LoRA learning rate.")
+    device: str = Field("cpu", description="Where training runs: cpu, cuda or auto.")
+    holdout: float = Field(0.5, gt=0, le=1, description="Share of knowledge questions with references held out when some train.")
+    examples_holdout: float = Field(0.2, gt=0, lt=1, description="Share of examples held out as format questions.")
+    max_format_questions: int = Field(50, ge=1, description="At most this many held-out examples become format questions.")
+    shots: int = Field(3, ge=0, le=20, description="Few-shot examples in the prompt candidate's system prompt.")
+    seed: int = Field(0, description="Seed of the splits, the few-shot draw and the training.")
+    queries_per_month: float = Field(10_000, ge=0, description="Queries answered per month (stated).")
+    months: int = Field(12, ge=1, le=600, description="Horizon over which one-off costs are spread, in months.")
+    latency_budget_ms: float | None = Field(None, gt=0, description="p50 latency a candidate may take; candidates over it are excluded.")
+    attribution: bool | None = Field(None, description="Answers must cite their sources (stated).")
+    content_may_leave: bool | None = Field(None, description="Content may go to a training pipeline (stated).")
+    changes_per_month: float | None = Field(None, ge=0, description="Content change cycles per month (default: measured from the index).")
+    tuned_hosting_usd_per_month: float | None = Field(None, ge=0, description="Fixed monthly hosting of a tuned model (stated; default 0).")
+    prices: PriceTable = Field(default_factory=PriceTable.default, description="The dated price table.")
+    resume: bool = Field(False, description="Continue the interrupted run of these settings: finished phases are not redone.")
+
+    @field_validator("candidates", mode="before")
+    @classmethod
+    def _candidates(cls, value: Any) -> Any:
+        return parse_candidates(value) if isinstance(value, (str, list)) else value
+
+    @field_validator("device")
+    @classmethod
+    def _device(cls, value: str) -> str:
+        if value not in ("cpu", "cuda", "auto"):
+            raise ValueError("device is cpu, cuda or auto")
+        return value

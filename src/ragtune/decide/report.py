@@ -1,0 +1,179 @@
+"""The decision as a self-contained report: HTML (an inline SVG chart of quality against monthly cost, one point per
+candidate with its interval and the pick marked; then the table, the rules of thumb and what would change the
+answer) or Markdown. ``write_report`` picks the format from the suffix and writes atomically."""
+
+from __future__ import annotations
+
+import math
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, select_autoescape
+
+from ragtune.advisor.report import COLOURS
+from ragtune.decide.base import Decision
+from ragtune.errors import InputError, StoreError
+from ragtune.tuning.registry import write_text_atomic
+
+_COLOURS = {"base": "#111827", **COLOURS}
+
+
+def quality_cost_svg(decision: Decision, width: int = 680, height: int = 360) -> str:
+    """Quality (primary metric, 95% interval) against monthly cost at the stated volume; the pick is ringed."""
+    points = [(name, c) for name, c in decision.candidates.items() if c.measured and c.score is not None]
+    if not points:
+        return ""
+    left, right, top, bottom = 70, 150, 34, 48
+    pw, ph = width - left - right, height - top - bottom
+    costs = [max(c.monthly_usd or 0.0, 1e-6) for _, c in points]
+    lo, hi = math.log10(min(costs)), math.log10(max(costs))
+    if hi - lo < 1:
+        lo, hi = lo - 0.5, hi + 0.5
+    y_hi = max(1.0, max((c.ci95 or [c.score, c.score])[1] for _, c in points))
+
+    def px(usd: float) -> float:
+        return left + (math.log10(max(usd, 1e-6)) - lo) / (hi - lo) * pw
+
+    def py(y: float) -> float:
+        return top + ph - y / y_hi * ph
+
+    cur = decision.config["prices"]["currency"]
+    volume = decision.config.get("queries_per_month", 0)
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
+             f'aria-label="quality against monthly cost" font-family="sans-serif" font-size="11">',
+             f'<text x="{left}" y="18" font-size="13" font-weight="bold">{escape(decision.primary_metric)} against monthly cost '
+             f'at {volume:,.0f} queries/month</text>']
+    for i in range(6):
+        y = y_hi * i / 5
+        parts.append(f'<line x1="{left}" y1="{py(y):.1f}" x2="{left + pw}" y2="{py(y):.1f}" stroke="#e5e7eb"/>'
+                     f'<text x="{left - 6}" y="{py(y) + 4:.1f}" text-anchor="end">{y:.2f}</text>')
+    for e in range(math.floor(lo), math.ceil(hi) + 1):
+        if lo <= e <= hi:
+            x = left + (e - lo) / (hi - lo) * pw
+            parts.append(f'<line x1="{x:.1f}" y1="{top + ph}" x2="{x:.1f}" y2="{top + ph + 4}" stroke="#374151"/>'
+                         f'<text x="{x:.1f}" y="{top + ph + 16}" text-anchor="middle">{10.0 ** e:g}</text>')
+    parts.append(f'<line x1="{left}" y1="{top + ph}" x2="{left + pw}" y2="{top + ph}" stroke="#374151"/>'
+                 f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + ph}" stroke="#374151"/>'
+                 f'<text x="{left + pw / 2}" y="{height - 8}" text-anchor="middle">{escape(cur)} per month (log scale)</text>'
+                 f'<text x="14" y="{top + ph / 2}" text-anchor="middle" transform="rotate(-90 14 {top + ph / 2})">'
+                 f'{escape(decision.primary_metric)}</text>')
+    for i, (name, c) in enumerate(points):
+        colour = _COLOURS.get(name, "#7c3aed")
+        x, y = px(c.monthly_usd or 0.0), py(c.score)
+        low, high = c.ci95 or [c.score, c.score]
+        parts.append(f'<line x1="{x:.1f}" y1="{py(low):.1f}" x2="{x:.1f}" y2="{py(high):.1f}" stroke="{colour}" stroke-width="2"/>'
+                     f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="{colour}"><title>{escape(name)}: {c.score:.3f} '
+                     f'[{low:.3f}, {high:.3f}], {c.monthly_usd:,.2f} {escape(cur)}/month</title></circle>'
+                     f'<text x="{x + 8:.1f}" y="{y - 6:.1f}">{escape(name)}</text>')
+        if name == decision.recommendation:
+            parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="11" fill="none" stroke="#16a34a" stroke-width="2.5"/>'
+                         f'<text x="{x + 8:.1f}" y="{y + 16:.1f}" fill="#16a34a" font-weight="bold">pick</text>')
+        ly = top + 14 + i * 18
+        parts.append(f'<circle cx="{left + pw + 20}" cy="{ly}" r="5" fill="{colour}"/>'
+                     f'<text x="{left + pw + 30}" y="{ly + 4}">{escape(name)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _money(x: float | None) -> str:
+    return "—" if x is None else (f"{x:,.2f}" if abs(x) < 1000 else f"{x:,.0f}")
+
+
+def _ci(c: Any) -> str:
+    return "—" if not c.ci95 else f"[{c.ci95[0]:.3f}, {c.ci95[1]:.3f}]"
+
+
+_HTML = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>ragtune decide: {{ d.recommendation or "no pick" }}</title>
+<style>body{font-family:sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#111827}
+table{border-collapse:collapse;margin:1em 0;font-size:14px}td,th{border:1px solid #d1d5db;padding:4px 8px;text-align:right}
+td:first-child,th:first-child{text-align:left}.pick{background:#dcfce7;font-weight:bold}.skip{color:#6b7280}
+.note{color:#4b5563;font-size:13px}h1 span{color:#16a34a}</style></head><body>
+<h1>Recommendation: <span>{{ d.recommendation or "none" }}</span></h1>
+<p>{{ d.primary_metric_description }}. Prices as of {{ d.config.prices.as_of }}; {{ "{:,.0f}".format(d.config.queries_per_month) }}
+queries/month over {{ d.config.months }} months; model <code>{{ d.config.model }}</code>.</p>
+{{ chart | safe }}
+<table><tr><th>candidate</th><th>score</th><th>95% CI</th><th>vs best (Δ, 95% CI)</th><th>p50 ms</th><th>tokens in/out</th>
+<th>per 1k queries</th><th>monthly</th><th>one-off</th></tr>
+{% for name, c in d.candidates.items() %}
+{% if c.measured %}
+<tr class="{{ 'pick' if name == d.recommendation else '' }}"><td>{{ name }}</td><td>{{ "%.3f"|format(c.score) }}</td><td>{{ ci(c) }}</td>
+<td>{% if name == d.best %}best{% elif c.vs_best %}{{ "%+.3f"|format(c.vs_best.delta) }} [{{ "%.3f"|format(c.vs_best.ci95[0]) }}, {{ "%.3f"|format(c.vs_best.ci95[1]) }}]{{ " below" if c.vs_best.significantly_below_best else " tied" }}{% else %}—{% endif %}</td>
+<td>{{ "{:,.0f}".format(c.latency_ms_p50) }}</td><td>{{ "{:,.0f}".format(c.input_tokens) }}/{{ "{:,.0f}".format(c.output_tokens) }}</td>
+<td>{{ money(c.cost_per_1k_queries) }}</td><td>{{ money(c.monthly_usd) }}</td><td>{{ money(c.one_off_usd) }}</td></tr>
+{% else %}
+<tr class="skip"><td>{{ name }}</td><td colspan="8">skipped: {{ c.skipped_reason }}</td></tr>
+{% endif %}
+{% endfor %}</table>
+<h2>Why</h2><ol>{% for r in d.reasons %}<li>{{ r }}</li>{% endfor %}</ol>
+{% if d.disagreements %}<h2>Measured against the rules of thumb</h2><ul>{% for x in d.disagreements %}<li>{{ x }}</li>{% endfor %}</ul>{% endif %}
+<h2>The rules of thumb (alone they say: {{ d.rules_recommendation }})</h2>
+<table><tr><th>question</th><th>verdict</th><th>explanation</th></tr>
+{% for v in d.rules %}<tr><td>{{ v.question }}</td><td>{{ "withheld" if v.withheld else (v.favours if v.fired and v.favours else "—") }}</td>
+<td style="text-align:left">{{ v.explanation }}</td></tr>{% endfor %}</table>
+<h2>What would change the answer</h2><ul>{% for w in d.what_would_change %}<li>{{ w }}</li>{% endfor %}</ul>
+<h2>Costs: how each was found</h2><ul>{% for name, c in d.candidates.items() if c.measured %}<li><b>{{ name }}</b>: {{ c.cost_basis }}.
+Assumed: {{ c.assumed | join("; ") }}</li>{% endfor %}</ul>
+<h2>Questions</h2><p>{{ d.split.test }} held out (seed {{ d.split.seed }}){% if d.split.dropped %}; {{ d.split.dropped|length }} dropped as repeats of training rows{% endif %}.</p>
+{% if d.notes %}<h2>Notes</h2><ul class="note">{% for n in d.notes %}<li>{{ n }}</li>{% endfor %}</ul>{% endif %}
+</body></html>
+"""
+
+_MD = """# Recommendation: {{ d.recommendation or "none" }}
+
+{{ d.primary_metric_description }}. Prices as of {{ d.config.prices.as_of }}; {{ "{:,.0f}".format(d.config.queries_per_month) }} queries/month over {{ d.config.months }} months.
+
+| candidate | score | 95% CI | p50 ms | per 1k queries | monthly | one-off |
+| --- | ---: | --- | ---: | ---: | ---: | ---: |
+{% for name, c in d.candidates.items() %}
+{% if c.measured %}
+| {{ "**" ~ name ~ "**" if name == d.recommendation else name }} | {{ "%.3f"|format(c.score) }} | {{ ci(c) }} | {{ "{:,.0f}".format(c.latency_ms_p50) }} | {{ money(c.cost_per_1k_queries) }} | {{ money(c.monthly_usd) }} | {{ money(c.one_off_usd) }} |
+{% else %}
+| {{ name }} | skipped: {{ c.skipped_reason }} | | | | | |
+{% endif %}
+{% endfor %}
+
+## Why
+{% for r in d.reasons %}
+{{ loop.index }}. {{ r }}
+{% endfor %}
+
+## Rules of thumb (alone: {{ d.rules_recommendation }})
+{% for v in d.rules %}
+- {{ v.question }} {{ v.explanation }}
+{% endfor %}
+{% for x in d.disagreements %}
+- **measured vs rules:** {{ x }}
+{% endfor %}
+
+## What would change the answer
+{% for w in d.what_would_change %}
+- {{ w }}
+{% endfor %}
+"""
+
+
+def _render(template: str, decision: Decision, autoescape: bool) -> str:
+    env = Environment(autoescape=select_autoescape(default=autoescape, default_for_string=autoescape), trim_blocks=True,
+                      lstrip_blocks=True)
+    return env.from_string(template).render(d=decision, chart=quality_cost_svg(decision), ci=_ci, money=_money)
+
+
+def write_report(decision: Decision, path: str | Path) -> Path:
+    """Write the decision to ``path`` (``.html``/``.htm`` or ``.md``/``.markdown``), atomically."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in (".html", ".htm"):
+        text = _render(_HTML, decision, True)
+    elif suffix in (".md", ".markdown"):
+        text = _render(_MD, decision, False)
+    else:
+        raise InputError(f"{path}: a report is .html or .md")
+    if not path.parent.is_dir():
+        raise InputError(f"{path}: the folder {path.parent} does not exist")
+    try:
+        write_text_atomic(path, text)
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot write the report: {exc.strerror}") from exc
+    return path

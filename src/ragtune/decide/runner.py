@@ -1,0 +1,446 @@
+"""``decide``: every candidate answers the same held-out questions; the cheapest one not significantly worse than
+the best is recommended, beside what the rules of thumb would have said.
+
+Phases, each kept in ``<home>/decide/<run id>/`` the moment it ends so that ``resume`` redoes nothing finished:
+
+1. check: the model, the index, the questions and examples; which candidates can apply, and why not;
+2. split: held-out questions and training rows (``ragtune.decide.data``), seeded and recorded;
+3. train: ``ft`` (LoRA on the examples and the training questions) and ``rag+ft`` (RAFT over the index when
+   the training questions carry references, else the ``ft`` model over retrieval), sharing the time budget;
+4. answer: each candidate, through the eval runner (its generation cache too);
+5. decide: primary metric, per-question scores, paired intervals against the best, measured costs, the pick,
+   the rules of thumb (``ragtune.advisor``) and where they disagree with the measurement.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+from ragtune.decide.base import CandidateResult, Decision
+from ragtune.decide.candidates import TRAIN_SYSTEM, answer_plan, lora_base, untrainable_reason
+from ragtune.decide.config import Candidate, DecideConfig
+from ragtune.decide.costs import CandidateCost, Training, break_even, candidate_cost
+from ragtune.decide.data import FORMAT, KNOWLEDGE, DecideData, load_data, task_kind
+from ragtune.decide.selection import PrimaryMetric, Selection, check_override, choose_metric, per_question, select, summarise
+from ragtune.errors import InputError, RagtuneError
+from ragtune.evaluation.config import EvalConfig
+from ragtune.evaluation.metrics import aggregate
+from ragtune.tuning.data.examples import file_sha256
+from ragtune.tuning.registry import write_json_atomic
+
+if TYPE_CHECKING:
+    from ragtune.api import Workspace
+
+Progress = Callable[[str, int, int], None]
+"""``(stage, done, total)``: stages are ``train ft``, ``train rag+ft`` and the candidates' names."""
+
+_WINDOW_OVERHEAD = 400
+"""Tokens of instructions, question and block headers besides the corpus itself (a generous allowance)."""
+
+
+class DecideRunner:
+    """Runs one ``DecideConfig`` in a workspace (see the module docstring)."""
+
+    def __init__(self, workspace: "Workspace", config: DecideConfig, progress: Progress | None = None) -> None:
+        self.ws = workspace
+        self.config = config
+        self.progress = progress or (lambda stage, done, total: None)
+        self.spec = config.model or workspace.config.generation.model
+        self.notes: list[str] = []
+        self.skipped: dict[Candidate, str] = {}
+        self.trainings: dict[Candidate, Training] = {}
+        self.tuned_refs: dict[Candidate, str] = {}
+        self.tuned_on_format: dict[Candidate, bool] = {}
+        self.state: dict[str, Any] = {}
+        self.run_dir: Path | None = None
+
+    # --- check ----------------------------------------------------------------------------------------
+
+    def _check(self) -> None:
+        cfg, ws = self.config, self.ws
+        if cfg.questions is None and cfg.examples is None:
+            raise InputError("no questions to measure on: give --questions (or --examples to hold some out); "
+                             "for the rules-only advice without measurement use: ragtune advise")
+        for path, flag in ((cfg.questions, "--questions"), (cfg.examples, "--examples")):
+            if path is not None and not Path(path).is_file():
+                raise InputError(f"{flag} {path}: no such file")
+        ws.generator(self.spec)  # an unknown spec fails here, before anything runs
+        if cfg.index is not None:
+            manifest = ws.index(cfg.index).manifest
+            if manifest.chunks == 0:
+                raise InputError(f"index '{cfg.index}' holds no documents: add some with "
+                                 f"ragtune ingest PATH --index {cfg.index}")
+        for c in cfg.candidates:
+            if c.retrieves and cfg.index is None:
+                self.skipped[c] = "no --index: there are no documents to retrieve from"
+            elif c.tuned and (reason := untrainable_reason(self.spec)):
+                self.skipped[c] = reason
+
+    # --- run folder and state -------------------------------------------------------------------------
+
+    def _run_id(self) -> str:
+        cfg = self.config
+        fields = cfg.model_dump(mode="json", exclude={"resume", "prices", "queries_per_month", "months", "latency_budget_ms",
+                                                      "attribution", "content_may_leave", "changes_per_month",
+                                                      "tuned_hosting_usd_per_month"})
+        fields["model"] = self.spec
+        for key in ("questions", "examples"):
+            path = getattr(cfg, key)
+            fields[f"{key}_sha256"] = file_sha256(Path(path)) if path is not None else None
+        if cfg.index is not None:
+            from ragtune.evaluation.runner import index_fingerprint
+
+            fields["index_fingerprint"] = index_fingerprint(self.ws.index(cfg.index))
+        canonical = json.dumps(fields, sort_keys=True, default=str)
+        return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
+    def _open_run(self) -> None:
+        run_id = self._run_id()
+        self.run_dir = self.ws.config.home / "decide" / run_id
+        state_path = self.run_dir / "state.json"
+        if self.config.resume and state_path.is_file():
+            self.state = json.loads(state_path.read_text(encoding="utf-8"))
+            self.notes.append(f"resumed run {run_id}: finished phases reused ({', '.join(self.state.get('done', [])) or 'none'})")
+        else:
+            if self.run_dir.exists():
+                shutil.rmtree(self.run_dir)
+            self.state = {"run_id": run_id, "done": [], "trainings": {}}
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self._save()
+
+    def _save(self) -> None:
+        write_json_atomic(self.run_dir / "state.json", self.state)
+
+    def _finish_phase(self, phase: str) -> None:
+        if phase not in self.state["done"]:
+            self.state["done"].append(phase)
+        self._save()
+
+    # --- train ----------------------------------------------------------------------------------------
+
+    def _training_plan(self, data: DecideData) -> dict[Candidate, str]:
+        """Which tuned candidates train, and how ('lora' or 'raft'); skipped ones get their reason."""
+        cfg = self.config
+        plan: dict[Candidate, str] = {}
+        ft_rows = len(data.train_examples) + len(data.train_questions)
+        for c in (Candidate.ft, Candidate.rag_ft):
+            if c not in cfg.candidates or c in self.skipped:
+                continue
+            if c is Candidate.rag_ft and data.train_questions:
+                plan[c] = "raft"
+            elif ft_rows:
+                plan[c] = "lora"
+            else:
+                why = data.examples_error or "no training data: give --examples, or --questions with reference answers"
+                self.skipped[c] = f"nothing to train on: {why}"
+        if plan.get(Candidate.rag_ft) == "lora" and Candidate.ft in plan:
+            plan[Candidate.rag_ft] = "reuse"  # the ft model over retrieval: no second training
+        elif plan.get(Candidate.rag_ft) == "lora" and Candidate.ft not in plan:
+            plan[Candidate.rag_ft] = "lora"
+        trainings = [c for c, how in plan.items() if how != "reuse"]
+        if trainings:
+            share = cfg.budget_s / len(trainings)
+            if share < cfg.min_training_s:
+                for c in list(plan):
+                    self.skipped[c] = (f"the training budget of {cfg.budget_s:g} s gives each of {len(trainings)} training(s) "
+                                       f"{share:g} s, under the {cfg.min_training_s:g} s one needs: give a larger --budget")
+                    del plan[c]
+        return plan
+
+    def _lora_config(self, name: str, data_path: Path, share: float, raft: bool):
+        from ragtune.tuning.lora import LoraConfig
+
+        cfg = self.config
+        return LoraConfig(data=data_path, base=lora_base(self.spec), name=name, time_budget_s=share, max_steps=cfg.max_steps,
+                          epochs=3, batch_size=1 if raft else cfg.batch_size, max_length=cfg.max_length * 2 if raft else cfg.max_length,
+                          truncate=True, learning_rate=cfg.learning_rate, eval_fraction=0, seed=cfg.seed, device=cfg.device,
+                          save_steps=10_000, system=None if raft else TRAIN_SYSTEM, mixed_outputs=not raft)
+
+    def _write_ft_rows(self, data: DecideData) -> Path:
+        path = self.run_dir / "ft_train.jsonl"
+        rows = [{"messages": e.messages} for e in data.train_examples]
+        rows += [{"messages": [{"role": "user", "content": q.question},
+                               {"role": "assistant", "content": q.reference_answers[0]}]} for q in data.train_questions]
+        path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+        return path
+
+    def _train(self, data: DecideData) -> None:
+        plan = self._training_plan(data)
+        trainings = [c for c, how in plan.items() if how != "reuse"]
+        share = self.config.budget_s / max(1, len(trainings))
+        kept = self.state["trainings"]
+        for c in trainings:
+            key = c.value
+            if key in kept:
+                self._restore_training(c, kept[key])
+                continue
+            how = plan[c]
+            name = f"decide-{self.state['run_id']}-{'raft' if how == 'raft' else 'ft'}"
+            stage = f"train {c.value}"
+            try:
+                card = self._run_training(how, name, data, share, stage)
+            except RagtuneError as exc:
+                kept[key] = {"skipped": f"training failed: {exc}"}
+            else:
+                kept[key] = {"ref": card.ref, "seconds": card.wall_time_s, "device": str(card.metrics.get("device", "cpu")),
+                             "how": how, "on_format": bool(data.train_examples) and how == "lora",
+                             "steps": card.metrics.get("steps"), "rows": card.data.rows if card.data else None}
+            self._save()
+            self._restore_training(c, kept[key])
+        if plan.get(Candidate.rag_ft) == "reuse" and Candidate.ft in self.tuned_refs:
+            self.tuned_refs[Candidate.rag_ft] = self.tuned_refs[Candidate.ft]
+            self.trainings[Candidate.rag_ft] = self.trainings[Candidate.ft]
+            self.tuned_on_format[Candidate.rag_ft] = self.tuned_on_format[Candidate.ft]
+        elif plan.get(Candidate.rag_ft) == "reuse":
+            self.skipped[Candidate.rag_ft] = self.skipped.get(Candidate.ft, "the ft model it reuses was not trained")
+        self._finish_phase("train")
+
+    def _restore_training(self, c: Candidate, kept: dict[str, Any]) -> None:
+        if "skipped" in kept:
+            self.skipped[c] = kept["skipped"]
+            return
+        self.tuned_refs[c] = kept["ref"]
+        self.trainings[c] = Training(kept["ref"], float(kept["seconds"]), kept["device"])
+        self.tuned_on_format[c] = bool(kept.get("on_format"))
+
+    def _run_training(self, how: str, name: str, data: DecideData, share: float, stage: str):
+        from ragtune.tuning.base import TrainingEvent
+
+        def on_event(event: TrainingEvent) -> None:
+            if event.kind == "step" and event.step is not None:
+                self.progress(stage, event.step, event.max_steps or event.step)
+
+        self.progress(stage, 0, 1)
+        if how == "raft":
+            from ragtune.tuning.raft import RaftSettings
+
+            chunks = self.ws.index(self.config.index).manifest.chunks
+            settings = RaftSettings(distractors=min(2, max(0, chunks - 1)), seed=self.config.seed)
+            lora = self._lora_config(name, self.run_dir / "raft_train.jsonl", share, raft=True)
+            return self.ws.tune_raft(data.train_questions, self.config.index, settings, lora, on_event)
+        return self.ws.tune_lora(self._lora_config(name, self._write_ft_rows(data), share, raft=False), on_event)
+
+    # --- answer ---------------------------------------------------------------------------------------
+
+    def _corpus_fits(self) -> str | None:
+        """Why the index's whole corpus cannot go into the model's prompt, or None when it fits."""
+        generator = self.ws.generator(self.spec)
+        chunks = self.ws.store.all_chunks(self.config.index)
+        tokens = sum(generator.count_tokens(c.text) + 12 for c in chunks)
+        room = generator.context_window - self.ws.config.generation.max_new_tokens - _WINDOW_OVERHEAD
+        self.state["corpus_tokens"] = tokens
+        if tokens > room:
+            return (f"the corpus ({tokens:,} tokens) does not fit the {generator.context_window:,}-token window of "
+                    f"{self.spec} with room for the question and the answer: retrieval (rag) is the way to carry it")
+        return None
+
+    def _answer(self, c: Candidate, data: DecideData) -> list[dict[str, Any]]:
+        path = self.run_dir / "rows" / f"{c.value.replace('+', '_')}.json"
+        if path.is_file():
+            return json.loads(path.read_text(encoding="utf-8"))
+        cfg = self.config
+        total = len(data.test)
+        offset = 0
+        rows: list[dict[str, Any]] = []
+        for kind in data.tasks():
+            questions = data.of_kind(kind)
+            plan = answer_plan(c, kind, data, cfg.shots, cfg.seed, cfg.index, self.tuned_on_format.get(c, False))
+            eval_config = EvalConfig(model=self.spec, tuned=self.tuned_refs.get(c), index=cfg.index if (c.retrieves or plan.prompt_corpus) else None,
+                                     judge=cfg.judge if kind == KNOWLEDGE else None, prices=cfg.prices, **plan.eval_fields())
+
+            def report(stage: str, done: int, n: int, base: int = offset) -> None:
+                if stage != "judge":
+                    self.progress(c.value, base + done, total)
+
+            result = self.ws.evaluate(questions, eval_config, progress=report)
+            for row in result.rows:
+                row["candidate"], row["task"] = c.value, kind
+            rows.extend(result.rows)
+            self.notes.extend(f"{c.value} ({kind} questions): {n}" for n in result.notes)
+            offset += len(questions)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(path, rows)
+        return rows
+
+    # --- the run --------------------------------------------------------------------------------------
+
+    def run(self) -> Decision:
+        """Check, split, train, answer and decide (see the module docstring)."""
+        started = time.perf_counter()
+        cfg = self.config
+        self._check()
+        self._open_run()
+        may_train = any(c.tuned and c not in self.skipped for c in cfg.candidates)
+        data = load_data(cfg, split_questions=may_train)
+        self.state["split"] = data.split
+        self._finish_phase("split")
+        if data.examples_error and any(c.tuned for c in cfg.candidates):
+            self.notes.append(f"examples not used: {data.examples_error}")
+        if Candidate.prompt in cfg.candidates and cfg.index is not None and KNOWLEDGE in data.tasks():
+            reason = self._corpus_fits()
+            if reason:
+                self.skipped[Candidate.prompt] = reason
+        if any(c.tuned and c not in self.skipped for c in cfg.candidates):
+            self._train(data)
+        rows: dict[Candidate, list[dict[str, Any]]] = {}
+        for c in cfg.candidates:
+            if c in self.skipped:
+                continue
+            rows[c] = self._answer(c, data)
+            self._finish_phase(f"answer {c.value}")
+        return self._decide(data, rows, time.perf_counter() - started)
+
+    # --- decide ---------------------------------------------------------------------------------------
+
+    def _changes_per_month(self, facts) -> tuple[float, str]:
+        if self.config.changes_per_month is not None:
+            return self.config.changes_per_month, "stated"
+        if facts.index is not None:
+            return facts.index.change_cycles_per_month, f"measured: index '{facts.index.index}' ingest history"
+        return 0.0, "no index: no content changes measured"
+
+    def _facts(self, data: DecideData):
+        from ragtune.advisor.decision import measure_facts, stated_needs
+        from ragtune.advisor.facts import token_counter
+
+        cfg = self.config
+        needs = stated_needs(queries_per_month=cfg.queries_per_month, months=cfg.months, latency_budget_ms=cfg.latency_budget_ms,
+                             attribution_required=cfg.attribution, content_may_leave=cfg.content_may_leave,
+                             changes_per_month=cfg.changes_per_month)
+        spec = self.spec if self.spec.split(":", 1)[0] in ("local", "gguf") else "regex"
+        return measure_facts(self.ws.store, needs, index=cfg.index, examples=cfg.examples, counter=token_counter(spec))
+
+    def _decide(self, data: DecideData, rows: dict[Candidate, list[dict[str, Any]]], wall: float) -> Decision:
+        from ragtune.advisor.base import Approach
+        from ragtune.advisor.rules import apply_rules, rules_choice
+
+        cfg = self.config
+        all_rows = [r for rs in rows.values() for r in rs]
+        check_override(cfg.metric, all_rows)
+        metric = choose_metric(data.tasks(), cfg.judge is not None, cfg.metric)
+        kinds = data.kinds()
+        facts = self._facts(data)
+        changes, changes_source = self._changes_per_month(facts)
+        scores: dict[str, dict[str, float]] = {}
+        costs: dict[str, CandidateCost] = {}
+        results: dict[str, CandidateResult] = {}
+        for c in cfg.candidates:
+            if c in self.skipped:
+                results[c.value] = CandidateResult(c.value, measured=False, skipped_reason=self.skipped[c])
+                continue
+            mine = rows[c]
+            spec = f"tuned:{self.tuned_refs[c]}" if c.tuned else self.spec
+            scores[c.value] = per_question(mine, metric, kinds)
+            cost = costs[c.value] = candidate_cost(c, spec, mine, cfg, self.trainings.get(c), changes, changes_source)
+            summary = summarise(scores[c.value], kinds)
+            by_task = {}
+            for kind in data.tasks():
+                task_scores = {q: s for q, s in scores[c.value].items() if kinds.get(q) == kind}
+                if task_scores:
+                    by_task[kind] = {"metric": metric.override or metric.by_task[kind], **summarise(task_scores, kinds)}
+            training = self.trainings.get(c)
+            results[c.value] = CandidateResult(
+                c.value, measured=True, model=spec, n=len(scores[c.value]), score=summary["mean"], ci95=summary["ci95"],
+                by_task=by_task, metrics=aggregate(mine, [c.value])[c.value], latency_ms_p50=round(cost.latency_ms_p50, 1),
+                input_tokens=round(cost.input_tokens, 1), output_tokens=round(cost.output_tokens, 1),
+                cost_per_1k_queries=cost.cost_per_1k_queries, monthly_usd=cost.monthly_usd, one_off_usd=cost.one_off_usd,
+                total_usd=cost.total_usd, cost_basis=cost.basis, assumed=cost.assumed,
+                training=None if training is None else {**self.state["trainings"].get(c.value, {}), "ref": training.ref})
+        selection = select(scores, kinds, {c: k.total_usd for c, k in costs.items()},
+                           {c: k.latency_ms_p50 for c, k in costs.items()}, cfg.latency_budget_ms)
+        for name, comparison in selection.comparisons.items():
+            results[name].vs_best = comparison
+        verdicts = apply_rules(facts, self._thresholds())
+        by_rules, rule_reasons = rules_choice(verdicts)
+        reasons = self._reasons(metric, selection, results, costs, data)
+        disagreements = self._disagreements(by_rules, selection, results)
+        pick = selection.pick
+        return Decision(
+            recommendation=pick, primary_metric=metric.name, primary_metric_description=metric.describe(), reasons=reasons,
+            candidates=results, best=selection.best, tied_with_best=selection.tied, rules_recommendation=by_rules.value,
+            rules=[v.model_dump(mode="json") for v in verdicts], disagreements=disagreements,
+            what_would_change=self._what_would_change(selection, results, costs),
+            break_even=break_even(pick, costs, cfg.months, list(costs)) if pick else [],
+            facts=facts.model_dump(mode="json"), split=data.split, notes=list(dict.fromkeys(self.notes)),
+            config={**cfg.model_dump(mode="json", exclude={"prices"}), "model": self.spec,
+                    "prices": {"as_of": cfg.prices.as_of, "currency": cfg.prices.currency,
+                               "machine_usd_per_hour": cfg.prices.machine_usd_per_hour,
+                               "gpu_usd_per_hour": cfg.prices.gpu_usd_per_hour}},
+            run={"id": self.state["run_id"], "dir": str(self.run_dir), "wall_s": round(wall, 2),
+                 "resumed_phases": self.state.get("done", [])},
+            rows=[{**r, "primary": metric.score(r, kinds.get(r["id"], KNOWLEDGE))} for r in
+                  (row for c in cfg.candidates if c in rows for row in rows[c])])
+
+    def _thresholds(self):
+        from ragtune.advisor.rules import RuleThresholds
+
+        return RuleThresholds()
+
+    def _reasons(self, metric: PrimaryMetric, selection: Selection, results: dict[str, CandidateResult],
+                 costs: dict[str, CandidateCost], data: DecideData) -> list[str]:
+        cfg = self.config
+        n = len(data.test)
+        kinds = ", ".join(f"{len(data.of_kind(k))} {k}" for k in data.tasks())
+        reasons = [f"measured on {n} held-out question(s) ({kinds}); primary metric: {metric.describe()}"]
+        reasons.extend(selection.reasons)
+        if selection.best is None:
+            return reasons
+        b = results[selection.best]
+        reasons.append(f"best on quality: {selection.best} at {b.score:.3f} [{b.ci95[0]:.3f}, {b.ci95[1]:.3f}]")
+        others = [c for c in selection.tied if c != selection.best]
+        if others:
+            reasons.append("not significantly below it (paired bootstrap over the same questions, 95%): "
+                           + ", ".join(f"{c} ({results[c].score:.3f})" for c in others))
+        below = [c for c, v in selection.comparisons.items() if v["significantly_below_best"]]
+        if below:
+            reasons.append("significantly below the best: " + ", ".join(
+                f"{c} ({results[c].score:.3f}, Δ {selection.comparisons[c]['delta']:+.3f})" for c in below))
+        pick = selection.pick
+        p = costs[pick]
+        reasons.append(f"cheapest of those at {cfg.queries_per_month:,.0f} queries/month over {cfg.months} months: {pick} "
+                       f"({p.monthly_usd:,.2f} {cfg.prices.currency}/month, {p.one_off_usd:,.2f} one-off; {p.basis})")
+        return reasons
+
+    def _disagreements(self, by_rules, selection: Selection, results: dict[str, CandidateResult]) -> list[str]:
+        pick = selection.pick
+        rule = by_rules.value
+        if pick is None:
+            return []
+        if rule == pick or (rule in selection.tied and rule == pick):
+            return []
+        mine = results.get(rule)
+        if mine is None or not mine.measured:
+            why = mine.skipped_reason if mine is not None else "not among the candidates"
+            return [f"the rules of thumb say {rule}, which was not measured ({why}); the measured pick is {pick}"]
+        if rule in selection.tied:
+            return [f"the rules of thumb say {rule}; the measurement finds it tied with the best but dearer than {pick}: "
+                    f"{pick} wins on cost"]
+        return [f"the rules of thumb say {rule}; the measurement puts it significantly below {selection.best} "
+                f"({mine.score:.3f} against {results[selection.best].score:.3f}): the measurement wins"]
+
+    def _what_would_change(self, selection: Selection, results: dict[str, CandidateResult],
+                           costs: dict[str, CandidateCost]) -> list[str]:
+        cfg = self.config
+        pick = selection.pick
+        out: list[str] = []
+        if pick is None:
+            return out
+        for line in break_even(pick, costs, cfg.months, [c for c in selection.tied if c != pick]):
+            if line["queries_per_month"] and line["cheaper_above"] == line["candidate"]:
+                out.append(f"above {line['queries_per_month']:,.0f} queries/month {line['candidate']} (tied on quality) "
+                           f"costs less than {pick} over {cfg.months} months")
+            elif line["queries_per_month"] and line["cheaper_above"] == pick:
+                out.append(f"below {line['queries_per_month']:,.0f} queries/month {line['candidate']} (tied on quality) "
+                           f"costs less than {pick} over {cfg.months} months")
+        for c, v in selection.comparisons.items():
+            if v["significantly_below_best"]:
+                out.append(f"{c} would need {-v['delta']:+.3f} on the primary metric to tie with {selection.best}")
+        for c, r in results.items():
+            if not r.measured:
+                out.append(f"{c} was not measured: {r.skipped_reason}")
+        return out
