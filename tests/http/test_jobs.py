@@ -93,3 +93,31 @@ def test_bad_advise_requests(client, keys, auth):
     finished(client, advise_id)
     r = client.post("/v1/indexes/support/advise", json={"queries_per_month": 10, "eval_job": advise_id}, headers=headers)
     assert r.status_code == 404 and f"no eval job '{advise_id}' for index 'support'" in r.json()["detail"]
+
+
+def test_decide_job_measures_the_candidates_and_links_its_report(client, keys, auth):
+    headers = auth(keys["reader"])
+    r = client.post("/v1/indexes/support/decide", json={"questions": QUESTIONS, "model": "extractive",
+                                                         "candidates": "base,rag,ft", "queries_per_month": 5000,
+                                                         "attribution_required": True}, headers=headers)
+    assert r.status_code == 202, r.text
+    job = finished(client, r.json()["id"])
+    assert job.kind == "decide" and job.summary["recommendation"] == "rag"
+    assert job.summary["candidates"]["ft"] is None and job.summary["candidates"]["rag"] > job.summary["candidates"]["base"]
+    status = client.get(f"/v1/jobs/{job.id}", headers=headers).json()
+    assert "<svg" in client.get(status["links"]["html"]).text
+    saved = client.get(status["links"]["json"]).json()
+    assert saved["candidates"]["ft"]["skipped_reason"].startswith("extractive is not a language model")
+    assert len(saved["rows"]) == 2 * saved["split"]["test"]
+
+
+@pytest.mark.parametrize("body, status, message", [
+    ({"questions": [{"id": "a", "question": "x"}, {"id": "a", "question": "y"}]}, 400, "questions[1]: duplicate id 'a'"),
+    ({"questions": QUESTIONS, "candidates": "base,lora"}, 400, "unknown candidate 'lora'"),
+    ({"questions": QUESTIONS, "model": "local:/etc"}, 400, "model 'local:/etc' is not served here"),
+    ({"questions": QUESTIONS, "budget_s": 600}, 403, ""),
+])
+def test_bad_decide_requests_queue_nothing(client, keys, auth, body, status, message):
+    r = client.post("/v1/indexes/support/decide", json=body, headers=auth(keys["reader"]))
+    assert r.status_code == status and message in r.json()["detail"]
+    assert client.get("/v1/jobs", headers=auth(keys["root"])).json() == []

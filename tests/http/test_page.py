@@ -96,3 +96,31 @@ def test_run_advice_and_an_eval_from_the_page_and_open_their_reports(live_server
     page.set_input_files("#eval-file", str(bad))
     page.click("#eval")
     sync_api.expect(page.locator("#jobs-status")).to_contain_text("bad.jsonl:2: not valid JSON")
+
+
+def test_decide_from_the_page_and_open_its_report(live_server, browser, keys, tmp_path):
+    page = browser.new_page()
+    page.goto(live_server + "/")
+    page.fill("#key", keys["reader"])
+    page.dispatch_event("#key", "change")
+    page.wait_for_selector("#index option[value=support]", state="attached")
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text('{"id": "q1", "question": "How often must API keys be rotated?", "reference_answer": "Every 90 days."}\n'
+                         '{"id": "q2", "question": "How long are audit log entries kept?", "reference_answer": "400 days."}\n')
+    page.set_input_files("#decide-questions", str(questions))
+    page.fill("#decide-candidates", "base,rag,ft")
+    page.check("#decide-attribution")
+    page.click("#decide")
+    page.wait_for_selector("#jobs li.succeeded a.link-html", timeout=60000)
+    item = page.inner_text("#jobs li.succeeded")
+    assert "decide" in item and "(measured; rules of thumb: rag)" in item
+    report = browser.new_page()
+    report.goto(live_server + page.get_attribute("#jobs li.succeeded a.link-html", "href"))
+    body = report.inner_text("body")
+    assert "Recommendation:" in body and "skipped" in body and report.locator("svg circle").count() >= 2
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "q1", "question": "ok?"}\nnot json\n')
+    page.set_input_files("#decide-questions", str(bad))
+    page.click("#decide")
+    sync_api.expect(page.locator("#jobs-status")).to_contain_text("bad.jsonl:2: not valid JSON")

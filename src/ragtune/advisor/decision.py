@@ -25,8 +25,9 @@ from ragtune.errors import ConfigError, InputError
 from ragtune.index import Store
 
 VARIANT_OF = {Approach.prompt: "base", Approach.rag: "rag", Approach.ft: "ft", Approach.rag_ft: "rag+ft"}
-FORMAT_METRICS = ("schema_valid", "json_valid", "exact_match", "token_f1")
-ANSWER_METRICS = ("token_f1", "exact_match", "faithfulness", "citation_precision", "schema_valid", "json_valid")
+FORMAT_METRICS = ("schema_valid", "json_valid", "fields_f1")
+ANSWER_METRICS = ("judge_correct", "token_f1", "faithfulness", "citation_precision", "schema_valid", "json_valid")
+"""Deciding metrics in order of preference; exact match is never the headline of free-text answers."""
 
 
 class AdvisorConfig(BaseModel):
@@ -122,8 +123,8 @@ def eval_verdict(facts: Facts, choice: Approach, thresholds: RuleThresholds) -> 
     if evaluation is None:
         return None
     comparable = {v: m for v, m in evaluation.variants.items() if Approach.from_variant(v) is not None}
-    format_task = (facts.examples is not None and facts.examples.output_kind == "json") or any(
-        "schema_valid" in m or "json_valid" in m for m in comparable.values())
+    # the eval's own rows say what it measured: format metrics only where its questions asked for JSON
+    format_task = any("schema_valid" in m or "json_valid" in m for m in comparable.values())
     order = FORMAT_METRICS if format_task else ANSWER_METRICS
     metric = next((name for name in order if sum(name in m for m in comparable.values()) >= 2), None)
     if metric is None:
@@ -198,7 +199,7 @@ def what_would_change(choice: Approach, verdicts: list[RuleVerdict], costs: Cost
             continue
         out.append(v.would_change)
     if facts.eval is None:
-        out.append("an eval of the variants (ragtune eval) outranks these rules of thumb")
+        out.append("a measured decision (ragtune decide: every candidate on your held-out questions) outranks these rules of thumb")
     return out
 
 
@@ -212,7 +213,7 @@ def next_command(choice: Approach, facts: Facts, model: str | None) -> str:
     if choice.uses_tuning and ex is not None:
         return f"ragtune tune lora --data {ex.file} --base {spec} --name {Path(ex.file).stem.replace('.', '-')}"
     if facts.eval is None and index is not None and choice is Approach.rag:
-        return f"ragtune eval QUESTIONS.jsonl --index {name} --variants base,rag -m {spec} --out results.json"
+        return f"ragtune decide --questions QUESTIONS.jsonl --index {name} -m {spec} --report decide.html"
     if choice.uses_retrieval:
         return f'ragtune ask "QUESTION" --index {name} -m {spec}'
     return f'ragtune ask "QUESTION" -m {spec}'

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 import typer
 from rich.markup import escape
@@ -13,33 +13,29 @@ from ragtune import api
 from ragtune.cli.index_commands import JsonFlag, workspace
 from ragtune.cli.output import StageProgress, emit_json, err, handle_errors, out
 from ragtune.decide import Decision, parse_duration
+from ragtune.decide.costs import money
 from ragtune.evaluation.pricing import PriceTable
 from ragtune.generation.structured import load_schema
 
 
-def _interval(c: dict[str, Any]) -> str:
-    return "—" if not c.get("ci95") else f"[{c['ci95'][0]:.3f}, {c['ci95'][1]:.3f}]"
-
-
 def print_decision(decision: Decision) -> None:
     """The candidates side by side, the pick and why, the rules of thumb beside the measurement."""
-    doc = decision.to_json()
     cur = decision.config["prices"]["currency"]
     table = Table(title=f"decide: {decision.primary_metric} on {decision.split.get('test')} held-out questions "
                         f"(prices as of {decision.config['prices']['as_of']})")
-    for col in ("candidate", "score", "95% CI", "vs best", "p50 ms", "tokens in/out", f"per 1k ({cur})", f"monthly ({cur})",
-                f"one-off ({cur})"):
-        table.add_column(col, justify="left" if col == "candidate" else "right", overflow="fold")
-    for name, c in doc["candidates"].items():
-        if not c["measured"]:
-            table.add_row(name, "skipped", escape(c["skipped_reason"] or ""), style="dim")
+    for col in ("candidate", "score [95% CI]", "vs best", "p50 ms", f"per 1k ({cur})", f"monthly ({cur})", f"one-off ({cur})"):
+        table.add_column(col, justify="left" if col == "candidate" else "right")
+    for name, c in decision.candidates.items():
+        if not c.measured:
             continue
-        mark = " ★" if name == decision.recommendation else (" =" if name in decision.tied_with_best else "")
+        mark = " ★" if name == decision.recommendation else ""
         vs = "best" if name == decision.best else ("tied" if name in decision.tied_with_best else "below")
-        table.add_row(name + mark, f"{c['score']:.3f}", _interval(c), vs, f"{c['latency_ms_p50']:,.0f}",
-                      f"{c['input_tokens']:,.0f}/{c['output_tokens']:,.0f}", f"{c['cost_per_1k_queries']:,.4f}",
-                      f"{c['monthly_usd']:,.2f}", f"{c['one_off_usd']:,.2f}")
+        table.add_row(name + mark, f"{c.score:.3f} [{c.ci95[0]:.2f}, {c.ci95[1]:.2f}]", vs, f"{c.latency_ms_p50:,.0f}",
+                      money(c.cost_per_1k_queries), money(c.monthly_usd), money(c.one_off_usd))
     out.print(table)
+    for name, c in decision.candidates.items():
+        if not c.measured:
+            out.print(f"[dim]skipped {escape(name)}: {escape(c.skipped_reason or '')}[/]", highlight=False)
     pick = decision.recommendation or "none"
     out.print(f"[bold]recommendation: [green]{escape(pick)}[/][/] (measured)")
     for i, r in enumerate(decision.reasons, start=1):

@@ -54,6 +54,11 @@ class CandidateCost:
         return self.per_query_usd * 1000
 
 
+def money(x: float) -> str:
+    """An amount with cents, or four significant digits below one unit (a query costs fractions of a cent)."""
+    return f"{x:,.2f}" if abs(x) >= 1 or x == 0 else f"{x:.4g}"
+
+
 def priced_by_tokens(spec: str, prices: PriceTable) -> bool:
     """Whether the table prices ``spec`` per token (an API model), rather than by machine time."""
     if spec.split(":", 1)[0].lower() in _OWN_HARDWARE:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from ragtune.decide.base import CandidateResult, Decision
 from ragtune.decide.candidates import TRAIN_SYSTEM, answer_plan, lora_base, untrainable_reason
 from ragtune.decide.config import Candidate, DecideConfig
-from ragtune.decide.costs import CandidateCost, Training, break_even, candidate_cost
+from ragtune.decide.costs import CandidateCost, Training, break_even, candidate_cost, money
 from ragtune.decide.data import FORMAT, KNOWLEDGE, DecideData, load_data, task_kind
 from ragtune.decide.selection import PrimaryMetric, Selection, check_override, choose_metric, per_question, select, summarise
 from ragtune.errors import InputError, RagtuneError
@@ -261,7 +261,8 @@ class DecideRunner:
             for row in result.rows:
                 row["candidate"], row["task"] = c.value, kind
             rows.extend(result.rows)
-            self.notes.extend(f"{c.value} ({kind} questions): {n}" for n in result.notes)
+            self.notes.extend(f"{c.value} ({kind} questions): {n}" for n in result.notes
+                              if kind == KNOWLEDGE or not n.startswith(("no gold documents", "no reference answers")))
             offset += len(questions)
         path.parent.mkdir(parents=True, exist_ok=True)
         write_json_atomic(path, rows)
@@ -403,7 +404,7 @@ class DecideRunner:
         pick = selection.pick
         p = costs[pick]
         reasons.append(f"cheapest of those at {cfg.queries_per_month:,.0f} queries/month over {cfg.months} months: {pick} "
-                       f"({p.monthly_usd:,.2f} {cfg.prices.currency}/month, {p.one_off_usd:,.2f} one-off; {p.basis})")
+                       f"({money(p.monthly_usd)} {cfg.prices.currency}/month, {money(p.one_off_usd)} one-off; {p.basis})")
         return reasons
 
     def _disagreements(self, by_rules, selection: Selection, results: dict[str, CandidateResult]) -> list[str]:

@@ -206,6 +206,28 @@ class AdviseJobRequest(_Request):
     model: str | None = Field(None, max_length=200, description="Model whose tokenizer counts tokens (default: the served default).")
 
 
+class DecideJobRequest(_Request):
+    """The measured decision over this index, as a background job: every candidate answers the same held-out questions."""
+
+    questions: list[dict[str, Any]] = Field(..., min_length=1, max_length=2000,
+                                            description="Question rows as in a questions JSONL file (id, question, references).")
+    examples: list[dict[str, Any]] | None = Field(None, max_length=20000, description="Labelled example rows (input/output, "
+                                                  "chat ...): ft trains on them; a held-out share become format questions.")
+    model: str | None = Field(None, max_length=200, description="Model spec of every candidate (one GET /v1/models lists).")
+    candidates: str = Field("base,prompt,rag,ft,rag+ft", max_length=60, description="Comma-separated candidates.")
+    budget_s: float = Field(0, ge=0, le=86400, description="Training time for ft and rag+ft in seconds (0: they are "
+                                                           "skipped with that reason; training needs a writer key).")
+    max_steps: int | None = Field(None, ge=1, le=100000, description="Cap on optimiser steps per training.")
+    queries_per_month: float = Field(10_000, ge=0, description="Queries answered per month.")
+    months: int = Field(12, ge=1, le=600)
+    latency_budget_ms: float | None = Field(None, gt=0)
+    attribution_required: bool | None = None
+    content_may_leave: bool | None = None
+    changes_per_month: float | None = Field(None, ge=0)
+    holdout: float = Field(0.5, gt=0, le=1, description="Share of questions with references held out when some train.")
+    seed: int = 0
+
+
 class JobStatus(BaseModel):
     """A background job: where it stands, and links to its report once it has succeeded."""
 

@@ -1,4 +1,4 @@
-"""Eval runs and advice as background jobs: POST starts one (202), GET /v1/jobs/{id} says where it stands.
+"""Eval runs, decisions and advice as background jobs: POST starts one (202), GET /v1/jobs/{id} says where it stands.
 
 A job belongs to an index: a key sees the jobs of the indexes in its scope (404 for any other, as for indexes).
 Requests are checked before the job is queued (400 with the field or row at fault); a job that fails later
@@ -16,12 +16,14 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import FileResponse
 from fastapi.security import HTTPAuthorizationCredentials
 
-from ragtune.api import Index, Workspace, write_advice_report, write_eval_report
+from ragtune.api import Index, Workspace, write_advice_report, write_decision_report, write_eval_report
+from ragtune.decide import DecideConfig, parse_candidates
 from ragtune.errors import JobNotFoundError
 from ragtune.evaluation.config import EvalConfig
 from ragtune.evaluation.questions import questions_from_rows
+from ragtune.evaluation.config import validated
 from ragtune.http.auth import ReaderIndex, bearer, open_index, principal, workspace
-from ragtune.http.schemas import AdviseJobRequest, EvalJobRequest, JobStatus
+from ragtune.http.schemas import AdviseJobRequest, DecideJobRequest, EvalJobRequest, JobStatus
 from ragtune.serving import Role
 from ragtune.serving.jobs import JOB_FILES, Job, JobRunner
 
@@ -108,6 +110,46 @@ def start_advise(body: AdviseJobRequest, response: Response, index: Index = Read
         return {"recommendation": rec.recommendation.value, "reasons": rec.reasons[:3], "next_command": rec.next_command}
 
     job = jobs.submit("advise", index.name, body.model_dump(mode="json"), work)
+    return _submitted(response, job, jobs)
+
+
+def _jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+@router.post("/v1/indexes/{name}/decide", status_code=202, response_model=JobStatus,
+             summary="Start the measured decision over this index (reader; training needs writer); poll the job for its report")
+def start_decide(body: DecideJobRequest, response: Response, request: Request, index: Index = ReaderIndex,
+                 credentials: HTTPAuthorizationCredentials | None = Depends(bearer), jobs: JobRunner = Depends(runner)) -> dict:
+    ws = index.workspace
+    questions_from_rows((f"questions[{i}]", row) for i, row in enumerate(body.questions))  # 400 before anything is queued
+    model = ws.served_model(body.model)
+    candidates = parse_candidates(body.candidates)
+    if body.budget_s > 0 and any(c.tuned for c in candidates):
+        open_index(ws, principal(request, credentials), index.name, Role.writer)  # training writes models: a writer's key
+    fields = {"index": index.name, "model": model, "candidates": candidates, "budget_s": body.budget_s,
+              "max_steps": body.max_steps, "queries_per_month": body.queries_per_month, "months": body.months,
+              "latency_budget_ms": body.latency_budget_ms, "attribution": body.attribution_required,
+              "content_may_leave": body.content_may_leave, "changes_per_month": body.changes_per_month,
+              "holdout": body.holdout, "seed": body.seed}
+    validated(DecideConfig, fields)  # bad settings are a 400 now, not a failed job later
+
+    def work(folder: Path, progress) -> dict[str, Any]:
+        inputs = {"questions": _jsonl(folder / "questions.jsonl", body.questions)}
+        if body.examples:
+            inputs["examples"] = _jsonl(folder / "examples.jsonl", body.examples)
+        decision = ws.decide(progress=progress, **fields, **inputs)
+        decision.write(folder / JOB_FILES["json"])
+        write_decision_report(decision, folder / JOB_FILES["html"])
+        write_decision_report(decision, folder / JOB_FILES["markdown"])
+        return {"recommendation": decision.recommendation, "primary_metric": decision.primary_metric,
+                "tied_with_best": decision.tied_with_best, "rules_recommendation": decision.rules_recommendation,
+                "reasons": decision.reasons[:3],
+                "candidates": {n: (round(c.score, 4) if c.measured else None) for n, c in decision.candidates.items()}}
+
+    job = jobs.submit("decide", index.name, body.model_dump(mode="json", exclude={"questions", "examples"})
+                      | {"questions": len(body.questions), "examples": len(body.examples or [])}, work)
     return _submitted(response, job, jobs)
 
 

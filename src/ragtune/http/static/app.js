@@ -1,5 +1,5 @@
 // The ragtune page: pick an index, ask, read the cited answer; click a marker to see its source chunk;
-// start eval runs and the advisor as jobs and open their reports.
+// start eval runs, decisions and the advisor as jobs and open their reports.
 // Document text is always inserted as text (textContent), never as HTML.
 "use strict";
 
@@ -143,6 +143,9 @@ function renderJob(job) {
   const p = job.progress || {};
   const detail = job.status === "running" && p.total ? ` (${p.stage} ${p.done}/${p.total})` : "";
   item.append(document.createTextNode(`${job.kind} · ${job.created_at} · `), state, document.createTextNode(detail));
+  if (job.status === "succeeded" && job.kind === "decide") {
+    item.append(document.createTextNode(` → ${job.summary.recommendation || "no pick"} (measured; rules of thumb: ${job.summary.rules_recommendation})`));
+  }
   if (job.status === "succeeded" && job.kind === "advise") {
     item.append(document.createTextNode(` → ${job.summary.recommendation}`));
   }
@@ -189,17 +192,41 @@ async function advise(event) {
   await startJob("advise", body);
 }
 
+// The rows of a JSONL file, or null after saying which line is not JSON.
+async function readJsonl(file) {
+  const rows = [];
+  const lines = (await file.text()).split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    if (!lines[i].trim()) continue;
+    try { rows.push(JSON.parse(lines[i])); } catch (e) { jobsStatus(`${file.name}:${i + 1}: not valid JSON`, true); return null; }
+  }
+  return rows;
+}
+
 async function runEval(event) {
   event.preventDefault();
   const file = $("eval-file").files[0];
   if (!file) return;
-  const questions = [];
-  const lines = (await file.text()).split("\n");
-  for (let i = 0; i < lines.length; i++) {
-    if (!lines[i].trim()) continue;
-    try { questions.push(JSON.parse(lines[i])); } catch (e) { jobsStatus(`${file.name}:${i + 1}: not valid JSON`, true); return; }
+  const questions = await readJsonl(file);
+  if (questions) await startJob("eval", { questions, variants: $("variants").value.trim() || "base,rag" });
+}
+
+async function runDecide(event) {
+  event.preventDefault();
+  const file = $("decide-questions").files[0];
+  if (!file) return;
+  const questions = await readJsonl(file);
+  if (!questions) return;
+  const body = { questions, candidates: $("decide-candidates").value.trim() || "base,prompt,rag,ft,rag+ft",
+                 budget_s: Number($("decide-budget").value) || 0, queries_per_month: Number($("decide-queries").value) };
+  const examplesFile = $("decide-examples").files[0];
+  if (examplesFile) {
+    const examples = await readJsonl(examplesFile);
+    if (!examples) return;
+    body.examples = examples;
   }
-  await startJob("eval", { questions, variants: $("variants").value.trim() || "base,rag" });
+  if ($("decide-attribution").checked) body.attribution_required = true;
+  await startJob("decide", body);
 }
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -211,6 +238,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("ask-form").addEventListener("submit", ask);
   $("advise-form").addEventListener("submit", advise);
   $("eval-form").addEventListener("submit", runEval);
+  $("decide-form").addEventListener("submit", runDecide);
   $("index").addEventListener("change", refreshJobs);
   loadIndexes().then(refreshJobs);
 });
