@@ -65,12 +65,18 @@ def test_a_wrong_key_shows_the_problem(live_server, browser):
     sync_api.expect(page.locator("#status")).to_have_class("error")
 
 
-def test_run_advice_and_an_eval_from_the_page_and_open_their_reports(live_server, browser, keys, tmp_path):
+def signed_in(browser, live_server: str, key: str):
+    """A page with ``key`` entered and the index list loaded."""
     page = browser.new_page()
     page.goto(live_server + "/")
-    page.fill("#key", keys["reader"])
+    page.fill("#key", key)
     page.dispatch_event("#key", "change")
     page.wait_for_selector("#index option[value=support]", state="attached")
+    return page
+
+
+def test_run_advice_and_an_eval_from_the_page_and_open_their_reports(live_server, browser, keys, tmp_path):
+    page = signed_in(browser, live_server, keys["reader"])
 
     page.fill("#queries", "20000")
     page.check("#attribution")
@@ -99,11 +105,7 @@ def test_run_advice_and_an_eval_from_the_page_and_open_their_reports(live_server
 
 
 def test_decide_from_the_page_and_open_its_report(live_server, browser, keys, tmp_path):
-    page = browser.new_page()
-    page.goto(live_server + "/")
-    page.fill("#key", keys["reader"])
-    page.dispatch_event("#key", "change")
-    page.wait_for_selector("#index option[value=support]", state="attached")
+    page = signed_in(browser, live_server, keys["reader"])
     questions = tmp_path / "questions.jsonl"
     questions.write_text('{"id": "q1", "question": "How often must API keys be rotated?", "reference_answer": "Every 90 days."}\n'
                          '{"id": "q2", "question": "How long are audit log entries kept?", "reference_answer": "400 days."}\n')

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from html import escape
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from jinja2 import Environment, select_autoescape
 
@@ -286,14 +286,14 @@ def html_report(costs: CostReport, rec: Recommendation | None = None) -> str:
     return _HTML.render(rec=rec, costs=costs, charts=cost_charts(costs))
 
 
-def write_report(path: str | Path, costs: CostReport, rec: Recommendation | None = None) -> Path:
-    """Write the report to ``path`` (``.html``/``.htm`` or ``.md``/``.markdown``), atomically."""
+def write_report_file(path: str | Path, html: Callable[[], str], markdown: Callable[[], str]) -> Path:
+    """Write ``html()`` or ``markdown()`` to ``path`` by its suffix (``.html``/``.htm``, ``.md``/``.markdown``), atomically."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix in (".html", ".htm"):
-        text = html_report(costs, rec)
+        text = html()
     elif suffix in (".md", ".markdown"):
-        text = markdown_report(costs, rec)
+        text = markdown()
     else:
         raise InputError(f"{path}: a report is .html or .md")
     if not path.parent.is_dir():
@@ -303,3 +303,8 @@ def write_report(path: str | Path, costs: CostReport, rec: Recommendation | None
     except OSError as exc:
         raise StoreError(f"{path}: cannot write the report: {exc.strerror}") from exc
     return path
+
+
+def write_report(path: str | Path, costs: CostReport, rec: Recommendation | None = None) -> Path:
+    """Write the report to ``path`` (``.html``/``.htm`` or ``.md``/``.markdown``), atomically."""
+    return write_report_file(path, lambda: html_report(costs, rec), lambda: markdown_report(costs, rec))

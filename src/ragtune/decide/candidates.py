@@ -21,8 +21,6 @@ PROMPT_INSTRUCTIONS = {
 TRAIN_SYSTEM = ALONE_SYSTEM
 """The system prompt the ft candidate is trained with and asked under (the model-alone prompt)."""
 
-VARIANT = {Candidate.base: Variant.base, Candidate.prompt: Variant.prompt, Candidate.rag: Variant.rag,
-           Candidate.ft: Variant.ft, Candidate.rag_ft: Variant.rag_ft}
 
 
 def untrainable_reason(spec: str) -> str | None:
@@ -74,7 +72,7 @@ def answer_plan(candidate: Candidate, kind: str, data: DecideData, shots: int, s
         return AnswerPlan(Variant.prompt, SchemaMode.structured, prompt_system=system,
                           prompt_corpus=kind == KNOWLEDGE and index is not None)
     if candidate.tuned and kind == FORMAT and tuned_on_format:
-        return AnswerPlan(VARIANT[candidate], SchemaMode.score, system=TRAIN_SYSTEM if candidate is Candidate.ft else None)
+        return AnswerPlan(candidate, SchemaMode.score, system=TRAIN_SYSTEM if candidate is Candidate.ft else None)
     if candidate is Candidate.ft:
         return AnswerPlan(Variant.ft, SchemaMode.prompt, system=TRAIN_SYSTEM)
-    return AnswerPlan(VARIANT[candidate], SchemaMode.prompt)
+    return AnswerPlan(candidate, SchemaMode.prompt)

@@ -3,33 +3,18 @@
 from __future__ import annotations
 
 import re
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ragtune.errors import InputError
+from ragtune.evaluation.base import Variant
 from ragtune.evaluation.pricing import PriceTable
 
 
-class Candidate(str, Enum):
-    """The five ways to adapt one model (DESIGN.md: Variants), in the order they are measured."""
-
-    base = "base"
-    prompt = "prompt"
-    rag = "rag"
-    ft = "ft"
-    rag_ft = "rag+ft"
-
-    @property
-    def retrieves(self) -> bool:
-        return self in (Candidate.rag, Candidate.rag_ft)
-
-    @property
-    def tuned(self) -> bool:
-        return self in (Candidate.ft, Candidate.rag_ft)
-
+Candidate = Variant
+"""The five ways to adapt one model (DESIGN.md: Variants), in the order they are measured: the eval's variants."""
 
 ALL_CANDIDATES = list(Candidate)
 
@@ -86,7 +71,7 @@ class DecideConfig(BaseModel):
     min_training_s: float = Field(60.0, ge=0, description="Least training time a tuned candidate needs; below it the candidate is skipped.")
     max_steps: int | None = Field(None, ge=1, description="Cap on optimiser steps of each training (besides the time budget).")
     batch_size: int = Field(4, ge=1, description="Training batch size.")
-    max_length: int = Field(512, ge=32, description="Longest training row in tokens (RAFT rows get twice this).")
+    max_length: int = Field(512, ge=32, description="Longest training row in tokens (RAFT rows, which carry context, get at least 1024).")
     learning_rate: float = Field(2e-4, gt=0, description="LoRA learning rate.")
     device: str = Field("cpu", description="Where training runs: cpu, cuda or auto.")
     holdout: float = Field(0.5, gt=0, le=1, description="Share of knowledge questions with references held out when some train.")

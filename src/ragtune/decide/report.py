@@ -11,10 +11,9 @@ from typing import Any
 
 from jinja2 import Environment, select_autoescape
 
-from ragtune.advisor.report import COLOURS
+from ragtune.advisor.report import COLOURS, write_report_file
 from ragtune.decide.base import Decision
-from ragtune.errors import InputError, StoreError
-from ragtune.tuning.registry import write_text_atomic
+from ragtune.decide.costs import money
 
 _COLOURS = {"base": "#111827", **COLOURS}
 
@@ -77,7 +76,18 @@ def quality_cost_svg(decision: Decision, width: int = 680, height: int = 360) ->
 
 
 def _money(x: float | None) -> str:
-    return "—" if x is None else (f"{x:,.2f}" if abs(x) < 1000 else f"{x:,.0f}")
+    return "—" if x is None else money(x)
+
+
+BESIDE = (("citation_precision", "citation precision"), ("faithfulness", "faithfulness"), ("abstained", "abstained"),
+          ("schema_valid", "schema valid"))
+
+
+def beside(c: Any) -> str:
+    """The secondary metrics measured for a candidate (citations, abstention, format validity), compactly."""
+    parts = [f"{label} {c.metrics[name]['mean']:.2f}" for name, label in BESIDE
+             if name in c.metrics and c.metrics[name].get("n")]
+    return ", ".join(parts) or "—"
 
 
 def _ci(c: Any) -> str:
@@ -95,15 +105,16 @@ td:first-child,th:first-child{text-align:left}.pick{background:#dcfce7;font-weig
 queries/month over {{ d.config.months }} months; model <code>{{ d.config.model }}</code>.</p>
 {{ chart | safe }}
 <table><tr><th>candidate</th><th>score</th><th>95% CI</th><th>vs best (Δ, 95% CI)</th><th>p50 ms</th><th>tokens in/out</th>
-<th>per 1k queries</th><th>monthly</th><th>one-off</th></tr>
+<th>per 1k queries</th><th>monthly</th><th>one-off</th><th>also measured</th></tr>
 {% for name, c in d.candidates.items() %}
 {% if c.measured %}
 <tr class="{{ 'pick' if name == d.recommendation else '' }}"><td>{{ name }}</td><td>{{ "%.3f"|format(c.score) }}</td><td>{{ ci(c) }}</td>
 <td>{% if name == d.best %}best{% elif c.vs_best %}{{ "%+.3f"|format(c.vs_best.delta) }} [{{ "%.3f"|format(c.vs_best.ci95[0]) }}, {{ "%.3f"|format(c.vs_best.ci95[1]) }}]{{ " below" if c.vs_best.significantly_below_best else " tied" }}{% else %}—{% endif %}</td>
 <td>{{ "{:,.0f}".format(c.latency_ms_p50) }}</td><td>{{ "{:,.0f}".format(c.input_tokens) }}/{{ "{:,.0f}".format(c.output_tokens) }}</td>
-<td>{{ money(c.cost_per_1k_queries) }}</td><td>{{ money(c.monthly_usd) }}</td><td>{{ money(c.one_off_usd) }}</td></tr>
+<td>{{ money(c.cost_per_1k_queries) }}</td><td>{{ money(c.monthly_usd) }}</td><td>{{ money(c.one_off_usd) }}</td>
+<td style="text-align:left">{{ beside(c) }}</td></tr>
 {% else %}
-<tr class="skip"><td>{{ name }}</td><td colspan="8">skipped: {{ c.skipped_reason }}</td></tr>
+<tr class="skip"><td>{{ name }}</td><td colspan="9">skipped: {{ c.skipped_reason }}</td></tr>
 {% endif %}
 {% endfor %}</table>
 <h2>Why</h2><ol>{% for r in d.reasons %}<li>{{ r }}</li>{% endfor %}</ol>
@@ -157,23 +168,10 @@ _MD = """# Recommendation: {{ d.recommendation or "none" }}
 def _render(template: str, decision: Decision, autoescape: bool) -> str:
     env = Environment(autoescape=select_autoescape(default=autoescape, default_for_string=autoescape), trim_blocks=True,
                       lstrip_blocks=True)
-    return env.from_string(template).render(d=decision, chart=quality_cost_svg(decision), ci=_ci, money=_money)
+    return env.from_string(template).render(d=decision, chart=quality_cost_svg(decision), ci=_ci, money=_money,
+                                            beside=beside)
 
 
 def write_report(decision: Decision, path: str | Path) -> Path:
     """Write the decision to ``path`` (``.html``/``.htm`` or ``.md``/``.markdown``), atomically."""
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix in (".html", ".htm"):
-        text = _render(_HTML, decision, True)
-    elif suffix in (".md", ".markdown"):
-        text = _render(_MD, decision, False)
-    else:
-        raise InputError(f"{path}: a report is .html or .md")
-    if not path.parent.is_dir():
-        raise InputError(f"{path}: the folder {path.parent} does not exist")
-    try:
-        write_text_atomic(path, text)
-    except OSError as exc:
-        raise StoreError(f"{path}: cannot write the report: {exc.strerror}") from exc
-    return path
+    return write_report_file(path, lambda: _render(_HTML, decision, True), lambda: _render(_MD, decision, False))

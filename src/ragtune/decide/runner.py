@@ -157,7 +157,8 @@ class DecideRunner:
 
         cfg = self.config
         return LoraConfig(data=data_path, base=lora_base(self.spec), name=name, time_budget_s=share, max_steps=cfg.max_steps,
-                          epochs=3, batch_size=1 if raft else cfg.batch_size, max_length=cfg.max_length * 2 if raft else cfg.max_length,
+                          epochs=3, batch_size=1 if raft else cfg.batch_size,
+                          max_length=max(1024, cfg.max_length * 2) if raft else cfg.max_length,
                           truncate=True, learning_rate=cfg.learning_rate, eval_fraction=0, seed=cfg.seed, device=cfg.device,
                           save_steps=10_000, system=None if raft else TRAIN_SYSTEM, mixed_outputs=not raft)
 

@@ -114,41 +114,32 @@ def task_mean(scores: dict[str, float], kinds: dict[str, str]) -> float:
     return float(np.mean([values[g].mean() for g in _strata(ids, kinds)])) if ids else float("nan")
 
 
-def summarise(scores: dict[str, float], kinds: dict[str, str], resamples: int = 2000, seed: int = 0) -> dict[str, Any]:
-    """Mean of task means, its 95% bootstrap interval (questions resampled within each task) and n."""
-    ids = list(scores)
+def stratified(values: dict[str, float], kinds: dict[str, str], resamples: int = 2000, seed: int = 0) -> dict[str, Any]:
+    """The mean of task means of per-question ``values`` and its 95% bootstrap interval (questions resampled
+    within each task): ``{"mean", "ci95", "n"}``."""
+    ids = list(values)
     if not ids:
         return mean_ci95([])
-    values = np.asarray([scores[q] for q in ids], dtype=np.float64)
+    data = np.asarray([values[q] for q in ids], dtype=np.float64)
     strata = _strata(ids, kinds)
-    mean = float(np.mean([values[g].mean() for g in strata]))
+    mean = float(np.mean([data[g].mean() for g in strata]))
     rng = np.random.default_rng(seed)
     samples = np.zeros(resamples)
     for g in strata:
-        picks = rng.integers(0, g.size, size=(resamples, g.size))
-        samples += values[g][picks].mean(axis=1)
-    samples /= len(strata)
-    low, high = np.percentile(samples, [2.5, 97.5])
+        samples += data[g][rng.integers(0, g.size, size=(resamples, g.size))].mean(axis=1)
+    low, high = np.percentile(samples / len(strata), [2.5, 97.5])
     return {"mean": mean, "ci95": [float(low), float(high)], "n": len(ids)}
 
 
-def paired_difference(best: dict[str, float], other: dict[str, float], kinds: dict[str, str], resamples: int = 2000,
-                      seed: int = 0) -> dict[str, Any]:
+def summarise(scores: dict[str, float], kinds: dict[str, str]) -> dict[str, Any]:
+    """Mean of task means of per-question scores, its 95% interval and n."""
+    return stratified(scores, kinds)
+
+
+def paired_difference(best: dict[str, float], other: dict[str, float], kinds: dict[str, str]) -> dict[str, Any]:
     """``other - best`` over the questions both answered, with a paired bootstrap 95% interval (within each task)."""
-    shared = [q for q in other if q in best]
-    if not shared:
-        return {"delta": float("nan"), "ci95": [float("nan"), float("nan")], "n": 0}
-    diff = np.asarray([other[q] - best[q] for q in shared], dtype=np.float64)
-    strata = _strata(shared, kinds)
-    delta = float(np.mean([diff[g].mean() for g in strata]))
-    rng = np.random.default_rng(seed)
-    samples = np.zeros(resamples)
-    for g in strata:
-        picks = rng.integers(0, g.size, size=(resamples, g.size))
-        samples += diff[g][picks].mean(axis=1)
-    samples /= len(strata)
-    low, high = np.percentile(samples, [2.5, 97.5])
-    return {"delta": delta, "ci95": [float(low), float(high)], "n": len(shared)}
+    diff = stratified({q: other[q] - best[q] for q in other if q in best}, kinds)
+    return {"delta": diff["mean"], "ci95": diff["ci95"], "n": diff["n"]}
 
 
 @dataclass
