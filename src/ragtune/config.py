@@ -98,6 +98,8 @@ class GenerationConfig(_Strict):
     top_p: float = Field(1.0, gt=0.0, le=1.0, description="Nucleus sampling mass when temperature > 0.")
     seed: int | None = Field(None, description="Seed for sampling, so a sampled answer can be repeated.")
     stop: list[str] | None = Field(None, description="Stop strings; default: a blank line for local models (small models ramble after the answer), none for servers.")
+    constrained: bool = Field(True, description="Constrain JSON answers to their schema while decoding where the backend can "
+                                                "(local transformers models with llguidance); else validate and repair.")
     context_window: int | None = Field(None, ge=256, description="Override of the model's context window in tokens (default: what the model reports).")
     threads: int | None = Field(None, ge=1, le=256, description="torch / llama.cpp threads for local models (default: the top-level 'threads').")
     device: str = Field("auto", description="torch device for local models: auto (GPU when present), cpu, cuda, mps.")

@@ -19,7 +19,7 @@ def intents(tmp_path, jsonl):
 
 
 def test_ft_is_trained_measured_and_costed_then_resumed(workspace, intents):
-    fields = dict(examples=intents, model="local", candidates="base,ft", budget_s=300, max_steps=2, batch_size=2,
+    fields = dict(examples=intents, model="local", candidates="base,prompt,ft", budget_s=300, max_steps=2, batch_size=2,
                   max_length=64, examples_holdout=0.15, queries_per_month=1000)
     d = workspace.decide(**fields)
     ft = d.candidates["ft"]
@@ -29,6 +29,9 @@ def test_ft_is_trained_measured_and_costed_then_resumed(workspace, intents):
     card = workspace.model_card(ft.training["ref"])
     assert card.kind == "lora" and card.data.rows["train"] == 17  # the 3 held-out rows were never trained on
     assert d.primary_metric == "format_score" and d.recommendation in d.tied_with_best
+    # the prompt candidate decodes under the schema's token mask: every reply fits
+    assert d.candidates["prompt"].metrics["schema_valid"]["mean"] == 1.0
+    assert all(r["structured"]["valid"] and r["structured"]["constrained"] for r in d.rows if r["candidate"] == "prompt")
     again = workspace.decide(resume=True, **fields)
     assert again.candidates["ft"].training["ref"] == ft.training["ref"]  # not trained again
     assert [c.name for c in workspace.model_cards()].count(card.name) == 1

@@ -53,7 +53,7 @@ Progress = Callable[[str, int, int], None]
 
 CACHE_VERSION = 1
 _GENERATION_KEYS = ("max_new_tokens", "temperature", "top_p", "seed", "stop", "context_window", "local_backend",
-                    "extractive_sentences")
+                    "extractive_sentences", "constrained")
 
 
 @dataclass
@@ -328,7 +328,8 @@ class EvalRunner:
             row["abstain_reason"] = answer.get("abstain_reason")
         if answer.get("structured") is not None:
             s = answer["structured"]
-            row["structured"] = {"valid": s.get("valid"), "errors": s.get("errors", [])[:3], "attempts": s.get("attempts")}
+            row["structured"] = {"valid": s.get("valid"), "errors": s.get("errors", [])[:3], "attempts": s.get("attempts"),
+                                 "constrained": bool(s.get("constrained"))}
         if record.judge is not None:
             row["judge"] = {"correct": record.judge.get("correct"), "reason": record.judge.get("reason", "")}
         row["cached"] = record.cached

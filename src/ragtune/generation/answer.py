@@ -27,7 +27,7 @@ the default one), such as the prompt a tuned model was trained with.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from ragtune.config import AnswerConfig, FallbackPolicy
@@ -158,15 +158,18 @@ class AnswerPipeline:
         """Generate a JSON reply to ``schema`` (instructed, validated, repaired); usage sums every attempt."""
         usage = Usage()
         generating = time.perf_counter()
+        constrained = self.options.constrained and bool(getattr(self.generator, "supports_json_schema", False))
+        options = replace(self.options, json_schema=schema) if constrained else self.options
 
         def generate(messages: list[dict[str, str]]) -> str:
             nonlocal usage
             generation = self.generator.generate(Prompt(messages=messages, question=prompt.question, blocks=prompt.blocks),
-                                                 self.options)
+                                                 options)
             usage = usage + generation.usage
             return generation.text
 
         result = generate_structured(prompt.messages, generate, schema, repairs=repairs)
+        result.constrained = constrained
         latency["generation"] = (time.perf_counter() - generating) * 1000
         latency["total"] = (time.perf_counter() - started) * 1000
         answer.answer, answer.raw_answer, answer.structured = result.text.strip(), result.text, result

@@ -70,11 +70,13 @@ class GenerateOptions:
     top_p: float = 1.0
     seed: int | None = None
     stop: list[str] | None = None
+    constrained: bool = True  # JSON replies constrained to their schema where the generator can (``json_schema``)
+    json_schema: dict[str, Any] | None = None  # constrain this reply to the schema (generators with supports_json_schema)
 
     @classmethod
     def from_config(cls, config: GenerationConfig) -> "GenerateOptions":
         return cls(max_new_tokens=config.max_new_tokens, temperature=config.temperature, top_p=config.top_p, seed=config.seed,
-                   stop=list(config.stop) if config.stop is not None else None)
+                   stop=list(config.stop) if config.stop is not None else None, constrained=config.constrained)
 
 
 @dataclass

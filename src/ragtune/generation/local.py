@@ -68,6 +68,13 @@ class LocalGenerator:
         return self
 
     @property
+    def supports_json_schema(self) -> bool:
+        """Whether replies can be constrained to a JSON Schema while decoding (llguidance installed)."""
+        from ragtune.generation.constrained import available
+
+        return available()
+
+    @property
     def tokenizer(self):
         return self.load()._tokenizer
 
@@ -103,6 +110,14 @@ class LocalGenerator:
         else:
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
         stop = LOCAL_STOP if options.stop is None else list(options.stop)
+        if options.json_schema is not None:
+            from transformers import LogitsProcessorList
+
+            from ragtune.generation.constrained import SchemaLogitsProcessor
+
+            n_vocab = int(model.get_output_embeddings().weight.shape[0])
+            kwargs["logits_processor"] = LogitsProcessorList([SchemaLogitsProcessor(tok, options.json_schema, n_vocab, n_in)])
+            stop = []  # the schema decides where the reply ends
         if stop:
             kwargs.update(stop_strings=stop, tokenizer=tok)
         with self._lock:

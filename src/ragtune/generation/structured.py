@@ -83,9 +83,11 @@ class StructuredResult:
     valid: bool
     errors: list[str] = field(default_factory=list)
     attempts: int = 1
+    constrained: bool = False  # decoded under the schema's token mask
 
     def to_json(self) -> dict[str, Any]:
-        return {"text": self.text, "value": self.value, "valid": self.valid, "errors": self.errors, "attempts": self.attempts}
+        return {"text": self.text, "value": self.value, "valid": self.valid, "errors": self.errors, "attempts": self.attempts,
+                "constrained": self.constrained}
 
 
 def check_reply(text: str, schema: dict[str, Any]) -> tuple[Any, list[str]]:
