@@ -48,3 +48,32 @@ def test_decide_bad_input_is_exit_2(cli, tmp_path):
     assert code == 2 and "unknown candidate 'lora'" in err
     code, _, err = cli("decide", "--index", "nowhere", "-q", EXAMPLES / "questions.jsonl", "-m", "extractive")
     assert code == 2 and "nowhere" in err
+
+
+def test_ctrl_c_then_resume_from_the_command_line(tmp_path):
+    """A real SIGINT to a running ``ragtune decide``; the same command with --resume reuses what was finished."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = {**os.environ, "RAGTUNE_HOME": str(tmp_path / "home"), "RAGTUNE_EMBEDDER": "fake:64", "RAGTUNE_PROGRESS": "1"}
+    run = [sys.executable, "-m", "ragtune"]
+    assert subprocess.run([*run, "ingest", EXAMPLES / "docs", "--index", "support"], env=env, capture_output=True).returncode == 0
+    args = [*run, "decide", "--index", "support", "-q", EXAMPLES / "questions.jsonl", "-m", "extractive",
+            "--candidates", "base,prompt,rag", "--json"]
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        state = next((tmp_path / "home").glob("decide/*/state.json"), None)
+        if state and "answer base" in json.loads(state.read_text())["done"]:
+            break
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and "--resume" in err
+    done = subprocess.run([*args, "--resume"], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert "answer base" in doc["run"]["resumed_phases"] and doc["recommendation"] in doc["tied_with_best"]

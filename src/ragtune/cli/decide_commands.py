@@ -99,8 +99,13 @@ def register(app: typer.Typer) -> None:
                       latency_budget_ms=latency_budget_ms, attribution=attribution, content_may_leave=content_may_leave,
                       changes_per_month=changes_per_month, prices=PriceTable.load(prices) if prices is not None else None,
                       resume=resume)
-        with StageProgress(not as_json) as progress:
-            decision = workspace().decide(progress=progress, **fields)
+        try:
+            with StageProgress(not as_json) as progress:
+                decision = workspace().decide(progress=progress, **fields)
+        except KeyboardInterrupt:
+            err.print("[yellow]interrupted: finished trainings and candidates are kept; the same command with --resume "
+                      "goes on from there[/]")
+            raise typer.Exit(130) from None
         if out_file is not None:
             decision.write(out_file)
         if report is not None:
