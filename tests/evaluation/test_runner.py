@@ -88,7 +88,7 @@ def test_format_questions_use_structured_output_and_are_scored(eval_ws, tmp_path
     a, b = rows_of(result, "base")["a"], rows_of(result, "base")["b"]
     assert a["json_valid"] == a["schema_valid"] == a["output_exact"] == a["field_acc.intent"] == 1.0
     assert b["schema_valid"] == 1.0 and b["output_exact"] == 0.0 and b["field_acc.intent"] == 0.0
-    assert a["structured"] == {"valid": True, "errors": [], "attempts": 1} and "abstained" not in a and "token_f1" not in a
+    assert a["structured"] == {"valid": True, "errors": [], "attempts": 1, "constrained": False} and "abstained" not in a and "token_f1" not in a
     assert result.aggregates["base"]["schema_valid"]["mean"] == 1.0
     # the schema reached the model's system prompt
     scripted["reply"], scripted["calls"] = "no json at all", 0
