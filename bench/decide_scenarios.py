@@ -100,6 +100,7 @@ def check(doc: dict) -> dict:
 
 def run(name: str, args: argparse.Namespace) -> dict:
     work = Path(args.work) / name
+    work.mkdir(parents=True, exist_ok=True)
     ws = Workspace(RagtuneConfig.load({"home": str(work / "home")}))
     fields = SCENARIOS[name](ws, work)
     fields = {"model": args.model, "budget_s": parse_duration(args.budget), "queries_per_month": args.queries_per_month,

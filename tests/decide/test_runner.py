@@ -156,3 +156,10 @@ def test_interrupted_run_resumes_without_redoing_finished_candidates(support, qu
     fresh = support.decide(questions=questions_file, index="support", model="extractive", candidates="base,prompt,rag")
     assert fresh.recommendation == d.recommendation
     assert {n: c.score for n, c in fresh.candidates.items()} == {n: c.score for n, c in d.candidates.items()}
+
+
+def test_attribution_required_leaves_only_citing_candidates(support, questions_file):
+    d = decide(support, questions=questions_file, index="support", candidates="base,prompt,rag", attribution=True)
+    assert d.candidates["base"].cited_share == 0.0 and d.candidates["rag"].cited_share >= 0.9
+    assert "base" not in d.tied_with_best and d.recommendation in ("prompt", "rag")
+    assert any("attribution is required" in r for r in d.reasons)

@@ -73,3 +73,12 @@ def test_tasks_weigh_the_same_and_intervals_are_paired():
     b = {q: v + 0.05 for q, v in a.items()}
     diff = paired_difference(a, b, KINDS)
     assert diff["delta"] == pytest.approx(0.05) and diff["ci95"][0] == pytest.approx(0.05) and diff["n"] == 30
+
+
+def test_attribution_excludes_candidates_that_do_not_cite():
+    good = scores([0.8, 0.9, 0.7, 0.85] * 5)
+    same = scores([0.8, 0.88, 0.72, 0.84] * 5)
+    sel = select({"ft": good, "rag": same}, KINDS, {"ft": 5.0, "rag": 20.0}, {}, None, cited_share={"ft": 0.0, "rag": 1.0})
+    assert sel.pick == "rag" and sel.best == "rag" and "ft" in sel.over_latency
+    assert "attribution is required" in sel.reasons[0] and "ft (0% cited)" in sel.reasons[0]
+    assert select({"ft": good, "rag": same}, KINDS, {"ft": 5.0, "rag": 20.0}, {}, None).pick == "ft"  # not stated: cheaper wins

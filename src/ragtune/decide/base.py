@@ -36,6 +36,7 @@ class CandidateResult:
     cost_basis: str | None = None
     assumed: list[str] = field(default_factory=list)
     training: dict[str, Any] | None = None
+    cited_share: float | None = None  # with attribution required: share of answered knowledge questions cited
     vs_best: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:

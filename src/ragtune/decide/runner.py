@@ -43,6 +43,12 @@ _WINDOW_OVERHEAD = 400
 """Tokens of instructions, question and block headers besides the corpus itself (a generous allowance)."""
 
 
+def cited_share(rows: list[dict[str, Any]], kinds: dict[str, str]) -> float:
+    """Share of a candidate's answered (not abstained) knowledge questions whose answer cites a source."""
+    answered = [r for r in rows if kinds.get(r["id"]) == KNOWLEDGE and r.get("answer") is not None and not r.get("abstained")]
+    return sum(1 for r in answered if r.get("citations")) / len(answered) if answered else 0.0
+
+
 class DecideRunner:
     """Runs one ``DecideConfig`` in a workspace (see the module docstring)."""
 
@@ -353,8 +359,13 @@ class DecideRunner:
                 cost_per_1k_queries=cost.cost_per_1k_queries, monthly_usd=cost.monthly_usd, one_off_usd=cost.one_off_usd,
                 total_usd=cost.total_usd, cost_basis=cost.basis, assumed=cost.assumed,
                 training=None if training is None else {**self.state["trainings"].get(c.value, {}), "ref": training.ref})
+        cited = None
+        if cfg.attribution and KNOWLEDGE in data.tasks():
+            cited = {c.value: cited_share(rows[c], kinds) for c in rows}
+            for name, share in cited.items():
+                results[name].cited_share = round(share, 4)
         selection = select(scores, kinds, {c: k.total_usd for c, k in costs.items()},
-                           {c: k.latency_ms_p50 for c, k in costs.items()}, cfg.latency_budget_ms)
+                           {c: k.latency_ms_p50 for c, k in costs.items()}, cfg.latency_budget_ms, cited)
         for name, comparison in selection.comparisons.items():
             results[name].vs_best = comparison
         verdicts = apply_rules(facts, self._thresholds())

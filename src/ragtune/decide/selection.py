@@ -150,22 +150,34 @@ class Selection:
     tied: list[str]
     pick: str | None
     comparisons: dict[str, dict[str, Any]]
-    over_latency: list[str]
+    over_latency: list[str]  # not eligible: over the latency budget or, with attribution required, not citing
     reasons: list[str]
 
 
+ATTRIBUTION_SHARE = 0.9
+"""With attribution required, the least share of a candidate's answered knowledge questions that must carry citations."""
+
+
 def select(scores: dict[str, dict[str, float]], kinds: dict[str, str], totals: dict[str, float],
-           latency_p50: dict[str, float], latency_budget_ms: float | None) -> Selection:
-    """Pick among measured candidates: within the latency budget, tied with the best, then cheapest over the horizon.
+           latency_p50: dict[str, float], latency_budget_ms: float | None,
+           cited_share: dict[str, float] | None = None) -> Selection:
+    """Pick among measured candidates that meet the stated needs (within the latency budget; with ``cited_share``
+    given, because attribution is required, citing at least ``ATTRIBUTION_SHARE`` of their knowledge answers),
+    tied with the best, then cheapest over the horizon.
 
     ``scores``: candidate -> question id -> score; ``totals``: candidate -> cost over the horizon.
     """
     over = [c for c in scores if latency_budget_ms is not None and latency_p50.get(c, 0.0) > latency_budget_ms]
-    eligible = {c: s for c, s in scores.items() if c not in over and s}
+    uncited = [c for c in scores if cited_share is not None and cited_share.get(c, 0.0) < ATTRIBUTION_SHARE]
+    eligible = {c: s for c, s in scores.items() if c not in over and c not in uncited and s}
     reasons: list[str] = []
     if over:
         reasons.append(f"over the latency budget of {latency_budget_ms:,.0f} ms p50, so not eligible: "
                        + ", ".join(f"{c} ({latency_p50[c]:,.0f} ms)" for c in over))
+    if uncited:
+        reasons.append(f"attribution is required and these cite under {ATTRIBUTION_SHARE:.0%} of their answers, so not "
+                       "eligible: " + ", ".join(f"{c} ({cited_share.get(c, 0.0):.0%} cited)" for c in uncited))
+        over = over + [c for c in uncited if c not in over]
     if not eligible:
         return Selection(None, [], None, {}, over, reasons + ["no measured candidate is eligible"])
     means = {c: task_mean(s, kinds) for c, s in eligible.items()}
