@@ -58,14 +58,16 @@ def test_folder_skips_bad_file_but_strict_fails_and_keeps_index(workspace, docs_
     assert all(d.version == 1 for d in idx.documents())  # the strict failure wrote nothing
 
 
-def test_bad_jsonl_line_names_line_and_writes_nothing(workspace, tmp_path, docs_dir):
+def test_bad_jsonl_line_is_skipped_by_line_and_strict_writes_nothing(workspace, tmp_path, docs_dir):
     workspace.ingest([str(docs_dir)], index="support")
     gen = workspace.index("support").manifest.generation
     bad = tmp_path / "corpus.jsonl"
     bad.write_text('{"_id": "1", "text": "fine"}\n{"_id": "2"}\n')
     with pytest.raises(InputError, match=r"corpus.jsonl:2: field 'text'"):
-        workspace.ingest([str(bad)], index="support")
+        workspace.ingest([str(bad)], index="support", strict=True)
     assert workspace.index("support").manifest.generation == gen
+    report = workspace.ingest([str(bad)], index="support")
+    assert report.added == 1 and report.skipped == [{"source": f"{bad}:2", "error": "field 'text' is missing or empty"}]
 
 
 def test_jsonl_resync_removes_vanished_rows(workspace, tmp_path):

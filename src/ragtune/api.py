@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import uuid
@@ -246,6 +247,7 @@ class Workspace:
             paths = [str(confine(str(p), roots)) for p in paths]
             files, _ = discover(paths, include, exclude)
             check_walk([f.path for f in files], roots)
+        created = False
         if not self.store.exists(check_index_name(index)):
             if not create:
                 self.store.manifest(index)  # raises IndexNotFoundError
@@ -254,8 +256,15 @@ class Workspace:
 
             discover(paths, include, exclude)
             self.create_index(index, embedder)
-        return self.index(index).ingest(paths, include=include, exclude=exclude, strict=strict,
-                                        jsonl_fields=jsonl_fields, progress=progress, embedder=embedder)
+            created = True
+        try:
+            return self.index(index).ingest(paths, include=include, exclude=exclude, strict=strict,
+                                            jsonl_fields=jsonl_fields, progress=progress, embedder=embedder)
+        except BaseException:
+            if created:  # a first ingest that fails leaves no empty index behind
+                with contextlib.suppress(Exception):
+                    self.store.drop(index)
+            raise
 
     def delete_index(self, name: str) -> None:
         """Remove an index and everything in it, uploaded files included."""
