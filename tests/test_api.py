@@ -188,3 +188,11 @@ def test_reindex_of_an_empty_index_records_the_model(workspace):
     workspace.create_index("empty")
     report = workspace.index("empty").reindex("fake:24")
     assert report.changed and report.chunks == 0 and workspace.index("empty").manifest.embedder.dimension == 24
+
+
+def test_uploads_with_non_latin_names_keep_their_names_and_stay_two_documents(workspace, docs_dir):
+    workspace.ingest([str(docs_dir)], index="support")
+    first = workspace.index("support").ingest_uploads([("名前.txt", "名前の文書です。".encode())])
+    second = workspace.index("support").ingest_uploads([("日本.txt", "日本の文書です。".encode())])
+    assert (first.added, second.added, second.updated) == (1, 1, 0)
+    assert {"名前.txt", "日本.txt"} <= {d.doc_id for d in workspace.index("support").documents()}
