@@ -481,7 +481,8 @@ class Index:
         """Sync ``paths`` into this index (see ``ragtune.index.sync``)."""
         manifest = self.manifest
         return sync_sources(self.workspace.store, self.name, self._embedder(embedder), RecursiveChunker(manifest.chunking),
-                            paths, include=include, exclude=exclude, strict=strict, jsonl_fields=jsonl_fields, progress=progress)
+                            paths, include=include, exclude=exclude, strict=strict, jsonl_fields=jsonl_fields, progress=progress,
+                            limits=self.workspace.config.ingest)
 
     def ingest_uploads(self, files: Sequence[tuple[str, bytes]]) -> IngestReport:
         """Store uploaded ``(file name, content)`` pairs in the index's upload folder and ingest them in one commit.

@@ -105,3 +105,32 @@ def test_a_failed_first_ingest_leaves_no_index(workspace, tmp_path):
     with pytest.raises(InputError, match="broken.pdf"):
         workspace.ingest([str(bad)], index="fresh")
     assert workspace.store.list_indexes() == []
+
+
+def _limited(tmp_path, **ingest):
+    from ragtune.api import Workspace
+    from ragtune.config import RagtuneConfig
+
+    return Workspace(RagtuneConfig.load({"home": str(tmp_path / "home"), "embedder": {"model": "fake:64"}, "ingest": ingest}))
+
+
+def test_a_file_above_the_size_limit_is_a_skipped_entry(tmp_path, docs_dir):
+    (docs_dir / "huge.txt").write_text("Big text. " * 300_000)  # ~3 MB
+    report = _limited(tmp_path, max_file_mb=1).ingest([str(docs_dir)], index="kb")
+    assert report.added == 3
+    (entry,) = report.skipped
+    assert entry["source"].endswith("huge.txt") and "above the limit of 1048576 bytes (ingest.max_file_mb)" in entry["error"]
+
+
+def test_a_docx_that_unpacks_above_the_limit_is_a_skipped_entry(tmp_path, docs_dir):
+    import docx
+
+    document = docx.Document()
+    for _ in range(200):
+        document.add_paragraph("compressible " * 1000)
+    document.save(str(docs_dir / "bomb.docx"))
+    assert (docs_dir / "bomb.docx").stat().st_size < 1024 * 1024
+    report = _limited(tmp_path, max_unpacked_mb=1).ingest([str(docs_dir)], index="kb")
+    assert report.added == 3
+    (entry,) = report.skipped
+    assert entry["source"].endswith("bomb.docx") and "(ingest.max_unpacked_mb)" in entry["error"]

@@ -16,6 +16,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from ragtune.config import IngestConfig
 from ragtune.documents import Chunker, Document, JsonlFields, discover, loader_for, supported_suffixes
 from ragtune.embeddings.base import Embedder
 from ragtune.errors import InputError
@@ -50,9 +51,11 @@ def _under(source: str, folder: str) -> bool:
 
 def sync_sources(store: Store, index: str, embedder: Embedder, chunker: Chunker, paths: Sequence[str],
                  *, include: Sequence[str] = (), exclude: Sequence[str] = (), strict: bool = False,
-                 jsonl_fields: JsonlFields | None = None, progress: Progress | None = None) -> IngestReport:
-    """Bring ``index`` in line with ``paths`` (see the module docstring)."""
+                 jsonl_fields: JsonlFields | None = None, progress: Progress | None = None,
+                 limits: IngestConfig | None = None) -> IngestReport:
+    """Bring ``index`` in line with ``paths`` (see the module docstring); ``limits`` caps file sizes."""
     report = IngestReport(index=index)
+    limits = limits or IngestConfig()
 
     def skip(source: str, why: str) -> None:
         if strict:
@@ -83,7 +86,11 @@ def sync_sources(store: Store, index: str, embedder: Embedder, chunker: Chunker,
                 kept.add(row_id)  # a stored row that is unreadable now is kept, not removed
 
         try:
-            loader = loader_for(file.path, jsonl_fields, None if strict else skip_row)
+            size = file.path.stat().st_size
+            if size > limits.max_file_bytes:
+                raise InputError(f"{file.path}: {size} bytes, above the limit of {limits.max_file_bytes} bytes "
+                                 "(ingest.max_file_mb)")
+            loader = loader_for(file.path, jsonl_fields, None if strict else skip_row, limits)
             docs = list(loader.load(file.path, doc_id))
         except Exception as exc:  # noqa: BLE001 - any loader failure on one file is that file's problem
             error = exc if isinstance(exc, InputError) else InputError(f"{file.path}: cannot read: {type(exc).__name__}: {exc}")
