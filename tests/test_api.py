@@ -196,3 +196,18 @@ def test_uploads_with_non_latin_names_keep_their_names_and_stay_two_documents(wo
     second = workspace.index("support").ingest_uploads([("日本.txt", "日本の文書です。".encode())])
     assert (first.added, second.added, second.updated) == (1, 1, 0)
     assert {"名前.txt", "日本.txt"} <= {d.doc_id for d in workspace.index("support").documents()}
+
+
+def test_the_workspace_and_what_it_writes_are_readable_by_the_owner_alone(tmp_path, docs_dir):
+    previous = os.umask(0o022)
+    try:
+        ws = Workspace(RagtuneConfig.load({"home": str(tmp_path / "private"), "embedder": {"model": "fake:16"}}))
+        ws.ingest([str(docs_dir)], index="support")
+        ws.index("support").ingest_uploads([("notes.md", b"# Notes\n\nUploaded text.\n")])
+        home = tmp_path / "private"
+        assert oct(home.stat().st_mode & 0o777) == "0o700"
+        written = [p for p in home.rglob("*")]
+        assert written and all(p.stat().st_mode & 0o077 == 0 for p in written), [p for p in written if p.stat().st_mode & 0o077]
+        assert oct((ws.uploads_dir("support") / "notes.md").stat().st_mode & 0o777) == "0o600"
+    finally:
+        os.umask(previous)

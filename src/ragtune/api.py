@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence, TypeVar
 from ragtune.advisor import (AdvisorConfig, CostReport, Facts, Recommendation, StatedNeeds, decide, estimate_costs,
                              load_advisor_config, measure_facts, stated_needs)
 from ragtune.advisor.report import write_report as write_advice_report
-from ragtune.config import ChunkingConfig, RagtuneConfig, SearchMode, apply_threads
+from ragtune.config import ChunkingConfig, RagtuneConfig, SearchMode, apply_threads, private_files
 from ragtune.decide import DecideConfig, Decision
 from ragtune.documents import JsonlFields, RecursiveChunker
 from ragtune.embeddings import Embedder, load_embedder
@@ -105,11 +105,14 @@ class ReindexReport:
 
 
 class Workspace:
-    """A ragtune workspace: named indexes (and, later, model artefacts) under ``config.home``."""
+    """A ragtune workspace: named indexes (and, later, model artefacts) under ``config.home``.
+
+    Creating one sets the process umask to 077: the workspace and everything written in it is the owner's alone."""
 
     def __init__(self, config: RagtuneConfig | None = None) -> None:
         self.config = config or RagtuneConfig.load()
         apply_threads(self.config.threads)
+        private_files()
         self._store: Store | None = None
         self._embedders: dict[str, Embedder] = {}
         self._keys: KeyStore | None = None

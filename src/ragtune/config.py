@@ -235,6 +235,12 @@ def read_secret(variable: str) -> str | None:
     return value or None
 
 
+def private_files() -> None:
+    """Make every file this process creates 0600 and every folder 0700 (umask 077, stricter bits kept), so the
+    workspace (documents, uploads, indexes, job results) is readable by its owner alone."""
+    os.umask(os.umask(0o077) | 0o077)
+
+
 def apply_threads(threads: int) -> None:
     """Pin torch and BLAS thread pools to ``threads`` (call once per process, before heavy work)."""
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
