@@ -58,14 +58,16 @@ def test_folder_skips_bad_file_but_strict_fails_and_keeps_index(workspace, docs_
     assert all(d.version == 1 for d in idx.documents())  # the strict failure wrote nothing
 
 
-def test_bad_jsonl_line_names_line_and_writes_nothing(workspace, tmp_path, docs_dir):
+def test_bad_jsonl_line_is_skipped_by_line_and_strict_writes_nothing(workspace, tmp_path, docs_dir):
     workspace.ingest([str(docs_dir)], index="support")
     gen = workspace.index("support").manifest.generation
     bad = tmp_path / "corpus.jsonl"
     bad.write_text('{"_id": "1", "text": "fine"}\n{"_id": "2"}\n')
     with pytest.raises(InputError, match=r"corpus.jsonl:2: field 'text'"):
-        workspace.ingest([str(bad)], index="support")
+        workspace.ingest([str(bad)], index="support", strict=True)
     assert workspace.index("support").manifest.generation == gen
+    report = workspace.ingest([str(bad)], index="support")
+    assert report.added == 1 and report.skipped == [{"source": f"{bad}:2", "error": "field 'text' is missing or empty"}]
 
 
 def test_jsonl_resync_removes_vanished_rows(workspace, tmp_path):
@@ -186,3 +188,26 @@ def test_reindex_of_an_empty_index_records_the_model(workspace):
     workspace.create_index("empty")
     report = workspace.index("empty").reindex("fake:24")
     assert report.changed and report.chunks == 0 and workspace.index("empty").manifest.embedder.dimension == 24
+
+
+def test_uploads_with_non_latin_names_keep_their_names_and_stay_two_documents(workspace, docs_dir):
+    workspace.ingest([str(docs_dir)], index="support")
+    first = workspace.index("support").ingest_uploads([("名前.txt", "名前の文書です。".encode())])
+    second = workspace.index("support").ingest_uploads([("日本.txt", "日本の文書です。".encode())])
+    assert (first.added, second.added, second.updated) == (1, 1, 0)
+    assert {"名前.txt", "日本.txt"} <= {d.doc_id for d in workspace.index("support").documents()}
+
+
+def test_the_workspace_and_what_it_writes_are_readable_by_the_owner_alone(tmp_path, docs_dir):
+    previous = os.umask(0o022)
+    try:
+        ws = Workspace(RagtuneConfig.load({"home": str(tmp_path / "private"), "embedder": {"model": "fake:16"}}))
+        ws.ingest([str(docs_dir)], index="support")
+        ws.index("support").ingest_uploads([("notes.md", b"# Notes\n\nUploaded text.\n")])
+        home = tmp_path / "private"
+        assert oct(home.stat().st_mode & 0o777) == "0o700"
+        written = [p for p in home.rglob("*")]
+        assert written and all(p.stat().st_mode & 0o077 == 0 for p in written), [p for p in written if p.stat().st_mode & 0o077]
+        assert oct((ws.uploads_dir("support") / "notes.md").stat().st_mode & 0o777) == "0o600"
+    finally:
+        os.umask(previous)

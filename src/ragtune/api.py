@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import uuid
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence, TypeVar
 from ragtune.advisor import (AdvisorConfig, CostReport, Facts, Recommendation, StatedNeeds, decide, estimate_costs,
                              load_advisor_config, measure_facts, stated_needs)
 from ragtune.advisor.report import write_report as write_advice_report
-from ragtune.config import ChunkingConfig, RagtuneConfig, SearchMode, apply_threads
+from ragtune.config import ChunkingConfig, RagtuneConfig, SearchMode, apply_threads, private_files
 from ragtune.decide import DecideConfig, Decision
 from ragtune.documents import JsonlFields, RecursiveChunker
 from ragtune.embeddings import Embedder, load_embedder
@@ -104,11 +105,14 @@ class ReindexReport:
 
 
 class Workspace:
-    """A ragtune workspace: named indexes (and, later, model artefacts) under ``config.home``."""
+    """A ragtune workspace: named indexes (and, later, model artefacts) under ``config.home``.
+
+    Creating one sets the process umask to 077: the workspace and everything written in it is the owner's alone."""
 
     def __init__(self, config: RagtuneConfig | None = None) -> None:
         self.config = config or RagtuneConfig.load()
         apply_threads(self.config.threads)
+        private_files()
         self._store: Store | None = None
         self._embedders: dict[str, Embedder] = {}
         self._keys: KeyStore | None = None
@@ -246,6 +250,7 @@ class Workspace:
             paths = [str(confine(str(p), roots)) for p in paths]
             files, _ = discover(paths, include, exclude)
             check_walk([f.path for f in files], roots)
+        created = False
         if not self.store.exists(check_index_name(index)):
             if not create:
                 self.store.manifest(index)  # raises IndexNotFoundError
@@ -254,8 +259,15 @@ class Workspace:
 
             discover(paths, include, exclude)
             self.create_index(index, embedder)
-        return self.index(index).ingest(paths, include=include, exclude=exclude, strict=strict,
-                                        jsonl_fields=jsonl_fields, progress=progress, embedder=embedder)
+            created = True
+        try:
+            return self.index(index).ingest(paths, include=include, exclude=exclude, strict=strict,
+                                            jsonl_fields=jsonl_fields, progress=progress, embedder=embedder)
+        except BaseException:
+            if created:  # a first ingest that fails leaves no empty index behind
+                with contextlib.suppress(Exception):
+                    self.store.drop(index)
+            raise
 
     def delete_index(self, name: str) -> None:
         """Remove an index and everything in it, uploaded files included."""
@@ -472,7 +484,8 @@ class Index:
         """Sync ``paths`` into this index (see ``ragtune.index.sync``)."""
         manifest = self.manifest
         return sync_sources(self.workspace.store, self.name, self._embedder(embedder), RecursiveChunker(manifest.chunking),
-                            paths, include=include, exclude=exclude, strict=strict, jsonl_fields=jsonl_fields, progress=progress)
+                            paths, include=include, exclude=exclude, strict=strict, jsonl_fields=jsonl_fields, progress=progress,
+                            limits=self.workspace.config.ingest)
 
     def ingest_uploads(self, files: Sequence[tuple[str, bytes]]) -> IngestReport:
         """Store uploaded ``(file name, content)`` pairs in the index's upload folder and ingest them in one commit.

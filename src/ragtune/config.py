@@ -133,6 +133,21 @@ class AnswerConfig(_Strict):
     unsupported: FallbackPolicy = Field(FallbackPolicy.extractive, description="A generated answer no block supports: replace it with the extractive answer, abstain, or keep it uncited.")
 
 
+class IngestConfig(_Strict):
+    """Limits on what one ingest reads: a file above them is a skipped entry with the reason."""
+
+    max_file_mb: float = Field(256.0, gt=0, description="Largest file (on disk) that is read, in MiB.")
+    max_unpacked_mb: float = Field(64.0, gt=0, description="Largest decompressed content of a packed file (DOCX), in MiB.")
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * 1024 * 1024)
+
+    @property
+    def max_unpacked_bytes(self) -> int:
+        return int(self.max_unpacked_mb * 1024 * 1024)
+
+
 class IndexConfig(_Strict):
     """Store-level settings."""
 
@@ -159,6 +174,7 @@ class RagtuneConfig(_Strict):
     threads: int = Field(1, ge=1, le=256, description="torch / BLAS threads (RAGTUNE_THREADS); 1 is fastest on a busy 2-core box.")
     embedder: EmbedderConfig = Field(default_factory=EmbedderConfig)
     chunking: ChunkingConfig = Field(default_factory=ChunkingConfig)
+    ingest: IngestConfig = Field(default_factory=IngestConfig)
     retrieval: RetrievalConfig = Field(default_factory=RetrievalConfig)
     index: IndexConfig = Field(default_factory=IndexConfig)
     rerank: RerankConfig = Field(default_factory=RerankConfig)
@@ -217,6 +233,12 @@ def read_secret(variable: str) -> str | None:
     """The value of the environment variable that holds a secret (config keeps only the variable's name)."""
     value = os.environ.get(variable, "").strip()
     return value or None
+
+
+def private_files() -> None:
+    """Make every file this process creates 0600 and every folder 0700 (umask 077, stricter bits kept), so the
+    workspace (documents, uploads, indexes, job results) is readable by its owner alone."""
+    os.umask(os.umask(0o077) | 0o077)
 
 
 def apply_threads(threads: int) -> None:

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from ragtune.documents.loaders.pdf import PdfLoader
+
 
 def test_ingest_json_is_pure_and_matches_contract(cli, docs_dir):
     code, out, _ = cli("ingest", docs_dir, "--index", "support", "--json")
@@ -119,3 +121,15 @@ def test_reindex_json_and_errors(cli, docs_dir):
     assert code == 2 and out == "" and "no model named 'nothing'" in err
     code, out, err = cli("reindex", "--index", "absent", "--embedder", "fake:8", "--json")
     assert code == 2 and out == "" and "no index named 'absent'" in err
+
+
+def test_any_loader_exception_exits_2_only_under_strict(cli, tmp_path, docs_dir, monkeypatch):
+    def explode(self, path, doc_id):
+        raise RuntimeError("engine gave up")
+
+    (docs_dir / "filing.pdf").write_bytes(b"%PDF-1.4 stand-in")
+    monkeypatch.setattr(PdfLoader, "load", explode)
+    code, _, stderr = cli("ingest", docs_dir, "--index", "kb")
+    assert code == 0 and "RuntimeError: engine gave up" in " ".join(stderr.split())
+    code, _, stderr = cli("ingest", docs_dir, "--index", "kb", "--strict")
+    assert code == 2 and "filing.pdf" in stderr

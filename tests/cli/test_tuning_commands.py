@@ -33,14 +33,16 @@ def _write(path, rows):
     return path
 
 
-def test_data_check_json_is_one_document_and_strict_sets_the_exit_code(runner, tmp_path):
+def test_data_check_json_is_one_document_and_errors_or_strict_set_the_exit_code(runner, tmp_path):
     path = _write(tmp_path / "d.jsonl", _rows(30) + ['{"input": 1'])
     result = runner.invoke(app, ["data", "check", str(path), "--base", "none", "--json"])
-    assert result.exit_code == 0
+    assert result.exit_code == 2
     doc = json.loads(result.stdout)
     assert doc["rows"]["valid"] == 30 and doc["errors"][0]["line"] == 31 and doc["verdict"]["level"] == "not_ready"
     strict = runner.invoke(app, ["data", "check", str(path), "--base", "none", "--strict", "--json"])
     assert strict.exit_code == 2 and json.loads(strict.stdout)["verdict"]["ready"] is False
+    clean = runner.invoke(app, ["data", "check", str(_write(tmp_path / "ok.jsonl", _rows(30))), "--base", "none", "--json"])
+    assert clean.exit_code == 0
     missing = runner.invoke(app, ["data", "check", str(tmp_path / "none.jsonl"), "--json"])
     assert missing.exit_code == 2 and "no such file" in _flat(missing.stderr) and missing.stdout == ""
 
@@ -48,7 +50,13 @@ def test_data_check_json_is_one_document_and_strict_sets_the_exit_code(runner, t
 def test_data_check_human_output_lists_errors_on_stderr(runner, tmp_path):
     path = _write(tmp_path / "d.jsonl", _rows(3) + [{"input": "", "output": "x"}])
     result = runner.invoke(app, ["data", "check", str(path), "--base", "none"])
-    assert result.exit_code == 0 and "d.jsonl:4: field 'input': must be a non-empty string" in _flat(result.stderr) and "verdict: not_ready" in _flat(result.stdout)
+    assert result.exit_code == 2 and "d.jsonl:4: field 'input': must be a non-empty string" in _flat(result.stderr) and "verdict: not_ready" in _flat(result.stdout)
+
+
+def test_data_check_exits_2_when_a_line_is_not_json(runner, tmp_path):
+    path = _write(tmp_path / "d.jsonl", [_rows(1)[0], "not json"] + _rows(3)[1:])
+    result = runner.invoke(app, ["data", "check", str(path), "--base", "none"])
+    assert result.exit_code == 2 and "d.jsonl:2" in _flat(result.stderr) and "verdict: not_ready" in _flat(result.stdout)
 
 
 def test_data_split_cli(runner, tmp_path):

@@ -46,3 +46,17 @@ def test_small_paragraphs_pack_together():
     (chunk,) = RecursiveChunker(ChunkingConfig(max_tokens=100, overlap_tokens=0)).chunk(doc)
     assert chunk.text == "One.\n\nTwo.\n\nThree."
     assert chunk.index_text == "S\nOne.\n\nTwo.\n\nThree."
+
+
+def test_a_long_single_line_is_cut_in_one_pass_without_holding_every_token():
+    import tracemalloc
+
+    line = " ".join(f"w{i}, v" for i in range(200_000))  # ~2 MB, one line, no sentence ends
+    doc = make_doc([(line, None, ())])
+    tracemalloc.start()
+    chunks = RecursiveChunker().chunk(doc)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 4 * len(line)  # the chunks' text and little more (a list of every token is ~40x the text)
+    assert all(doc.text[c.start:c.end] == c.text and count_tokens(c.text) <= 256 for c in chunks[:50])
+    assert chunks[-1].end == len(doc.text)

@@ -134,3 +134,60 @@ def test_unsupported_type(tmp_path):
     p.write_bytes(b"\x89PNG")
     with pytest.raises(InputError, match="unsupported file type '.png'"):
         loader_for(p)
+
+
+def _raw_pdf(pages: list[bytes]) -> bytes:
+    """A minimal PDF whose pages have the given content streams (Helvetica as /F1)."""
+    objs = [b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [" + b" ".join(b"%d 0 R" % (4 + 2 * i) for i in range(len(pages))) + b"] /Count %d >>" % len(pages),
+            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    for i, content in enumerate(pages):
+        objs.append(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> "
+                    b"/Contents %d 0 R >>" % (5 + 2 * i))
+        objs.append(b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream")
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for number, body in enumerate(objs, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1) + b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
+    return bytes(out)
+
+
+def test_pdf_that_pypdf_gives_up_on_is_read_by_the_fallback_engine_with_pages(tmp_path):
+    from ragtune.documents.loaders.pdf import PdfLoader
+
+    huge_array = b"BT /F1 10 Tf 72 700 Td [" + b" 0 ".join([b"(x)"] * 60_000) + b"] TJ ET"  # 120k elements: over pypdf's limit
+    p = tmp_path / "filing.pdf"
+    p.write_bytes(_raw_pdf([b"BT /F1 12 Tf 72 720 Td (Net revenue 1,234 5,678) Tj ET\n" + huge_array,
+                            b"BT /F1 12 Tf 72 720 Td (Page two covers liquidity.) Tj ET"]))
+    with pytest.raises(InputError, match="pypdf: LimitReachedError: Reached maximum array element count"):
+        list(PdfLoader(["pypdf"]).load(p, "f"))
+    for loader in (PdfLoader(["pypdf", "pdfium"]), loader_for(p)):
+        (doc,) = loader.load(p, "f")
+        assert [b for b in doc.blocks if "liquidity" in b.text][0].page == 2
+        assert [b for b in doc.blocks if "Net revenue 1,234 5,678" in b.text][0].page == 1
+
+
+def test_pdf_table_rows_keep_their_labels_and_pages(tmp_path):
+    from reportlab.pdfgen import canvas
+
+    from ragtune.documents.loaders.pdf import PdfLoader
+
+    p = tmp_path / "table.pdf"
+    c = canvas.Canvas(str(p))
+    for page, rows in enumerate([[("Net revenue", "1,234", "5,678")], [("Operating income", "321", "654")]], start=1):
+        c.drawString(72, 760, f"Statement page {page}")
+        for y, (label, q1, q2) in zip(range(720, 0, -16), rows):
+            c.drawString(72, y, label)
+            c.drawRightString(400, y, q1)
+            c.drawRightString(480, y, q2)
+        c.showPage()
+    c.save()
+    assert PdfLoader().engines[0].value == "pdfium"
+    (doc,) = loader_for(p).load(p, "t")  # pypdf alone puts each separately drawn cell on a line of its own
+    lines = {line.split()[0] + " " + line.split()[1]: (" ".join(line.split()), b.page)
+             for b in doc.blocks for line in b.text.splitlines() if len(line.split()) > 2}
+    assert lines["Net revenue"] == ("Net revenue 1,234 5,678", 1)
+    assert lines["Operating income"] == ("Operating income 321 654", 2)

@@ -185,3 +185,10 @@ def test_the_api_over_a_postgres_store(tmp_path, pg_uri, docs_dir):
     answer = client.post("/v1/indexes/support/ask", headers=h, json={"question": "How long are audit log entries kept?"}).json()
     assert "400 days" in answer["answer"] and answer["citations"][0]["doc_id"] == "docs/audit.txt"
     ws.store.close()
+
+
+def test_health_is_503_while_the_key_store_is_unreadable(client, keys, served):
+    assert client.get("/v1/health").status_code == 200
+    served.keys.path.write_text("{ not json")
+    r = client.get("/v1/health")
+    assert r.status_code == 503 and r.json()["code"] == "KeyStoreUnavailable"

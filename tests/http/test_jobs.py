@@ -121,3 +121,15 @@ def test_bad_decide_requests_queue_nothing(client, keys, auth, body, status, mes
     r = client.post("/v1/indexes/support/decide", json=body, headers=auth(keys["reader"]))
     assert r.status_code == status and message in r.json()["detail"]
     assert client.get("/v1/jobs", headers=auth(keys["root"])).json() == []
+
+
+def test_a_report_link_dies_with_the_key_that_opened_the_job(client, keys, served, auth):
+    r = client.post("/v1/indexes/support/eval", json={"questions": QUESTIONS, "variants": "base", "model": "extractive"},
+                    headers=auth(keys["reader"]))
+    finished(client, r.json()["id"])
+    link = client.get(f"/v1/jobs/{r.json()['id']}", headers=auth(keys["reader"])).json()["links"]["html"]
+    assert client.get(link).status_code == 200
+    (reader,) = [k for k in served.keys.list() if k.role.value == "reader" and k.index == "support"]
+    served.keys.revoke(reader.id)
+    refused = client.get(link)
+    assert refused.status_code == 401 and "revoked" in refused.json()["detail"]

@@ -36,10 +36,12 @@ def register(app: typer.Typer) -> None:
         max_length: int = typer.Option(512, "--max-length", min=16, help="Longest row in tokens that training keeps."),
         test: Optional[Path] = typer.Option(None, "--test", help="A test file to check for leakage from the training rows."),
         system: Optional[str] = typer.Option(None, "--system", help="System prompt for rows without one (text or @file)."),
-        strict: bool = typer.Option(False, "--strict", help="Exit 2 unless the verdict is ready."),
+        strict: bool = typer.Option(False, "--strict", help="Exit 2 unless the verdict is ready (rows with errors exit 2 anyway)."),
         as_json: bool = JsonFlag,
     ) -> None:
-        """Every error with its line and field, duplicates, leakage, token lengths, the JSON outputs' schema, and a verdict."""
+        """Every error with its line and field, duplicates, leakage, token lengths, the JSON outputs' schema, and a verdict.
+
+        Exit 2 when a row has an error (after the full report), or with --strict when the verdict is not ready."""
         report = api.check_examples(path, base=None if base == "none" else base, max_length=max_length,
                                     system=read_system(system), test=test)
         doc = report.to_json()
@@ -47,7 +49,7 @@ def register(app: typer.Typer) -> None:
             emit_json(doc)
         else:
             _print_report(doc)
-        if strict and not doc["verdict"]["ready"]:
+        if doc["errors"] or (strict and not doc["verdict"]["ready"]):
             raise typer.Exit(2)
 
     @data.command("split")

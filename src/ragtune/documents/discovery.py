@@ -1,11 +1,18 @@
-"""Finding the files to ingest: files and folders (recursively), include/exclude globs, stable doc ids."""
+"""Finding the files to ingest: files and folders (recursively), include/exclude globs, stable doc ids.
+
+Doc ids: a file named directly gets its file name (``notes.txt``); a file found in a folder gets the folder's
+name and its path inside it (``docs/guide.md``). When another source already holds that id, the id grows by
+the parent folders of the file's absolute path (``b/notes.txt``, then ``x/b/notes.txt``, ...) until it is
+free: see ``SourceFile.id_candidates``. Unicode in names is kept as it is.
+"""
 
 from __future__ import annotations
 
 import fnmatch
+import os
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Sequence
+from pathlib import Path, PurePosixPath
+from typing import Iterator, Sequence
 
 from ragtune.errors import InputError
 
@@ -19,22 +26,52 @@ class SourceFile:
     origin: str
     explicit: bool
 
+    def id_candidates(self) -> Iterator[str]:
+        """``doc_id``, then ever longer ids made of the parent folders of the file's absolute path."""
+        yield self.doc_id
+        parts = Path(os.path.abspath(self.path)).parts[1:]
+        for size in range(len(PurePosixPath(self.doc_id).parts) + 1, len(parts) + 1):
+            yield "/".join(parts[-size:])
+
+
+@dataclass(frozen=True)
+class Skip:
+    """A path that was not loaded and why. ``origin`` is set for a folder that could not be read: the
+    documents stored from under it (found under that root) are kept, not counted as vanished."""
+
+    path: str
+    reason: str
+    origin: str | None = None
+
 
 def _matches(rel: str, patterns: Sequence[str]) -> bool:
     name = rel.rsplit("/", 1)[-1]
     return any(fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(name, p) for p in patterns)
 
 
+def _walk(path: Path, root: str, skipped: list[Skip]) -> list[Path]:
+    """Every file under ``path`` (hidden entries left out); unreadable folders become ``Skip`` entries."""
+    found: list[Path] = []
+
+    def unreadable(exc: OSError) -> None:
+        skipped.append(Skip(str(exc.filename or path), f"cannot read folder: {exc.strerror or exc}", root))
+
+    for folder, dirs, names in os.walk(path, onerror=unreadable):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        found.extend(Path(folder) / n for n in names if not n.startswith("."))
+    return sorted(f for f in found if f.is_file())
+
+
 def discover(paths: Sequence[str | Path], include: Sequence[str] = (), exclude: Sequence[str] = (),
-             suffixes: set[str] | None = None) -> tuple[list[SourceFile], list[tuple[str, str]]]:
-    """Expand ``paths`` into files; returns ``(files, skipped)`` where skipped holds ``(path, reason)``.
+             suffixes: set[str] | None = None) -> tuple[list[SourceFile], list[Skip]]:
+    """Expand ``paths`` into files; returns ``(files, skipped)``.
 
     A named file is always taken (its loader decides). Inside folders, hidden entries are ignored, globs
-    filter on the path relative to the folder, and files of unsupported types are reported as skipped.
-    Doc ids are ``<folder name>/<relative path>`` for files found in folders, the file name otherwise.
+    filter on the path relative to the folder, and files of unsupported types and folders that cannot be
+    read are reported as skipped. Doc ids: see the module docstring.
     """
     files: list[SourceFile] = []
-    skipped: list[tuple[str, str]] = []
+    skipped: list[Skip] = []
     for raw in paths:
         path = Path(raw)
         if not path.exists():
@@ -43,16 +80,14 @@ def discover(paths: Sequence[str | Path], include: Sequence[str] = (), exclude: 
             files.append(SourceFile(path, path.name, str(path.resolve()), True))
             continue
         root = path.resolve()
-        for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        for file in _walk(path, str(root), skipped):
             rel = file.relative_to(path).as_posix()
-            if any(part.startswith(".") for part in Path(rel).parts):
-                continue
             if include and not _matches(rel, include):
                 continue
             if exclude and _matches(rel, exclude):
                 continue
             if suffixes is not None and file.suffix.lower() not in suffixes:
-                skipped.append((str(file), f"unsupported file type '{file.suffix or '(none)'}'"))
+                skipped.append(Skip(str(file), f"unsupported file type '{file.suffix or '(none)'}'"))
                 continue
             files.append(SourceFile(file, f"{root.name}/{rel}", str(root), False))
     return files, skipped

@@ -1,17 +1,22 @@
 """Syncing sources into an index: load, compare content hashes, chunk and embed what changed, commit once.
 
 Unchanged documents cost nothing; changed ones are replaced; documents that vanished from a folder or
-JSONL file that was ingested again are removed. Everything is prepared in memory first and written in
+JSONL file that was ingested again are removed. A file, row or folder that cannot be read is a skipped entry
+with its reason (an error with ``strict``), and the documents stored from it are kept. A document id held by
+another source is never replaced: a file's id grows by its parent folders until it is free (see
+``ragtune.documents.discovery``), and a JSONL row whose id another source holds is skipped. Everything is prepared in memory first and written in
 one atomic ``Store.commit``, so an error or Ctrl-C before the commit leaves the index as it was.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import numpy as np
 
+from ragtune.config import IngestConfig
 from ragtune.documents import Chunker, Document, JsonlFields, discover, loader_for, supported_suffixes
 from ragtune.embeddings.base import Embedder
 from ragtune.errors import InputError
@@ -39,33 +44,70 @@ class IngestReport:
                 "unchanged": self.unchanged, "skipped": self.skipped, "chunks": self.chunks}
 
 
+def _under(source: str, folder: str) -> bool:
+    path = os.path.abspath(source.split("#", 1)[0])
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
 def sync_sources(store: Store, index: str, embedder: Embedder, chunker: Chunker, paths: Sequence[str],
                  *, include: Sequence[str] = (), exclude: Sequence[str] = (), strict: bool = False,
-                 jsonl_fields: JsonlFields | None = None, progress: Progress | None = None) -> IngestReport:
-    """Bring ``index`` in line with ``paths`` (see the module docstring)."""
+                 jsonl_fields: JsonlFields | None = None, progress: Progress | None = None,
+                 limits: IngestConfig | None = None) -> IngestReport:
+    """Bring ``index`` in line with ``paths`` (see the module docstring); ``limits`` caps file sizes."""
     report = IngestReport(index=index)
-    files, skipped = discover(paths, include, exclude, supported_suffixes())
-    for path, why in skipped:
+    limits = limits or IngestConfig()
+
+    def skip(source: str, why: str) -> None:
         if strict:
-            raise InputError(f"{path}: {why}")
-        report.skipped.append({"source": path, "error": why})
+            raise InputError(f"{source}: {why}")
+        report.skipped.append({"source": source, "error": why})
+
+    files, skipped = discover(paths, include, exclude, supported_suffixes())
     existing = {d.doc_id: d for d in store.documents(index)}
+    kept: set[str] = set()  # stored documents that were not read again but have not vanished either
+    for entry in skipped:
+        skip(entry.path, entry.reason)
+        if entry.origin is not None:
+            folder = os.path.abspath(entry.path)
+            kept.update(d for d, rec in existing.items() if rec.origin == entry.origin and _under(rec.source, folder))
+    owners = {d: rec.origin for d, rec in existing.items()}
     origins = {f.origin for f in files}
     seen: set[str] = set()
     changed: list[tuple[Document, str, int]] = []
     for done, file in enumerate(files, start=1):
+        doc_id = next((c for c in file.id_candidates() if owners.get(c, file.origin) == file.origin and c not in seen), None)
+        if doc_id is None:
+            skip(str(file.path), "every document id this path gives is held by another source")
+            continue
+
+        def skip_row(where: str, why: str, row_id: str | None, origin: str = file.origin) -> None:
+            report.skipped.append({"source": where, "error": why})
+            if row_id is not None and owners.get(row_id) == origin:
+                kept.add(row_id)  # a stored row that is unreadable now is kept, not removed
+
         try:
-            docs = list(loader_for(file.path, jsonl_fields).load(file.path, file.doc_id))
-        except InputError as exc:
+            size = file.path.stat().st_size
+            if size > limits.max_file_bytes:
+                raise InputError(f"{file.path}: {size} bytes, above the limit of {limits.max_file_bytes} bytes "
+                                 "(ingest.max_file_mb)")
+            loader = loader_for(file.path, jsonl_fields, None if strict else skip_row, limits)
+            docs = list(loader.load(file.path, doc_id))
+        except Exception as exc:  # noqa: BLE001 - any loader failure on one file is that file's problem
+            error = exc if isinstance(exc, InputError) else InputError(f"{file.path}: cannot read: {type(exc).__name__}: {exc}")
             if strict or file.explicit:
-                raise
-            report.skipped.append({"source": str(file.path), "error": str(exc)})
+                raise error from exc
+            report.skipped.append({"source": str(file.path), "error": str(error)})
             # A file that fails to load keeps its stored documents: it has not vanished.
-            seen.update(d for d, rec in existing.items() if rec.source == str(file.path) or rec.source.startswith(f"{file.path}#"))
+            kept.update(d for d, rec in existing.items() if rec.origin == file.origin and
+                        (rec.source == str(file.path) or rec.source.startswith(f"{file.path}#") or d == doc_id))
             continue
         for doc in docs:
-            if doc.doc_id in seen:
-                raise InputError(f"{file.path}: duplicate document id '{doc.doc_id}'")
+            holder = owners.get(doc.doc_id, file.origin)
+            if doc.doc_id in seen or holder != file.origin:
+                skip(doc.source, f"document id '{doc.doc_id}' is already used by "
+                                 f"{'another document in this ingest' if doc.doc_id in seen else 'a document from another source'}")
+                continue
+            owners[doc.doc_id] = file.origin
             seen.add(doc.doc_id)
             old = existing.get(doc.doc_id)
             if old is not None and old.hash == doc.content_hash:
@@ -78,7 +120,7 @@ def sync_sources(store: Store, index: str, embedder: Embedder, chunker: Chunker,
                 report.updated += 1
         if progress:
             progress("load", done, len(files))
-    removed = [d for d, rec in existing.items() if rec.origin in origins and d not in seen]
+    removed = [d for d, rec in existing.items() if rec.origin in origins and d not in seen and d not in kept]
     report.removed = len(removed)
 
     pieces = [(doc, origin, version, chunker.chunk(doc)) for doc, origin, version in changed]

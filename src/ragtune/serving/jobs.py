@@ -198,21 +198,30 @@ class JobRunner:
 
     # --- report links ---------------------------------------------------------------------------
 
-    def link_token(self, job_id: str, now: float | None = None) -> str:
-        """A token opening ``job_id``'s files until it expires (``<expiry>.<hmac>``)."""
+    def link_token(self, job_id: str, key_id: str | None = None, now: float | None = None) -> str:
+        """A token opening ``job_id``'s files until it expires, for as long as ``key_id`` (the key it was made
+        for, if any) is not revoked: ``<expiry>.<key id or ->.<hmac>``."""
         expires = int((now or time.time()) + self.link_ttl_s)
-        mac = hmac.new(self.secret, f"{job_id}.{expires}".encode(), hashlib.sha256).hexdigest()
-        return f"{expires}.{mac}"
+        key = key_id or "-"
+        return f"{expires}.{key}.{self._mac(job_id, key, expires)}"
 
-    def check_token(self, job_id: str, token: str, now: float | None = None) -> bool:
-        """Whether ``token`` opens ``job_id``'s files now."""
+    def _mac(self, job_id: str, key: str, expires: int) -> str:
+        return hmac.new(self.secret, f"{job_id}.{key}.{expires}".encode(), hashlib.sha256).hexdigest()
+
+    def token_key(self, job_id: str, token: str, now: float | None = None) -> str | None:
+        """The key id ``token`` was made for ('' for none) if it opens ``job_id``'s files now; ``None`` otherwise."""
         try:
-            expires_text, mac = token.split(".", 1)
+            expires_text, key, mac = token.split(".", 2)
             expires = int(expires_text)
         except ValueError:
-            return False
-        good = hmac.new(self.secret, f"{job_id}.{expires}".encode(), hashlib.sha256).hexdigest()
-        return hmac.compare_digest(good, mac) and (now or time.time()) <= expires
+            return None
+        if not hmac.compare_digest(self._mac(job_id, key, expires), mac) or (now or time.time()) > expires:
+            return None
+        return "" if key == "-" else key
+
+    def check_token(self, job_id: str, token: str, now: float | None = None) -> bool:
+        """Whether ``token`` is a valid, unexpired link token for ``job_id`` (the key's state aside)."""
+        return self.token_key(job_id, token, now) is not None
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -1,8 +1,9 @@
 """Paths that clients name: upload file names made safe, server-side paths confined to allowed roots.
 
 Uploaded files land in ``<home>/uploads/<index>/`` under a sanitised name: the last path component
-only, no leading dot, letters, digits and ``._- `` kept, anything else replaced; so ``../../x.md`` and
-``C:\\evil\\x.md`` both become ``x.md`` inside the index's upload folder.
+only (NFC-normalised), no leading dot, letters and digits of any script and ``._- `` kept, anything else
+replaced; so ``../../x.md`` and ``C:\\evil\\x.md`` both become ``x.md`` inside the index's upload folder,
+and ``名前.txt`` stays ``名前.txt``.
 
 Server-side paths (MCP ``ingest``, HTTP ingest-by-path) must resolve inside one of the allowed roots after
 symlinks are followed: ``..`` components are refused outright, and a symlink inside a root that points
@@ -12,17 +13,18 @@ outside it is refused too, whether it is named or found while walking a folder.
 from __future__ import annotations
 
 import re
+import unicodedata
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Sequence
 
 from ragtune.errors import InputError, PathNotAllowedError
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9._\- ]")
+_UNSAFE = re.compile(r"[^\w.\- ]")
 
 
 def safe_upload_name(raw: str) -> str:
     """The file name an upload is stored under (see the module docstring); ``InputError`` if nothing is left."""
-    name = PureWindowsPath(PurePosixPath(raw or "").name).name  # drop any folder part, POSIX or Windows
+    name = PureWindowsPath(PurePosixPath(unicodedata.normalize("NFC", raw or "")).name).name  # drop any folder part
     name = _UNSAFE.sub("_", name).strip(" .")
     if not name or set(name) <= {"_", "."}:
         raise InputError(f"upload file name {raw!r} is not usable: give a plain file name such as notes.md")

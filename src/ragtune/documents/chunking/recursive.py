@@ -18,8 +18,8 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])|\n(?=\s
 
 
 def count_tokens(text: str) -> int:
-    """Approximate token count of ``text``."""
-    return len(_TOKEN.findall(text))
+    """Approximate token count of ``text`` (constant memory, linear time)."""
+    return sum(1 for _ in _TOKEN.finditer(text))
 
 
 @dataclass
@@ -58,12 +58,17 @@ class RecursiveChunker:
                 if n <= budget:
                     units.append(_Unit(start, end, n, block.page, block.headings, b_index))
                     continue
-                # A sentence longer than the budget: cut it on token boundaries.
-                matches = list(_TOKEN.finditer(text))
-                for i in range(0, len(matches), budget):
-                    window = matches[i:i + budget]
-                    units.append(_Unit(start + window[0].start(), start + window[-1].end(), len(window),
-                                       block.page, block.headings, b_index))
+                # A sentence longer than the budget (a long line): cut it on token boundaries, in one pass.
+                count = first = last = 0
+                for match in _TOKEN.finditer(text):
+                    if count == 0:
+                        first = match.start()
+                    last, count = match.end(), count + 1
+                    if count == budget:
+                        units.append(_Unit(start + first, start + last, count, block.page, block.headings, b_index))
+                        count = 0
+                if count:
+                    units.append(_Unit(start + first, start + last, count, block.page, block.headings, b_index))
         return units
 
     def chunk(self, document: Document) -> list[Chunk]:

@@ -13,16 +13,33 @@ from ragtune.errors import InputError
 _HEADING_STYLE = re.compile(r"^(?:Heading|Title)\s*(\d*)$", re.I)
 
 
+def unpacked_size(path: Path) -> int:
+    """Bytes the members of a ZIP package decompress to (``zipfile`` never reads past a member's declared size)."""
+    try:
+        with zipfile.ZipFile(path) as package:
+            return sum(info.file_size for info in package.infolist())
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InputError(f"{path}: corrupt or unreadable DOCX: {exc}") from exc
+
+
 class DocxLoader:
-    """Loads Word ``.docx`` files."""
+    """Loads Word ``.docx`` files whose package unpacks to at most ``max_unpacked_bytes``."""
 
     suffixes = (".docx",)
+
+    def __init__(self, max_unpacked_bytes: int | None = None) -> None:
+        self.max_unpacked_bytes = max_unpacked_bytes
 
     def load(self, path: Path, doc_id: str) -> Iterator[Document]:
         import docx
 
         if path.stat().st_size == 0:
             raise InputError(f"{path}: empty file")
+        if self.max_unpacked_bytes is not None:
+            size = unpacked_size(path)
+            if size > self.max_unpacked_bytes:
+                raise InputError(f"{path}: unpacks to {size} bytes, above the limit of {self.max_unpacked_bytes} bytes "
+                                 "(ingest.max_unpacked_mb)")
         try:
             document = docx.Document(str(path))
         except (zipfile.BadZipFile, KeyError, ValueError) as exc:

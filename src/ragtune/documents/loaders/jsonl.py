@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from ragtune.documents.base import Document
 from ragtune.documents.loaders.text import paragraphs
@@ -21,24 +21,40 @@ class JsonlFields:
     text: str = "text"
 
 
+RowSkip = Callable[[str, str, "str | None"], None]
+"""Called for a row that is skipped: ``(file:line, reason, the row's id if it has one)``."""
+
+
 class JsonlLoader:
-    """Loads ``.jsonl`` corpora; any malformed row is an error naming the file and line."""
+    """Loads ``.jsonl`` corpora. A malformed row (not JSON, not an object, no text) is an error naming the file
+    and line; with ``on_skip`` it is reported through it and skipped instead, and the other rows load."""
 
     suffixes = (".jsonl", ".ndjson")
 
-    def __init__(self, fields: JsonlFields | None = None) -> None:
+    def __init__(self, fields: JsonlFields | None = None, on_skip: RowSkip | None = None) -> None:
         self.fields = fields or JsonlFields()
+        self.on_skip = on_skip
 
     def load(self, path: Path, doc_id: str) -> Iterator[Document]:
         f = self.fields
-        seen = 0
-        for number, row in jsonl_objects(path):
+        seen = skipped = 0
+
+        def skip(where: str, why: str, rid: str | None) -> None:
+            nonlocal skipped
+            if self.on_skip is None:
+                raise InputError(f"{where}: {why}")
+            skipped += 1
+            self.on_skip(where, why, rid)
+
+        on_error = None if self.on_skip is None else (lambda where, why: skip(where, why, None))
+        for number, row in jsonl_objects(path, on_error=on_error):
             where = f"{path}:{number}"
-            text = row.get(f.text)
-            if not isinstance(text, str) or not text.strip():
-                raise InputError(f"{where}: field '{f.text}' is missing or empty")
             rid = row.get(f.id, row.get("id"))
             rid = str(rid) if rid is not None and str(rid) != "" else f"{doc_id}:{number}"
+            text = row.get(f.text)
+            if not isinstance(text, str) or not text.strip():
+                skip(where, f"field '{f.text}' is missing or empty", rid)
+                continue
             title = row.get(f.title)
             title = str(title).strip() if title else ""
             meta = {k: v for k, v in row.items() if k not in {f.id, f.text, f.title}}
@@ -49,12 +65,14 @@ class JsonlLoader:
             seen += 1
             yield Document.from_parts(rid, f"{path}#{rid}", parts, "jsonl", meta)
         if seen == 0:
-            raise InputError(f"{path}: empty file")
+            raise InputError(f"{path}: no usable rows ({skipped} skipped)" if skipped else f"{path}: empty file")
 
 
-def jsonl_objects(path: str | Path, expected: str = "a JSON object") -> Iterator[tuple[int, dict]]:
+def jsonl_objects(path: str | Path, expected: str = "a JSON object",
+                  on_error: Callable[[str, str], None] | None = None) -> Iterator[tuple[int, dict]]:
     """``(line number, object)`` for each non-blank line of a UTF-8 JSONL file. A missing file, a line that is not
-    JSON or not an object is an ``InputError`` naming the file and line (``expected`` says what a row must be)."""
+    JSON or not an object is an ``InputError`` naming the file and line (``expected`` says what a row must be);
+    with ``on_error`` such a line is passed to it as ``(file:line, reason)`` and skipped instead."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such file")
@@ -69,10 +87,14 @@ def jsonl_objects(path: str | Path, expected: str = "a JSON object") -> Iterator
                     continue
                 try:
                     row = json.loads(line)
+                    why = None if isinstance(row, dict) else f"expected {expected}"
                 except json.JSONDecodeError as exc:
-                    raise InputError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
-                if not isinstance(row, dict):
-                    raise InputError(f"{path}:{number}: expected {expected}")
-                yield number, row
+                    why = f"not valid JSON ({exc.msg})"
+                if why is None:
+                    yield number, row
+                elif on_error is None:
+                    raise InputError(f"{path}:{number}: {why}")
+                else:
+                    on_error(f"{path}:{number}", why)
         except UnicodeDecodeError as exc:
             raise InputError(f"{path}: not UTF-8 text (JSONL must be UTF-8)") from exc

@@ -1,45 +1,111 @@
-"""PDF: text per page with page numbers (pypdf); encrypted or corrupt files are clear errors."""
+"""PDF: text per page with page numbers; encrypted or corrupt files are clear errors.
+
+Two text engines, tried in order until one reads the file: ``pdfium`` (pypdfium2, Apache-2.0 / BSD-3; fast on
+long filings) and ``pypdf`` (pure Python). Both keep each text line whole, so a table row keeps its label with
+its figures. ``bench/pdf_engines.py`` measures pages/s and the share of files each one reads.
+"""
 
 from __future__ import annotations
 
+import threading
+from enum import Enum
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator, Sequence
 
 from ragtune.documents.base import Document
 from ragtune.documents.loaders.text import paragraphs
 from ragtune.errors import InputError
 
+Pages = tuple[list[str], str | None]
+"""The text of every page, in order, and the document title if it has one."""
+
+_PDFIUM_LOCK = threading.Lock()  # pdfium is not thread-safe
+
+
+class PdfEngine(str, Enum):
+    """A PDF text engine."""
+
+    pdfium = "pdfium"
+    pypdf = "pypdf"
+
+
+class EncryptedPdfError(InputError):
+    """The PDF needs a password: no other engine is tried."""
+
+
+def pypdf_pages(path: Path) -> Pages:
+    """Pages with pypdf; any of its exceptions propagate."""
+    from pypdf import PdfReader
+
+    reader = PdfReader(str(path))
+    if reader.is_encrypted:
+        try:
+            ok = reader.decrypt("")
+        except Exception:  # noqa: BLE001 - pypdf raises several types here
+            ok = 0
+        if not ok:
+            raise EncryptedPdfError(f"{path}: encrypted PDF (a password is needed to read it)")
+    pages = [page.extract_text() or "" for page in reader.pages]
+    return pages, (reader.metadata.title if reader.metadata else None)
+
+
+def pdfium_pages(path: Path) -> Pages:
+    """Pages with pypdfium2; any of its exceptions propagate."""
+    import pypdfium2 as pdfium
+
+    with _PDFIUM_LOCK:
+        try:
+            pdf = pdfium.PdfDocument(str(path))
+        except pdfium.PdfiumError as exc:
+            if "password" in str(exc).lower():
+                raise EncryptedPdfError(f"{path}: encrypted PDF (a password is needed to read it)") from exc
+            raise
+        try:
+            pages = []
+            for number in range(len(pdf)):
+                page = pdf[number]
+                textpage = page.get_textpage()
+                pages.append(textpage.get_text_range().replace("\r\n", "\n").replace("\r", "\n"))
+                textpage.close()
+                page.close()
+            title = pdf.get_metadata_dict().get("Title") or None
+        finally:
+            pdf.close()
+    return pages, title
+
+
+ENGINES: dict[PdfEngine, Callable[[Path], Pages]] = {PdfEngine.pdfium: pdfium_pages, PdfEngine.pypdf: pypdf_pages}
+
 
 class PdfLoader:
-    """Loads ``.pdf`` files; every block carries its 1-based page number."""
+    """Loads ``.pdf`` files with the first of ``engines`` that reads them; every block carries its 1-based page number."""
 
     suffixes = (".pdf",)
 
-    def load(self, path: Path, doc_id: str) -> Iterator[Document]:
-        from pypdf import PdfReader
-        from pypdf.errors import PdfReadError
+    def __init__(self, engines: Sequence[PdfEngine | str] = (PdfEngine.pdfium, PdfEngine.pypdf)) -> None:
+        self.engines = [PdfEngine(e) for e in engines]
+        if not self.engines:
+            raise ValueError("give at least one PDF engine")
 
+    def load(self, path: Path, doc_id: str) -> Iterator[Document]:
         if path.stat().st_size == 0:
             raise InputError(f"{path}: empty file")
-        try:
-            reader = PdfReader(str(path))
-            if reader.is_encrypted:
-                try:
-                    ok = reader.decrypt("")
-                except Exception:  # noqa: BLE001 - pypdf raises several types here
-                    ok = 0
-                if not ok:
-                    raise InputError(f"{path}: encrypted PDF (a password is needed to read it)")
-            parts = []
-            for number, page in enumerate(reader.pages, start=1):
-                text = page.extract_text() or ""
-                for para in paragraphs(text):
-                    parts.append((para, number, ()))
-            title = (reader.metadata.title if reader.metadata else None) or path.stem
-        except InputError:
-            raise
-        except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
-            raise InputError(f"{path}: corrupt or unreadable PDF: {exc}") from exc
-        if not parts:
-            raise InputError(f"{path}: the PDF has no extractable text (scanned images need OCR first)")
-        yield Document.from_parts(doc_id, str(path), parts, "pdf", {"title": str(title), "pages": len(reader.pages)})
+        failures: list[str] = []
+        for engine in self.engines:
+            try:
+                pages, title = ENGINES[engine](path)
+            except (EncryptedPdfError, KeyboardInterrupt):
+                raise
+            except ImportError:
+                failures.append(f"{engine.value}: not installed")
+                continue
+            except Exception as exc:  # noqa: BLE001 - an engine that gives up hands the file to the next one
+                failures.append(f"{engine.value}: {type(exc).__name__}: {exc}")
+                continue
+            parts = [(para, number, ()) for number, text in enumerate(pages, start=1) for para in paragraphs(text)]
+            if not parts:
+                raise InputError(f"{path}: the PDF has no extractable text (scanned images need OCR first)")
+            meta = {"title": str(title or path.stem), "pages": len(pages)}
+            yield Document.from_parts(doc_id, str(path), parts, "pdf", meta)
+            return
+        raise InputError(f"{path}: corrupt or unreadable PDF ({'; '.join(failures)})")

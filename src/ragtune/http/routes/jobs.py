@@ -3,7 +3,8 @@
 A job belongs to an index: a key sees the jobs of the indexes in its scope (404 for any other, as for indexes).
 Requests are checked before the job is queued (400 with the field or row at fault); a job that fails later
 records its error. A succeeded job links its HTML and Markdown reports and its JSON result; each link carries
-a token that opens it without the API key (so a browser tab can show it) until it expires.
+a token that opens it without the API key (so a browser tab can show it) until it expires or the key that
+opened the job is revoked.
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ from fastapi.security import HTTPAuthorizationCredentials
 
 from ragtune.api import Index, Workspace, write_advice_report, write_decision_report, write_eval_report
 from ragtune.decide import DecideConfig, parse_candidates
-from ragtune.errors import JobNotFoundError
+from ragtune.errors import JobNotFoundError, RagtuneError
 from ragtune.evaluation.config import EvalConfig
 from ragtune.evaluation.questions import questions_from_rows
 from ragtune.evaluation.config import validated
 from ragtune.http.auth import ReaderIndex, bearer, open_index, principal, workspace
+from ragtune.http.errors import HTTPProblem
 from ragtune.http.schemas import AdviseJobRequest, DecideJobRequest, EvalJobRequest, JobStatus
 from ragtune.serving import Role
 from ragtune.serving.jobs import JOB_FILES, Job, JobRunner
@@ -40,11 +42,11 @@ def runner(request: Request) -> JobRunner:
     return request.app.state.jobs
 
 
-def status_of(job: Job, jobs: JobRunner) -> dict[str, Any]:
-    """The ``JobStatus`` body of ``job``, with its links."""
+def status_of(job: Job, jobs: JobRunner, key_id: str | None = None) -> dict[str, Any]:
+    """The ``JobStatus`` body of ``job``, with its links (whose token dies with the key ``key_id``)."""
     links = {"status": f"/v1/jobs/{job.id}"}
     if job.status == "succeeded":
-        token = jobs.link_token(job.id)
+        token = jobs.link_token(job.id, key_id)
         for kind, name in JOB_FILES.items():
             if name in job.files:
                 links[kind] = f"/v1/jobs/{job.id}/{name}?token={token}"
@@ -156,7 +158,7 @@ def start_decide(body: DecideJobRequest, response: Response, request: Request, i
 @router.get("/v1/jobs", response_model=list[JobStatus], summary="The jobs of the indexes this key may read, newest first")
 def list_jobs(index: str | None = Query(None, max_length=64, description="Only this index's jobs."),
               who=Depends(principal), jobs: JobRunner = Depends(runner)) -> list[dict]:
-    return [status_of(j, jobs) for j in jobs.store.all()
+    return [status_of(j, jobs, who.key_id) for j in jobs.store.all()
             if who.sees(j.index) and who.role.includes(Role.reader) and (index is None or j.index == index)]
 
 
@@ -167,7 +169,14 @@ def job_status(job_id: str, who=Depends(principal), jobs: JobRunner = Depends(ru
     if not who.sees(job.index):
         raise JobNotFoundError(f"no job '{job_id}'")
     open_index(ws, who, job.index, Role.reader)
-    return status_of(job, jobs)
+    return status_of(job, jobs, who.key_id)
+
+
+def _active(ws: Workspace, key_id: str) -> bool:
+    try:
+        return ws.keys.get(key_id).revoked_at is None
+    except RagtuneError:
+        return False
 
 
 @router.get("/v1/jobs/{job_id}/{file_name}", summary="A succeeded job's report.html, report.md or result.json",
@@ -178,7 +187,10 @@ def job_file(job_id: str, file_name: str, request: Request, token: str | None = 
     kind = next((k for k, n in JOB_FILES.items() if n == file_name), None)
     if kind is None:
         raise JobNotFoundError(f"job '{job_id}' has no file '{file_name}' (report.html, report.md or result.json)")
-    if token is None or not jobs.check_token(job_id, token):
+    key_id = None if token is None else jobs.token_key(job_id, token)
+    if key_id and not _active(ws, key_id):
+        raise HTTPProblem(401, "this report link's key was revoked: open the job again with a valid key", "Unauthorized")
+    if key_id is None:
         who = principal(request, credentials)  # no valid token: the key decides
         job = jobs.store.get(job_id)
         if not who.sees(job.index):
