@@ -169,3 +169,18 @@ def test_injected_instructions_are_returned_as_quoted_data(client, keys, served,
     assert "rt_" not in json.dumps(answer)
     assert client.get("/v1/indexes", headers=reader).json()[0]["name"] == "support"
     assert client.delete("/v1/indexes/billing", headers=reader).status_code == 404
+
+
+def test_responses_and_errors_never_name_server_paths(client, keys, served, auth):
+    home = str(served.config.home)
+    files = [("files", ("backups.md", b"# Backups\n\nBackups run every six hours.\n", "text/markdown"))]
+    assert client.post("/v1/indexes/support/documents", headers=auth(keys["writer"]), files=files).status_code == 200
+    docs = client.get("/v1/indexes/support/documents", headers=auth(keys["reader"]))
+    assert home not in docs.text and "uploads/support/backups.md" in docs.text
+    hit = client.post("/v1/indexes/support/search", headers=auth(keys["reader"]),
+                      json={"query": "backups six hours", "mode": "lexical", "k": 1})
+    assert home not in hit.text and hit.json()["hits"][0]["source"] == "uploads/support/backups.md"
+    bad = [("files", ("broken.pdf", b"%PDF-1.4 not really a pdf", "application/pdf"))]
+    r = client.post("/v1/indexes/support/documents", headers=auth(keys["writer"]), files=bad)
+    assert r.status_code == 400 and "broken.pdf" in r.json()["detail"] and home not in r.text
+    assert "uploads/support/broken.pdf" in r.json()["detail"]

@@ -8,6 +8,7 @@ from fastapi.staticfiles import StaticFiles
 from ragtune import __version__
 from ragtune.api import Workspace
 from ragtune.http import errors
+from ragtune.http.paths import HideServerPaths
 from ragtune.http.routes import ask, documents, indexes, jobs, keys, meta, page, search
 from ragtune.serving.jobs import JobRunner, JobStore
 
@@ -20,6 +21,7 @@ def create_app(workspace: Workspace | None = None, *, auth: bool = True) -> Fast
     app = FastAPI(title="ragtune", version=__version__,
                   description="Search and ask your indexes; run evals and the advisor as jobs; manage documents and keys. "
                               "Send `Authorization: Bearer KEY`.")
+    app.add_middleware(HideServerPaths, home=ws.config.home)
     app.add_middleware(errors.BodyLimit, max_bytes=int(ws.config.serve.max_upload_mb * 1024 * 1024) + _FRAMING)
     app.state.workspace = ws
     app.state.auth = auth
