@@ -9,7 +9,8 @@ best on quality and the cheapest of those tied. bench/results/decide_scenarios.j
 Scenarios:
 - ``examples``: the demo's support docs, knowledge questions and ticket-triage examples (knowledge and format);
 - ``rhdh``: Red Hat Developer Hub docs QA, knowledge with attribution (60 questions, 24 held out);
-- ``snips``: SNIPS text -> JSON intents and slots, a format task without documents (300 examples, 30 held out);
+- ``snips``: SNIPS text -> JSON intents and slots, a format task without documents (300 examples, 30 held out;
+  the schema of intents and their slot names given, as a team with a format would);
 - ``clark``: CLARK news, knowledge that changes: the index synced at T1 and again at T2, questions whose
   answer changed, asked with the T2 answer as reference.
 
@@ -64,7 +65,11 @@ def scenario_snips(ws: Workspace, work: Path) -> dict:
     lines = [line for line in (data / "train.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
     examples = work / "snips_examples.jsonl"
     examples.write_text("\n".join(lines[i * len(lines) // 300] for i in range(300)) + "\n", encoding="utf-8")
-    return dict(examples=examples, examples_holdout=0.1, max_format_questions=30, max_length=128, batch_size=8)
+    from lora_snips import prompt_schema
+
+    schema = prompt_schema(json.loads((data / "schema_slots_per_intent.json").read_text(encoding="utf-8")))
+    return dict(examples=examples, examples_holdout=0.1, max_format_questions=30, max_length=128, batch_size=8,
+                json_schema=schema)
 
 
 def scenario_clark(ws: Workspace, work: Path) -> dict:
@@ -101,7 +106,8 @@ def check(doc: dict) -> dict:
 def run(name: str, args: argparse.Namespace) -> dict:
     work = Path(args.work) / name
     work.mkdir(parents=True, exist_ok=True)
-    ws = Workspace(RagtuneConfig.load({"home": str(work / "home")}))
+    # room for a whole JSON reply with its slots (a reply cut off by the token limit does not parse)
+    ws = Workspace(RagtuneConfig.load({"home": str(work / "home"), "generation": {"max_new_tokens": 160}}))
     fields = SCENARIOS[name](ws, work)
     fields = {"model": args.model, "budget_s": parse_duration(args.budget), "queries_per_month": args.queries_per_month,
               "resume": True, **fields}

@@ -47,3 +47,11 @@ def test_whatever_the_scores_the_reply_fits_the_schema(tokenizer, seed):
 def test_a_schema_llguidance_cannot_compile_is_named(tokenizer):
     with pytest.raises(InputError, match="cannot be used for constrained decoding"):
         SchemaLogitsProcessor(tokenizer, {"type": "object", "properties": {"a": {"$ref": "#/nowhere"}}}, len(tokenizer), 1)
+
+
+def test_schemas_with_keywords_llguidance_does_not_enforce_fall_back_to_repair():
+    from ragtune.generation.constrained import compiles
+
+    assert compiles(SCHEMA)
+    names = {"type": "object", "propertyNames": {"enum": ["a", "b"]}, "additionalProperties": {"type": "string"}}
+    assert not compiles(names)  # propertyNames is not enforced while decoding: validate and repair instead

@@ -158,7 +158,8 @@ class AnswerPipeline:
         """Generate a JSON reply to ``schema`` (instructed, validated, repaired); usage sums every attempt."""
         usage = Usage()
         generating = time.perf_counter()
-        constrained = self.options.constrained and bool(getattr(self.generator, "supports_json_schema", False))
+        constrains = getattr(self.generator, "constrains", None)
+        constrained = self.options.constrained and callable(constrains) and constrains(schema)
         options = replace(self.options, json_schema=schema) if constrained else self.options
 
         def generate(messages: list[dict[str, str]]) -> str:

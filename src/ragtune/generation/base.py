@@ -71,7 +71,7 @@ class GenerateOptions:
     seed: int | None = None
     stop: list[str] | None = None
     constrained: bool = True  # JSON replies constrained to their schema where the generator can (``json_schema``)
-    json_schema: dict[str, Any] | None = None  # constrain this reply to the schema (generators with supports_json_schema)
+    json_schema: dict[str, Any] | None = None  # decode this reply under the schema (generators whose constrains() says so)
 
     @classmethod
     def from_config(cls, config: GenerationConfig) -> "GenerateOptions":

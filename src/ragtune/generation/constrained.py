@@ -30,6 +30,27 @@ def available() -> bool:
     return True
 
 
+def _grammar(schema: dict[str, Any]) -> str:
+    import llguidance
+
+    return llguidance.LLMatcher.grammar_from_json_schema(json.dumps(schema, sort_keys=True),
+                                                         defaults={"whitespace_flexible": False})
+
+
+@lru_cache(maxsize=64)
+def _compiles(schema_json: str) -> bool:
+    import llguidance
+
+    is_error, messages = llguidance.LLMatcher.validate_grammar_with_warnings(_grammar(json.loads(schema_json)))
+    # a keyword llguidance does not implement would be ignored while decoding: the reply could still not fit
+    return not is_error and not any("Unimplemented" in m for m in messages)
+
+
+def compiles(schema: dict[str, Any]) -> bool:
+    """Whether llguidance is here and enforces every keyword of ``schema`` (else: validate and repair instead)."""
+    return available() and _compiles(json.dumps(schema, sort_keys=True))
+
+
 @lru_cache(maxsize=8)
 def _ll_tokenizer(tokenizer: Any, n_vocab: int) -> Any:
     import llguidance.hf
@@ -43,8 +64,7 @@ class SchemaLogitsProcessor:
     def __init__(self, tokenizer: Any, schema: dict[str, Any], n_vocab: int, prompt_length: int) -> None:
         import llguidance
 
-        grammar = llguidance.LLMatcher.grammar_from_json_schema(json.dumps(schema), defaults={"whitespace_flexible": False})
-        self.matcher = llguidance.LLMatcher(_ll_tokenizer(tokenizer, n_vocab), grammar, log_level=0)
+        self.matcher = llguidance.LLMatcher(_ll_tokenizer(tokenizer, n_vocab), _grammar(schema), log_level=0)
         if self.matcher.is_error():
             raise InputError(f"the JSON Schema cannot be used for constrained decoding: {self.matcher.get_error()}")
         self.prompt_length = prompt_length

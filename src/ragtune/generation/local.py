@@ -67,12 +67,11 @@ class LocalGenerator:
         self._tokenizer, self._model, self._device = tokenizer, model, device
         return self
 
-    @property
-    def supports_json_schema(self) -> bool:
-        """Whether replies can be constrained to a JSON Schema while decoding (llguidance installed)."""
-        from ragtune.generation.constrained import available
+    def constrains(self, schema: dict) -> bool:
+        """Whether a reply can be decoded under ``schema``'s token mask (llguidance here, every keyword enforced)."""
+        from ragtune.generation.constrained import compiles
 
-        return available()
+        return compiles(schema)
 
     @property
     def tokenizer(self):
