@@ -22,8 +22,8 @@ def print_decision(decision: Decision) -> None:
     """The candidates side by side, the pick and why, the rules of thumb beside the measurement."""
     cur = decision.config["prices"]["currency"]
     table = Table(title=f"decide: {decision.primary_metric} on {decision.split.get('test')} held-out questions "
-                        f"(prices as of {decision.config['prices']['as_of']})")
-    for col in ("candidate", "score [95% CI]", "vs best", "p50 ms", f"per 1k ({cur})", f"monthly ({cur})", f"one-off ({cur})"):
+                        f"({cur}, prices as of {decision.config['prices']['as_of']})")
+    for col in ("candidate", "score [95% CI]", "vs best", "p50 ms", "per 1k", "monthly", "one-off"):
         table.add_column(col, justify="left" if col == "candidate" else "right")
     for name, c in decision.candidates.items():
         if not c.measured:
