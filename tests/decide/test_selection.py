@@ -15,9 +15,10 @@ def test_metric_by_task_never_exact_match():
     assert choose_metric([KNOWLEDGE], judge=False, override="exact_match").name == "exact_match"
 
 
-def test_format_score_counts_fields_only_in_a_valid_reply():
-    assert format_score({"schema_valid": 1.0, "field_acc.a": 1.0, "field_acc.b": 0.0}) == 0.5
-    assert format_score({"schema_valid": 0.0, "field_acc.a": 1.0, "field_acc.b": 1.0}) == 0.0
+def test_format_score_weighs_validity_and_fields_alike():
+    assert format_score({"schema_valid": 1.0, "field_acc.a": 1.0, "field_acc.b": 0.0}) == 0.75
+    assert format_score({"schema_valid": 0.0, "field_acc.a": 1.0, "field_acc.b": 1.0}) == 0.5
+    assert format_score({"schema_valid": 0.0, "field_acc.a": 0.0}) == 0.0
     assert format_score({"json_valid": 1.0}) == 1.0  # no schema, no reference fields: parsing is all there is
 
 

@@ -2,8 +2,8 @@
 significantly worse than the best.
 
 - Knowledge questions are scored by token F1 against the reference answers (judged correctness with a judge);
-  format questions by ``format_score``: the share of reference fields reproduced, counted only when the reply
-  fits the schema (parses as JSON without one). Exact match is never the headline of free-text answers.
+  format questions by ``format_score``: the mean of two shares, the reply fitting the schema (parsing as JSON
+  without one) and the reference fields it reproduced; both are reported beside it. Exact match is never the headline of free-text answers.
 - A mixed set scores each row by its own task's metric; the mean of the task means decides (each task counts
   the same however many questions it has), and each task's mean is reported beside it. Intervals resample the
   questions within each task.
@@ -32,11 +32,13 @@ def knowledge_metric(judge: bool) -> str:
 
 
 def format_score(row: dict[str, Any]) -> float:
-    """Share of reference fields right, when the reply fits the schema (or parses, without one); else 0."""
-    valid = row.get("schema_valid", row.get("json_valid", 0.0))
+    """The mean of two shares: whether the reply fits the schema (parses, without one), and the reference fields it
+    got right (a reply with none right, or unparsed, gets none). Without reference fields, validity alone."""
+    valid = float(row.get("schema_valid", row.get("json_valid", 0.0)))
     fields = [v for k, v in row.items() if k.startswith("field_acc.")]
-    accuracy = sum(fields) / len(fields) if fields else 1.0
-    return float(valid) * float(accuracy)
+    if not fields:
+        return valid
+    return (valid + sum(fields) / len(fields)) / 2
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,7 @@ class PrimaryMetric:
         if self.override:
             return f"{self.override} (chosen with --metric)"
         parts = {KNOWLEDGE: "knowledge questions by {m} against the reference answers",
-                 FORMAT: "format questions by {m}: reference fields right in a reply that fits the schema"}
+                 FORMAT: "format questions by {m}: the mean of schema validity and the share of reference fields right"}
         return "; ".join(parts[t].format(m=m) for t, m in self.by_task.items())
 
     def score(self, row: dict[str, Any], kind: str) -> float | None:
