@@ -24,7 +24,7 @@ from lora_snips import DATA, prompt_schema, read_jsonl  # noqa: E402
 
 from ragtune.api import EvalConfig, Workspace  # noqa: E402
 from ragtune.config import RagtuneConfig  # noqa: E402
-from ragtune.generation.constrained import available  # noqa: E402
+from ragtune.generation.constrained import available, compiles  # noqa: E402
 
 FIGURES = ["schema_valid", "json_valid", "field_acc.intent", "fields_f1", "latency_ms_p50", "output_tokens"]
 
@@ -38,13 +38,17 @@ def main() -> None:
     if not available():
         raise SystemExit("llguidance is not installed: pip install 'ragtune[constrained]'")
     home = args.home or tempfile.mkdtemp(prefix="constrained_snips_")
-    schema = prompt_schema(json.loads((DATA / "schema_slots_per_intent.json").read_text(encoding="utf-8")))
+    compact = prompt_schema(json.loads((DATA / "schema_slots_per_intent.json").read_text(encoding="utf-8")))
+    # the same constraint with properties instead of propertyNames, a keyword llguidance does not enforce
+    names = compact["properties"]["slots"]["propertyNames"]["enum"]
+    schema = {**compact, "properties": {**compact["properties"], "slots": {
+        "type": "object", "properties": {n: {"type": "string"} for n in names}, "additionalProperties": False}}}
     rows = sample(read_jsonl(DATA / "test.jsonl"), args.rows, args.seed)
     questions = Path(home) / "snips_test.jsonl"
     questions.parent.mkdir(parents=True, exist_ok=True)
     questions.write_text("".join(json.dumps({"id": f"s{i}", "question": r["input"], "reference_output": r["output"],
                                              "schema": schema}) + "\n" for i, r in enumerate(rows)), encoding="utf-8")
-    out: dict = {"rows": len(rows), "model": "local", "schema_mode": "structured", "repairs": 1, "device": "cpu", "threads": 1}
+    out: dict = {"rows": len(rows), "constrainable": compiles(schema), "model": "local", "schema_mode": "structured", "repairs": 1, "device": "cpu", "threads": 1}
     for constrained in (True, False):
         name = "constrained" if constrained else "validate_and_repair"
         ws = Workspace(RagtuneConfig.load({"home": home, "generation": {"constrained": constrained, "max_new_tokens": 80}}))
