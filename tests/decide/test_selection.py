@@ -3,7 +3,7 @@
 import pytest
 
 from ragtune.decide.data import FORMAT, KNOWLEDGE
-from ragtune.decide.selection import PrimaryMetric, check_override, choose_metric, format_score, paired_difference, select, summarise
+from ragtune.decide.selection import PrimaryMetric, check_override, choose_metric, format_score, paired_difference, select, stratified
 from ragtune.errors import InputError
 
 
@@ -69,7 +69,7 @@ def test_latency_budget_excludes_a_candidate():
 def test_tasks_weigh_the_same_and_intervals_are_paired():
     kinds = {"k1": KNOWLEDGE, "f1": FORMAT, "f2": FORMAT, "f3": FORMAT}
     s = {"k1": 1.0, "f1": 0.0, "f2": 0.0, "f3": 0.0}
-    assert summarise(s, kinds)["mean"] == pytest.approx(0.5)  # not 0.25: each task counts once
+    assert stratified(s, kinds)["mean"] == pytest.approx(0.5)  # not 0.25: each task counts once
     a = {f"q{i}": 0.5 + 0.01 * (i % 5) for i in range(30)}
     b = {q: v + 0.05 for q, v in a.items()}
     diff = paired_difference(a, b, KINDS)

@@ -50,3 +50,10 @@ def test_bad_price_files_name_the_problem(tmp_path, text, message):
     path.write_text(text)
     with pytest.raises(InputError, match=message):
         PriceTable.load(path)
+
+
+def test_only_api_models_are_charged_per_token():
+    table = PriceTable.default()
+    assert table.charges_tokens("anthropic:claude-haiku-4-5")
+    assert not any(table.charges_tokens(spec) for spec in ("local", "tuned:x@v1", "extractive", "gguf:/m.gguf"))
+    assert not table.charges_tokens("openai:llama@http://127.0.0.1:8000/v1")  # a served model the table does not price

@@ -17,11 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from ragtune.decide.config import Candidate, DecideConfig
-from ragtune.evaluation.pricing import PriceTable
 from ragtune.evaluation.stats import percentile
-
-_OWN_HARDWARE = ("extractive", "fake", "local", "gguf", "tuned")
-
 
 @dataclass
 class Training:
@@ -59,14 +55,6 @@ def money(x: float) -> str:
     return f"{x:,.2f}" if abs(x) >= 1 or x == 0 else f"{x:.4g}"
 
 
-def priced_by_tokens(spec: str, prices: PriceTable) -> bool:
-    """Whether the table prices ``spec`` per token (an API model), rather than by machine time."""
-    if spec.split(":", 1)[0].lower() in _OWN_HARDWARE:
-        return False
-    price = prices.price_for(spec)
-    return price is not None and (price.input_per_mtok > 0 or price.output_per_mtok > 0)
-
-
 def candidate_cost(candidate: Candidate, spec: str, rows: Sequence[dict[str, Any]], config: DecideConfig,
                    training: Training | None, changes_per_month: float, changes_source: str) -> CandidateCost:
     """The cost of one candidate from its answer rows and its training (see the module docstring)."""
@@ -77,7 +65,7 @@ def candidate_cost(candidate: Candidate, spec: str, rows: Sequence[dict[str, Any
     n_out = sum(float(r.get("output_tokens", 0.0)) for r in answered) / max(1, len(answered))
     mean_ms = sum(latencies) / len(latencies) if latencies else 0.0
     assumed: list[str] = []
-    if priced_by_tokens(spec, prices):
+    if prices.charges_tokens(spec):
         price = prices.price_for(spec)
         per_query = (n_in * price.input_per_mtok + n_out * price.output_per_mtok) / 1e6
         basis = (f"measured tokens × {spec} list price ({price.input_per_mtok:g}/{price.output_per_mtok:g} "

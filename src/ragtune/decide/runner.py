@@ -26,7 +26,8 @@ from ragtune.decide.candidates import TRAIN_SYSTEM, answer_plan, lora_base, untr
 from ragtune.decide.config import Candidate, DecideConfig
 from ragtune.decide.costs import CandidateCost, Training, break_even, candidate_cost, money
 from ragtune.decide.data import FORMAT, KNOWLEDGE, DecideData, load_data, task_kind
-from ragtune.decide.selection import PrimaryMetric, Selection, check_override, choose_metric, per_question, select, summarise
+from ragtune.decide.selection import (PrimaryMetric, Selection, check_override, choose_metric, per_question, select,
+                                      stratified)
 from ragtune.errors import InputError, RagtuneError
 from ragtune.evaluation.config import EvalConfig
 from ragtune.evaluation.metrics import aggregate
@@ -63,6 +64,7 @@ class DecideRunner:
         self.tuned_refs: dict[Candidate, str] = {}
         self.tuned_on_format: dict[Candidate, bool] = {}
         self.state: dict[str, Any] = {}
+        self.facts: Any = None  # the advisor's Facts, measured once per run
         self.run_dir: Path | None = None
 
     # --- check ----------------------------------------------------------------------------------------
@@ -129,8 +131,9 @@ class DecideRunner:
 
     # --- train ----------------------------------------------------------------------------------------
 
-    def _training_plan(self, data: DecideData) -> dict[Candidate, str]:
-        """Which tuned candidates train, and how ('lora' or 'raft'); skipped ones get their reason."""
+    def _training_plan(self, data: DecideData) -> tuple[dict[Candidate, str], float]:
+        """Which tuned candidates train and how ('lora', 'raft', or 'reuse' the ft model), and the seconds each
+        training gets; skipped ones get their reason."""
         cfg = self.config
         plan: dict[Candidate, str] = {}
         ft_rows = len(data.train_examples) + len(data.train_questions)
@@ -146,17 +149,14 @@ class DecideRunner:
                 self.skipped[c] = f"nothing to train on: {why}"
         if plan.get(Candidate.rag_ft) == "lora" and Candidate.ft in plan:
             plan[Candidate.rag_ft] = "reuse"  # the ft model over retrieval: no second training
-        elif plan.get(Candidate.rag_ft) == "lora" and Candidate.ft not in plan:
-            plan[Candidate.rag_ft] = "lora"
         trainings = [c for c, how in plan.items() if how != "reuse"]
-        if trainings:
-            share = cfg.budget_s / len(trainings)
-            if share < cfg.min_training_s:
-                for c in list(plan):
-                    self.skipped[c] = (f"the training budget of {cfg.budget_s:g} s gives each of {len(trainings)} training(s) "
-                                       f"{share:g} s, under the {cfg.min_training_s:g} s one needs: give a larger --budget")
-                    del plan[c]
-        return plan
+        share = cfg.budget_s / max(1, len(trainings))
+        if trainings and share < cfg.min_training_s:
+            for c in plan:
+                self.skipped[c] = (f"the training budget of {cfg.budget_s:g} s gives each of {len(trainings)} training(s) "
+                                   f"{share:g} s, under the {cfg.min_training_s:g} s one needs: give a larger --budget")
+            return {}, share
+        return plan, share
 
     def _lora_config(self, name: str, data_path: Path, share: float, raft: bool):
         from ragtune.tuning.lora import LoraConfig
@@ -177,9 +177,8 @@ class DecideRunner:
         return path
 
     def _train(self, data: DecideData) -> None:
-        plan = self._training_plan(data)
+        plan, share = self._training_plan(data)
         trainings = [c for c, how in plan.items() if how != "reuse"]
-        share = self.config.budget_s / max(1, len(trainings))
         kept = self.state["trainings"]
         for c in trainings:
             key = c.value
@@ -235,14 +234,14 @@ class DecideRunner:
     # --- answer ---------------------------------------------------------------------------------------
 
     def _corpus_fits(self) -> str | None:
-        """Why the index's whole corpus cannot go into the model's prompt, or None when it fits."""
-        generator = self.ws.generator(self.spec)
-        chunks = self.ws.store.all_chunks(self.config.index)
-        tokens = sum(generator.count_tokens(c.text) + 12 for c in chunks)
-        room = generator.context_window - self.ws.config.generation.max_new_tokens - _WINDOW_OVERHEAD
-        self.state["corpus_tokens"] = tokens
+        """Why the index's whole corpus cannot go into the model's prompt, or None when it fits (the corpus tokens are
+        the measured facts', plus a block header per chunk)."""
+        index = self.facts.index
+        tokens = index.total_tokens + 12 * index.chunks
+        window = self.ws.generator(self.spec).context_window
+        room = window - self.ws.config.generation.max_new_tokens - _WINDOW_OVERHEAD
         if tokens > room:
-            return (f"the corpus ({tokens:,} tokens) does not fit the {generator.context_window:,}-token window of "
+            return (f"the corpus ({tokens:,} tokens, {index.tokenizer}) does not fit the {window:,}-token window of "
                     f"{self.spec} with room for the question and the answer: retrieval (rag) is the way to carry it")
         return None
 
@@ -257,7 +256,8 @@ class DecideRunner:
         for kind in data.tasks():
             questions = data.of_kind(kind)
             plan = answer_plan(c, kind, data, cfg.shots, cfg.seed, cfg.index, self.tuned_on_format.get(c, False))
-            eval_config = EvalConfig(model=self.spec, tuned=self.tuned_refs.get(c), index=cfg.index if (c.retrieves or plan.prompt_corpus) else None,
+            index = cfg.index if c.retrieves or plan.prompt_corpus else None
+            eval_config = EvalConfig(model=self.spec, tuned=self.tuned_refs.get(c), index=index,
                                      judge=cfg.judge if kind == KNOWLEDGE else None, prices=cfg.prices, **plan.eval_fields())
 
             def report(stage: str, done: int, n: int, base: int = offset) -> None:
@@ -283,6 +283,7 @@ class DecideRunner:
         cfg = self.config
         self._check()
         self._open_run()
+        self.facts = self._facts()
         may_train = any(c.tuned and c not in self.skipped for c in cfg.candidates)
         data = load_data(cfg, split_questions=may_train)
         self.state["split"] = data.split
@@ -312,7 +313,8 @@ class DecideRunner:
             return facts.index.change_cycles_per_month, f"measured: index '{facts.index.index}' ingest history"
         return 0.0, "no index: no content changes measured"
 
-    def _facts(self, data: DecideData):
+    def _facts(self):
+        """What the advisor measures (index size and history, examples), beside the stated needs: measured once."""
         from ragtune.advisor.decision import measure_facts, stated_needs
         from ragtune.advisor.facts import token_counter
 
@@ -324,15 +326,14 @@ class DecideRunner:
         return measure_facts(self.ws.store, needs, index=cfg.index, examples=cfg.examples, counter=token_counter(spec))
 
     def _decide(self, data: DecideData, rows: dict[Candidate, list[dict[str, Any]]], wall: float) -> Decision:
-        from ragtune.advisor.base import Approach
-        from ragtune.advisor.rules import apply_rules, rules_choice
+        from ragtune.advisor.rules import RuleThresholds, apply_rules, rules_choice
 
         cfg = self.config
         all_rows = [r for rs in rows.values() for r in rs]
         check_override(cfg.metric, all_rows)
         metric = choose_metric(data.tasks(), cfg.judge is not None, cfg.metric)
         kinds = data.kinds()
-        facts = self._facts(data)
+        facts = self.facts
         changes, changes_source = self._changes_per_month(facts)
         scores: dict[str, dict[str, float]] = {}
         costs: dict[str, CandidateCost] = {}
@@ -345,12 +346,12 @@ class DecideRunner:
             spec = f"tuned:{self.tuned_refs[c]}" if c.tuned else self.spec
             scores[c.value] = per_question(mine, metric, kinds)
             cost = costs[c.value] = candidate_cost(c, spec, mine, cfg, self.trainings.get(c), changes, changes_source)
-            summary = summarise(scores[c.value], kinds)
+            summary = stratified(scores[c.value], kinds)
             by_task = {}
             for kind in data.tasks():
                 task_scores = {q: s for q, s in scores[c.value].items() if kinds.get(q) == kind}
                 if task_scores:
-                    by_task[kind] = {"metric": metric.override or metric.by_task[kind], **summarise(task_scores, kinds)}
+                    by_task[kind] = {"metric": metric.override or metric.by_task[kind], **stratified(task_scores, kinds)}
             training = self.trainings.get(c)
             results[c.value] = CandidateResult(
                 c.value, measured=True, model=spec, n=len(scores[c.value]), score=summary["mean"], ci95=summary["ci95"],
@@ -368,7 +369,7 @@ class DecideRunner:
                            {c: k.latency_ms_p50 for c, k in costs.items()}, cfg.latency_budget_ms, cited)
         for name, comparison in selection.comparisons.items():
             results[name].vs_best = comparison
-        verdicts = apply_rules(facts, self._thresholds())
+        verdicts = apply_rules(facts, RuleThresholds())
         by_rules, rule_reasons = rules_choice(verdicts)
         reasons = self._reasons(metric, selection, results, costs, data)
         disagreements = self._disagreements(by_rules, selection, results)
@@ -388,11 +389,6 @@ class DecideRunner:
                  "resumed_phases": self.state.get("done", [])},
             rows=[{**r, "primary": metric.score(r, kinds.get(r["id"], KNOWLEDGE))} for r in
                   (row for c in cfg.candidates if c in rows for row in rows[c])])
-
-    def _thresholds(self):
-        from ragtune.advisor.rules import RuleThresholds
-
-        return RuleThresholds()
 
     def _reasons(self, metric: PrimaryMetric, selection: Selection, results: dict[str, CandidateResult],
                  costs: dict[str, CandidateCost], data: DecideData) -> list[str]:
@@ -424,7 +420,7 @@ class DecideRunner:
         rule = by_rules.value
         if pick is None:
             return []
-        if rule == pick or (rule in selection.tied and rule == pick):
+        if rule == pick:
             return []
         mine = results.get(rule)
         if mine is None or not mine.measured:

@@ -27,6 +27,11 @@ from ragtune.evaluation.stats import mean_ci95
 FORMAT_METRIC = "format_score"
 
 
+def _number(value: Any) -> float | None:
+    """``value`` as a float when it is a metric (a number, not a boolean), else None."""
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
 def knowledge_metric(judge: bool) -> str:
     return "judge_correct" if judge else "token_f1"
 
@@ -66,15 +71,13 @@ class PrimaryMetric:
         if row.get("answer") is None:
             return 0.0
         if self.override:
-            value = row.get(self.override)
-            return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+            return _number(row.get(self.override))
         metric = self.by_task.get(kind)
         if metric == FORMAT_METRIC:
             return format_score(row)
         if "abstain_correct" in row:  # an unanswerable question: abstaining is the right answer
             return float(row["abstain_correct"])
-        value = row.get(metric) if metric else None
-        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+        return _number(row.get(metric)) if metric else None
 
 
 def choose_metric(tasks: Sequence[str], judge: bool, override: str | None) -> PrimaryMetric:
@@ -87,8 +90,8 @@ def choose_metric(tasks: Sequence[str], judge: bool, override: str | None) -> Pr
 
 def check_override(metric: str | None, rows: Sequence[dict[str, Any]]) -> None:
     """``InputError`` when ``--metric`` names a metric no answer was scored on."""
-    if metric and not any(isinstance(r.get(metric), (int, float)) and not isinstance(r.get(metric), bool) for r in rows):
-        known = sorted({k for r in rows for k, v in r.items() if isinstance(v, (int, float)) and not isinstance(v, bool)})
+    if metric and not any(_number(r.get(metric)) is not None for r in rows):
+        known = sorted({k for r in rows for k, v in r.items() if _number(v) is not None})
         raise InputError(f"--metric '{metric}': no answer was scored on it; measured metrics: {', '.join(known[:20])}")
 
 
@@ -131,11 +134,6 @@ def stratified(values: dict[str, float], kinds: dict[str, str], resamples: int =
         samples += data[g][rng.integers(0, g.size, size=(resamples, g.size))].mean(axis=1)
     low, high = np.percentile(samples / len(strata), [2.5, 97.5])
     return {"mean": mean, "ci95": [float(low), float(high)], "n": len(ids)}
-
-
-def summarise(scores: dict[str, float], kinds: dict[str, str]) -> dict[str, Any]:
-    """Mean of task means of per-question scores, its 95% interval and n."""
-    return stratified(scores, kinds)
 
 
 def paired_difference(best: dict[str, float], other: dict[str, float], kinds: dict[str, str]) -> dict[str, Any]:

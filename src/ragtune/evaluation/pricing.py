@@ -115,6 +115,13 @@ class PriceTable(BaseModel):
             return ModelPrice()
         return None
 
+    def charges_tokens(self, spec: str) -> bool:
+        """Whether ``spec`` is priced per token (an API model), rather than by the machine time it runs on."""
+        if spec.split(":", 1)[0].lower() in _OWN_HARDWARE:
+            return False
+        price = self.price_for(spec)
+        return price is not None and (price.input_per_mtok > 0 or price.output_per_mtok > 0)
+
     def cost(self, spec: str, input_tokens: int, output_tokens: int, seconds: float = 0.0) -> float | None:
         """What one call cost in ``currency`` (None when the table has no price for ``spec``)."""
         price = self.price_for(spec)
