@@ -180,6 +180,17 @@ def example_docs() -> Path:
     return EXAMPLE_DOCS
 
 
+def write_jsonl(path: Path, rows: list) -> Path:
+    path.write_text("".join((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def jsonl():
+    """``jsonl(path, rows)``: write rows (dicts, or raw strings for broken lines) as a JSONL file."""
+    return write_jsonl
+
+
 @pytest.fixture(scope="session")
 def loopback():
     """``with loopback(app) as url``: an ASGI app served on a free loopback port."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -18,11 +17,6 @@ INTENTS = {
 VALUES = ["jazz", "Paris", "Lyon", "rock", "Oslo", "blues"]
 
 
-def write_jsonl(path: Path, rows: list) -> Path:
-    path.write_text("".join((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n" for r in rows), encoding="utf-8")
-    return path
-
-
 def intent_rows(n: int = 12) -> list[dict]:
     """Small, distinct text -> JSON rows for two intents."""
     rows = []
@@ -36,20 +30,14 @@ def intent_rows(n: int = 12) -> list[dict]:
 
 
 @pytest.fixture
-def jsonl():
-    """``jsonl(path, rows)``: write rows (dicts, or raw strings for broken lines) as a JSONL file."""
-    return write_jsonl
-
-
-@pytest.fixture
 def rows():
     """``rows(n)``: n distinct text -> JSON intent examples."""
     return intent_rows
 
 
 @pytest.fixture
-def intents_file(tmp_path: Path) -> Path:
-    return write_jsonl(tmp_path / "intents.jsonl", intent_rows(12))
+def intents_file(tmp_path: Path, jsonl) -> Path:
+    return jsonl(tmp_path / "intents.jsonl", intent_rows(12))
 
 
 def pytest_collection_modifyitems(config, items):
@@ -84,9 +72,9 @@ FACTS = [
 
 
 @pytest.fixture
-def pairs_file(tmp_path: Path) -> Path:
+def pairs_file(tmp_path: Path, jsonl) -> Path:
     """Twelve query/positive pairs about a small product (each fact on its own)."""
-    return write_jsonl(tmp_path / "pairs.jsonl", [{"query": q, "positive": p} for q, p in FACTS])
+    return jsonl(tmp_path / "pairs.jsonl", [{"query": q, "positive": p} for q, p in FACTS])
 
 
 @pytest.fixture
