@@ -35,6 +35,14 @@ def _isolated_env(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
 
 
+@pytest.fixture(autouse=True)
+def _no_plugin_discovery(monkeypatch):
+    """Plugins installed in the environment never change what a test sees: entry-point discovery is off."""
+    from ragtune.plugins import Registry
+
+    monkeypatch.setattr(Registry, "discover_entry_points", False)
+
+
 @pytest.fixture
 def fake_config(tmp_path) -> RagtuneConfig:
     return RagtuneConfig.load({"home": str(tmp_path / "home"), "embedder": {"model": "fake:64"}})

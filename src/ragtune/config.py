@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from ragtune.common import validation_message
 from ragtune.errors import ConfigError
 
 
@@ -218,15 +219,7 @@ class RagtuneConfig(_Strict):
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            raise ConfigError(_readable(exc, str(toml_path) if toml_path.is_file() else "configuration")) from exc
-
-
-def _readable(exc: ValidationError, where: str) -> str:
-    parts = []
-    for err in exc.errors():
-        field = ".".join(str(p) for p in err["loc"]) or "(root)"
-        parts.append(f"{where}: field '{field}': {err['msg']}")
-    return "; ".join(parts)
+            raise ConfigError(validation_message(exc, str(toml_path) if toml_path.is_file() else "configuration")) from exc
 
 
 def read_secret(variable: str) -> str | None:

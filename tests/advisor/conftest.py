@@ -156,7 +156,7 @@ def make_eval(tmp_path_factory, shared_data, advisor_home) -> Callable[..., Path
             per_variant[variant] = {k: _aggregate(v) for k, v in scores.items()}
             per_variant[variant].update((extra or {}).get(variant, {}))
         path = tmp_path_factory.mktemp("eval") / f"{index_name}.json"
-        path.write_text(json.dumps({"config": {"index": index_name, "variants": list(answers)}, "rows": rows,
+        path.write_text(json.dumps({"config": {"index": index_name, "variants": list(answers), "format_version": 1}, "rows": rows,
                                     "aggregates": per_variant}), encoding="utf-8")
         return path
 

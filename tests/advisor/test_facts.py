@@ -103,7 +103,7 @@ def test_example_facts_bad_files(tmp_path):
 def test_eval_facts_read_metrics_by_name(tmp_path):
     path = tmp_path / "results.json"
     path.write_text(json.dumps({
-        "config": {"index": "support"}, "rows": [{"id": "1", "variant": "rag"}],
+        "config": {"index": "support", "format_version": 1}, "rows": [{"id": "1", "variant": "rag"}],
         "aggregates": {"rag": {"token_f1": {"mean": 0.61, "ci95": 0.04}, "latency_ms_p50": {"mean": 900},
                                "notes": "free text is ignored"},
                        "ft": {"token_f1": {"mean": 0.4, "ci95": [0.3, 0.5]}, "json_valid": 1},
@@ -117,12 +117,18 @@ def test_eval_facts_read_metrics_by_name(tmp_path):
     assert any("judge" in n for n in facts.notes)
 
 
+_CONFIG = '"config": {"format_version": 1}, "rows": []'
+
+
 @pytest.mark.parametrize("content,message", [
-    ("{not json", "not valid JSON"),
-    ("[1, 2]", "expected a JSON object"),
-    ('{"config": {}, "rows": []}', "'aggregates' is missing"),
-    ('{"aggregates": {"rag": 3}}', "'aggregates.rag' must be an object"),
-    ('{"aggregates": {"rag": {"token_f1": {"mean": 0.5, "ci95": "wide"}}}}', "aggregates.rag.token_f1"),
+    ("{not json", "not a valid eval results file"),
+    ("[1, 2]", "not an eval results file"),
+    ('{"config": {}, "rows": [], "aggregates": {}}', "no format_version"),
+    ('{"config": {"format_version": 0}, "rows": [], "aggregates": {}}', "format_version 0"),
+    ('{%s}' % _CONFIG, "'aggregates' is missing"),
+    ('{%s, "aggregates": {}}' % _CONFIG, "'aggregates' is missing or empty"),
+    ('{%s, "aggregates": {"rag": 3}}' % _CONFIG, "'aggregates.rag' must be an object"),
+    ('{%s, "aggregates": {"rag": {"token_f1": {"mean": 0.5, "ci95": "wide"}}}}' % _CONFIG, "aggregates.rag.token_f1"),
 ])
 def test_eval_facts_bad_files(tmp_path, content, message):
     path = tmp_path / "bad.json"

@@ -18,7 +18,7 @@ def snips_examples(shared_data, tmp_path):
 
 
 def write_eval(path, index, scores):
-    path.write_text(json.dumps({"config": {"index": index}, "rows": [],
+    path.write_text(json.dumps({"config": {"index": index, "format_version": 1}, "rows": [],
                                 "aggregates": {v: {"schema_valid": {"mean": m, "ci95": 0.03}} for v, m in scores.items()}}))
     return path
 

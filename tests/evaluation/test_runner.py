@@ -139,7 +139,7 @@ def test_a_question_too_long_for_the_window_is_a_row_error(eval_ws, tmp_path):
     ({"variants": "ft"}, "variant 'ft' needs a tuned model: give --tuned"),
     ({"variants": "rag"}, "variant 'rag' needs an index: give --index"),
     ({"variants": ""}, "give at least one variant"),
-    ({"variants": "base", "k": 0}, "k: Input should be greater than or equal to 1"),
+    ({"variants": "base", "k": 0}, "field 'k': Input should be greater than or equal to 1"),
 ])
 def test_bad_settings_are_input_errors(fields, message):
     with pytest.raises(InputError, match=message):

@@ -263,7 +263,7 @@ def test_pairs_config_needs_exactly_one_source(tmp_path):
         PairsConfig(pairs=tmp_path / "p.jsonl", from_index="kb")
     with pytest.raises(ValueError, match="needs from_index"):
         PairsConfig(pairs=tmp_path / "p.jsonl", generator="fake")
-    with pytest.raises(ConfigError, match="setting 'batch_size'"):
+    with pytest.raises(ConfigError, match="field 'batch_size'"):
         PairTuneConfig.build(name="x", data=PairsConfig(from_index="kb"), batch_size=1)
     assert PairsConfig(from_index="kb").mining_index == "kb"
     assert PairsConfig(from_index="kb", negatives_from="other").mining_index == "other"

@@ -21,6 +21,7 @@ from ragtune.advisor.base import (Approach, CostReport, EvalFacts, EvalVerdict, 
 from ragtune.advisor.costs import CostConfig, CostModel, TrainingMode, cost_inputs, round_volume
 from ragtune.advisor.facts import TokenCounter, eval_facts, example_facts, index_facts, token_counter
 from ragtune.advisor.rules import RuleThresholds, apply_rules, rules_choice
+from ragtune.common import validation_message
 from ragtune.errors import ConfigError, InputError
 from ragtune.index import Store
 
@@ -75,8 +76,7 @@ def load_advisor_config(path: str | Path | None = None, settings: Sequence[str] 
     try:
         return AdvisorConfig.model_validate(data)
     except ValidationError as exc:
-        fields = "; ".join(f"field '{'.'.join(str(p) for p in e['loc'])}': {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"{where}: {fields}") from exc
+        raise ConfigError(validation_message(exc, where)) from exc
 
 
 def stated_needs(**values: Any) -> StatedNeeds:

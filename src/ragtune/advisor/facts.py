@@ -19,6 +19,7 @@ from typing import Any, Callable, Sequence
 from ragtune.advisor.base import EvalFacts, ExampleFacts, ExampleIssue, IndexFacts, MetricValue
 from ragtune.documents import count_tokens
 from ragtune.errors import ConfigError, InputError
+from ragtune.evaluation.base import read_results
 from ragtune.index import ChunkRecord, DocRecord, Store
 
 _URL_FIELDS = ("url", "link", "source_url", "href", "uri")
@@ -234,22 +235,12 @@ def _metric_value(raw: Any, where: str) -> MetricValue | None:
 def eval_facts(path: Path | str) -> EvalFacts:
     """Read an ``eval --out`` results file; errors name the file and the field."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: no such eval results file")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 text") from exc
-    if not isinstance(data, dict):
-        raise InputError(f"{path}: expected a JSON object with 'config', 'rows' and 'aggregates'")
-    aggregates = data.get("aggregates")
-    if not isinstance(aggregates, dict) or not aggregates:
+    result = read_results(path)
+    aggregates = result.aggregates
+    if not aggregates:
         raise InputError(f"{path}: field 'aggregates' is missing or empty: expected {{variant: {{metric: {{mean, ci95}}}}}}")
-    config = data.get("config") if isinstance(data.get("config"), dict) else {}
-    index = config.get("index")
-    rows = data.get("rows") if isinstance(data.get("rows"), list) else []
+    index = result.config.get("index")
+    rows = result.rows
     variants: dict[str, dict[str, MetricValue]] = {}
     notes: list[str] = []
     for variant, metrics in aggregates.items():

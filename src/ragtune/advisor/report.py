@@ -16,7 +16,7 @@ from jinja2 import Environment, select_autoescape
 
 from ragtune.advisor.base import CostReport, Recommendation, format_money, format_value
 from ragtune.errors import InputError, StoreError
-from ragtune.tuning.registry import write_text_atomic
+from ragtune.common import write_text_atomic
 
 COLOURS = {"prompt": "#6b7280", "rag": "#2563eb", "ft": "#ea580c", "rag+ft": "#16a34a"}
 

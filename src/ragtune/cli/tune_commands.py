@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from ragtune.cli.data_commands import read_system
 from ragtune.cli.index_commands import workspace
 from ragtune.cli.output import emit_json, err, handle_errors, out
+from ragtune.common import validation_message
 from ragtune.errors import InputError
 from ragtune.tuning import TrainingEvent
 from ragtune.tuning.embedding import EmbeddingLoss, EmbeddingTuneConfig
@@ -99,7 +100,7 @@ def pairs_config(pairs: Optional[Path], beir: Optional[Path], split: str, from_i
                            negatives=negatives, negatives_from=negatives_from, margin=margin, eval_fraction=eval_fraction,
                            eval_corpus_size=eval_corpus_size, seed=seed)
     except ValidationError as exc:
-        message = "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
+        message = validation_message(exc)
         raise InputError(message.replace("a pairs file", "--pairs FILE").replace("a BEIR folder", "--beir DIR")
                          .replace("or an index", "or --from-index NAME").replace("it needs from_index", "it needs --from-index")) from None
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ragtune.errors import StoreError
-from ragtune.tuning.registry import write_json_atomic
+from ragtune.common import write_json_atomic
 
 FORMAT_VERSION = 1
 """Version of the ``decide --out`` file."""

@@ -25,14 +25,14 @@ from ragtune.decide.base import CandidateResult, Decision
 from ragtune.decide.candidates import TRAIN_SYSTEM, answer_plan, lora_base, untrainable_reason
 from ragtune.decide.config import Candidate, DecideConfig
 from ragtune.decide.costs import CandidateCost, Training, break_even, candidate_cost, money
-from ragtune.decide.data import FORMAT, KNOWLEDGE, DecideData, load_data, task_kind
+from ragtune.decide.data import KNOWLEDGE, DecideData, load_data
 from ragtune.decide.selection import (PrimaryMetric, Selection, check_override, choose_metric, per_question, select,
                                       stratified)
 from ragtune.errors import InputError, RagtuneError
 from ragtune.evaluation.config import EvalConfig
 from ragtune.evaluation.metrics import aggregate
 from ragtune.tuning.data.examples import file_sha256
-from ragtune.tuning.registry import write_json_atomic
+from ragtune.common import write_json_atomic
 
 if TYPE_CHECKING:
     from ragtune.api import Workspace

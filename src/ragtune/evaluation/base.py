@@ -21,7 +21,6 @@ Results file (``eval --out``)::
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from enum import Enum
@@ -30,7 +29,7 @@ from typing import Any, Protocol
 
 from ragtune.errors import InputError, StoreError
 from ragtune.evaluation.questions import Question
-from ragtune.tuning.registry import write_json_atomic
+from ragtune.common import read_json, write_json_atomic
 
 FORMAT_VERSION = 1
 """Version of the results file; bumped when its shape changes in a way readers notice."""
@@ -197,12 +196,7 @@ class EvalResult:
 def read_results(path: str | Path) -> EvalResult:
     """Read an ``eval --out`` file; ``InputError`` names the file for a missing field or another format version."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: no such results file")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: not a JSON results file ({exc})") from exc
+    data = read_json(path, "eval results file")
     if not isinstance(data, dict) or not isinstance(data.get("config"), dict):
         raise InputError(f"{path}: not an eval results file (no 'config' object)")
     version = data["config"].get("format_version")

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ragtune.errors import StoreError
-from ragtune.tuning.registry import write_json_atomic
+from ragtune.common import write_json_atomic
 
 
 def cache_key(fields: dict[str, Any]) -> str:

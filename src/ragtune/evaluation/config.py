@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ragtune.config import SearchMode
+from ragtune.common import validation_message
 from ragtune.errors import InputError
 from ragtune.evaluation.base import SchemaMode, Variant, parse_variants
 from ragtune.evaluation.pricing import PriceTable
@@ -74,9 +75,4 @@ def validated(cls: type[Model], fields: dict[str, Any]) -> Model:
     try:
         return cls.model_validate({k: v for k, v in fields.items() if v is not None})
     except ValidationError as exc:
-        parts = []
-        for err in exc.errors():
-            where = ".".join(str(p) for p in err["loc"])
-            message = str(err["msg"]).removeprefix("Value error, ")
-            parts.append(f"{where}: {message}" if where else message)
-        raise InputError("; ".join(parts)) from None
+        raise InputError(validation_message(exc)) from None

@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ragtune.common import validation_message
 from ragtune.errors import InputError
 
 PRICES_AS_OF = "2026-11"
@@ -100,9 +101,7 @@ class PriceTable(BaseModel):
         try:
             return cls.model_validate(merged)
         except ValidationError as exc:
-            err = exc.errors()[0]
-            where = ".".join(str(p) for p in err["loc"])
-            raise InputError(f"{path}: field '{where}': {err['msg']}") from exc
+            raise InputError(validation_message(exc, str(path), first_only=True)) from exc
 
     def price_for(self, spec: str) -> ModelPrice | None:
         """The price of ``spec``: exact key, else the longest key it starts with, else free for own-hardware models."""

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import html
 import math
-import os
 from pathlib import Path
 from typing import Any, Sequence
 
 from jinja2 import Environment, select_autoescape
 
+from ragtune.common import write_text_atomic
 from ragtune.errors import InputError, StoreError
 from ragtune.evaluation.base import GROUPS, METRICS, EvalResult, metric_info
 
@@ -271,13 +271,10 @@ def to_html(result: EvalResult) -> str:
 def write_text(path: str | Path, text: str) -> Path:
     """Write ``text`` to ``path`` atomically (missing folders are made); ``StoreError`` when it cannot be written."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        write_text_atomic(path, text)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise StoreError(f"{path}: cannot write: {exc.strerror or exc}") from exc
     return path
 

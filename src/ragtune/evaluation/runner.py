@@ -43,7 +43,7 @@ from ragtune.evaluation.metrics import (
     retrieved_chunks,
 )
 from ragtune.evaluation.questions import Question
-from ragtune.tuning.registry import library_versions
+from ragtune.common import library_versions
 
 if TYPE_CHECKING:
     from ragtune.api import Workspace

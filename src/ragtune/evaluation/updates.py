@@ -40,7 +40,7 @@ from ragtune.evaluation.questions import Question
 from ragtune.evaluation.runner import EvalRunner
 from ragtune.evaluation.stats import mean_ci95
 from ragtune.generation.text import content_terms
-from ragtune.tuning.registry import write_json_atomic
+from ragtune.common import write_json_atomic
 
 if TYPE_CHECKING:
     from ragtune.api import Workspace

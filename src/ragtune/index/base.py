@@ -19,18 +19,14 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any, Protocol, Sequence
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from ragtune.common import utc_now
 from ragtune.config import ChunkingConfig
 from ragtune.embeddings.base import EmbedderInfo
-
-
-def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 class IngestEvent(BaseModel):

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import fcntl
 import json
-import os
 import shutil
 import threading
 from contextlib import contextmanager
@@ -29,6 +28,7 @@ import numpy as np
 
 from ragtune.config import IndexConfig
 from ragtune.embeddings.base import EmbedderInfo
+from ragtune.common import utc_now, write_text_atomic
 from ragtune.errors import ChunkNotFoundError, IndexNotFoundError, InputError, StoreError
 from ragtune.index.base import (
     ChunkRecord,
@@ -37,7 +37,6 @@ from ragtune.index.base import (
     Filters,
     IndexManifest,
     IngestEvent,
-    utc_now,
 )
 from ragtune.index.bm25 import BM25Index
 
@@ -167,12 +166,7 @@ class LanceDBStore:
         return lancedb.connect(str(self._dir(name) / "lance"))
 
     def _write_manifest(self, folder: Path, manifest: IndexManifest) -> None:
-        tmp = folder / "manifest.json.tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(manifest.model_dump_json(indent=2))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, folder / "manifest.json")
+        write_text_atomic(folder / "manifest.json", manifest.model_dump_json(indent=2), durable=True)
 
     # -- the Store protocol ------------------------------------------------
     def list_indexes(self) -> list[str]:

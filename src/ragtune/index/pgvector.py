@@ -31,8 +31,9 @@ import numpy as np
 
 from ragtune.config import IndexConfig
 from ragtune.embeddings.base import EmbedderInfo
+from ragtune.common import utc_now
 from ragtune.errors import ChunkNotFoundError, ConfigError, IndexNotFoundError, InputError, StoreError
-from ragtune.index.base import ChunkRecord, DocRecord, DocumentChange, Filters, IndexManifest, IngestEvent, utc_now
+from ragtune.index.base import ChunkRecord, DocRecord, DocumentChange, Filters, IndexManifest, IngestEvent
 from ragtune.index.lancedb import check_index_name
 
 _SCHEMA_LOCK = 0x7261677475  # advisory lock key: one process bootstraps the schema at a time

@@ -19,8 +19,9 @@ import numpy as np
 from ragtune.config import IngestConfig
 from ragtune.documents import Chunker, Document, JsonlFields, discover, loader_for, supported_suffixes
 from ragtune.embeddings.base import Embedder
+from ragtune.common import utc_now
 from ragtune.errors import InputError
-from ragtune.index.base import ChunkRecord, DocRecord, DocumentChange, IngestEvent, Store, utc_now
+from ragtune.index.base import ChunkRecord, DocRecord, DocumentChange, IngestEvent, Store
 
 Progress = Callable[[str, int, int], None]
 """Progress callback: ``(stage, done, total)``."""

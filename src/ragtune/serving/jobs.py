@@ -26,15 +26,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from ragtune.common import utc_now, write_json_atomic
 from ragtune.errors import InputError, JobNotFoundError, RagtuneError
 
 JOB_FILES = {"html": "report.html", "markdown": "report.md", "json": "result.json"}
 TERMINAL = ("succeeded", "failed")
 _ACTIVE: set[str] = set()  # ids of the jobs queued or running in this process
-
-
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 @dataclass
@@ -45,7 +42,7 @@ class Job:
     kind: str
     index: str
     status: str = "queued"
-    created_at: str = field(default_factory=_now)
+    created_at: str = field(default_factory=utc_now)
     started_at: str | None = None
     finished_at: str | None = None
     progress: dict[str, Any] = field(default_factory=dict)
@@ -83,9 +80,7 @@ class JobStore:
     def save(self, job: Job) -> None:
         folder = self.folder(job.id)
         folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / f".job.{uuid.uuid4().hex[:8]}.tmp"
-        tmp.write_text(json.dumps(job.to_json(), indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, folder / "job.json")
+        write_json_atomic(folder / "job.json", job.to_json())
 
     def all(self) -> list[Job]:
         """Every job, newest first."""
@@ -133,7 +128,7 @@ class JobRunner:
         for job in self.store.all():
             mine = job.pid == os.getpid()
             if job.status not in TERMINAL and ((mine and job.id not in _ACTIVE) or (not mine and not _alive(job.pid))):
-                job.status, job.finished_at = "failed", _now()
+                job.status, job.finished_at = "failed", utc_now()
                 job.error = "the server stopped before the job finished; submit it again"
                 self.store.save(job)
 
@@ -153,7 +148,7 @@ class JobRunner:
 
     def _run_recorded(self, job_id: str, work: JobWork) -> None:
         job = self.store.get(job_id)
-        job.status, job.started_at = "running", _now()
+        job.status, job.started_at = "running", utc_now()
         self.store.save(job)
         last = [0.0]
 
@@ -173,7 +168,7 @@ class JobRunner:
         except Exception as exc:  # noqa: BLE001 - the job records any failure; the server keeps running
             with self._lock:
                 job = self.store.get(job_id)
-                job.status, job.finished_at = "failed", _now()
+                job.status, job.finished_at = "failed", utc_now()
                 job.error = str(exc) if isinstance(exc, (InputError, RagtuneError)) else f"{type(exc).__name__}: {exc}"
                 if not isinstance(exc, (InputError, RagtuneError)):
                     (folder / "error.log").write_text(traceback.format_exc(), encoding="utf-8")
@@ -181,7 +176,7 @@ class JobRunner:
             return
         with self._lock:
             job = self.store.get(job_id)
-            job.status, job.finished_at, job.summary = "succeeded", _now(), summary
+            job.status, job.finished_at, job.summary = "succeeded", utc_now(), summary
             job.files = sorted(name for name in JOB_FILES.values() if (folder / name).is_file())
             self.store.save(job)
 

@@ -22,7 +22,6 @@ import fcntl
 import hashlib
 import hmac
 import json
-import os
 import secrets
 import threading
 from contextlib import contextmanager
@@ -34,7 +33,7 @@ from typing import Any, Callable, Iterator, Protocol, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ragtune.errors import InputError, StoreError
-from ragtune.index.base import utc_now
+from ragtune.common import utc_now, write_text_atomic
 from ragtune.index.lancedb import check_index_name
 
 T = TypeVar("T")
@@ -166,14 +165,8 @@ class FileKeyRecords:
         with self._locked():
             keys = dict(self.load())
             result = change(keys)
-            tmp = self.path.with_name(self.path.name + ".tmp")
             data = {"keys": [k.model_dump(mode="json") for k in keys.values()]}
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(json.dumps(data, indent=2))
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
+            write_text_atomic(self.path, json.dumps(data, indent=2), durable=True)
         return result
 
 

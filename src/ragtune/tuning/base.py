@@ -18,6 +18,8 @@ from typing import Any, Callable, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ragtune.common import validation_message
+from ragtune.errors import ConfigError
 from ragtune.tuning.registry import ModelCard
 
 
@@ -53,20 +55,15 @@ class TrainingConfig(BaseModel):
     @classmethod
     def build(cls, **values: Any) -> "TrainingConfig":
         """Validate ``values``; a ``ConfigError`` names each bad setting."""
-        from ragtune.errors import ConfigError
-
         try:
             return cls(**values)
         except ValidationError as exc:
-            raise ConfigError("; ".join(f"setting '{'.'.join(map(str, e['loc'])) or cls.__name__}': {e['msg'].removeprefix('Value error, ')}"
-                                        for e in exc.errors())) from exc
+            raise ConfigError(validation_message(exc)) from exc
 
 
 def training_device(device: Device) -> str:
     """The torch device for ``device``: ``auto`` takes CUDA when present; ``cuda`` without one is a ``ConfigError``."""
     import torch
-
-    from ragtune.errors import ConfigError
 
     if device is Device.cpu:
         return "cpu"

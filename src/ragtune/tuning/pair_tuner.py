@@ -28,7 +28,8 @@ from ragtune.errors import InputError
 from ragtune.tuning.base import TrainingEvent, training_device
 from ragtune.tuning.pair_config import PairTuneConfig
 from ragtune.tuning.pairs import PairData
-from ragtune.tuning.registry import DataInfo, ModelCard, ModelRegistry, check_model_name, library_versions, write_json_atomic
+from ragtune.tuning.registry import DataInfo, ModelCard, ModelRegistry, check_model_name
+from ragtune.common import library_versions, write_json_atomic
 from ragtune.tuning.runs import LOG_FILE, RUN_DIR, Notify, RunCallback, RunState, open_run, train_to_end, training_lock
 from ragtune.tuning.tuned import MODEL_DIR
 

@@ -12,8 +12,6 @@ One registry serves every kind of trained model (``lora``, ``embedding``, ``rera
 
 from __future__ import annotations
 
-import datetime as _dt
-import json
 import os
 import re
 import shutil
@@ -23,6 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ragtune.common import utc_now, write_json_atomic
 from ragtune.errors import InputError, StoreError
 
 CARD_FILE = "card.json"
@@ -88,36 +87,6 @@ def parse_ref(ref: str) -> tuple[str, int | None]:
     if not match:
         raise InputError(f"model reference '{ref}': the version must look like v1, v2 ...")
     return name, int(match.group(1))
-
-
-def library_versions(*packages: str) -> dict[str, str]:
-    """Installed versions of ``packages`` (missing ones are left out)."""
-    from importlib import metadata
-
-    found = {}
-    for pkg in ("ragtune", *packages):
-        try:
-            found[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            continue
-    return found
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write ``data`` as indented JSON to ``path`` atomically."""
-    write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
 
 
 class ModelRegistry:
@@ -186,7 +155,7 @@ class ModelRegistry:
         for _ in range(1000):
             version = (self.versions(card.name) or [0])[-1] + 1
             target = folder / f"v{version}"
-            final = card.model_copy(update={"version": version, "created_at": _now()})
+            final = card.model_copy(update={"version": version, "created_at": utc_now()})
             write_json_atomic(staging / CARD_FILE, final.model_dump(mode="json"))
             try:
                 os.rename(staging, target)  # atomic; fails if the target exists (another run won the number)
@@ -208,6 +177,3 @@ class ModelRegistry:
         write_json_atomic(self.path(ref) / CARD_FILE, updated.model_dump(mode="json"))
         return updated
 
-
-def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()

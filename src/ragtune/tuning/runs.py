@@ -22,7 +22,7 @@ from transformers import TrainerCallback
 
 from ragtune.errors import InputError, TuningError
 from ragtune.tuning.base import TrainingEvent
-from ragtune.tuning.registry import write_json_atomic
+from ragtune.common import write_json_atomic
 
 RUN_DIR = ".run"
 LOG_FILE = "train.log"

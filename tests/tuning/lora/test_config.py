@@ -8,8 +8,8 @@ from ragtune.tuning.lora.tuner import target_modules_for
 def test_build_names_each_bad_setting():
     with pytest.raises(ConfigError) as info:
         LoraConfig.build(data="x.jsonl", name="n", rank=0, dropout=1.5)
-    assert "setting 'rank'" in str(info.value) and "setting 'dropout'" in str(info.value)
-    with pytest.raises(ConfigError, match="setting 'unknown'"):
+    assert "field 'rank'" in str(info.value) and "field 'dropout'" in str(info.value)
+    with pytest.raises(ConfigError, match="field 'unknown'"):
         LoraConfig.build(data="x.jsonl", name="n", unknown=1)
     with pytest.raises(ConfigError, match="needs device cuda"):
         LoraConfig.build(data="x.jsonl", name="n", load_in_4bit=True)

@@ -15,7 +15,7 @@ from typing import Any
 
 from ragtune.errors import InputError
 from ragtune.tuning.data.examples import normalise_text, prompt_key, read_examples
-from ragtune.tuning.registry import write_text_atomic
+from ragtune.common import write_text_atomic
 
 
 @dataclass

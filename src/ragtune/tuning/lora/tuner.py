@@ -28,7 +28,8 @@ from ragtune.tuning.data.examples import Example, file_sha256, read_examples
 from ragtune.tuning.generate import require_peft
 from ragtune.tuning.heldout import QUESTIONS_FILE, write_training_questions
 from ragtune.tuning.lora.config import Device, LoraConfig, LoraTargets
-from ragtune.tuning.registry import DataInfo, ModelCard, ModelRegistry, check_model_name, library_versions
+from ragtune.tuning.registry import DataInfo, ModelCard, ModelRegistry, check_model_name
+from ragtune.common import library_versions
 from ragtune.tuning.runs import LOG_FILE, RUN_DIR, RunCallback, RunState, open_run, train_to_end, training_lock
 
 ADAPTER_DIR = "adapter"

@@ -1,0 +1,80 @@
+"""Small helpers every layer shares: atomic writes, JSON files read with named errors, the time, and readable
+validation errors. This module sits at the bottom of the import graph: it imports nothing of ragtune but errors."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from ragtune.errors import InputError
+
+
+def utc_now() -> str:
+    """The current UTC time as an ISO-8601 string to the second."""
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def write_text_atomic(path: Path | str, text: str, *, durable: bool = False) -> None:
+    """Write ``text`` to ``path`` through a private temporary file in the same folder and a rename: a reader sees
+    the old file or the new one, never half of either. ``durable`` also flushes the data to disk before the rename."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json_atomic(path: Path | str, data: Any) -> None:
+    """Write ``data`` as indented JSON to ``path`` atomically."""
+    write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def read_json(path: Path | str, what: str = "JSON file") -> Any:
+    """The JSON value in ``path``; an ``InputError`` naming the file (and the line of a syntax error) otherwise."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such {what}")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}: not a valid {what}: {exc.msg} at line {exc.lineno}") from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not a valid {what}: not UTF-8 text") from exc
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the {what}: {exc.strerror or exc}") from exc
+
+
+def validation_message(exc: Any, where: str | None = None, *, first_only: bool = False) -> str:
+    """A pydantic ``ValidationError`` as one line: ``where: field 'a.b': message`` for each error, joined by '; '."""
+    parts = []
+    errors = exc.errors()
+    for err in errors[:1] if first_only else errors:
+        field = ".".join(str(p) for p in err["loc"])
+        message = str(err["msg"]).removeprefix("Value error, ")
+        text = f"field '{field}': {message}" if field else message
+        parts.append(f"{where}: {text}" if where else text)
+    return "; ".join(parts)
+
+
+def library_versions(*packages: str) -> dict[str, str]:
+    """Installed versions of ragtune and ``packages`` (missing ones are left out)."""
+    from importlib import metadata
+
+    found = {}
+    for pkg in ("ragtune", *packages):
+        try:
+            found[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            continue
+    return found
