@@ -6,7 +6,9 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
+import re
 import tempfile
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +67,13 @@ def validation_message(exc: Any, where: str | None = None, *, first_only: bool =
         text = f"field '{field}': {message}" if field else message
         parts.append(f"{where}: {text}" if where else text)
     return "; ".join(parts)
+
+
+def normalise_text(text: str) -> str:
+    """Text reduced for near-duplicate matching: case, accents' width forms, punctuation and spacing removed."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    text = re.sub(r"[^\w\s]", " ", text)
+    return " ".join(text.split())
 
 
 def library_versions(*packages: str) -> dict[str, str]:

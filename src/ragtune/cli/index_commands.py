@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from ragtune.api import Workspace
+from ragtune.api import SearchResult, Workspace, index_summary
 from ragtune.cli.output import StageProgress, emit_json, emit_jsonl, err, handle_errors, out
 from ragtune.config import RagtuneConfig, SearchMode
 from ragtune.documents import JsonlFields
@@ -110,11 +110,12 @@ def register(app: typer.Typer) -> None:
                                                    for h in hits]} for qid, hits in results)
             return
         if unique_docs:
-            hits = idx.search_batch([("q", query)], k=k, mode=mode, filters=filters, unique_docs=True, rerank=rerank)[0][1]
+            ranked = idx.search_batch([("q", query)], k=k, mode=mode, filters=filters, unique_docs=True, rerank=rerank)
+            hits = SearchResult(query, index, mode.value, ranked[0][1])
         else:
             hits = idx.search(query, k=k, mode=mode, filters=filters, rerank=rerank)
         if as_json:
-            emit_json({"query": query, "index": index, "mode": mode.value, "hits": [h.to_json() for h in hits]})
+            emit_json(hits.to_json())
             return
         if not hits:
             err.print("no matching chunks")
@@ -152,8 +153,7 @@ def register(app: typer.Typer) -> None:
         """List the indexes in the workspace."""
         manifests = workspace().indexes()
         if as_json:
-            emit_json([{"name": m.name, "documents": m.documents, "chunks": m.chunks, "embedder": m.embedder.model_dump(),
-                        "generation": m.generation, "updated_at": m.updated_at} for m in manifests])
+            emit_json([index_summary(m) for m in manifests])
             return
         table = Table(title="indexes")
         for col in ("name", "documents", "chunks", "embedder", "updated"):

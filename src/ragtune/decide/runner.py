@@ -19,13 +19,14 @@ import json
 import shutil
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 from ragtune.decide.base import CandidateResult, Decision
 from ragtune.decide.candidates import TRAIN_SYSTEM, answer_plan, lora_base, untrainable_reason
 from ragtune.decide.config import Candidate, DecideConfig
 from ragtune.decide.costs import CandidateCost, Training, break_even, candidate_cost, money
 from ragtune.decide.data import KNOWLEDGE, DecideData, load_data
+from ragtune.decide.ports import DecidePorts
 from ragtune.decide.selection import (PrimaryMetric, Selection, check_override, choose_metric, per_question, select,
                                       stratified)
 from ragtune.errors import InputError, RagtuneError
@@ -33,9 +34,6 @@ from ragtune.evaluation.config import EvalConfig
 from ragtune.evaluation.metrics import aggregate
 from ragtune.tuning.data.examples import file_sha256
 from ragtune.common import write_json_atomic
-
-if TYPE_CHECKING:
-    from ragtune.api import Workspace
 
 Progress = Callable[[str, int, int], None]
 """``(stage, done, total)``: stages are ``train ft``, ``train rag+ft`` and the candidates' names."""
@@ -53,11 +51,12 @@ def cited_share(rows: list[dict[str, Any]], kinds: dict[str, str]) -> float:
 class DecideRunner:
     """Runs one ``DecideConfig`` in a workspace (see the module docstring)."""
 
-    def __init__(self, workspace: "Workspace", config: DecideConfig, progress: Progress | None = None) -> None:
-        self.ws = workspace
+    def __init__(self, ports: DecidePorts, config: DecideConfig, progress: Progress | None = None) -> None:
+        self.ports = ports
+        self.settings = ports.eval.settings
         self.config = config
         self.progress = progress or (lambda stage, done, total: None)
-        self.spec = config.model or workspace.config.generation.model
+        self.spec = config.model or self.settings.generation.model
         self.notes: list[str] = []
         self.skipped: dict[Candidate, str] = {}
         self.trainings: dict[Candidate, Training] = {}
@@ -70,16 +69,16 @@ class DecideRunner:
     # --- check ----------------------------------------------------------------------------------------
 
     def _check(self) -> None:
-        cfg, ws = self.config, self.ws
+        cfg, ports = self.config, self.ports.eval
         if cfg.questions is None and cfg.examples is None:
             raise InputError("no questions to measure on: give --questions (or --examples to hold some out); "
                              "for the rules-only advice without measurement use: ragtune advise")
         for path, flag in ((cfg.questions, "--questions"), (cfg.examples, "--examples")):
             if path is not None and not Path(path).is_file():
                 raise InputError(f"{flag} {path}: no such file")
-        ws.generator(self.spec)  # an unknown spec fails here, before anything runs
+        ports.generator(self.spec)  # an unknown spec fails here, before anything runs
         if cfg.index is not None:
-            manifest = ws.index(cfg.index).manifest
+            manifest = ports.index(cfg.index).manifest
             if manifest.chunks == 0:
                 raise InputError(f"index '{cfg.index}' holds no documents: add some with "
                                  f"ragtune ingest PATH --index {cfg.index}")
@@ -103,13 +102,13 @@ class DecideRunner:
         if cfg.index is not None:
             from ragtune.evaluation.runner import index_fingerprint
 
-            fields["index_fingerprint"] = index_fingerprint(self.ws.index(cfg.index))
+            fields["index_fingerprint"] = index_fingerprint(self.ports.eval.index(cfg.index))
         canonical = json.dumps(fields, sort_keys=True, default=str)
         return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
     def _open_run(self) -> None:
         run_id = self._run_id()
-        self.run_dir = self.ws.config.home / "decide" / run_id
+        self.run_dir = self.settings.home / "decide" / run_id
         state_path = self.run_dir / "state.json"
         if self.config.resume and state_path.is_file():
             self.state = json.loads(state_path.read_text(encoding="utf-8"))
@@ -225,11 +224,11 @@ class DecideRunner:
         if how == "raft":
             from ragtune.tuning.raft import RaftSettings
 
-            chunks = self.ws.index(self.config.index).manifest.chunks
+            chunks = self.ports.eval.index(self.config.index).manifest.chunks
             settings = RaftSettings(distractors=min(2, max(0, chunks - 1)), seed=self.config.seed)
             lora = self._lora_config(name, self.run_dir / "raft_train.jsonl", share, raft=True)
-            return self.ws.tune_raft(data.train_questions, self.config.index, settings, lora, on_event)
-        return self.ws.tune_lora(self._lora_config(name, self._write_ft_rows(data), share, raft=False), on_event)
+            return self.ports.tune_raft(data.train_questions, self.config.index, settings, lora, on_event)
+        return self.ports.tune_lora(self._lora_config(name, self._write_ft_rows(data), share, raft=False), on_event)
 
     # --- answer ---------------------------------------------------------------------------------------
 
@@ -238,8 +237,8 @@ class DecideRunner:
         the measured facts', plus a block header per chunk)."""
         index = self.facts.index
         tokens = index.total_tokens + 12 * index.chunks
-        window = self.ws.generator(self.spec).context_window
-        room = window - self.ws.config.generation.max_new_tokens - _WINDOW_OVERHEAD
+        window = self.ports.eval.generator(self.spec).context_window
+        room = window - self.settings.generation.max_new_tokens - _WINDOW_OVERHEAD
         if tokens > room:
             return (f"the corpus ({tokens:,} tokens, {index.tokenizer}) does not fit the {window:,}-token window of "
                     f"{self.spec} with room for the question and the answer: retrieval (rag) is the way to carry it")
@@ -264,7 +263,7 @@ class DecideRunner:
                 if stage != "judge":
                     self.progress(c.value, base + done, total)
 
-            result = self.ws.evaluate(questions, eval_config, progress=report)
+            result = self.ports.evaluate(questions, eval_config, progress=report)
             for row in result.rows:
                 row["candidate"], row["task"] = c.value, kind
             rows.extend(result.rows)
@@ -323,7 +322,7 @@ class DecideRunner:
                              attribution_required=cfg.attribution, content_may_leave=cfg.content_may_leave,
                              changes_per_month=cfg.changes_per_month)
         spec = self.spec if self.spec.split(":", 1)[0] in ("local", "gguf") else "regex"
-        return measure_facts(self.ws.store, needs, index=cfg.index, examples=cfg.examples, counter=token_counter(spec))
+        return measure_facts(self.ports.store, needs, index=cfg.index, examples=cfg.examples, counter=token_counter(spec))
 
     def _decide(self, data: DecideData, rows: dict[Candidate, list[dict[str, Any]]], wall: float) -> Decision:
         from ragtune.advisor.rules import RuleThresholds, apply_rules, rules_choice

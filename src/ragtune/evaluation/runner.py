@@ -23,7 +23,7 @@ import threading
 import time
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from ragtune.errors import EvaluationError, InputError
 from ragtune.evaluation.base import FORMAT_VERSION, AnswerRecord, EvalResult, SchemaMode, Variant
@@ -42,11 +42,9 @@ from ragtune.evaluation.metrics import (
     has_gold,
     retrieved_chunks,
 )
+from ragtune.evaluation.ports import EvalPorts, TunedModel
 from ragtune.evaluation.questions import Question
 from ragtune.common import library_versions
-
-if TYPE_CHECKING:
-    from ragtune.api import Workspace
 
 Progress = Callable[[str, int, int], None]
 """Progress callback: ``(stage, done, total)``; stages are the variant names, then ``judge``."""
@@ -68,17 +66,19 @@ class VariantPlan:
 class EvalRunner:
     """Runs one ``EvalConfig`` over a question set in a workspace (see the module docstring)."""
 
-    def __init__(self, workspace: "Workspace", config: EvalConfig, progress: Progress | None = None) -> None:
-        self.ws = workspace
+    def __init__(self, ports: EvalPorts, config: EvalConfig, progress: Progress | None = None) -> None:
+        self.ports = ports
+        self.settings = ports.settings
         self.config = config
         self.progress = progress or (lambda stage, done, total: None)
-        root = workspace.config.home / "eval-cache"
+        root = ports.settings.home / "eval-cache"
         self.answers = GenerationCache(root, "answers")
         self.verdicts = GenerationCache(root, "judge")
         self.scores = GenerationCache(root, "scores")
         self.notes: list[str] = []
         self.counts = {"generated": 0, "cached": 0, "errors": 0, "judged": 0}
         self._lock = threading.Lock()
+        self.tuned: TunedModel | None = None
         self.tuned_ref: str | None = None
         self.fingerprint: str | None = None
         self.judge_spec: str | None = None
@@ -88,18 +88,17 @@ class EvalRunner:
     def plan(self) -> list[VariantPlan]:
         """The variants' specs and index, checked: tuned version resolved, index present and not empty."""
         cfg = self.config
-        model = cfg.model or self.ws.config.generation.model
-        card = None
+        model = cfg.model or self.settings.generation.model
         if cfg.tuned:
-            card = self.ws.model_card(cfg.tuned.removeprefix("tuned:"))
-            self.tuned_ref = card.ref
+            self.tuned = self.ports.tuned(cfg.tuned.removeprefix("tuned:"))
+            self.tuned_ref = self.tuned.ref
         if cfg.index and any(v.retrieves or self._corpus(v) for v in cfg.variants):
-            index = self.ws.index(cfg.index)
+            index = self.ports.index(cfg.index)
             manifest = index.manifest
             if manifest.chunks == 0:
                 raise InputError(f"index '{cfg.index}' holds no documents: add some with ragtune ingest PATH --index {cfg.index}")
             self.fingerprint = index_fingerprint(index)
-            source = (card.data.source if card is not None and card.data is not None else None) or {}
+            source = self.tuned.source if self.tuned is not None else {}
             if source.get("index") == cfg.index and source.get("index_generation") != manifest.generation \
                     and any(v.tuned and v.retrieves for v in cfg.variants):
                 self.notes.append(f"warning: {self.tuned_ref} was trained on index '{cfg.index}' at generation "
@@ -107,7 +106,7 @@ class EvalRunner:
         plans = [VariantPlan(v, f"tuned:{self.tuned_ref}" if v.tuned else model,
                              cfg.index if v.retrieves or self._corpus(v) else None) for v in cfg.variants]
         for spec in dict.fromkeys(p.spec for p in plans):
-            generator = self.ws.generator(spec)  # an unknown spec fails here
+            generator = self.ports.generator(spec)  # an unknown spec fails here
             if cfg.workers(spec) > 1 and callable(getattr(generator, "load", None)):
                 generator.load()  # a remote model's missing key fails before any question
         return plans
@@ -116,11 +115,10 @@ class EvalRunner:
         """``questions`` without those the tuned model was trained on (same id, same or near-duplicate text)."""
         if not self.tuned_ref or not any(v.tuned for v in self.config.variants):
             return list(questions)
-        from ragtune.tuning.heldout import QUESTIONS_FILE, read_training_questions, seen_in_training
+        from ragtune.evaluation.heldout import seen_in_training
 
-        card = self.ws.model_card(self.tuned_ref)
-        seen = read_training_questions(self.ws.models.path(card.ref) / card.files.get("questions", QUESTIONS_FILE))
-        matches = seen_in_training(questions, seen)
+        tuned = self.tuned or self.ports.tuned(self.tuned_ref)
+        matches = seen_in_training(questions, tuned.training_questions)
         if not matches:
             return list(questions)
         kept = [q for q in questions if q.id not in matches]
@@ -142,7 +140,7 @@ class EvalRunner:
         return cfg.prompt_system or cfg.system if variant is Variant.prompt else cfg.system
 
     def _key_fields(self, plan: VariantPlan, question: Question) -> dict[str, Any]:
-        cfg, ws = self.config, self.ws.config
+        cfg, ws = self.config, self.settings
         schema = question.schema if question.schema is not None and cfg.schema_mode is not SchemaMode.score else None
         fields: dict[str, Any] = {
             "cache": CACHE_VERSION, "variant": plan.variant.value, "model": plan.spec,
@@ -173,7 +171,7 @@ class EvalRunner:
                 return AnswerRecord(question.id, plan.variant, plan.spec, cached, cached=True)
         cfg = self.config
         try:
-            answer = self.ws.ask(question.question, plan.index, model=plan.spec, k=cfg.k, rerank=cfg.rerank, mode=cfg.mode,
+            answer = self.ports.answer(question.question, plan.index, model=plan.spec, k=cfg.k, rerank=cfg.rerank, mode=cfg.mode,
                                  schema=fields["schema"], repairs=fields["repairs"] or 0, system=self._system(plan.variant),
                                  whole_corpus=self._corpus(plan.variant))
         except InputError as exc:
@@ -237,17 +235,16 @@ class EvalRunner:
         judged = [q for q in questions if has_gold(q)]
         if not judged or not any(v.retrieves for v in cfg.variants):
             return {}
-        depth = max(cfg.retrieval_depth, cfg.k or self.ws.config.answer.k)
-        results = self.ws.index(cfg.index).search_batch([(q.id, q.question) for q in judged], k=depth, mode=cfg.mode,
-                                                        rerank=cfg.rerank)
+        depth = max(cfg.retrieval_depth, cfg.k or self.settings.answer.k)
+        results = self.ports.search(cfg.index, [(q.id, q.question) for q in judged], k=depth, mode=cfg.mode, rerank=cfg.rerank)
         return {qid: retrieved_chunks(hits) for qid, hits in results}
 
     def judge_all(self, records: list[AnswerRecord], questions: dict[str, Question]) -> None:
         """Ask the judge about every answered question with reference answers (verdicts cached)."""
         if not self.config.judge:
             return
-        spec = self.judge_spec = resolve_judge_spec(self.config.judge, self.ws.config.generation)
-        judge = LLMJudge(self.ws.generator(spec))
+        spec = self.judge_spec = resolve_judge_spec(self.config.judge, self.settings.generation)
+        judge = LLMJudge(self.ports.generator(spec))
 
         def judged(record: AnswerRecord) -> bool:
             q = questions[record.question_id]
@@ -302,14 +299,14 @@ class EvalRunner:
         return EvalResult(config=config, rows=rows, aggregates=aggregate(rows, variants), notes=self.notes)
 
     def _evaluators(self) -> list:
-        cfg, ws = self.config, self.ws
+        cfg, answer = self.config, self.settings.answer
         scorer, scorer_id = None, ""
         if cfg.index and any(v.retrieves for v in cfg.variants):
-            embedder = ws.index(cfg.index).manifest.embedder
-            scorer = ws.support_scorer(ws.embedder(embedder.spec))
-            scorer_id = ws.config.answer.support_model or f"overlap:{embedder.model_dump_json()}"
-        k = cfg.k or ws.config.answer.k
-        citations = CitationEvaluator(scorer, ws.config.answer.min_support, self.scores if cfg.cache else None, scorer_id)
+            embedder = self.ports.index(cfg.index).manifest.embedder
+            scorer = self.ports.support(embedder.spec)
+            scorer_id = answer.support_model or f"overlap:{embedder.model_dump_json()}"
+        k = cfg.k or answer.k
+        citations = CitationEvaluator(scorer, answer.min_support, self.scores if cfg.cache else None, scorer_id)
         return [AnswerEvaluator(), RetrievalEvaluator(k, cfg.retrieval_depth), citations,
                 AbstentionEvaluator(), FormatEvaluator(), CostEvaluator(cfg.prices)]
 
@@ -356,7 +353,7 @@ class EvalRunner:
             self.notes.append(f"correctness judged by {self.judge_spec}")
 
     def _config_json(self, plans: list[VariantPlan], questions: Sequence[Question], source: str | None, wall: float) -> dict[str, Any]:
-        cfg, ws = self.config, self.ws.config
+        cfg, ws = self.config, self.settings
         return {
             "format_version": FORMAT_VERSION, "ragtune_version": library_versions().get("ragtune", "unknown"),
             "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),

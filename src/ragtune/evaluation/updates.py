@@ -25,7 +25,7 @@ import json
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -36,14 +36,13 @@ from ragtune.evaluation.answers import normalize_answer
 from ragtune.evaluation.base import Variant
 from ragtune.evaluation.config import EvalConfig, validated
 from ragtune.documents.loaders.jsonl import jsonl_objects
+from ragtune.evaluation.ports import UpdatesPorts
 from ragtune.evaluation.questions import Question
 from ragtune.evaluation.runner import EvalRunner
 from ragtune.evaluation.stats import mean_ci95
 from ragtune.generation.text import content_terms
-from ragtune.common import write_json_atomic
+from ragtune.common import write_json_atomic, write_text_atomic
 
-if TYPE_CHECKING:
-    from ragtune.api import Workspace
 
 _YES_NO = {"yes", "no"}
 TERM_SHARE = 0.75
@@ -220,16 +219,18 @@ class UpdatesResult:
 class UpdatesRunner:
     """Runs one ``UpdatesConfig`` (see the module docstring)."""
 
-    def __init__(self, workspace: "Workspace", config: UpdatesConfig, progress: Callable[[str, int, int], None] | None = None) -> None:
-        self.ws, self.config = workspace, config
+    def __init__(self, ports: UpdatesPorts, config: UpdatesConfig, progress: Callable[[str, int, int], None] | None = None) -> None:
+        self.ports, self.config = ports, config
+        self.settings = ports.eval.settings
         self.progress = progress
-        self.staging = workspace.config.home / "eval-cache" / "updates" / config.index / "corpus.jsonl"
+        self.staging = self.settings.home / "eval-cache" / "updates" / config.index / "corpus.jsonl"
 
     def _check_index(self) -> None:
-        store, name = self.ws.store, self.config.index
-        if not store.exists(name):
+        name = self.config.index
+        documents = self.ports.documents(name)
+        if documents is None:
             return
-        foreign = [d.source for d in store.documents(name) if not d.source.startswith(str(self.staging))]
+        foreign = [d.source for d in documents if not d.source.startswith(str(self.staging))]
         if foreign:
             raise InputError(f"index '{name}' holds other documents ({foreign[0]} ...): the update test needs an index "
                              "of its own: give another --index name")
@@ -239,11 +240,9 @@ class UpdatesRunner:
         if not kept:
             raise InputError(f"{self.config.docs}: no document is dated on or before {cutoff}")
         self.staging.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.staging.with_suffix(".tmp")
-        tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in kept), encoding="utf-8")
-        tmp.replace(self.staging)
+        write_text_atomic(self.staging, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in kept))
         f = self.config.doc_fields
-        self.ws.ingest([str(self.staging)], self.config.index, jsonl_fields=JsonlFields(f.id, f.title, f.text), progress=self.progress)
+        self.ports.ingest([str(self.staging)], self.config.index, jsonl_fields=JsonlFields(f.id, f.title, f.text), progress=self.progress)
         return len(kept)
 
     def _ask(self, questions: list[Question], variants: list[Variant], stage: str) -> dict[tuple[str, str], str]:
@@ -254,7 +253,7 @@ class UpdatesRunner:
             if self.progress:
                 self.progress(f"{variant}@{stage}", done, total)
 
-        result = EvalRunner(self.ws, eval_config, progress).run(questions)
+        result = EvalRunner(self.ports.eval, eval_config, progress).run(questions)
         return {(r["id"], r["variant"]): (r.get("answer") or "") for r in result.rows}
 
     def run(self) -> UpdatesResult:
@@ -298,8 +297,8 @@ class UpdatesRunner:
                 scores["moved"].append(float(new2 and not new1))
             per_variant[variant] = {name: mean_ci95(values) for name, values in scores.items()}
         config = {"docs": str(cfg.docs), "questions": str(cfg.questions), "t1": cfg.t1.isoformat(), "t2": cfg.t2.isoformat(),
-                  "index": cfg.index, "model": cfg.model or self.ws.config.generation.model, "tuned": cfg.tuned,
-                  "k": cfg.k or self.ws.config.answer.k, "documents_t1": docs_t1, "documents_t2": docs_t2,
+                  "index": cfg.index, "model": cfg.model or self.settings.generation.model, "tuned": cfg.tuned,
+                  "k": cfg.k or self.settings.answer.k, "documents_t1": docs_t1, "documents_t2": docs_t2,
                   "questions_total": total, "questions_changed": found, "questions_asked": len(changed),
                   "skip_yes_no": cfg.skip_yes_no, "seed": cfg.seed}
         return UpdatesResult(config=config, variants=per_variant, rows=rows, notes=notes)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Response
 
-from ragtune.api import Index, Workspace
+from ragtune.api import Index, Workspace, index_summary
 from ragtune.http.auth import AdminIndex, ReaderIndex, principal, workspace
 from ragtune.http.errors import HTTPProblem
 from ragtune.http.schemas import CreateIndexRequest, IndexInfo
@@ -15,8 +15,7 @@ router = APIRouter(prefix="/v1/indexes", tags=["indexes"])
 
 
 def info(m: IndexManifest) -> IndexInfo:
-    return IndexInfo(name=m.name, documents=m.documents, chunks=m.chunks, embedder=m.embedder.model_dump(),
-                     generation=m.generation, updated_at=m.updated_at)
+    return IndexInfo(**index_summary(m))
 
 
 @router.get("", response_model=list[IndexInfo], summary="Indexes this key may see")

@@ -15,4 +15,4 @@ router = APIRouter(prefix="/v1/indexes/{name}", tags=["search"])
 def search(body: SearchRequest, index: Index = ReaderIndex) -> dict:
     filters = body.filters.to_filters() if body.filters else None
     hits = index.search(body.query, k=body.k, mode=body.mode, filters=filters)
-    return {"query": body.query, "index": index.name, "mode": body.mode.value, "hits": [h.to_json() for h in hits]}
+    return hits.to_json()

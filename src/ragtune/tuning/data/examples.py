@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from ragtune.common import normalise_text
 from ragtune.errors import InputError
 
 
@@ -115,13 +114,6 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def normalise_text(text: str) -> str:
-    """Text reduced for near-duplicate matching: case, accents' width forms, punctuation and spacing removed."""
-    text = unicodedata.normalize("NFKC", text).casefold()
-    text = re.sub(r"[^\w\s]", " ", text)
-    return " ".join(text.split())
 
 
 def prompt_key(example: Example) -> str:

@@ -1,0 +1,152 @@
+"""The workspace's measuring methods: evaluation, the knowledge-update test, the advisor and the decision. The
+runners below receive narrow ports (``eval_ports``), never the workspace itself."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
+
+from ragtune.advisor import (AdvisorConfig, CostReport, Facts, Recommendation, StatedNeeds, decide, estimate_costs,
+                             measure_facts, stated_needs)
+from ragtune.config import SearchMode
+from ragtune.decide import DecideConfig, Decision
+from ragtune.errors import InputError
+from ragtune.evaluation.base import EvalResult
+from ragtune.evaluation.config import EvalConfig, validated
+from ragtune.evaluation.heldout import QUESTIONS_FILE, read_training_questions
+from ragtune.evaluation.ports import EvalPorts, EvalSettings, TunedModel, UpdatesPorts
+from ragtune.evaluation.questions import Question, load_questions
+from ragtune.index.sync import Progress
+
+if TYPE_CHECKING:
+    from ragtune.api.workspace import Workspace
+    from ragtune.decide.ports import DecidePorts
+    from ragtune.evaluation.updates import UpdatesConfig, UpdatesResult
+
+
+class MeasuringMethods:
+    """Evaluation, advice and the decision over the workspace (mixed into ``Workspace``)."""
+
+    # --- ports handed to the runners --------------------------------------------------------------------
+
+    def eval_ports(self: "Workspace") -> EvalPorts:
+        """What an evaluation may use of this workspace (``ragtune.evaluation.ports``)."""
+        return EvalPorts(
+            settings=EvalSettings.of(self.config), answer=self.ask, generator=self.generator, index=self.index,
+            search=lambda index, queries, **options: self.index(index).search_batch(queries, **options),
+            tuned=self._tuned_model, support=lambda spec: self.support_scorer(self.embedder(spec)))
+
+    def _tuned_model(self: "Workspace", ref: str) -> TunedModel:
+        card = self.model_card(ref)
+        source = (card.data.source if card.data is not None else None) or {}
+        questions = read_training_questions(self.models.path(card.ref) / card.files.get("questions", QUESTIONS_FILE))
+        return TunedModel(card.ref, dict(source), questions)
+
+    def _decide_ports(self: "Workspace") -> "DecidePorts":
+        from ragtune.decide.ports import DecidePorts
+
+        return DecidePorts(eval=self.eval_ports(), evaluate=self.evaluate, tune_lora=self.tune_lora,
+                           tune_raft=self.tune_raft, store=self.store)
+
+    # --- evaluation -------------------------------------------------------------------------------------
+
+    def evaluate(self: "Workspace", questions: str | Path | Sequence[Question], config: EvalConfig | None = None, *,
+                 schema: dict[str, Any] | None = None, limit: int | None = None,
+                 progress: Progress | None = None) -> EvalResult:
+        """Answer a question set with every variant of ``config`` and score them side by side.
+
+        ``questions``: a JSONL file (``ragtune.evaluation.questions``) or loaded questions; ``schema`` applies to
+        questions that carry none; ``limit`` keeps the first N. Generations are cached under ``<home>/eval-cache``:
+        a rerun costs nothing.
+        """
+        from ragtune.evaluation.runner import EvalRunner
+
+        source = None
+        if isinstance(questions, (str, Path)):
+            source = str(questions)
+            questions = load_questions(questions, schema=schema)
+        elif schema is not None:
+            questions = [q if q.schema is not None else replace(q, schema=schema) for q in questions]
+        if limit is not None and limit < 1:
+            raise InputError("limit must be at least 1")
+        return EvalRunner(self.eval_ports(), config or EvalConfig(), progress).run(list(questions)[:limit], source)
+
+    def evaluate_retrieval(self: "Workspace", index: str, questions: Sequence[Question],
+                           qrels: dict[str, dict[str, int]] | None = None, *, ndcg_k: Sequence[int] = (10,),
+                           recall_k: Sequence[int] = (100,), mrr_k: Sequence[int] = (10,),
+                           mode: SearchMode | str | None = None, rerank: str | None = None) -> dict[str, Any]:
+        """nDCG, recall and MRR of ``index`` over questions with judgements (``qrels``, else their ``gold_doc_ids``).
+
+        Each document counts once, at the rank of its best chunk. Returns ``{"index", "queries", "judged", "mode",
+        "metrics": {name: {"mean", "ci95", "n"}}}``.
+        """
+        from ragtune.evaluation.metrics import ranking_metrics
+
+        if not questions:
+            raise InputError("no questions to evaluate retrieval with")
+        if qrels is None:
+            qrels = {q.id: {d: 1 for d in q.gold_doc_ids} for q in questions if q.gold_doc_ids}
+        depth = max([*ndcg_k, *recall_k, *mrr_k])
+        if min([*ndcg_k, *recall_k, *mrr_k]) < 1:
+            raise InputError("every k must be at least 1")
+        results = self.index(index).search_batch([(q.id, q.question) for q in questions], k=depth, mode=mode,
+                                                 unique_docs=True, rerank=rerank)
+        rankings = {qid: [h.doc_id for h in hits] for qid, hits in results}
+        metrics = ranking_metrics(rankings, qrels, ndcg_k, recall_k, mrr_k)
+        judged = sum(1 for q in questions if any(g > 0 for g in qrels.get(q.id, {}).values()))
+        return {"index": index, "queries": len(questions), "judged": judged,
+                "mode": SearchMode(mode or self.config.retrieval.mode).value, "rerank": rerank, "metrics": metrics}
+
+    def evaluate_updates(self: "Workspace", config: "UpdatesConfig", progress: Progress | None = None) -> "UpdatesResult":
+        """The knowledge-update test (``ragtune.evaluation.updates``): ask at T1 and T2, and measure who moved."""
+        from ragtune.evaluation.updates import UpdatesRunner
+
+        def documents(name: str) -> list | None:
+            return self.store.documents(name) if self.store.exists(name) else None
+
+        ports = UpdatesPorts(eval=self.eval_ports(), documents=documents, ingest=self.ingest)
+        return UpdatesRunner(ports, config, progress).run()
+
+    # --- advice and the decision ------------------------------------------------------------------------
+
+    def facts(self: "Workspace", needs: StatedNeeds | dict[str, Any], *, index: str | None = None,
+              examples: str | Path | None = None, evaluation: str | Path | None = None,
+              config: AdvisorConfig | None = None) -> Facts:
+        """Measure what an index, an examples file and an eval run say, beside the stated ``needs``."""
+        needs = needs if isinstance(needs, StatedNeeds) else stated_needs(**needs)
+        config = config or AdvisorConfig()
+        return measure_facts(self.store, needs, index=index, examples=examples, evaluation=evaluation,
+                             tokenizer=config.tokenizer)
+
+    def advise(self: "Workspace", needs: StatedNeeds | dict[str, Any], *, index: str | None = None,
+               examples: str | Path | None = None, evaluation: str | Path | None = None, model: str | None = None,
+               config: AdvisorConfig | None = None) -> Recommendation:
+        """rag, ft, rag+ft or prompt, from measured facts, rules of thumb, an eval run if given, and the cost model."""
+        config = config or AdvisorConfig(tokenizer=model)
+        facts = self.facts(needs, index=index, examples=examples, evaluation=evaluation, config=config)
+        return decide(facts, config, model)
+
+    def cost(self: "Workspace", needs: StatedNeeds | dict[str, Any], *, index: str | None = None,
+             examples: str | Path | None = None, evaluation: str | Path | None = None,
+             config: AdvisorConfig | None = None) -> CostReport:
+        """The cost model alone: cost per month and over the horizon per approach, break-even volumes, sensitivity."""
+        config = config or AdvisorConfig()
+        facts = self.facts(needs, index=index, examples=examples, evaluation=evaluation, config=config)
+        return estimate_costs(facts, config)
+
+    def decide(self: "Workspace", config: DecideConfig | None = None, progress: Progress | None = None,
+               **fields: Any) -> Decision:
+        """Measure every candidate (base, prompt, rag, ft, rag+ft) on the same held-out questions and recommend the
+        cheapest one not significantly worse than the best (``ragtune.decide``).
+
+        Give a ``DecideConfig`` or its fields as keywords (``questions=``, ``examples=``, ``index=``, ``model=``,
+        ``budget_s=``, ``queries_per_month=`` ...). Finished phases are kept, so ``resume=True`` redoes nothing.
+        """
+        from ragtune.decide.runner import DecideRunner
+
+        if config is None:
+            config = validated(DecideConfig, fields)
+        elif fields:
+            config = validated(DecideConfig, {**config.model_dump(), **fields})
+        return DecideRunner(self._decide_ports(), config, progress).run()

@@ -1,0 +1,82 @@
+"""The workspace's tuning methods: LoRA, RAFT, embedding and reranker fine-tuning, and export. Each one checks
+what it names in the workspace, then hands the work to its tuner in ``ragtune.tuning``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Sequence
+
+from ragtune.errors import InputError
+from ragtune.evaluation.questions import Question, load_questions
+from ragtune.tuning import ModelCard, TrainingEvent
+from ragtune.tuning.embedding import EmbeddingTuneConfig
+from ragtune.tuning.lora import LoraConfig
+from ragtune.tuning.pairs import PairData, PairsConfig
+from ragtune.tuning.reranker import RerankerTuneConfig
+
+if TYPE_CHECKING:
+    from ragtune.api.workspace import Workspace
+    from ragtune.tuning.raft import RaftSettings
+
+TrainingProgress = Callable[[TrainingEvent], None]
+
+
+class TuningMethods:
+    """Fine-tuning into the workspace's model registry (mixed into ``Workspace``)."""
+
+    def tune_lora(self: "Workspace", config: LoraConfig, progress: TrainingProgress | None = None) -> ModelCard:
+        """LoRA fine-tune and publish ``NAME@vN``; a killed run leaves no version and ``config.resume`` continues it."""
+        from ragtune.tuning.lora import LoraTuner
+
+        return LoraTuner(config, self.models).train(progress)
+
+    def prepare_pairs(self: "Workspace", data: PairsConfig, notify: Callable[[str], None] | None = None) -> PairData:
+        """The training pairs ``data`` names (file, BEIR folder or an index's chunks) with mined negatives and a held-out split."""
+        from ragtune.tuning.pairs import build_pairs
+
+        self._check_pair_sources(data)
+        generator = self.generator(data.generator) if data.generator else None
+        return build_pairs(data, store=self.store, embedder_for=lambda name: self.index(name)._embedder(None),
+                           generator=generator, notify=notify)
+
+    def _check_pair_sources(self: "Workspace", data: PairsConfig) -> None:
+        for name in (data.from_index, data.negatives_from):
+            if name:
+                self.store.manifest(name)  # IndexNotFoundError before any training starts
+
+    def tune_embeddings(self: "Workspace", config: EmbeddingTuneConfig, progress: TrainingProgress | None = None) -> ModelCard:
+        """Fine-tune an embedder on pairs and publish ``NAME@vN`` (use it as ``tuned:NAME``; ``reindex`` moves an index onto it)."""
+        from ragtune.tuning.embedding import EmbeddingTuner
+
+        self._check_pair_sources(config.data)
+        return EmbeddingTuner(config, self.models, lambda notify: self.prepare_pairs(config.data, notify)).train(progress)
+
+    def tune_reranker(self: "Workspace", config: RerankerTuneConfig, progress: TrainingProgress | None = None) -> ModelCard:
+        """Fine-tune a cross-encoder reranker on pairs with mined negatives and publish ``NAME@vN`` (``--rerank tuned:NAME``)."""
+        from ragtune.tuning.reranker import RerankerTuner
+
+        self._check_pair_sources(config.data)
+        return RerankerTuner(config, self.models, lambda notify: self.prepare_pairs(config.data, notify)).train(progress)
+
+    def tune_raft(self: "Workspace", questions: str | Path | Sequence[Question], index: str, raft: "RaftSettings",
+                  lora: LoraConfig, progress: TrainingProgress | None = None) -> ModelCard:
+        """RAFT: LoRA-tune on questions answered over ``index``'s chunks (oracle among distractors) and publish ``NAME@vN``.
+
+        ``lora.data`` is replaced by the rows built here (``ragtune.tuning.raft``); use the version as ``tuned:NAME``
+        with ``ask --index`` or in the ``rag+ft`` eval variant.
+        """
+        from ragtune.tuning.raft import RaftBuilder, RaftTuner
+
+        target = self.index(index)
+        manifest = target.manifest  # IndexNotFoundError before anything is built
+        if manifest.chunks == 0:
+            raise InputError(f"index '{index}' holds no documents: add some with ragtune ingest PATH --index {index}")
+        loaded = load_questions(questions) if isinstance(questions, (str, Path)) else list(questions)
+        builder = RaftBuilder(index, manifest.generation, target.retriever(), lambda: self.store.all_chunks(index), raft)
+        return RaftTuner(builder, loaded, lora, self.models, lambda: target.manifest.generation).train(progress)
+
+    def export_model(self: "Workspace", ref: str, out: str | Path, merge: bool = False) -> Path:
+        """Write a version as a folder usable without ragtune (merged weights with ``merge``)."""
+        from ragtune.tuning.export import export_model
+
+        return export_model(ref, self.config.home, out, merge=merge)

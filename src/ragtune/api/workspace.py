@@ -1,0 +1,214 @@
+"""``Workspace``: named indexes, models and keys under ``config.home``, and the one object every face calls.
+
+The core (models loaded once, keys, index management, ask and ingest) is here; the tuning methods and the measuring
+methods (evaluate, advise, decide) come from ``ragtune.api.tuning`` and ``ragtune.api.measuring``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+from pathlib import Path
+from typing import Any, Sequence
+
+from ragtune.api.index import Index
+from ragtune.api.measuring import MeasuringMethods
+from ragtune.api.tuning import TuningMethods
+from ragtune.config import ChunkingConfig, RagtuneConfig, SearchMode, apply_threads, private_files
+from ragtune.documents import JsonlFields, discover
+from ragtune.embeddings import Embedder, load_embedder
+from ragtune.errors import InputError
+from ragtune.generation import GenerateOptions, Generator, load_generator
+from ragtune.generation.answer import Answer, AnswerPipeline
+from ragtune.generation.base import TextCallback
+from ragtune.generation.citations import NLISupportScorer, OverlapSupportScorer, SupportScorer
+from ragtune.index import Filters, IndexManifest, Store, check_index_name, open_store
+from ragtune.index.sync import IngestReport, Progress
+from ragtune.retrieval import Reranker, load_reranker
+from ragtune.serving.keys import KeyStore
+from ragtune.serving.paths import check_walk, confine
+from ragtune.tuning.registry import ModelCard, ModelRegistry
+
+
+class Workspace(TuningMethods, MeasuringMethods):
+    """A ragtune workspace: named indexes and model artefacts under ``config.home``.
+
+    Creating one sets the process umask to 077: the workspace and everything written in it is the owner's alone."""
+
+    def __init__(self, config: RagtuneConfig | None = None) -> None:
+        self.config = config or RagtuneConfig.load()
+        apply_threads(self.config.threads)
+        private_files()
+        self._store: Store | None = None
+        self._embedders: dict[str, Embedder] = {}
+        self._keys: KeyStore | None = None
+        self._generators: dict[str, Generator] = {}
+        self._rerankers: dict[str, Reranker] = {}
+        self._nli: SupportScorer | None = None
+
+    # --- parts, built once ----------------------------------------------------------------------------
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = open_store(self.config)
+        return self._store
+
+    @property
+    def keys(self) -> KeyStore:
+        """The workspace's API keys: create, list, revoke, authenticate (``<home>/keys.json``, or the
+        ``ragtune_keys`` table when the store is PostgreSQL, so every server over it shares them)."""
+        if self._keys is None:
+            if self.config.store.startswith(("postgresql://", "postgres://")):
+                from ragtune.serving.keys_postgres import PostgresKeyRecords
+
+                self._keys = KeyStore(PostgresKeyRecords(self.config.store))
+            else:
+                self._keys = KeyStore(self.config.home / "keys.json")
+        return self._keys
+
+    def embedder(self, spec: str | None = None) -> Embedder:
+        """The embedder for ``spec`` (default: the configured one), loaded once per workspace."""
+        spec = self._pinned(spec or self.config.embedder.model)
+        if spec not in self._embedders:
+            self._embedders[spec] = load_embedder(spec, self.config.embedder, self.config.home)
+        return self._embedders[spec]
+
+    def _pinned(self, spec: str) -> str:
+        """``tuned:NAME`` as ``tuned:NAME@vN`` (its latest version now), so a newer version is never served from a cache."""
+        if spec.startswith("tuned:") and "@" not in spec:
+            return f"tuned:{self.models.card(spec).ref}"
+        return spec
+
+    def generator(self, spec: str | None = None) -> Generator:
+        """The generator for a model spec (default: the configured one), built once per workspace."""
+        spec = spec or self.config.generation.model
+        if spec not in self._generators:
+            self._generators[spec] = load_generator(spec, self.config.generation, self.config.home)
+        return self._generators[spec]
+
+    def reranker(self, spec: str | None = None) -> Reranker | None:
+        """The reranker for a spec (default: the configured one, or None when reranking is off)."""
+        spec = spec or self.config.rerank.model
+        if not spec:
+            return None
+        spec = self._pinned(spec)
+        if spec not in self._rerankers:
+            self._rerankers[spec] = load_reranker(spec, self.config.rerank, self.config.home)
+        return self._rerankers[spec]
+
+    def support_scorer(self, embedder: Embedder | None) -> SupportScorer:
+        """How citation support is scored: the configured NLI cross-encoder, else embedding + lexical overlap."""
+        model = self.config.answer.support_model
+        if not model:
+            return OverlapSupportScorer(embedder)
+        if self._nli is None:
+            self._nli = NLISupportScorer(model, self.config.rerank.device)
+        return self._nli
+
+    @property
+    def models(self) -> ModelRegistry:
+        """The versioned model registry under ``<home>/models``."""
+        return ModelRegistry(self.config.home)
+
+    def model_cards(self) -> list[ModelCard]:
+        """The card of every version of every model."""
+        return self.models.cards()
+
+    def model_card(self, ref: str) -> ModelCard:
+        """The card of ``NAME[@vN]`` (latest version without ``@vN``)."""
+        return self.models.card(ref)
+
+    # --- asking -----------------------------------------------------------------------------------------
+
+    def ask(self, question: str, index: str | None = None, *, model: str | None = None, k: int | None = None,
+            rerank: str | None = None, mode: SearchMode | str | None = None, filters: Filters | None = None,
+            on_text: TextCallback | None = None, schema: dict[str, Any] | None = None, repairs: int = 1,
+            system: str | None = None, whole_corpus: bool = False) -> Answer:
+        """Answer ``question`` from ``index`` with citations, or, without an index, with the model alone.
+
+        With ``schema`` (a JSON Schema, see ``load_schema``) the answer is JSON that fits it: instructed, validated
+        and repaired up to ``repairs`` times (``Answer.structured``). ``system`` adds a system prompt. ``whole_corpus``
+        puts every chunk of ``index`` in the context instead of retrieving (the ``prompt`` variant).
+        """
+        if repairs < 0:
+            raise InputError("repairs must be 0 or more")
+        if index is not None:
+            return self.index(index).ask(question, model=model, k=k, rerank=rerank, mode=mode, filters=filters, on_text=on_text,
+                                         schema=schema, repairs=repairs, system=system, whole_corpus=whole_corpus)
+        if whole_corpus:
+            raise InputError("whole_corpus needs an index whose corpus goes into the prompt")
+        options = GenerateOptions.from_config(self.config.generation)
+        return AnswerPipeline(self.generator(model), self.config.answer, options).ask(
+            question, on_text=on_text, schema=schema, repairs=repairs, system=system)
+
+    # --- indexes ----------------------------------------------------------------------------------------
+
+    def indexes(self) -> list[IndexManifest]:
+        """Manifests of every index in the workspace."""
+        return [self.store.manifest(n) for n in self.store.list_indexes()]
+
+    def index(self, name: str) -> Index:
+        """An existing index; ``IndexNotFoundError`` otherwise."""
+        self.store.manifest(name)
+        return Index(self, name)
+
+    def create_index(self, name: str, embedder: str | None = None, chunking: ChunkingConfig | None = None) -> Index:
+        """Create an empty index built with ``embedder`` (default: the configured one)."""
+        check_index_name(name)
+        info = self.embedder(embedder).info
+        self.store.create(IndexManifest(name=name, embedder=info, chunking=chunking or self.config.chunking))
+        return Index(self, name)
+
+    def uploads_dir(self, index: str) -> Path:
+        """Where files uploaded to ``index`` through a server are kept: ``<home>/uploads/<index>``."""
+        return self.config.home / "uploads" / check_index_name(index)
+
+    def served_models(self) -> list[str]:
+        """Model specs that server clients may name in ``ask`` (``serve.models``, else the default and extractive)."""
+        models = self.config.serve.models or [self.config.generation.model, "extractive"]
+        return list(dict.fromkeys(models))
+
+    def served_model(self, model: str | None) -> str:
+        """``model`` if servers may use it (default: the configured generator); ``InputError`` otherwise."""
+        model = model or self.config.generation.model
+        served = self.served_models()
+        if model not in served:
+            raise InputError(f"model '{model}' is not served here (served: {', '.join(served)})")
+        return model
+
+    def ingest(self, paths: Sequence[str], index: str, *, create: bool = True, embedder: str | None = None,
+               include: Sequence[str] = (), exclude: Sequence[str] = (), strict: bool = False,
+               jsonl_fields: JsonlFields | None = None, progress: Progress | None = None,
+               roots: Sequence[Path] | None = None) -> IngestReport:
+        """Sync files and folders into ``index`` (created on first use unless ``create`` is false).
+
+        With ``roots`` (servers), every path, and every file found in a folder, must resolve inside one of
+        those folders (``PathNotAllowedError`` otherwise; see ``ragtune.serving.paths``).
+        """
+        if not paths:
+            raise InputError("give at least one file or folder to ingest")
+        if roots is not None:
+            paths = [str(confine(str(p), roots)) for p in paths]
+            files, _ = discover(paths, include, exclude)
+            check_walk([f.path for f in files], roots)
+        created = False
+        if not self.store.exists(check_index_name(index)):
+            if not create:
+                self.store.manifest(index)  # raises IndexNotFoundError
+            discover(paths, include, exclude)  # the inputs are checked before an index appears on disk
+            self.create_index(index, embedder)
+            created = True
+        try:
+            return self.index(index).ingest(paths, include=include, exclude=exclude, strict=strict,
+                                            jsonl_fields=jsonl_fields, progress=progress, embedder=embedder)
+        except BaseException:
+            if created:  # a first ingest that fails leaves no empty index behind
+                with contextlib.suppress(Exception):
+                    self.store.drop(index)
+            raise
+
+    def delete_index(self, name: str) -> None:
+        """Remove an index and everything in it, uploaded files included."""
+        self.store.drop(name)
+        shutil.rmtree(self.uploads_dir(name), ignore_errors=True)
