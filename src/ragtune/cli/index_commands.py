@@ -12,8 +12,8 @@ from ragtune.api import SearchResult, Workspace, index_summary
 from ragtune.cli.output import StageProgress, emit_json, emit_jsonl, err, handle_errors, out
 from ragtune.config import RagtuneConfig, SearchMode
 from ragtune.documents import JsonlFields
-from ragtune.documents.loaders.jsonl import jsonl_objects
 from ragtune.errors import InputError
+from ragtune.evaluation.questions import load_questions
 from ragtune.index import Filters
 
 JsonFlag = typer.Option(False, "--json", help="Print one JSON document on stdout and nothing else.")
@@ -35,155 +35,140 @@ def parse_filters(source: Optional[str], types: Optional[list[str]], where: Opti
     return filters or None
 
 
-def read_queries(path: Path) -> list[tuple[str, str]]:
-    """Rows with ``_id``/``text`` (BEIR) or ``id``/``question``; errors name the file and line."""
-    if not path.is_file():
-        raise InputError(f"{path}: no such file")
-    rows = []
-    for number, row in jsonl_objects(path):
-        where = f"{path}:{number}"
-        qid = row.get("_id", row.get("id", row.get("query_id")))
-        text = row.get("text", row.get("question", row.get("query")))
-        if qid is None or not isinstance(text, str) or not text.strip():
-            raise InputError(f"{where}: needs '_id' and 'text' (or 'id' and 'question')")
-        rows.append((str(qid), text))
-    if not rows:
-        raise InputError(f"{path}: no queries")
-    return rows
+def ingest(
+    paths: list[Path] = typer.Argument(..., help="Files or folders (txt, md, html, pdf, docx, jsonl)."),
+    index: str = IndexOpt,
+    include: list[str] = typer.Option([], "--include", help="Glob of files to take inside folders (repeatable)."),
+    exclude: list[str] = typer.Option([], "--exclude", help="Glob of files to leave out (repeatable)."),
+    strict: bool = typer.Option(False, "--strict", help="Stop at the first bad file instead of skipping it."),
+    embedder: Optional[str] = typer.Option(None, "--embedder", help="Embedder spec for a new index (default: local)."),
+    id_field: str = typer.Option("_id", "--id-field", help="JSONL: field holding the document id."),
+    text_field: str = typer.Option("text", "--text-field", help="JSONL: field holding the text."),
+    title_field: str = typer.Option("title", "--title-field", help="JSONL: field holding the title."),
+    as_json: bool = JsonFlag,
+) -> None:
+    """Load files or folders and sync them into an index (unchanged documents cost nothing)."""
+    ws = workspace()
+    with StageProgress() as progress:
+        report = ws.ingest([str(p) for p in paths], index, embedder=embedder, include=include, exclude=exclude,
+                           strict=strict, jsonl_fields=JsonlFields(id_field, title_field, text_field), progress=progress)
+    if as_json:
+        emit_json(report.to_json())
+        return
+    table = Table(title=f"ingest → {index}")
+    for col in ("added", "updated", "removed", "unchanged", "chunks", "skipped"):
+        table.add_column(col, justify="right")
+    table.add_row(*(str(v) for v in (report.added, report.updated, report.removed, report.unchanged, report.chunks, len(report.skipped))))
+    out.print(table)
+    for s in report.skipped:
+        err.print(f"[yellow]skipped[/] {s['source']}: {s['error']}", highlight=False)
+
+
+
+def search(
+    query: Optional[str] = typer.Argument(None, help="The query (or use --queries for a batch)."),
+    index: str = IndexOpt,
+    k: int = typer.Option(10, "--k", "-k", min=1, help="Results per query."),
+    mode: SearchMode = typer.Option(SearchMode.hybrid, "--mode", help="lexical, dense or hybrid."),
+    queries: Optional[Path] = typer.Option(None, "--queries", help="JSONL of queries: prints one JSONL row per query."),
+    source: Optional[str] = typer.Option(None, "--source", help="Only chunks whose source matches this glob."),
+    types: list[str] = typer.Option([], "--type", help="Only these document types (txt, md, html, pdf, docx, jsonl)."),
+    where: list[str] = typer.Option([], "--where", help="Only chunks whose metadata FIELD=VALUE (repeatable)."),
+    unique_docs: bool = typer.Option(False, "--unique-docs", help="One hit per document (its best chunk)."),
+    rerank: Optional[str] = typer.Option(None, "--rerank", help="Reranker spec for the top candidates: local:<CrossEncoder dir>, tuned:<name>."),
+    as_json: bool = JsonFlag,
+) -> None:
+    """Ranked chunks for a query, or a batch of queries."""
+    if (query is None) == (queries is None):
+        raise InputError("give either a QUERY or --queries FILE")
+    filters = parse_filters(source, types, where)
+    idx = workspace().index(index)
+    if queries is not None:
+        results = idx.search_batch([(q.id, q.question) for q in load_questions(queries)], k=k, mode=mode, filters=filters, unique_docs=unique_docs,
+                                   rerank=rerank)
+        emit_jsonl({"query_id": qid, "hits": [{"doc_id": h.doc_id, "chunk_id": h.chunk_id, "score": round(h.score, 6)}
+                                               for h in hits]} for qid, hits in results)
+        return
+    if unique_docs:
+        ranked = idx.search_batch([("q", query)], k=k, mode=mode, filters=filters, unique_docs=True, rerank=rerank)
+        hits = SearchResult(query, index, mode.value, ranked[0][1])
+    else:
+        hits = idx.search(query, k=k, mode=mode, filters=filters, rerank=rerank)
+    if as_json:
+        emit_json(hits.to_json())
+        return
+    if not hits:
+        err.print("no matching chunks")
+    for h in hits:
+        where_ = h.source + (f" p.{h.page}" if h.page else "")
+        out.print(f"[bold]{h.rank}.[/] {h.score:.4f}  [cyan]{h.chunk_id}[/]  [dim]{where_}[/]", highlight=False)
+        snippet = " ".join(h.text.split())
+        out.print(f"   {snippet[:300]}{'…' if len(snippet) > 300 else ''}", highlight=False, markup=False)
+
+
+
+def reindex(
+    index: str = IndexOpt,
+    embedder: str = typer.Option(..., "--embedder", help="Embedder spec: local, local:<folder>, tuned:<name>[@vN]."),
+    force: bool = typer.Option(False, "--force", help="Re-embed even when the index already uses this model."),
+    as_json: bool = JsonFlag,
+) -> None:
+    """Re-embed every chunk of an index with another embedder, atomically (searches use the old vectors until the switch)."""
+    idx = workspace().index(index)
+    with StageProgress() as progress:
+        report = idx.reindex(embedder, progress=progress, force=force)
+    if as_json:
+        emit_json(report.to_json())
+        return
+    if not report.changed:
+        out.print(f"{index} already uses {report.embedder['name']} ({report.embedder['spec']}); nothing to do (--force re-embeds)",
+                  highlight=False)
+        return
+    out.print(f"{index}: {report.chunks} chunks re-embedded with {report.embedder['spec']} ({report.embedder['dimension']}-d; "
+              f"was {report.previous['spec']}, {report.previous['dimension']}-d) in {report.seconds:.1f} s", highlight=False)
+
+
+
+def indexes(as_json: bool = JsonFlag) -> None:
+    """List the indexes in the workspace."""
+    manifests = workspace().indexes()
+    if as_json:
+        emit_json([index_summary(m) for m in manifests])
+        return
+    table = Table(title="indexes")
+    for col in ("name", "documents", "chunks", "embedder", "updated"):
+        table.add_column(col)
+    for m in manifests:
+        table.add_row(m.name, str(m.documents), str(m.chunks), m.embedder.name, m.updated_at)
+    out.print(table)
+
+
+
+def docs(index: str = IndexOpt, as_json: bool = JsonFlag) -> None:
+    """List the documents of an index."""
+    documents = workspace().index(index).documents()
+    if as_json:
+        emit_json([d.to_json() for d in documents])
+        return
+    table = Table(title=f"documents in {index}")
+    for col in ("doc_id", "source", "version", "chunks", "hash"):
+        table.add_column(col)
+    for d in documents:
+        table.add_row(d.doc_id, d.source, str(d.version), str(d.chunks), d.hash[:12])
+    out.print(table)
+
+
+
+def remove(doc_ids: list[str] = typer.Argument(..., help="Document ids to remove."), index: str = IndexOpt,
+           as_json: bool = JsonFlag) -> None:
+    """Remove documents from an index."""
+    n = workspace().index(index).remove(doc_ids)
+    if as_json:
+        emit_json({"index": index, "removed": n})
+    else:
+        out.print(f"removed {n} document(s) from {index}")
 
 
 def register(app: typer.Typer) -> None:
-    @app.command()
-    @handle_errors
-    def ingest(
-        paths: list[Path] = typer.Argument(..., help="Files or folders (txt, md, html, pdf, docx, jsonl)."),
-        index: str = IndexOpt,
-        include: list[str] = typer.Option([], "--include", help="Glob of files to take inside folders (repeatable)."),
-        exclude: list[str] = typer.Option([], "--exclude", help="Glob of files to leave out (repeatable)."),
-        strict: bool = typer.Option(False, "--strict", help="Stop at the first bad file instead of skipping it."),
-        embedder: Optional[str] = typer.Option(None, "--embedder", help="Embedder spec for a new index (default: local)."),
-        id_field: str = typer.Option("_id", "--id-field", help="JSONL: field holding the document id."),
-        text_field: str = typer.Option("text", "--text-field", help="JSONL: field holding the text."),
-        title_field: str = typer.Option("title", "--title-field", help="JSONL: field holding the title."),
-        as_json: bool = JsonFlag,
-    ) -> None:
-        """Load files or folders and sync them into an index (unchanged documents cost nothing)."""
-        ws = workspace()
-        with StageProgress() as progress:
-            report = ws.ingest([str(p) for p in paths], index, embedder=embedder, include=include, exclude=exclude,
-                               strict=strict, jsonl_fields=JsonlFields(id_field, title_field, text_field), progress=progress)
-        if as_json:
-            emit_json(report.to_json())
-            return
-        table = Table(title=f"ingest → {index}")
-        for col in ("added", "updated", "removed", "unchanged", "chunks", "skipped"):
-            table.add_column(col, justify="right")
-        table.add_row(*(str(v) for v in (report.added, report.updated, report.removed, report.unchanged, report.chunks, len(report.skipped))))
-        out.print(table)
-        for s in report.skipped:
-            err.print(f"[yellow]skipped[/] {s['source']}: {s['error']}", highlight=False)
-
-    @app.command()
-    @handle_errors
-    def search(
-        query: Optional[str] = typer.Argument(None, help="The query (or use --queries for a batch)."),
-        index: str = IndexOpt,
-        k: int = typer.Option(10, "--k", "-k", min=1, help="Results per query."),
-        mode: SearchMode = typer.Option(SearchMode.hybrid, "--mode", help="lexical, dense or hybrid."),
-        queries: Optional[Path] = typer.Option(None, "--queries", help="JSONL of queries: prints one JSONL row per query."),
-        source: Optional[str] = typer.Option(None, "--source", help="Only chunks whose source matches this glob."),
-        types: list[str] = typer.Option([], "--type", help="Only these document types (txt, md, html, pdf, docx, jsonl)."),
-        where: list[str] = typer.Option([], "--where", help="Only chunks whose metadata FIELD=VALUE (repeatable)."),
-        unique_docs: bool = typer.Option(False, "--unique-docs", help="One hit per document (its best chunk)."),
-        rerank: Optional[str] = typer.Option(None, "--rerank", help="Reranker spec for the top candidates: local:<CrossEncoder dir>, tuned:<name>."),
-        as_json: bool = JsonFlag,
-    ) -> None:
-        """Ranked chunks for a query, or a batch of queries."""
-        if (query is None) == (queries is None):
-            raise InputError("give either a QUERY or --queries FILE")
-        filters = parse_filters(source, types, where)
-        idx = workspace().index(index)
-        if queries is not None:
-            results = idx.search_batch(read_queries(queries), k=k, mode=mode, filters=filters, unique_docs=unique_docs,
-                                       rerank=rerank)
-            emit_jsonl({"query_id": qid, "hits": [{"doc_id": h.doc_id, "chunk_id": h.chunk_id, "score": round(h.score, 6)}
-                                                   for h in hits]} for qid, hits in results)
-            return
-        if unique_docs:
-            ranked = idx.search_batch([("q", query)], k=k, mode=mode, filters=filters, unique_docs=True, rerank=rerank)
-            hits = SearchResult(query, index, mode.value, ranked[0][1])
-        else:
-            hits = idx.search(query, k=k, mode=mode, filters=filters, rerank=rerank)
-        if as_json:
-            emit_json(hits.to_json())
-            return
-        if not hits:
-            err.print("no matching chunks")
-        for h in hits:
-            where_ = h.source + (f" p.{h.page}" if h.page else "")
-            out.print(f"[bold]{h.rank}.[/] {h.score:.4f}  [cyan]{h.chunk_id}[/]  [dim]{where_}[/]", highlight=False)
-            snippet = " ".join(h.text.split())
-            out.print(f"   {snippet[:300]}{'…' if len(snippet) > 300 else ''}", highlight=False, markup=False)
-
-    @app.command()
-    @handle_errors
-    def reindex(
-        index: str = IndexOpt,
-        embedder: str = typer.Option(..., "--embedder", help="Embedder spec: local, local:<folder>, tuned:<name>[@vN]."),
-        force: bool = typer.Option(False, "--force", help="Re-embed even when the index already uses this model."),
-        as_json: bool = JsonFlag,
-    ) -> None:
-        """Re-embed every chunk of an index with another embedder, atomically (searches use the old vectors until the switch)."""
-        idx = workspace().index(index)
-        with StageProgress() as progress:
-            report = idx.reindex(embedder, progress=progress, force=force)
-        if as_json:
-            emit_json(report.to_json())
-            return
-        if not report.changed:
-            out.print(f"{index} already uses {report.embedder['name']} ({report.embedder['spec']}); nothing to do (--force re-embeds)",
-                      highlight=False)
-            return
-        out.print(f"{index}: {report.chunks} chunks re-embedded with {report.embedder['spec']} ({report.embedder['dimension']}-d; "
-                  f"was {report.previous['spec']}, {report.previous['dimension']}-d) in {report.seconds:.1f} s", highlight=False)
-
-    @app.command()
-    @handle_errors
-    def indexes(as_json: bool = JsonFlag) -> None:
-        """List the indexes in the workspace."""
-        manifests = workspace().indexes()
-        if as_json:
-            emit_json([index_summary(m) for m in manifests])
-            return
-        table = Table(title="indexes")
-        for col in ("name", "documents", "chunks", "embedder", "updated"):
-            table.add_column(col)
-        for m in manifests:
-            table.add_row(m.name, str(m.documents), str(m.chunks), m.embedder.name, m.updated_at)
-        out.print(table)
-
-    @app.command()
-    @handle_errors
-    def docs(index: str = IndexOpt, as_json: bool = JsonFlag) -> None:
-        """List the documents of an index."""
-        documents = workspace().index(index).documents()
-        if as_json:
-            emit_json([d.to_json() for d in documents])
-            return
-        table = Table(title=f"documents in {index}")
-        for col in ("doc_id", "source", "version", "chunks", "hash"):
-            table.add_column(col)
-        for d in documents:
-            table.add_row(d.doc_id, d.source, str(d.version), str(d.chunks), d.hash[:12])
-        out.print(table)
-
-    @app.command()
-    @handle_errors
-    def remove(doc_ids: list[str] = typer.Argument(..., help="Document ids to remove."), index: str = IndexOpt,
-               as_json: bool = JsonFlag) -> None:
-        """Remove documents from an index."""
-        n = workspace().index(index).remove(doc_ids)
-        if as_json:
-            emit_json({"index": index, "removed": n})
-        else:
-            out.print(f"removed {n} document(s) from {index}")
+    for command in (ingest, search, reindex, indexes, docs, remove):
+        app.command()(handle_errors(command))

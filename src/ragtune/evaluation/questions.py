@@ -33,13 +33,13 @@ class Question:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
-_KNOWN = {"id", "_id", "question", "text", "reference_answer", "reference_answers", "answer", "reference_contexts",
+_KNOWN = {"id", "_id", "query_id", "question", "text", "query", "reference_answer", "reference_answers", "answer", "reference_contexts",
           "gold_doc_ids", "answerable", "reference_output", "output", "schema"}
 
 
 def _row_to_question(row: dict[str, Any], where: str) -> Question:
-    qid = row.get("id", row.get("_id"))
-    text = row.get("question", row.get("text"))
+    qid = row.get("id", row.get("_id", row.get("query_id")))
+    text = row.get("question", row.get("text", row.get("query")))
     if not isinstance(text, str) or not text.strip():
         raise InputError(f"{where}: field 'question' is missing or empty")
     if qid is None or str(qid) == "":
