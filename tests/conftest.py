@@ -44,6 +44,24 @@ def _no_plugin_discovery(monkeypatch):
 
 
 @pytest.fixture
+def register_plugin():
+    """``register_plugin(registry, name, factory)``: ``name`` builds with ``factory`` for this test only (whatever
+    was registered under it before comes back afterwards)."""
+    previous = []
+
+    def register(registry, name, factory):
+        previous.append((registry, name, registry.get(name)))
+        registry.register(name, factory, replace=True)
+
+    yield register
+    for registry, name, factory in reversed(previous):
+        if factory is None:
+            registry.unregister(name)
+        else:
+            registry.register(name, factory, replace=True)
+
+
+@pytest.fixture
 def fake_config(tmp_path) -> RagtuneConfig:
     return RagtuneConfig.load({"home": str(tmp_path / "home"), "embedder": {"model": "fake:64"}})
 

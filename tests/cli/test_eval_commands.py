@@ -7,7 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ragtune.cli import app
-from ragtune.generation import FakeGenerator, _factories
+from ragtune.generation import FakeGenerator, generators
 
 QUESTIONS = [
     {"id": "retention", "question": "How long are audit entries kept?", "reference_answer": "400 days",
@@ -138,7 +138,7 @@ def test_bad_files_exit_2(run, questions, tmp_path):
     assert result.exit_code == 2 and "format_version 99; this ragtune reads format_version 1" in said(result)
 
 
-def test_an_interrupted_run_exits_1_and_resumes(run, questions, monkeypatch):
+def test_an_interrupted_run_exits_1_and_resumes(run, questions, register_plugin):
     state = {"calls": 0}
 
     class Flaky(FakeGenerator):
@@ -148,7 +148,7 @@ def test_an_interrupted_run_exits_1_and_resumes(run, questions, monkeypatch):
                 raise ConnectionError("server gone")
             return super().generate(prompt, options, on_text)
 
-    monkeypatch.setitem(_factories, "flaky", lambda rest, config, home: Flaky(spec="flaky"))
+    register_plugin(generators, "flaky", lambda rest, config, home: Flaky(spec="flaky"))
     state["fail"] = True
     result = run("eval", questions, "-m", "flaky", "--variants", "base")
     assert result.exit_code == 1 and "ConnectionError: server gone" in said(result) and "resume" in said(result)

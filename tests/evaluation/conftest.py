@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ragtune.generation import FakeGenerator, _factories
+from ragtune.generation import FakeGenerator, generators
 from ragtune.tuning.registry import ModelCard, ModelRegistry
 
 QUESTIONS = [
@@ -63,15 +63,15 @@ class ScriptedGenerator(FakeGenerator):
 
 
 @pytest.fixture
-def scripted(monkeypatch) -> dict:
+def scripted(register_plugin) -> dict:
     """Spec 'scripted' builds a ``ScriptedGenerator`` sharing this dict: ``calls``, ``fail_after``, ``reply``."""
     state = {"calls": 0, "fail_after": None, "reply": None}
-    monkeypatch.setitem(_factories, "scripted", lambda rest, config, home: ScriptedGenerator("scripted", state))
+    register_plugin(generators, "scripted", lambda rest, config, home: ScriptedGenerator("scripted", state))
     return state
 
 
 @pytest.fixture
-def tuned_model(eval_home, monkeypatch) -> dict:
+def tuned_model(eval_home, register_plugin) -> dict:
     """'support-ft' v1 and v2 in the registry; ``tuned:`` specs generate with fixed replies by version."""
     registry = ModelRegistry(eval_home)
     for _ in range(2):
@@ -82,5 +82,5 @@ def tuned_model(eval_home, monkeypatch) -> dict:
                                             settings={"system": "You answer Northwind Vault questions."},
                                             files={"adapter": "adapter"}))
     replies = {"support-ft@v1": "Audit entries are kept for 30 days.", "support-ft@v2": "Audit entries are kept for 400 days."}
-    monkeypatch.setitem(_factories, "tuned", lambda rest, config, home: FakeGenerator(replies[rest], spec=f"tuned:{rest}"))
+    register_plugin(generators, "tuned", lambda rest, config, home: FakeGenerator(replies[rest], spec=f"tuned:{rest}"))
     return replies

@@ -7,14 +7,15 @@ from ragtune.errors import ConfigError, MissingKeyError
 from ragtune.generation import (
     ExtractiveGenerator,
     FakeGenerator,
+    generators,
     load_generator,
     register_generator,
     registered_prefixes,
 )
-from ragtune.generation import _factories
 from ragtune.generation.anthropic import AnthropicGenerator
 from ragtune.generation.local import LocalGenerator
 from ragtune.generation.openai_compat import OpenAIGenerator
+from ragtune.plugins import Registry
 
 
 def test_builtin_specs_build_their_generators():
@@ -66,7 +67,26 @@ def test_registered_prefix_builds_generators_and_duplicates_raise(tmp_path):
         with pytest.raises(ConfigError, match="lowercase"):
             register_generator("Tuned", tuned)
     finally:
-        _factories.pop("tunedtest", None)
+        generators.unregister("tunedtest")
+
+
+def test_an_installed_package_adds_a_prefix_through_the_entry_point_group(tmp_path, monkeypatch):
+    (tmp_path / "thirdparty_gen.py").write_text(
+        "from ragtune.generation import FakeGenerator\n\n"
+        "def build(rest, config, home):\n    return FakeGenerator(f'third party {rest}')\n")
+    info = tmp_path / "thirdparty_gen-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: thirdparty-gen\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[ragtune.generators]\nthirdparty = thirdparty_gen:build\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ConfigError, match="unknown model spec 'thirdparty:x'"):
+        load_generator("thirdparty:x")
+    monkeypatch.setattr(Registry, "discover_entry_points", True)
+    try:
+        assert load_generator("thirdparty:x").reply == "third party x"
+        assert "thirdparty" in registered_prefixes()
+    finally:
+        generators.unregister("thirdparty")
 
 
 def test_missing_keys_name_the_variable(monkeypatch):

@@ -7,8 +7,7 @@ import pytest
 
 from ragtune.config import RerankConfig
 from ragtune.errors import ConfigError
-from ragtune.retrieval import CrossEncoderReranker, load_reranker, register_reranker
-from ragtune.retrieval.rerank import _factories
+from ragtune.retrieval import CrossEncoderReranker, load_reranker, register_reranker, rerankers
 
 PAIRS = [("How long are audit entries kept?", "Audit entries are kept for 400 days.", 1.0),
          ("How long are audit entries kept?", "The server listens on port 8420 by default.", 0.0),
@@ -51,7 +50,7 @@ def test_registered_prefix_builds_rerankers(tmp_path, reranker_dir):
         with pytest.raises(ConfigError, match="already registered"):
             register_reranker("tunedrr", lambda *a: None)
     finally:
-        _factories.pop("tunedrr", None)
+        rerankers.unregister("tunedrr")
 
 
 @pytest.mark.slow

@@ -2,7 +2,7 @@ import pytest
 
 from ragtune.errors import ConfigError
 from ragtune.tuning.registry import ModelCard, ModelNotFoundError, ModelRegistry
-from ragtune.tuning.tuned import resolve_tuned
+from ragtune.tuning.tuned import register_tuned_plugins, resolve_tuned, tuned_embedder, tuned_generator, tuned_reranker
 
 
 def _version(registry, name, kind="lora", adapter=True):
@@ -66,3 +66,18 @@ def test_tuned_embedder_and_reranker_specs_resolve_to_their_artefacts(tmp_path):
     registry.publish(staging, ModelCard(kind="embedding", name="hollow", files={"model": "model"}))
     with pytest.raises(ConfigError, match="the model of hollow@v1 is missing"):
         load_embedder("tuned:hollow", home=tmp_path)
+
+
+def test_register_tuned_plugins_registers_once_and_keeps_a_prefix_already_there(register_plugin):
+    from ragtune.embeddings import embedders
+    from ragtune.generation import generators
+    from ragtune.retrieval import rerankers
+
+    register_tuned_plugins()
+    register_tuned_plugins()
+    assert (generators.get("tuned"), embedders.get("tuned"), rerankers.get("tuned")) == (tuned_generator, tuned_embedder,
+                                                                                          tuned_reranker)
+    mine = object()
+    register_plugin(generators, "tuned", mine)
+    register_tuned_plugins()
+    assert generators.get("tuned") is mine

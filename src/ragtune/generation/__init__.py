@@ -12,14 +12,14 @@
 ``fake[:<text>]``                fixed replies, for tests
 ==============================  ===========================================================
 
-Other prefixes (such as ``tuned:``) plug in with ``register_generator(prefix, factory)`` or through the
-``ragtune.generators`` entry-point group; a factory is called as ``factory(rest, config, home)`` with the
-text after the prefix, the ``GenerationConfig`` and the workspace directory.
+The prefixes live in ``generators`` (a ``ragtune.plugins.Registry``). Others (such as ``tuned:``) plug in with
+``generators.register(prefix, factory)`` (or ``register_generator``) or through the ``ragtune.generators``
+entry-point group; a factory is called as ``factory(rest, config, home)`` with the text after the prefix, the
+``GenerationConfig`` and the workspace directory.
 """
 
 from __future__ import annotations
 
-import importlib.metadata
 from pathlib import Path
 from typing import Callable
 
@@ -37,15 +37,15 @@ from ragtune.generation.base import (
 )
 from ragtune.generation.extractive import ExtractiveGenerator
 from ragtune.generation.fake import FakeGenerator
+from ragtune.plugins import Registry, split_spec
 
 __all__ = ["ContextBlock", "ExtractiveGenerator", "FakeGenerator", "GenerateOptions", "Generation", "Generator",
-           "GeneratorFactory", "Prompt", "Usage", "estimate_tokens", "load_generator", "register_generator",
+           "GeneratorFactory", "Prompt", "Usage", "estimate_tokens", "generators", "load_generator", "register_generator",
            "registered_prefixes", "stream_generation"]
 
 GeneratorFactory = Callable[[str, GenerationConfig, Path], Generator]
 
-_factories: dict[str, GeneratorFactory] = {}
-_ENTRY_POINT_GROUP = "ragtune.generators"
+generators: Registry[GeneratorFactory] = Registry("generator", "ragtune.generators")
 
 
 def register_generator(prefix: str, factory: GeneratorFactory, *, replace: bool = False) -> None:
@@ -53,25 +53,12 @@ def register_generator(prefix: str, factory: GeneratorFactory, *, replace: bool 
 
     Prefixes are lowercase; registering a taken prefix raises ``ConfigError`` unless ``replace``.
     """
-    if not prefix or prefix != prefix.lower() or not prefix.replace("-", "").replace("_", "").isalnum():
-        raise ConfigError(f"generator prefix '{prefix}': use lowercase letters, digits, '-' or '_'")
-    if (prefix in _factories or prefix in _BUILTIN) and not replace:
-        raise ConfigError(f"generator prefix '{prefix}' is already registered")
-    _factories[prefix] = factory
+    generators.register(prefix, factory, replace=replace)
 
 
 def registered_prefixes() -> list[str]:
-    """Every spec prefix that ``load_generator`` understands."""
-    return sorted({*_BUILTIN, *_factories})
-
-
-def _entry_point(prefix: str) -> GeneratorFactory | None:
-    for ep in importlib.metadata.entry_points(group=_ENTRY_POINT_GROUP):
-        if ep.name == prefix:
-            factory = ep.load()
-            _factories[prefix] = factory
-            return factory
-    return None
+    """Every spec prefix that ``load_generator`` understands (besides those installed packages offer)."""
+    return generators.names()
 
 
 def _local(rest: str, config: GenerationConfig, home: Path) -> Generator:
@@ -118,19 +105,22 @@ def _fake(rest: str, config: GenerationConfig, home: Path) -> Generator:
     return FakeGenerator(rest or None, context_window=config.context_window or 4096)
 
 
-_BUILTIN: dict[str, GeneratorFactory] = {"extractive": _extractive, "local": _local, "gguf": _gguf, "openai": _openai,
-                                         "anthropic": _anthropic, "fake": _fake}
+generators.register("extractive", _extractive)
+generators.register("local", _local)
+generators.register("gguf", _gguf)
+generators.register("openai", _openai)
+generators.register("anthropic", _anthropic)
+generators.register("fake", _fake)
 
 
 def load_generator(spec: str, config: GenerationConfig | None = None, home: Path | str = Path(".ragtune")) -> Generator:
     """Build the generator a model spec names (cheap: models and clients load on first use)."""
     config = config or GenerationConfig()
     spec = (spec or "").strip()
-    prefix, sep, rest = spec.partition(":")
-    prefix = prefix.lower()
-    factory = _factories.get(prefix) or _BUILTIN.get(prefix) or (_entry_point(prefix) if prefix else None)
+    prefix, rest = split_spec(spec)
+    factory = generators.get(prefix)
     if factory is None:
         known = ", ".join(f"'{p}'" for p in registered_prefixes())
         raise ConfigError(f"unknown model spec '{spec}' (known prefixes: {known}; "
                           "e.g. 'extractive', 'local', 'anthropic:claude-sonnet-4-5', 'openai:<model>@http://host:port/v1')")
-    return factory(rest.strip(), config, Path(home))
+    return factory(rest, config, Path(home))

@@ -1,7 +1,8 @@
 """Reranking with a cross-encoder: any sentence-transformers ``CrossEncoder`` folder or hub id.
 
 ``load_reranker(spec, config, home)`` takes ``local:<dir or hub id>``, a bare folder, a hub id
-(``org/name``), or a registered prefix: ``register_reranker(prefix, factory)`` plugs one in (a trained
+(``org/name``), or a prefix registered in ``rerankers`` (a ``ragtune.plugins.Registry``, entry-point group
+``ragtune.rerankers``): ``rerankers.register(prefix, factory)`` (or ``register_reranker``) plugs one in (a trained
 reranker artefact, ``tuned:<name>``); a factory is called as ``factory(rest, config, home)``.
 
 ``weight`` is the reranker's share of the final order. At 1 the cross-encoder alone orders the candidates;
@@ -21,11 +22,12 @@ import numpy as np
 
 from ragtune.config import RerankConfig
 from ragtune.errors import ConfigError
+from ragtune.plugins import Registry
 from ragtune.retrieval.base import Reranker, ScoredChunk
 from ragtune.retrieval.hybrid import rrf_fuse
 
 RerankerFactory = Callable[[str, RerankConfig, Path], Reranker]
-_factories: dict[str, RerankerFactory] = {}
+rerankers: Registry[RerankerFactory] = Registry("reranker", "ragtune.rerankers")
 
 
 class CrossEncoderReranker:
@@ -109,11 +111,28 @@ def own_modules_only(location: str | Path) -> bool:
 
 def register_reranker(prefix: str, factory: RerankerFactory, *, replace: bool = False) -> None:
     """Make ``<prefix>:<rest>`` reranker specs build rerankers with ``factory(rest, config, home)``."""
-    if not prefix or prefix != prefix.lower() or prefix == "local":
-        raise ConfigError(f"reranker prefix '{prefix}': use a lowercase name other than 'local'")
-    if prefix in _factories and not replace:
-        raise ConfigError(f"reranker prefix '{prefix}' is already registered")
-    _factories[prefix] = factory
+    rerankers.register(prefix, factory, replace=replace)
+
+
+def _cross_encoder(location: str, spec: str, config: RerankConfig) -> CrossEncoderReranker:
+    """The cross-encoder in a folder or a hub id (``org/name``) that ``spec`` names."""
+    path = Path(location).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise ConfigError(f"reranker '{spec}': {path} is not a cross-encoder folder (no config.json)")
+    elif not (location.count("/") == 1 and not location.startswith((".", "/", "~"))):
+        known = "".join(f", '{p}:…'" for p in rerankers.names() if p != "local")
+        raise ConfigError(f"unknown reranker spec '{spec}': no such folder, and not a hub id like 'org/name' "
+                          f"(use 'local:<CrossEncoder dir or hub id>'{known})")
+    weight = 1.0 if config.weight is None else config.weight
+    return CrossEncoderReranker(location, batch_size=config.batch_size, device=config.device, spec=spec, weight=weight)
+
+
+def _local(rest: str, config: RerankConfig, home: Path) -> Reranker:
+    return _cross_encoder(rest, f"local:{rest}", config)
+
+
+rerankers.register("local", _local)
 
 
 def load_reranker(spec: str, config: RerankConfig | None = None, home: Path | str = Path(".ragtune")) -> Reranker:
@@ -121,16 +140,7 @@ def load_reranker(spec: str, config: RerankConfig | None = None, home: Path | st
     config = config or RerankConfig()
     spec = (spec or "").strip()
     prefix, sep, rest = spec.partition(":")
-    if sep and prefix in _factories:
-        return _factories[prefix](rest, config, Path(home))
-    location = rest if sep and prefix == "local" else spec
-    path = Path(location).expanduser()
-    if path.is_dir():
-        if not (path / "config.json").is_file():
-            raise ConfigError(f"reranker '{spec}': {path} is not a cross-encoder folder (no config.json)")
-    elif not (location.count("/") == 1 and not location.startswith((".", "/", "~"))):
-        known = "".join(f", '{p}:…'" for p in sorted(_factories))
-        raise ConfigError(f"unknown reranker spec '{spec}': no such folder, and not a hub id like 'org/name' "
-                          f"(use 'local:<CrossEncoder dir or hub id>'{known})")
-    weight = 1.0 if config.weight is None else config.weight
-    return CrossEncoderReranker(location, batch_size=config.batch_size, device=config.device, spec=spec, weight=weight)
+    factory = rerankers.get(prefix) if sep else None
+    if factory is not None:
+        return factory(rest, config, Path(home))
+    return _cross_encoder(spec, spec, config)

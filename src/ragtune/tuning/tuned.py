@@ -2,9 +2,11 @@
 
 - Generators (``lora``): ``resolve_tuned(spec, home)`` gives the base model folder, the adapter folder and the
   card; ``tuned_generator`` loads the base with the adapter as a local generator.
-- Embedders (``embedding``): ``tuned_embedder`` is the ``ragtune.embeddings.resolvers["tuned"]`` hook; the
+- Embedders (``embedding``): ``tuned_embedder`` is the ``tuned`` prefix of ``ragtune.embeddings.embedders``; the
   embedder's name and version (``tuned:NAME``, ``vN`` and its publication time) are what an index records.
-- Rerankers (``reranker``): ``tuned_reranker`` is the ``tuned`` prefix of ``ragtune.retrieval.load_reranker``.
+- Rerankers (``reranker``): ``tuned_reranker`` is the ``tuned`` prefix of ``ragtune.retrieval.rerankers``.
+
+``register_tuned_plugins()`` registers the three (``tuned_generator`` in ``ragtune.generation.generators``).
 
 A spec without ``@vN`` takes the latest version; the embedder and reranker record the version they took.
 """
@@ -86,3 +88,15 @@ def tuned_generator(rest: str, config, home: Path):
 
     base, adapter, card = resolve_tuned(TUNED_PREFIX + rest, home)
     return LocalGenerator(base, adapter=adapter, config=config, spec=f"{TUNED_PREFIX}{card.ref}")
+
+
+def register_tuned_plugins() -> None:
+    """Register ``tuned:`` with the generators, embedders and rerankers; a registry that already has a ``tuned``
+    prefix keeps it (so calling this again changes nothing)."""
+    from ragtune.embeddings import embedders
+    from ragtune.generation import generators
+    from ragtune.retrieval import rerankers
+
+    for registry, factory in ((generators, tuned_generator), (embedders, tuned_embedder), (rerankers, tuned_reranker)):
+        if "tuned" not in registry.names():
+            registry.register("tuned", factory)
