@@ -22,12 +22,13 @@ from ragtune.generation import GenerateOptions, Generator, load_generator
 from ragtune.generation.answer import Answer, AnswerPipeline
 from ragtune.generation.base import TextCallback
 from ragtune.generation.citations import NLISupportScorer, OverlapSupportScorer, SupportScorer
-from ragtune.index import Filters, IndexManifest, Store, check_index_name, open_store
+from ragtune.index import Filters, IndexManifest, Store, check_index_name, open_store, store_kind
 from ragtune.index.sync import IngestReport, Progress
 from ragtune.retrieval import Reranker, load_reranker
 from ragtune.serving.keys import KeyStore
 from ragtune.serving.paths import check_walk, confine
 from ragtune.tuning.registry import ModelCard, ModelRegistry
+from ragtune.tuning.tuned import register_tuned_plugins
 
 
 class Workspace(TuningMethods, MeasuringMethods):
@@ -37,6 +38,7 @@ class Workspace(TuningMethods, MeasuringMethods):
 
     def __init__(self, config: RagtuneConfig | None = None) -> None:
         self.config = config or RagtuneConfig.load()
+        register_tuned_plugins()
         apply_threads(self.config.threads)
         private_files()
         self._store: Store | None = None
@@ -59,7 +61,7 @@ class Workspace(TuningMethods, MeasuringMethods):
         """The workspace's API keys: create, list, revoke, authenticate (``<home>/keys.json``, or the
         ``ragtune_keys`` table when the store is PostgreSQL, so every server over it shares them)."""
         if self._keys is None:
-            if self.config.store.startswith(("postgresql://", "postgres://")):
+            if store_kind(self.config.store) == "postgresql":
                 from ragtune.serving.keys_postgres import PostgresKeyRecords
 
                 self._keys = KeyStore(PostgresKeyRecords(self.config.store))
