@@ -74,14 +74,7 @@ def line_chart_svg(title: str, series: dict[str, list[tuple[float, float]]], x_l
     for t in y_ticks:
         parts.append(f'<line x1="{left}" y1="{py(t):.1f}" x2="{left + pw}" y2="{py(t):.1f}" stroke="#e5e7eb"/>'
                      f'<text x="{left - 6}" y="{py(t) + 4:.1f}" text-anchor="end">{_short(t)}</text>')
-    if log_x:
-        x_ticks = [10 ** e for e in range(math.floor(x_min), math.ceil(x_max) + 1) if x_min <= e <= x_max]
-    elif x_max - x_min <= 24 and float(x_min).is_integer():
-        step = max(1, math.ceil((x_max - x_min) / 12))
-        x_ticks = list(range(int(x_min), int(x_max) + 1, step))
-    else:
-        x_ticks = [t for t in _nice_ticks(x_max, 6) if x_min <= t <= x_max]
-    for t in x_ticks:
+    for t in _x_ticks(x_min, x_max, log_x):
         parts.append(f'<line x1="{px(t):.1f}" y1="{top + ph}" x2="{px(t):.1f}" y2="{top + ph + 4}" stroke="#374151"/>'
                      f'<text x="{px(t):.1f}" y="{top + ph + 16}" text-anchor="middle">{_short(t)}</text>')
     parts.append(f'<line x1="{left}" y1="{top + ph}" x2="{left + pw}" y2="{top + ph}" stroke="#374151"/>'
@@ -95,15 +88,33 @@ def line_chart_svg(title: str, series: dict[str, list[tuple[float, float]]], x_l
         shown.append(px(x))
         parts.append(f'<line x1="{px(x):.1f}" y1="{top}" x2="{px(x):.1f}" y2="{top + ph}" stroke="#9ca3af" stroke-dasharray="4 3"/>'
                      f'<text x="{px(x) + 3:.1f}" y="{top + 10}" fill="#4b5563">{escape(label)}</text>')
+    parts.extend(_series_paths(series, px, py, left + pw, top))
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _x_ticks(x_min: float, x_max: float, log_x: bool) -> list[float]:
+    """Where the x axis gets ticks: powers of ten on a log axis, whole numbers on a short one, round numbers else."""
+    if log_x:
+        return [10 ** e for e in range(math.floor(x_min), math.ceil(x_max) + 1) if x_min <= e <= x_max]
+    if x_max - x_min <= 24 and float(x_min).is_integer():
+        step = max(1, math.ceil((x_max - x_min) / 12))
+        return list(range(int(x_min), int(x_max) + 1, step))
+    return [t for t in _nice_ticks(x_max, 6) if x_min <= t <= x_max]
+
+
+def _series_paths(series: dict[str, list[tuple[float, float]]], px: Callable[[float], float],
+                  py: Callable[[float], float], right: float, top: float) -> list[str]:
+    """One SVG path per series, and its legend entry to the right of the plot."""
+    parts = []
     for i, (name, pts) in enumerate(series.items()):
         colour = COLOURS.get(name, "#111827")
         path = " ".join(f"{'M' if j == 0 else 'L'}{px(x):.1f},{py(y):.1f}" for j, (x, y) in enumerate(pts))
         parts.append(f'<path d="{path}" fill="none" stroke="{colour}" stroke-width="2" clip-path="url(#plot)"><title>{escape(name)}</title></path>')
         ly = top + 14 + i * 18
-        parts.append(f'<line x1="{left + pw + 12}" y1="{ly}" x2="{left + pw + 32}" y2="{ly}" stroke="{colour}" stroke-width="3"/>'
-                     f'<text x="{left + pw + 38}" y="{ly + 4}">{escape(name)}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
+        parts.append(f'<line x1="{right + 12}" y1="{ly}" x2="{right + 32}" y2="{ly}" stroke="{colour}" stroke-width="3"/>'
+                     f'<text x="{right + 38}" y="{ly + 4}">{escape(name)}</text>')
+    return parts
 
 
 def cost_charts(costs: CostReport) -> list[str]:

@@ -54,66 +54,73 @@ def print_decision(decision: Decision) -> None:
         err.print(f"[dim]note: {escape(n)}[/]", highlight=False, soft_wrap=True)
 
 
+def run_decision(fields: dict, out_file: Optional[Path], report: Optional[Path], as_json: bool) -> None:
+    """Run the decision with a progress display, write what was asked for, and print it."""
+    try:
+        with StageProgress(not as_json) as progress:
+            decision = workspace().decide(progress=progress, **fields)
+    except KeyboardInterrupt:
+        err.print("[yellow]interrupted: finished trainings and candidates are kept; the same command with --resume "
+                  "goes on from there[/]")
+        raise typer.Exit(130) from None
+    if out_file is not None:
+        decision.write(out_file)
+    if report is not None:
+        api.write_decision_report(decision, report)
+    if as_json:
+        emit_json(decision.to_json())
+    else:
+        print_decision(decision)
+    for path, what in ((out_file, "decision with per-question rows"), (report, "report")):
+        if path is not None:
+            err.print(f"{what} written to {path}", highlight=False, soft_wrap=True)
+
+
+@handle_errors
+def decide(
+    questions: Optional[Path] = typer.Option(None, "--questions", "-q", help="Question set (JSONL): knowledge rows with "
+                                             "reference answers and/or format rows with reference_output."),
+    examples: Optional[Path] = typer.Option(None, "--examples", help="Labelled examples (JSONL): ft trains on them, the prompt "
+                                            "candidate shows a few, and a held-out share become format questions."),
+    index: Optional[str] = typer.Option(None, "--index", "-i", help="Index the rag candidates search (optional)."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="Model spec every candidate uses (default: configured)."),
+    candidates: str = typer.Option("base,prompt,rag,ft,rag+ft", "--candidates", help="Comma-separated candidates to measure."),
+    json_schema: Optional[Path] = typer.Option(None, "--json-schema", help="JSON Schema of format answers (default: inferred from the examples)."),
+    metric: Optional[str] = typer.Option(None, "--metric", help="Primary metric overriding the rule (e.g. exact_match)."),
+    judge: Optional[str] = typer.Option(None, "--judge", help="Judge model spec: knowledge answers scored by judged correctness."),
+    budget: str = typer.Option("20m", "--budget", help="Training time shared by ft and rag+ft (e.g. 90s, 20m, 1h)."),
+    max_steps: Optional[int] = typer.Option(None, "--max-steps", min=1, help="Cap on optimiser steps per training."),
+    batch_size: int = typer.Option(4, "--batch-size", min=1, help="Training batch size."),
+    max_length: int = typer.Option(512, "--max-length", min=32, help="Longest training row in tokens."),
+    device: str = typer.Option("cpu", "--device", help="Where training runs: cpu, cuda or auto."),
+    holdout: float = typer.Option(0.5, "--holdout", help="Share of questions with references held out when tuned candidates train."),
+    examples_holdout: float = typer.Option(0.2, "--examples-holdout", help="Share of examples held out as format questions."),
+    max_format_questions: int = typer.Option(50, "--max-format-questions", min=1, help="At most this many held-out examples are asked."),
+    shots: int = typer.Option(3, "--shots", min=0, max=20, help="Few-shot examples in the prompt candidate."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the splits, the few-shot draw and training."),
+    queries_per_month: float = typer.Option(10_000, "--queries-per-month", help="Queries answered per month."),
+    months: int = typer.Option(12, "--months", help="Horizon over which one-off costs are spread."),
+    latency_budget_ms: Optional[float] = typer.Option(None, "--latency-budget-ms", help="p50 latency a candidate may take."),
+    attribution: Optional[bool] = typer.Option(None, "--attribution/--no-attribution", help="Whether answers must cite sources."),
+    content_may_leave: Optional[bool] = typer.Option(None, "--content-may-leave/--content-stays", help="Whether content may go to a training pipeline."),
+    changes_per_month: Optional[float] = typer.Option(None, "--changes-per-month", help="Content changes per month (default: measured)."),
+    prices: Optional[Path] = typer.Option(None, "--prices", help="Price file (JSON or TOML) overriding the dated defaults."),
+    resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run: finished phases are not redone."),
+    out_file: Optional[Path] = typer.Option(None, "--out", help="Write the decision with every per-question row (JSON)."),
+    report: Optional[Path] = typer.Option(None, "--report", help="Write a report: .html (quality against cost chart) or .md."),
+    as_json: bool = JsonFlag,
+) -> None:
+    """Measure base, prompt, rag, ft and rag+ft on the same held-out questions; recommend the cheapest not significantly worse than the best."""
+    fields = dict(questions=questions, examples=examples, index=index, model=model, candidates=candidates,
+                  json_schema=load_schema(json_schema) if json_schema is not None else None, metric=metric, judge=judge,
+                  budget_s=parse_duration(budget), max_steps=max_steps, batch_size=batch_size, max_length=max_length,
+                  device=device, holdout=holdout, examples_holdout=examples_holdout, max_format_questions=max_format_questions,
+                  shots=shots, seed=seed, queries_per_month=queries_per_month, months=months,
+                  latency_budget_ms=latency_budget_ms, attribution=attribution, content_may_leave=content_may_leave,
+                  changes_per_month=changes_per_month, prices=PriceTable.load(prices) if prices is not None else None,
+                  resume=resume)
+    run_decision(fields, out_file, report, as_json)
+
+
 def register(app: typer.Typer) -> None:
-    @app.command()
-    @handle_errors
-    def decide(
-        questions: Optional[Path] = typer.Option(None, "--questions", "-q", help="Question set (JSONL): knowledge rows with "
-                                                 "reference answers and/or format rows with reference_output."),
-        examples: Optional[Path] = typer.Option(None, "--examples", help="Labelled examples (JSONL): ft trains on them, the prompt "
-                                                "candidate shows a few, and a held-out share become format questions."),
-        index: Optional[str] = typer.Option(None, "--index", "-i", help="Index the rag candidates search (optional)."),
-        model: Optional[str] = typer.Option(None, "--model", "-m", help="Model spec every candidate uses (default: configured)."),
-        candidates: str = typer.Option("base,prompt,rag,ft,rag+ft", "--candidates", help="Comma-separated candidates to measure."),
-        json_schema: Optional[Path] = typer.Option(None, "--json-schema", help="JSON Schema of format answers (default: inferred from the examples)."),
-        metric: Optional[str] = typer.Option(None, "--metric", help="Primary metric overriding the rule (e.g. exact_match)."),
-        judge: Optional[str] = typer.Option(None, "--judge", help="Judge model spec: knowledge answers scored by judged correctness."),
-        budget: str = typer.Option("20m", "--budget", help="Training time shared by ft and rag+ft (e.g. 90s, 20m, 1h)."),
-        max_steps: Optional[int] = typer.Option(None, "--max-steps", min=1, help="Cap on optimiser steps per training."),
-        batch_size: int = typer.Option(4, "--batch-size", min=1, help="Training batch size."),
-        max_length: int = typer.Option(512, "--max-length", min=32, help="Longest training row in tokens."),
-        device: str = typer.Option("cpu", "--device", help="Where training runs: cpu, cuda or auto."),
-        holdout: float = typer.Option(0.5, "--holdout", help="Share of questions with references held out when tuned candidates train."),
-        examples_holdout: float = typer.Option(0.2, "--examples-holdout", help="Share of examples held out as format questions."),
-        max_format_questions: int = typer.Option(50, "--max-format-questions", min=1, help="At most this many held-out examples are asked."),
-        shots: int = typer.Option(3, "--shots", min=0, max=20, help="Few-shot examples in the prompt candidate."),
-        seed: int = typer.Option(0, "--seed", help="Seed of the splits, the few-shot draw and training."),
-        queries_per_month: float = typer.Option(10_000, "--queries-per-month", help="Queries answered per month."),
-        months: int = typer.Option(12, "--months", help="Horizon over which one-off costs are spread."),
-        latency_budget_ms: Optional[float] = typer.Option(None, "--latency-budget-ms", help="p50 latency a candidate may take."),
-        attribution: Optional[bool] = typer.Option(None, "--attribution/--no-attribution", help="Whether answers must cite sources."),
-        content_may_leave: Optional[bool] = typer.Option(None, "--content-may-leave/--content-stays", help="Whether content may go to a training pipeline."),
-        changes_per_month: Optional[float] = typer.Option(None, "--changes-per-month", help="Content changes per month (default: measured)."),
-        prices: Optional[Path] = typer.Option(None, "--prices", help="Price file (JSON or TOML) overriding the dated defaults."),
-        resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run: finished phases are not redone."),
-        out_file: Optional[Path] = typer.Option(None, "--out", help="Write the decision with every per-question row (JSON)."),
-        report: Optional[Path] = typer.Option(None, "--report", help="Write a report: .html (quality against cost chart) or .md."),
-        as_json: bool = JsonFlag,
-    ) -> None:
-        """Measure base, prompt, rag, ft and rag+ft on the same held-out questions; recommend the cheapest not significantly worse than the best."""
-        fields = dict(questions=questions, examples=examples, index=index, model=model, candidates=candidates,
-                      json_schema=load_schema(json_schema) if json_schema is not None else None, metric=metric, judge=judge,
-                      budget_s=parse_duration(budget), max_steps=max_steps, batch_size=batch_size, max_length=max_length,
-                      device=device, holdout=holdout, examples_holdout=examples_holdout, max_format_questions=max_format_questions,
-                      shots=shots, seed=seed, queries_per_month=queries_per_month, months=months,
-                      latency_budget_ms=latency_budget_ms, attribution=attribution, content_may_leave=content_may_leave,
-                      changes_per_month=changes_per_month, prices=PriceTable.load(prices) if prices is not None else None,
-                      resume=resume)
-        try:
-            with StageProgress(not as_json) as progress:
-                decision = workspace().decide(progress=progress, **fields)
-        except KeyboardInterrupt:
-            err.print("[yellow]interrupted: finished trainings and candidates are kept; the same command with --resume "
-                      "goes on from there[/]")
-            raise typer.Exit(130) from None
-        if out_file is not None:
-            decision.write(out_file)
-        if report is not None:
-            api.write_decision_report(decision, report)
-        if as_json:
-            emit_json(decision.to_json())
-        else:
-            print_decision(decision)
-        for path, what in ((out_file, "decision with per-question rows"), (report, "report")):
-            if path is not None:
-                err.print(f"{what} written to {path}", highlight=False, soft_wrap=True)
+    app.command()(decide)

@@ -223,84 +223,88 @@ def pair_settings(opts: dict[str, Any]) -> dict[str, Any]:
     return {"data": data, "time_budget_s": parse_duration(opts["time_budget"]), **{k: opts[k] for k in keys}}
 
 
+@handle_errors
+@with_options(options(data=(Path, typer.Option(..., "--data", help="Training examples (JSONL; see: ragtune data check).")),
+                      system=(Optional[str], typer.Option(None, "--system", help="System prompt for rows without one (text or @file).")),
+                      max_length=(int, typer.Option(512, "--max-length", min=16, help="Longest row in tokens."))),
+              LORA_OPTIONS)
+def lora(**opts: Any) -> None:
+    """LoRA fine-tune a causal LM on examples; prints the new version NAME@vN."""
+    config = lora_config(opts, data=opts["data"], system=read_system(opts["system"]))
+    ws = workspace()
+    train_and_report(lambda progress: ws.tune_lora(config, progress), opts["as_json"])
+
+
+@handle_errors
+@with_options(options(
+    index=(str, typer.Option(..., "--index", help="Index whose chunks become the oracle and distractor context.")),
+    questions=(Path, typer.Option(..., "--questions", help="Questions with reference answers (JSONL: id, question, "
+                                                           "reference_answer[, reference_contexts | gold_doc_ids]).")),
+    distractors=(int, typer.Option(3, "--distractors", min=0, max=20, help="Distractor chunks per row.")),
+    oracle_share=(float, typer.Option(0.8, "--oracle-share", min=0.0, max=1.0, help="Share of rows whose context holds the oracle.")),
+    without_oracle=(NoOracleTarget, typer.Option(NoOracleTarget.answer, "--without-oracle",
+                                                 help="Target of rows without the oracle: answer (RAFT) or abstain.")),
+    system=(Optional[str], typer.Option(None, "--system", help="Extra system prompt, as ask --system gives it (text or @file).")),
+    max_length=(int, typer.Option(2048, "--max-length", min=16, help="Longest row in tokens (context included).")),
+), LORA_OPTIONS)
+def raft(**opts: Any) -> None:
+    """RAFT: LoRA-tune on questions answered over an index's chunks (oracle among distractors); prints NAME@vN."""
+    from ragtune.tuning.raft import RaftSettings
+
+    if not opts["questions"].is_file():
+        raise InputError(f"{opts['questions']}: no such file")
+    settings = RaftSettings(distractors=opts["distractors"], oracle_share=opts["oracle_share"],
+                            no_oracle_target=opts["without_oracle"], system=read_system(opts["system"]), seed=opts["seed"])
+    config = lora_config(opts, data=opts["questions"], system=None)
+    ws = workspace()
+    train_and_report(lambda progress: ws.tune_raft(opts["questions"], opts["index"], settings, config, progress), opts["as_json"])
+
+
+@handle_errors
+@with_options(PAIR_OPTIONS, options(
+    negatives=(int, typer.Option(1, "--negatives", min=0, max=32, help="Hard negatives per pair (0: in-batch only).")),
+    base=(str, typer.Option("local", "--base", help="Start from: local (the default embedder's MiniLM), local:<folder>, tuned:<name>.")),
+    loss=(EmbeddingLoss, typer.Option(EmbeddingLoss.mnrl, "--loss", help="mnrl or cached-mnrl (large batches, little memory).")),
+    mini_batch_size=(int, typer.Option(16, "--mini-batch-size", min=1, help="cached-mnrl: texts per forward pass.")),
+    matryoshka=(Optional[str], typer.Option(None, "--matryoshka", help="Matryoshka dimensions, e.g. 384,256,128,64.")),
+    dim=(Optional[int], typer.Option(None, "--dim", min=8, help="Publish embeddings truncated to this dimension.")),
+    learning_rate=(float, typer.Option(2e-5, "--lr", help="Peak learning rate.")),
+), TRAINING_OPTIONS)
+def embeddings(**opts: Any) -> None:
+    """Fine-tune the embedding model on pairs, a BEIR folder, or an index's own chunks; prints NAME@vN."""
+    dims = None
+    if opts["matryoshka"]:
+        try:
+            dims = [int(d) for d in opts["matryoshka"].split(",") if d.strip()]
+        except ValueError:
+            raise InputError(f"--matryoshka '{opts['matryoshka']}': expected whole numbers such as 384,256,128") from None
+    config = EmbeddingTuneConfig.build(**pair_settings(opts), loss=opts["loss"], mini_batch_size=opts["mini_batch_size"],
+                                       matryoshka_dims=dims, output_dim=opts["dim"])
+    ws = workspace()
+    train_and_report(lambda progress: ws.tune_embeddings(config, progress), opts["as_json"])
+
+
+@handle_errors
+@with_options(PAIR_OPTIONS, options(
+    negatives=(int, typer.Option(4, "--negatives", min=0, max=32, help="Hard negatives per pair.")),
+    base=(str, typer.Option("local", "--base", help="Start from: local (the default embedder's backbone, new head), "
+                                                     "local:<cross-encoder folder>, tuned:<reranker>.")),
+    loss=(RerankerLoss, typer.Option(RerankerLoss.mnrl, "--loss", help="mnrl (listwise, learns fastest) or bce (pointwise).")),
+    head=(RerankerHead, typer.Option(RerankerHead.segment_cosine, "--head",
+                                     help="With --base local: segment-cosine (query/passage token cosine, starts useful) or classifier (new layer).")),
+    learning_rate=(float, typer.Option(5e-5, "--lr", help="Peak learning rate.")),
+), TRAINING_OPTIONS)
+def reranker(**opts: Any) -> None:
+    """Train a cross-encoder reranker on pairs with mined hard negatives; use it with --rerank tuned:NAME."""
+    config = RerankerTuneConfig.build(**pair_settings(opts), loss=opts["loss"], head=opts["head"])
+    ws = workspace()
+    train_and_report(lambda progress: ws.tune_reranker(config, progress), opts["as_json"])
+
+
 def register(app: typer.Typer) -> None:
     tune = typer.Typer(no_args_is_help=True, help="Fine-tune models; each run adds a version to the model registry.")
     app.add_typer(tune, name="tune")
-
-    @tune.command("lora")
-    @handle_errors
-    @with_options(options(data=(Path, typer.Option(..., "--data", help="Training examples (JSONL; see: ragtune data check).")),
-                          system=(Optional[str], typer.Option(None, "--system", help="System prompt for rows without one (text or @file).")),
-                          max_length=(int, typer.Option(512, "--max-length", min=16, help="Longest row in tokens."))),
-                  LORA_OPTIONS)
-    def lora(**opts: Any) -> None:
-        """LoRA fine-tune a causal LM on examples; prints the new version NAME@vN."""
-        config = lora_config(opts, data=opts["data"], system=read_system(opts["system"]))
-        ws = workspace()
-        train_and_report(lambda progress: ws.tune_lora(config, progress), opts["as_json"])
-
-    @tune.command("raft")
-    @handle_errors
-    @with_options(options(
-        index=(str, typer.Option(..., "--index", help="Index whose chunks become the oracle and distractor context.")),
-        questions=(Path, typer.Option(..., "--questions", help="Questions with reference answers (JSONL: id, question, "
-                                                               "reference_answer[, reference_contexts | gold_doc_ids]).")),
-        distractors=(int, typer.Option(3, "--distractors", min=0, max=20, help="Distractor chunks per row.")),
-        oracle_share=(float, typer.Option(0.8, "--oracle-share", min=0.0, max=1.0, help="Share of rows whose context holds the oracle.")),
-        without_oracle=(NoOracleTarget, typer.Option(NoOracleTarget.answer, "--without-oracle",
-                                                     help="Target of rows without the oracle: answer (RAFT) or abstain.")),
-        system=(Optional[str], typer.Option(None, "--system", help="Extra system prompt, as ask --system gives it (text or @file).")),
-        max_length=(int, typer.Option(2048, "--max-length", min=16, help="Longest row in tokens (context included).")),
-    ), LORA_OPTIONS)
-    def raft(**opts: Any) -> None:
-        """RAFT: LoRA-tune on questions answered over an index's chunks (oracle among distractors); prints NAME@vN."""
-        from ragtune.tuning.raft import RaftSettings
-
-        if not opts["questions"].is_file():
-            raise InputError(f"{opts['questions']}: no such file")
-        settings = RaftSettings(distractors=opts["distractors"], oracle_share=opts["oracle_share"],
-                                no_oracle_target=opts["without_oracle"], system=read_system(opts["system"]), seed=opts["seed"])
-        config = lora_config(opts, data=opts["questions"], system=None)
-        ws = workspace()
-        train_and_report(lambda progress: ws.tune_raft(opts["questions"], opts["index"], settings, config, progress), opts["as_json"])
-
-    @tune.command("embeddings")
-    @handle_errors
-    @with_options(PAIR_OPTIONS, options(
-        negatives=(int, typer.Option(1, "--negatives", min=0, max=32, help="Hard negatives per pair (0: in-batch only).")),
-        base=(str, typer.Option("local", "--base", help="Start from: local (the default embedder's MiniLM), local:<folder>, tuned:<name>.")),
-        loss=(EmbeddingLoss, typer.Option(EmbeddingLoss.mnrl, "--loss", help="mnrl or cached-mnrl (large batches, little memory).")),
-        mini_batch_size=(int, typer.Option(16, "--mini-batch-size", min=1, help="cached-mnrl: texts per forward pass.")),
-        matryoshka=(Optional[str], typer.Option(None, "--matryoshka", help="Matryoshka dimensions, e.g. 384,256,128,64.")),
-        dim=(Optional[int], typer.Option(None, "--dim", min=8, help="Publish embeddings truncated to this dimension.")),
-        learning_rate=(float, typer.Option(2e-5, "--lr", help="Peak learning rate.")),
-    ), TRAINING_OPTIONS)
-    def embeddings(**opts: Any) -> None:
-        """Fine-tune the embedding model on pairs, a BEIR folder, or an index's own chunks; prints NAME@vN."""
-        dims = None
-        if opts["matryoshka"]:
-            try:
-                dims = [int(d) for d in opts["matryoshka"].split(",") if d.strip()]
-            except ValueError:
-                raise InputError(f"--matryoshka '{opts['matryoshka']}': expected whole numbers such as 384,256,128") from None
-        config = EmbeddingTuneConfig.build(**pair_settings(opts), loss=opts["loss"], mini_batch_size=opts["mini_batch_size"],
-                                           matryoshka_dims=dims, output_dim=opts["dim"])
-        ws = workspace()
-        train_and_report(lambda progress: ws.tune_embeddings(config, progress), opts["as_json"])
-
-    @tune.command("reranker")
-    @handle_errors
-    @with_options(PAIR_OPTIONS, options(
-        negatives=(int, typer.Option(4, "--negatives", min=0, max=32, help="Hard negatives per pair.")),
-        base=(str, typer.Option("local", "--base", help="Start from: local (the default embedder's backbone, new head), "
-                                                         "local:<cross-encoder folder>, tuned:<reranker>.")),
-        loss=(RerankerLoss, typer.Option(RerankerLoss.mnrl, "--loss", help="mnrl (listwise, learns fastest) or bce (pointwise).")),
-        head=(RerankerHead, typer.Option(RerankerHead.segment_cosine, "--head",
-                                         help="With --base local: segment-cosine (query/passage token cosine, starts useful) or classifier (new layer).")),
-        learning_rate=(float, typer.Option(5e-5, "--lr", help="Peak learning rate.")),
-    ), TRAINING_OPTIONS)
-    def reranker(**opts: Any) -> None:
-        """Train a cross-encoder reranker on pairs with mined hard negatives; use it with --rerank tuned:NAME."""
-        config = RerankerTuneConfig.build(**pair_settings(opts), loss=opts["loss"], head=opts["head"])
-        ws = workspace()
-        train_and_report(lambda progress: ws.tune_reranker(config, progress), opts["as_json"])
+    tune.command("lora")(lora)
+    tune.command("raft")(raft)
+    tune.command("embeddings")(embeddings)
+    tune.command("reranker")(reranker)

@@ -24,11 +24,11 @@ from typing import Any, Callable
 from ragtune.decide.base import CandidateResult, Decision
 from ragtune.decide.candidates import TRAIN_SYSTEM, answer_plan, lora_base, untrainable_reason
 from ragtune.decide.config import Candidate, DecideConfig
-from ragtune.decide.costs import CandidateCost, Training, break_even, candidate_cost, money
+from ragtune.decide.costs import CandidateCost, Training, break_even, candidate_cost
 from ragtune.decide.data import KNOWLEDGE, DecideData, load_data
 from ragtune.decide.ports import DecidePorts
-from ragtune.decide.selection import (PrimaryMetric, Selection, check_override, choose_metric, per_question, select,
-                                      stratified)
+from ragtune.decide.reasons import decision_reasons, disagreements, what_would_change
+from ragtune.decide.selection import PrimaryMetric, check_override, choose_metric, per_question, select, stratified
 from ragtune.errors import InputError, RagtuneError
 from ragtune.evaluation.config import EvalConfig
 from ragtune.evaluation.metrics import aggregate
@@ -341,24 +341,8 @@ class DecideRunner:
             if c in self.skipped:
                 results[c.value] = CandidateResult(c.value, measured=False, skipped_reason=self.skipped[c])
                 continue
-            mine = rows[c]
-            spec = f"tuned:{self.tuned_refs[c]}" if c.tuned else self.spec
-            scores[c.value] = per_question(mine, metric, kinds)
-            cost = costs[c.value] = candidate_cost(c, spec, mine, cfg, self.trainings.get(c), changes, changes_source)
-            summary = stratified(scores[c.value], kinds)
-            by_task = {}
-            for kind in data.tasks():
-                task_scores = {q: s for q, s in scores[c.value].items() if kinds.get(q) == kind}
-                if task_scores:
-                    by_task[kind] = {"metric": metric.override or metric.by_task[kind], **stratified(task_scores, kinds)}
-            training = self.trainings.get(c)
-            results[c.value] = CandidateResult(
-                c.value, measured=True, model=spec, n=len(scores[c.value]), score=summary["mean"], ci95=summary["ci95"],
-                by_task=by_task, metrics=aggregate(mine, [c.value])[c.value], latency_ms_p50=round(cost.latency_ms_p50, 1),
-                input_tokens=round(cost.input_tokens, 1), output_tokens=round(cost.output_tokens, 1),
-                cost_per_1k_queries=cost.cost_per_1k_queries, monthly_usd=cost.monthly_usd, one_off_usd=cost.one_off_usd,
-                total_usd=cost.total_usd, cost_basis=cost.basis, assumed=cost.assumed,
-                training=None if training is None else {**self.state["trainings"].get(c.value, {}), "ref": training.ref})
+            scores[c.value] = per_question(rows[c], metric, kinds)
+            results[c.value], costs[c.value] = self._measured(c, rows[c], scores[c.value], metric, data, changes, changes_source)
         cited = None
         if cfg.attribution and KNOWLEDGE in data.tasks():
             cited = {c.value: cited_share(rows[c], kinds) for c in rows}
@@ -370,14 +354,14 @@ class DecideRunner:
             results[name].vs_best = comparison
         verdicts = apply_rules(facts, RuleThresholds())
         by_rules, rule_reasons = rules_choice(verdicts)
-        reasons = self._reasons(metric, selection, results, costs, data)
-        disagreements = self._disagreements(by_rules, selection, results)
+        reasons = decision_reasons(cfg, metric, selection, results, costs, data)
+        disagreements_ = disagreements(by_rules, selection, results)
         pick = selection.pick
         return Decision(
             recommendation=pick, primary_metric=metric.name, primary_metric_description=metric.describe(), reasons=reasons,
             candidates=results, best=selection.best, tied_with_best=selection.tied, rules_recommendation=by_rules.value,
-            rules=[v.model_dump(mode="json") for v in verdicts], disagreements=disagreements,
-            what_would_change=self._what_would_change(selection, results, costs),
+            rules=[v.model_dump(mode="json") for v in verdicts], disagreements=disagreements_,
+            what_would_change=what_would_change(cfg, selection, results, costs),
             break_even=break_even(pick, costs, cfg.months, list(costs)) if pick else [],
             facts=facts.model_dump(mode="json"), split=data.split, notes=list(dict.fromkeys(self.notes)),
             config={**cfg.model_dump(mode="json", exclude={"prices"}), "model": self.spec,
@@ -389,66 +373,24 @@ class DecideRunner:
             rows=[{**r, "primary": metric.score(r, kinds.get(r["id"], KNOWLEDGE))} for r in
                   (row for c in cfg.candidates if c in rows for row in rows[c])])
 
-    def _reasons(self, metric: PrimaryMetric, selection: Selection, results: dict[str, CandidateResult],
-                 costs: dict[str, CandidateCost], data: DecideData) -> list[str]:
-        cfg = self.config
-        n = len(data.test)
-        kinds = ", ".join(f"{len(data.of_kind(k))} {k}" for k in data.tasks())
-        reasons = [f"measured on {n} held-out question(s) ({kinds}); primary metric: {metric.describe()}"]
-        reasons.extend(selection.reasons)
-        if selection.best is None:
-            return reasons
-        b = results[selection.best]
-        reasons.append(f"best on quality: {selection.best} at {b.score:.3f} [{b.ci95[0]:.3f}, {b.ci95[1]:.3f}]")
-        others = [c for c in selection.tied if c != selection.best]
-        if others:
-            reasons.append("not significantly below it (paired bootstrap over the same questions, 95%): "
-                           + ", ".join(f"{c} ({results[c].score:.3f})" for c in others))
-        below = [c for c, v in selection.comparisons.items() if v["significantly_below_best"]]
-        if below:
-            reasons.append("significantly below the best: " + ", ".join(
-                f"{c} ({results[c].score:.3f}, Δ {selection.comparisons[c]['delta']:+.3f})" for c in below))
-        pick = selection.pick
-        p = costs[pick]
-        reasons.append(f"cheapest of those at {cfg.queries_per_month:,.0f} queries/month over {cfg.months} months: {pick} "
-                       f"({money(p.monthly_usd)} {cfg.prices.currency}/month, {money(p.one_off_usd)} one-off; {p.basis})")
-        return reasons
-
-    def _disagreements(self, by_rules, selection: Selection, results: dict[str, CandidateResult]) -> list[str]:
-        pick = selection.pick
-        rule = by_rules.value
-        if pick is None:
-            return []
-        if rule == pick:
-            return []
-        mine = results.get(rule)
-        if mine is None or not mine.measured:
-            why = mine.skipped_reason if mine is not None else "not among the candidates"
-            return [f"the rules of thumb say {rule}, which was not measured ({why}); the measured pick is {pick}"]
-        if rule in selection.tied:
-            return [f"the rules of thumb say {rule}; the measurement finds it tied with the best but dearer than {pick}: "
-                    f"{pick} wins on cost"]
-        return [f"the rules of thumb say {rule}; the measurement puts it significantly below {selection.best} "
-                f"({mine.score:.3f} against {results[selection.best].score:.3f}): the measurement wins"]
-
-    def _what_would_change(self, selection: Selection, results: dict[str, CandidateResult],
-                           costs: dict[str, CandidateCost]) -> list[str]:
-        cfg = self.config
-        pick = selection.pick
-        out: list[str] = []
-        if pick is None:
-            return out
-        for line in break_even(pick, costs, cfg.months, [c for c in selection.tied if c != pick]):
-            if line["queries_per_month"] and line["cheaper_above"] == line["candidate"]:
-                out.append(f"above {line['queries_per_month']:,.0f} queries/month {line['candidate']} (tied on quality) "
-                           f"costs less than {pick} over {cfg.months} months")
-            elif line["queries_per_month"] and line["cheaper_above"] == pick:
-                out.append(f"below {line['queries_per_month']:,.0f} queries/month {line['candidate']} (tied on quality) "
-                           f"costs less than {pick} over {cfg.months} months")
-        for c, v in selection.comparisons.items():
-            if v["significantly_below_best"]:
-                out.append(f"{c} would need {-v['delta']:+.3f} on the primary metric to tie with {selection.best}")
-        for c, r in results.items():
-            if not r.measured:
-                out.append(f"{c} was not measured: {r.skipped_reason}")
-        return out
+    def _measured(self, c: Candidate, mine: list[dict[str, Any]], scores: dict[str, float], metric: PrimaryMetric,
+                  data: DecideData, changes: float, changes_source: str) -> tuple[CandidateResult, CandidateCost]:
+        """A measured candidate's result (score with its interval, per task, costs, training) and its costs."""
+        kinds = data.kinds()
+        spec = f"tuned:{self.tuned_refs[c]}" if c.tuned else self.spec
+        cost = candidate_cost(c, spec, mine, self.config, self.trainings.get(c), changes, changes_source)
+        summary = stratified(scores, kinds)
+        by_task = {}
+        for kind in data.tasks():
+            task_scores = {q: s for q, s in scores.items() if kinds.get(q) == kind}
+            if task_scores:
+                by_task[kind] = {"metric": metric.override or metric.by_task[kind], **stratified(task_scores, kinds)}
+        training = self.trainings.get(c)
+        result = CandidateResult(
+            c.value, measured=True, model=spec, n=len(scores), score=summary["mean"], ci95=summary["ci95"],
+            by_task=by_task, metrics=aggregate(mine, [c.value])[c.value], latency_ms_p50=round(cost.latency_ms_p50, 1),
+            input_tokens=round(cost.input_tokens, 1), output_tokens=round(cost.output_tokens, 1),
+            cost_per_1k_queries=cost.cost_per_1k_queries, monthly_usd=cost.monthly_usd, one_off_usd=cost.one_off_usd,
+            total_usd=cost.total_usd, cost_basis=cost.basis, assumed=cost.assumed,
+            training=None if training is None else {**self.state["trainings"].get(c.value, {}), "ref": training.ref})
+        return result, cost

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 from ragtune.config import GenerationConfig
 from ragtune.errors import ConfigError, ProviderError
@@ -96,8 +97,6 @@ class LocalGenerator:
 
     def generate(self, prompt: Prompt, options: GenerateOptions | None = None, on_text: TextCallback | None = None) -> Generation:
         import torch
-        from transformers import TextIteratorStreamer
-
         options = options or GenerateOptions.from_config(self.config)
         self.load()
         tok, model = self._tokenizer, self._model
@@ -129,38 +128,44 @@ class LocalGenerator:
                     new = out[0, n_in:]
                     text = tok.decode(new, skip_special_tokens=True)
                 else:
-                    streamer = TextIteratorStreamer(tok, skip_prompt=True, skip_special_tokens=True)
-                    result: dict = {}
-
-                    def run() -> None:
-                        try:
-                            with torch.inference_mode():
-                                result["out"] = model.generate(**inputs, **kwargs, streamer=streamer)
-                        except BaseException as exc:  # noqa: BLE001 - raised again below
-                            result["error"] = exc
-                            streamer.end()
-
-                    worker = threading.Thread(target=run, daemon=True)
-                    worker.start()
-                    pieces = []
-                    held = StopHolder(stop)
-                    for piece in streamer:
-                        if piece:
-                            pieces.append(piece)
-                            if safe := held.feed(piece):
-                                on_text(safe)
-                    worker.join()
-                    if rest := held.finish():
-                        on_text(rest)
-                    if "error" in result:
-                        raise result["error"]
-                    new = result["out"][0, n_in:]
-                    text = "".join(pieces)
+                    new, text = self._stream(inputs, kwargs, stop, on_text)
             except RuntimeError as exc:
                 raise ProviderError(f"{self.spec}: generation failed: {exc}") from exc
         n_out = int((new != tok.pad_token_id).sum()) if tok.pad_token_id is not None else int(new.shape[0])
         finish = "length" if int(new.shape[0]) >= options.max_new_tokens else "stop"
         return Generation(text=cut_at_stops(text, stop), usage=Usage(n_in, n_out), finish_reason=finish, model=self.spec)
+
+    def _stream(self, inputs: dict, kwargs: dict, stop: list[str], on_text: TextCallback) -> tuple[Any, str]:
+        """Generate on a worker thread and hand text to ``on_text`` as it comes (stop strings held back)."""
+        import torch
+        from transformers import TextIteratorStreamer
+
+        streamer = TextIteratorStreamer(self._tokenizer, skip_prompt=True, skip_special_tokens=True)
+        result: dict = {}
+
+        def run() -> None:
+            try:
+                with torch.inference_mode():
+                    result["out"] = self._model.generate(**inputs, **kwargs, streamer=streamer)
+            except BaseException as exc:  # noqa: BLE001 - raised again below
+                result["error"] = exc
+                streamer.end()
+
+        worker = threading.Thread(target=run, daemon=True)
+        worker.start()
+        pieces = []
+        held = StopHolder(stop)
+        for piece in streamer:
+            if piece:
+                pieces.append(piece)
+                if safe := held.feed(piece):
+                    on_text(safe)
+        worker.join()
+        if rest := held.finish():
+            on_text(rest)
+        if "error" in result:
+            raise result["error"]
+        return result["out"][0, int(inputs["input_ids"].shape[1]):], "".join(pieces)
 
 
 def cut_at_stops(text: str, stops: list[str]) -> str:
