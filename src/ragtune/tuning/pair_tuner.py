@@ -27,8 +27,8 @@ from ragtune.tuning.base import BEST_DIR, BaseTuner, Staging, TrainingEvent, tra
 from ragtune.tuning.pair_config import PairTuneConfig
 from ragtune.tuning.pairs import PairData
 from ragtune.tuning.registry import DataInfo, ModelCard, ModelRegistry
-from ragtune.tuning.runs import (LOG_FILE, Notify, RunCallback, RunState, loss_metrics, open_run, peak_rss_mb, run_trainer,
-                                 stop_reason, trainer_arguments)
+from ragtune.tuning.runs import (LOG_FILE, Notify, RunCallback, RunState, loss_metrics, open_run, peak_rss_mb, stop_reason,
+                                 train_to_end, trainer_arguments)
 from ragtune.tuning.tuned import MODEL_DIR
 
 PreparePairs = Callable[[Callable[[str], None]], PairData]
@@ -136,7 +136,7 @@ class PairTuner(BaseTuner):
         metrics = self._train(model, data, evaluator, device, callback, checkpoint)
         return self._stage(staging.path, model, base, data, metrics, callback)
 
-    def _train(self, model: Any, data: PairData, evaluator: Any | None, device: str, callback: "_PairRunCallback",
+    def _train(self, model: Any, data: PairData, evaluator: Any | None, device: str, callback: _PairRunCallback,
                checkpoint: str | None) -> dict[str, Any]:
         """Run the trainer (from ``checkpoint`` when resuming) to the end; the card's training figures."""
         cfg = self.config
@@ -153,7 +153,7 @@ class PairTuner(BaseTuner):
         callback.notify(TrainingEvent("start", step=0, max_steps=max_steps,
                                       message=f"{len(data.train)} training pairs ({len(dataset)} rows), {data.counts.get('held_out_queries', 0)} "
                                               f"held-out queries, {max_steps} steps of {cfg.batch_size}"))
-        result = run_trainer(trainer, checkpoint, callback, has_eval, cfg.name)
+        result = train_to_end(trainer, checkpoint, callback, has_eval, cfg.name)
         return {
             **loss_metrics(trainer, result, max_steps, train_rows=len(dataset)),
             "best_score": callback.run.data["best_score"], "best_step": callback.run.data["best_step"],
@@ -163,7 +163,7 @@ class PairTuner(BaseTuner):
         }
 
     def _stage(self, staging: Path, model: Any, base: dict[str, Any], data: PairData, metrics: dict[str, Any],
-               callback: "_PairRunCallback") -> ModelCard:
+               callback: _PairRunCallback) -> ModelCard:
         """Write the model (the best evaluated one, else the last) and the log; the card with the held-out scores."""
         target = staging / MODEL_DIR
         after = callback.last_scores

@@ -294,7 +294,7 @@ class RaftTuner(BaseTuner):
         config = self.lora.model_copy(update={"data": rows})
         tuner = lora.LoraTuner(config, self.registry, data_source={k: v for k, v in summary.items() if k != "skipped_all"},
                                attachments={"raft_data": raft_rows, "raft": folder / "raft.json"})
-        return tuner._fit(staging, notify)
+        return tuner._fit(staging, notify)  # under this tuner's lock; it publishes and clears .run and .raft
 
     def _rows(self, folder: Path, notify: Progress) -> dict[str, Any]:
         """The summary of the rows in ``folder``: those an interrupted run left (on ``resume``), else new ones."""

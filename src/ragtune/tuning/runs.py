@@ -6,7 +6,7 @@ the elapsed time, the best evaluation so far), ``checkpoints/`` and ``train.log`
 checkpoint when the fingerprint matches (a checkpoint is complete once ``RunCallback`` has marked it; one cut
 short by a kill is removed); ``RunCallback`` reports progress, writes the log, keeps the elapsed time across
 resumes, enforces the time budget and does the early-stopping bookkeeping. ``trainer_arguments``,
-``run_trainer`` and ``loss_metrics`` are the parts of a ``Trainer`` run every tuner sets up the same way.
+``train_to_end`` and ``loss_metrics`` are the parts of a ``Trainer`` run every tuner sets up the same way.
 """
 
 from __future__ import annotations
@@ -16,22 +16,22 @@ import resource
 import shutil
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from transformers import TrainerCallback
 
 from ragtune.common import read_json, write_json_atomic
 from ragtune.errors import InputError, TuningError
-from ragtune.tuning.base import LOG_FILE, RUN_DIR, TrainingConfig, TrainingEvent
+from ragtune.tuning.base import LOG_FILE, RUN_DIR, Progress, TrainingConfig, TrainingEvent
 
 if TYPE_CHECKING:
     from ragtune.tuning.base import BaseTuner
 
 __all__ = ["COMPLETE_MARKER", "LOG_FILE", "RUN_DIR", "Notify", "RunCallback", "RunState", "last_complete_checkpoint",
-           "loss_metrics", "open_run", "peak_rss_mb", "run_trainer", "stop_reason", "train_to_end", "trainer_arguments"]
+           "loss_metrics", "open_run", "peak_rss_mb", "stop_reason", "train_to_end", "trainer_arguments"]
 
 COMPLETE_MARKER = "ragtune-complete"  # written into a checkpoint once the trainer has saved all of it
-Notify = Callable[[TrainingEvent], None]
+Notify = Progress
 
 
 class RunState:
@@ -93,7 +93,7 @@ class RunCallback(TrainerCallback):
     A subclass evaluates in ``on_evaluate`` and calls ``track_best`` then ``end_eval``.
     """
 
-    def __init__(self, tuner: "BaseTuner", state: RunState, notify: Notify, started: float) -> None:
+    def __init__(self, tuner: BaseTuner, state: RunState, notify: Notify, started: float) -> None:
         self.tuner, self.run, self.notify, self.started = tuner, state, notify, started
         self.time_budget_s, self.early_stopping = tuner.config.time_budget_s, tuner.config.early_stopping
         self.log_path = tuner.run_dir / LOG_FILE
@@ -160,8 +160,13 @@ class RunCallback(TrainerCallback):
 def train_to_end(trainer: Any, checkpoint: str | None, callback: RunCallback, has_eval: bool, name: str) -> Any:
     """Run ``trainer`` (from ``checkpoint`` when resuming) and evaluate the last step if no evaluation covered it.
 
-    Interruptions and bad input pass through; any other failure becomes a ``TuningError`` that keeps the run.
+    The trainer's own console printing is removed (progress goes through ``callback``). Interruptions and bad
+    input pass through; any other failure becomes a ``TuningError`` that keeps the run.
     """
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    trainer.remove_callback(PrinterCallback)
+    trainer.remove_callback(ProgressCallback)
     try:
         result = trainer.train(resume_from_checkpoint=checkpoint)
         if has_eval and callback.last_eval_step != trainer.state.global_step:
@@ -178,24 +183,15 @@ def trainer_arguments(args_class: type, config: TrainingConfig, run_dir: Path, m
                       **settings: Any) -> Any:
     """``args_class`` (transformers ``TrainingArguments`` or a subclass) for a run of ``config`` in ``run_dir``:
     checkpoints every ``save_steps`` (the last two kept), linear decay after warmup, quiet, with ``settings`` on top."""
-    values = dict(
-        output_dir=str(run_dir / "checkpoints"), per_device_train_batch_size=config.batch_size,
-        per_device_eval_batch_size=config.batch_size, learning_rate=config.learning_rate, weight_decay=config.weight_decay,
-        warmup_steps=round(config.warmup_ratio * max_steps), lr_scheduler_type="linear", max_steps=max_steps,
-        num_train_epochs=config.epochs, logging_steps=config.logging_steps, save_strategy="steps", save_steps=config.save_steps,
-        save_total_limit=2, seed=config.seed, data_seed=config.seed, use_cpu=device == "cpu", report_to="none",
-        disable_tqdm=True, dataloader_num_workers=0, log_level="error",
-    )
+    values = {
+        "output_dir": str(run_dir / "checkpoints"), "per_device_train_batch_size": config.batch_size,
+        "per_device_eval_batch_size": config.batch_size, "learning_rate": config.learning_rate,
+        "weight_decay": config.weight_decay, "warmup_steps": round(config.warmup_ratio * max_steps), "lr_scheduler_type": "linear",
+        "max_steps": max_steps, "num_train_epochs": config.epochs, "logging_steps": config.logging_steps, "save_strategy": "steps",
+        "save_steps": config.save_steps, "save_total_limit": 2, "seed": config.seed, "data_seed": config.seed,
+        "use_cpu": device == "cpu", "report_to": "none", "disable_tqdm": True, "dataloader_num_workers": 0, "log_level": "error",
+    }
     return args_class(**{**values, **settings})
-
-
-def run_trainer(trainer: Any, checkpoint: str | None, callback: RunCallback, has_eval: bool, name: str) -> Any:
-    """``train_to_end`` with the trainer's own console printing removed (progress goes through ``callback``)."""
-    from transformers.trainer_callback import PrinterCallback, ProgressCallback
-
-    trainer.remove_callback(PrinterCallback)
-    trainer.remove_callback(ProgressCallback)
-    return train_to_end(trainer, checkpoint, callback, has_eval, name)
 
 
 def loss_metrics(trainer: Any, result: Any, max_steps: int, **extra: Any) -> dict[str, Any]:

@@ -29,8 +29,8 @@ from ragtune.tuning.lora.config import LoraConfig
 from ragtune.tuning.lora.data import EncodedData, prepare_data
 from ragtune.tuning.lora.model import Collator, completion_trainer_class, load_base, target_modules_for
 from ragtune.tuning.registry import DataInfo, ModelCard, ModelRegistry
-from ragtune.tuning.runs import (LOG_FILE, RunCallback, RunState, loss_metrics, open_run, peak_rss_mb, run_trainer, stop_reason,
-                                 trainer_arguments)
+from ragtune.tuning.runs import (LOG_FILE, RunCallback, RunState, loss_metrics, open_run, peak_rss_mb, stop_reason,
+                                 train_to_end, trainer_arguments)
 
 ADAPTER_DIR = "adapter"
 
@@ -40,7 +40,7 @@ class _Trained:
     """A finished training session: the trainer and its callback, the result, and what the card reports of it."""
 
     trainer: Any
-    callback: "_RunCallback"
+    callback: _RunCallback
     result: Any
     max_steps: int
     trainable: int
@@ -127,7 +127,7 @@ class LoraTuner(BaseTuner):
                                              data_collator=Collator(tokenizer.pad_token_id), callbacks=[callback])
         notify(TrainingEvent("start", step=0, max_steps=max_steps, message=f"{len(data.train)} training rows, {len(data.eval)} held out, "
                                                                            f"{trainable:,} trainable parameters"))
-        result = run_trainer(trainer, checkpoint, callback, has_eval, cfg.name)
+        result = train_to_end(trainer, checkpoint, callback, has_eval, cfg.name)
         return _Trained(trainer, callback, result, max_steps, trainable, time.monotonic() - started, callback.elapsed())
 
     def _metrics(self, run: _Trained, state: RunState, device: str) -> dict[str, Any]:
