@@ -153,7 +153,7 @@ def test_resume_reuses_the_rows_and_warns_when_the_index_changed(ws, example_doc
         def __init__(self, config, registry, data_source=None, attachments=None):
             self.config, self.source, self.attachments = config, data_source, attachments
 
-        def train(self, progress=None):
+        def _fit(self, staging, progress):
             seen.append((self.config.data.read_text(), self.source))
             assert {p.name for p in self.attachments.values()} == {"raft_train.jsonl", "raft.json"}
             raise _StopTraining

@@ -8,19 +8,32 @@ Contract:
   a run that fails or is killed leaves no version behind (``TuningError`` for failures, ``InputError`` for
   bad data or settings) and never alters an existing version.
 - ``kind`` is the card's ``kind`` (``"lora"``, ``"embedding"``, ``"reranker"`` ...).
+
+``BaseTuner`` keeps that contract for every built-in tuner: it holds the model's training lock, hands the
+subclass's ``_fit`` a staging folder (made on first use, once training is done), publishes what ``_fit`` wrote
+there under the card it returns, discards the folder when anything fails or the run is interrupted, and removes
+the run's work folders (``.run`` ...) only once the version is published, so ``resume`` can continue a run.
 """
 
 from __future__ import annotations
 
+import fcntl
+import shutil
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Callable, Protocol, runtime_checkable
+from pathlib import Path
+from typing import Any, Callable, ClassVar, Iterator, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ragtune.common import validation_message
-from ragtune.errors import ConfigError
-from ragtune.tuning.registry import ModelCard
+from ragtune.common import library_versions, validation_message
+from ragtune.errors import ConfigError, InputError
+from ragtune.tuning.registry import ModelCard, ModelRegistry, check_model_name
+
+RUN_DIR = ".run"  # a run in progress: settings, checkpoints, log (``runs.py``)
+LOG_FILE = "train.log"
+BEST_DIR = "best"  # inside the run folder: the best model evaluated so far
 
 
 class Device(str, Enum):
@@ -61,16 +74,17 @@ class TrainingConfig(BaseModel):
             raise ConfigError(validation_message(exc)) from exc
 
 
-def training_device(device: Device) -> str:
-    """The torch device for ``device``: ``auto`` takes CUDA when present; ``cuda`` without one is a ``ConfigError``."""
+def training_device(device: Device, needs_cuda: bool = False, flags: str = "--device cuda") -> str:
+    """The torch device for ``device``: ``auto`` takes CUDA when present; ``cuda`` (or ``needs_cuda``, which ``flags``
+    name) without one is a ``ConfigError``."""
     import torch
 
     if device is Device.cpu:
         return "cpu"
     if torch.cuda.is_available():
         return "cuda"
-    if device is Device.cuda:
-        raise ConfigError("--device cuda: no CUDA device is available here; train on the CPU (--device cpu)")
+    if device is Device.cuda or needs_cuda:
+        raise ConfigError(f"{flags}: no CUDA device is available here; train on the CPU (--device cpu)")
     return "cpu"
 
 
@@ -98,3 +112,103 @@ class Tuner(Protocol):
     def train(self, progress: Callable[[TrainingEvent], None] | None = None) -> ModelCard:
         """Train to the end and publish the next version; see the module docstring for the guarantees."""
         ...
+
+
+Progress = Callable[[TrainingEvent], None]
+
+
+def _ignore(event: TrainingEvent) -> None:
+    return None
+
+
+@contextmanager
+def training_lock(folder: Path, name: str) -> Iterator[None]:
+    """Hold the model's training lock; ``InputError`` when another process trains ``name``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise InputError(f"model '{name}' is being trained by another process") from None
+        yield
+
+
+class Staging:
+    """The hidden folder a new version is built in; the registry makes it on first use of ``path``."""
+
+    def __init__(self, registry: ModelRegistry, name: str) -> None:
+        self.registry, self.name = registry, name
+        self._path: Path | None = None
+
+    @property
+    def path(self) -> Path:
+        if self._path is None:
+            self._path = self.registry.staging(self.name)
+        return self._path
+
+    def discard(self) -> None:
+        """Remove the folder, if it was made."""
+        if self._path is not None:
+            self.registry.discard(self._path)
+            self._path = None
+
+
+class BaseTuner:
+    """Trains a model and publishes it as the next version of ``config.name`` (see the module docstring).
+
+    A subclass sets ``kind`` (the card's kind) and ``libraries`` (the packages whose versions the card records)
+    and fills in ``_fit``.
+    """
+
+    kind: ClassVar[str] = ""
+    libraries: ClassVar[tuple[str, ...]] = ()
+    work_dirs: ClassVar[tuple[str, ...]] = (RUN_DIR,)  # removed once the version is published
+
+    def __init__(self, config: TrainingConfig, registry: ModelRegistry) -> None:
+        check_model_name(config.name)
+        self.config = config
+        self.registry = registry
+
+    @property
+    def run_dir(self) -> Path:
+        return self.registry.model_dir(self.config.name) / RUN_DIR
+
+    def train(self, progress: Progress | None = None) -> ModelCard:
+        """Train, publish ``NAME@vN`` and return its card; an interrupted run keeps its work folders for ``resume``."""
+        name = self.config.name
+        folder = self.registry.model_dir(name)
+        with training_lock(folder, name):
+            staging = Staging(self.registry, name)
+            try:
+                card = self._fit(staging, progress or _ignore)
+                published = self.registry.publish(staging.path, card)
+            except BaseException:
+                staging.discard()
+                raise
+            for work in self.work_dirs:
+                shutil.rmtree(folder / work, ignore_errors=True)
+        return published
+
+    def _fit(self, staging: Staging, notify: Progress) -> ModelCard:
+        """Train, write the artefact into ``staging.path`` and return the version's card (``card`` fills the common fields)."""
+        raise NotImplementedError
+
+    def card(self, **fields: Any) -> ModelCard:
+        """The card of this run: the kind, name, settings and library versions, with ``fields``."""
+        return ModelCard(kind=self.kind, name=self.config.name, settings=self.config.model_dump(mode="json", exclude={"resume"}),
+                         library_versions=library_versions(*self.libraries), **fields)
+
+    def stage_model(self, target: Path, marker: str, save_last: Callable[[Path], None], best_usable: bool = True) -> bool:
+        """Copy the run's best model (a folder holding ``marker``) to ``target``, or else ``save_last`` there; True for the best."""
+        best = self.run_dir / BEST_DIR
+        if best_usable and best.is_dir() and (best / marker).is_file():
+            shutil.copytree(best, target)
+            return True
+        save_last(target)
+        return False
+
+    def stage_log(self, staging: Path) -> None:
+        """Copy the run's log beside the artefact."""
+        log = self.run_dir / LOG_FILE
+        if log.is_file():
+            shutil.copy2(log, staging / LOG_FILE)

@@ -9,11 +9,11 @@ into place, and an existing non-empty folder is never overwritten.
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 from pathlib import Path
 
+from ragtune.common import write_json_atomic
 from ragtune.errors import InputError
 from ragtune.tuning.generate import load_with_adapter
 from ragtune.tuning.tuned import resolve_tuned
@@ -34,8 +34,7 @@ def export_model(ref: str, home: Path | str, out: Path | str, merge: bool = Fals
             tokenizer.save_pretrained(str(staging))
         else:
             shutil.copytree(adapter, staging, dirs_exist_ok=True)
-        (staging / "ragtune_card.json").write_text(json.dumps({**card.model_dump(mode="json"), "exported": {"merged": merge}},
-                                                              indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        write_json_atomic(staging / "ragtune_card.json", {**card.model_dump(mode="json"), "exported": {"merged": merge}})
         if out.exists():
             out.rmdir()
         staging.rename(out)

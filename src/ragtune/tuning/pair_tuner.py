@@ -16,21 +16,19 @@ A subclass supplies the model-specific parts: ``load_model``, ``train_dataset``,
 
 from __future__ import annotations
 
-import json
 import re
-import resource
-import shutil
 import time
 from pathlib import Path
 from typing import Any, Callable
 
+from ragtune.common import read_json, write_json_atomic
 from ragtune.errors import InputError
-from ragtune.tuning.base import TrainingEvent, training_device
+from ragtune.tuning.base import BEST_DIR, BaseTuner, Staging, TrainingEvent, training_device
 from ragtune.tuning.pair_config import PairTuneConfig
 from ragtune.tuning.pairs import PairData
-from ragtune.tuning.registry import DataInfo, ModelCard, ModelRegistry, check_model_name
-from ragtune.common import library_versions, write_json_atomic
-from ragtune.tuning.runs import LOG_FILE, RUN_DIR, Notify, RunCallback, RunState, open_run, train_to_end, training_lock
+from ragtune.tuning.registry import DataInfo, ModelCard, ModelRegistry
+from ragtune.tuning.runs import (LOG_FILE, Notify, RunCallback, RunState, loss_metrics, open_run, peak_rss_mb, stop_reason,
+                                 train_to_end, trainer_arguments)
 from ragtune.tuning.tuned import MODEL_DIR
 
 PreparePairs = Callable[[Callable[[str], None]], PairData]
@@ -49,17 +47,16 @@ def short_scores(metrics: dict[str, Any], name: str = "held-out") -> dict[str, f
     return out
 
 
-class PairTuner:
+class PairTuner(BaseTuner):
     """Trains a retrieval model on prepared pairs and publishes it (see the module docstring)."""
 
     kind = ""
     primary_metric = "ndcg@10"
-    extra_libraries: tuple[str, ...] = ("torch", "transformers", "sentence-transformers")
+    libraries = ("torch", "transformers", "sentence-transformers")
 
     def __init__(self, config: PairTuneConfig, registry: ModelRegistry, prepare: PreparePairs) -> None:
-        check_model_name(config.name)
-        self.config = config
-        self.registry = registry
+        super().__init__(config, registry)
+        self.config: PairTuneConfig = config
         self.prepare = prepare
 
     # --- the parts a subclass supplies -------------------------------------------------------------
@@ -98,15 +95,6 @@ class PairTuner:
 
     # --- the shared loop ---------------------------------------------------------------------------
 
-    @property
-    def run_dir(self) -> Path:
-        return self.registry.model_dir(self.config.name) / RUN_DIR
-
-    def train(self, progress: Notify | None = None) -> ModelCard:
-        """Train, publish ``NAME@vN`` and return its card; an interrupted run is left in ``.run`` for ``resume``."""
-        with training_lock(self.registry.model_dir(self.config.name), self.config.name):
-            return self._train_locked(progress or (lambda event: None))
-
     def _start_run(self, notify: Notify) -> tuple[RunState, PairData, str | None]:
         """Resume the interrupted run with its cached pairs, or prepare the pairs and start afresh."""
         cfg = self.config
@@ -115,7 +103,7 @@ class PairTuner:
             state, checkpoint = open_run(self.run_dir, cfg.name, cfg.run_fingerprint(), True, notify, {})
             if not pairs_path.is_file():
                 raise InputError(f"the interrupted run of '{cfg.name}' kept no pairs; start afresh without --resume")
-            return state, PairData.from_json(json.loads(pairs_path.read_text(encoding="utf-8"))), checkpoint
+            return state, PairData.from_json(read_json(pairs_path, "pairs file")), checkpoint
         data = self.prepare(lambda message: notify(TrainingEvent("info", message=message)))
         if not data.train:
             raise InputError(f"{data.where}: no training pairs left after the held-out split")
@@ -124,9 +112,8 @@ class PairTuner:
         write_json_atomic(pairs_path, data.to_json())
         return state, data, None
 
-    def _train_locked(self, notify: Notify) -> ModelCard:
+    def _fit(self, staging: Staging, notify: Notify) -> ModelCard:
         from transformers import set_seed
-        from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
         cfg = self.config
         base = self.base_model()
@@ -145,87 +132,63 @@ class PairTuner:
             state.data["before"] = short_scores(evaluator(model))
             state.save()
             notify(TrainingEvent("eval", step=0, scores=state.data["before"], message="before training"))
+        callback = _PairRunCallback(self, state, notify, started, model)
+        metrics = self._train(model, data, evaluator, device, callback, checkpoint)
+        return self._stage(staging.path, model, base, data, metrics, callback)
+
+    def _train(self, model: Any, data: PairData, evaluator: Any | None, device: str, callback: _PairRunCallback,
+               checkpoint: str | None) -> dict[str, Any]:
+        """Run the trainer (from ``checkpoint`` when resuming) to the end; the card's training figures."""
+        cfg = self.config
         dataset = self.train_dataset(data)
         steps_per_epoch = max(1, -(-len(dataset) // cfg.batch_size))
         max_steps = cfg.max_steps or max(1, round(cfg.epochs * steps_per_epoch))
         trainer_cls, args_cls = self.trainer_classes()
         has_eval = evaluator is not None
-        args = args_cls(
-            output_dir=str(self.run_dir / "checkpoints"), per_device_train_batch_size=cfg.batch_size,
-            per_device_eval_batch_size=cfg.batch_size, learning_rate=cfg.learning_rate, weight_decay=cfg.weight_decay,
-            warmup_steps=round(cfg.warmup_ratio * max_steps), lr_scheduler_type="linear", max_steps=max_steps,
-            num_train_epochs=cfg.epochs, logging_steps=min(cfg.logging_steps, max_steps), save_strategy="steps", save_steps=cfg.save_steps,
-            save_total_limit=2, eval_strategy="steps" if has_eval else "no",
-            eval_steps=(cfg.eval_steps or steps_per_epoch) if has_eval else None, seed=cfg.seed, data_seed=cfg.seed,
-            use_cpu=device == "cpu", report_to="none", disable_tqdm=True, dataloader_num_workers=0, log_level="error",
-            **self.training_arguments(),
-        )
-        callback = _PairRunCallback(self, state, notify, started, model)
+        args = trainer_arguments(args_cls, cfg, self.run_dir, max_steps, device, logging_steps=min(cfg.logging_steps, max_steps),
+                                 eval_strategy="steps" if has_eval else "no",
+                                 eval_steps=(cfg.eval_steps or steps_per_epoch) if has_eval else None, **self.training_arguments())
         trainer = trainer_cls(model=model, args=args, train_dataset=dataset, loss=self.loss(model, data),
                               evaluator=evaluator, callbacks=[callback])
-        trainer.remove_callback(PrinterCallback)
-        trainer.remove_callback(ProgressCallback)
-        notify(TrainingEvent("start", step=0, max_steps=max_steps,
-                             message=f"{len(data.train)} training pairs ({len(dataset)} rows), {data.counts.get('held_out_queries', 0)} "
-                                     f"held-out queries, {max_steps} steps of {cfg.batch_size}"))
+        callback.notify(TrainingEvent("start", step=0, max_steps=max_steps,
+                                      message=f"{len(data.train)} training pairs ({len(dataset)} rows), {data.counts.get('held_out_queries', 0)} "
+                                              f"held-out queries, {max_steps} steps of {cfg.batch_size}"))
         result = train_to_end(trainer, checkpoint, callback, has_eval, cfg.name)
-        losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
-        metrics = {
-            "steps": trainer.state.global_step, "max_steps": max_steps, "epochs": round(trainer.state.epoch or 0, 3),
-            "train_rows": len(dataset), "train_loss": round(losses[-1], 4) if losses else None,
-            "train_loss_first": round(losses[0], 4) if losses else None,
-            "train_loss_mean": round(result.training_loss, 4) if result.training_loss is not None else None,
-            "best_score": state.data["best_score"], "best_step": state.data["best_step"], "primary_metric": callback.primary_metric,
-            "stopped_by": callback.stopped_by or ("max_steps" if cfg.max_steps else "epochs"),
-            "train_runtime_s": round(result.metrics.get("train_runtime", 0.0), 2),
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1), "device": device,
+        return {
+            **loss_metrics(trainer, result, max_steps, train_rows=len(dataset)),
+            "best_score": callback.run.data["best_score"], "best_step": callback.run.data["best_step"],
+            "primary_metric": callback.primary_metric, "stopped_by": stop_reason(callback, cfg),
+            "train_runtime_s": round(result.metrics.get("train_runtime", 0.0), 2), "peak_rss_mb": peak_rss_mb(), "device": device,
             "eval_history": callback.history,
         }
-        return self._publish(model, base, data, metrics, callback)
 
-    def _publish(self, model: Any, base: dict[str, Any], data: PairData, metrics: dict[str, Any], callback: "_PairRunCallback") -> ModelCard:
-        cfg = self.config
-        staging = self.registry.staging(cfg.name)
-        try:
-            best = self.run_dir / "best"
-            target = staging / MODEL_DIR
-            after = callback.last_scores
-            if best.is_dir() and (best / "config.json").is_file() and callback.best_scores is not None:
-                shutil.copytree(best, target)
-                after = callback.best_scores
-                metrics["published"] = f"best held-out {callback.primary_metric} (step {callback.run.data['best_step']})"
-            else:
-                self.save(model, target)
-                metrics["published"] = "last step"
-            log = self.run_dir / LOG_FILE
-            if log.is_file():
-                shutil.copy2(log, staging / LOG_FILE)
-            scores = {}
-            if callback.run.data.get("before") is not None:
-                scores["held_out"] = {"before": callback.run.data["before"], "after": after or {},
-                                      "queries": data.counts.get("held_out_queries", 0), "corpus": data.counts.get("eval_corpus", 0)}
-            scores.update(self.after_training(target, data, callback.notify))
-            card = ModelCard(
-                kind=self.kind, name=cfg.name, base_model=base,
-                data=DataInfo(path=data.where, sha256=data.sha256, format=data.format, rows=data.counts),
-                settings=cfg.model_dump(mode="json", exclude={"resume"}),
-                metrics={**metrics, "notes": data.notes}, scores=scores, wall_time_s=round(callback.elapsed(), 2),
-                library_versions=library_versions(*self.extra_libraries), files={"model": MODEL_DIR, "log": LOG_FILE},
-            )
-            published = self.registry.publish(staging, card)
-        except BaseException:
-            self.registry.discard(staging)
-            raise
-        shutil.rmtree(self.run_dir, ignore_errors=True)
-        return published
+    def _stage(self, staging: Path, model: Any, base: dict[str, Any], data: PairData, metrics: dict[str, Any],
+               callback: _PairRunCallback) -> ModelCard:
+        """Write the model (the best evaluated one, else the last) and the log; the card with the held-out scores."""
+        target = staging / MODEL_DIR
+        after = callback.last_scores
+        if self.stage_model(target, "config.json", lambda folder: self.save(model, folder), callback.best_scores is not None):
+            after = callback.best_scores
+            metrics["published"] = f"best held-out {callback.primary_metric} (step {callback.run.data['best_step']})"
+        else:
+            metrics["published"] = "last step"
+        self.stage_log(staging)
+        scores = {}
+        if callback.run.data.get("before") is not None:
+            scores["held_out"] = {"before": callback.run.data["before"], "after": after or {},
+                                  "queries": data.counts.get("held_out_queries", 0), "corpus": data.counts.get("eval_corpus", 0)}
+        scores.update(self.after_training(target, data, callback.notify))
+        return self.card(base_model=base, data=DataInfo(path=data.where, sha256=data.sha256, format=data.format, rows=data.counts),
+                         metrics={**metrics, "notes": data.notes}, scores=scores, wall_time_s=round(callback.elapsed(), 2),
+                         files={"model": MODEL_DIR, "log": LOG_FILE})
 
 
 class _PairRunCallback(RunCallback):
     """The run machinery, plus the held-out scores, early stopping on the primary metric, and the best model."""
 
     def __init__(self, tuner: PairTuner, state: RunState, notify: Notify, started: float, model: Any) -> None:
-        super().__init__(tuner.run_dir, state, notify, started, tuner.config.time_budget_s, tuner.config.early_stopping)
-        self.tuner, self.model = tuner, model
+        super().__init__(tuner, state, notify, started)
+        self.model = model
         self.primary_metric = tuner.primary_metric
         self.last_scores: dict[str, float] | None = None
         self.best_scores: dict[str, float] | None = state.data.get("best_scores")
@@ -241,7 +204,7 @@ class _PairRunCallback(RunCallback):
         self.notify(TrainingEvent("eval", step=state.global_step, max_steps=state.max_steps, epoch=state.epoch, scores=scores))
         if self.track_best("best_score", score, state.global_step, control, greater_is_better=True):
             self.run.data["best_scores"] = self.best_scores = scores
-            self.tuner.save(self.model, self.tuner.run_dir / "best")
+            self.tuner.save(self.model, self.tuner.run_dir / BEST_DIR)
         self.run.data["history"] = self.history
         self.end_eval()
         self.log({"event": "eval", "step": state.global_step, **scores})

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import random
-import shutil
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -30,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ragtune.common import read_json, write_json_atomic, write_text_atomic
 from ragtune.errors import InputError
 from ragtune.evaluation.base import RetrievedChunk
 from ragtune.evaluation.metrics import CONTEXT_MATCH, context_match, gold_id, strip_markers
@@ -39,7 +39,7 @@ from ragtune.generation.prompts import CANNOT_ANSWER, rag_prompt
 from ragtune.generation.text import content_terms, coverage, split_sentences
 from ragtune.index.base import ChunkRecord
 from ragtune.retrieval.base import Retriever, ScoredChunk
-from ragtune.tuning.base import TrainingEvent
+from ragtune.tuning.base import RUN_DIR, BaseTuner, Progress, Staging, TrainingEvent
 from ragtune.tuning.registry import ModelCard, ModelRegistry
 
 if TYPE_CHECKING:
@@ -110,21 +110,15 @@ class RaftData:
         """Write ``train.jsonl`` and ``raft.json`` (the summary) into ``folder``; the rows file's path."""
         folder.mkdir(parents=True, exist_ok=True)
         rows = folder / "train.jsonl"
-        tmp = rows.with_suffix(".jsonl.tmp")
-        with tmp.open("w", encoding="utf-8") as fh:
-            for row in self.rows:
-                fh.write(json.dumps(row.to_json(), ensure_ascii=False) + "\n")
-        tmp.replace(rows)
-        meta = folder / "raft.json"
-        meta.with_suffix(".tmp").write_text(json.dumps({**self.summary(), "skipped_all": self.skipped}, indent=2) + "\n")
-        meta.with_suffix(".tmp").replace(meta)
+        write_text_atomic(rows, "".join(json.dumps(row.to_json(), ensure_ascii=False) + "\n" for row in self.rows))
+        write_json_atomic(folder / "raft.json", {**self.summary(), "skipped_all": self.skipped})
         return rows
 
 
 def read_raft_summary(folder: Path) -> dict[str, Any] | None:
     """The summary ``RaftData.write`` left in ``folder``, or None when there is none."""
     path = folder / "raft.json"
-    return json.loads(path.read_text()) if path.is_file() and (folder / "train.jsonl").is_file() else None
+    return read_json(path, "RAFT summary") if path.is_file() and (folder / "train.jsonl").is_file() else None
 
 
 def cite_answer(answer: str, marker: int) -> str:
@@ -269,7 +263,7 @@ class RaftBuilder:
 RAFT_DIR = ".raft"
 
 
-class RaftTuner:
+class RaftTuner(BaseTuner):
     """Builds the RAFT rows (or reuses them on ``resume``), then LoRA-tunes on them and publishes ``NAME@vN``.
 
     The rows live in ``<home>/models/<name>/.raft/`` until the version is published; the version keeps them
@@ -278,20 +272,32 @@ class RaftTuner:
     """
 
     kind = "lora"
+    work_dirs = (RUN_DIR, RAFT_DIR)
 
     def __init__(self, builder: RaftBuilder, questions: Sequence[Question], lora: "LoraConfig", registry: ModelRegistry,
                  current_generation: Callable[[], int]) -> None:
         if not questions:
             raise InputError("the question set is empty")
-        self.builder, self.questions, self.lora, self.registry = builder, list(questions), lora, registry
+        super().__init__(lora, registry)
+        self.builder, self.questions, self.lora = builder, list(questions), lora
         self.current_generation = current_generation
 
-    def train(self, progress: Callable[[TrainingEvent], None] | None = None) -> ModelCard:
-        """Build (or reuse) the rows, train, publish, and drop the work folder; the new version's card."""
-        from ragtune.tuning.lora import LoraTuner
+    def _fit(self, staging: Staging, notify: Progress) -> ModelCard:
+        """Build (or reuse) the rows, then fit a LoRA adapter on them into ``staging``."""
+        from ragtune.tuning import lora
 
-        notify = progress or (lambda event: None)
         folder = self.registry.model_dir(self.lora.name) / RAFT_DIR
+        summary = self._rows(folder, notify)
+        rows = folder / "train.jsonl"
+        raft_rows = folder / "raft_train.jsonl"
+        raft_rows.write_bytes(rows.read_bytes())
+        config = self.lora.model_copy(update={"data": rows})
+        tuner = lora.LoraTuner(config, self.registry, data_source={k: v for k, v in summary.items() if k != "skipped_all"},
+                               attachments={"raft_data": raft_rows, "raft": folder / "raft.json"})
+        return tuner._fit(staging, notify)  # under this tuner's lock; it publishes and clears .run and .raft
+
+    def _rows(self, folder: Path, notify: Progress) -> dict[str, Any]:
+        """The summary of the rows in ``folder``: those an interrupted run left (on ``resume``), else new ones."""
         summary = read_raft_summary(folder) if self.lora.resume else None
         if summary is not None:
             now = self.current_generation()
@@ -299,24 +305,16 @@ class RaftTuner:
                 notify(TrainingEvent("info", message=f"warning: index '{summary['index']}' changed since the RAFT data was built "
                                                      f"(generation {summary['index_generation']}, now {now}); the resumed run "
                                                      "keeps the rows built then"))
-        else:
-            notify(TrainingEvent("info", message=f"building RAFT rows for {len(self.questions)} question(s) from index "
-                                                 f"'{self.builder.index}'"))
-            data = self.builder.build(self.questions)
-            data.write(folder)
-            summary = read_raft_summary(folder)
-            for skipped in data.skipped[:5]:
-                notify(TrainingEvent("info", message=f"skipped question '{skipped['id']}': {skipped['reason']}"))
-            if len(data.skipped) > 5:
-                notify(TrainingEvent("info", message=f"... {len(data.skipped) - 5} more skipped (listed in raft.json)"))
-            notify(TrainingEvent("info", message=f"{len(data.rows)} RAFT rows ({summary['oracle_kept']} with the oracle, "
-                                                 f"{summary['oracle_dropped']} without), {len(data.skipped)} question(s) skipped"))
-        rows = folder / "train.jsonl"
-        raft_rows = folder / "raft_train.jsonl"
-        raft_rows.write_bytes(rows.read_bytes())
-        config = self.lora.model_copy(update={"data": rows})
-        tuner = LoraTuner(config, self.registry, data_source={k: v for k, v in summary.items() if k != "skipped_all"},
-                          attachments={"raft_data": raft_rows, "raft": folder / "raft.json"})
-        card = tuner.train(progress)
-        shutil.rmtree(folder, ignore_errors=True)
-        return card
+            return summary
+        notify(TrainingEvent("info", message=f"building RAFT rows for {len(self.questions)} question(s) from index "
+                                             f"'{self.builder.index}'"))
+        data = self.builder.build(self.questions)
+        data.write(folder)
+        summary = read_raft_summary(folder)
+        for skipped in data.skipped[:5]:
+            notify(TrainingEvent("info", message=f"skipped question '{skipped['id']}': {skipped['reason']}"))
+        if len(data.skipped) > 5:
+            notify(TrainingEvent("info", message=f"... {len(data.skipped) - 5} more skipped (listed in raft.json)"))
+        notify(TrainingEvent("info", message=f"{len(data.rows)} RAFT rows ({summary['oracle_kept']} with the oracle, "
+                                             f"{summary['oracle_dropped']} without), {len(data.skipped)} question(s) skipped"))
+        return summary

@@ -2,32 +2,36 @@
 
 A run lives in ``<home>/models/<name>/.run/`` until it is published: ``run.json`` (the settings fingerprint,
 the elapsed time, the best evaluation so far), ``checkpoints/`` and ``train.log`` (one JSON record per event).
-``training_lock`` lets one process train a name at a time; ``open_run`` starts a run afresh (discarding an
-interrupted one) or resumes it from its newest complete checkpoint when the fingerprint matches (a checkpoint
-is complete once ``RunCallback`` has marked it; one cut short by a kill is removed); ``RunCallback`` reports progress, writes the log,
-keeps the elapsed time across resumes, enforces the time budget and does the early-stopping bookkeeping.
+``open_run`` starts a run afresh (discarding an interrupted one) or resumes it from its newest complete
+checkpoint when the fingerprint matches (a checkpoint is complete once ``RunCallback`` has marked it; one cut
+short by a kill is removed); ``RunCallback`` reports progress, writes the log, keeps the elapsed time across
+resumes, enforces the time budget and does the early-stopping bookkeeping. ``trainer_arguments``,
+``train_to_end`` and ``loss_metrics`` are the parts of a ``Trainer`` run every tuner sets up the same way.
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
+import resource
 import shutil
 import time
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from transformers import TrainerCallback
 
+from ragtune.common import read_json, write_json_atomic
 from ragtune.errors import InputError, TuningError
-from ragtune.tuning.base import TrainingEvent
-from ragtune.common import write_json_atomic
+from ragtune.tuning.base import LOG_FILE, RUN_DIR, Progress, TrainingConfig, TrainingEvent
 
-RUN_DIR = ".run"
-LOG_FILE = "train.log"
+if TYPE_CHECKING:
+    from ragtune.tuning.base import BaseTuner
+
+__all__ = ["COMPLETE_MARKER", "LOG_FILE", "RUN_DIR", "Notify", "RunCallback", "RunState", "last_complete_checkpoint",
+           "loss_metrics", "open_run", "peak_rss_mb", "stop_reason", "train_to_end", "trainer_arguments"]
+
 COMPLETE_MARKER = "ragtune-complete"  # written into a checkpoint once the trainer has saved all of it
-Notify = Callable[[TrainingEvent], None]
+Notify = Progress
 
 
 class RunState:
@@ -38,18 +42,6 @@ class RunState:
 
     def save(self) -> None:
         write_json_atomic(self.path, self.data)
-
-
-@contextmanager
-def training_lock(folder: Path, name: str) -> Iterator[None]:
-    """Hold the model's training lock; ``InputError`` when another process trains ``name``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".lock", "w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise InputError(f"model '{name}' is being trained by another process") from None
-        yield
 
 
 def open_run(run_dir: Path, name: str, fingerprint: dict[str, Any], resume: bool, notify: Notify,
@@ -63,7 +55,7 @@ def open_run(run_dir: Path, name: str, fingerprint: dict[str, Any], resume: bool
     if resume:
         if not state_path.is_file():
             raise InputError(f"no interrupted run of '{name}' to resume; run without --resume to start one")
-        state = RunState(state_path, json.loads(state_path.read_text(encoding="utf-8")))
+        state = RunState(state_path, read_json(state_path, "run state"))
         old = state.data.get("fingerprint", {})
         if old != fingerprint:
             changed = sorted(k for k in set(fingerprint) | set(old) if old.get(k) != fingerprint.get(k))
@@ -101,11 +93,10 @@ class RunCallback(TrainerCallback):
     A subclass evaluates in ``on_evaluate`` and calls ``track_best`` then ``end_eval``.
     """
 
-    def __init__(self, run_dir: Path, state: RunState, notify: Notify, started: float, time_budget_s: float | None,
-                 early_stopping: int | None) -> None:
-        self.run, self.notify, self.started = state, notify, started
-        self.time_budget_s, self.early_stopping = time_budget_s, early_stopping
-        self.log_path = run_dir / LOG_FILE
+    def __init__(self, tuner: BaseTuner, state: RunState, notify: Notify, started: float) -> None:
+        self.tuner, self.run, self.notify, self.started = tuner, state, notify, started
+        self.time_budget_s, self.early_stopping = tuner.config.time_budget_s, tuner.config.early_stopping
+        self.log_path = tuner.run_dir / LOG_FILE
         self.stopped_by: str | None = None
         self.last_eval_step: int | None = None
         self.train_started = started
@@ -169,8 +160,13 @@ class RunCallback(TrainerCallback):
 def train_to_end(trainer: Any, checkpoint: str | None, callback: RunCallback, has_eval: bool, name: str) -> Any:
     """Run ``trainer`` (from ``checkpoint`` when resuming) and evaluate the last step if no evaluation covered it.
 
-    Interruptions and bad input pass through; any other failure becomes a ``TuningError`` that keeps the run.
+    The trainer's own console printing is removed (progress goes through ``callback``). Interruptions and bad
+    input pass through; any other failure becomes a ``TuningError`` that keeps the run.
     """
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    trainer.remove_callback(PrinterCallback)
+    trainer.remove_callback(ProgressCallback)
     try:
         result = trainer.train(resume_from_checkpoint=checkpoint)
         if has_eval and callback.last_eval_step != trainer.state.global_step:
@@ -181,3 +177,38 @@ def train_to_end(trainer: Any, checkpoint: str | None, callback: RunCallback, ha
     except Exception as exc:  # noqa: BLE001 - torch and transformers raise many types
         raise TuningError(f"training '{name}' failed: {type(exc).__name__}: {exc} (the run is kept; --resume continues it "
                           "from its last checkpoint)") from exc
+
+
+def trainer_arguments(args_class: type, config: TrainingConfig, run_dir: Path, max_steps: int, device: str,
+                      **settings: Any) -> Any:
+    """``args_class`` (transformers ``TrainingArguments`` or a subclass) for a run of ``config`` in ``run_dir``:
+    checkpoints every ``save_steps`` (the last two kept), linear decay after warmup, quiet, with ``settings`` on top."""
+    values = {
+        "output_dir": str(run_dir / "checkpoints"), "per_device_train_batch_size": config.batch_size,
+        "per_device_eval_batch_size": config.batch_size, "learning_rate": config.learning_rate,
+        "weight_decay": config.weight_decay, "warmup_steps": round(config.warmup_ratio * max_steps), "lr_scheduler_type": "linear",
+        "max_steps": max_steps, "num_train_epochs": config.epochs, "logging_steps": config.logging_steps, "save_strategy": "steps",
+        "save_steps": config.save_steps, "save_total_limit": 2, "seed": config.seed, "data_seed": config.seed,
+        "use_cpu": device == "cpu", "report_to": "none", "disable_tqdm": True, "dataloader_num_workers": 0, "log_level": "error",
+    }
+    return args_class(**{**values, **settings})
+
+
+def loss_metrics(trainer: Any, result: Any, max_steps: int, **extra: Any) -> dict[str, Any]:
+    """Steps, epochs and training losses (first, last, mean) of a finished run, ``extra`` after the epochs."""
+    losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
+    return {
+        "steps": trainer.state.global_step, "max_steps": max_steps, "epochs": round(trainer.state.epoch or 0, 3), **extra,
+        "train_loss": round(losses[-1], 4) if losses else None, "train_loss_first": round(losses[0], 4) if losses else None,
+        "train_loss_mean": round(result.training_loss, 4) if result.training_loss is not None else None,
+    }
+
+
+def stop_reason(callback: RunCallback, config: TrainingConfig) -> str:
+    """Why training stopped: the time budget, early stopping, the step limit or the epochs."""
+    return callback.stopped_by or ("max_steps" if config.max_steps else "epochs")
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory in MB."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)

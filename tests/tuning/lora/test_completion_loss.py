@@ -9,7 +9,7 @@ peft = pytest.importorskip("peft")
 from transformers import LlamaConfig, LlamaForCausalLM, TrainingArguments  # noqa: E402
 
 from ragtune.tuning.chat import IGNORE_INDEX  # noqa: E402
-from ragtune.tuning.lora.tuner import completion_trainer_class  # noqa: E402
+from ragtune.tuning.lora.model import completion_trainer_class  # noqa: E402
 
 
 def test_completion_only_loss_matches_the_full_loss(tmp_path):

@@ -2,7 +2,7 @@ import pytest
 
 from ragtune.errors import ConfigError, InputError
 from ragtune.tuning.lora import LoraConfig, LoraTargets
-from ragtune.tuning.lora.tuner import target_modules_for
+from ragtune.tuning.lora.model import target_modules_for
 
 
 def test_build_names_each_bad_setting():

@@ -209,80 +209,97 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+class _RowIssues(list):
+    """The issues of one row, with ``bad`` to add one."""
+
+    def __init__(self, name: str, number: int) -> None:
+        super().__init__()
+        self.name, self.number = name, number
+
+    def bad(self, field_name: str, message: str) -> None:
+        self.append(Issue(self.name, self.number, field_name, message))
+
+
 def _to_example(name: str, number: int, row: dict[str, Any], fmt: ExampleFormat,
                 system: str | None) -> tuple[Example | None, list[Issue]]:
-    issues: list[Issue] = []
-
-    def bad(field_name: str, message: str) -> None:
-        issues.append(Issue(name, number, field_name, message))
-
+    issues = _RowIssues(name, number)
     row_system = row.get("system")
     if row_system is not None and (not isinstance(row_system, str) or not row_system.strip()):
-        bad("system", "must be a non-empty string when present")
+        issues.bad("system", "must be a non-empty string when present")
         row_system = None
-    messages: list[dict[str, str]] = []
-    output_json: Any = None
     if fmt in (ExampleFormat.input_output, ExampleFormat.alpaca):
-        prompt_field = "instruction" if fmt is ExampleFormat.alpaca else "input"
-        prompt = row.get(prompt_field)
-        if prompt is None:
-            bad(prompt_field, "missing")
-        elif not isinstance(prompt, str) or not prompt.strip():
-            bad(prompt_field, "must be a non-empty string")
-        extra = row.get("input") if fmt is ExampleFormat.alpaca else None
-        if fmt is ExampleFormat.alpaca and extra is not None and not isinstance(extra, str):
-            bad("input", "must be a string (it may be empty)")
-        output = row.get("output")
-        if output is None:
-            bad("output", "missing")
-        elif isinstance(output, (dict, list)):
-            if not output:
-                bad("output", "is an empty JSON value")
-            output_json = output
-            output = json.dumps(output, ensure_ascii=False)
-        elif not isinstance(output, str) or not output.strip():
-            bad("output", "must be a non-empty string or a JSON object")
-        if issues:
-            return None, issues
-        user = prompt if not extra or not extra.strip() else f"{prompt}\n\n{extra}"
-        messages = [{"role": "user", "content": user}, {"role": "assistant", "content": output}]
+        messages, output_json = _completion_messages(row, fmt, issues)
     else:
-        key = "messages" if fmt is ExampleFormat.chat else "conversations"
-        turns = row.get(key)
-        if not isinstance(turns, list) or not turns:
-            bad(key, "must be a non-empty list of messages")
-            return None, issues
-        role_key, text_key = ("role", "content") if fmt is ExampleFormat.chat else ("from", "value")
-        for i, turn in enumerate(turns):
-            where = f"{key}[{i}]"
-            if not isinstance(turn, dict):
-                bad(where, "must be an object")
-                continue
-            role, content = turn.get(role_key), turn.get(text_key)
-            role = role if fmt is ExampleFormat.chat else _SHAREGPT_ROLES.get(role) if isinstance(role, str) else None
-            if role not in _ROLES:
-                allowed = sorted(_ROLES) if fmt is ExampleFormat.chat else sorted(_SHAREGPT_ROLES)
-                bad(f"{where}.{role_key}", f"'{turn.get(role_key)}' is not one of {', '.join(allowed)}")
-                continue
-            if not isinstance(content, str) or not content.strip():
-                bad(f"{where}.{text_key}", "missing or empty")
-                continue
-            messages.append({"role": role, "content": content})
-        if issues:
-            return None, issues
-        if messages[-1]["role"] != "assistant":
-            bad(f"{key}[{len(turns) - 1}]", "the last message must be the assistant's reply (the completion to learn)")
-        if not any(m["role"] == "user" for m in messages[:-1]):
-            bad(key, "needs a user message before the assistant's reply")
-        if any(m["role"] == "system" for m in messages[1:]):
-            bad(key, "a system message may only come first")
-        if issues:
-            return None, issues
-        output_json = json_completion(messages[-1]["content"])
-    if output_json is None and fmt in (ExampleFormat.input_output, ExampleFormat.alpaca):
+        messages, output_json = _chat_messages(row, fmt, issues), None
+    if issues:
+        return None, issues
+    if output_json is None:
         output_json = json_completion(messages[-1]["content"])
     if messages[0]["role"] != "system":
         prompt_system = row_system or system
         if prompt_system:
             messages.insert(0, {"role": "system", "content": prompt_system})
     return Example(line=number, format=fmt, messages=messages, raw=row, output_json=output_json), issues
+
+
+def _completion_messages(row: dict[str, Any], fmt: ExampleFormat, issues: _RowIssues) -> tuple[list[dict[str, str]], Any]:
+    """The user and assistant messages of an input/output or Alpaca row, and its output when that is JSON."""
+    prompt_field = "instruction" if fmt is ExampleFormat.alpaca else "input"
+    prompt = row.get(prompt_field)
+    if prompt is None:
+        issues.bad(prompt_field, "missing")
+    elif not isinstance(prompt, str) or not prompt.strip():
+        issues.bad(prompt_field, "must be a non-empty string")
+    extra = row.get("input") if fmt is ExampleFormat.alpaca else None
+    if fmt is ExampleFormat.alpaca and extra is not None and not isinstance(extra, str):
+        issues.bad("input", "must be a string (it may be empty)")
+    output = row.get("output")
+    output_json: Any = None
+    if output is None:
+        issues.bad("output", "missing")
+    elif isinstance(output, (dict, list)):
+        if not output:
+            issues.bad("output", "is an empty JSON value")
+        output_json = output
+        output = json.dumps(output, ensure_ascii=False)
+    elif not isinstance(output, str) or not output.strip():
+        issues.bad("output", "must be a non-empty string or a JSON object")
+    if issues:
+        return [], None
+    user = prompt if not extra or not extra.strip() else f"{prompt}\n\n{extra}"
+    return [{"role": "user", "content": user}, {"role": "assistant", "content": output}], output_json
+
+
+def _chat_messages(row: dict[str, Any], fmt: ExampleFormat, issues: _RowIssues) -> list[dict[str, str]]:
+    """The messages of a chat or ShareGPT row, which must end with the assistant's reply to a user."""
+    key = "messages" if fmt is ExampleFormat.chat else "conversations"
+    turns = row.get(key)
+    if not isinstance(turns, list) or not turns:
+        issues.bad(key, "must be a non-empty list of messages")
+        return []
+    role_key, text_key = ("role", "content") if fmt is ExampleFormat.chat else ("from", "value")
+    messages: list[dict[str, str]] = []
+    for i, turn in enumerate(turns):
+        where = f"{key}[{i}]"
+        if not isinstance(turn, dict):
+            issues.bad(where, "must be an object")
+            continue
+        role, content = turn.get(role_key), turn.get(text_key)
+        role = role if fmt is ExampleFormat.chat else _SHAREGPT_ROLES.get(role) if isinstance(role, str) else None
+        if role not in _ROLES:
+            allowed = sorted(_ROLES) if fmt is ExampleFormat.chat else sorted(_SHAREGPT_ROLES)
+            issues.bad(f"{where}.{role_key}", f"'{turn.get(role_key)}' is not one of {', '.join(allowed)}")
+            continue
+        if not isinstance(content, str) or not content.strip():
+            issues.bad(f"{where}.{text_key}", "missing or empty")
+            continue
+        messages.append({"role": role, "content": content})
+    if issues:
+        return messages
+    if messages[-1]["role"] != "assistant":
+        issues.bad(f"{key}[{len(turns) - 1}]", "the last message must be the assistant's reply (the completion to learn)")
+    if not any(m["role"] == "user" for m in messages[:-1]):
+        issues.bad(key, "needs a user message before the assistant's reply")
+    if any(m["role"] == "system" for m in messages[1:]):
+        issues.bad(key, "a system message may only come first")
+    return messages

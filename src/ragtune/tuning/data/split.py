@@ -66,6 +66,22 @@ def _allocate(sizes: dict[str, int], total: int) -> dict[str, int]:
     return alloc
 
 
+def _test_lines(groups: dict[str, list[int]], by_stratum: dict[str, list[str]], quotas: dict[str, int], seed: int) -> set[int]:
+    """The lines of the prompt groups drawn (seeded) for the test side, until each stratum's quota is met."""
+    rng = random.Random(seed)
+    test_lines: set[int] = set()
+    for stratum in sorted(by_stratum):
+        keys = sorted(by_stratum[stratum], key=lambda k: groups[k][0])
+        rng.shuffle(keys)
+        taken = 0
+        for k in keys:
+            if taken >= quotas[stratum]:
+                break
+            test_lines.update(groups[k])
+            taken += len(groups[k])
+    return test_lines
+
+
 def split_examples(path: Path | str, test: float = 0.1, seed: int = 0, stratify: str | None = None,
                    out_dir: Path | str | None = None, force: bool = False) -> SplitReport:
     """Write ``<stem>.train.jsonl`` and ``<stem>.test.jsonl``; ``test`` is a fraction (<1) or a row count (>=1)."""
@@ -99,19 +115,8 @@ def split_examples(path: Path | str, test: float = 0.1, seed: int = 0, stratify:
     by_stratum: dict[str, list[str]] = defaultdict(list)
     for key in groups:
         by_stratum[strata_of[key] if stratify else "all"].append(key)
-    rng = random.Random(seed)
     sizes = {s: sum(len(groups[k]) for k in keys) for s, keys in by_stratum.items()}
-    quotas = _allocate(sizes, n_test)
-    test_lines: set[int] = set()
-    for stratum in sorted(by_stratum):
-        keys = sorted(by_stratum[stratum], key=lambda k: groups[k][0])
-        rng.shuffle(keys)
-        taken = 0
-        for k in keys:
-            if taken >= quotas[stratum]:
-                break
-            test_lines.update(groups[k])
-            taken += len(groups[k])
+    test_lines = _test_lines(groups, by_stratum, _allocate(sizes, n_test), seed)
     if len(test_lines) >= len(lines):
         raise InputError(f"{path}: every row shares one prompt group; nothing would be left to train on")
     out = Path(out_dir) if out_dir else path.parent
