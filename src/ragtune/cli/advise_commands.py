@@ -12,13 +12,14 @@ from rich.table import Table
 from ragtune import api
 from ragtune.advisor.base import format_money, format_value
 from ragtune.cli.index_commands import JsonFlag, workspace
-from ragtune.cli.output import emit_json, err, handle_errors, out
+from ragtune.cli.output import emit_json, err, handle_errors, options, out, with_options
 
 
-def _needs(queries: float, months: int, latency: Optional[float], attribution: Optional[bool], may_leave: Optional[bool],
-           changes: Optional[float]) -> dict[str, Any]:
-    return {"queries_per_month": queries, "months": months, "latency_budget_ms": latency, "attribution_required": attribution,
-            "content_may_leave": may_leave, "changes_per_month": changes}
+def _needs(opts: dict[str, Any]) -> dict[str, Any]:
+    """The stated needs among a command's options (those a command does not take are None)."""
+    return {"queries_per_month": opts["queries_per_month"], "months": opts["months"],
+            "latency_budget_ms": opts.get("latency_budget_ms"), "attribution_required": opts.get("attribution"),
+            "content_may_leave": opts["content_may_leave"], "changes_per_month": opts["changes_per_month"]}
 
 
 def print_costs(costs) -> None:
@@ -89,63 +90,51 @@ def _finish(costs, rec, report: Optional[Path], as_json: bool) -> None:
         err.print(f"report written to {report}", highlight=False, soft_wrap=True)
 
 
+NEEDS_OPTIONS = options(
+    index=(Optional[str], typer.Option(None, "--index", "-i", help="Index whose corpus and change history are measured.")),
+    examples=(Optional[Path], typer.Option(None, "--examples", help="Fine-tuning examples (JSONL) to measure.")),
+    eval_file=(Optional[Path], typer.Option(None, "--eval", help="Results of 'ragtune eval --out': measured scores outrank rules of thumb.")),
+    queries_per_month=(float, typer.Option(..., "--queries-per-month", help="Queries answered per month.")),
+    months=(int, typer.Option(12, "--months", help="Horizon of the cost comparison, in months.")),
+    content_may_leave=(Optional[bool], typer.Option(None, "--content-may-leave/--content-stays",
+                                                    help="Whether content may go to a training pipeline.")),
+    changes_per_month=(Optional[float], typer.Option(None, "--changes-per-month",
+                                                     help="Content change cycles per month (overrides the measured rate).")),
+)
+SETTINGS_OPTIONS = options(
+    config=(Optional[Path], typer.Option(None, "--config", help="Prices and thresholds: a TOML or JSON file with [costs] and [rules].")),
+    settings=(list[str], typer.Option([], "--set", help="Override one setting: costs.FIELD=VALUE or rules.FIELD=VALUE (repeatable).")),
+    report=(Optional[Path], typer.Option(None, "--report", help="Also write a report: .html (with the cost charts) or .md.")),
+    as_json=(bool, JsonFlag),
+)
+
+
+@handle_errors
+@with_options(NEEDS_OPTIONS, options(
+    latency_budget_ms=(Optional[float], typer.Option(None, "--latency-budget-ms", help="p50 latency an answer may take.")),
+    attribution=(Optional[bool], typer.Option(None, "--attribution/--no-attribution", help="Whether answers must cite their sources.")),
+    model=(Optional[str], typer.Option(None, "--model", "-m", help="Generator spec: its tokenizer counts tokens where known.")),
+), SETTINGS_OPTIONS)
+def advise(**opts: Any) -> None:
+    """Recommend rag, ft, rag+ft or prompt from measured facts, with reasons, evidence, costs and the next command."""
+    cfg = api.load_advisor_config(opts["config"], opts["settings"])
+    if opts["model"] and cfg.tokenizer is None:
+        cfg = cfg.model_copy(update={"tokenizer": opts["model"]})
+    rec = workspace().advise(_needs(opts), index=opts["index"], examples=opts["examples"], evaluation=opts["eval_file"],
+                             model=opts["model"], config=cfg)
+    _finish(rec.costs, rec, opts["report"], opts["as_json"])
+
+
+@handle_errors
+@with_options(NEEDS_OPTIONS, SETTINGS_OPTIONS)
+def cost(**opts: Any) -> None:
+    """The cost model alone: monthly and cumulative cost per approach, break-even volumes, sensitivity."""
+    cfg = api.load_advisor_config(opts["config"], opts["settings"])
+    costs = workspace().cost(_needs(opts), index=opts["index"], examples=opts["examples"], evaluation=opts["eval_file"],
+                             config=cfg)
+    _finish(costs, None, opts["report"], opts["as_json"])
+
+
 def register(app: typer.Typer) -> None:
-    index_opt = typer.Option(None, "--index", "-i", help="Index whose corpus and change history are measured.")
-    examples_opt = typer.Option(None, "--examples", help="Fine-tuning examples (JSONL) to measure.")
-    eval_opt = typer.Option(None, "--eval", help="Results of 'ragtune eval --out': measured scores outrank rules of thumb.")
-    queries_opt = typer.Option(..., "--queries-per-month", help="Queries answered per month.")
-    months_opt = typer.Option(12, "--months", help="Horizon of the cost comparison, in months.")
-    latency_opt = typer.Option(None, "--latency-budget-ms", help="p50 latency an answer may take.")
-    attribution_opt = typer.Option(None, "--attribution/--no-attribution", help="Whether answers must cite their sources.")
-    leave_opt = typer.Option(None, "--content-may-leave/--content-stays", help="Whether content may go to a training pipeline.")
-    changes_opt = typer.Option(None, "--changes-per-month", help="Content change cycles per month (overrides the measured rate).")
-    config_opt = typer.Option(None, "--config", help="Prices and thresholds: a TOML or JSON file with [costs] and [rules].")
-    set_opt = typer.Option([], "--set", help="Override one setting: costs.FIELD=VALUE or rules.FIELD=VALUE (repeatable).")
-    report_opt = typer.Option(None, "--report", help="Also write a report: .html (with the cost charts) or .md.")
-
-    @app.command()
-    @handle_errors
-    def advise(
-        index: Optional[str] = index_opt,
-        examples: Optional[Path] = examples_opt,
-        eval_file: Optional[Path] = eval_opt,
-        queries_per_month: float = queries_opt,
-        months: int = months_opt,
-        latency_budget_ms: Optional[float] = latency_opt,
-        attribution: Optional[bool] = attribution_opt,
-        content_may_leave: Optional[bool] = leave_opt,
-        changes_per_month: Optional[float] = changes_opt,
-        model: Optional[str] = typer.Option(None, "--model", "-m", help="Generator spec: its tokenizer counts tokens where known."),
-        config: Optional[Path] = config_opt,
-        settings: list[str] = set_opt,
-        report: Optional[Path] = report_opt,
-        as_json: bool = JsonFlag,
-    ) -> None:
-        """Recommend rag, ft, rag+ft or prompt from measured facts, with reasons, evidence, costs and the next command."""
-        cfg = api.load_advisor_config(config, settings)
-        if model and cfg.tokenizer is None:
-            cfg = cfg.model_copy(update={"tokenizer": model})
-        needs = _needs(queries_per_month, months, latency_budget_ms, attribution, content_may_leave, changes_per_month)
-        rec = workspace().advise(needs, index=index, examples=examples, evaluation=eval_file, model=model, config=cfg)
-        _finish(rec.costs, rec, report, as_json)
-
-    @app.command()
-    @handle_errors
-    def cost(
-        index: Optional[str] = index_opt,
-        examples: Optional[Path] = examples_opt,
-        eval_file: Optional[Path] = eval_opt,
-        queries_per_month: float = queries_opt,
-        months: int = months_opt,
-        changes_per_month: Optional[float] = changes_opt,
-        content_may_leave: Optional[bool] = leave_opt,
-        config: Optional[Path] = config_opt,
-        settings: list[str] = set_opt,
-        report: Optional[Path] = report_opt,
-        as_json: bool = JsonFlag,
-    ) -> None:
-        """The cost model alone: monthly and cumulative cost per approach, break-even volumes, sensitivity."""
-        cfg = api.load_advisor_config(config, settings)
-        needs = _needs(queries_per_month, months, None, None, content_may_leave, changes_per_month)
-        costs = workspace().cost(needs, index=index, examples=examples, evaluation=eval_file, config=cfg)
-        _finish(costs, None, report, as_json)
+    app.command()(advise)
+    app.command()(cost)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import functools
 import json
 import os
@@ -80,3 +82,18 @@ class StageProgress:
         if stage not in self._tasks:
             self._tasks[stage] = self._bar.add_task(stage, total=total)
         self._bar.update(self._tasks[stage], completed=done, total=total)
+
+
+def options(**specs: tuple[Any, Any]) -> list[inspect.Parameter]:
+    """Keyword-only command parameters from ``name=(annotation, typer.Option(...))``."""
+    return [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, annotation=a, default=d) for n, (a, d) in specs.items()]
+
+
+def with_options(*groups: list[inspect.Parameter]) -> Callable:
+    """Give a ``**opts`` command the signature typer reads its options from (groups shared between commands)."""
+
+    def wrap(fn: Callable) -> Callable:
+        fn.__signature__ = inspect.Signature([p for group in groups for p in group])
+        return fn
+
+    return wrap

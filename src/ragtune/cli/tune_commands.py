@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import re
 import time
 from pathlib import Path
@@ -13,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from ragtune.cli.data_commands import read_system
 from ragtune.cli.index_commands import workspace
-from ragtune.cli.output import emit_json, err, handle_errors, out
+from ragtune.cli.output import emit_json, err, handle_errors, options, out, with_options
 from ragtune.common import validation_message
 from ragtune.errors import InputError
 from ragtune.tuning import TrainingEvent
@@ -126,21 +125,6 @@ def train_and_report(train: Callable, as_json: bool) -> None:
               highlight=False)
     for note in m.get("notes", []):
         err.print(f"[yellow]note:[/] {note}", highlight=False)
-
-
-def options(**specs: tuple[Any, Any]) -> list[inspect.Parameter]:
-    """Keyword-only command parameters from ``name=(annotation, typer.Option(...))``."""
-    return [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, annotation=a, default=d) for n, (a, d) in specs.items()]
-
-
-def with_options(*groups: list[inspect.Parameter]) -> Callable:
-    """Give a ``**opts`` command the signature typer reads its options from (groups shared between commands)."""
-
-    def wrap(fn: Callable) -> Callable:
-        fn.__signature__ = inspect.Signature([p for group in groups for p in group])
-        return fn
-
-    return wrap
 
 
 PAIR_OPTIONS = options(
