@@ -5,7 +5,8 @@ from __future__ import annotations
 from ragtune.config import RagtuneConfig
 from ragtune.errors import ConfigError
 from ragtune.index.base import ChunkRecord, DocRecord, DocumentChange, Filters, IndexManifest, IngestEvent, Store
-from ragtune.index.lancedb import LanceDBStore, check_index_name
+from ragtune.index.lancedb import LanceDBStore
+from ragtune.index.names import check_index_name
 
 __all__ = ["ChunkRecord", "DocRecord", "DocumentChange", "Filters", "IndexManifest", "IngestEvent", "LanceDBStore",
            "Store", "check_index_name", "open_store"]

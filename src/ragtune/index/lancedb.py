@@ -39,16 +39,7 @@ from ragtune.index.base import (
     IngestEvent,
 )
 from ragtune.index.bm25 import BM25Index
-
-_NAME_OK = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
-
-
-def check_index_name(name: str) -> str:
-    """Index names are 1-64 letters, digits, '-', '_' or '.', not starting with '.'."""
-    if not name or len(name) > 64 or not set(name) <= _NAME_OK or name.startswith("."):
-        raise InputError(f"invalid index name '{name}': use 1-64 letters, digits, '-', '_' or '.'")
-    return name
-
+from ragtune.index.names import check_index_name
 
 def _chunk_schema(dim: int):
     import pyarrow as pa

@@ -34,7 +34,7 @@ from ragtune.embeddings.base import EmbedderInfo
 from ragtune.common import utc_now
 from ragtune.errors import ChunkNotFoundError, ConfigError, IndexNotFoundError, InputError, StoreError
 from ragtune.index.base import ChunkRecord, DocRecord, DocumentChange, Filters, IndexManifest, IngestEvent
-from ragtune.index.lancedb import check_index_name
+from ragtune.index.names import check_index_name
 
 _SCHEMA_LOCK = 0x7261677475  # advisory lock key: one process bootstraps the schema at a time
 
