@@ -71,8 +71,9 @@ class BM25Index:
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(folder / "meta.json", json.dumps({"size": self.size, "stemmer": self.stemmer_name,
-                                                            "token_pattern": self.token_pattern, "model": self._model is not None}))
+        meta = {"size": self.size, "stemmer": self.stemmer_name, "token_pattern": self.token_pattern,
+                "model": self._model is not None}
+        write_text_atomic(folder / "meta.json", json.dumps(meta))
         if self._model is not None:
             self._model.save(str(folder), show_progress=False)
 
