@@ -32,8 +32,9 @@ import numpy as np
 from ragtune.common import utc_now, write_text_atomic
 from ragtune.config import IndexConfig
 from ragtune.embeddings.base import EmbedderInfo
-from ragtune.errors import ChunkNotFoundError, IndexNotFoundError, InputError, StoreError
+from ragtune.errors import ChunkNotFoundError, InputError, StoreError
 from ragtune.index.base import ChunkRecord, DocRecord, DocumentChange, Filters, IndexManifest, IngestEvent
+from ragtune.index.base import check_generation, check_query_vector, index_not_found, replacement_vectors
 from ragtune.index.bm25 import BM25Index
 from ragtune.index.lancedb_snapshot import IDS_FILE, Snapshot, load_lexical
 from ragtune.index.lancedb_tables import (
@@ -66,8 +67,7 @@ class LanceDBStore:
     def _require(self, name: str) -> Path:
         folder = self._dir(name)
         if not (folder / "manifest.json").is_file():
-            known = ", ".join(self.list_indexes()) or "none yet"
-            raise IndexNotFoundError(f"no index named '{name}' (indexes: {known}; create one with: ragtune ingest PATH --index {name})")
+            raise index_not_found(name, self.list_indexes())
         return folder
 
     @contextmanager
@@ -210,15 +210,10 @@ class LanceDBStore:
         names the new one); the lexical index is unchanged and carried over to the next generation.
         """
         folder = self._require(name)
-        vectors = np.ascontiguousarray(np.asarray(vectors, dtype=np.float32))
-        if vectors.ndim != 2 or len(vectors) != len(chunk_ids) or (len(chunk_ids) and vectors.shape[1] != embedder.dimension):
-            raise InputError(f"replace_vectors: expected {len(chunk_ids)} vectors of {embedder.dimension} dimensions, "
-                             f"got an array of shape {vectors.shape}")
+        vectors = replacement_vectors(embedder, chunk_ids, vectors)
         with self._writer(name):
             manifest = self.manifest(name)
-            if manifest.generation != generation:
-                raise InputError(f"index '{name}' changed while it was re-embedded (generation {generation} -> "
-                                 f"{manifest.generation}); run the reindex again")
+            check_generation(name, manifest, generation)
             chunks, docs = open_committed(self._db(name), manifest)
             table = revectored(name, chunks.to_arrow(), chunk_ids, vectors, embedder.dimension)
             chunks.add(table, mode="overwrite")
@@ -250,9 +245,7 @@ class LanceDBStore:
         raise StoreError(f"index '{name}' could not be read")  # pragma: no cover
 
     def search_dense(self, name: str, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[tuple[str, float]]:
-        manifest = self._current(name)
-        if len(vector) != manifest.embedder.dimension:
-            raise InputError(f"query vector has {len(vector)} dimensions; index '{name}' holds {manifest.embedder.dimension}")
+        check_query_vector(name, self._current(name), vector)
         return self._snapshot(name).search_dense(vector, k, filters)
 
     def search_lexical(self, name: str, query: str, k: int, filters: Filters | None = None) -> list[tuple[str, float]]:

@@ -31,8 +31,9 @@ import numpy as np
 from ragtune.common import utc_now
 from ragtune.config import IndexConfig
 from ragtune.embeddings.base import EmbedderInfo
-from ragtune.errors import ChunkNotFoundError, ConfigError, IndexNotFoundError, InputError, StoreError
+from ragtune.errors import ChunkNotFoundError, ConfigError, InputError, StoreError
 from ragtune.index.base import ChunkRecord, DocRecord, DocumentChange, Filters, IndexManifest, IngestEvent
+from ragtune.index.base import check_generation, check_query_vector, index_not_found, replacement_vectors
 from ragtune.index.names import check_index_name
 from ragtune.index.pgvector_sql import (
     CHUNK_COLUMNS,
@@ -143,8 +144,7 @@ class PgVectorStore:
         cur.execute("SELECT id, manifest FROM ragtune_indexes WHERE name = %s" + (" FOR UPDATE" if lock else ""), (name,))
         row = cur.fetchone()
         if row is None:
-            known = ", ".join(self.list_indexes()) or "none yet"
-            raise IndexNotFoundError(f"no index named '{name}' (indexes: {known}; create one with: ragtune ingest PATH --index {name})")
+            raise index_not_found(name, self.list_indexes())
         try:
             return row[0], IndexManifest.model_validate(row[1])
         except ValueError as exc:
@@ -263,17 +263,12 @@ class PgVectorStore:
         import psycopg
         from psycopg.types.json import Jsonb
 
-        vectors = np.ascontiguousarray(np.asarray(vectors, dtype=np.float32))
-        if vectors.ndim != 2 or len(vectors) != len(chunk_ids) or (len(chunk_ids) and vectors.shape[1] != embedder.dimension):
-            raise InputError(f"replace_vectors: expected {len(chunk_ids)} vectors of {embedder.dimension} dimensions, "
-                             f"got an array of shape {vectors.shape}")
+        vectors = replacement_vectors(embedder, chunk_ids, vectors)
         conn = self._conn
         try:
             with conn.transaction(), conn.cursor() as cur:
                 index_id, manifest = self._row(cur, name, lock=True)
-                if manifest.generation != generation:
-                    raise InputError(f"index '{name}' changed while it was re-embedded (generation {generation} -> "
-                                     f"{manifest.generation}); run the reindex again")
+                check_generation(name, manifest, generation)
                 table = chunk_table(index_id)
                 cur.execute(f"SELECT chunk_id FROM {table}")
                 stored = {r[0] for r in cur.fetchall()}
@@ -295,8 +290,7 @@ class PgVectorStore:
         where, params = filter_sql(filters)
         with self._cursor() as cur:
             index_id, manifest = self._row(cur, name)
-            if len(vector) != manifest.embedder.dimension:
-                raise InputError(f"query vector has {len(vector)} dimensions; index '{name}' holds {manifest.embedder.dimension}")
+            check_query_vector(name, manifest, vector)
             cur.execute(dense_query(chunk_table(index_id), where), [vector, *params, int(k)])
             return [(cid, 1.0 - float(d)) for cid, d in cur.fetchall()]
 
