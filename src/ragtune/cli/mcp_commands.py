@@ -10,7 +10,7 @@ from ragtune.api import Workspace
 from ragtune.cli.output import handle_errors
 from ragtune.config import RagtuneConfig
 from ragtune.errors import ConfigError, InputError
-from ragtune.index import check_index_name
+from ragtune.index.names import check_index_name
 
 
 def register(app: typer.Typer) -> None:

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ragtune.common import utc_now
 from ragtune.config import ChunkingConfig
 from ragtune.embeddings.base import EmbedderInfo
+from ragtune.errors import IndexNotFoundError, InputError
 
 
 class IngestEvent(BaseModel):
@@ -159,3 +160,34 @@ class Store(Protocol):
     def get_chunks(self, name: str, chunk_ids: Sequence[str]) -> list[ChunkRecord]: ...
 
     def all_chunks(self, name: str) -> list[ChunkRecord]: ...
+
+
+# -- checks every store makes, with the same messages ------------------------------------------------------------
+
+
+def index_not_found(name: str, known: Sequence[str]) -> IndexNotFoundError:
+    """The error for an index ``name`` that is not among ``known``."""
+    listed = ", ".join(known) or "none yet"
+    return IndexNotFoundError(f"no index named '{name}' (indexes: {listed}; create one with: ragtune ingest PATH --index {name})")
+
+
+def check_query_vector(name: str, manifest: IndexManifest, vector: np.ndarray) -> None:
+    """``InputError`` unless ``vector`` has the dimension of the index's embedder."""
+    if len(vector) != manifest.embedder.dimension:
+        raise InputError(f"query vector has {len(vector)} dimensions; index '{name}' holds {manifest.embedder.dimension}")
+
+
+def replacement_vectors(embedder: EmbedderInfo, chunk_ids: Sequence[str], vectors: np.ndarray) -> np.ndarray:
+    """``vectors`` for ``replace_vectors`` as contiguous float32, one row of ``embedder.dimension`` per chunk id."""
+    vectors = np.ascontiguousarray(np.asarray(vectors, dtype=np.float32))
+    if vectors.ndim != 2 or len(vectors) != len(chunk_ids) or (len(chunk_ids) and vectors.shape[1] != embedder.dimension):
+        raise InputError(f"replace_vectors: expected {len(chunk_ids)} vectors of {embedder.dimension} dimensions, "
+                         f"got an array of shape {vectors.shape}")
+    return vectors
+
+
+def check_generation(name: str, manifest: IndexManifest, generation: int) -> None:
+    """``InputError`` when a commit came in since ``generation`` (a re-embedding started from it)."""
+    if manifest.generation != generation:
+        raise InputError(f"index '{name}' changed while it was re-embedded (generation {generation} -> "
+                         f"{manifest.generation}); run the reindex again")

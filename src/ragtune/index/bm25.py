@@ -14,6 +14,8 @@ from typing import Sequence
 
 import numpy as np
 
+from ragtune.common import read_json, write_text_atomic
+
 TOKEN_PATTERN = r"(?u)\b\w+\b"
 """How texts and queries are cut into words (a regular expression)."""
 _LEGACY_TOKEN_PATTERN = r"(?u)\b\w\w+\b"  # indexes saved before the pattern was recorded
@@ -69,8 +71,9 @@ class BM25Index:
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "meta.json").write_text(json.dumps({"size": self.size, "stemmer": self.stemmer_name,
-                                                      "token_pattern": self.token_pattern, "model": self._model is not None}))
+        meta = {"size": self.size, "stemmer": self.stemmer_name, "token_pattern": self.token_pattern,
+                "model": self._model is not None}
+        write_text_atomic(folder / "meta.json", json.dumps(meta))
         if self._model is not None:
             self._model.save(str(folder), show_progress=False)
 
@@ -78,7 +81,7 @@ class BM25Index:
     def load(cls, folder: Path) -> "BM25Index":
         import bm25s
 
-        meta = json.loads((folder / "meta.json").read_text())
+        meta = read_json(folder / "meta.json", "BM25 index description")
         index = cls(meta["stemmer"], meta.get("token_pattern", _LEGACY_TOKEN_PATTERN))
         index.size = meta["size"]
         if meta.get("model"):

@@ -17,107 +17,45 @@ part-way rolls back and leaves nothing behind.
 Lexical search ranks with ``ts_rank_cd`` over the index's text search configuration (Snowball ``english``
 by default, from ``IndexConfig.stemmer``); a chunk matching any query word is a candidate, as with BM25.
 Dense search orders by cosine distance (``<=>``); filtered queries use pgvector's iterative index scans so
-that a filter never starves the result list.
+that a filter never starves the result list. The schema and the statements are in ``ragtune.index.pgvector_sql``.
 """
 
 from __future__ import annotations
 
-import re
 import threading
-from typing import Any, Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
+from ragtune.common import utc_now
 from ragtune.config import IndexConfig
 from ragtune.embeddings.base import EmbedderInfo
-from ragtune.common import utc_now
-from ragtune.errors import ChunkNotFoundError, ConfigError, IndexNotFoundError, InputError, StoreError
+from ragtune.errors import ChunkNotFoundError, ConfigError, InputError, StoreError
 from ragtune.index.base import ChunkRecord, DocRecord, DocumentChange, Filters, IndexManifest, IngestEvent
-from ragtune.index.lancedb import check_index_name
+from ragtune.index.base import check_generation, check_query_vector, index_not_found, replacement_vectors
+from ragtune.index.names import check_index_name
+from ragtune.index.pgvector_sql import (
+    CHUNK_COLUMNS,
+    INSERT_DOC,
+    SCHEMA,
+    SCHEMA_LOCK,
+    SELECT_DOCS,
+    UPDATE_MANIFEST,
+    chunk_record,
+    chunk_table,
+    create_chunk_table,
+    dense_query,
+    filter_sql,
+    glob_to_regex,
+    insert_chunks,
+    lexical_query,
+    rebuild_embeddings,
+    text_search_config,
+)
+from ragtune.index.pgvector_sql import redact as _redact
 
-_SCHEMA_LOCK = 0x7261677475  # advisory lock key: one process bootstraps the schema at a time
-
-_SCHEMA = """
-CREATE EXTENSION IF NOT EXISTS vector;
-CREATE TABLE IF NOT EXISTS ragtune_indexes (
-    id bigserial PRIMARY KEY,
-    name text NOT NULL UNIQUE,
-    manifest jsonb NOT NULL
-);
-CREATE TABLE IF NOT EXISTS ragtune_docs (
-    index_id bigint NOT NULL REFERENCES ragtune_indexes(id) ON DELETE CASCADE,
-    doc_id text NOT NULL,
-    source text NOT NULL,
-    origin text NOT NULL,
-    hash text NOT NULL,
-    version bigint NOT NULL,
-    chunks bigint NOT NULL,
-    doc_type text NOT NULL,
-    metadata jsonb NOT NULL,
-    updated_at text NOT NULL,
-    PRIMARY KEY (index_id, doc_id)
-);
-"""
-
-_CHUNK_COLUMNS = ("chunk_id", "doc_id", "position", "text", "start_char", "end_char", "page", "headings", "source",
-                  "doc_type", "metadata")
-
-
-def text_search_config(stemmer: str) -> str:
-    """The PostgreSQL text search configuration for a Snowball stemmer name ('' means no stemming)."""
-    name = (stemmer or "simple").lower()
-    if not re.fullmatch(r"[a-z_]+", name):
-        raise ConfigError(f"index.stemmer '{stemmer}': not a text search configuration name")
-    return name
-
-
-def glob_to_regex(pattern: str) -> str:
-    """An anchored PostgreSQL regular expression matching what ``fnmatch`` matches for ``pattern``."""
-    out, i = ["^"], 0
-    while i < len(pattern):
-        ch = pattern[i]
-        i += 1
-        if ch == "*":
-            out.append(".*")
-        elif ch == "?":
-            out.append(".")
-        elif ch == "[":
-            end = pattern.find("]", i + 1 if i < len(pattern) and pattern[i] in "!]" else i)
-            if end == -1:
-                out.append(r"\[")
-                continue
-            body = pattern[i:end]
-            i = end + 1
-            if body.startswith("!"):
-                body = "^" + body[1:]
-            out.append("[" + body.replace("\\", "\\\\") + "]")
-        else:
-            out.append(re.sub(r"([^A-Za-z0-9_/ -])", r"\\\1", ch))
-    out.append("$")
-    return "".join(out)
-
-
-def _filter_sql(filters: Filters | None) -> tuple[str, list[Any]]:
-    """A SQL condition (prefixed with AND) and its parameters for ``filters`` over the chunk table."""
-    if not filters:
-        return "", []
-    parts, params = [], []
-    if filters.source:
-        regex = glob_to_regex(filters.source)
-        parts.append("(source ~ %s OR regexp_replace(source, '^.*/', '') ~ %s)")
-        params += [regex, regex]
-    if filters.types:
-        parts.append("doc_type = ANY(%s)")
-        params.append(list(filters.types))
-    for key, want in filters.metadata.items():
-        parts.append("metadata ->> %s = %s")
-        params += [key, str(want)]
-    return " AND " + " AND ".join(parts), params
-
-
-def _redact(uri: str) -> str:
-    return re.sub(r"://([^:/@]*):[^@]*@", r"://\1:***@", uri)
+__all__ = ["PgVectorStore", "glob_to_regex", "text_search_config"]
 
 
 class PgVectorStore:
@@ -159,8 +97,8 @@ class PgVectorStore:
 
         try:
             with conn.transaction():
-                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-                conn.execute(_SCHEMA)
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+                conn.execute(SCHEMA)
         except psycopg.errors.InsufficientPrivilege as exc:
             raise ConfigError(f"PostgreSQL at {_redact(self.uri)}: cannot create the vector extension or the ragtune "
                               f"tables ({str(exc).strip()}); ask an administrator for CREATE EXTENSION vector") from exc
@@ -206,21 +144,11 @@ class PgVectorStore:
         cur.execute("SELECT id, manifest FROM ragtune_indexes WHERE name = %s" + (" FOR UPDATE" if lock else ""), (name,))
         row = cur.fetchone()
         if row is None:
-            known = ", ".join(self.list_indexes()) or "none yet"
-            raise IndexNotFoundError(f"no index named '{name}' (indexes: {known}; create one with: ragtune ingest PATH --index {name})")
+            raise index_not_found(name, self.list_indexes())
         try:
             return row[0], IndexManifest.model_validate(row[1])
         except ValueError as exc:
             raise StoreError(f"index '{name}': unreadable manifest in PostgreSQL: {exc}") from exc
-
-    @staticmethod
-    def _table(index_id: int) -> str:
-        return f"ragtune_chunks_{int(index_id)}"
-
-    def _chunk(self, row: Sequence[Any]) -> ChunkRecord:
-        cid, doc_id, position, text, start, end, page, headings, source, doc_type, metadata = row
-        return ChunkRecord(chunk_id=cid, doc_id=doc_id, position=position, text=text, start=start, end=end, page=page,
-                           headings=tuple(headings or ()), source=source, doc_type=doc_type, metadata=metadata or {})
 
     # -- the Store protocol ------------------------------------------------------
     def list_indexes(self) -> list[str]:
@@ -239,7 +167,6 @@ class PgVectorStore:
         from psycopg.types.json import Jsonb
 
         check_index_name(manifest.name)
-        dim = int(manifest.embedder.dimension)
         manifest.backend = {"text_config": self.text_config}
         conn = self._conn
         try:
@@ -247,19 +174,10 @@ class PgVectorStore:
                 cur.execute("INSERT INTO ragtune_indexes (name, manifest) VALUES (%s, %s) RETURNING id",
                             (manifest.name, Jsonb(manifest.model_dump(mode="json"))))
                 index_id = cur.fetchone()[0]
-                table = self._table(index_id)
+                table = chunk_table(index_id)
                 manifest.backend["table"] = table
-                cur.execute(f"""
-                    CREATE TABLE {table} (
-                        chunk_id text PRIMARY KEY, doc_id text NOT NULL, position integer NOT NULL, text text NOT NULL,
-                        start_char bigint NOT NULL, end_char bigint NOT NULL, page integer, headings text[] NOT NULL,
-                        source text NOT NULL, doc_type text NOT NULL, metadata jsonb NOT NULL,
-                        embedding vector({dim}) NOT NULL, tsv tsvector NOT NULL)""")
-                cur.execute(f"CREATE INDEX {table}_doc ON {table} (doc_id)")
-                cur.execute(f"CREATE INDEX {table}_tsv ON {table} USING gin (tsv)")
-                cur.execute(f"CREATE INDEX {table}_hnsw ON {table} USING hnsw (embedding vector_cosine_ops)")
-                cur.execute("UPDATE ragtune_indexes SET manifest = %s WHERE id = %s",
-                            (Jsonb(manifest.model_dump(mode="json")), index_id))
+                create_chunk_table(cur, table, manifest.embedder.dimension)
+                cur.execute(UPDATE_MANIFEST, (Jsonb(manifest.model_dump(mode="json")), index_id))
         except psycopg.errors.UniqueViolation as exc:
             raise InputError(f"index '{manifest.name}' already exists") from exc
         except psycopg.Error as exc:
@@ -271,7 +189,7 @@ class PgVectorStore:
         with conn.transaction(), conn.cursor() as cur:
             index_id, _ = self._row(cur, name, lock=True)
             cur.execute("DELETE FROM ragtune_indexes WHERE id = %s", (index_id,))
-            cur.execute(f"DROP TABLE IF EXISTS {self._table(index_id)}")
+            cur.execute(f"DROP TABLE IF EXISTS {chunk_table(index_id)}")
 
     def manifest(self, name: str) -> IndexManifest:
         with self._cursor() as cur:
@@ -280,8 +198,7 @@ class PgVectorStore:
     def documents(self, name: str) -> list[DocRecord]:
         with self._cursor() as cur:
             index_id, _ = self._row(cur, name)
-            cur.execute("SELECT doc_id, source, origin, hash, version, chunks, doc_type, metadata, updated_at "
-                        "FROM ragtune_docs WHERE index_id = %s ORDER BY doc_id", (index_id,))
+            cur.execute(SELECT_DOCS, (index_id,))
             return [DocRecord(doc_id=r[0], source=r[1], origin=r[2], hash=r[3], version=r[4], chunks=r[5], doc_type=r[6],
                               metadata=r[7] or {}, updated_at=r[8]) for r in cur.fetchall()]
 
@@ -293,46 +210,48 @@ class PgVectorStore:
         try:
             with conn.transaction(), conn.cursor() as cur:
                 index_id, manifest = self._row(cur, name, lock=True)  # one writer per index from here on
-                table, dim = self._table(index_id), manifest.embedder.dimension
-                tsconfig = manifest.backend.get("text_config", self.text_config)
-                for u in upserts:
-                    if u.chunks and np.asarray(u.vectors).shape != (len(u.chunks), dim):
-                        raise StoreError(f"index '{name}' holds {dim}-d vectors; document '{u.record.doc_id}' "
-                                         f"came with an array of shape {np.asarray(u.vectors).shape}")
-                gone = sorted(set(deletes) | {u.record.doc_id for u in upserts})
-                if gone:
-                    cur.execute(f"DELETE FROM {table} WHERE doc_id = ANY(%s)", (gone,))
-                    cur.execute("DELETE FROM ragtune_docs WHERE index_id = %s AND doc_id = ANY(%s)", (index_id, gone))
-                rows = [(c.chunk_id, c.doc_id, c.position, c.text, c.start, c.end, c.page, list(c.headings), c.source,
-                         c.doc_type, Jsonb(c.metadata), np.asarray(vec, dtype=np.float32), tsconfig, c.index_text)
-                        for u in upserts for c, vec in zip(u.chunks, u.vectors)]
-                if rows:
-                    cur.executemany(
-                        f"INSERT INTO {table} ({', '.join(_CHUNK_COLUMNS)}, embedding, tsv) VALUES "
-                        f"({', '.join(['%s'] * len(_CHUNK_COLUMNS))}, %s, to_tsvector(%s::regconfig, %s))", rows)
-                if upserts:
-                    cur.executemany(
-                        "INSERT INTO ragtune_docs (index_id, doc_id, source, origin, hash, version, chunks, doc_type, metadata, "
-                        "updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                        [(index_id, u.record.doc_id, u.record.source, u.record.origin, u.record.hash, u.record.version,
-                          len(u.chunks), u.record.doc_type, Jsonb(u.record.metadata), u.record.updated_at or utc_now())
-                         for u in upserts])
-                cur.execute(f"SELECT (SELECT count(*) FROM {table}), (SELECT count(*) FROM ragtune_docs WHERE index_id = %s)",
-                            (index_id,))
+                self._write_documents(cur, name, index_id, manifest, upserts, deletes)
+                cur.execute(f"SELECT (SELECT count(*) FROM {chunk_table(index_id)}), "
+                            "(SELECT count(*) FROM ragtune_docs WHERE index_id = %s)", (index_id,))
                 chunks, documents = cur.fetchone()
                 event.chunks = chunks
                 manifest.generation += 1
                 manifest.updated_at = utc_now()
                 manifest.documents, manifest.chunks = documents, chunks
                 manifest.history.append(event)
-                cur.execute("UPDATE ragtune_indexes SET manifest = %s WHERE id = %s",
-                            (Jsonb(manifest.model_dump(mode="json")), index_id))
+                cur.execute(UPDATE_MANIFEST, (Jsonb(manifest.model_dump(mode="json")), index_id))
         except psycopg.errors.UniqueViolation as exc:
             raise InputError(f"index '{name}': duplicate chunk id in one commit ({exc.diag.message_detail})") from exc
         except psycopg.OperationalError as exc:
             raise StoreError(f"PostgreSQL at {_redact(self.uri)}: commit to '{name}' failed, nothing was changed: "
                              f"{str(exc).strip()}") from exc
         return manifest
+
+    def _write_documents(self, cur, name: str, index_id: int, manifest: IndexManifest, upserts: Sequence[DocumentChange],
+                         deletes: Sequence[str]) -> None:
+        """Inside a commit's transaction: delete the replaced and removed documents, insert the upserted ones."""
+        from psycopg.types.json import Jsonb
+
+        table, dim = chunk_table(index_id), manifest.embedder.dimension
+        tsconfig = manifest.backend.get("text_config", self.text_config)
+        for u in upserts:
+            if u.chunks and np.asarray(u.vectors).shape != (len(u.chunks), dim):
+                raise StoreError(f"index '{name}' holds {dim}-d vectors; document '{u.record.doc_id}' "
+                                 f"came with an array of shape {np.asarray(u.vectors).shape}")
+        gone = sorted(set(deletes) | {u.record.doc_id for u in upserts})
+        if gone:
+            cur.execute(f"DELETE FROM {table} WHERE doc_id = ANY(%s)", (gone,))
+            cur.execute("DELETE FROM ragtune_docs WHERE index_id = %s AND doc_id = ANY(%s)", (index_id, gone))
+        rows = [(c.chunk_id, c.doc_id, c.position, c.text, c.start, c.end, c.page, list(c.headings), c.source,
+                 c.doc_type, Jsonb(c.metadata), np.asarray(vec, dtype=np.float32), tsconfig, c.index_text)
+                for u in upserts for c, vec in zip(u.chunks, u.vectors)]
+        if rows:
+            cur.executemany(insert_chunks(table), rows)
+        if upserts:
+            cur.executemany(INSERT_DOC, [
+                (index_id, u.record.doc_id, u.record.source, u.record.origin, u.record.hash, u.record.version,
+                 len(u.chunks), u.record.doc_type, Jsonb(u.record.metadata), u.record.updated_at or utc_now())
+                for u in upserts])
 
     def replace_vectors(self, name: str, embedder: EmbedderInfo, chunk_ids: Sequence[str], vectors: np.ndarray,
                         generation: int) -> IndexManifest:
@@ -344,36 +263,23 @@ class PgVectorStore:
         import psycopg
         from psycopg.types.json import Jsonb
 
-        vectors = np.ascontiguousarray(np.asarray(vectors, dtype=np.float32))
-        if vectors.ndim != 2 or len(vectors) != len(chunk_ids) or (len(chunk_ids) and vectors.shape[1] != embedder.dimension):
-            raise InputError(f"replace_vectors: expected {len(chunk_ids)} vectors of {embedder.dimension} dimensions, "
-                             f"got an array of shape {vectors.shape}")
+        vectors = replacement_vectors(embedder, chunk_ids, vectors)
         conn = self._conn
         try:
             with conn.transaction(), conn.cursor() as cur:
                 index_id, manifest = self._row(cur, name, lock=True)
-                if manifest.generation != generation:
-                    raise InputError(f"index '{name}' changed while it was re-embedded (generation {generation} -> "
-                                     f"{manifest.generation}); run the reindex again")
-                table, dim = self._table(index_id), int(embedder.dimension)
+                check_generation(name, manifest, generation)
+                table = chunk_table(index_id)
                 cur.execute(f"SELECT chunk_id FROM {table}")
                 stored = {r[0] for r in cur.fetchall()}
                 if len(set(chunk_ids)) != len(chunk_ids) or stored != set(chunk_ids):
                     raise InputError(f"replace_vectors: the chunk ids given are not the {len(stored)} chunks of index '{name}'")
-                cur.execute(f"DROP INDEX IF EXISTS {table}_hnsw")
-                cur.execute(f"ALTER TABLE {table} DROP COLUMN embedding")
-                cur.execute(f"ALTER TABLE {table} ADD COLUMN embedding vector({dim})")
-                if chunk_ids:
-                    cur.executemany(f"UPDATE {table} SET embedding = %s WHERE chunk_id = %s",
-                                    [(vec, cid) for cid, vec in zip(chunk_ids, vectors)])
-                cur.execute(f"ALTER TABLE {table} ALTER COLUMN embedding SET NOT NULL")
-                cur.execute(f"CREATE INDEX {table}_hnsw ON {table} USING hnsw (embedding vector_cosine_ops)")
+                rebuild_embeddings(cur, table, embedder.dimension, chunk_ids, vectors)
                 manifest.embedder = embedder
                 manifest.generation += 1
                 manifest.updated_at = utc_now()
                 manifest.history.append(IngestEvent(embedder=embedder.spec, chunks=manifest.chunks))
-                cur.execute("UPDATE ragtune_indexes SET manifest = %s WHERE id = %s",
-                            (Jsonb(manifest.model_dump(mode="json")), index_id))
+                cur.execute(UPDATE_MANIFEST, (Jsonb(manifest.model_dump(mode="json")), index_id))
         except psycopg.OperationalError as exc:
             raise StoreError(f"PostgreSQL at {_redact(self.uri)}: re-embedding '{name}' failed, nothing was changed: "
                              f"{str(exc).strip()}") from exc
@@ -381,35 +287,27 @@ class PgVectorStore:
 
     def search_dense(self, name: str, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[tuple[str, float]]:
         vector = np.asarray(vector, dtype=np.float32).reshape(-1)
-        where, params = _filter_sql(filters)
+        where, params = filter_sql(filters)
         with self._cursor() as cur:
             index_id, manifest = self._row(cur, name)
-            if len(vector) != manifest.embedder.dimension:
-                raise InputError(f"query vector has {len(vector)} dimensions; index '{name}' holds {manifest.embedder.dimension}")
-            cur.execute(f"SELECT chunk_id, embedding <=> %s AS distance FROM {self._table(index_id)} WHERE true{where} "
-                        "ORDER BY distance LIMIT %s", [vector, *params, int(k)])
+            check_query_vector(name, manifest, vector)
+            cur.execute(dense_query(chunk_table(index_id), where), [vector, *params, int(k)])
             return [(cid, 1.0 - float(d)) for cid, d in cur.fetchall()]
 
     def search_lexical(self, name: str, query: str, k: int, filters: Filters | None = None) -> list[tuple[str, float]]:
-        where, params = _filter_sql(filters)
+        where, params = filter_sql(filters)
         with self._cursor() as cur:
             index_id, manifest = self._row(cur, name)
             tsconfig = manifest.backend.get("text_config", self.text_config)
-            # Any query word may match (an OR of the query's lexemes), ranked by cover density.
-            cur.execute(
-                "WITH q AS (SELECT to_tsquery('simple', string_agg(quote_literal(lexeme), ' | ')) AS tsq "
-                "FROM unnest(tsvector_to_array(to_tsvector(%s::regconfig, %s))) AS lexeme) "
-                f"SELECT chunk_id, ts_rank_cd(tsv, q.tsq, 1) AS score FROM {self._table(index_id)}, q "
-                f"WHERE tsv @@ q.tsq{where} ORDER BY score DESC, chunk_id LIMIT %s",
-                [tsconfig, query, *params, int(k)])
+            cur.execute(lexical_query(chunk_table(index_id), where), [tsconfig, query, *params, int(k)])
             return [(cid, float(s)) for cid, s in cur.fetchall()]
 
     def get_chunks(self, name: str, chunk_ids: Sequence[str]) -> list[ChunkRecord]:
         with self._cursor() as cur:
             index_id, _ = self._row(cur, name)
-            cur.execute(f"SELECT {', '.join(_CHUNK_COLUMNS)} FROM {self._table(index_id)} WHERE chunk_id = ANY(%s)",
+            cur.execute(f"SELECT {', '.join(CHUNK_COLUMNS)} FROM {chunk_table(index_id)} WHERE chunk_id = ANY(%s)",
                         (list(chunk_ids),))
-            found = {r[0]: self._chunk(r) for r in cur.fetchall()}
+            found = {r[0]: chunk_record(r) for r in cur.fetchall()}
         missing = [c for c in chunk_ids if c not in found]
         if missing:
             raise ChunkNotFoundError(f"index '{name}' has no chunk {missing[0]!r}")
@@ -418,5 +316,5 @@ class PgVectorStore:
     def all_chunks(self, name: str) -> list[ChunkRecord]:
         with self._cursor() as cur:
             index_id, _ = self._row(cur, name)
-            cur.execute(f"SELECT {', '.join(_CHUNK_COLUMNS)} FROM {self._table(index_id)} ORDER BY doc_id, position")
-            return [self._chunk(r) for r in cur.fetchall()]
+            cur.execute(f"SELECT {', '.join(CHUNK_COLUMNS)} FROM {chunk_table(index_id)} ORDER BY doc_id, position")
+            return [chunk_record(r) for r in cur.fetchall()]

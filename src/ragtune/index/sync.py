@@ -18,6 +18,7 @@ import numpy as np
 
 from ragtune.config import IngestConfig
 from ragtune.documents import Chunker, Document, JsonlFields, discover, loader_for, supported_suffixes
+from ragtune.documents.discovery import Skip, SourceFile
 from ragtune.embeddings.base import Embedder
 from ragtune.common import utc_now
 from ragtune.errors import InputError
@@ -57,73 +58,116 @@ def sync_sources(store: Store, index: str, embedder: Embedder, chunker: Chunker,
     """Bring ``index`` in line with ``paths`` (see the module docstring); ``limits`` caps file sizes."""
     report = IngestReport(index=index)
     limits = limits or IngestConfig()
-
-    def skip(source: str, why: str) -> None:
-        if strict:
-            raise InputError(f"{source}: {why}")
-        report.skipped.append({"source": source, "error": why})
-
     files, skipped = discover(paths, include, exclude, supported_suffixes())
-    existing = {d.doc_id: d for d in store.documents(index)}
-    kept: set[str] = set()  # stored documents that were not read again but have not vanished either
-    for entry in skipped:
-        skip(entry.path, entry.reason)
-        if entry.origin is not None:
-            folder = os.path.abspath(entry.path)
-            kept.update(d for d, rec in existing.items() if rec.origin == entry.origin and _under(rec.source, folder))
-    owners = {d: rec.origin for d, rec in existing.items()}
-    origins = {f.origin for f in files}
-    seen: set[str] = set()
-    changed: list[tuple[Document, str, int]] = []
-    for done, file in enumerate(files, start=1):
-        doc_id = next((c for c in file.id_candidates() if owners.get(c, file.origin) == file.origin and c not in seen), None)
-        if doc_id is None:
-            skip(str(file.path), "every document id this path gives is held by another source")
-            continue
+    sync = _Sync(report, {d.doc_id: d for d in store.documents(index)}, strict, jsonl_fields, limits)
+    sync.keep_unreadable(skipped)
+    sync.read(files, progress)
+    removed = sync.removed({f.origin for f in files})
+    report.removed = len(removed)
+    upserts, report.chunks = _prepare(embedder, chunker, sync.changed, progress)
+    if upserts or removed:
+        if progress:
+            progress("commit", 0, 1)
+        event = IngestEvent(added=report.added, updated=report.updated, removed=report.removed, unchanged=report.unchanged)
+        manifest = store.commit(index, upserts, removed, event)
+        report.generation = manifest.generation
+        if progress:
+            progress("commit", 1, 1)
+    return report
 
+
+class _Sync:
+    """One sync's reading pass: which stored documents are unchanged, changed, kept, or gone."""
+
+    def __init__(self, report: IngestReport, existing: dict[str, DocRecord], strict: bool,
+                 jsonl_fields: JsonlFields | None, limits: IngestConfig) -> None:
+        self.report, self.existing, self.strict = report, existing, strict
+        self.jsonl_fields, self.limits = jsonl_fields, limits
+        self.kept: set[str] = set()  # stored documents that were not read again but have not vanished either
+        self.owners = {d: rec.origin for d, rec in existing.items()}
+        self.seen: set[str] = set()
+        self.changed: list[tuple[Document, str, int]] = []
+
+    def skip(self, source: str, why: str) -> None:
+        if self.strict:
+            raise InputError(f"{source}: {why}")
+        self.report.skipped.append({"source": source, "error": why})
+
+    def keep_unreadable(self, skipped: Sequence[Skip]) -> None:
+        """Report the paths discovery could not read; the stored documents under an unreadable folder are kept."""
+        for entry in skipped:
+            self.skip(entry.path, entry.reason)
+            if entry.origin is not None:
+                folder = os.path.abspath(entry.path)
+                self.kept.update(d for d, rec in self.existing.items()
+                                 if rec.origin == entry.origin and _under(rec.source, folder))
+
+    def read(self, files: Sequence[SourceFile], progress: Progress | None) -> None:
+        for done, file in enumerate(files, start=1):
+            doc_id = next((c for c in file.id_candidates()
+                           if self.owners.get(c, file.origin) == file.origin and c not in self.seen), None)
+            if doc_id is None:
+                self.skip(str(file.path), "every document id this path gives is held by another source")
+                continue
+            docs = self._load(file, doc_id)
+            if docs is None:
+                continue
+            self._compare(docs, file.origin)
+            if progress:
+                progress("load", done, len(files))
+
+    def _load(self, file: SourceFile, doc_id: str) -> list[Document] | None:
+        """The documents in ``file``; None when it cannot be read (its stored documents are then kept)."""
         def skip_row(where: str, why: str, row_id: str | None, origin: str = file.origin) -> None:
-            report.skipped.append({"source": where, "error": why})
-            if row_id is not None and owners.get(row_id) == origin:
-                kept.add(row_id)  # a stored row that is unreadable now is kept, not removed
+            self.report.skipped.append({"source": where, "error": why})
+            if row_id is not None and self.owners.get(row_id) == origin:
+                self.kept.add(row_id)  # a stored row that is unreadable now is kept, not removed
 
         try:
             size = file.path.stat().st_size
-            if size > limits.max_file_bytes:
-                raise InputError(f"{file.path}: {size} bytes, above the limit of {limits.max_file_bytes} bytes "
+            if size > self.limits.max_file_bytes:
+                raise InputError(f"{file.path}: {size} bytes, above the limit of {self.limits.max_file_bytes} bytes "
                                  "(ingest.max_file_mb)")
-            loader = loader_for(file.path, jsonl_fields, None if strict else skip_row, limits)
-            docs = list(loader.load(file.path, doc_id))
+            loader = loader_for(file.path, self.jsonl_fields, None if self.strict else skip_row, self.limits)
+            return list(loader.load(file.path, doc_id))
         except Exception as exc:  # noqa: BLE001 - any loader failure on one file is that file's problem
             error = exc if isinstance(exc, InputError) else InputError(f"{file.path}: cannot read: {type(exc).__name__}: {exc}")
-            if strict or file.explicit:
+            if self.strict or file.explicit:
                 raise error from exc
-            report.skipped.append({"source": str(file.path), "error": str(error)})
+            self.report.skipped.append({"source": str(file.path), "error": str(error)})
             # A file that fails to load keeps its stored documents: it has not vanished.
-            kept.update(d for d, rec in existing.items() if rec.origin == file.origin and
-                        (rec.source == str(file.path) or rec.source.startswith(f"{file.path}#") or d == doc_id))
-            continue
-        for doc in docs:
-            holder = owners.get(doc.doc_id, file.origin)
-            if doc.doc_id in seen or holder != file.origin:
-                skip(doc.source, f"document id '{doc.doc_id}' is already used by "
-                                 f"{'another document in this ingest' if doc.doc_id in seen else 'a document from another source'}")
-                continue
-            owners[doc.doc_id] = file.origin
-            seen.add(doc.doc_id)
-            old = existing.get(doc.doc_id)
-            if old is not None and old.hash == doc.content_hash:
-                report.unchanged += 1
-                continue
-            changed.append((doc, file.origin, (old.version + 1) if old else 1))
-            if old is None:
-                report.added += 1
-            else:
-                report.updated += 1
-        if progress:
-            progress("load", done, len(files))
-    removed = [d for d, rec in existing.items() if rec.origin in origins and d not in seen and d not in kept]
-    report.removed = len(removed)
+            self.kept.update(d for d, rec in self.existing.items() if rec.origin == file.origin and
+                             (rec.source == str(file.path) or rec.source.startswith(f"{file.path}#") or d == doc_id))
+            return None
 
+    def _compare(self, docs: list[Document], origin: str) -> None:
+        """Count each document as unchanged, updated or added; keep the changed ones with their next version."""
+        for doc in docs:
+            holder = self.owners.get(doc.doc_id, origin)
+            if doc.doc_id in self.seen or holder != origin:
+                user = "another document in this ingest" if doc.doc_id in self.seen else "a document from another source"
+                self.skip(doc.source, f"document id '{doc.doc_id}' is already used by {user}")
+                continue
+            self.owners[doc.doc_id] = origin
+            self.seen.add(doc.doc_id)
+            old = self.existing.get(doc.doc_id)
+            if old is not None and old.hash == doc.content_hash:
+                self.report.unchanged += 1
+                continue
+            self.changed.append((doc, origin, (old.version + 1) if old else 1))
+            if old is None:
+                self.report.added += 1
+            else:
+                self.report.updated += 1
+
+    def removed(self, origins: set[str]) -> list[str]:
+        """Stored documents of the sources read again that were neither seen nor kept."""
+        return [d for d, rec in self.existing.items() if rec.origin in origins and d not in self.seen and d not in self.kept]
+
+
+def _prepare(embedder: Embedder, chunker: Chunker, changed: Sequence[tuple[Document, str, int]],
+             progress: Progress | None) -> tuple[list[DocumentChange], int]:
+    """Chunk and embed the changed documents: their ``DocumentChange``s and how many chunks they hold."""
     pieces = [(doc, origin, version, chunker.chunk(doc)) for doc, origin, version in changed]
     texts = [c.index_text for *_, chunks in pieces for c in chunks]
     total = len(texts)
@@ -147,13 +191,4 @@ def sync_sources(store: Store, index: str, embedder: Embedder, chunker: Chunker,
                              chunks=len(records), doc_type=doc.doc_type, metadata=doc.metadata, updated_at=now),
             chunks=records, vectors=vectors[row:row + len(records)]))
         row += len(records)
-    report.chunks = total
-    if upserts or removed:
-        if progress:
-            progress("commit", 0, 1)
-        event = IngestEvent(added=report.added, updated=report.updated, removed=report.removed, unchanged=report.unchanged)
-        manifest = store.commit(index, upserts, removed, event)
-        report.generation = manifest.generation
-        if progress:
-            progress("commit", 1, 1)
-    return report
+    return upserts, total

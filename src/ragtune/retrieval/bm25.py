@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from ragtune.index.base import Filters, Store
-from ragtune.retrieval.base import ScoredChunk
+from ragtune.retrieval.base import Retriever, ScoredChunk, fetch_scored
 
 
-class LexicalRetriever:
-    """Ranks chunks by BM25; chunks sharing no query word are not returned."""
+class LexicalRetriever(Retriever):
+    """Ranks chunks by BM25; chunks sharing no query word are not returned.
+
+    ``retrieve_batch`` is the default: each query is one store search (there is nothing to embed).
+    """
 
     def __init__(self, store: Store, index: str) -> None:
         self.store, self.index = store, index
@@ -17,5 +20,4 @@ class LexicalRetriever:
 
     def retrieve(self, query: str, k: int, filters: Filters | None = None) -> list[ScoredChunk]:
         ranked = self.ranked(query, k, filters)
-        records = self.store.get_chunks(self.index, [c for c, _ in ranked])
-        return [ScoredChunk(r, s, {"lexical": s}) for r, (_, s) in zip(records, ranked)]
+        return fetch_scored(self.store, self.index, [(cid, score, {"lexical": score}) for cid, score in ranked])

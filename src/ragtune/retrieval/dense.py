@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
 
 from ragtune.embeddings.base import Embedder
 from ragtune.index.base import Filters, Store
-from ragtune.retrieval.base import ScoredChunk
+from ragtune.retrieval.base import Retriever, ScoredChunk, fetch_scored
 
 
-class DenseRetriever:
+class DenseRetriever(Retriever):
     """Embeds the query with the index's embedder and asks the store for the nearest chunks."""
 
     def __init__(self, store: Store, index: str, embedder: Embedder) -> None:
@@ -19,7 +21,16 @@ class DenseRetriever:
         vec = self.embedder.embed_query(query) if vector is None else vector
         return self.store.search_dense(self.index, vec, k, filters)
 
+    def query_vectors(self, queries: Sequence[str]) -> list[np.ndarray]:
+        """The embedding of each query, computed in one batch."""
+        return list(self.embedder.embed_queries(list(queries))) if queries else []
+
     def retrieve(self, query: str, k: int, filters: Filters | None = None) -> list[ScoredChunk]:
-        ranked = self.ranked(query, k, filters)
-        records = self.store.get_chunks(self.index, [c for c, _ in ranked])
-        return [ScoredChunk(r, s, {"dense": s}) for r, (_, s) in zip(records, ranked)]
+        return self._scored(self.ranked(query, k, filters))
+
+    def retrieve_batch(self, queries: Sequence[str], k: int, filters: Filters | None = None) -> list[list[ScoredChunk]]:
+        vectors = self.query_vectors(queries)
+        return [self._scored(self.ranked(query, k, filters, vector)) for query, vector in zip(queries, vectors)]
+
+    def _scored(self, ranked: list[tuple[str, float]]) -> list[ScoredChunk]:
+        return fetch_scored(self.store, self.index, [(cid, score, {"dense": score}) for cid, score in ranked])

@@ -11,11 +11,13 @@ Two fusions (``RetrievalConfig.fusion``):
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
 
 from ragtune.config import FusionMethod, RetrievalConfig
 from ragtune.index.base import Filters
-from ragtune.retrieval.base import ScoredChunk
+from ragtune.retrieval.base import Retriever, ScoredChunk, fetch_scored
 from ragtune.retrieval.bm25 import LexicalRetriever
 from ragtune.retrieval.dense import DenseRetriever
 
@@ -58,7 +60,7 @@ def convex_fuse(rankings: Rankings, weights: dict[str, float]) -> Fused:
     return _collect(rankings, contribution)
 
 
-class HybridRetriever:
+class HybridRetriever(Retriever):
     """Runs lexical and dense retrieval and fuses them (see the module docstring)."""
 
     def __init__(self, lexical: LexicalRetriever, dense: DenseRetriever, config: RetrievalConfig | None = None) -> None:
@@ -74,6 +76,9 @@ class HybridRetriever:
         return convex_fuse(rankings, weights)[:k]
 
     def retrieve(self, query: str, k: int, filters: Filters | None = None) -> list[ScoredChunk]:
-        ranked = self.ranked(query, k, filters)
-        records = self.lexical.store.get_chunks(self.lexical.index, [c for c, _, _ in ranked])
-        return [ScoredChunk(r, s, parts) for r, (_, s, parts) in zip(records, ranked)]
+        return fetch_scored(self.lexical.store, self.lexical.index, self.ranked(query, k, filters))
+
+    def retrieve_batch(self, queries: Sequence[str], k: int, filters: Filters | None = None) -> list[list[ScoredChunk]]:
+        vectors = self.dense.query_vectors(queries)
+        return [fetch_scored(self.lexical.store, self.lexical.index, self.ranked(query, k, filters, vector))
+                for query, vector in zip(queries, vectors)]

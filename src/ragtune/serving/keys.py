@@ -34,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ragtune.errors import InputError, StoreError
 from ragtune.common import utc_now, write_text_atomic
-from ragtune.index.lancedb import check_index_name
+from ragtune.index.names import check_index_name
 
 T = TypeVar("T")
 ALL_INDEXES = "*"
