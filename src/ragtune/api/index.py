@@ -173,7 +173,7 @@ class Index:
         if reranker is not None:
             fetch = max(fetch, self.workspace.config.rerank.candidates)
         texts = [text for _, text in queries]
-        ranked = retry_stale(lambda: _ranked_batch(retriever, self.workspace.store, self.name, texts, fetch, filters))
+        ranked = retry_stale(lambda: retriever.retrieve_batch(texts, fetch, filters))
         out = []
         for (qid, text), scored in zip(queries, ranked):
             if reranker is not None:
@@ -203,25 +203,6 @@ class Index:
             if source.is_absolute() and source.resolve().parent == uploads:
                 source.unlink(missing_ok=True)
         return len(doc_ids)
-
-
-def _ranked_batch(retriever: Retriever, store: Any, name: str, texts: list[str], fetch: int,
-                  filters: Filters | None) -> list[list[ScoredChunk]]:
-    vectors = None
-    if isinstance(retriever, (DenseRetriever, HybridRetriever)):
-        dense = retriever if isinstance(retriever, DenseRetriever) else retriever.dense
-        vectors = dense.embedder.embed_queries(texts)
-    out = []
-    for i, text in enumerate(texts):
-        if isinstance(retriever, HybridRetriever):
-            ranked = [(c, s, parts) for c, s, parts in retriever.ranked(text, fetch, filters, vectors[i])]
-        elif isinstance(retriever, DenseRetriever):
-            ranked = [(c, s, {"dense": s}) for c, s in retriever.ranked(text, fetch, filters, vectors[i])]
-        else:
-            ranked = [(c, s, {"lexical": s}) for c, s in retriever.ranked(text, fetch, filters)]
-        records = store.get_chunks(name, [c for c, _, _ in ranked])
-        out.append([ScoredChunk(record, score, parts) for record, (_, score, parts) in zip(records, ranked)])
-    return out
 
 
 def _top_hits(scored: list[ScoredChunk], k: int, unique_docs: bool) -> list[Hit]:
