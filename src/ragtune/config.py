@@ -167,6 +167,30 @@ class ServeConfig(_Strict):
     roots: list[Path] = Field(default_factory=list, description="Server folders that ingest-by-path may read (none: uploads only over HTTP; the working directory for MCP).")
 
 
+class Engine(str, Enum):
+    """Where the heavy steps run: this process (``local``) or a Ray cluster (``ray``; the ``ragtune[ray]`` extra)."""
+
+    local = "local"
+    ray = "ray"
+
+
+class RayConfig(_Strict):
+    """How ingest and evaluation run on Ray (``engine = "ray"``); a local Ray with every core when no address is given."""
+
+    address: str | None = Field(None, description="Cluster to join: 'auto', 'ray://host:10001' (default: start a local Ray; RAGTUNE_RAY_ADDRESS).")
+    num_cpus: int | None = Field(None, ge=1, description="CPUs of the local Ray started when no address is given (default: all).")
+    embed_batch_size: int = Field(256, ge=1, description="Chunks per batch sent to an embedding actor.")
+    embed_actors: int | None = Field(None, ge=1, description="Embedding actors (default: one per CPU, or per GPU with embed_gpus).")
+    embed_cpus: float = Field(1.0, gt=0, description="CPUs each embedding actor holds.")
+    embed_gpus: float = Field(0.0, ge=0, description="GPUs each embedding actor holds (0: CPU actors; 1: one actor per GPU).")
+    parse_batch_size: int = Field(16, ge=1, description="Files read and parsed per task.")
+    answer_actors: int | None = Field(None, ge=1, description="Generator actors of an eval run (default: one per CPU, or per GPU "
+                                      "with answer_gpus, for local models; one for API and served models).")
+    answer_gpus: float = Field(0.0, ge=0, description="GPUs each generator actor holds (local models).")
+    max_retries: int = Field(3, ge=0, description="Times a parse task or generator actor whose worker died is retried "
+                             "(Ray Data restarts chunking tasks and embedding actors on its own).")
+
+
 class RagtuneConfig(_Strict):
     """Everything ragtune needs to run; each layer gets its own section."""
 
@@ -182,6 +206,8 @@ class RagtuneConfig(_Strict):
     generation: GenerationConfig = Field(default_factory=GenerationConfig)
     answer: AnswerConfig = Field(default_factory=AnswerConfig)
     serve: ServeConfig = Field(default_factory=ServeConfig)
+    engine: Engine = Field(Engine.local, description="Where ingest, eval and decide run: local or ray (RAGTUNE_ENGINE).")
+    ray: RayConfig = Field(default_factory=RayConfig)
 
     @model_validator(mode="after")
     def _generation_threads(self) -> "RagtuneConfig":
@@ -200,12 +226,13 @@ class RagtuneConfig(_Strict):
                 data = tomllib.loads(toml_path.read_text(encoding="utf-8"))
             except tomllib.TOMLDecodeError as exc:
                 raise ConfigError(f"{toml_path}: not valid TOML: {exc}") from exc
-        simple = {"RAGTUNE_HOME": "home", "RAGTUNE_STORE": "store", "RAGTUNE_THREADS": "threads"}
+        simple = {"RAGTUNE_HOME": "home", "RAGTUNE_STORE": "store", "RAGTUNE_THREADS": "threads", "RAGTUNE_ENGINE": "engine"}
         for var, key in simple.items():
             if env.get(var):
                 data[key] = env[var]
         sections = {"RAGTUNE_EMBEDDER": ("embedder", "model"), "RAGTUNE_MODEL": ("generation", "model"),
-                    "RAGTUNE_RERANK": ("rerank", "model"), "RAGTUNE_RERANK_WEIGHT": ("rerank", "weight")}
+                    "RAGTUNE_RERANK": ("rerank", "model"), "RAGTUNE_RERANK_WEIGHT": ("rerank", "weight"),
+                    "RAGTUNE_RAY_ADDRESS": ("ray", "address")}
         for var, (section, key) in sections.items():
             if env.get(var):
                 data.setdefault(section, {})[key] = env[var]

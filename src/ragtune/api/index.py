@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence, TypeVar
 
-from ragtune.config import SearchMode
+from ragtune.config import Engine, SearchMode
 from ragtune.documents import JsonlFields, RecursiveChunker
 from ragtune.embeddings import Embedder
 from ragtune.errors import ChunkNotFoundError, EmbedderMismatchError, InputError
@@ -22,6 +22,7 @@ from ragtune.serving.uploads import checked_upload_names, place_uploads
 
 if TYPE_CHECKING:
     from ragtune.api.workspace import Workspace
+    from ragtune.distributed.ingest import RayIngest
 
 T = TypeVar("T")
 
@@ -72,9 +73,23 @@ class Index:
                embedder: str | None = None) -> IngestReport:
         """Sync ``paths`` into this index (see ``ragtune.index.sync``)."""
         manifest = self.manifest
-        return sync_sources(self.workspace.store, self.name, self._embedder(embedder), RecursiveChunker(manifest.chunking),
+        model = self._embedder(embedder)
+        return sync_sources(self.workspace.store, self.name, model, RecursiveChunker(manifest.chunking),
                             paths, include=include, exclude=exclude, strict=strict, jsonl_fields=jsonl_fields, progress=progress,
-                            limits=self.workspace.config.ingest)
+                            limits=self.workspace.config.ingest, engine=self._sync_engine(model, embedder, progress))
+
+    def _sync_engine(self, model: Embedder, spec: str | None, progress: Progress | None) -> "RayIngest | None":
+        """With ``engine = "ray"``: files loaded, chunked and embedded on Ray (``ragtune.distributed.ingest``)."""
+        config = self.workspace.config
+        if config.engine is not Engine.ray:
+            return None
+        from ragtune.distributed import require_ray
+        from ragtune.distributed.ingest import EmbedderFactory, RayIngest
+
+        require_ray()
+        factory = EmbedderFactory(self.workspace._pinned(spec or self.manifest.embedder.spec), config.embedder,
+                                  config.home.resolve())
+        return RayIngest(config.ray, factory, model.info.dimension, progress)
 
     def ingest_uploads(self, files: Sequence[tuple[str, bytes]]) -> IngestReport:
         """Store uploaded ``(file name, content)`` pairs in the index's upload folder and ingest them in one commit.

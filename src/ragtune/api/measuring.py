@@ -3,13 +3,13 @@ runners below receive narrow ports (``eval_ports``), never the workspace itself.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from ragtune.advisor import (AdvisorConfig, CostReport, Facts, Recommendation, StatedNeeds, decide, estimate_costs,
                              measure_facts, stated_needs)
-from ragtune.config import SearchMode
+from ragtune.config import Engine, RagtuneConfig, SearchMode
 from ragtune.decide import DecideConfig, Decision
 from ragtune.errors import InputError
 from ragtune.evaluation.base import EvalResult
@@ -25,17 +25,37 @@ if TYPE_CHECKING:
     from ragtune.evaluation.updates import UpdatesConfig, UpdatesResult
 
 
+@dataclass(frozen=True)
+class WorkspaceAsk:
+    """Builds ``Workspace.ask`` in another process (a Ray actor) from the configuration: picklable, unlike a workspace."""
+
+    config: RagtuneConfig
+
+    def __call__(self) -> Any:
+        from ragtune.api.workspace import Workspace
+
+        return Workspace(self.config.model_copy(update={"engine": Engine.local})).ask
+
+
 class MeasuringMethods:
     """Evaluation, advice and the decision over the workspace (mixed into ``Workspace``)."""
 
     # --- ports handed to the runners --------------------------------------------------------------------
 
     def eval_ports(self: "Workspace") -> EvalPorts:
-        """What an evaluation may use of this workspace (``ragtune.evaluation.ports``)."""
+        """What an evaluation may use of this workspace (``ragtune.evaluation.ports``); with ``engine = "ray"`` the
+        answers are generated on Ray actors that each hold a workspace of the same configuration."""
+        executor = None
+        if self.config.engine is Engine.ray:
+            from ragtune.distributed import require_ray
+            from ragtune.distributed.answers import RayAnswers
+
+            require_ray()
+            executor = RayAnswers(self.config.ray, WorkspaceAsk(self.config.model_copy(update={"home": self.config.home.resolve()})))
         return EvalPorts(
             settings=EvalSettings.of(self.config), answer=self.ask, generator=self.generator, index=self.index,
             search=lambda index, queries, **options: self.index(index).search_batch(queries, **options),
-            tuned=self._tuned_model, support=lambda spec: self.support_scorer(self.embedder(spec)))
+            tuned=self._tuned_model, support=lambda spec: self.support_scorer(self.embedder(spec)), executor=executor)
 
     def _tuned_model(self: "Workspace", ref: str) -> TunedModel:
         card = self.model_card(ref)

@@ -10,7 +10,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from ragtune import api
-from ragtune.cli.index_commands import JsonFlag, workspace
+from ragtune.cli.index_commands import EngineOpt, JsonFlag, RayAddressOpt, engine_settings, workspace
+from ragtune.config import Engine
 from ragtune.cli.output import StageProgress, emit_json, err, handle_errors, out
 from ragtune.decide import Decision, parse_duration
 from ragtune.decide.costs import money
@@ -54,11 +55,13 @@ def print_decision(decision: Decision) -> None:
         err.print(f"[dim]note: {escape(n)}[/]", highlight=False, soft_wrap=True)
 
 
-def run_decision(fields: dict, out_file: Optional[Path], report: Optional[Path], as_json: bool) -> None:
-    """Run the decision with a progress display, write what was asked for, and print it."""
+def run_decision(fields: dict, out_file: Optional[Path], report: Optional[Path], as_json: bool,
+                 settings: Optional[dict] = None) -> None:
+    """Run the decision with a progress display, write what was asked for, and print it (``settings``: configuration
+    overrides such as the engine)."""
     try:
         with StageProgress(not as_json) as progress:
-            decision = workspace().decide(progress=progress, **fields)
+            decision = workspace(**(settings or {})).decide(progress=progress, **fields)
     except KeyboardInterrupt:
         err.print("[yellow]interrupted: finished trainings and candidates are kept; the same command with --resume "
                   "goes on from there[/]")
@@ -108,6 +111,8 @@ def decide(
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run: finished phases are not redone."),
     out_file: Optional[Path] = typer.Option(None, "--out", help="Write the decision with every per-question row (JSON)."),
     report: Optional[Path] = typer.Option(None, "--report", help="Write a report: .html (quality against cost chart) or .md."),
+    engine: Optional[Engine] = EngineOpt,
+    ray_address: Optional[str] = RayAddressOpt,
     as_json: bool = JsonFlag,
 ) -> None:
     """Measure base, prompt, rag, ft and rag+ft on the same held-out questions; recommend the cheapest not significantly worse than the best."""
@@ -119,7 +124,7 @@ def decide(
                   latency_budget_ms=latency_budget_ms, attribution=attribution, content_may_leave=content_may_leave,
                   changes_per_month=changes_per_month, prices=PriceTable.load(prices) if prices is not None else None,
                   resume=resume)
-    run_decision(fields, out_file, report, as_json)
+    run_decision(fields, out_file, report, as_json, engine_settings(engine, ray_address))
 
 
 def register(app: typer.Typer) -> None:

@@ -14,7 +14,8 @@ from typer.core import TyperGroup
 
 from ragtune.api import EvalConfig, EvalResult, Workspace, compare_runs, write_eval_report
 from ragtune.cli.output import StageProgress, emit_json, err, handle_errors, out
-from ragtune.config import RagtuneConfig, SearchMode
+from ragtune.cli.index_commands import EngineOpt, RayAddressOpt, engine_settings
+from ragtune.config import Engine, RagtuneConfig, SearchMode
 from ragtune.errors import InputError
 from ragtune.evaluation.base import SchemaMode
 from ragtune.evaluation.pricing import PriceTable
@@ -41,8 +42,9 @@ eval_app = typer.Typer(cls=DefaultRunGroup, no_args_is_help=True, add_completion
                        help="Side-by-side evaluation: base, rag, ft and rag+ft on one question set, with reports.")
 
 
-def _workspace(max_tokens: int | None = None, temperature: float | None = None, seed: int | None = None) -> Workspace:
-    return Workspace(RagtuneConfig.load({"generation": {"max_new_tokens": max_tokens, "temperature": temperature, "seed": seed}}))
+def _workspace(max_tokens: int | None = None, temperature: float | None = None, seed: int | None = None, **more) -> Workspace:
+    return Workspace(RagtuneConfig.load({"generation": {"max_new_tokens": max_tokens, "temperature": temperature, "seed": seed},
+                                         **more}))
 
 
 def _print_table(result: EvalResult) -> None:
@@ -90,6 +92,8 @@ def run(
     out_file: Optional[Path] = typer.Option(None, "--out", help="Write the results JSON here."),
     report: Optional[Path] = typer.Option(None, "--report", help="Write the HTML report here."),
     markdown: Optional[Path] = typer.Option(None, "--markdown", help="Write the Markdown summary here."),
+    engine: Optional[Engine] = EngineOpt,
+    ray_address: Optional[str] = RayAddressOpt,
     as_json: bool = JsonFlag,
 ) -> None:
     """Answer a question set with each variant and score them side by side (cached: a rerun costs nothing)."""
@@ -102,7 +106,7 @@ def run(
                                system=system, schema_mode=schema_mode, repairs=repairs, judge=judge, retrieval_depth=depth,
                                concurrency=concurrency, cache=not no_cache,
                                prices=PriceTable.load(prices) if prices is not None else None)
-    ws = _workspace(max_tokens, temperature, seed)
+    ws = _workspace(max_tokens, temperature, seed, **engine_settings(engine, ray_address))
     with StageProgress() as progress:
         result = ws.evaluate(questions, config, schema=schema, limit=limit, progress=progress)
     if out_file is not None:

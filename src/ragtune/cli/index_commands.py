@@ -10,7 +10,7 @@ from rich.table import Table
 
 from ragtune.api import SearchResult, Workspace, index_summary
 from ragtune.cli.output import StageProgress, emit_json, emit_jsonl, err, handle_errors, out
-from ragtune.config import RagtuneConfig, SearchMode
+from ragtune.config import Engine, RagtuneConfig, SearchMode
 from ragtune.documents import JsonlFields
 from ragtune.errors import InputError
 from ragtune.evaluation.questions import load_questions
@@ -18,6 +18,15 @@ from ragtune.index import Filters
 
 JsonFlag = typer.Option(False, "--json", help="Print one JSON document on stdout and nothing else.")
 IndexOpt = typer.Option(..., "--index", "-i", help="Index name.")
+EngineOpt = typer.Option(None, "--engine", help="Where the work runs: local (this process) or ray (pip install 'ragtune\\[ray]'); "
+                                                "default: configured (local).")
+RayAddressOpt = typer.Option(None, "--ray-address", help="With --engine ray: the cluster to join ('auto', ray://host:10001); "
+                                                         "default: a local Ray with every core.")
+
+
+def engine_settings(engine: Optional[Engine], address: Optional[str]) -> dict:
+    """Configuration overrides of the --engine and --ray-address options."""
+    return {"engine": engine.value if engine else None, "ray": {"address": address}}
 
 
 def workspace(**overrides) -> Workspace:
@@ -45,10 +54,12 @@ def ingest(
     id_field: str = typer.Option("_id", "--id-field", help="JSONL: field holding the document id."),
     text_field: str = typer.Option("text", "--text-field", help="JSONL: field holding the text."),
     title_field: str = typer.Option("title", "--title-field", help="JSONL: field holding the title."),
+    engine: Optional[Engine] = EngineOpt,
+    ray_address: Optional[str] = RayAddressOpt,
     as_json: bool = JsonFlag,
 ) -> None:
     """Load files or folders and sync them into an index (unchanged documents cost nothing)."""
-    ws = workspace()
+    ws = workspace(**engine_settings(engine, ray_address))
     with StageProgress() as progress:
         report = ws.ingest([str(p) for p in paths], index, embedder=embedder, include=include, exclude=exclude,
                            strict=strict, jsonl_fields=JsonlFields(id_field, title_field, text_field), progress=progress)

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Protocol, Sequence
 
 from ragtune.config import AnswerConfig, GenerationConfig, RagtuneConfig, RerankConfig, RetrievalConfig
 from ragtune.generation.answer import Answer
 from ragtune.generation.base import Generator
 from ragtune.generation.citations import SupportScorer
 from ragtune.index.base import DocRecord, IndexManifest
+
+if TYPE_CHECKING:
+    from ragtune.evaluation.executor import AnswerExecutor
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,8 @@ class EvalPorts:
     tuned: Callable[[str], TunedModel]
     support: Callable[[str], SupportScorer]
     """The citation-support scorer for an index built with the embedder spec given."""
+    executor: "AnswerExecutor | None" = None
+    """Where answers are generated when not in this process (``ragtune.evaluation.executor``); None: here."""
 
 
 @dataclass(frozen=True)

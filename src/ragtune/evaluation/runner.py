@@ -160,6 +160,12 @@ class EvalRunner:
                           retrieval={**ws.retrieval.model_dump(mode="json"), "mode": (cfg.mode or ws.retrieval.mode).value})
         return fields
 
+    def answer_options(self, plan: VariantPlan, fields: dict[str, Any]) -> dict[str, Any]:
+        """The keyword arguments of ``ports.answer`` for one question of ``plan`` (``fields``: its cache key fields)."""
+        cfg = self.config
+        return {"model": plan.spec, "k": cfg.k, "rerank": cfg.rerank, "mode": cfg.mode, "schema": fields["schema"],
+                "repairs": fields["repairs"] or 0, "system": self._system(plan.variant), "whole_corpus": self._corpus(plan.variant)}
+
     def _answer_one(self, plan: VariantPlan, question: Question) -> AnswerRecord:
         fields = self._key_fields(plan, question)
         key = cache_key(fields)
@@ -169,11 +175,8 @@ class EvalRunner:
                 with self._lock:
                     self.counts["cached"] += 1
                 return AnswerRecord(question.id, plan.variant, plan.spec, cached, cached=True)
-        cfg = self.config
         try:
-            answer = self.ports.answer(question.question, plan.index, model=plan.spec, k=cfg.k, rerank=cfg.rerank, mode=cfg.mode,
-                                 schema=fields["schema"], repairs=fields["repairs"] or 0, system=self._system(plan.variant),
-                                 whole_corpus=self._corpus(plan.variant))
+            answer = self.ports.answer(question.question, plan.index, **self.answer_options(plan, fields))
         except InputError as exc:
             if type(exc) is not InputError:  # a setting, key, model or index problem: the whole run is wrong
                 raise
@@ -284,8 +287,13 @@ class EvalRunner:
         by_id = {q.id: q for q in questions}
         retrieved = self.retrieve(questions)
         records: list[AnswerRecord] = []
-        for plan in plans:
-            answered = self.answer_all(plan, questions)
+        if self.ports.executor is not None:  # every variant's questions fan out together (``evaluation.executor``)
+            from ragtune.evaluation.executor import answer_elsewhere
+
+            by_plan = answer_elsewhere(self, plans, questions)
+        else:
+            by_plan = [self.answer_all(plan, questions) for plan in plans]
+        for plan, answered in zip(plans, by_plan):
             if plan.variant.retrieves:
                 for record in answered:
                     record.retrieved = retrieved.get(record.question_id)

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Callable, Protocol, Sequence
 
 import numpy as np
 
 from ragtune.config import IngestConfig
-from ragtune.documents import Chunker, Document, JsonlFields, discover, loader_for, supported_suffixes
+from ragtune.documents import Chunk, Chunker, Document, JsonlFields, discover, loader_for, supported_suffixes
 from ragtune.documents.discovery import Skip, SourceFile
 from ragtune.embeddings.base import Embedder
 from ragtune.common import utc_now
@@ -54,17 +54,24 @@ def _under(source: str, folder: str) -> bool:
 def sync_sources(store: Store, index: str, embedder: Embedder, chunker: Chunker, paths: Sequence[str],
                  *, include: Sequence[str] = (), exclude: Sequence[str] = (), strict: bool = False,
                  jsonl_fields: JsonlFields | None = None, progress: Progress | None = None,
-                 limits: IngestConfig | None = None) -> IngestReport:
-    """Bring ``index`` in line with ``paths`` (see the module docstring); ``limits`` caps file sizes."""
+                 limits: IngestConfig | None = None, engine: SyncEngine | None = None) -> IngestReport:
+    """Bring ``index`` in line with ``paths`` (see the module docstring); ``limits`` caps file sizes. An ``engine``
+    loads the files and chunks and embeds the changed documents elsewhere (other processes, other machines); the
+    comparison, the counts and the one commit stay here, so the outcome is the same."""
     report = IngestReport(index=index)
     limits = limits or IngestConfig()
     files, skipped = discover(paths, include, exclude, supported_suffixes())
     sync = _Sync(report, {d.doc_id: d for d in store.documents(index)}, strict, jsonl_fields, limits)
     sync.keep_unreadable(skipped)
-    sync.read(files, progress)
+    loaded = engine.load(files, sync.first_ids(files), sync.existing, strict, jsonl_fields, limits) if engine else None
+    sync.read(files, progress, loaded)
     removed = sync.removed({f.origin for f in files})
     report.removed = len(removed)
-    upserts, report.chunks = _prepare(embedder, chunker, sync.changed, progress)
+    if engine is not None:
+        chunks, vectors = engine.prepare(chunker, [doc for doc, _, _ in sync.changed])
+        upserts, report.chunks = _changes(sync.changed, chunks, vectors), len(vectors)
+    else:
+        upserts, report.chunks = _prepare(embedder, chunker, sync.changed, progress)
     if upserts or removed:
         if progress:
             progress("commit", 0, 1)
@@ -102,14 +109,20 @@ class _Sync:
                 self.kept.update(d for d, rec in self.existing.items()
                                  if rec.origin == entry.origin and _under(rec.source, folder))
 
-    def read(self, files: Sequence[SourceFile], progress: Progress | None) -> None:
+    def first_ids(self, files: Sequence[SourceFile]) -> list[str | None]:
+        """The id each file takes unless one read before it in this ingest takes it first (what an engine loads under)."""
+        return [next((c for c in f.id_candidates() if self.owners.get(c, f.origin) == f.origin), None) for f in files]
+
+    def read(self, files: Sequence[SourceFile], progress: Progress | None, loaded: Sequence[Loaded | None] | None = None) -> None:
+        """Load each file in order (or take what an engine ``loaded`` under the same id) and compare its documents."""
         for done, file in enumerate(files, start=1):
             doc_id = next((c for c in file.id_candidates()
                            if self.owners.get(c, file.origin) == file.origin and c not in self.seen), None)
             if doc_id is None:
                 self.skip(str(file.path), "every document id this path gives is held by another source")
                 continue
-            docs = self._load(file, doc_id)
+            ready = loaded[done - 1] if loaded is not None else None
+            docs = self._take(ready) if ready is not None and ready.doc_id == doc_id else self._load(file, doc_id)
             if docs is None:
                 continue
             self._compare(docs, file.origin)
@@ -139,6 +152,14 @@ class _Sync:
             self.kept.update(d for d, rec in self.existing.items() if rec.origin == file.origin and
                              (rec.source == str(file.path) or rec.source.startswith(f"{file.path}#") or d == doc_id))
             return None
+
+    def _take(self, loaded: Loaded) -> list[Document] | None:
+        """What an engine loaded, with the skipped rows and kept documents it found, as ``_load`` would give them."""
+        if loaded.error is not None:
+            raise loaded.error
+        self.report.skipped.extend(loaded.skipped)
+        self.kept.update(loaded.kept)
+        return loaded.docs
 
     def _compare(self, docs: list[Document], origin: str) -> None:
         """Count each document as unchanged, updated or added; keep the changed ones with their next version."""
@@ -179,10 +200,16 @@ def _prepare(embedder: Embedder, chunker: Chunker, changed: Sequence[tuple[Docum
             progress("embed", done_count[0], total)
 
     vectors = embedder.embed_documents(texts, on_embedded) if texts else np.zeros((0, embedder.info.dimension), np.float32)
+    return _changes(changed, [chunks for *_, chunks in pieces], vectors), total
+
+
+def _changes(changed: Sequence[tuple[Document, str, int]], chunked: Sequence[Sequence[Chunk]],
+             vectors: np.ndarray) -> list[DocumentChange]:
+    """The ``DocumentChange`` of each changed document from its chunks and their vectors (in chunk order)."""
     upserts: list[DocumentChange] = []
     row = 0
     now = utc_now()
-    for doc, origin, version, chunks in pieces:
+    for (doc, origin, version), chunks in zip(changed, chunked):
         records = [ChunkRecord(chunk_id=c.chunk_id, doc_id=doc.doc_id, position=c.position, text=c.text, start=c.start,
                                end=c.end, page=c.page, headings=c.headings, source=doc.source, doc_type=doc.doc_type,
                                metadata=doc.metadata) for c in chunks]
@@ -191,4 +218,40 @@ def _prepare(embedder: Embedder, chunker: Chunker, changed: Sequence[tuple[Docum
                              chunks=len(records), doc_type=doc.doc_type, metadata=doc.metadata, updated_at=now),
             chunks=records, vectors=vectors[row:row + len(records)]))
         row += len(records)
-    return upserts, total
+    return upserts
+
+
+@dataclass
+class Loaded:
+    """One file as an engine loaded it under ``doc_id``: its documents (None: unreadable, its stored documents kept),
+    the rows it skipped and the stored documents it keeps, or the error that stops a strict ingest."""
+
+    doc_id: str
+    docs: list[Document] | None
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    kept: set[str] = field(default_factory=set)
+    error: InputError | None = None
+
+
+def load_source(file: SourceFile, doc_id: str, existing: dict[str, DocRecord], strict: bool,
+                jsonl_fields: JsonlFields | None, limits: IngestConfig) -> Loaded:
+    """Load one file exactly as the reading pass does, in any process (``existing``: the index's documents)."""
+    sync = _Sync(IngestReport(index=""), existing, strict, jsonl_fields, limits)
+    try:
+        docs = sync._load(file, doc_id)
+    except InputError as exc:
+        return Loaded(doc_id, None, error=exc)
+    return Loaded(doc_id, docs, sync.report.skipped, sync.kept)
+
+
+class SyncEngine(Protocol):
+    """Where a sync loads files and chunks and embeds documents when not in this process (``ragtune.distributed``)."""
+
+    def load(self, files: Sequence[SourceFile], doc_ids: Sequence[str | None], existing: dict[str, DocRecord], strict: bool,
+             jsonl_fields: JsonlFields | None, limits: IngestConfig) -> list[Loaded | None]:
+        """Each file loaded (``load_source``) under its id, in order; None for a file with no id."""
+        ...
+
+    def prepare(self, chunker: Chunker, docs: Sequence[Document]) -> tuple[list[list[Chunk]], np.ndarray]:
+        """Each document's chunks and the vectors of all of them, in order."""
+        ...

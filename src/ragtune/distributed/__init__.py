@@ -1,0 +1,70 @@
+"""Beyond one machine: ingest and evaluation on Ray (the ``ragtune[ray]`` extra; ``engine = "ray"``).
+
+- ``RayIngest`` (``ingest.py``) is a ``SyncEngine``: files are read and parsed by Ray tasks, the changed documents
+  chunked by Ray Data tasks and embedded by an actor pool that holds the embedder; the comparison of content
+  hashes and the one atomic commit stay with ``ragtune.index.sync``, so the outcome equals a local ingest.
+- ``RayAnswers`` (``answers.py``) is an ``AnswerExecutor``: an eval run's questions fan out to actors that hold
+  the generators, and every answer comes back to the run, which caches it as a local run does.
+
+Without an address a local Ray is started with every core of this machine (``ray.num_cpus`` to limit it); with
+one (``auto``, ``ray://host:10001``) the work goes to that cluster, whose nodes need ``ragtune[ray]`` installed
+and the same paths (a shared file system, or PostgreSQL as the store).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from ragtune.config import RayConfig
+from ragtune.errors import ConfigError
+
+INSTALL = "pip install 'ragtune[ray]'"
+
+
+def require_ray() -> Any:
+    """The ``ray`` module; ``ConfigError`` (exit 2) naming the extra when it is not installed."""
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError(f"the ray engine needs Ray, which is not installed: {INSTALL}") from None
+    return ray
+
+
+def connect(config: RayConfig) -> Any:
+    """Ray, initialised: the running one, the cluster at ``config.address``, or a new local one."""
+    ray = require_ray()
+    if not ray.is_initialized():
+        options: dict[str, Any] = {"include_dashboard": False, "logging_level": logging.WARNING}
+        if config.address:
+            options["address"] = config.address
+        elif config.num_cpus:
+            options["num_cpus"] = config.num_cpus
+        try:
+            ray.init(**options)
+        except ConnectionError as exc:
+            raise ConfigError(f"cannot reach the Ray cluster at '{config.address}': {exc}") from None
+    quiet_data()
+    return ray
+
+
+def quiet_data() -> None:
+    """Ray Data without its progress bars and per-operator logs (ragtune reports its own progress on stderr)."""
+    import ray.data
+
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = False
+    context.enable_operator_progress_bars = False
+    context.verbose_stats_logs = False
+    logging.getLogger("ray.data").setLevel(logging.WARNING)
+
+
+def cluster_slots(ray: Any, gpus: float) -> int:
+    """How many one-CPU (or, with ``gpus``, ``gpus``-GPU) actors the cluster holds at once (at least one)."""
+    resources = ray.cluster_resources()
+    if gpus > 0:
+        return max(1, int(resources.get("GPU", 0) // gpus))
+    return max(1, int(resources.get("CPU", 1)))
+
+
+__all__ = ["INSTALL", "cluster_slots", "connect", "quiet_data", "require_ray"]

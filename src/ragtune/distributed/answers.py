@@ -1,0 +1,104 @@
+"""Eval and decide answers on Ray: an ``AnswerExecutor`` (``ragtune.evaluation.executor``).
+
+Each model spec gets its own actors, each holding what answers (a workspace built from the same configuration:
+generators loaded once, the index opened once). A local model (``local``, ``tuned:``, ``gguf:``, ``extractive``
+...) gets one single-threaded actor per CPU, or one per GPU with ``ray.answer_gpus``; an API or served model
+(``anthropic:``, ``openai:``) gets one threaded actor with the run's concurrency limit, so the provider sees no
+more requests at once than a local run would send. The calls are spread over the actors, a bounded number in
+flight, and each answer is yielded back to the run as it finishes; the run caches it. A generator actor whose
+worker dies is restarted and its call retried (``ray.max_retries``). The actors are released when the run ends.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterator, Sequence
+
+from ragtune.config import RayConfig
+from ragtune.distributed import cluster_slots, connect
+from ragtune.errors import InputError
+from ragtune.evaluation.config import REMOTE_PREFIXES
+from ragtune.evaluation.executor import AnswerCall, AnswerOutcome
+from ragtune.evaluation.ports import AnswerFn
+
+
+class _Answerer:
+    """A Ray actor: builds the answer function once and answers calls with it."""
+
+    def __init__(self, factory: Callable[[], AnswerFn]) -> None:
+        self.answer = factory()
+
+    def run(self, position: int, call: AnswerCall) -> AnswerOutcome:
+        try:
+            answer = self.answer(call.question, call.index, **call.options)
+        except InputError as exc:
+            if type(exc) is not InputError:  # a setting, key, model or index problem: the whole run is wrong
+                raise
+            return AnswerOutcome(position, error=str(exc))
+        return AnswerOutcome(position, answer=answer.to_json())
+
+
+def remote_model(spec: str) -> bool:
+    """Whether ``spec`` is served over the network (an API or a model server) rather than run by the worker."""
+    return spec.split(":", 1)[0].lower() in REMOTE_PREFIXES
+
+
+class RayAnswers:
+    """Answers eval calls on Ray actors (see the module docstring); ``factory`` builds the answer function in an actor."""
+
+    def __init__(self, config: RayConfig, factory: Callable[[], AnswerFn]) -> None:
+        self.config = config
+        self.factory = factory
+
+    def _actors(self, ray: Any, spec: str, workers: int) -> tuple[list[Any], int]:
+        """The actors for ``spec`` and how many calls each takes at once."""
+        cfg = self.config
+        actor = ray.remote(_Answerer)
+        options: dict[str, Any] = {"num_cpus": 1, "max_restarts": cfg.max_retries, "max_task_retries": cfg.max_retries}
+        if remote_model(spec):
+            return [actor.options(**options, max_concurrency=workers).remote(self.factory)], workers
+        count = cfg.answer_actors or cluster_slots(ray, cfg.answer_gpus)
+        if cfg.answer_gpus:
+            options["num_gpus"] = cfg.answer_gpus
+        return [actor.options(**options).remote(self.factory) for _ in range(count)], 1
+
+    def run(self, calls: Sequence[AnswerCall], workers: Callable[[str], int]) -> Iterator[AnswerOutcome]:
+        """Every call answered on the actors of its model, yielded as each finishes."""
+        if not calls:
+            return
+        ray = connect(self.config)
+        by_model: dict[str, list[int]] = {}
+        for position, call in enumerate(calls):
+            by_model.setdefault(call.model, []).append(position)
+        for spec, positions in by_model.items():
+            actors, per_actor = self._actors(ray, spec, workers(spec))
+            try:
+                yield from self._spread(ray, actors, per_actor, [(p, calls[p]) for p in positions])
+            finally:
+                for handle in actors:
+                    ray.kill(handle)
+
+    @staticmethod
+    def _spread(ray: Any, actors: list[Any], per_actor: int, todo: list[tuple[int, AnswerCall]]) -> Iterator[AnswerOutcome]:
+        """Round-robin over ``actors``, at most two rounds of ``per_actor`` calls each in flight."""
+        limit = len(actors) * per_actor * 2
+        pending: list[Any] = []
+        queue = iter(enumerate(todo))
+        exhausted = False
+        while pending or not exhausted:
+            while not exhausted and len(pending) < limit:
+                item = next(queue, None)
+                if item is None:
+                    exhausted = True
+                    break
+                n, (position, call) = item
+                pending.append(actors[n % len(actors)].run.remote(position, call))
+            if not pending:
+                break
+            ready, pending = ray.wait(pending, num_returns=1)
+            try:
+                yield ray.get(ready[0])
+            except ray.exceptions.RayTaskError as exc:
+                for ref in pending:
+                    ray.cancel(ref)
+                cause = getattr(exc, "cause", None)
+                raise (cause if isinstance(cause, Exception) else exc) from None

@@ -1,0 +1,77 @@
+"""Eval and decide on Ray give the rows a local run gives, through the same cache: a rerun on either engine, or a
+run resumed on the other one, generates nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ragtune.api import EvalConfig, Workspace
+from ragtune.config import RagtuneConfig
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+QUESTIONS = [
+    {"id": "retention", "question": "How long are audit entries kept?", "reference_answer": "400 days",
+     "gold_doc_ids": ["audit-log.md"]},
+    {"id": "port", "question": "Which port does the server listen on by default?", "reference_answer": "port 8420",
+     "gold_doc_ids": ["install-guide.txt"]},
+    {"id": "mercury", "question": "What is the boiling point of mercury?", "answerable": False},
+    {"id": "long", "question": "Why? " * 5000},  # too long for the fake model's window: an error row, on both engines
+]
+_TIMING = ("latency", "cached")
+
+
+def _ws(home: Path, engine: str) -> Workspace:
+    ws = Workspace(RagtuneConfig.load({"home": str(home), "engine": engine, "embedder": {"model": "fake:64"},
+                                       "ray": {"answer_actors": 2}}, env={}))
+    if not ws.store.exists("docs"):
+        ws.ingest([str(EXAMPLES / "docs")], "docs")
+    return ws
+
+
+def _questions(tmp_path: Path) -> Path:
+    path = tmp_path / "questions.jsonl"
+    path.write_text("".join(json.dumps(q) + "\n" for q in QUESTIONS), encoding="utf-8")
+    return path
+
+
+def _rows(result) -> list[dict]:
+    return [{k: v for k, v in row.items() if not k.startswith(_TIMING)} for row in result.rows]
+
+
+@pytest.mark.parametrize("model", ["extractive", "fake"])
+def test_a_ray_eval_gives_the_local_rows_and_a_rerun_generates_nothing(ray_local, tmp_path, model):
+    questions = _questions(tmp_path)
+    config = EvalConfig.create(variants="base,rag", index="docs", model=model)
+    local = _ws(tmp_path / "local", "local").evaluate(questions, config)
+    on_ray = _ws(tmp_path / "ray", "ray").evaluate(questions, config)
+    assert _rows(on_ray) == _rows(local) and len(on_ray.rows) == 8
+    untimed = lambda result: {v: {m: x for m, x in ms.items() if not m.startswith("latency")} for v, ms in result.aggregates.items()}
+    assert untimed(on_ray) == untimed(local)
+    assert on_ray.config["run"]["generated"] == local.config["run"]["generated"]
+    assert (model == "fake") == any(r.get("error") for r in on_ray.rows)
+    again = _ws(tmp_path / "ray", "ray").evaluate(questions, config)
+    assert again.config["run"]["generated"] == 0 and _rows(again) == _rows(local)
+
+
+def test_a_run_resumed_on_the_other_engine_reuses_the_cache(ray_local, tmp_path):
+    questions = _questions(tmp_path)
+    first = _ws(tmp_path / "home", "local").evaluate(questions, EvalConfig.create(variants="base", index="docs",
+                                                                                     model="extractive"))
+    both = _ws(tmp_path / "home", "ray").evaluate(questions, EvalConfig.create(variants="base,rag", index="docs",
+                                                                                 model="extractive"))
+    run = both.config["run"]
+    assert run["cached"] == first.config["run"]["generated"] and run["generated"] == 4
+
+
+@pytest.mark.slow
+def test_decide_on_ray_recommends_what_a_local_decide_does(ray_local, tmp_path):
+    fields = dict(questions=EXAMPLES / "questions.jsonl", index="docs", model="extractive", candidates="base,rag",
+                  queries_per_month=50_000)
+    local = _ws(tmp_path / "local", "local").decide(**fields)
+    on_ray = _ws(tmp_path / "ray", "ray").decide(**fields)
+    assert on_ray.recommendation == local.recommendation
+    assert [{k: v for k, v in r.items() if not k.startswith(_TIMING)} for r in on_ray.rows] == \
+        [{k: v for k, v in r.items() if not k.startswith(_TIMING)} for r in local.rows]
