@@ -283,3 +283,9 @@ def apply_threads(threads: int) -> None:
         hf_logging.disable_progress_bar()
     except ImportError:
         pass
+
+
+def launch_env() -> tuple[int, int, bool]:
+    """This process's rank and the world size under a launcher (``torchrun``, ``accelerate launch``: their ``RANK`` and
+    ``WORLD_SIZE``; 0 and 1 otherwise), and whether the launch asked for FSDP (``RAGTUNE_FSDP``)."""
+    return int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1")), os.environ.get("RAGTUNE_FSDP") == "1"

@@ -16,6 +16,7 @@ from ragtune.tuning.reranker import RerankerTuneConfig
 
 if TYPE_CHECKING:
     from ragtune.api.workspace import Workspace
+    from ragtune.tuning.launch import Launch
     from ragtune.tuning.raft import RaftSettings
 
 TrainingProgress = Callable[[TrainingEvent], None]
@@ -24,8 +25,19 @@ TrainingProgress = Callable[[TrainingEvent], None]
 class TuningMethods:
     """Fine-tuning into the workspace's model registry (mixed into ``Workspace``)."""
 
-    def tune_lora(self: "Workspace", config: LoraConfig, progress: TrainingProgress | None = None) -> ModelCard:
-        """LoRA fine-tune and publish ``NAME@vN``; a killed run leaves no version and ``config.resume`` continues it."""
+    def _launched(self: "Workspace", method: str, args: tuple, launch: "Launch", progress: TrainingProgress | None) -> ModelCard:
+        """``method(*args)`` run data-parallel by ``launch``'s processes (``ragtune.tuning.launch``); rank 0 publishes."""
+        from ragtune.tuning.launch import LaunchedJob, run_launched
+
+        config = self.config.model_copy(update={"home": self.config.home.resolve()})
+        return run_launched(launch, "ragtune.api.launched", LaunchedJob(config, method, args), progress)
+
+    def tune_lora(self: "Workspace", config: LoraConfig, progress: TrainingProgress | None = None,
+                  launch: "Launch | None" = None) -> ModelCard:
+        """LoRA fine-tune and publish ``NAME@vN``; a killed run leaves no version and ``config.resume`` continues it.
+        With ``launch`` (``accelerate``/``torchrun``, ``nproc``) it trains data-parallel in that many processes."""
+        if launch is not None:
+            return self._launched("tune_lora", (config,), launch, progress)
         from ragtune.tuning.lora import LoraTuner
 
         return LoraTuner(config, self.models).train(progress)
@@ -44,22 +56,28 @@ class TuningMethods:
             if name:
                 self.store.manifest(name)  # IndexNotFoundError before any training starts
 
-    def tune_embeddings(self: "Workspace", config: EmbeddingTuneConfig, progress: TrainingProgress | None = None) -> ModelCard:
+    def tune_embeddings(self: "Workspace", config: EmbeddingTuneConfig, progress: TrainingProgress | None = None,
+                        launch: "Launch | None" = None) -> ModelCard:
         """Fine-tune an embedder on pairs and publish ``NAME@vN`` (use it as ``tuned:NAME``; ``reindex`` moves an index onto it)."""
         from ragtune.tuning.embedding import EmbeddingTuner
 
         self._check_pair_sources(config.data)
+        if launch is not None:
+            return self._launched("tune_embeddings", (config,), launch, progress)
         return EmbeddingTuner(config, self.models, lambda notify: self.prepare_pairs(config.data, notify)).train(progress)
 
-    def tune_reranker(self: "Workspace", config: RerankerTuneConfig, progress: TrainingProgress | None = None) -> ModelCard:
+    def tune_reranker(self: "Workspace", config: RerankerTuneConfig, progress: TrainingProgress | None = None,
+                      launch: "Launch | None" = None) -> ModelCard:
         """Fine-tune a cross-encoder reranker on pairs with mined negatives and publish ``NAME@vN`` (``--rerank tuned:NAME``)."""
         from ragtune.tuning.reranker import RerankerTuner
 
         self._check_pair_sources(config.data)
+        if launch is not None:
+            return self._launched("tune_reranker", (config,), launch, progress)
         return RerankerTuner(config, self.models, lambda notify: self.prepare_pairs(config.data, notify)).train(progress)
 
     def tune_raft(self: "Workspace", questions: str | Path | Sequence[Question], index: str, raft: "RaftSettings",
-                  lora: LoraConfig, progress: TrainingProgress | None = None) -> ModelCard:
+                  lora: LoraConfig, progress: TrainingProgress | None = None, launch: "Launch | None" = None) -> ModelCard:
         """RAFT: LoRA-tune on questions answered over ``index``'s chunks (oracle among distractors) and publish ``NAME@vN``.
 
         ``lora.data`` is replaced by the rows built here (``ragtune.tuning.raft``); use the version as ``tuned:NAME``
@@ -72,6 +90,8 @@ class TuningMethods:
         if manifest.chunks == 0:
             raise InputError(f"index '{index}' holds no documents: add some with ragtune ingest PATH --index {index}")
         loaded = load_questions(questions) if isinstance(questions, (str, Path)) else list(questions)
+        if launch is not None:
+            return self._launched("tune_raft", (loaded, index, raft, lora), launch, progress)
         builder = RaftBuilder(index, manifest.generation, target.retriever(), lambda: self.store.all_chunks(index), raft)
         return RaftTuner(builder, loaded, lora, self.models, lambda: target.manifest.generation).train(progress)
 

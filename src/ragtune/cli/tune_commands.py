@@ -17,6 +17,7 @@ from ragtune.common import validation_message
 from ragtune.errors import InputError
 from ragtune.tuning import TrainingEvent
 from ragtune.tuning.embedding import EmbeddingLoss, EmbeddingTuneConfig
+from ragtune.tuning.launch import Launch, Launcher
 from ragtune.tuning.lora import Device, LoraConfig, LoraTargets
 from ragtune.tuning.pairs import PairsConfig
 from ragtune.tuning.raft import NoOracleTarget
@@ -160,6 +161,26 @@ TRAINING_OPTIONS = options(
 )
 
 
+LAUNCH_OPTIONS = options(
+    launcher=(Optional[Launcher], typer.Option(None, "--launcher", help="Train data-parallel in --nproc processes started by "
+                                                                         "accelerate or torchrun (DDP; gloo on CPUs, NCCL on GPUs).")),
+    nproc=(int, typer.Option(2, "--nproc", min=1, help="With --launcher: processes on this machine (one per GPU).")),
+    fsdp=(bool, typer.Option(False, "--fsdp", help="With --launcher: shard the model (FSDP) instead of replicating it (DDP).")),
+)
+
+
+def launch_of(opts: dict[str, Any]) -> Optional[Launch]:
+    """The launch a tune command asked for (None: one process)."""
+    if opts["launcher"] is None:
+        if opts["fsdp"]:
+            raise InputError("--fsdp needs --launcher accelerate or --launcher torchrun")
+        return None
+    return Launch(opts["launcher"], opts["nproc"], opts["fsdp"])
+
+
+TRAINING_OPTIONS += LAUNCH_OPTIONS
+
+
 LORA_OPTIONS = options(
     name=(str, typer.Option(..., "--name", help="Registry name; the run becomes NAME@vN (never overwriting).")),
     base=(str, typer.Option("local", "--base", help="Open-weight base model: local, local:<folder or hub id>, gguf:<file>.")),
@@ -186,6 +207,7 @@ LORA_OPTIONS = options(
     resume=(bool, typer.Option(False, "--resume", help="Continue the interrupted run of --name from its last checkpoint.")),
     as_json=(bool, JsonFlag),
 )
+LORA_OPTIONS += LAUNCH_OPTIONS
 
 
 def lora_config(opts: dict[str, Any], *, data: Path, system: Optional[str]) -> LoraConfig:
@@ -216,7 +238,7 @@ def lora(**opts: Any) -> None:
     """LoRA fine-tune a causal LM on examples; prints the new version NAME@vN."""
     config = lora_config(opts, data=opts["data"], system=read_system(opts["system"]))
     ws = workspace()
-    train_and_report(lambda progress: ws.tune_lora(config, progress), opts["as_json"])
+    train_and_report(lambda progress: ws.tune_lora(config, progress, launch_of(opts)), opts["as_json"])
 
 
 @handle_errors
@@ -241,7 +263,8 @@ def raft(**opts: Any) -> None:
                             no_oracle_target=opts["without_oracle"], system=read_system(opts["system"]), seed=opts["seed"])
     config = lora_config(opts, data=opts["questions"], system=None)
     ws = workspace()
-    train_and_report(lambda progress: ws.tune_raft(opts["questions"], opts["index"], settings, config, progress), opts["as_json"])
+    train_and_report(lambda progress: ws.tune_raft(opts["questions"], opts["index"], settings, config, progress, launch_of(opts)),
+                     opts["as_json"])
 
 
 @handle_errors
@@ -265,7 +288,7 @@ def embeddings(**opts: Any) -> None:
     config = EmbeddingTuneConfig.build(**pair_settings(opts), loss=opts["loss"], mini_batch_size=opts["mini_batch_size"],
                                        matryoshka_dims=dims, output_dim=opts["dim"])
     ws = workspace()
-    train_and_report(lambda progress: ws.tune_embeddings(config, progress), opts["as_json"])
+    train_and_report(lambda progress: ws.tune_embeddings(config, progress, launch_of(opts)), opts["as_json"])
 
 
 @handle_errors
@@ -282,7 +305,7 @@ def reranker(**opts: Any) -> None:
     """Train a cross-encoder reranker on pairs with mined hard negatives; use it with --rerank tuned:NAME."""
     config = RerankerTuneConfig.build(**pair_settings(opts), loss=opts["loss"], head=opts["head"])
     ws = workspace()
-    train_and_report(lambda progress: ws.tune_reranker(config, progress), opts["as_json"])
+    train_and_report(lambda progress: ws.tune_reranker(config, progress, launch_of(opts)), opts["as_json"])
 
 
 def register(app: typer.Typer) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import fcntl
 import shutil
+import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
@@ -29,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ragtune.common import library_versions, validation_message
 from ragtune.errors import ConfigError, InputError
+from ragtune.tuning import ranks
 from ragtune.tuning.registry import ModelCard, ModelRegistry, check_model_name
 
 RUN_DIR = ".run"  # a run in progress: settings, checkpoints, log (``runs.py``)
@@ -134,11 +136,12 @@ def training_lock(folder: Path, name: str) -> Iterator[None]:
 
 
 class Staging:
-    """The hidden folder a new version is built in; the registry makes it on first use of ``path``."""
+    """The hidden folder a new version is built in; the registry makes it on first use of ``path`` (``path`` given: a
+    scratch folder that is never published)."""
 
-    def __init__(self, registry: ModelRegistry, name: str) -> None:
+    def __init__(self, registry: ModelRegistry, name: str, path: Path | None = None) -> None:
         self.registry, self.name = registry, name
-        self._path: Path | None = None
+        self._path: Path | None = path
 
     @property
     def path(self) -> Path:
@@ -174,13 +177,22 @@ class BaseTuner:
         return self.registry.model_dir(self.config.name) / RUN_DIR
 
     def train(self, progress: Progress | None = None) -> ModelCard:
-        """Train, publish ``NAME@vN`` and return its card; an interrupted run keeps its work folders for ``resume``."""
+        """Train, publish ``NAME@vN`` and return its card; an interrupted run keeps its work folders for ``resume``.
+
+        Under a launcher every rank trains; rank 0 publishes (its card records the world size) and the other ranks
+        return their unpublished card (``ragtune.tuning.ranks``)."""
         name = self.config.name
         folder = self.registry.model_dir(name)
+        rank, size = ranks.world()
+        if size > 1:
+            ranks.start(training_device(self.config.device))
+            if rank > 0:
+                return self._follow(folder)
         with training_lock(folder, name):
             staging = Staging(self.registry, name)
             try:
                 card = self._fit(staging, progress or _ignore)
+                card.metrics["world_size"] = size
                 published = self.registry.publish(staging.path, card)
             except BaseException:
                 staging.discard()
@@ -188,6 +200,15 @@ class BaseTuner:
             for work in self.work_dirs:
                 shutil.rmtree(folder / work, ignore_errors=True)
         return published
+
+    def _follow(self, folder: Path) -> ModelCard:
+        """A rank other than 0: train in step with rank 0, build the artefact in a scratch folder, publish nothing."""
+        folder.mkdir(parents=True, exist_ok=True)
+        scratch = Path(tempfile.mkdtemp(prefix=".rank-", dir=folder))
+        try:
+            return self._fit(Staging(self.registry, self.config.name, scratch), _ignore)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
 
     def _fit(self, staging: Staging, notify: Progress) -> ModelCard:
         """Train, write the artefact into ``staging.path`` and return the version's card (``card`` fills the common fields)."""

@@ -27,6 +27,7 @@ from ragtune.tuning.base import BEST_DIR, BaseTuner, Staging, TrainingEvent, tra
 from ragtune.tuning.pair_config import PairTuneConfig
 from ragtune.tuning.pairs import PairData
 from ragtune.tuning.registry import DataInfo, ModelCard, ModelRegistry
+from ragtune.tuning import ranks
 from ragtune.tuning.runs import (LOG_FILE, Notify, RunCallback, RunState, loss_metrics, open_run, peak_rss_mb, stop_reason,
                                  train_to_end, trainer_arguments)
 from ragtune.tuning.tuned import MODEL_DIR
@@ -99,6 +100,14 @@ class PairTuner(BaseTuner):
         """Resume the interrupted run with its cached pairs, or prepare the pairs and start afresh."""
         cfg = self.config
         pairs_path = self.run_dir / "pairs.json"
+        with ranks.leader_first():  # under a launcher rank 0 prepares the pairs; the other ranks read them
+            if ranks.is_leader():
+                return self._lead_run(pairs_path, notify)
+            state, checkpoint = open_run(self.run_dir, cfg.name, cfg.run_fingerprint(), cfg.resume, notify, {})
+            return state, PairData.from_json(read_json(pairs_path, "pairs file")), checkpoint
+
+    def _lead_run(self, pairs_path: Path, notify: Notify) -> tuple[RunState, PairData, str | None]:
+        cfg = self.config
         if cfg.resume:
             state, checkpoint = open_run(self.run_dir, cfg.name, cfg.run_fingerprint(), True, notify, {})
             if not pairs_path.is_file():
@@ -204,7 +213,8 @@ class _PairRunCallback(RunCallback):
         self.notify(TrainingEvent("eval", step=state.global_step, max_steps=state.max_steps, epoch=state.epoch, scores=scores))
         if self.track_best("best_score", score, state.global_step, control, greater_is_better=True):
             self.run.data["best_scores"] = self.best_scores = scores
-            self.tuner.save(self.model, self.tuner.run_dir / BEST_DIR)
+            if self.run.writable:
+                self.tuner.save(self.model, self.tuner.run_dir / BEST_DIR)
         self.run.data["history"] = self.history
         self.end_eval()
         self.log({"event": "eval", "step": state.global_step, **scores})

@@ -39,6 +39,7 @@ from ragtune.generation.prompts import CANNOT_ANSWER, rag_prompt
 from ragtune.generation.text import content_terms, coverage, split_sentences
 from ragtune.index.base import ChunkRecord
 from ragtune.retrieval.base import Retriever, ScoredChunk
+from ragtune.tuning import ranks
 from ragtune.tuning.base import RUN_DIR, BaseTuner, Progress, Staging, TrainingEvent
 from ragtune.tuning.registry import ModelCard, ModelRegistry
 
@@ -287,10 +288,14 @@ class RaftTuner(BaseTuner):
         from ragtune.tuning import lora
 
         folder = self.registry.model_dir(self.lora.name) / RAFT_DIR
-        summary = self._rows(folder, notify)
         rows = folder / "train.jsonl"
         raft_rows = folder / "raft_train.jsonl"
-        raft_rows.write_bytes(rows.read_bytes())
+        with ranks.leader_first():  # under a launcher rank 0 builds the rows; the other ranks read them
+            if ranks.is_leader():
+                summary = self._rows(folder, notify)
+                raft_rows.write_bytes(rows.read_bytes())
+            else:
+                summary = read_raft_summary(folder) or {}
         config = self.lora.model_copy(update={"data": rows})
         tuner = lora.LoraTuner(config, self.registry, data_source={k: v for k, v in summary.items() if k != "skipped_all"},
                                attachments={"raft_data": raft_rows, "raft": folder / "raft.json"})

@@ -22,6 +22,7 @@ from transformers import TrainerCallback
 
 from ragtune.common import read_json, write_json_atomic
 from ragtune.errors import InputError, TuningError
+from ragtune.tuning import ranks
 from ragtune.tuning.base import LOG_FILE, RUN_DIR, Progress, TrainingConfig, TrainingEvent
 
 if TYPE_CHECKING:
@@ -35,13 +36,15 @@ Notify = Progress
 
 
 class RunState:
-    """``run.json`` of a run in progress: its fingerprint and what must survive a resume."""
+    """``run.json`` of a run in progress: its fingerprint and what must survive a resume. A rank other than 0 of a
+    launched run holds it read-only (``writable`` false): it and its callbacks write nothing."""
 
-    def __init__(self, path: Path, data: dict[str, Any]) -> None:
-        self.path, self.data = path, data
+    def __init__(self, path: Path, data: dict[str, Any], writable: bool = True) -> None:
+        self.path, self.data, self.writable = path, data, writable
 
     def save(self) -> None:
-        write_json_atomic(self.path, self.data)
+        if self.writable:
+            write_json_atomic(self.path, self.data)
 
 
 def open_run(run_dir: Path, name: str, fingerprint: dict[str, Any], resume: bool, notify: Notify,
@@ -49,8 +52,18 @@ def open_run(run_dir: Path, name: str, fingerprint: dict[str, Any], resume: bool
     """The run's state and the checkpoint to resume from (None: from step 0).
 
     With ``resume`` the interrupted run must exist and have the same ``fingerprint`` (the error names the settings
-    that differ); otherwise any interrupted run is discarded and a fresh one starts with ``initial`` state.
+    that differ); otherwise any interrupted run is discarded and a fresh one starts with ``initial`` state. Under a
+    launcher rank 0 does this and the other ranks then join its run read-only.
     """
+    with ranks.leader_first():
+        if not ranks.is_leader():
+            state = RunState(run_dir / "run.json", read_json(run_dir / "run.json", "run state"), writable=False)
+            return state, _newest_complete(run_dir / "checkpoints") if resume else None
+        return _open_run(run_dir, name, fingerprint, resume, notify, initial)
+
+
+def _open_run(run_dir: Path, name: str, fingerprint: dict[str, Any], resume: bool, notify: Notify,
+              initial: dict[str, Any]) -> tuple[RunState, str | None]:
     state_path = run_dir / "run.json"
     if resume:
         if not state_path.is_file():
@@ -73,6 +86,13 @@ def open_run(run_dir: Path, name: str, fingerprint: dict[str, Any], resume: bool
                                   "evals_without_improvement": 0, **initial})
     state.save()
     return state, None
+
+
+def _newest_complete(folder: Path) -> str | None:
+    """The newest checkpoint marked complete, found without removing anything."""
+    found = sorted((int(p.name.split("-")[-1]), p) for p in folder.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()) \
+        if folder.is_dir() else []
+    return next((str(path) for _, path in reversed(found) if (path / COMPLETE_MARKER).is_file()), None)
 
 
 def last_complete_checkpoint(folder: Path) -> str | None:
@@ -107,6 +127,8 @@ class RunCallback(TrainerCallback):
         return self.run.data["elapsed_s"] + (time.monotonic() - self.started)
 
     def log(self, record: dict[str, Any]) -> None:
+        if not self.run.writable:
+            return
         with open(self.log_path, "a", encoding="utf-8") as fh:
             fh.write(json.dumps({"time_s": round(self.elapsed(), 2), **record}) + "\n")
 
@@ -120,10 +142,12 @@ class RunCallback(TrainerCallback):
         eta = (time.monotonic() - self.train_started) / done * (state.max_steps - state.global_step) if done else None
         loss = next((h["loss"] for h in reversed(state.log_history) if "loss" in h), None)
         self.notify(TrainingEvent("step", step=state.global_step, max_steps=state.max_steps, loss=loss, eta_s=eta, epoch=state.epoch))
-        if self.time_budget_s and self.elapsed() >= self.time_budget_s and not control.should_training_stop:
-            self.stopped_by = "time_budget"
-            control.should_training_stop = True
-            self.log({"event": "time_budget", "step": state.global_step})
+        if self.time_budget_s:  # every rank stops at the same step (the clocks of the ranks differ a little)
+            over = ranks.agree(self.elapsed() >= self.time_budget_s)
+            if over and not control.should_training_stop:
+                self.stopped_by = "time_budget"
+                control.should_training_stop = True
+                self.log({"event": "time_budget", "step": state.global_step})
         return control
 
     def on_log(self, args, state, control, logs=None, **kwargs):
@@ -131,7 +155,7 @@ class RunCallback(TrainerCallback):
 
     def on_save(self, args, state, control, **kwargs):
         checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
-        if checkpoint.is_dir():
+        if checkpoint.is_dir() and self.run.writable:
             (checkpoint / COMPLETE_MARKER).touch()
         self.run.data["elapsed_at_step"] = state.global_step
         self.end_eval()
@@ -191,6 +215,8 @@ def trainer_arguments(args_class: type, config: TrainingConfig, run_dir: Path, m
         "save_steps": config.save_steps, "save_total_limit": 2, "seed": config.seed, "data_seed": config.seed,
         "use_cpu": device == "cpu", "report_to": "none", "disable_tqdm": True, "dataloader_num_workers": 0, "log_level": "error",
     }
+    if ranks.fsdp_requested():
+        values["fsdp"] = "full_shard auto_wrap"
     return args_class(**{**values, **settings})
 
 

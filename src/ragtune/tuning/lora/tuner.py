@@ -190,7 +190,7 @@ class _RunCallback(RunCallback):
             return control
         self.last_eval_loss = round(loss, 4)
         self.notify(TrainingEvent("eval", step=state.global_step, max_steps=state.max_steps, eval_loss=loss, epoch=state.epoch))
-        if self.track_best("best_eval_loss", loss, state.global_step, control, greater_is_better=False):
+        if self.track_best("best_eval_loss", loss, state.global_step, control, greater_is_better=False) and self.run.writable:
             self.model.save_pretrained(str(self.tuner.run_dir / BEST_DIR))
         self.end_eval()
         return control
