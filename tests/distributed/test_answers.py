@@ -12,14 +12,7 @@ from ragtune.api import EvalConfig, Workspace
 from ragtune.config import RagtuneConfig
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-QUESTIONS = [
-    {"id": "retention", "question": "How long are audit entries kept?", "reference_answer": "400 days",
-     "gold_doc_ids": ["audit-log.md"]},
-    {"id": "port", "question": "Which port does the server listen on by default?", "reference_answer": "port 8420",
-     "gold_doc_ids": ["install-guide.txt"]},
-    {"id": "mercury", "question": "What is the boiling point of mercury?", "answerable": False},
-    {"id": "long", "question": "Why? " * 5000},  # too long for the fake model's window: an error row, on both engines
-]
+LONG = {"id": "long", "question": "Why? " * 5000}  # too long for the fake model's window: an error row, on both engines
 _TIMING = ("latency", "cached")
 
 
@@ -32,8 +25,10 @@ def _ws(home: Path, engine: str) -> Workspace:
 
 
 def _questions(tmp_path: Path) -> Path:
+    """Three of the example questions (with references and gold documents), and one far too long."""
+    rows = (EXAMPLES / "questions.jsonl").read_text(encoding="utf-8").splitlines()[:3] + [json.dumps(LONG)]
     path = tmp_path / "questions.jsonl"
-    path.write_text("".join(json.dumps(q) + "\n" for q in QUESTIONS), encoding="utf-8")
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
     return path
 
 

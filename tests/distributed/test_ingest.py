@@ -13,7 +13,7 @@ import pytest
 from ragtune.api import Workspace
 from ragtune.config import ChunkingConfig, RagtuneConfig, RayConfig
 from ragtune.documents import RecursiveChunker
-from ragtune.errors import ConfigError
+from ragtune.errors import ConfigError, InputError
 from ragtune.index.sync import sync_sources
 
 from .helpers import DyingChunker, DyingEmbedderFactory, FailingEmbedderFactory
@@ -68,6 +68,18 @@ def test_a_ray_ingest_and_its_resyncs_equal_the_local_ones(ray_local, tmp_path):
     unchanged = on_ray.ingest([str(corpus)], "docs").to_json()
     assert unchanged["unchanged"] == 7 and unchanged["chunks"] == 0
     assert on_ray.store.manifest("docs").generation == local.store.manifest("docs").generation == 2
+
+
+def test_strict_stops_at_the_same_file_with_the_same_error(ray_local, tmp_path):
+    corpus = _corpus(tmp_path)
+    errors = []
+    for engine in ("local", "ray"):
+        ws = _ws(tmp_path / engine, engine)
+        with pytest.raises(InputError) as caught:
+            ws.ingest([str(corpus)], "docs", strict=True)
+        errors.append(str(caught.value))
+        assert not ws.store.exists("docs")  # a first ingest that fails leaves no index behind
+    assert errors[0] == errors[1] and "empty.txt" in errors[0]
 
 
 def test_a_clashing_id_is_resolved_as_locally(ray_local, tmp_path):

@@ -14,6 +14,8 @@ and the same paths (a shared file system, or PostgreSQL as the store).
 from __future__ import annotations
 
 import logging
+import os
+from pathlib import Path
 from typing import Any
 
 from ragtune.config import RayConfig
@@ -38,14 +40,21 @@ def connect(config: RayConfig) -> Any:
         options: dict[str, Any] = {"include_dashboard": False, "logging_level": logging.WARNING}
         if config.address:
             options["address"] = config.address
-        elif config.num_cpus:
+        else:  # a local Ray: its workers import the ragtune this process runs
             options["num_cpus"] = config.num_cpus
+            options["runtime_env"] = {"env_vars": {"PYTHONPATH": _python_path()}}
         try:
             ray.init(**options)
         except ConnectionError as exc:
             raise ConfigError(f"cannot reach the Ray cluster at '{config.address}': {exc}") from None
     quiet_data()
     return ray
+
+
+def _python_path() -> str:
+    """``PYTHONPATH`` with the folder this ragtune is imported from first."""
+    here = str(Path(__file__).resolve().parents[2])
+    return os.pathsep.join([here, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))])
 
 
 def quiet_data() -> None:

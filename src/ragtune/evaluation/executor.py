@@ -88,7 +88,5 @@ def answer_elsewhere(runner: "EvalRunner", plans: Sequence["VariantPlan"], quest
     except (InputError, EvaluationError):
         raise
     except Exception as exc:  # noqa: BLE001 - any failure stops the run; what is cached stays
-        cached = runner.counts["generated"] + runner.counts["cached"]
-        raise EvaluationError(f"the run stopped: {type(exc).__name__}: {exc}. The {cached} answers before it are cached: "
-                              "run the same command again to resume") from exc
+        raise runner.stopped(exc) from exc
     return records  # type: ignore[return-value]

@@ -226,9 +226,13 @@ class EvalRunner:
         except (InputError, EvaluationError):
             raise
         except Exception as exc:  # noqa: BLE001 - any failure stops the run; what is cached stays
-            done = self.counts["generated"] + self.counts["cached"]
-            raise EvaluationError(f"the run stopped at question '{qid}': {type(exc).__name__}: {exc}. The {done} answers "
-                                  "before it are cached: run the same command again to resume") from exc
+            raise self.stopped(exc, f" at question '{qid}'") from exc
+
+    def stopped(self, exc: Exception, where: str = "") -> EvaluationError:
+        """The error that stops the run on ``exc``, saying how many answers are cached for the resume."""
+        done = self.counts["generated"] + self.counts["cached"]
+        return EvaluationError(f"the run stopped{where}: {type(exc).__name__}: {exc}. The {done} answers before it are cached: "
+                               "run the same command again to resume")
 
     # --- retrieval and judge --------------------------------------------------------------------------
 
