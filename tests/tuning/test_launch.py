@@ -78,10 +78,13 @@ def test_two_processes_train_the_adapter_one_process_trains(tmp_path, tiny_base)
     assert max(float((one[k] - two[k]).abs().max()) for k in one) < 1e-3
 
 
-def test_fsdp_without_a_launcher_is_refused(tmp_path):
+def test_fsdp_without_a_launcher_or_on_the_cpu_is_refused(tmp_path):
     from typer.testing import CliRunner
 
     from ragtune.cli import app
 
-    result = CliRunner().invoke(app, ["tune", "lora", "--data", str(_data(tmp_path)), "--name", "x", "--fsdp"])
+    args = ["tune", "lora", "--data", str(_data(tmp_path)), "--name", "x", "--fsdp"]
+    result = CliRunner().invoke(app, args)
     assert result.exit_code == 2 and "--fsdp needs --launcher" in result.stderr
+    result = CliRunner().invoke(app, [*args, "--launcher", "torchrun", "--device", "cpu"])
+    assert result.exit_code == 2 and "CUDA devices" in result.stderr

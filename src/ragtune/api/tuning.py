@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence
 
-from ragtune.errors import InputError
+from ragtune.errors import ConfigError, InputError
 from ragtune.evaluation.questions import Question, load_questions
 from ragtune.tuning import ModelCard, TrainingEvent
 from ragtune.tuning.embedding import EmbeddingTuneConfig
@@ -27,8 +27,13 @@ class TuningMethods:
 
     def _launched(self: "Workspace", method: str, args: tuple, launch: "Launch", progress: TrainingProgress | None) -> ModelCard:
         """``method(*args)`` run data-parallel by ``launch``'s processes (``ragtune.tuning.launch``); rank 0 publishes."""
+        from ragtune.tuning.base import TrainingConfig, training_device
         from ragtune.tuning.launch import LaunchedJob, run_launched
 
+        training = next(a for a in args if isinstance(a, TrainingConfig))
+        if launch.fsdp and training_device(training.device) == "cpu":
+            raise ConfigError("--fsdp shards the model over CUDA devices; on CPUs train data-parallel without it (DDP), "
+                              "or give --device cuda on a machine with GPUs")
         config = self.config.model_copy(update={"home": self.config.home.resolve()})
         return run_launched(launch, "ragtune.api.launched", LaunchedJob(config, method, args), progress)
 
