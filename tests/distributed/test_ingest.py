@@ -130,6 +130,39 @@ def test_a_failing_embedder_commits_nothing(ray_local, tmp_path):
     assert manifest.generation == 0 and manifest.chunks == 0 and ws.store.documents("docs") == []
 
 
+def test_a_driver_killed_part_way_leaves_the_old_version_whole(ray_local, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import time
+
+    corpus = _corpus(tmp_path)
+    ws = _ws(tmp_path / "home", "local")
+    ws.ingest([str(corpus)], "docs")
+    before = _content(ws, "docs")
+    (corpus / "sla.md").write_text("# SLA\n\nThe target is now 99.99%.\n", encoding="utf-8")
+    (corpus / "install-guide.txt").unlink()
+    marker = tmp_path / "embedding-started"
+    script = (f"import sys; sys.path[:0] = [{str(EXAMPLES.parents[1])!r}, {str(EXAMPLES.parents[1] / 'src')!r}]\n"
+              "from tests.distributed.helpers import ingest_stalling\n"
+              f"ingest_stalling({str(tmp_path / 'home')!r}, {str(corpus)!r}, "
+              f"{ray_local.get_runtime_context().gcs_address!r}, {str(marker)!r})\n")
+    driver = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while not marker.exists() and driver.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert marker.exists(), driver.stderr.read().decode()[-2000:] if driver.poll() is not None else "no embedding began"
+    finally:
+        os.kill(driver.pid, signal.SIGKILL)
+        driver.wait()
+    after = _ws(tmp_path / "home", "local")
+    assert after.store.manifest("docs").generation == 1
+    docs, rows, vectors = _content(after, "docs")
+    assert (docs, rows) == before[:2] and np.array_equal(vectors, before[2])
+    assert after.ingest([str(corpus)], "docs").to_json()["removed"] == 1  # the next sync goes on from the old version
+
+
 def test_without_ray_the_error_names_the_extra(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)
     ws = _ws(tmp_path / "ray", "ray")
