@@ -8,6 +8,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from ragtune.documents import Chunk, Chunker, Document
 from ragtune.embeddings import Embedder
@@ -21,22 +22,31 @@ def die_once(marker: Path) -> None:
         os._exit(1)
 
 
-class DyingEmbedder(FakeEmbedder):
-    def __init__(self, dimension: int, marker: Path) -> None:
+def stall(marker: Path) -> None:
+    """Say that embedding has begun (the marker file), then take far longer than any test waits."""
+    marker.write_text("embedding", encoding="utf-8")
+    time.sleep(600)
+
+
+class MarkedEmbedder(FakeEmbedder):
+    """The fake embedder, doing ``act(marker)`` before each batch."""
+
+    def __init__(self, dimension: int, marker: Path, act: Callable[[Path], None]) -> None:
         super().__init__(dimension)
-        self.marker = marker
+        self.marker, self.act = marker, act
 
     def embed_documents(self, texts, on_batch=None):
-        die_once(self.marker)
+        self.act(self.marker)
         return super().embed_documents(texts, on_batch)
 
 
 @dataclass(frozen=True)
-class DyingEmbedderFactory:
+class MarkedEmbedderFactory:
     marker: Path
+    act: Callable[[Path], None]
 
     def __call__(self) -> Embedder:
-        return DyingEmbedder(64, self.marker)
+        return MarkedEmbedder(64, self.marker, self.act)
 
 
 class FailingEmbedder(FakeEmbedder):
@@ -60,27 +70,6 @@ class DyingChunker:
         return self.inner.chunk(document)
 
 
-class StallingEmbedder(FakeEmbedder):
-    """Says it has started (the marker file), then takes far longer than any test waits."""
-
-    def __init__(self, dimension: int, marker: Path) -> None:
-        super().__init__(dimension)
-        self.marker = marker
-
-    def embed_documents(self, texts, on_batch=None):
-        self.marker.write_text("embedding", encoding="utf-8")
-        time.sleep(600)
-        return super().embed_documents(texts, on_batch)
-
-
-@dataclass(frozen=True)
-class StallingEmbedderFactory:
-    marker: Path
-
-    def __call__(self) -> Embedder:
-        return StallingEmbedder(64, self.marker)
-
-
 def ingest_stalling(home: str, corpus: str, address: str, marker: str) -> None:
     """A driver (run in its own process) that re-ingests ``corpus`` on the Ray cluster at ``address`` and stalls while
     embedding, to be killed there."""
@@ -95,5 +84,5 @@ def ingest_stalling(home: str, corpus: str, address: str, marker: str) -> None:
 
     cloudpickle.register_pickle_by_value(me)
     config = RagtuneConfig.load({"home": home, "embedder": {"model": "fake:64"}}, env={})
-    engine = RayIngest(RayConfig(address=address, embed_actors=1), me.StallingEmbedderFactory(Path(marker)), 64)
+    engine = RayIngest(RayConfig(address=address, embed_actors=1), me.MarkedEmbedderFactory(Path(marker), me.stall), 64)
     sync_sources(open_store(config), "docs", FakeEmbedder(64), RecursiveChunker(ChunkingConfig()), [corpus], engine=engine)

@@ -16,7 +16,7 @@ from ragtune.documents import RecursiveChunker
 from ragtune.errors import ConfigError, InputError
 from ragtune.index.sync import sync_sources
 
-from .helpers import DyingChunker, DyingEmbedderFactory, FailingEmbedderFactory
+from .helpers import DyingChunker, FailingEmbedderFactory, MarkedEmbedderFactory, die_once
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "docs"
 
@@ -116,7 +116,7 @@ def test_a_worker_that_dies_is_retried_and_the_result_is_whole(ray_local, tmp_pa
     local.ingest([str(EXAMPLES)], "docs")
     on_ray = _ws(tmp_path / "ray", "ray")
     chunker = DyingChunker(RecursiveChunker(ChunkingConfig()), tmp_path / "chunker-died")
-    report = _sync(on_ray, tmp_path, DyingEmbedderFactory(tmp_path / "embedder-died"), chunker)
+    report = _sync(on_ray, tmp_path, MarkedEmbedderFactory(tmp_path / "embedder-died", die_once), chunker)
     assert (tmp_path / "chunker-died").is_file() and (tmp_path / "embedder-died").is_file()
     assert report.added == 5 and on_ray.store.manifest("docs").generation == 1  # one commit
     _same(local, on_ray, "docs")
