@@ -147,8 +147,21 @@ def test_a_damaged_segment_that_cannot_be_rebuilt_names_reindex(tmp_path, monkey
         raise OSError(30, "Read-only file system")
 
     monkeypatch.setattr(SegmentWriter, "rebuild", fails)
-    with pytest.raises(StoreError, match=r"index 'kb'.*terms\.npy is missing.*ragtune reindex --index kb --force"):
+    with pytest.raises(StoreError, match=r"index 'kb'.*terms\.npy is missing.*ragtune reindex --index kb --embedder fake:32 --force"):
         LanceDBStore(tmp_path / "ws").search_lexical("kb", "keys", 3)
+
+
+def test_reindex_force_rebuilds_damaged_segments_without_reading_them(tmp_path, caplog):
+    from ragtune.embeddings import FakeEmbedder
+    from ragtune.index.reindex import reindex
+
+    store = _store(tmp_path)
+    store.commit("kb", [change("a", ["rotate api keys"]), change("b", ["audit log"])], [], IngestEvent())
+    _damage(store, "garbled")
+    report = reindex(LanceDBStore(tmp_path / "ws"), "kb", FakeEmbedder(32), force=True)
+    assert report.changed and report.chunks == 2
+    assert [c for c, _ in LanceDBStore(tmp_path / "ws").search_lexical("kb", "audit", 3)] == ["b#0"]
+    assert "rebuilding" not in caplog.text
 
 
 def test_an_index_written_before_segments_is_upgraded(tmp_path):

@@ -287,6 +287,7 @@ class LanceDBStore:
     def _repair(self, name: str, key: str, why: str) -> None:
         """Rebuild the segments of the committed generation from the chunks table (same generation, new files)."""
         folder = self._require(name)
+        spec = self._current(name).embedder.spec
         try:
             with self._writer(name):
                 manifest = self.manifest(name)
@@ -306,7 +307,7 @@ class LanceDBStore:
         except (OSError, RagtuneError, ValueError, RuntimeError) as exc:
             raise StoreError(f"index '{name}': its search segments are missing or damaged ({why}) and could not be "
                              f"rebuilt from its tables ({exc}); rebuild them with: ragtune reindex --index {name} "
-                             "--force") from exc
+                             f"--embedder {spec} --force") from exc
 
     def search_dense(self, name: str, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[tuple[str, float]]:
         check_query_vector(name, self._current(name), vector)

@@ -5,7 +5,8 @@ their segments' deletion lists (a new small file per touched segment), the new c
 segment, and the vectors of the new rows are assigned to the existing IVF partitions. Segments are merged at a
 size ratio: when ``FACTOR`` segments share a size tier (tiers grow ``FACTOR``-fold from ``BASE_ROWS`` rows) they
 become one, so each row is rewritten about once per tier and a query reads few segments; a segment with more
-than ``MAX_DELETED`` of its rows deleted is rewritten alone. The IVF partitioning is trained when the index
+than ``MAX_DELETED`` of its rows deleted is rewritten alone. No merge writes more than ``MERGE_ROWS`` rows, which
+bounds the work any one commit can be asked to do (a large index is then a few segments of that size). The IVF partitioning is trained when the index
 passes ``ann_threshold`` chunks and again only when ``ragtune.index.ivf.needs_training`` says the data has outgrown
 it; then every segment is rewritten in the new partition order.
 """
@@ -36,8 +37,10 @@ from ragtune.index.segments import Segment
 BASE_ROWS = 4096
 FACTOR = 8
 MAX_DELETED = 0.3
-REBUILD_ROWS = 262_144
-"""A rebuild from the chunks table writes segments of at most this many rows (bounded memory)."""
+MERGE_ROWS = 262_144
+"""No merge writes a segment of more live rows than this, so a commit's merging work is bounded."""
+REBUILD_ROWS = MERGE_ROWS
+"""A rebuild, or a new partitioning, writes segments of at most this many rows (bounded memory)."""
 TRAINING_SAMPLE = 48
 NEIGHBOURS = 10
 
@@ -123,6 +126,8 @@ class SegmentWriter:
             self._merge(group)
 
     def _merge_group(self) -> list[dict] | None:
+        """The next segments to merge: one with too many deleted rows, or the smallest of a full tier (within
+        ``MERGE_ROWS`` live rows, so that no commit rewrites more than that)."""
         for entry in self.entries:
             if entry["live"] < (1 - MAX_DELETED) * entry["rows"]:
                 return [entry]
@@ -130,8 +135,16 @@ class SegmentWriter:
         for entry in self.entries:
             tiers.setdefault(_tier(entry["live"]), []).append(entry)
         for tier in sorted(tiers):
-            if len(tiers[tier]) >= FACTOR:
-                return tiers[tier]
+            if len(tiers[tier]) < FACTOR:
+                continue
+            group, size = [], 0
+            for entry in sorted(tiers[tier], key=lambda e: e["live"]):
+                if size + entry["live"] > MERGE_ROWS:
+                    break
+                group.append(entry)
+                size += entry["live"]
+            if len(group) >= 2:
+                return group
         return None
 
     def _merge(self, group: list[dict]) -> None:

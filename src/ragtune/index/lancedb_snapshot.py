@@ -10,6 +10,7 @@ Filters are evaluated over the mapped columns (``Segment.mask``), once per filte
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from pathlib import Path
 from typing import Sequence
@@ -71,6 +72,7 @@ class Snapshot:
             self.nprobe = nprobe or ivf.get("nprobe") or probes_for(len(self.centroids))
         self._masks: OrderedDict[str, list[np.ndarray]] = OrderedDict()
         self._located: dict[str, tuple[int, int]] = {}
+        self._guard = threading.Lock()
 
     @property
     def size(self) -> int:
@@ -81,15 +83,16 @@ class Snapshot:
         if not filters:
             return list(self.alive)
         key = repr((filters.source, tuple(filters.types), sorted((str(k), str(v)) for k, v in filters.metadata.items())))
-        masks = self._masks.get(key)
-        if masks is None:
-            masks = [seg.mask(filters) & (alive if alive is not None else True)
-                     for seg, alive in zip(self.segments, self.alive)]
+        with self._guard:
+            masks = self._masks.get(key)
+            if masks is not None:
+                self._masks.move_to_end(key)
+                return masks
+        masks = [seg.mask(filters) & (alive if alive is not None else True) for seg, alive in zip(self.segments, self.alive)]
+        with self._guard:
             self._masks[key] = masks
             while len(self._masks) > _FILTER_CACHE:
                 self._masks.popitem(last=False)
-        else:
-            self._masks.move_to_end(key)
         return masks
 
     def _hits(self, found: list[tuple[int, np.ndarray, np.ndarray]], k: int) -> list[tuple[str, float]]:
@@ -163,11 +166,12 @@ class Snapshot:
                 continue
             starts, stops = np.asarray(seg.parts[partitions]), np.asarray(seg.parts[partitions + 1])
             rows = _ranges(starts, stops)
-            if masks[i] is not None:
-                rows = rows[masks[i][rows]]
             if not len(rows):
                 continue
-            scores = np.asarray(seg.vectors[rows]) @ vector
+            # each partition's rows are contiguous: score them in place, without gathering a copy
+            scores = np.concatenate([seg.vectors[a:b] @ vector for a, b in zip(starts.tolist(), stops.tolist()) if b > a])
+            if masks[i] is not None:
+                scores = np.where(masks[i][rows], scores, -np.inf)
             best = top(scores, k)
             found.append((i, rows[best], scores[best]))
         return found
@@ -175,7 +179,8 @@ class Snapshot:
     def records(self, chunk_ids: Sequence[str], index: str) -> list[ChunkRecord]:
         """The live records of ``chunk_ids``, in that order (``ChunkNotFoundError`` for one the index does not hold)."""
         ids = list(dict.fromkeys(chunk_ids))
-        where = {c: self._located[c] for c in ids if c in self._located}  # found by a search of this snapshot
+        located = ((c, self._located.get(c)) for c in ids)  # found by a search of this snapshot
+        where = {c: at for c, at in located if at is not None}
         for i, seg in enumerate(self.segments):
             todo = [c for c in ids if c not in where]
             if not todo:

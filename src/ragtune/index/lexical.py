@@ -163,5 +163,10 @@ def _part_scores(part: LexicalPart, lists: list, avgdl: float) -> tuple[np.ndarr
     weights = np.concatenate([np.full(len(r), w, np.float32) for r, _, w in lists])
     lengths = np.asarray(part.postings.lengths)[rows].astype(np.float32)
     contrib = weights * tfs / (tfs + np.float32(K1) * (np.float32(1 - B) + np.float32(B) * lengths / np.float32(avgdl)))
+    size = len(part.postings.lengths)
+    if len(rows) * 16 >= size:  # many postings: add them up over every row of the segment
+        total = np.bincount(rows, weights=contrib, minlength=size)
+        hit = np.flatnonzero(total)
+        return hit.astype(np.int32), total[hit].astype(np.float32)
     uniq, inverse = np.unique(rows, return_inverse=True)
     return uniq.astype(np.int32), np.bincount(inverse, weights=contrib).astype(np.float32)

@@ -71,6 +71,8 @@ class Segment:
             raise SegmentError(f"{folder}: rows.arrow is missing") from exc
         except (pa.ArrowException, OSError) as exc:
             raise SegmentError(f"{folder}: rows.arrow is unreadable ({exc})") from exc
+        self._batches: list | None = None
+        self._starts = np.zeros(1, np.int64)
         if self.table.num_rows != rows:
             raise SegmentError(f"{folder}: rows.arrow holds {self.table.num_rows} rows, the manifest {rows}")
         self.vectors = _npy(folder, "vectors", rows)
@@ -103,22 +105,39 @@ class Segment:
             rows[found[[a != chunk_ids[i] for a, i in zip(stored, found.tolist())]]] = -1
         return rows
 
-    def column(self, name: str, rows: np.ndarray) -> list[Any]:
-        """The values of one column at ``rows``."""
+    def _take(self, columns: Sequence[str], rows: np.ndarray) -> dict[str, list[Any]]:
+        """The values of ``columns`` at ``rows``, in that order, read batch by batch (a take over the whole table
+        would first join its batches: a copy of every column)."""
         import pyarrow as pa
 
-        return self.table.column(name).take(pa.array(np.asarray(rows, np.int64))).to_pylist()
+        rows = np.asarray(rows, np.int64)
+        if self._batches is None:
+            self._batches = [b.select(list(self.table.column_names)) for b in self.table.to_batches()]
+            self._starts = np.cumsum([0] + [b.num_rows for b in self._batches])
+        out: dict[str, list[Any]] = {c: [None] * len(rows) for c in columns}
+        which = np.searchsorted(self._starts, rows, side="right") - 1
+        for b in np.unique(which).tolist():
+            at = np.flatnonzero(which == b)
+            part = self._batches[b].select(list(columns)).take(pa.array(rows[at] - self._starts[b]))
+            for c in columns:
+                values = part.column(c).to_pylist()
+                target = out[c]
+                for i, v in zip(at.tolist(), values):
+                    target[i] = v
+        return out
+
+    def column(self, name: str, rows: np.ndarray) -> list[Any]:
+        """The values of one column at ``rows``."""
+        return self._take([name], rows)[name]
 
     def records(self, rows: np.ndarray) -> list[ChunkRecord]:
         """The chunk records at ``rows``, in that order."""
-        import pyarrow as pa
-
-        data = self.table.select(RECORD_COLUMNS).take(pa.array(np.asarray(rows, np.int64)))
-        c = {name: data.column(name).to_pylist() for name in RECORD_COLUMNS}
+        c = self._take(RECORD_COLUMNS, rows)
+        n = len(c["chunk_id"])
         return [ChunkRecord(chunk_id=c["chunk_id"][i], doc_id=c["doc_id"][i], position=c["position"][i],
                             text=c["text"][i], start=c["start"][i], end=c["end"][i], page=c["page"][i],
                             headings=_headings(c["headings"][i]), source=c["source"][i], doc_type=c["doc_type"][i],
-                            metadata=_metadata(c["metadata"][i])) for i in range(data.num_rows)]
+                            metadata=_metadata(c["metadata"][i])) for i in range(n)]
 
     def rows_of_documents(self, doc_ids: Sequence[str]) -> np.ndarray:
         """The rows of the chunks of ``doc_ids``."""
