@@ -94,3 +94,19 @@ def test_calibrate_picks_the_fewest_partitions_for_the_target():
     assert recall >= 0.9 and nprobe == 4  # at least MIN_PROBES
     nprobe, recall = calibrate(centroids, queries, np.full((4, 10), -1), target=0.99)
     assert recall == 1.0
+
+
+def test_a_missing_partitioning_is_rebuilt_before_a_commit_or_a_search(tmp_path, small_partitions, caplog):
+    rng = np.random.default_rng(2)
+    centres = rng.standard_normal((20, DIM)).astype(np.float32)
+    store = LanceDBStore(tmp_path / "ws", IndexConfig(ann_threshold=1000))
+    store.create(IndexManifest(name="kb", embedder=EMB.info, chunking=ChunkingConfig()))
+    vectors = _clustered(rng, centres, 2000)
+    ivf = store.commit("kb", _docs("a", vectors), [], IngestEvent()).backend["ivf"]
+    (tmp_path / "ws" / "indexes" / "kb" / "ivf" / f"{ivf['id']}.npy").unlink()
+    m = LanceDBStore(tmp_path / "ws", IndexConfig(ann_threshold=1000)).commit(
+        "kb", _docs("b", _clustered(rng, centres, 20)), [], IngestEvent())
+    assert "rebuilding its segments" in caplog.text and m.backend["ivf"]["id"] != ivf["id"] and m.chunks == 2020
+    (tmp_path / "ws" / "indexes" / "kb" / "ivf" / f"{m.backend['ivf']['id']}.npy").unlink()
+    reader = LanceDBStore(tmp_path / "ws", IndexConfig(ann_threshold=1000))
+    assert reader.search_dense("kb", vectors[5], 1)[0][0] == "a0#5"

@@ -32,7 +32,7 @@ from ragtune.index.segment_write import (
     save_array,
     write_segment,
 )
-from ragtune.index.segments import Segment
+from ragtune.index.segments import Segment, load_centroids
 
 BASE_ROWS = 4096
 FACTOR = 8
@@ -58,7 +58,8 @@ class SegmentWriter:
         self.alive: dict[str, np.ndarray | None] = {}
         for entry in self.entries:
             self._open(entry)
-        self._partitioning: Partitioning | None = None
+        self._partitioning = None if self.ivf is None else Partitioning(
+            self.ivf["id"], load_centroids(folder / "ivf" / f"{self.ivf['id']}.npy", self.ivf["partitions"]))
 
     def _open(self, entry: dict) -> None:
         segment = Segment(self.folder / "segments" / entry["id"], entry["rows"])
@@ -70,11 +71,7 @@ class SegmentWriter:
         return sum(e["live"] for e in self.entries)
 
     def partitioning(self) -> Partitioning | None:
-        if self.ivf is None:
-            return None
-        if self._partitioning is None or self._partitioning.id != self.ivf["id"]:
-            centroids = np.load(self.folder / "ivf" / f"{self.ivf['id']}.npy", allow_pickle=False)
-            self._partitioning = Partitioning(self.ivf["id"], centroids)
+        """The IVF partitioning new rows are sorted by (None below ``ann_threshold``)."""
         return self._partitioning
 
     # -- a commit's changes ------------------------------------------------------------------------------------
@@ -161,6 +158,7 @@ class SegmentWriter:
         centroids = train(sample, parts, seed=self.generation)
         ivf_id = new_segment_id(self.generation)
         save_array(self.folder / "ivf" / f"{ivf_id}.npy", centroids)
+        self._partitioning = Partitioning(ivf_id, centroids)
         self.ivf = {"id": ivf_id, "partitions": len(centroids), "trained_rows": total, "distance": 0.0,
                     "added_rows": 0, "added_distance": 0.0}
         old, self.entries = self.entries, []

@@ -21,7 +21,7 @@ from ragtune.errors import ChunkNotFoundError
 from ragtune.index.base import ChunkRecord, Filters
 from ragtune.index.ivf import probe, probes_for
 from ragtune.index.lexical import Analyzer, LexicalPart, bm25
-from ragtune.index.segments import Segment, SegmentError
+from ragtune.index.segments import Segment, SegmentError, load_centroids
 
 _FILTER_CACHE = 8
 _LOCATED = 100_000
@@ -67,7 +67,7 @@ class Snapshot:
         self.centroids = None
         ivf = backend.get("ivf")
         if ann and ivf:
-            self.centroids = _centroids(folder / "ivf" / f"{ivf['id']}.npy", ivf["partitions"])
+            self.centroids = load_centroids(folder / "ivf" / f"{ivf['id']}.npy", ivf["partitions"])
             self.ivf_id = ivf["id"]
             self.nprobe = nprobe or ivf.get("nprobe") or probes_for(len(self.centroids))
         self._masks: OrderedDict[str, list[np.ndarray]] = OrderedDict()
@@ -197,18 +197,6 @@ class Snapshot:
             for cid, record in zip(wanted, self.segments[i].records(np.array([where[c][1] for c in wanted]))):
                 fetched[cid] = record
         return [fetched[c] for c in chunk_ids]
-
-
-def _centroids(path: Path, partitions: int) -> np.ndarray:
-    try:
-        centroids = np.load(path, allow_pickle=False)
-    except FileNotFoundError as exc:
-        raise SegmentError(f"{path}: the IVF partitioning is missing") from exc
-    except (ValueError, OSError, EOFError) as exc:
-        raise SegmentError(f"{path}: the IVF partitioning is unreadable ({exc})") from exc
-    if centroids.ndim != 2 or len(centroids) != partitions:
-        raise SegmentError(f"{path}: the IVF partitioning holds {len(centroids)} centroids, the manifest {partitions}")
-    return centroids
 
 
 def _ranges(starts: np.ndarray, stops: np.ndarray) -> np.ndarray:

@@ -25,7 +25,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ragtune.errors import StoreError
-from ragtune.index.base import ChunkRecord, Filters
+from ragtune.index.base import ChunkRecord, Filters, glob_regex
 from ragtune.index.lexical import POSTING_FILES, Postings, hash_strings
 
 RECORD_COLUMNS = ["chunk_id", "doc_id", "position", "text", "start", "end", "page", "headings", "source", "doc_type",
@@ -190,6 +190,19 @@ def _metadata(text: str | None) -> dict[str, Any]:
     return json.loads(text or "{}")
 
 
+def load_centroids(path: Path, partitions: int) -> np.ndarray:
+    """The centroids of an IVF partitioning (``SegmentError`` when missing or not the manifest's)."""
+    try:
+        centroids = np.load(path, allow_pickle=False)
+    except FileNotFoundError as exc:
+        raise SegmentError(f"{path}: the IVF partitioning is missing") from exc
+    except (ValueError, OSError, EOFError) as exc:
+        raise SegmentError(f"{path}: the IVF partitioning is unreadable ({exc})") from exc
+    if centroids.ndim != 2 or len(centroids) != partitions:
+        raise SegmentError(f"{path}: the IVF partitioning holds {len(centroids)} centroids, the manifest {partitions}")
+    return centroids
+
+
 def _glob_mask(source, pattern: str) -> np.ndarray:
     """Rows whose source, or its last path part, matches the glob ``pattern`` (as ``fnmatch`` does)."""
     import pyarrow as pa
@@ -204,33 +217,6 @@ def _glob_mask(source, pattern: str) -> np.ndarray:
                             for s in names), dtype=bool, count=len(names))
     base = pc.match_substring_regex(pc.replace_substring_regex(source, pattern="(?s)^.*/", replacement=""), pattern=regex)
     return pc.or_(whole, base).to_numpy(zero_copy_only=False)
-
-
-def glob_regex(pattern: str) -> str:
-    """An anchored RE2 expression matching what ``fnmatch.fnmatchcase`` matches for ``pattern``."""
-    out, i = ["(?s)^"], 0
-    while i < len(pattern):
-        ch = pattern[i]
-        i += 1
-        if ch == "*":
-            out.append(".*")
-        elif ch == "?":
-            out.append(".")
-        elif ch == "[" and (end := pattern.find("]", _class_start(pattern, i))) != -1:
-            body = pattern[i:end].replace("\\", "\\\\").replace("[", "\\[")
-            i = end + 1
-            body = "^" + body[1:] if body.startswith("!") else ("\\" + body if body.startswith("^") else body)
-            out.append("[" + body + "]")
-        else:
-            out.append("\\" + ch if ch.isascii() and not ch.isalnum() and ch not in "_ " and ch.isprintable() else ch)
-    return "".join(out) + "$"
-
-
-def _class_start(pattern: str, i: int) -> int:
-    """Where the closing ``]`` of a class opened before ``i`` is searched from (a leading ``!`` and ``]`` are inside)."""
-    if i < len(pattern) and pattern[i] == "!":
-        i += 1
-    return i + 1 if i < len(pattern) and pattern[i] == "]" else i
 
 
 def metadata_pairs(metadata_json: Sequence[str | None]) -> list[list[str]]:
