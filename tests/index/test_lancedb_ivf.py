@@ -110,3 +110,30 @@ def test_a_missing_partitioning_is_rebuilt_before_a_commit_or_a_search(tmp_path,
     (tmp_path / "ws" / "indexes" / "kb" / "ivf" / f"{m.backend['ivf']['id']}.npy").unlink()
     reader = LanceDBStore(tmp_path / "ws", IndexConfig(ann_threshold=1000))
     assert reader.search_dense("kb", vectors[5], 1)[0][0] == "a0#5"
+
+
+def test_merged_segments_keep_their_partitions(tmp_path, small_partitions, monkeypatch):
+    from ragtune.index import lancedb_commit
+
+    monkeypatch.setattr(lancedb_commit, "FACTOR", 2)
+    rng = np.random.default_rng(3)
+    centres = rng.standard_normal((30, DIM)).astype(np.float32)
+    store = LanceDBStore(tmp_path / "ws", IndexConfig(ann_threshold=1000))
+    store.create(IndexManifest(name="kb", embedder=EMB.info, chunking=ChunkingConfig()))
+    first = _clustered(rng, centres, 2000)
+    store.commit("kb", _docs("a", first), [], IngestEvent())
+    assigned: list[int] = []
+    original = segment_write.assign
+
+    def counted(vectors, centroids):
+        assigned.append(len(vectors))
+        return original(vectors, centroids)
+
+    monkeypatch.setattr(segment_write, "assign", counted)
+    second = _clustered(rng, centres, 600)
+    m = store.commit("kb", _docs("b", second), [], IngestEvent())
+    assert len(m.backend["segments"]) == 1 and m.backend["segments"][0]["rows"] == 2600  # merged
+    assert assigned == [600]  # the new rows only: the merge kept every row's partition
+    vectors = np.concatenate([first, second])
+    ids = [f"a{i // 10}#{i % 10}" for i in range(2000)] + [f"b{i // 10}#{i % 10}" for i in range(600)]
+    assert _recall(store, ids, vectors, _clustered(rng, centres, 30)) >= 0.9

@@ -6,9 +6,11 @@ segment, and the vectors of the new rows are assigned to the existing IVF partit
 size ratio: when ``FACTOR`` segments share a size tier (tiers grow ``FACTOR``-fold from ``BASE_ROWS`` rows) they
 become one, so each row is rewritten about once per tier and a query reads few segments; a segment with more
 than ``MAX_DELETED`` of its rows deleted is rewritten alone. No merge writes more than ``MERGE_ROWS`` rows, which
-bounds the work any one commit can be asked to do (a large index is then a few segments of that size). The IVF partitioning is trained when the index
-passes ``ann_threshold`` chunks and again only when ``ragtune.index.ivf.needs_training`` says the data has outgrown
-it; then every segment is rewritten in the new partition order.
+bounds the work any one commit can be asked to do (a large index is then a few segments of that size).
+
+The IVF partitioning is trained when the index passes ``ann_threshold`` chunks and again only when
+``ragtune.index.ivf.needs_training`` says the data has outgrown it; then every segment is rewritten in the new
+partition order, and how many partitions a query must read is measured again (``_calibrate``).
 """
 
 from __future__ import annotations
@@ -145,7 +147,7 @@ class SegmentWriter:
         return None
 
     def _merge(self, group: list[dict]) -> None:
-        data = merged([(self.segments[e["id"]], self.alive[e["id"]]) for e in group])
+        data = merged([(self.segments[e["id"]], self.alive[e["id"]]) for e in group], self.ivf and self.ivf["id"])
         gone = {e["id"] for e in group}
         self.entries = [e for e in self.entries if e["id"] not in gone]
         self._write(data)

@@ -44,6 +44,7 @@ class SegmentData:
     parts: np.ndarray | None = None
     ivf: str | None = None
     distance: np.ndarray | None = None  # cosine distance of each row to its centroid, when partitioned
+    labels: np.ndarray | None = None  # each row's partition in ``ivf``, when known before partitioning
 
     @property
     def rows(self) -> int:
@@ -66,11 +67,14 @@ def from_chunks(chunks, vectors: np.ndarray, analyzer: Analyzer) -> SegmentData:
                        postings=Postings.build(lengths, rows, hashes))
 
 
-def merged(sources: Sequence[tuple[Segment, np.ndarray | None]]) -> SegmentData:
-    """One segment of the live rows of ``sources`` (each a segment and its live-row mask, None: all live)."""
+def merged(sources: Sequence[tuple[Segment, np.ndarray | None]], ivf: str | None = None) -> SegmentData:
+    """One segment of the live rows of ``sources`` (each a segment and its live-row mask, None: all live).
+
+    When every source is sorted by the partitioning ``ivf``, the rows keep their partitions (no new assignment).
+    """
     import pyarrow as pa
 
-    tables, vectors, keys, triples, lengths = [], [], [], [], []
+    tables, vectors, keys, triples, lengths, labels = [], [], [], [], [], []
     offset = 0
     for segment, alive in sources:
         live = np.arange(segment.rows) if alive is None else np.flatnonzero(alive)
@@ -83,11 +87,14 @@ def merged(sources: Sequence[tuple[Segment, np.ndarray | None]]) -> SegmentData:
         keys.append(by_row[live])
         triples.append(segment.postings.triples(alive, new_row))
         lengths.append(np.asarray(segment.postings.lengths)[live])
+        if ivf is not None and segment.ivf == ivf and segment.parts is not None:
+            labels.append((np.searchsorted(np.asarray(segment.parts), live, side="right") - 1).astype(np.int32))
         offset += len(live)
     hashes, rows, tfs = (np.concatenate([t[i] for t in triples]) for i in range(3))
     table = pa.concat_tables(tables).combine_chunks() if tables else None
     return SegmentData(table=table, vectors=np.concatenate(vectors), keys=np.concatenate(keys),
-                       postings=Postings.build(np.concatenate(lengths), rows, hashes.astype(np.uint64), tfs))
+                       postings=Postings.build(np.concatenate(lengths), rows, hashes.astype(np.uint64), tfs),
+                       ivf=ivf, labels=np.concatenate(labels) if len(labels) == len(sources) else None)
 
 
 def partitioned(data: SegmentData, ivf: Partitioning | None) -> SegmentData:
@@ -95,8 +102,11 @@ def partitioned(data: SegmentData, ivf: Partitioning | None) -> SegmentData:
     import pyarrow as pa
 
     if ivf is None or data.rows < PARTITIONED_ROWS:
-        return replace(data, parts=None, ivf=None, distance=None)
-    labels, distance = assign(data.vectors, ivf.centroids)
+        return replace(data, parts=None, ivf=None, distance=None, labels=None)
+    if data.labels is not None and data.ivf == ivf.id:
+        labels, distance = data.labels, None  # merged from segments sorted by this partitioning
+    else:
+        labels, distance = assign(data.vectors, ivf.centroids)
     order = np.argsort(labels, kind="stable")
     new_row = np.empty(data.rows, np.int64)
     new_row[order] = np.arange(data.rows)
@@ -105,7 +115,7 @@ def partitioned(data: SegmentData, ivf: Partitioning | None) -> SegmentData:
     counts = np.bincount(labels, minlength=len(ivf.centroids))
     parts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     return SegmentData(table=data.table.take(pa.array(order)), vectors=data.vectors[order], keys=data.keys[order],
-                       postings=postings, parts=parts, ivf=ivf.id, distance=distance)
+                       postings=postings, parts=parts, ivf=ivf.id, distance=None if distance is None else distance[order])
 
 
 def new_segment_id(generation: int) -> str:
