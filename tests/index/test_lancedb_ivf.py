@@ -13,6 +13,7 @@ from ragtune.index.ivf import calibrate, needs_training
 from ragtune.index.lancedb import LanceDBStore
 
 from .conformance import EMB, change
+from .spies import sizes_of_calls
 
 DIM = EMB.info.dimension
 
@@ -122,14 +123,7 @@ def test_merged_segments_keep_their_partitions(tmp_path, small_partitions, monke
     store.create(IndexManifest(name="kb", embedder=EMB.info, chunking=ChunkingConfig()))
     first = _clustered(rng, centres, 2000)
     store.commit("kb", _docs("a", first), [], IngestEvent())
-    assigned: list[int] = []
-    original = segment_write.assign
-
-    def counted(vectors, centroids):
-        assigned.append(len(vectors))
-        return original(vectors, centroids)
-
-    monkeypatch.setattr(segment_write, "assign", counted)
+    assigned = sizes_of_calls(monkeypatch, segment_write, "assign", 0)
     second = _clustered(rng, centres, 600)
     m = store.commit("kb", _docs("b", second), [], IngestEvent())
     assert len(m.backend["segments"]) == 1 and m.backend["segments"][0]["rows"] == 2600  # merged

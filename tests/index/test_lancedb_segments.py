@@ -19,6 +19,7 @@ from ragtune.index.lancedb_commit import SegmentWriter
 from ragtune.index.lexical import Analyzer
 
 from .conformance import EMB, change
+from .spies import sizes_of_calls
 
 WORDS = ["alpha", "beta", "gamma", "delta", "kappa", "sigma", "omega", "vitamin", "keys", "audit", "rotate", "pricing", "schools", "cold", "winter"]
 
@@ -97,14 +98,7 @@ def test_a_commit_reads_and_tokenizes_only_what_changed(tmp_path, monkeypatch):
     store = _store(tmp_path)
     store.commit("kb", [change(f"d{i}", [f"text {i} about {WORDS[i % len(WORDS)]}"] * 3) for i in range(200)], [],
                  IngestEvent())
-    seen: list[int] = []
-    original = Analyzer.tokens
-
-    def counted(self, texts):
-        seen.append(len(texts))
-        return original(self, texts)
-
-    monkeypatch.setattr(Analyzer, "tokens", counted)
+    seen = sizes_of_calls(monkeypatch, Analyzer, "tokens", 1)
     monkeypatch.setattr(lance_mod, "vectors_of", lambda data: pytest.fail("the chunks table was read whole"))
     store.commit("kb", [change("d7", ["a changed text about audit"], version=2)], ["d9"], IngestEvent())
     assert seen == [1]
