@@ -83,3 +83,11 @@ def write_result(path: Path, result: dict) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(result, indent=2) + "\n")
     tmp.replace(path)
+
+
+def finish(path: Path, result: dict) -> int:
+    """Record the load average at the end, write ``result`` to ``path``, say where, and give the exit status 0."""
+    result["loadavg_end"] = list(os.getloadavg())
+    write_result(path, result)
+    print(f"wrote {path}")
+    return 0

@@ -24,10 +24,10 @@ def test_crash_mid_commit_leaves_old_version_whole(tmp_path, monkeypatch):
     store.create(IndexManifest(name="kb", embedder=EMB.info, chunking=ChunkingConfig()))
     store.commit("kb", [change("a", ["original text about keys"])], [], IngestEvent(added=1))
 
-    def boom(self, texts):
-        raise KeyboardInterrupt  # the user pressed Ctrl-C after the tables were written
+    def boom(self):
+        raise KeyboardInterrupt  # the user pressed Ctrl-C after the tables and the new segment were written
 
-    monkeypatch.setattr(lance_mod.BM25Index, "build", boom)
+    monkeypatch.setattr(lance_mod.SegmentWriter, "maintain", boom)
     with pytest.raises(KeyboardInterrupt):
         store.commit("kb", [change("a", ["replacement text"], version=2), change("b", ["new doc"])], [], IngestEvent())
     monkeypatch.undo()
@@ -118,7 +118,7 @@ def test_crash_mid_reindex_leaves_old_vectors_whole(tmp_path, monkeypatch):
     def boom(*args, **kwargs):
         raise KeyboardInterrupt  # killed after the new vectors were written, before the manifest swap
 
-    monkeypatch.setattr(lance_mod.shutil, "copytree", boom)
+    monkeypatch.setattr(lance_mod.SegmentWriter, "rebuild", boom)
     with pytest.raises(KeyboardInterrupt):
         store.replace_vectors("kb", other.info, ids, other.embed_documents(["keys", "audit"]), m.generation)
     monkeypatch.undo()

@@ -12,12 +12,11 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Protocol, Sequence
+from typing import Any, Iterator, NamedTuple, Protocol, Sequence
 
 
-@dataclass(frozen=True)
-class Block:
-    """A structural unit of a document: text under a heading path, on an optional page."""
+class Block(NamedTuple):
+    """A structural unit of a document: text under a heading path, on an optional page (immutable)."""
 
     text: str
     start: int
@@ -58,19 +57,13 @@ class Document:
     ) -> "Document":
         """Assemble a document from ``(text, page, headings)`` parts, computing each block's span."""
         blocks: list[Block] = []
-        pieces: list[str] = []
         offset = 0
         for text, page, headings in parts:
             text = text.strip()
-            if not text:
-                continue
-            if pieces:
-                pieces.append("\n\n")
-                offset += 2
-            blocks.append(Block(text=text, start=offset, page=page, headings=headings))
-            pieces.append(text)
-            offset += len(text)
-        return cls(doc_id=doc_id, source=source, text="".join(pieces), blocks=blocks,
+            if text:
+                blocks.append(Block(text, offset, page, headings))
+                offset += len(text) + 2  # the blank line that joins it to the next
+        return cls(doc_id=doc_id, source=source, text="\n\n".join(b.text for b in blocks), blocks=blocks,
                    doc_type=doc_type, metadata=dict(metadata or {}))
 
 

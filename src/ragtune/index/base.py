@@ -123,6 +123,34 @@ class Filters:
         return True
 
 
+def glob_regex(pattern: str) -> str:
+    """An anchored regular expression matching what ``fnmatch.fnmatchcase`` matches for ``pattern``, in the syntax
+    RE2 (Arrow), PostgreSQL and Python share: only ASCII punctuation is escaped."""
+    out, i = ["(?s)^"], 0
+    while i < len(pattern):
+        ch = pattern[i]
+        i += 1
+        if ch == "*":
+            out.append(".*")
+        elif ch == "?":
+            out.append(".")
+        elif ch == "[" and (end := pattern.find("]", _class_start(pattern, i))) != -1:
+            body = pattern[i:end].replace("\\", "\\\\").replace("[", "\\[")
+            i = end + 1
+            body = "^" + body[1:] if body.startswith("!") else ("\\" + body if body.startswith("^") else body)
+            out.append("[" + body + "]")
+        else:
+            out.append("\\" + ch if ch.isascii() and not ch.isalnum() and ch not in "_ " and ch.isprintable() else ch)
+    return "".join(out) + "$"
+
+
+def _class_start(pattern: str, i: int) -> int:
+    """Where the closing ``]`` of a class opened before ``i`` is searched from (a leading ``!`` and ``]`` are inside)."""
+    if i < len(pattern) and pattern[i] == "!":
+        i += 1
+    return i + 1 if i < len(pattern) and pattern[i] == "]" else i
+
+
 @dataclass
 class DocumentChange:
     """A document to write: its record and its chunks with their vectors (rows align)."""

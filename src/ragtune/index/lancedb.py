@@ -1,26 +1,27 @@
-"""The embedded default store: LanceDB tables in the workspace, BM25 beside them.
+"""The embedded default store: LanceDB tables in the workspace, search segments beside them.
 
-Layout of ``<home>/indexes/<name>/``: ``manifest.json`` (the committed state), ``lance/`` (tables
-``chunks`` and ``docs``), ``bm25/<generation>/`` (the lexical index), ``.lock`` (one writer at a time).
+Layout of ``<home>/indexes/<name>/``: ``manifest.json`` (the committed state), ``lance/`` (tables ``chunks``
+and ``docs``: the records, the source of truth), ``segments/<id>/`` (what search reads: records, vectors,
+lexical postings; ``ragtune.index.segments``), ``deletes/`` (which segment rows later commits replaced),
+``ivf/`` (the partitioning of large indexes), ``.lock`` (one writer at a time).
 
-Atomicity: LanceDB versions every table write. The manifest names the table versions of the committed
-generation, and readers check out exactly those versions; a writer applies its changes, builds the BM25
-index for the next generation, then swaps the manifest with one ``os.replace``. A writer that died
-part-way leaves table versions past the manifest; the next writer restores the manifest's versions first.
-Re-embedding (``replace_vectors``) writes the chunks table whole as a new version, with the new dimension,
-and swaps the manifest the same way.
+Atomicity: LanceDB versions every table write, and segment and deletion files are written once under fresh
+names. The manifest names the table versions, segments and deletion files of the committed generation, and
+readers open exactly those; a writer applies its changes, writes its new files, then swaps the manifest with one
+``os.replace``. A writer that died part-way leaves table versions past the manifest and files no manifest names;
+the next writer restores the manifest's versions first and removes the files.
 
-Search below ``ann_threshold`` chunks is exact (a NumPy matrix product over cached vectors: faster
-than a flat Lance scan at these sizes); above it an IVF-HNSW index in Lance serves dense queries.
-
-The read view and its search are in ``ragtune.index.lancedb_snapshot``; the table schemas and the Arrow
-tables a writer adds are in ``ragtune.index.lancedb_tables``.
+A commit costs in proportion to what it changes (``ragtune.index.lancedb_commit``), and opening an index maps
+its segments without reading them (``ragtune.index.lancedb_snapshot``). Search below ``ann_threshold`` chunks is
+exact; above it dense search reads the IVF partitions nearest the query. A segment that is missing or damaged is
+rebuilt from the tables automatically; where that fails too, the error names ``ragtune reindex``.
 """
 
 from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import shutil
 import threading
 from contextlib import contextmanager
@@ -32,30 +33,48 @@ import numpy as np
 from ragtune.common import utc_now, write_text_atomic
 from ragtune.config import IndexConfig
 from ragtune.embeddings.base import EmbedderInfo
-from ragtune.errors import ChunkNotFoundError, InputError, StoreError
-from ragtune.index.base import ChunkRecord, DocRecord, DocumentChange, Filters, IndexManifest, IngestEvent
-from ragtune.index.base import check_generation, check_query_vector, index_not_found, replacement_vectors
-from ragtune.index.bm25 import BM25Index
-from ragtune.index.lancedb_snapshot import IDS_FILE, Snapshot, load_lexical
+from ragtune.errors import InputError, RagtuneError, StoreError
+from ragtune.index.base import (
+    ChunkRecord,
+    DocRecord,
+    DocumentChange,
+    Filters,
+    IndexManifest,
+    IngestEvent,
+    check_generation,
+    check_query_vector,
+    index_not_found,
+    replacement_vectors,
+)
+from ragtune.index.bm25 import TOKEN_PATTERN
+from ragtune.index.lancedb_commit import SegmentWriter, referenced
+from ragtune.index.lancedb_snapshot import Snapshot
 from ragtune.index.lancedb_tables import (
+    chunk_records,
     chunk_rows,
     chunk_schema,
+    committed_tables,
     delete_documents,
     doc_rows,
     doc_schema,
-    lexical_texts,
     open_committed,
     revectored,
+    vectors_of,
 )
+from ragtune.index.lexical import Analyzer
 from ragtune.index.names import check_index_name
+from ragtune.index.segments import SegmentError
+
+log = logging.getLogger("ragtune.index")
 
 
 class LanceDBStore:
-    """Named indexes as LanceDB tables under ``<home>/indexes`` (see the module docstring)."""
+    """Named indexes as LanceDB tables and search segments under ``<home>/indexes`` (see the module docstring)."""
 
-    def __init__(self, home: Path, config: IndexConfig | None = None) -> None:
+    def __init__(self, home: Path, config: IndexConfig | None = None, nprobe: int | None = None) -> None:
         self.root = Path(home) / "indexes"
         self.config = config or IndexConfig()
+        self.nprobe = nprobe
         self._snapshots: dict[str, Snapshot] = {}
         self._manifests: dict[str, tuple[tuple[int, int, int], IndexManifest]] = {}
         self._lock = threading.Lock()
@@ -88,6 +107,10 @@ class LanceDBStore:
     def _write_manifest(self, folder: Path, manifest: IndexManifest) -> None:
         write_text_atomic(folder / "manifest.json", manifest.model_dump_json(indent=2), durable=True)
 
+    def _analyzer(self, manifest: IndexManifest) -> Analyzer:
+        lexical = manifest.backend.get("lexical") or {}
+        return Analyzer(lexical.get("stemmer", self.config.stemmer), lexical.get("token_pattern", TOKEN_PATTERN))
+
     # -- the Store protocol ------------------------------------------------
     def list_indexes(self) -> list[str]:
         if not self.root.is_dir():
@@ -106,8 +129,9 @@ class LanceDBStore:
             db = self._db(manifest.name)
             chunks = db.create_table("chunks", schema=chunk_schema(manifest.embedder.dimension), mode="overwrite")
             docs = db.create_table("docs", schema=doc_schema(), mode="overwrite")
-            BM25Index(self.config.stemmer).build([]).save(folder / "bm25" / "0")
-            manifest.backend = {"chunks_version": chunks.version, "docs_version": docs.version, "ann": False}
+            manifest.backend = {"chunks_version": chunks.version, "docs_version": docs.version, "ann": False,
+                                "segments": [], "ivf": None,
+                                "lexical": {"stemmer": self.config.stemmer, "token_pattern": TOKEN_PATTERN}}
             self._write_manifest(folder, manifest)
         except OSError as exc:
             raise StoreError(f"cannot write the workspace at {self.root}: {exc.strerror or exc}") from exc
@@ -136,7 +160,7 @@ class LanceDBStore:
         """The committed manifest, parsed again only when the file changed (read-only: never mutate it).
 
         Every search checks the manifest to see a new generation; a commit replaces the file with a new
-        one (a new inode, and longer, as its history grows), so the file's stat tells whether it changed.
+        one (a new inode), so the file's stat tells whether it changed.
         """
         path = self._dir(name) / "manifest.json"
         try:
@@ -151,63 +175,76 @@ class LanceDBStore:
             self._manifests[name] = cached
         return cached[1]
 
-    def _docs_table(self, name: str, manifest: IndexManifest):
-        table = self._db(name).open_table("docs")
-        table.checkout(manifest.backend["docs_version"])
-        return table
-
     def documents(self, name: str) -> list[DocRecord]:
         manifest = self._current(name)
-        rows = self._docs_table(name, manifest).to_arrow().to_pylist()
-        return [DocRecord(doc_id=r["doc_id"], source=r["source"], origin=r["origin"], hash=r["hash"], version=r["version"],
-                          chunks=r["chunks"], doc_type=r["doc_type"], metadata=json.loads(r["metadata"] or "{}"),
-                          updated_at=r["updated_at"]) for r in rows]
+        table = self._db(name).open_table("docs")
+        table.checkout(manifest.backend["docs_version"])
+        data = table.to_arrow()
+        columns = {c: data.column(c).to_pylist() for c in data.column_names}
+        return [DocRecord(doc_id=d, source=s, origin=o, hash=h, version=v, chunks=n, doc_type=t,
+                          metadata=json.loads(m or "{}"), updated_at=u)
+                for d, s, o, h, v, n, t, m, u in zip(*(columns[c] for c in (
+                    "doc_id", "source", "origin", "hash", "version", "chunks", "doc_type", "metadata", "updated_at")))]
 
     def commit(self, name: str, upserts: Sequence[DocumentChange], deletes: Sequence[str], event: IngestEvent) -> IndexManifest:
         folder = self._require(name)
         with self._writer(name):
             manifest = self.manifest(name)
             chunks, docs = open_committed(self._db(name), manifest)
-            delete_documents(chunks, docs, set(deletes) | {u.record.doc_id for u in upserts})
+            segments = self._segment_writer(name, folder, manifest, chunks)
+            gone = sorted(set(deletes) | {u.record.doc_id for u in upserts})
+            delete_documents(chunks, docs, gone)
+            segments.delete(gone)
             rows = [u for u in upserts if u.chunks]
             if rows:
-                chunks.add(chunk_rows(name, rows, manifest.embedder.dimension))
+                table = chunk_rows(name, rows, manifest.embedder.dimension)
+                chunks.add(table)
+                segments.add(table, np.concatenate([np.asarray(u.vectors, np.float32) for u in rows]))
             if upserts:
                 docs.add(doc_rows(upserts))
-            ids, texts = lexical_texts(chunks)
-            bm25_dir = folder / "bm25" / str(manifest.generation + 1)
-            shutil.rmtree(bm25_dir, ignore_errors=True)
-            BM25Index(self.config.stemmer).build(texts).save(bm25_dir)
-            write_text_atomic(bm25_dir / IDS_FILE, json.dumps(ids))
-            return self._finish(folder, manifest, chunks, docs, event)
+            segments.maintain()
+            return self._finish(folder, manifest, chunks, docs, event, segments)
 
-    def _finish(self, folder: Path, manifest: IndexManifest, chunks, docs, event: IngestEvent) -> IndexManifest:
-        """Build the ANN index when the table is large, then publish the next generation with one manifest swap."""
+    def _segment_writer(self, name: str, folder: Path, manifest: IndexManifest, chunks) -> SegmentWriter:
+        """The segments of the committed generation, ready for a commit; rebuilt from the tables when damaged."""
         generation = manifest.generation + 1
+        analyzer = self._analyzer(manifest)
+        if "segments" in manifest.backend:
+            try:
+                return SegmentWriter(folder, manifest.backend, generation, analyzer, self.config.ann_threshold)
+            except SegmentError as exc:
+                log.warning("index '%s': %s; rebuilding its segments from the chunks table", name, exc)
+        writer = SegmentWriter(folder, {}, generation, analyzer, self.config.ann_threshold, fresh=True)
+        data = chunks.to_arrow()
+        writer.rebuild(data, vectors_of(data))
+        return writer
+
+    def _finish(self, folder: Path, manifest: IndexManifest, chunks, docs, event: IngestEvent,
+                segments: SegmentWriter) -> IndexManifest:
+        """Publish the next generation with one manifest swap, then remove the files no manifest needs."""
+        old = manifest.backend
         total = chunks.count_rows()
-        ann = total > self.config.ann_threshold
-        if ann:
-            parts = max(1, int(total ** 0.5) // 4)
-            chunks.create_index(metric="cosine", index_type="IVF_HNSW_SQ", num_partitions=parts, replace=True)
+        if total != segments.live_rows:
+            raise StoreError(f"index '{manifest.name}': the segments hold {segments.live_rows} rows, "
+                             f"the chunks table {total}; nothing was committed")
         event.chunks = total
-        manifest.generation = generation
+        manifest.generation += 1
         manifest.updated_at = utc_now()
         manifest.documents = docs.count_rows()
         manifest.chunks = total
         manifest.history.append(event)
-        manifest.backend = {"chunks_version": chunks.version, "docs_version": docs.version, "ann": ann}
+        manifest.backend = {"chunks_version": chunks.version, "docs_version": docs.version,
+                            "ann": segments.ivf is not None and total > self.config.ann_threshold, **segments.backend()}
         self._write_manifest(folder, manifest)
-        for old in (folder / "bm25").iterdir():
-            if old.name.isdigit() and int(old.name) < generation - 1:
-                shutil.rmtree(old, ignore_errors=True)
+        _collect(folder, old, manifest.backend)
         return manifest
 
     def replace_vectors(self, name: str, embedder: EmbedderInfo, chunk_ids: Sequence[str], vectors: np.ndarray,
                         generation: int) -> IndexManifest:
         """Swap every chunk's vector and the recorded embedder in one step (see ``ragtune.index.base``).
 
-        The chunks table is rewritten as a new Lance version (the old one stays readable until the manifest
-        names the new one); the lexical index is unchanged and carried over to the next generation.
+        The chunks table is rewritten as a new Lance version and the segments are rebuilt from it (the old
+        ones stay readable until the manifest names the new ones).
         """
         folder = self._require(name)
         vectors = replacement_vectors(embedder, chunk_ids, vectors)
@@ -217,32 +254,60 @@ class LanceDBStore:
             chunks, docs = open_committed(self._db(name), manifest)
             table = revectored(name, chunks.to_arrow(), chunk_ids, vectors, embedder.dimension)
             chunks.add(table, mode="overwrite")
-            bm25_next = folder / "bm25" / str(manifest.generation + 1)
-            shutil.rmtree(bm25_next, ignore_errors=True)
-            shutil.copytree(folder / "bm25" / str(manifest.generation), bm25_next)
+            segments = SegmentWriter(folder, {}, manifest.generation + 1, self._analyzer(manifest),
+                                     self.config.ann_threshold, fresh=True)
+            segments.rebuild(table, vectors_of(table))
             manifest.embedder = embedder
-            return self._finish(folder, manifest, chunks, docs, IngestEvent(embedder=embedder.spec))
+            return self._finish(folder, manifest, chunks, docs, IngestEvent(embedder=embedder.spec), segments)
 
+    # -- reading -----------------------------------------------------------------------------------------------
     def _snapshot(self, name: str) -> Snapshot:
-        for attempt in range(3):
+        for _ in range(4):
             manifest = self._current(name)
+            key = _snapshot_key(manifest)
             with self._lock:
                 snap = self._snapshots.get(name)
-                if snap is not None and snap.generation == manifest.generation:
+                if snap is not None and snap.key == key:
                     return snap
+            if "segments" not in manifest.backend:
+                self._repair(name, key, "it was written before search segments")
+                continue
             try:
-                table = self._db(name).open_table("chunks")
-                table.checkout(manifest.backend["chunks_version"])
-                bm25, ids = load_lexical(self._dir(name) / "bm25" / str(manifest.generation))
-                snap = Snapshot(manifest, table, bm25, ids, bool(manifest.backend.get("ann")))
-            except (FileNotFoundError, ValueError, OSError, InputError):
-                if attempt == 2:
-                    raise
-                continue  # a writer swapped generations under us: read the new manifest
+                snap = Snapshot(self._dir(name), manifest.backend, key, manifest.generation,
+                                bool(manifest.backend.get("ann")), self._analyzer(manifest), self.nprobe)
+            except SegmentError as exc:
+                if _snapshot_key(self._current(name)) == key:  # not a commit swapping files under us: damage
+                    self._repair(name, key, str(exc))
+                continue
             with self._lock:
                 self._snapshots[name] = snap
             return snap
-        raise StoreError(f"index '{name}' could not be read")  # pragma: no cover
+        raise StoreError(f"index '{name}' kept changing while it was opened; try again")
+
+    def _repair(self, name: str, key: str, why: str) -> None:
+        """Rebuild the segments of the committed generation from the chunks table (same generation, new files)."""
+        folder = self._require(name)
+        spec = self._current(name).embedder.spec
+        try:
+            with self._writer(name):
+                manifest = self.manifest(name)
+                if _snapshot_key(manifest) != key:
+                    return  # another process committed or repaired it meanwhile
+                log.warning("index '%s': %s; rebuilding its search segments from the chunks table", name, why)
+                chunks, _ = committed_tables(self._db(name), manifest)
+                data = chunks.to_arrow()
+                segments = SegmentWriter(folder, {}, manifest.generation, self._analyzer(manifest),
+                                         self.config.ann_threshold, fresh=True)
+                segments.rebuild(data, vectors_of(data))
+                old = manifest.backend
+                manifest.backend = {**old, "ann": segments.ivf is not None and data.num_rows > self.config.ann_threshold,
+                                    **segments.backend()}
+                self._write_manifest(folder, manifest)
+                _collect(folder, old, manifest.backend)
+        except (OSError, RagtuneError, ValueError, RuntimeError) as exc:
+            raise StoreError(f"index '{name}': its search segments are missing or damaged ({why}) and could not be "
+                             f"rebuilt from its tables ({exc}); rebuild them with: ragtune reindex --index {name} "
+                             f"--embedder {spec} --force") from exc
 
     def search_dense(self, name: str, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[tuple[str, float]]:
         check_query_vector(name, self._current(name), vector)
@@ -252,12 +317,30 @@ class LanceDBStore:
         return self._snapshot(name).search_lexical(query, k, filters)
 
     def get_chunks(self, name: str, chunk_ids: Sequence[str]) -> list[ChunkRecord]:
-        snap = self._snapshot(name)
-        missing = [c for c in chunk_ids if c not in snap.row]
-        if missing:
-            raise ChunkNotFoundError(f"index '{name}' has no chunk {missing[0]!r}")
-        return [snap.record(snap.row[c]) for c in chunk_ids]
+        return self._snapshot(name).records(chunk_ids, name)
 
     def all_chunks(self, name: str) -> list[ChunkRecord]:
-        snap = self._snapshot(name)
-        return [snap.record(i) for i in range(len(snap.ids))]
+        chunks, _ = committed_tables(self._db(name), self._current(name))
+        return chunk_records(chunks)
+
+
+def _snapshot_key(manifest: IndexManifest) -> str:
+    backend = manifest.backend
+    return json.dumps([manifest.generation, backend.get("segments"), backend.get("ivf"), backend.get("ann")])
+
+
+def _collect(folder: Path, *backends: dict) -> None:
+    """Remove the segment, deletion and partitioning files none of ``backends`` names (and the old BM25 folder)."""
+    keep_segments, keep_deletes, keep_ivf = set(), set(), set()
+    for backend in backends:
+        segments, deletes, ivf = referenced(backend)
+        keep_segments |= segments
+        keep_deletes |= deletes
+        keep_ivf |= ivf
+    for sub, keep in (("segments", keep_segments), ("deletes", keep_deletes), ("ivf", keep_ivf)):
+        if (folder / sub).is_dir():
+            for path in (folder / sub).iterdir():
+                if path.name not in keep:
+                    shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+    if all("segments" in b for b in backends):
+        shutil.rmtree(folder / "bm25", ignore_errors=True)

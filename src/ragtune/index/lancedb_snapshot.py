@@ -1,110 +1,224 @@
-"""The read side of the LanceDB store: an in-memory view of one committed generation, and search over it.
+"""The read side of the LanceDB store: a view of one committed generation's segments, and search over them.
 
-A ``Snapshot`` holds the chunk columns of the table version the manifest names, the vectors (below the ANN
-threshold) and the generation's BM25 index with the chunk id of each of its rows. Dense search is a NumPy
-matrix product over the cached vectors, or the table's IVF-HNSW index above the threshold; lexical search
-scores every row with BM25 and keeps the chunks that share a query word.
+Opening a ``Snapshot`` maps the segment files the manifest names (``ragtune.index.segments``) and reads their
+deletion lists; it reads no text, vector or posting, so it costs the same at any size. Search reads what it
+needs: lexical search the postings of the query's words (BM25 with the whole index's statistics,
+``ragtune.index.lexical``); dense search every vector (exact, below ``ann_threshold`` chunks) or the rows of the
+IVF partitions nearest the query (``ragtune.index.ivf``), scored exactly; ``records`` the rows of the hits.
+Filters are evaluated over the mapped columns (``Segment.mask``), once per filter and snapshot.
 """
 
 from __future__ import annotations
 
-import json
+import threading
+from collections import OrderedDict
 from pathlib import Path
-from typing import Any
+from typing import Sequence
 
 import numpy as np
 
-from ragtune.common import read_json
-from ragtune.index.base import ChunkRecord, Filters, IndexManifest
-from ragtune.index.bm25 import BM25Index
+from ragtune.errors import ChunkNotFoundError
+from ragtune.index.base import ChunkRecord, Filters
+from ragtune.index.ivf import probe, probes_for
+from ragtune.index.lexical import Analyzer, LexicalPart, bm25
+from ragtune.index.segments import Segment, SegmentError, load_centroids
 
-_COLUMNS = ["chunk_id", "doc_id", "position", "text", "start", "end", "page", "headings", "source", "doc_type", "metadata"]
-IDS_FILE = "ids.json"
-"""Beside a generation's BM25 index: the chunk id of each of its rows."""
+_FILTER_CACHE = 8
+_LOCATED = 100_000
 
 
-def load_lexical(folder: Path) -> tuple[BM25Index, list[str]]:
-    """The BM25 index saved in ``folder`` and the chunk id of each of its rows (none saved: no rows)."""
-    bm25 = BM25Index.load(folder)
-    ids = read_json(folder / IDS_FILE, "lexical row ids file") if (folder / IDS_FILE).exists() else []
-    return bm25, ids
+def deleted_rows(folder: Path, name: str | None) -> np.ndarray | None:
+    """The rows a deletion file lists (None when the segment has none)."""
+    if not name:
+        return None
+    try:
+        return np.load(folder / "deletes" / name, allow_pickle=False)
+    except FileNotFoundError as exc:
+        raise SegmentError(f"{folder / 'deletes' / name}: the deletion list is missing") from exc
+    except (ValueError, OSError, EOFError) as exc:
+        raise SegmentError(f"{folder / 'deletes' / name}: the deletion list is unreadable ({exc})") from exc
+
+
+def alive_mask(rows: int, deleted: np.ndarray | None) -> np.ndarray | None:
+    """Which of ``rows`` rows are live, given the deleted ones (None: all are)."""
+    if deleted is None or not len(deleted):
+        return None
+    alive = np.ones(rows, bool)
+    alive[deleted] = False
+    return alive
 
 
 class Snapshot:
-    """An in-memory read view of one committed generation."""
+    """A read view of one committed generation (see the module docstring)."""
 
-    def __init__(self, manifest: IndexManifest, chunks_table, bm25: BM25Index, lexical_ids: list[str], ann: bool) -> None:
-        self.generation = manifest.generation
-        self.ann = ann
-        self.table = chunks_table
-        data = chunks_table.to_arrow() if not ann else chunks_table.search().select(_COLUMNS).limit(None).to_arrow()
-        self.ids: list[str] = data.column("chunk_id").to_pylist()
-        self.row = {cid: i for i, cid in enumerate(self.ids)}
-        self.columns = {c: data.column(c).to_pylist() for c in _COLUMNS if c != "chunk_id"}
-        self._meta_cache: list[dict[str, Any] | None] = [None] * len(self.ids)
-        self.vectors = None
-        if not ann and len(self.ids):
-            flat = data.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
-            self.vectors = np.asarray(flat, dtype=np.float32).reshape(len(self.ids), -1)
-        self.bm25 = bm25
-        self.bm25_rows = np.asarray([self.row[c] for c in lexical_ids], dtype=np.int64)
+    def __init__(self, folder: Path, backend: dict, key: str, generation: int, ann: bool, analyzer: Analyzer,
+                 nprobe: int | None = None) -> None:
+        self.key, self.generation, self.ann = key, generation, ann
+        self.segments: list[Segment] = []
+        self.alive: list[np.ndarray | None] = []
+        self.lexical: list[LexicalPart] = []
+        for info in backend.get("segments", []):
+            segment = Segment(folder / "segments" / info["id"], info["rows"])
+            alive = alive_mask(segment.rows, deleted_rows(folder, info.get("deleted")))
+            self.segments.append(segment)
+            self.alive.append(alive)
+            self.lexical.append(LexicalPart(segment.postings, alive, info["live"], info["tokens"]))
+        self.analyzer = analyzer
+        self.centroids = None
+        ivf = backend.get("ivf")
+        if ann and ivf:
+            self.centroids = load_centroids(folder / "ivf" / f"{ivf['id']}.npy", ivf["partitions"])
+            self.ivf_id = ivf["id"]
+            self.nprobe = nprobe or ivf.get("nprobe") or probes_for(len(self.centroids))
+        self._masks: OrderedDict[str, list[np.ndarray]] = OrderedDict()
+        self._located: dict[str, tuple[int, int]] = {}
+        self._guard = threading.Lock()
 
-    def metadata(self, i: int) -> dict[str, Any]:
-        if self._meta_cache[i] is None:
-            self._meta_cache[i] = json.loads(self.columns["metadata"][i] or "{}")
-        return self._meta_cache[i]  # type: ignore[return-value]
+    @property
+    def size(self) -> int:
+        return sum(p.live_rows for p in self.lexical)
 
-    def mask(self, filters: Filters | None) -> np.ndarray | None:
+    def _filter_masks(self, filters: Filters | None) -> list[np.ndarray | None]:
+        """Per segment, the rows that are live and pass ``filters`` (None: every row of a segment with no deletions)."""
         if not filters:
-            return None
-        src, typ = self.columns["source"], self.columns["doc_type"]
-        return np.fromiter((filters.matches(src[i], typ[i], self.metadata(i)) for i in range(len(self.ids))),
-                           dtype=bool, count=len(self.ids))
+            return list(self.alive)
+        key = repr((filters.source, tuple(filters.types), sorted((str(k), str(v)) for k, v in filters.metadata.items())))
+        with self._guard:
+            masks = self._masks.get(key)
+            if masks is not None:
+                self._masks.move_to_end(key)
+                return masks
+        masks = [seg.mask(filters) & (alive if alive is not None else True) for seg, alive in zip(self.segments, self.alive)]
+        with self._guard:
+            self._masks[key] = masks
+            while len(self._masks) > _FILTER_CACHE:
+                self._masks.popitem(last=False)
+        return masks
 
-    def record(self, i: int) -> ChunkRecord:
-        c = self.columns
-        return ChunkRecord(
-            chunk_id=self.ids[i], doc_id=c["doc_id"][i], position=c["position"][i], text=c["text"][i],
-            start=c["start"][i], end=c["end"][i], page=c["page"][i], headings=tuple(json.loads(c["headings"][i] or "[]")),
-            source=c["source"][i], doc_type=c["doc_type"][i], metadata=self.metadata(i),
-        )
-
-    def search_dense(self, vector: np.ndarray, k: int, filters: Filters | None) -> list[tuple[str, float]]:
-        """The ``k`` chunks nearest ``vector`` by cosine, best first."""
-        if not self.ids:
+    def _hits(self, found: list[tuple[int, np.ndarray, np.ndarray]], k: int) -> list[tuple[str, float]]:
+        """The ``k`` best of per-segment ``(segment, rows, scores)``, as chunk ids with scores, best first."""
+        if not found:
             return []
-        mask = self.mask(filters)
-        if self.ann:
-            fetch = k * 10 if filters else k
-            res = (self.table.search(np.asarray(vector, dtype=np.float32)).distance_type("cosine").limit(fetch)
-                   .nprobes(20).refine_factor(4).select(["chunk_id"]).to_arrow())
-            out = []
-            for cid, dist in zip(res.column("chunk_id").to_pylist(), res.column("_distance").to_pylist()):
-                if mask is None or mask[self.row[cid]]:
-                    out.append((cid, 1.0 - float(dist)))
-            return out[:k]
-        scores = self.vectors @ np.asarray(vector, dtype=np.float32)
-        return [(self.ids[i], s) for i, s in top(scores, k, mask)]
+        seg = np.concatenate([np.full(len(r), i, np.int32) for i, r, _ in found])
+        rows = np.concatenate([r for _, r, _ in found])
+        scores = np.concatenate([s for _, _, s in found]).astype(np.float32)
+        best = top(scores, k)
+        ids: dict[int, str] = {}
+        for i in np.unique(seg[best]).tolist():
+            chosen = best[seg[best] == i]
+            ids.update(zip(chosen.tolist(), self.segments[i].column("chunk_id", rows[chosen])))
+        if len(self._located) > _LOCATED:
+            self._located.clear()
+        for i in best.tolist():
+            self._located[ids[i]] = (int(seg[i]), int(rows[i]))
+        return [(ids[i], float(scores[i])) for i in best.tolist()]
 
     def search_lexical(self, query: str, k: int, filters: Filters | None) -> list[tuple[str, float]]:
         """The ``k`` chunks with the highest BM25 score for ``query`` (above 0), best first."""
-        if not self.ids:
+        terms = self.analyzer.query(query)
+        if not len(terms) or not self.segments:
             return []
-        raw = self.bm25.scores(query)
-        scores = np.zeros(len(self.ids), dtype=np.float32)
-        scores[self.bm25_rows] = raw
-        return [(self.ids[i], s) for i, s in top(scores, k, self.mask(filters), positive_only=True)]
+        masks = self._filter_masks(filters) if filters else None
+        found = []
+        for i, (rows, scores) in enumerate(bm25(self.lexical, terms)):
+            keep = scores > 0
+            if masks is not None and masks[i] is not None:
+                keep &= masks[i][rows]
+            if keep.any():
+                found.append((i, rows[keep], scores[keep]))
+        return self._hits(found, k)
+
+    def search_dense(self, vector: np.ndarray, k: int, filters: Filters | None) -> list[tuple[str, float]]:
+        """The ``k`` chunks nearest ``vector`` (inner product), best first: exact, or over the nearest partitions."""
+        if not self.segments or k <= 0:
+            return []
+        vector = np.asarray(vector, dtype=np.float32)
+        masks = self._filter_masks(filters)
+        if self.centroids is None:
+            return self._hits(self._exact(vector, k, masks, range(len(self.segments))), k)
+        nprobe = self.nprobe
+        while True:
+            partitions = np.sort(probe(self.centroids, vector, nprobe))
+            found = self._probed(vector, k, masks, partitions)
+            if nprobe >= len(self.centroids) or sum(len(r) for _, r, _ in found) >= k:
+                return self._hits(found, k)
+            nprobe *= 4  # a filter left too few rows in the nearest partitions: read more of them
+
+    def _exact(self, vector: np.ndarray, k: int, masks: Sequence[np.ndarray | None], which) -> list:
+        found = []
+        for i in which:
+            seg = self.segments[i]
+            if not seg.rows:
+                continue
+            scores = np.asarray(seg.vectors) @ vector
+            if masks[i] is not None:
+                scores = np.where(masks[i], scores, -np.inf)
+            rows = top(scores, k)
+            if len(rows):
+                found.append((i, rows, scores[rows]))
+        return found
+
+    def _probed(self, vector: np.ndarray, k: int, masks: Sequence[np.ndarray | None], partitions: np.ndarray) -> list:
+        plain = [i for i, seg in enumerate(self.segments) if seg.parts is None or seg.ivf != self.ivf_id]
+        found = self._exact(vector, k, masks, plain)
+        for i, seg in enumerate(self.segments):
+            if i in plain:
+                continue
+            starts, stops = np.asarray(seg.parts[partitions]), np.asarray(seg.parts[partitions + 1])
+            rows = _ranges(starts, stops)
+            if not len(rows):
+                continue
+            # each partition's rows are contiguous: score them in place, without gathering a copy
+            scores = np.concatenate([seg.vectors[a:b] @ vector for a, b in zip(starts.tolist(), stops.tolist()) if b > a])
+            if masks[i] is not None:
+                scores = np.where(masks[i][rows], scores, -np.inf)
+            best = top(scores, k)
+            found.append((i, rows[best], scores[best]))
+        return found
+
+    def records(self, chunk_ids: Sequence[str], index: str) -> list[ChunkRecord]:
+        """The live records of ``chunk_ids``, in that order (``ChunkNotFoundError`` for one the index does not hold)."""
+        ids = list(dict.fromkeys(chunk_ids))
+        located = ((c, self._located.get(c)) for c in ids)  # found by a search of this snapshot
+        where = {c: at for c, at in located if at is not None}
+        for i, seg in enumerate(self.segments):
+            todo = [c for c in ids if c not in where]
+            if not todo:
+                break
+            for cid, row in zip(todo, seg.find(todo).tolist()):
+                if row >= 0 and (self.alive[i] is None or self.alive[i][row]):
+                    where[cid] = (i, row)
+        missing = [c for c in chunk_ids if c not in where]
+        if missing:
+            raise ChunkNotFoundError(f"index '{index}' has no chunk {missing[0]!r}")
+        fetched: dict[str, ChunkRecord] = {}
+        for i in sorted({s for s, _ in where.values()}):
+            wanted = [c for c in ids if where[c][0] == i]
+            for cid, record in zip(wanted, self.segments[i].records(np.array([where[c][1] for c in wanted]))):
+                fetched[cid] = record
+        return [fetched[c] for c in chunk_ids]
 
 
-def top(scores: np.ndarray, k: int, mask: np.ndarray | None, positive_only: bool = False) -> list[tuple[int, float]]:
-    """Row numbers and scores of the ``k`` best finite ``scores`` (within ``mask``), best first."""
-    if mask is not None:
-        scores = np.where(mask, scores, -np.inf)
-    if positive_only:
-        scores = np.where(scores > 0, scores, -np.inf)
+def _ranges(starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
+    """The concatenation of ``arange(start, stop)`` for each pair."""
+    lengths = stops - starts
+    total = int(lengths.sum())
+    if not total:
+        return np.zeros(0, np.int64)
+    ends = np.cumsum(lengths)
+    out = np.ones(total, np.int64)
+    out[0] = starts[0]
+    nonempty = lengths > 0
+    firsts = (ends - lengths)[nonempty][1:]
+    out[firsts] = starts[nonempty][1:] - stops[nonempty][:-1] + 1
+    return np.cumsum(out)
+
+
+def top(scores: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the ``k`` best finite ``scores``, best first (ties: lower position first)."""
     k = min(k, len(scores))
     if k <= 0:
-        return []
-    idx = np.argpartition(-scores, k - 1)[:k]
-    idx = idx[np.argsort(-scores[idx], kind="stable")]
-    return [(int(i), float(scores[i])) for i in idx if np.isfinite(scores[i])]
+        return np.zeros(0, np.int64)
+    idx = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+    idx = idx[np.lexsort((idx, -scores[idx]))]
+    return idx[np.isfinite(scores[idx])]

@@ -10,7 +10,8 @@ import numpy as np
 
 from ragtune.common import utc_now
 from ragtune.errors import InputError, StoreError
-from ragtune.index.base import DocumentChange, IndexManifest
+from ragtune.index.base import ChunkRecord, DocumentChange, IndexManifest
+from ragtune.index.segments import RECORD_COLUMNS
 
 
 def chunk_schema(dim: int):
@@ -99,16 +100,41 @@ def doc_rows(upserts: Sequence[DocumentChange]):
     } for u in upserts], schema=doc_schema())
 
 
-def lexical_texts(chunks) -> tuple[list[str], list[str]]:
-    """The chunk ids of the table and the text each is found by (headings, then the text)."""
-    if not chunks.count_rows():
-        return [], []
-    data = chunks.search().select(["chunk_id", "headings", "text"]).limit(None).to_arrow()
-    texts = []
-    for heads, text in zip(data.column("headings").to_pylist(), data.column("text").to_pylist()):
-        h = json.loads(heads or "[]")
-        texts.append((" / ".join(h) + "\n" + text) if h else text)
-    return data.column("chunk_id").to_pylist(), texts
+def committed_tables(db, manifest: IndexManifest):
+    """The chunks and docs tables checked out, read-only, at the manifest's versions."""
+    chunks, docs = db.open_table("chunks"), db.open_table("docs")
+    chunks.checkout(manifest.backend["chunks_version"])
+    docs.checkout(manifest.backend["docs_version"])
+    return chunks, docs
+
+
+def chunk_records(chunks) -> list[ChunkRecord]:
+    """Every row of the chunks table as a ``ChunkRecord``, in table order."""
+    data = chunks.search().select(RECORD_COLUMNS).limit(None).to_arrow() if chunks.count_rows() else None
+    if data is None:
+        return []
+    c = {name: data.column(name).to_pylist() for name in RECORD_COLUMNS}
+    metadata_cache: dict[str | None, dict] = {}
+
+    def metadata(text: str | None) -> dict:
+        if text not in metadata_cache:
+            metadata_cache[text] = json.loads(text or "{}")
+        return dict(metadata_cache[text])
+
+    return [ChunkRecord(chunk_id=c["chunk_id"][i], doc_id=c["doc_id"][i], position=c["position"][i], text=c["text"][i],
+                        start=c["start"][i], end=c["end"][i], page=c["page"][i],
+                        headings=tuple(json.loads(c["headings"][i] or "[]")), source=c["source"][i],
+                        doc_type=c["doc_type"][i], metadata=metadata(c["metadata"][i])) for i in range(data.num_rows)]
+
+
+def vectors_of(data) -> np.ndarray:
+    """The vector column of an Arrow chunks table as a float32 matrix (one row per chunk)."""
+    column = data.column("vector")
+    dim = column.type.list_size
+    if not data.num_rows:
+        return np.zeros((0, dim), np.float32)
+    flat = column.combine_chunks().flatten().to_numpy(zero_copy_only=False)
+    return np.asarray(flat, dtype=np.float32).reshape(data.num_rows, dim)
 
 
 def revectored(name: str, data, chunk_ids: Sequence[str], vectors: np.ndarray, dim: int):

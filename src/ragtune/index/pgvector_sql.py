@@ -13,6 +13,7 @@ import numpy as np
 
 from ragtune.errors import ConfigError
 from ragtune.index.base import ChunkRecord, Filters
+from ragtune.index.base import glob_regex as glob_to_regex
 
 SCHEMA_LOCK = 0x7261677475  # advisory lock key: one process bootstraps the schema at a time
 
@@ -117,32 +118,6 @@ def text_search_config(stemmer: str) -> str:
     if not re.fullmatch(r"[a-z_]+", name):
         raise ConfigError(f"index.stemmer '{stemmer}': not a text search configuration name")
     return name
-
-
-def glob_to_regex(pattern: str) -> str:
-    """An anchored PostgreSQL regular expression matching what ``fnmatch`` matches for ``pattern``."""
-    out, i = ["^"], 0
-    while i < len(pattern):
-        ch = pattern[i]
-        i += 1
-        if ch == "*":
-            out.append(".*")
-        elif ch == "?":
-            out.append(".")
-        elif ch == "[":
-            end = pattern.find("]", i + 1 if i < len(pattern) and pattern[i] in "!]" else i)
-            if end == -1:
-                out.append(r"\[")
-                continue
-            body = pattern[i:end]
-            i = end + 1
-            if body.startswith("!"):
-                body = "^" + body[1:]
-            out.append("[" + body.replace("\\", "\\\\") + "]")
-        else:
-            out.append(re.sub(r"([^A-Za-z0-9_/ -])", r"\\\1", ch))
-    out.append("$")
-    return "".join(out)
 
 
 def filter_sql(filters: Filters | None) -> tuple[str, list[Any]]:

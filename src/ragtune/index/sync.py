@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Callable, Protocol, Sequence
+from typing import Callable, NamedTuple, Protocol, Sequence
 
 import numpy as np
 
@@ -83,6 +83,15 @@ def sync_sources(store: Store, index: str, embedder: Embedder, chunker: Chunker,
     return report
 
 
+class _Read(NamedTuple):
+    """A loaded document as a sync compares it: the document itself only when it is not the stored one."""
+
+    doc_id: str
+    source: str
+    content_hash: str
+    document: Document | None
+
+
 class _Sync:
     """One sync's reading pass: which stored documents are unchanged, changed, kept, or gone."""
 
@@ -129,7 +138,7 @@ class _Sync:
             if progress:
                 progress("load", done, len(files))
 
-    def _load(self, file: SourceFile, doc_id: str) -> list[Document] | None:
+    def _load(self, file: SourceFile, doc_id: str) -> list[_Read] | None:
         """The documents in ``file``; None when it cannot be read (its stored documents are then kept)."""
         def skip_row(where: str, why: str, row_id: str | None, origin: str = file.origin) -> None:
             self.report.skipped.append({"source": where, "error": why})
@@ -142,7 +151,7 @@ class _Sync:
                 raise InputError(f"{file.path}: {size} bytes, above the limit of {self.limits.max_file_bytes} bytes "
                                  "(ingest.max_file_mb)")
             loader = loader_for(file.path, self.jsonl_fields, None if self.strict else skip_row, self.limits)
-            return list(loader.load(file.path, doc_id))
+            return [self._read(doc) for doc in loader.load(file.path, doc_id)]
         except Exception as exc:  # noqa: BLE001 - any loader failure on one file is that file's problem
             error = exc if isinstance(exc, InputError) else InputError(f"{file.path}: cannot read: {type(exc).__name__}: {exc}")
             if self.strict or file.explicit:
@@ -153,15 +162,22 @@ class _Sync:
                              (rec.source == str(file.path) or rec.source.startswith(f"{file.path}#") or d == doc_id))
             return None
 
-    def _take(self, loaded: Loaded) -> list[Document] | None:
+    def _take(self, loaded: Loaded) -> list[_Read] | None:
         """What an engine loaded, with the skipped rows and kept documents it found, as ``_load`` would give them."""
         if loaded.error is not None:
             raise loaded.error
         self.report.skipped.extend(loaded.skipped)
         self.kept.update(loaded.kept)
-        return loaded.docs
+        return None if loaded.docs is None else [self._read(doc) for doc in loaded.docs]
 
-    def _compare(self, docs: list[Document], origin: str) -> None:
+    def _read(self, doc: Document) -> _Read:
+        """What comparing needs of a loaded document; the document itself only when it differs from the stored one
+        (a large corpus re-ingested is mostly unchanged documents, and only their hashes are kept)."""
+        old = self.existing.get(doc.doc_id)
+        digest = doc.content_hash
+        return _Read(doc.doc_id, doc.source, digest, None if old is not None and old.hash == digest else doc)
+
+    def _compare(self, docs: list[_Read], origin: str) -> None:
         """Count each document as unchanged, updated or added; keep the changed ones with their next version."""
         for doc in docs:
             holder = self.owners.get(doc.doc_id, origin)
@@ -175,7 +191,7 @@ class _Sync:
             if old is not None and old.hash == doc.content_hash:
                 self.report.unchanged += 1
                 continue
-            self.changed.append((doc, origin, (old.version + 1) if old else 1))
+            self.changed.append((doc.document, origin, (old.version + 1) if old else 1))
             if old is None:
                 self.report.added += 1
             else:
