@@ -168,7 +168,7 @@ class _Sync:
             raise loaded.error
         self.report.skipped.extend(loaded.skipped)
         self.kept.update(loaded.kept)
-        return None if loaded.docs is None else [self._read(doc) for doc in loaded.docs]
+        return loaded.docs
 
     def _read(self, doc: Document) -> _Read:
         """What comparing needs of a loaded document; the document itself only when it differs from the stored one
@@ -243,7 +243,7 @@ class Loaded:
     the rows it skipped and the stored documents it keeps, or the error that stops a strict ingest."""
 
     doc_id: str
-    docs: list[Document] | None
+    docs: list[_Read] | None
     skipped: list[dict[str, str]] = field(default_factory=list)
     kept: set[str] = field(default_factory=set)
     error: InputError | None = None
