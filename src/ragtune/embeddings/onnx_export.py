@@ -136,14 +136,17 @@ def quantize_int8(folder: Path) -> None:
 
     target = folder / MODEL_FILES["int8"]
     staging = folder / f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}"
-    quiet = logging.getLogger().level
-    logging.getLogger().setLevel(logging.ERROR)  # the quantiser logs advice through the root logger
+    root = logging.getLogger()  # the quantiser logs advice through logging.warning, which would configure the root logger
+    level, silent = root.level, logging.NullHandler()
+    root.setLevel(logging.ERROR)
+    root.addHandler(silent)
     try:
         quantize_dynamic(str(folder / MODEL_FILES["fp32"]), str(staging), op_types_to_quantize=["MatMul"],
                          per_channel=True, weight_type=QuantType.QUInt8)
         os.replace(staging, target)
     finally:
-        logging.getLogger().setLevel(quiet)
+        root.removeHandler(silent)
+        root.setLevel(level)
         staging.unlink(missing_ok=True)
 
 
