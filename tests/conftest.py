@@ -15,7 +15,7 @@ from typing import Iterator
 
 import pytest
 
-for _var, _value in {"OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false", "HF_HUB_OFFLINE": "1",
+for _var, _value in {"OMP_NUM_THREADS": "1", "RAGTUNE_THREADS": "1", "TOKENIZERS_PARALLELISM": "false", "HF_HUB_OFFLINE": "1",
                      "TRANSFORMERS_OFFLINE": "1", "LANCE_LOG": "error"}.items():
     os.environ.setdefault(_var, _value)
 
@@ -27,9 +27,10 @@ SHARED_DATA = Path(os.environ.get("RAGTUNE_SHARED_DATA", Path(__file__).resolve(
 
 @pytest.fixture(autouse=True)
 def _isolated_env(tmp_path, monkeypatch):
-    """Every test gets its own workspace and never reads a ragtune.toml or RAGTUNE_* from the caller."""
+    """Every test gets its own workspace and never reads a ragtune.toml or RAGTUNE_* from the caller (but the thread
+    count, one unless the caller says otherwise)."""
     for var in list(os.environ):
-        if var.startswith("RAGTUNE_") and var not in ("RAGTUNE_SHARED_DATA", "RAGTUNE_MODEL_CACHE"):
+        if var.startswith("RAGTUNE_") and var not in ("RAGTUNE_SHARED_DATA", "RAGTUNE_MODEL_CACHE", "RAGTUNE_THREADS"):
             monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("RAGTUNE_HOME", str(tmp_path / "home"))
     monkeypatch.chdir(tmp_path)

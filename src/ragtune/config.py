@@ -7,7 +7,9 @@ Only this module reads the environment.
 
 from __future__ import annotations
 
+import math
 import os
+import sys
 import tomllib
 from enum import Enum
 from pathlib import Path
@@ -51,12 +53,33 @@ class ChunkingConfig(_Strict):
         return self
 
 
+class EmbedderRuntime(str, Enum):
+    """What runs a sentence-transformers embedder: onnxruntime on an export of the model, or torch."""
+
+    onnx = "onnx"
+    torch = "torch"
+
+
+class EmbedderPrecision(str, Enum):
+    """Weights of the ONNX model that embeds: as trained (fp32) or dynamically quantised to int8."""
+
+    fp32 = "fp32"
+    int8 = "int8"
+
+
 class EmbedderConfig(_Strict):
     """Which embedding model builds and queries indexes, and how it runs."""
 
     model: str = Field("local", description="Embedder spec: 'local' (bundled MiniLM), 'local:<dir or hub id>', 'fake', 'tuned:<name>[@vN]'.")
     batch_size: int = Field(64, ge=1, description="Texts per encode call.")
     device: str = Field("cpu", description="torch device: cpu, cuda, mps.")
+    runtime: EmbedderRuntime = Field(EmbedderRuntime.onnx, description="onnx: onnxruntime on an ONNX export of the model, made "
+                                     "once and checked against torch (torch where no export can be made or it differs); torch: sentence-transformers.")
+    precision: EmbedderPrecision = Field(EmbedderPrecision.fp32, description="Precision new indexes are built with: fp32, or int8 "
+                                         "(ONNX, dynamically quantised). An index records it and is always queried with it.")
+    threads: int | None = Field(None, ge=1, le=256, description="onnxruntime / torch threads for embedding (default: the top-level 'threads').")
+    onnx_cache: Path | None = Field(None, description="Folder of the ONNX exports of packaged and local models (default: "
+                                    "<home>/models/.onnx; <RAGTUNE_MODEL_CACHE>/onnx when that is set). A tuned model keeps its own.")
 
 
 class RetrievalConfig(_Strict):
@@ -196,7 +219,8 @@ class RagtuneConfig(_Strict):
 
     home: Path = Field(Path(".ragtune"), description="Workspace directory (RAGTUNE_HOME).")
     store: str = Field("lancedb", description="'lancedb' (embedded, in the workspace) or a postgresql:// URI (RAGTUNE_STORE).")
-    threads: int = Field(1, ge=1, le=256, description="torch / BLAS threads (RAGTUNE_THREADS); 1 is fastest on a busy 2-core box.")
+    threads: int | None = Field(None, ge=1, le=256, description="torch / onnxruntime / BLAS threads (RAGTUNE_THREADS; default: the "
+                                "machine's physical cores, or its cgroup CPU quota when lower; see default_threads).")
     embedder: EmbedderConfig = Field(default_factory=EmbedderConfig)
     chunking: ChunkingConfig = Field(default_factory=ChunkingConfig)
     ingest: IngestConfig = Field(default_factory=IngestConfig)
@@ -210,9 +234,12 @@ class RagtuneConfig(_Strict):
     ray: RayConfig = Field(default_factory=RayConfig)
 
     @model_validator(mode="after")
-    def _generation_threads(self) -> "RagtuneConfig":
-        if self.generation.threads is None:
-            self.generation.threads = self.threads
+    def _section_threads(self) -> "RagtuneConfig":
+        if self.threads is None:
+            self.threads = default_threads()
+        for section in (self.generation, self.embedder):
+            if section.threads is None:
+                section.threads = self.threads
         return self
 
     @classmethod
@@ -236,6 +263,8 @@ class RagtuneConfig(_Strict):
         for var, (section, key) in sections.items():
             if env.get(var):
                 data.setdefault(section, {})[key] = env[var]
+        if env.get("RAGTUNE_MODEL_CACHE"):
+            data.setdefault("embedder", {}).setdefault("onnx_cache", str(Path(env["RAGTUNE_MODEL_CACHE"]) / "onnx"))
         for key, value in (overrides or {}).items():
             if value is None:
                 continue
@@ -262,7 +291,9 @@ def private_files() -> None:
 
 
 def apply_threads(threads: int) -> None:
-    """Pin torch and BLAS thread pools to ``threads`` (call once per process, before heavy work)."""
+    """Size the thread pools to ``threads`` without loading any of them: the environment variables OpenMP, MKL,
+    OpenBLAS and torch read when they load (unless already set), and torch itself only when this process has
+    already loaded it (a torch model sets its own threads where it loads; see the embedders and generators)."""
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ.setdefault(var, str(threads))
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -271,18 +302,86 @@ def apply_threads(threads: int) -> None:
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("LANCE_LOG", "error")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    try:
-        import torch
-    except ImportError:
-        return
-    if torch.get_num_threads() != threads:
+    torch = sys.modules.get("torch")
+    if torch is not None and hasattr(torch, "set_num_threads") and torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
-    try:
-        from transformers.utils import logging as hf_logging
 
-        hf_logging.disable_progress_bar()
-    except ImportError:
-        pass
+
+def default_threads(root: Path = Path("/"), env: dict[str, str] | None = None, cpus: list[int] | None = None) -> int:
+    """Threads to use when none are configured: ``RAGTUNE_THREADS`` when set, else the physical cores of the CPUs this
+    process may run on (``cpus``, default ``os.sched_getaffinity``), or the cgroup CPU quota when that is lower
+    (at least 1). ``root`` is where ``/sys`` and ``/proc`` are read (a folder of fake files in tests)."""
+    env = os.environ if env is None else env
+    if env.get("RAGTUNE_THREADS", "").strip().isdigit() and int(env["RAGTUNE_THREADS"]) >= 1:
+        return int(env["RAGTUNE_THREADS"])
+    cores = physical_cores(_usable_cpus() if cpus is None else cpus, root / "sys/devices/system/cpu")
+    quota = cgroup_cpu_limit(root)
+    return max(1, min(cores, quota) if quota is not None else cores)
+
+
+def _usable_cpus() -> list[int]:
+    try:
+        return sorted(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        return list(range(os.cpu_count() or 1))
+
+
+def physical_cores(cpus: list[int], sysfs: Path) -> int:
+    """How many physical cores ``cpus`` (logical CPU numbers) lie on: hyper-threads of one core count once. Where the
+    topology cannot be read, every logical CPU counts."""
+    cores: set[tuple[str, str]] = set()
+    for cpu in cpus:
+        topology = sysfs / f"cpu{cpu}" / "topology"
+        package, core = _read_text(topology / "physical_package_id"), _read_text(topology / "core_id")
+        if package is None or core is None:
+            return max(1, len(cpus))
+        cores.add((package, core))
+    return max(1, len(cores))
+
+
+def cgroup_cpu_limit(root: Path = Path("/")) -> int | None:
+    """Whole CPUs the cgroup CPU quota allows (rounded down, at least 1), or None without a quota. Reads cgroup v2
+    ``cpu.max`` and cgroup v1 ``cpu.cfs_quota_us`` / ``cpu.cfs_period_us``, in the process's own cgroup
+    (``/proc/self/cgroup``) and at the root of the mount; the lowest quota found wins."""
+    limits: list[float] = []
+    mount = root / "sys/fs/cgroup"
+    own_v2, own_v1 = _own_cgroups(root)
+    for folder in {mount / own_v2, mount}:
+        fields = (_read_text(folder / "cpu.max") or "").split()
+        if len(fields) == 2 and _positive(fields[0]) and _positive(fields[1]):
+            limits.append(float(fields[0]) / float(fields[1]))
+    for folder in {mount / name / own_v1 for name in ("cpu", "cpu,cpuacct")} | {mount / "cpu", mount / "cpu,cpuacct"}:
+        quota, period = _read_text(folder / "cpu.cfs_quota_us"), _read_text(folder / "cpu.cfs_period_us")
+        if quota and period and _positive(quota) and _positive(period):
+            limits.append(float(quota) / float(period))
+    return max(1, math.floor(min(limits))) if limits else None
+
+
+def _own_cgroups(root: Path) -> tuple[str, str]:
+    """This process's cgroup v2 path (``0::/a/b``) and its v1 ``cpu`` controller path, relative ('' for the root)."""
+    v2 = v1 = ""
+    for line in (_read_text(root / "proc/self/cgroup") or "").splitlines():
+        number, _, rest = line.partition(":")
+        controllers, _, path = rest.partition(":")
+        if number == "0" and not controllers:
+            v2 = path.strip().strip("/")
+        elif "cpu" in controllers.split(","):
+            v1 = path.strip().strip("/")
+    return v2, v1
+
+
+def _positive(text: str) -> bool:
+    try:
+        return float(text) > 0
+    except ValueError:
+        return False
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def launch_env() -> tuple[int, int, bool]:

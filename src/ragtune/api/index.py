@@ -57,7 +57,7 @@ class Index:
 
     def _embedder(self, spec: str | None) -> Embedder:
         recorded = self.manifest.embedder
-        embedder = self.workspace.embedder(spec or recorded.spec)
+        embedder = self.workspace.embedder(spec or recorded.spec, recorded.precision)  # an int8 index is queried with int8
         if not embedder.info.same_model(recorded):
             got = embedder.info
             what = (f"'{spec}' makes {got.dimension}-d vectors and index '{self.name}' holds {recorded.dimension}-d vectors "

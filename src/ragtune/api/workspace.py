@@ -14,7 +14,7 @@ from typing import Any, Sequence
 from ragtune.api.index import Index
 from ragtune.api.measuring import MeasuringMethods
 from ragtune.api.tuning import TuningMethods
-from ragtune.config import ChunkingConfig, RagtuneConfig, SearchMode, apply_threads, private_files
+from ragtune.config import ChunkingConfig, EmbedderPrecision, RagtuneConfig, SearchMode, apply_threads, private_files
 from ragtune.documents import JsonlFields, discover
 from ragtune.embeddings import Embedder, load_embedder
 from ragtune.errors import InputError
@@ -42,7 +42,7 @@ class Workspace(TuningMethods, MeasuringMethods):
         apply_threads(self.config.threads)
         private_files()
         self._store: Store | None = None
-        self._embedders: dict[str, Embedder] = {}
+        self._embedders: dict[tuple[str, str], Embedder] = {}
         self._keys: KeyStore | None = None
         self._generators: dict[str, Generator] = {}
         self._rerankers: dict[str, Reranker] = {}
@@ -69,12 +69,16 @@ class Workspace(TuningMethods, MeasuringMethods):
                 self._keys = KeyStore(self.config.home / "keys.json")
         return self._keys
 
-    def embedder(self, spec: str | None = None) -> Embedder:
-        """The embedder for ``spec`` (default: the configured one), loaded once per workspace."""
+    def embedder(self, spec: str | None = None, precision: str | None = None) -> Embedder:
+        """The embedder for ``spec`` at ``precision`` (defaults: the configured ones), built once per workspace."""
         spec = self._pinned(spec or self.config.embedder.model)
-        if spec not in self._embedders:
-            self._embedders[spec] = load_embedder(spec, self.config.embedder, self.config.home)
-        return self._embedders[spec]
+        config = self.config.embedder
+        if precision is not None and precision != config.precision.value:
+            config = config.model_copy(update={"precision": EmbedderPrecision(precision)})
+        key = (spec, config.precision.value)
+        if key not in self._embedders:
+            self._embedders[key] = load_embedder(spec, config, self.config.home)
+        return self._embedders[key]
 
     def _pinned(self, spec: str) -> str:
         """``tuned:NAME`` as ``tuned:NAME@vN`` (its latest version now), so a newer version is never served from a cache."""

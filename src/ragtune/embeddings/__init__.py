@@ -1,7 +1,11 @@
 """Embedders, chosen by spec: ``local`` (bundled MiniLM, also ``minilm`` or ``default``), ``local:<dir or hub id>``,
 ``fake[:dim]``, and any prefix registered in ``embedders`` (a ``ragtune.plugins.Registry``, entry-point group
 ``ragtune.embedders``; ``tuned:<name>[@vN]``, a trained embedding artefact, registers there). A factory is called as
-``factory(rest, config, home)`` with the text after the prefix, the ``EmbedderConfig`` and the workspace directory."""
+``factory(rest, config, home)`` with the text after the prefix, the ``EmbedderConfig`` and the workspace directory.
+
+A sentence-transformers model in a folder runs through an ONNX export of it (``embedder.runtime = "onnx"``, the
+default): the bundled model's and a ``local:<dir>``'s exports live in ``embedder.onnx_cache`` (default
+``<home>/models/.onnx/<model key>/``), a tuned model's in its version folder."""
 
 from __future__ import annotations
 
@@ -11,12 +15,13 @@ from typing import Callable
 from ragtune.config import EmbedderConfig
 from ragtune.embeddings.base import Embedder, EmbedderInfo
 from ragtune.embeddings.fake import FakeEmbedder
-from ragtune.embeddings.sentence_transformers import SentenceTransformerEmbedder
+from ragtune.embeddings.onnx_export import ExportError
+from ragtune.embeddings.sentence_transformers import OnnxFallbackWarning, SentenceTransformerEmbedder, bundled_model_dir, model_key
 from ragtune.errors import ConfigError
 from ragtune.plugins import Registry, split_spec
 
-__all__ = ["Embedder", "EmbedderFactory", "EmbedderInfo", "FakeEmbedder", "SentenceTransformerEmbedder", "embedders",
-           "load_embedder"]
+__all__ = ["Embedder", "EmbedderFactory", "EmbedderInfo", "ExportError", "FakeEmbedder", "OnnxFallbackWarning",
+           "SentenceTransformerEmbedder", "embedders", "load_embedder", "sentence_transformer_embedder"]
 
 EmbedderFactory = Callable[[str, EmbedderConfig, Path], Embedder]
 
@@ -31,12 +36,23 @@ def _unknown(spec: str) -> ConfigError:
                        + "".join(f", '{p}:…'" for p in extra) + ")")
 
 
+def sentence_transformer_embedder(location: str | Path | None, config: EmbedderConfig, home: Path, *, spec: str,
+                                  onnx_dir: Path | None = None, **identity: str) -> SentenceTransformerEmbedder:
+    """A sentence-transformers embedder run as ``config`` says. Its ONNX export goes to ``onnx_dir``, else, for a model
+    folder, to ``<onnx_cache or home/models/.onnx>/<model key>``; a hub id runs with torch."""
+    folder = bundled_model_dir() if location is None else Path(location)
+    if onnx_dir is None and folder.is_dir():
+        onnx_dir = Path(config.onnx_cache or Path(home) / "models" / ".onnx").resolve() / model_key(folder)
+    return SentenceTransformerEmbedder(location, spec=spec, batch_size=config.batch_size, device=config.device,
+                                       runtime=config.runtime.value, precision=config.precision.value, threads=config.threads,
+                                       onnx_dir=onnx_dir, **identity)
+
+
 def _sentence_transformers(name: str) -> EmbedderFactory:
     def build(rest: str, config: EmbedderConfig, home: Path) -> Embedder:
         if rest and name != "local":
             raise _unknown(f"{name}:{rest}")
-        return SentenceTransformerEmbedder(rest or None, spec=f"{name}:{rest}" if rest else name,
-                                           batch_size=config.batch_size, device=config.device)
+        return sentence_transformer_embedder(rest or None, config, home, spec=f"{name}:{rest}" if rest else name)
 
     return build
 

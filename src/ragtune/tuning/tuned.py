@@ -3,7 +3,8 @@
 - Generators (``lora``): ``resolve_tuned(spec, home)`` gives the base model folder, the adapter folder and the
   card; ``tuned_generator`` loads the base with the adapter as a local generator.
 - Embedders (``embedding``): ``tuned_embedder`` is the ``tuned`` prefix of ``ragtune.embeddings.embedders``; the
-  embedder's name and version (``tuned:NAME``, ``vN`` and its publication time) are what an index records.
+  embedder's name and version (``tuned:NAME``, ``vN`` and its publication time) are what an index records. Its ONNX
+  export is made in the version folder (``vN/onnx/``) on first use.
 - Rerankers (``reranker``): ``tuned_reranker`` is the ``tuned`` prefix of ``ragtune.retrieval.rerankers``.
 
 ``register_tuned_plugins()`` registers the three (``tuned_generator`` in ``ragtune.generation.generators``).
@@ -41,12 +42,11 @@ def tuned_artefact(spec: str, home: Path | str, kind: str, role: str) -> tuple[P
 
 def tuned_embedder(rest: str, config, home: Path):
     """Embedder resolver for ``tuned:NAME[@vN]``: the trained sentence-transformers folder of an ``embedding`` model."""
-    from ragtune.embeddings import SentenceTransformerEmbedder
+    from ragtune.embeddings import sentence_transformer_embedder
 
     folder, card = tuned_artefact(TUNED_PREFIX + rest, home, "embedding", "an embedder")
-    return SentenceTransformerEmbedder(folder, spec=f"{TUNED_PREFIX}{card.ref}", batch_size=config.batch_size,
-                                       device=config.device, name=f"{TUNED_PREFIX}{card.name}",
-                                       version=f"v{card.version} {card.created_at}")
+    return sentence_transformer_embedder(folder, config, home, spec=f"{TUNED_PREFIX}{card.ref}", onnx_dir=folder.parent / "onnx",
+                                         name=f"{TUNED_PREFIX}{card.name}", version=f"v{card.version} {card.created_at}")
 
 
 def tuned_reranker(rest: str, config, home: Path):
