@@ -1,3 +1,5 @@
+from pathlib import Path
+
 from ragtune.generation.base import ContextBlock, Prompt
 from ragtune.generation.extractive import ExtractiveGenerator
 from ragtune.generation.prompts import CANNOT_ANSWER
@@ -47,3 +49,34 @@ def test_streams_the_same_text():
     pieces = []
     out = ExtractiveGenerator().generate(prompt("How long are audit entries kept?", AUDIT), on_text=pieces.append)
     assert "".join(pieces) == out.text
+
+
+def test_choice_does_not_depend_on_the_process_hash_seed(tmp_path):
+    """Scores sum idf weights over sets of terms, whose order differs per process (PYTHONHASHSEED): answers on
+    Ray workers and locally must still agree. The example questions over their retrieved chunks once hit a near tie."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from ragtune.api import Workspace
+    from ragtune.config import RagtuneConfig
+
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    ws = Workspace(RagtuneConfig.load({"home": str(tmp_path), "embedder": {"model": "fake:64"}}, env={}))
+    ws.ingest([str(examples / "docs")], "docs")
+    cases = []
+    for line in (examples / "questions.jsonl").read_text(encoding="utf-8").splitlines():
+        question = json.loads(line)["question"]
+        cases.append([question, [h.text for h in ws.index("docs").search(question, k=5)]])
+    script = (
+        "import json, sys; from ragtune.generation.base import ContextBlock, Prompt;"
+        "from ragtune.generation.extractive import ExtractiveGenerator;"
+        "print(json.dumps([ExtractiveGenerator().generate(Prompt(messages=[], question=q, blocks=["
+        "ContextBlock(i, t, 'c', 'd', 's') for i, t in enumerate(ts, start=1)])).text for q, ts in json.load(sys.stdin)]))"
+    )
+    answers = [subprocess.run([sys.executable, "-c", script], input=json.dumps(cases), capture_output=True, text=True,
+                              check=True, env={**os.environ, "PYTHONHASHSEED": str(seed)}).stdout
+               for seed in range(6)]
+    assert all(a == answers[0] for a in answers)
+    assert len(json.loads(answers[0])) == len(cases)

@@ -52,14 +52,14 @@ class ExtractiveGenerator:
         q_terms = set(question)
         df = {t: sum(1 for c in candidates if t in c[4]) for t in q_terms}
         idf = {t: math.log(1 + n / (1 + df[t])) for t in q_terms}
-        total = sum(idf.values()) or 1.0
+        total = math.fsum(idf.values()) or 1.0
         q_pairs = set(zip(question, question[1:]))
 
         def score(c) -> float:
             terms = c[4]
             present = q_terms & set(terms)
             pairs = q_pairs & set(zip(terms, terms[1:]))
-            return (sum(idf[t] for t in present) / total + 0.1 * min(len(pairs), 3)
+            return (math.fsum(idf[t] for t in present) / total + 0.1 * min(len(pairs), 3)
                     + 0.05 / (1 + c[0]) - 0.002 * max(0, len(terms) - 40))
 
         ranked = sorted(candidates, key=lambda c: -score(c))
