@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -72,10 +73,7 @@ def main() -> None:
             row["docs_per_s"] = round(args.docs / row["seconds"], 2)
             runs.append(row)
             log(f"{threads} thread(s): {row['docs_per_s']} docs/s (load {row['load_average_before']})")
-    median = {}
-    for threads in (1, 2):
-        speeds = sorted(r["docs_per_s"] for r in runs if r["threads"] == threads)
-        median[str(threads)] = speeds[len(speeds) // 2]
+    median = {str(n): round(statistics.median(r["docs_per_s"] for r in runs if r["threads"] == n), 2) for n in (1, 2)}
     env = {k: v for k, v in os.environ.items() if k != "RAGTUNE_THREADS"}
     result = {"bench": "threads_ingest", "documents": args.docs, "embedder": "local", "runtime": runs[0]["runtime"],
               "precision": runs[0]["precision"], "cpu_count": os.cpu_count(), "default_threads_here": default_threads(env=env),
