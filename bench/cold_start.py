@@ -30,7 +30,8 @@ OUT = RESULTS / "cold_start.json"
 QUERY = "vitamin D deficiency and the risk of tuberculosis"
 CHECK = ("import runpy, sys\nsys.argv = ['ragtune', 'search', %r, '--index', 'scifact', '--json']\n"
          "try:\n    runpy.run_module('ragtune', run_name='__main__')\nexcept SystemExit:\n    pass\n"
-         "print(sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'transformers', 'sentence_transformers'}), file=sys.stderr)")
+         "heavy = {m.split('.')[0] for m in sys.modules} & {'torch', 'transformers', 'sentence_transformers'}\n"
+         "print(sorted(heavy), file=sys.stderr)")
 
 
 def timed(argv: list[str], env: dict[str, str]) -> float:
@@ -63,7 +64,8 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="ragtune-cold-"))
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "RAGTUNE_HOME": str(work / "home"), "LANCE_LOG": "error"}
     corpus = work / "corpus.jsonl"
-    corpus.write_text("".join((DATA / "corpus.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)[:args.docs]), encoding="utf-8")
+    lines = (DATA / "corpus.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)[:args.docs]
+    corpus.write_text("".join(lines), encoding="utf-8")
     log(f"building the index ({args.docs} abstracts, default embedder)")
     subprocess.run([sys.executable, "-m", "ragtune", "ingest", str(corpus), "--index", "scifact", "--json"], env=env,
                    stdout=subprocess.DEVNULL, check=True)

@@ -44,8 +44,8 @@ def ingest(work: Path, corpus: Path, threads: int, run: int) -> dict:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
            "RAGTUNE_THREADS": str(threads)}
     load = os.getloadavg()[0]
-    done = subprocess.run([sys.executable, "-c", RUNNER, str(work / f"home-{run}"), str(corpus), str(threads), str(work / "onnx")],
-                          env=env, capture_output=True, text=True, check=False)
+    argv = [sys.executable, "-c", RUNNER, str(work / f"home-{run}"), str(corpus), str(threads), str(work / "onnx")]
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"ingest at {threads} threads failed:\n{done.stderr[-2000:]}")
     row = json.loads(done.stdout.strip().splitlines()[-1])
@@ -63,7 +63,8 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="ragtune-threads-"))
     corpus = work / "corpus.jsonl"
-    corpus.write_text("".join((DATA / "corpus.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)[:args.docs]), encoding="utf-8")
+    lines = (DATA / "corpus.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)[:args.docs]
+    corpus.write_text("".join(lines), encoding="utf-8")
     log("making the ONNX export (untimed)")
     ingest(work, work / "corpus.jsonl", 1, -1)
     runs = []

@@ -76,12 +76,15 @@ class EmbedderConfig(_Strict):
     runtime: EmbedderRuntime = Field(EmbedderRuntime.onnx, description="onnx: onnxruntime on an ONNX export of the model, made "
                                      "once and checked against torch (torch where no export can be made or it differs, and on "
                                      "a device other than the CPU); torch: sentence-transformers.")
-    precision: EmbedderPrecision = Field(EmbedderPrecision.int8, description="Precision new indexes are built with: int8 (the ONNX "
-                                         "export dynamically quantised; on SciFact as good as fp32 and 1.5x faster to ingest, see "
-                                         "bench/int8_embeddings.py) or fp32. An index records it and is always queried with it.")
-    threads: int | None = Field(None, ge=1, le=256, description="onnxruntime / torch threads for embedding (default: the top-level 'threads').")
+    precision: EmbedderPrecision = Field(EmbedderPrecision.int8, description="Precision new indexes are built with: int8 "
+                                         "(the ONNX export dynamically quantised; on SciFact as good as fp32 and 1.6x faster to "
+                                         "ingest, see bench/int8_embeddings.py) or fp32. An index records it and is always "
+                                         "queried with it.")
+    threads: int | None = Field(None, ge=1, le=256, description="onnxruntime / torch threads for embedding "
+                                "(default: the top-level 'threads').")
     onnx_cache: Path | None = Field(None, description="Folder of the ONNX exports of packaged and local models (default: "
-                                    "<home>/models/.onnx; <RAGTUNE_MODEL_CACHE>/onnx when that is set). A tuned model keeps its own.")
+                                    "<home>/models/.onnx; <RAGTUNE_MODEL_CACHE>/onnx when that is set). A tuned model "
+                                    "keeps its own.")
 
     @model_validator(mode="after")
     def _torch_builds_fp32(self) -> "EmbedderConfig":

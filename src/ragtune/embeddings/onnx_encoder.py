@@ -2,9 +2,9 @@
 
 ``open_export(folder, precision, threads, load_model)`` gives a checked ``OnnxEncoder`` for an export folder
 (``ragtune.embeddings.onnx_export``), making the export first when there is none (that is where torch loads,
-through ``load_model``) and the int8 model when int8 is asked for. A new export embeds the probe texts as torch does (checked
-against torch's vectors recorded when it was made), and every opening checks two of them again; an export that cannot be made, read or matched raises
-``ExportError``, and the embedder falls back to torch.
+through ``load_model``) and the int8 model when int8 is asked for. A new export must embed the probe texts as torch
+did (its vectors are recorded when the export is made), and every opening checks two of them again; an export that
+cannot be made, read or matched raises ``ExportError``, and the embedder falls back to torch.
 """
 
 from __future__ import annotations

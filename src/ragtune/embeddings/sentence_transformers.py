@@ -75,8 +75,9 @@ class SentenceTransformerEmbedder:
 
     With ``runtime='onnx'`` on the CPU and an ``onnx_dir`` (the factories give one for model folders) it runs an ONNX
     export of the model through onnxruntime, made there on first use (``ragtune.embeddings.onnx_encoder``), so that
-    torch loads only to make it; ``precision='int8'`` runs the export's int8 model whatever the runtime and device. Where no export can be
-    made or it differs from torch, the embedder warns once (``OnnxFallbackWarning``) and runs with torch."""
+    torch loads only to make it; ``precision='int8'`` runs the export's int8 model whatever the runtime and device.
+    Where no export can be made or it differs from torch, the embedder warns once (``OnnxFallbackWarning``) and runs
+    with torch."""
 
     def __init__(self, model: str | Path | None = None, *, spec: str = "local", batch_size: int = 64,
                  device: str = "cpu", name: str | None = None, version: str | None = None, runtime: str = "torch",
