@@ -82,7 +82,8 @@ def interleaved(work: Path, rounds: int = 3, count: int = 128) -> dict:
             embedders[name].embed_documents(texts)
             speeds[name].append(len(texts) / (time.monotonic() - started))
     shutil.rmtree(work / "prepare", ignore_errors=True)
-    return {"texts": count, "rounds": rounds, "texts_per_s_median": {n: round(sorted(v)[len(v) // 2], 2) for n, v in speeds.items()},
+    medians = {n: round(sorted(v)[len(v) // 2], 2) for n, v in speeds.items()}
+    return {"texts": count, "rounds": rounds, "texts_per_s_median": medians,
             "texts_per_s": {n: [round(x, 2) for x in v] for n, v in speeds.items()}}
 
 
@@ -133,7 +134,8 @@ def main() -> None:
     turns = phases.run("encode_in_turns", lambda: interleaved(work))
     results = {name: phases.run(name, lambda name=name: variant(work, name, corpus_path, docs)) for name in VARIANTS}
     summary = verdict(results, turns)
-    result = {"bench": "int8_embeddings", "data": "scifact test (300 queries)", "documents": docs, "full_corpus": args.docs is None,
+    result = {"bench": "int8_embeddings", "data": "scifact test (300 queries)", "documents": docs,
+              "full_corpus": args.docs is None,
               "threads": 1, "cpu_count": os.cpu_count(), "load_average_end": [round(x, 2) for x in os.getloadavg()],
               "export": made, "encode_in_turns": turns, "variants": results, "verdict": summary}
     write_result(Path(args.out), result)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -43,8 +44,8 @@ def ingest(work: Path, corpus: Path, threads: int, run: int) -> dict:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
            "RAGTUNE_THREADS": str(threads)}
     load = os.getloadavg()[0]
-    done = subprocess.run([sys.executable, "-c", RUNNER, str(work / f"home-{run}"), str(corpus), str(threads), str(work / "onnx")],
-                          env=env, capture_output=True, text=True, check=False)
+    argv = [sys.executable, "-c", RUNNER, str(work / f"home-{run}"), str(corpus), str(threads), str(work / "onnx")]
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"ingest at {threads} threads failed:\n{done.stderr[-2000:]}")
     row = json.loads(done.stdout.strip().splitlines()[-1])
@@ -62,7 +63,8 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="ragtune-threads-"))
     corpus = work / "corpus.jsonl"
-    corpus.write_text("".join((DATA / "corpus.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)[:args.docs]), encoding="utf-8")
+    lines = (DATA / "corpus.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)[:args.docs]
+    corpus.write_text("".join(lines), encoding="utf-8")
     log("making the ONNX export (untimed)")
     ingest(work, work / "corpus.jsonl", 1, -1)
     runs = []
@@ -72,10 +74,7 @@ def main() -> None:
             row["docs_per_s"] = round(args.docs / row["seconds"], 2)
             runs.append(row)
             log(f"{threads} thread(s): {row['docs_per_s']} docs/s (load {row['load_average_before']})")
-    median = {}
-    for threads in (1, 2):
-        speeds = sorted(r["docs_per_s"] for r in runs if r["threads"] == threads)
-        median[str(threads)] = speeds[len(speeds) // 2]
+    median = {str(n): round(statistics.median(r["docs_per_s"] for r in runs if r["threads"] == n), 2) for n in (1, 2)}
     env = {k: v for k, v in os.environ.items() if k != "RAGTUNE_THREADS"}
     result = {"bench": "threads_ingest", "documents": args.docs, "embedder": "local", "runtime": runs[0]["runtime"],
               "precision": runs[0]["precision"], "cpu_count": os.cpu_count(), "default_threads_here": default_threads(env=env),

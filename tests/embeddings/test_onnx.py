@@ -49,7 +49,7 @@ def cache(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def torch_minilm():
-    return load_embedder("local", EmbedderConfig(runtime="torch", threads=1))
+    return load_embedder("local", EmbedderConfig(runtime="torch", precision="fp32", threads=1))
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +59,7 @@ def reference(torch_minilm) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def onnx_minilm(cache):
-    return load_embedder("local", EmbedderConfig(onnx_cache=cache, threads=1))
+    return load_embedder("local", EmbedderConfig(onnx_cache=cache, precision="fp32", threads=1))
 
 
 def export_dir(cache: Path) -> Path:
@@ -82,16 +82,18 @@ def test_fifty_varied_texts_embed_as_with_torch(onnx_minilm, torch_minilm, refer
 def test_the_identity_an_index_records_does_not_change(onnx_minilm, torch_minilm, cache):
     assert onnx_minilm.info == torch_minilm.info and onnx_minilm.info.same_model(torch_minilm.info)
     assert "precision" not in onnx_minilm.info.model_dump_json()  # fp32 indexes read and write as before
-    again = load_embedder("local", EmbedderConfig(onnx_cache=cache, threads=1))
+    again = load_embedder("local", EmbedderConfig(onnx_cache=cache, precision="fp32", threads=1))
     assert again.info == torch_minilm.info and again._model is None  # read from the export: no model loaded
 
 
-def test_int8_is_its_own_precision_close_to_torch(cache, reference, torch_minilm):
-    int8 = load_embedder("local", EmbedderConfig(onnx_cache=cache, precision="int8", threads=1))
+def test_int8_is_the_default_its_own_precision_close_to_torch(cache, reference, torch_minilm):
+    int8 = load_embedder("local", EmbedderConfig(onnx_cache=cache, threads=1))
     with warnings.catch_warnings():
         warnings.simplefilter("error", OnnxFallbackWarning)
         docs = int8.embed_documents(TEXTS)
     assert int8.runtime == "onnx" and (export_dir(cache) / MODEL_FILES["int8"]).is_file()
+    single = np.stack([int8.embed_query(t) for t in TEXTS[:12]])
+    np.testing.assert_allclose(docs[:12], single, rtol=0, atol=1e-6)  # a text's vector does not depend on its batch
     assert int8.info.precision == "int8" and not int8.info.same_model(torch_minilm.info)
     assert '"precision":"int8"' in int8.info.model_dump_json()
     assert cosines(docs, reference).min() >= 0.95
@@ -134,16 +136,16 @@ def test_a_broken_stored_export_falls_back_to_torch_once(damage, onnx_minilm, ca
     else:  # loads and runs, but is not the model torch runs
         load_embedder("local", EmbedderConfig(onnx_cache=cache, precision="int8", threads=1)).embed_query("quantise")
         shutil.copyfile(export_dir(cache) / MODEL_FILES["int8"], model)
-    one_fallback(load_embedder("local", EmbedderConfig(onnx_cache=broken, threads=1)), reference)
+    one_fallback(load_embedder("local", EmbedderConfig(onnx_cache=broken, precision="fp32", threads=1)), reference)
     assert not export_dir(broken).exists()  # removed: the next process makes it again
 
 
 def test_an_export_that_differs_from_torch_is_never_used(monkeypatch, tmp_path, reference):
     from ragtune.embeddings import onnx_encoder
 
-    real = onnx_encoder.OnnxEncoder._batch
-    monkeypatch.setattr(onnx_encoder.OnnxEncoder, "_batch", lambda self, texts: np.roll(real(self, texts), 1, axis=1))
-    config = EmbedderConfig(onnx_cache=tmp_path / "cache", threads=1)
+    real = onnx_encoder.OnnxEncoder._one
+    monkeypatch.setattr(onnx_encoder.OnnxEncoder, "_one", lambda self, encoding: np.roll(real(self, encoding), 1))
+    config = EmbedderConfig(onnx_cache=tmp_path / "cache", precision="fp32", threads=1)
     one_fallback(load_embedder("local", config), reference)
     folder = export_dir(tmp_path / "cache")
     assert "differs from torch" in unusable_marker(folder, "fp32").read_text()
@@ -156,7 +158,7 @@ def test_an_export_that_cannot_be_made_falls_back_to_torch_once(monkeypatch, tmp
         raise RuntimeError("unsupported operator")
 
     monkeypatch.setattr("ragtune.embeddings.onnx_export._export_graph", fail)
-    one_fallback(load_embedder("local", EmbedderConfig(onnx_cache=tmp_path / "cache", threads=1)), reference)
+    one_fallback(load_embedder("local", EmbedderConfig(onnx_cache=tmp_path / "cache", precision="fp32", threads=1)), reference)
     assert "unsupported operator" in unusable_marker(export_dir(tmp_path / "cache"), "fp32").read_text()
 
 
@@ -173,9 +175,8 @@ def test_a_truncated_tuned_embedder_matches_torch(tmp_path, torch_minilm):
     finally:
         model.truncate_dim = None
     registry.publish(staging, ModelCard(kind="embedding", name="short"))
-    ws = Workspace(Workspace().config.model_copy(update={"home": home}))
-    onnx = ws.embedder("tuned:short")
-    torch = load_embedder("tuned:short", EmbedderConfig(runtime="torch", threads=1), home)
+    onnx = Workspace(Workspace().config.model_copy(update={"home": home})).embedder("tuned:short", "fp32")
+    torch = load_embedder("tuned:short", EmbedderConfig(runtime="torch", precision="fp32", threads=1), home)
     texts = TEXTS[:12] + [LONG]
     with warnings.catch_warnings():
         warnings.simplefilter("error", OnnxFallbackWarning)
@@ -191,10 +192,16 @@ def test_an_int8_index_is_queried_with_int8(tmp_path, cache, config_for):
     built = Workspace(config_for(tmp_path / "home", embedder={"model": "local", "precision": "int8", "onnx_cache": str(cache)}))
     built.ingest([str(EXAMPLES)], "support")
     assert built.index("support").manifest.embedder.precision == "int8"
-    reader = Workspace(config_for(tmp_path / "home", embedder={"model": "local", "onnx_cache": str(cache)}))
+    reader = Workspace(config_for(tmp_path / "home", embedder={"model": "local", "precision": "fp32", "onnx_cache": str(cache)}))
     assert reader.config.embedder.precision.value == "fp32"
     idx = reader.index("support")
     assert idx._embedder(None).info.precision == "int8"
     assert idx.search("how often are keys rotated", mode="dense")[0].doc_id == "docs/security-policy.md"
     report = idx.reindex("local")  # the configured precision: fp32
     assert report.changed and idx.manifest.embedder.precision == "fp32"
+
+
+def test_torch_runtime_builds_fp32_unless_told_otherwise():
+    assert EmbedderConfig().precision.value == "int8"  # the default: as good as fp32 on SciFact, faster
+    assert EmbedderConfig(runtime="torch").precision.value == "fp32"
+    assert EmbedderConfig(runtime="torch", precision="int8").precision.value == "int8"

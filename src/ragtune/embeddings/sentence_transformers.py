@@ -73,10 +73,11 @@ class _TorchEncoder:
 class SentenceTransformerEmbedder:
     """Embeds with a sentence-transformers model, batched and normalised, loaded on first use.
 
-    With ``runtime='onnx'`` and an ``onnx_dir`` (the factories give one for model folders) it runs an ONNX export of
-    the model through onnxruntime, made there on first use (``ragtune.embeddings.onnx_encoder``), so that torch loads
-    only to make it; ``precision='int8'`` runs the export's int8 model whatever the runtime. Where no export can be
-    made or it differs from torch, the embedder warns once (``OnnxFallbackWarning``) and runs with torch."""
+    With ``runtime='onnx'`` on the CPU and an ``onnx_dir`` (the factories give one for model folders) it runs an ONNX
+    export of the model through onnxruntime, made there on first use (``ragtune.embeddings.onnx_encoder``), so that
+    torch loads only to make it; ``precision='int8'`` runs the export's int8 model whatever the runtime and device.
+    Where no export can be made or it differs from torch, the embedder warns once (``OnnxFallbackWarning``) and runs
+    with torch."""
 
     def __init__(self, model: str | Path | None = None, *, spec: str = "local", batch_size: int = 64,
                  device: str = "cpu", name: str | None = None, version: str | None = None, runtime: str = "torch",
@@ -93,7 +94,7 @@ class SentenceTransformerEmbedder:
         self._version = version
         self._precision = precision
         self._threads = threads
-        self._onnx_dir = onnx_dir if runtime == "onnx" or precision != "fp32" else None
+        self._onnx_dir = onnx_dir if (runtime == "onnx" and device == "cpu") or precision != "fp32" else None
         self._model = None
         self._encoder: OnnxEncoder | _TorchEncoder | None = None
         self._info: EmbedderInfo | None = None
