@@ -251,7 +251,7 @@ def main() -> int:
     parser.add_argument("--home", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        from ragtune.config import apply_threads
+        from ragtune.machine import apply_threads
 
         apply_threads(1)
         print(json.dumps(STAGES[args.child](args.size, args.home)))

@@ -108,7 +108,7 @@ def main() -> int:
     parser.add_argument("--stores", default="lancedb,postgresql")
     parser.add_argument("--out", type=Path, default=RESULT)
     args = parser.parse_args()
-    from ragtune.config import apply_threads
+    from ragtune.machine import apply_threads
 
     apply_threads(1)
     corpus = Corpus()

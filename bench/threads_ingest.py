@@ -4,7 +4,7 @@ Each measurement is a fresh process (threads are fixed when a process starts its
 abstracts into a new workspace with ``threads = N`` and times ``Workspace.ingest`` alone; the ONNX export is
 made once before, outside the timings. The thread counts run in the order 1, 2, 2, 1, ... so that a change in the
 machine's load weighs on both alike; the median of each is reported, with the load averages, and the thread
-count ragtune picks by default on this machine (``ragtune.config.default_threads``).
+count ragtune picks by default on this machine (``ragtune.machine.default_threads``).
 
     python bench/threads_ingest.py                  # -> bench/results/threads_ingest.json
     python bench/threads_ingest.py --docs 100 --rounds 1 --out /tmp/threads.json
@@ -59,7 +59,7 @@ def main() -> None:
     parser.add_argument("--out", default=str(OUT))
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT / "src"))
-    from ragtune.config import cgroup_cpu_limit, default_threads
+    from ragtune.machine import cgroup_cpu_limit, default_threads
 
     work = Path(tempfile.mkdtemp(prefix="ragtune-threads-"))
     corpus = work / "corpus.jsonl"

@@ -1,7 +1,6 @@
 """Knowledge updates without retraining: ingest to T1, ask; ingest to T2, ask again; who moved to the new truth."""
 
 import datetime as dt
-import json
 
 import pytest
 

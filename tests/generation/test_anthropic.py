@@ -1,7 +1,5 @@
 """``anthropic:`` against a loopback server that speaks the Messages API wire format (SSE events, 529)."""
 
-import json
-import re
 
 import pytest
 

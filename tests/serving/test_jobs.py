@@ -1,8 +1,6 @@
 """The job runner: records on disk, failures recorded, interrupted jobs marked failed, report-link tokens."""
 
-import json
 import os
-import time
 
 import pytest
 

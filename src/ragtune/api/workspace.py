@@ -14,7 +14,8 @@ from typing import Any, Sequence
 from ragtune.api.index import Index
 from ragtune.api.measuring import MeasuringMethods
 from ragtune.api.tuning import TuningMethods
-from ragtune.config import ChunkingConfig, EmbedderPrecision, RagtuneConfig, SearchMode, apply_threads, private_files
+from ragtune.config import ChunkingConfig, EmbedderPrecision, RagtuneConfig, SearchMode
+from ragtune.machine import apply_threads, private_files
 from ragtune.documents import JsonlFields, discover
 from ragtune.embeddings import Embedder, load_embedder
 from ragtune.errors import InputError

@@ -12,7 +12,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from ragtune.config import default_threads
+from ragtune.machine import default_threads
 from ragtune.embeddings.base import EmbedderInfo
 from ragtune.embeddings.onnx_encoder import OnnxEncoder, open_export
 from ragtune.embeddings.onnx_export import ExportError, read_meta

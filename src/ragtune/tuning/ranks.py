@@ -8,7 +8,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Iterator
 
-from ragtune.config import launch_env
+from ragtune.machine import launch_env
 
 
 def world() -> tuple[int, int]:

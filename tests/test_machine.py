@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from ragtune.config import RagtuneConfig, apply_threads, cgroup_cpu_limit, default_threads, physical_cores
+from ragtune.config import RagtuneConfig
+from ragtune.machine import apply_threads, cgroup_cpu_limit, default_threads, physical_cores
 
 
 def write(root: Path, relative: str, text: str) -> None:
