@@ -108,6 +108,9 @@ def test_tune_then_list_show_and_export(runner, tmp_path):
     assert second.exit_code == 0 and second.stdout.strip() == "intents@v2"
     listed = json.loads(runner.invoke(app, ["models", "--json"]).stdout)
     assert [m["ref"] for m in listed] == ["intents@v1", "intents@v2"]
+    table = runner.invoke(app, ["models"]).stdout
+    assert "intents@v1" in table and "intents@v2" in table
+    assert "None" not in table and "—" in table  # --eval-fraction 0: no eval loss, shown as a dash
     shown = runner.invoke(app, ["models", "show", "intents@v1", "--json"])
     card_file = tmp_path / "home" / "models" / "intents" / "v1" / "card.json"
     assert json.loads(shown.stdout) == json.loads(card_file.read_text())

@@ -26,11 +26,12 @@ def register(app: typer.Typer) -> None:
                         "created_at": c.created_at, "eval_loss": c.metrics.get("eval_loss"), "scores": c.scores} for c in cards])
             return
         table = Table(title="models")
-        for col in ("model", "kind", "base", "rows", "eval loss", "created"):
+        table.add_column("model", overflow="fold")  # the whole ref, to copy into -m tuned:REF
+        for col in ("kind", "base", "rows", "eval loss", "created"):
             table.add_column(col)
         for c in cards:
             table.add_row(c.ref, c.kind, str(c.base_model.get("spec", "")), str(c.data.rows.get("train", "") if c.data else ""),
-                          str(c.metrics.get("eval_loss", "")), c.created_at)
+                          _loss(c.metrics.get("eval_loss")), c.created_at)
         out.print(table)
 
     @models.command("show")
@@ -59,3 +60,8 @@ def register(app: typer.Typer) -> None:
             emit_json({"ref": card.ref, "out": str(path), "merged": merge})
         else:
             out.print(f"{card.ref} → {path}{' (merged)' if merge else ''}", highlight=False)
+
+
+def _loss(value: float | None) -> str:
+    """An eval loss for the table: four decimals, or a dash where the run held no examples out."""
+    return "—" if value is None else f"{value:.4f}"
