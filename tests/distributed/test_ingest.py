@@ -102,6 +102,20 @@ def test_the_bundled_embedder_gives_the_same_vectors_on_ray(ray_local, tmp_path)
     _same(local, on_ray, "docs")
 
 
+def test_a_ray_ingest_extends_an_index_at_the_precision_it_records(ray_local, tmp_path):
+    """An fp32 index stays fp32 when a workspace whose default is int8 ingests into it on Ray."""
+    fp32 = lambda home, engine: Workspace(RagtuneConfig.load(  # noqa: E731
+        {"home": str(home), "engine": engine, "embedder": {"model": "local", "precision": "fp32"}}, env={}))
+    fp32(tmp_path / "ray", "local").create_index("docs")
+    on_ray = _ws(tmp_path / "ray", "ray", "local")
+    assert on_ray.config.embedder.precision.value == "int8"
+    on_ray.ingest([str(EXAMPLES)], "docs")
+    local = fp32(tmp_path / "local", "local")
+    local.ingest([str(EXAMPLES)], "docs")
+    assert on_ray.index("docs").manifest.embedder.precision == "fp32"
+    _same(local, on_ray, "docs")
+
+
 def _sync(ws: Workspace, tmp_path: Path, factory, chunker=None):
     from ragtune.distributed.ingest import RayIngest
 

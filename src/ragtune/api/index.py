@@ -87,8 +87,8 @@ class Index:
         from ragtune.distributed.ingest import EmbedderFactory, RayIngest
 
         require_ray()
-        factory = EmbedderFactory(self.workspace._pinned(spec or self.manifest.embedder.spec), config.embedder,
-                                  config.home.resolve())
+        factory = EmbedderFactory(self.workspace._pinned(spec or self.manifest.embedder.spec),
+                                  self.workspace.embedder_config(model.info.precision), config.home.resolve())
         return RayIngest(config.ray, factory, model.info.dimension, progress)
 
     def ingest_uploads(self, files: Sequence[tuple[str, bytes]]) -> IngestReport:

@@ -14,7 +14,7 @@ from typing import Any, Sequence
 from ragtune.api.index import Index
 from ragtune.api.measuring import MeasuringMethods
 from ragtune.api.tuning import TuningMethods
-from ragtune.config import ChunkingConfig, EmbedderPrecision, RagtuneConfig, SearchMode
+from ragtune.config import ChunkingConfig, EmbedderConfig, EmbedderPrecision, RagtuneConfig, SearchMode
 from ragtune.machine import apply_threads, private_files
 from ragtune.documents import JsonlFields, discover
 from ragtune.embeddings import Embedder, load_embedder
@@ -73,13 +73,19 @@ class Workspace(TuningMethods, MeasuringMethods):
     def embedder(self, spec: str | None = None, precision: str | None = None) -> Embedder:
         """The embedder for ``spec`` at ``precision`` (defaults: the configured ones), built once per workspace."""
         spec = self._pinned(spec or self.config.embedder.model)
-        config = self.config.embedder
-        if precision is not None and precision != config.precision.value:
-            config = config.model_copy(update={"precision": EmbedderPrecision(precision)})
+        config = self.embedder_config(precision)
         key = (spec, config.precision.value)
         if key not in self._embedders:
             self._embedders[key] = load_embedder(spec, config, self.config.home)
         return self._embedders[key]
+
+    def embedder_config(self, precision: str | None = None) -> EmbedderConfig:
+        """The embedder settings at ``precision`` (default: the configured one): an index is queried and extended
+        at the precision it records, wherever its embedder is built (here, or on Ray workers)."""
+        config = self.config.embedder
+        if precision is None or precision == config.precision.value:
+            return config
+        return config.model_copy(update={"precision": EmbedderPrecision(precision)})
 
     def _pinned(self, spec: str) -> str:
         """``tuned:NAME`` as ``tuned:NAME@vN`` (its latest version now), so a newer version is never served from a cache."""

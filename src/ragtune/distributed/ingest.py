@@ -29,6 +29,7 @@ from ragtune.documents.discovery import SourceFile
 from ragtune.embeddings import Embedder, load_embedder
 from ragtune.index.base import DocRecord
 from ragtune.index.sync import Loaded, Progress, load_source
+from ragtune.machine import private_files
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class EmbedderFactory:
     def __call__(self) -> Embedder:
         from ragtune.tuning.tuned import register_tuned_plugins
 
+        private_files()  # what the worker writes (an ONNX export) is the owner's alone, as in the workspace
         register_tuned_plugins()  # tuned:NAME@vN embedders, as in the workspace
         return load_embedder(self.spec, self.config, self.home)
 
