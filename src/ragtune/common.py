@@ -4,13 +4,15 @@ validation errors. This module sits at the bottom of the import graph: it import
 from __future__ import annotations
 
 import datetime as _dt
+import fcntl
 import json
 import os
 import re
 import tempfile
 import unicodedata
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from ragtune.errors import InputError
 
@@ -35,6 +37,18 @@ def write_text_atomic(path: Path | str, text: str, *, durable: bool = False) -> 
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def exclusive_lock(path: Path | str) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``path`` (created when missing) for the block: one process at a time, across
+    processes and machines that share the file system's locks. ``OSError`` when the lock file cannot be opened."""
+    with open(path, "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def write_json_atomic(path: Path | str, data: Any) -> None:

@@ -205,3 +205,25 @@ def test_torch_runtime_builds_fp32_unless_told_otherwise():
     assert EmbedderConfig().precision.value == "int8"  # the default: as good as fp32 on SciFact, faster
     assert EmbedderConfig(runtime="torch").precision.value == "fp32"
     assert EmbedderConfig(runtime="torch", precision="int8").precision.value == "int8"
+
+
+def test_processes_that_need_the_same_export_at_once_make_it_once(tmp_path):
+    """Two processes (as the actors of a Ray ingest) ask for the int8 export of one cache at the same moment: one
+    makes it, the other waits and uses it; neither falls back to torch (the quantiser writes a scratch file beside
+    its input, which two makers in one folder would corrupt)."""
+    import json
+    import subprocess
+    import sys
+
+    script = ("import json, sys, warnings; from pathlib import Path; from ragtune.config import EmbedderConfig;"
+              "from ragtune.embeddings import load_embedder; warnings.simplefilter('error');"
+              "e = load_embedder('local', EmbedderConfig(threads=1, onnx_cache=Path(sys.argv[1])), Path(sys.argv[1]));"
+              "print(json.dumps([e.runtime, e.embed_query('rotate keys').tolist()]))")
+    runs = [subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "cache")], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [run.communicate(timeout=600) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], [err[-2000:] for _, err in outputs]
+    (runtime_a, vector_a), (runtime_b, vector_b) = (json.loads(out) for out, _ in outputs)
+    assert runtime_a == runtime_b == "onnx" and np.allclose(vector_a, vector_b, atol=1e-6)
+    assert not list((tmp_path / "cache").rglob("unusable-*.txt"))
+    assert len([p for p in (tmp_path / "cache").iterdir() if p.is_dir()]) == 1  # no staging folder left behind

@@ -15,6 +15,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from ragtune.common import exclusive_lock
 from ragtune.embeddings.onnx_export import (MIN_COSINE, MODEL_FILES, TOKENIZER, ExportError, export_model, mark_unusable,
                                             quantize_int8, read_meta, unusable_marker)
 
@@ -22,11 +23,11 @@ from ragtune.embeddings.onnx_export import (MIN_COSINE, MODEL_FILES, TOKENIZER, 
 class OnnxEncoder:
     """Tokenizes with the export's tokenizer, runs its ONNX model, truncates to ``truncate_dim`` and normalises."""
 
-    def __init__(self, folder: Path, precision: str, threads: int) -> None:
+    def __init__(self, folder: Path, precision: str, threads: int, meta: dict[str, Any] | None = None) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
-        meta = read_meta(folder)
+        meta = meta if meta is not None else read_meta(folder)
         if meta is None:
             raise ExportError(f"{folder}: no {MODEL_FILES[precision]} export of this format")
         self.meta, self.precision = meta, precision
@@ -40,6 +41,7 @@ class OnnxEncoder:
         self.tokenizer.enable_truncation(int(meta["max_length"]), direction=meta["truncation_side"])
         self.inputs = [i.name for i in self.session.get_inputs()]
         self.dimension = int(meta["dimension"])
+        self.truncate_dim = int(meta["truncate_dim"]) if meta.get("truncate_dim") else None
 
     def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
         """Unit float32 vectors of ``texts``. Each text runs alone, unpadded: its vector never depends on the texts
@@ -55,8 +57,8 @@ class OnnxEncoder:
         columns = {"input_ids": encoding.ids, "attention_mask": encoding.attention_mask, "token_type_ids": encoding.type_ids}
         feed = {name: np.asarray([columns[name]], dtype=np.int64) for name in self.inputs}
         vector = np.asarray(self.session.run(None, feed)[0][0], dtype=np.float32)
-        if self.meta.get("truncate_dim"):
-            vector = vector[: int(self.meta["truncate_dim"])]
+        if self.truncate_dim:
+            vector = vector[: self.truncate_dim]
         return vector / max(float(np.linalg.norm(vector)), 1e-12)
 
     def check(self, quick: bool = False) -> None:
@@ -77,15 +79,15 @@ class OnnxEncoder:
 def open_export(folder: Path, precision: str, threads: int, load_model: Callable[[], Any]) -> OnnxEncoder:
     """The checked encoder of ``folder`` at ``precision``, exporting with ``load_model()`` (torch) when there is no
     export yet; ``ExportError`` (with the reason) when none can be made or used."""
-    for marker in {unusable_marker(folder, "fp32"), unusable_marker(folder, precision)}:
-        if marker.is_file():
-            raise ExportError(marker.read_text(encoding="utf-8", errors="replace").strip() + f" (recorded in {marker})")
-    if read_meta(folder) is None:
-        _made(folder, "fp32", threads, lambda: export_model(load_model(), folder))
-    if precision != "fp32" and not (folder / MODEL_FILES[precision]).is_file():
-        _made(folder, precision, threads, lambda: quantize_int8(folder))
+    _refuse_marked(folder, precision)
+    meta = read_meta(folder)
+    if meta is None or not (folder / MODEL_FILES[precision]).is_file():
+        made = _make(folder, precision, threads, load_model)
+        if made is not None:
+            return made
+        meta = read_meta(folder)
     try:
-        encoder = OnnxEncoder(folder, precision, threads)
+        encoder = OnnxEncoder(folder, precision, threads, meta)
         encoder.check(quick=True)
         return encoder
     except ImportError:
@@ -100,12 +102,39 @@ def open_export(folder: Path, precision: str, threads: int, load_model: Callable
                           "made again") from exc
 
 
-def _made(folder: Path, precision: str, threads: int, make: Callable[[], None]) -> None:
-    """Make the ``precision`` model of ``folder`` and check it against torch; a failure is recorded in the folder
-    (so no later process tries again) and raised as ``ExportError``."""
+def _refuse_marked(folder: Path, precision: str) -> None:
+    """``ExportError`` with the recorded reason where an earlier attempt found ``precision`` unusable."""
+    for marker in {unusable_marker(folder, "fp32"), unusable_marker(folder, precision)}:
+        if marker.is_file():
+            raise ExportError(marker.read_text(encoding="utf-8", errors="replace").strip() + f" (recorded in {marker})")
+
+
+def _make(folder: Path, precision: str, threads: int, load_model: Callable[[], Any]) -> OnnxEncoder | None:
+    """Make what ``folder`` lacks for ``precision``, one process at a time (every Ray actor of an ingest may ask at
+    once; the others wait and use it): the checked encoder of the model made for ``precision``, or None when another
+    process made it first."""
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        with exclusive_lock(folder.parent / f".{folder.name}.lock"):
+            _refuse_marked(folder, precision)
+            made = None
+            if read_meta(folder) is None:
+                made = _made(folder, "fp32", threads, lambda: export_model(load_model(), folder))
+            if precision != "fp32" and not (folder / MODEL_FILES[precision]).is_file():
+                made = _made(folder, precision, threads, lambda: quantize_int8(folder))
+    except OSError as exc:
+        raise ExportError(f"cannot make an ONNX export in {folder.parent}: {exc.strerror or exc}") from exc
+    return made if made is not None and made.precision == precision else None
+
+
+def _made(folder: Path, precision: str, threads: int, make: Callable[[], None]) -> OnnxEncoder:
+    """Make the ``precision`` model of ``folder`` and check it against torch (its checked encoder); a failure is
+    recorded in the folder (so no later process tries again) and raised as ``ExportError``."""
     try:
         make()
-        OnnxEncoder(folder, precision, threads).check()
+        encoder = OnnxEncoder(folder, precision, threads)
+        encoder.check()
+        return encoder
     except ImportError:
         raise
     except Exception as exc:  # noqa: BLE001 - a model the exporter or onnxruntime cannot handle, or a mismatch

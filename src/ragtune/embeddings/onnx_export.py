@@ -5,8 +5,8 @@ An export folder holds:
 - ``model.onnx``: the whole pipeline as sentence-transformers runs it, token ids in, sentence embedding out
   (transformer, pooling, and any dense or normalise module), traced from the loaded model;
 - ``tokenizer.json``: the model's fast tokenizer as sentence-transformers configured it (lower-casing included);
-- ``export.json``: the input names, sequence length, padding and truncation sides, the output dimension and
-  ``truncate_dim``, and torch's vectors of the probe texts, against which every use of the folder is checked;
+- ``export.json``: the sequence length and truncation side, the output dimension and ``truncate_dim``, and torch's
+  vectors of the probe texts, against which every use of the folder is checked;
 - ``model.int8.onnx`` once int8 is asked for: the weights of every MatMul quantised to 8 bits, per channel
   (``onnxruntime.quantization.quantize_dynamic``; no torch needed).
 
@@ -20,11 +20,14 @@ from __future__ import annotations
 import json
 import logging
 import os
-import secrets
 import shutil
+import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
+
+from ragtune.common import read_json, write_text_atomic
+from ragtune.errors import InputError
 
 FORMAT = 1
 META = "export.json"
@@ -55,8 +58,8 @@ def unusable_marker(folder: Path, precision: str) -> Path:
 def read_meta(folder: Path) -> dict[str, Any] | None:
     """The export's ``export.json``, or None when there is none of this format."""
     try:
-        meta = json.loads((folder / META).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        meta = read_json(folder / META, "ONNX export record") if (folder / META).is_file() else None
+    except InputError:
         return None
     return meta if isinstance(meta, dict) and meta.get("format") == FORMAT else None
 
@@ -77,18 +80,14 @@ def export_model(model: Any, folder: Path) -> None:
     (written beside it and renamed into place; a folder another process finished first is kept)."""
     check_exportable(model)
     folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = folder.parent / f".{folder.name}.{os.getpid()}-{secrets.token_hex(4)}"
-    staging.mkdir()
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:
-        names = _export_graph(model, staging / MODEL_FILES["fp32"])
+        _export_graph(model, staging / MODEL_FILES["fp32"])
         model.tokenizer.backend_tokenizer.save(str(staging / TOKENIZER))
         probes = model.encode(PROBES, batch_size=len(PROBES), normalize_embeddings=True, convert_to_numpy=True,
                               show_progress_bar=False)
-        tokenizer = model.tokenizer
-        meta = {"format": FORMAT, "inputs": names, "max_length": int(model.max_seq_length),
-                "padding_side": tokenizer.padding_side, "truncation_side": tokenizer.truncation_side,
-                "pad_id": int(tokenizer.pad_token_id or 0), "pad_token": str(tokenizer.pad_token or "[PAD]"),
-                "pad_type_id": int(getattr(tokenizer, "pad_token_type_id", 0) or 0),
+        meta = {"format": FORMAT, "max_length": int(model.max_seq_length),
+                "truncation_side": model.tokenizer.truncation_side,
                 "dimension": int(probes.shape[1]), "truncate_dim": model.truncate_dim,
                 "probes": {"texts": PROBES, "vectors": probes.astype(float).round(7).tolist()}}
         (staging / META).write_text(json.dumps(meta), encoding="utf-8")
@@ -98,6 +97,7 @@ def export_model(model: Any, folder: Path) -> None:
 
 
 def _place(staging: Path, folder: Path) -> None:
+    """Rename ``staging`` to ``folder``; a whole export already there is kept."""
     try:
         os.rename(staging, folder)
     except OSError:
@@ -105,8 +105,8 @@ def _place(staging: Path, folder: Path) -> None:
             raise
 
 
-def _export_graph(model: Any, path: Path) -> list[str]:
-    """Trace ``model`` (tokens to sentence embedding) to ONNX at ``path``; returns the input names."""
+def _export_graph(model: Any, path: Path) -> None:
+    """Trace ``model`` (tokens to sentence embedding) to ONNX at ``path``."""
     import torch
 
     names = [n for n in _INPUTS if n in model.tokenizer.model_input_names]
@@ -127,7 +127,6 @@ def _export_graph(model: Any, path: Path) -> list[str]:
         warnings.simplefilter("ignore")
         torch.onnx.export(Pipeline().eval(), args, str(path), input_names=names, output_names=["sentence_embedding"],
                           dynamic_axes=axes, opset_version=17, dynamo=False)
-    return names
 
 
 def quantize_int8(folder: Path) -> None:
@@ -135,34 +134,31 @@ def quantize_int8(folder: Path) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     target = folder / MODEL_FILES["int8"]
-    staging = folder / f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}"
+    work = Path(tempfile.mkdtemp(prefix=".int8.", dir=folder))  # the quantiser writes beside its input and output
+    source, staging = work / MODEL_FILES["fp32"], work / target.name
+    try:
+        os.link(folder / MODEL_FILES["fp32"], source)
+    except OSError:
+        shutil.copyfile(folder / MODEL_FILES["fp32"], source)
     root = logging.getLogger()  # the quantiser logs advice through logging.warning, which would configure the root logger
     level, silent = root.level, logging.NullHandler()
     root.setLevel(logging.ERROR)
     root.addHandler(silent)
     try:
-        quantize_dynamic(str(folder / MODEL_FILES["fp32"]), str(staging), op_types_to_quantize=["MatMul"],
-                         per_channel=True, weight_type=QuantType.QUInt8)
+        quantize_dynamic(str(source), str(staging), op_types_to_quantize=["MatMul"], per_channel=True,
+                         weight_type=QuantType.QUInt8)
         os.replace(staging, target)
     finally:
         root.removeHandler(silent)
         root.setLevel(level)
-        staging.unlink(missing_ok=True)
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def mark_unusable(folder: Path, precision: str, reason: str) -> None:
-    """Record that ``precision`` cannot run from ``folder`` (made for the record alone when it does not exist)."""
+    """Record that ``precision`` cannot run from ``folder`` (made for the record alone when it does not exist; the
+    caller holds the folder's lock, see ``open_export``)."""
     try:
-        if not folder.is_dir():
-            folder.parent.mkdir(parents=True, exist_ok=True)
-            staging = folder.parent / f".{folder.name}.{os.getpid()}-{secrets.token_hex(4)}"
-            staging.mkdir()
-            unusable_marker(staging, precision).write_text(reason, encoding="utf-8")
-            try:
-                os.rename(staging, folder)
-            finally:
-                shutil.rmtree(staging, ignore_errors=True)
-        else:
-            unusable_marker(folder, precision).write_text(reason, encoding="utf-8")
+        folder.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(unusable_marker(folder, precision), reason)
     except OSError:
         pass  # a read-only cache: this process falls back all the same

@@ -8,13 +8,13 @@ where the network allows); ``local:<file.gguf>`` is dequantised and converted on
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import importlib.util
 import os
 import shutil
 from pathlib import Path
 
+from ragtune.common import exclusive_lock
 from ragtune.errors import ConfigError
 
 DEFAULT_LOCAL_MODEL = "SmolLM2-135M-Instruct"
@@ -44,8 +44,7 @@ def convert_gguf(gguf: Path, out_dir: Path) -> Path:
     if (out_dir / "config.json").is_file():
         return out_dir
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    with open(out_dir.parent / f".{out_dir.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with exclusive_lock(out_dir.parent / f".{out_dir.name}.lock"):
         if (out_dir / "config.json").is_file():
             return out_dir
         import torch

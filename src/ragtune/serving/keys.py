@@ -18,7 +18,6 @@ its ``ragtune_keys`` table instead (``keys_postgres.py``), so every server over 
 from __future__ import annotations
 
 import base64
-import fcntl
 import hashlib
 import hmac
 import json
@@ -33,7 +32,7 @@ from typing import Any, Callable, Iterator, Protocol, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ragtune.errors import InputError, StoreError
-from ragtune.common import utc_now, write_text_atomic
+from ragtune.common import exclusive_lock, utc_now, write_text_atomic
 from ragtune.index.names import check_index_name
 
 T = TypeVar("T")
@@ -134,12 +133,8 @@ class FileKeyRecords:
     def _locked(self) -> Iterator[None]:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with open(self.path.with_name(self.path.name + ".lock"), "a+") as handle:
-                fcntl.flock(handle, fcntl.LOCK_EX)
-                try:
-                    yield
-                finally:
-                    fcntl.flock(handle, fcntl.LOCK_UN)
+            with exclusive_lock(self.path.with_name(self.path.name + ".lock")):
+                yield
         except OSError as exc:
             raise StoreError(f"cannot write {self.path}: {exc.strerror or exc}") from exc
 
