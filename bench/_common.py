@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -76,6 +77,11 @@ def run_ragtune(home: Path, *argv: str, threads: int = 1) -> dict:
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return {"json": json.loads(done.stdout), "process_wall_s": round(wall, 1),
             "process_peak_rss_mb": round(peak / 1024, 1) if peak > before else None}
+
+
+def median(values) -> float:
+    """The median of ``values`` (the mean of the middle two for an even count)."""
+    return float(statistics.median(values))
 
 
 def write_result(path: Path, result: dict) -> None:

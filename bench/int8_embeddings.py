@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, Phases, log, shared_data, write_result  # noqa: E402
+from _common import RESULTS, Phases, log, median, shared_data, write_result  # noqa: E402
 
 from ragtune.api import Workspace  # noqa: E402
 from ragtune.config import RagtuneConfig  # noqa: E402
@@ -82,7 +82,7 @@ def interleaved(work: Path, rounds: int = 3, count: int = 128) -> dict:
             embedders[name].embed_documents(texts)
             speeds[name].append(len(texts) / (time.monotonic() - started))
     shutil.rmtree(work / "prepare", ignore_errors=True)
-    medians = {n: round(sorted(v)[len(v) // 2], 2) for n, v in speeds.items()}
+    medians = {n: round(median(v), 2) for n, v in speeds.items()}
     return {"texts": count, "rounds": rounds, "texts_per_s_median": medians,
             "texts_per_s": {n: [round(x, 2) for x in v] for n, v in speeds.items()}}
 

@@ -15,14 +15,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, ROOT, log, shared_data, write_result  # noqa: E402
+from _common import RESULTS, ROOT, log, median, shared_data, write_result  # noqa: E402
 
 DATA = shared_data("scifact")
 OUT = RESULTS / "threads_ingest.json"
@@ -58,15 +57,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="Pairs of runs (1 then 2 threads, then 2 then 1, ...).")
     parser.add_argument("--out", default=str(OUT))
     args = parser.parse_args()
-    sys.path.insert(0, str(ROOT / "src"))
     from ragtune.machine import cgroup_cpu_limit, default_threads
 
     work = Path(tempfile.mkdtemp(prefix="ragtune-threads-"))
     corpus = work / "corpus.jsonl"
     lines = (DATA / "corpus.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)[:args.docs]
     corpus.write_text("".join(lines), encoding="utf-8")
-    log("making the ONNX export (untimed)")
-    ingest(work, work / "corpus.jsonl", 1, -1)
     runs = []
     for i in range(args.rounds):
         for threads in ((1, 2) if i % 2 == 0 else (2, 1)):
@@ -74,7 +70,7 @@ def main() -> None:
             row["docs_per_s"] = round(args.docs / row["seconds"], 2)
             runs.append(row)
             log(f"{threads} thread(s): {row['docs_per_s']} docs/s (load {row['load_average_before']})")
-    median = {str(n): round(statistics.median(r["docs_per_s"] for r in runs if r["threads"] == n), 2) for n in (1, 2)}
+    median = {str(n): round(median([r["docs_per_s"] for r in runs if r["threads"] == n]), 2) for n in (1, 2)}
     env = {k: v for k, v in os.environ.items() if k != "RAGTUNE_THREADS"}
     result = {"bench": "threads_ingest", "documents": args.docs, "embedder": "local", "runtime": runs[0]["runtime"],
               "precision": runs[0]["precision"], "cpu_count": os.cpu_count(), "default_threads_here": default_threads(env=env),

@@ -1,5 +1,3 @@
-from pathlib import Path
-
 from ragtune.generation.base import ContextBlock, Prompt
 from ragtune.generation.extractive import ExtractiveGenerator
 from ragtune.generation.prompts import CANNOT_ANSWER
@@ -51,7 +49,7 @@ def test_streams_the_same_text():
     assert "".join(pieces) == out.text
 
 
-def test_choice_does_not_depend_on_the_process_hash_seed(tmp_path):
+def test_choice_does_not_depend_on_the_process_hash_seed(support_home, ws_for, example_docs):
     """Scores sum idf weights over sets of terms, whose order differs per process (PYTHONHASHSEED): answers on
     Ray workers and locally must still agree. The example questions over their retrieved chunks once hit a near tie."""
     import json
@@ -59,16 +57,11 @@ def test_choice_does_not_depend_on_the_process_hash_seed(tmp_path):
     import subprocess
     import sys
 
-    from ragtune.api import Workspace
-    from ragtune.config import RagtuneConfig
-
-    examples = Path(__file__).resolve().parents[2] / "examples"
-    ws = Workspace(RagtuneConfig.load({"home": str(tmp_path), "embedder": {"model": "fake:64"}}, env={}))
-    ws.ingest([str(examples / "docs")], "docs")
+    index = ws_for(support_home).index("support")
     cases = []
-    for line in (examples / "questions.jsonl").read_text(encoding="utf-8").splitlines():
+    for line in (example_docs.parent / "questions.jsonl").read_text(encoding="utf-8").splitlines():
         question = json.loads(line)["question"]
-        cases.append([question, [h.text for h in ws.index("docs").search(question, k=5)]])
+        cases.append([question, [h.text for h in index.search(question, k=5)]])
     script = (
         "import json, sys; from ragtune.generation.base import ContextBlock, Prompt;"
         "from ragtune.generation.extractive import ExtractiveGenerator;"

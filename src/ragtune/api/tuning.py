@@ -16,6 +16,7 @@ from ragtune.tuning.reranker import RerankerTuneConfig
 
 if TYPE_CHECKING:
     from ragtune.api.workspace import Workspace
+    from ragtune.tuning.base import TrainingConfig
     from ragtune.tuning.launch import Launch
     from ragtune.tuning.raft import RaftSettings
 
@@ -25,12 +26,13 @@ TrainingProgress = Callable[[TrainingEvent], None]
 class TuningMethods:
     """Fine-tuning into the workspace's model registry (mixed into ``Workspace``)."""
 
-    def _launched(self: "Workspace", method: str, args: tuple, launch: "Launch", progress: TrainingProgress | None) -> ModelCard:
-        """``method(*args)`` run data-parallel by ``launch``'s processes (``ragtune.tuning.launch``); rank 0 publishes."""
-        from ragtune.tuning.base import TrainingConfig, training_device
+    def _launched(self: "Workspace", method: str, args: tuple, training: "TrainingConfig", launch: "Launch",
+                  progress: TrainingProgress | None) -> ModelCard:
+        """``method(*args)`` run data-parallel by ``launch``'s processes (``ragtune.tuning.launch``); rank 0 publishes.
+        ``training``: the settings among ``args`` that say where it trains."""
+        from ragtune.tuning.base import training_device
         from ragtune.tuning.launch import LaunchedJob, run_launched
 
-        training = next(a for a in args if isinstance(a, TrainingConfig))
         if launch.fsdp and training_device(training.device) == "cpu":
             raise ConfigError("--fsdp shards the model over CUDA devices; on CPUs train data-parallel without it (DDP), "
                               "or give --device cuda on a machine with GPUs")
@@ -42,7 +44,7 @@ class TuningMethods:
         """LoRA fine-tune and publish ``NAME@vN``; a killed run leaves no version and ``config.resume`` continues it.
         With ``launch`` (``accelerate``/``torchrun``, ``nproc``) it trains data-parallel in that many processes."""
         if launch is not None:
-            return self._launched("tune_lora", (config,), launch, progress)
+            return self._launched("tune_lora", (config,), config, launch, progress)
         from ragtune.tuning.lora import LoraTuner
 
         return LoraTuner(config, self.models).train(progress)
@@ -68,7 +70,7 @@ class TuningMethods:
 
         self._check_pair_sources(config.data)
         if launch is not None:
-            return self._launched("tune_embeddings", (config,), launch, progress)
+            return self._launched("tune_embeddings", (config,), config, launch, progress)
         return EmbeddingTuner(config, self.models, lambda notify: self.prepare_pairs(config.data, notify)).train(progress)
 
     def tune_reranker(self: "Workspace", config: RerankerTuneConfig, progress: TrainingProgress | None = None,
@@ -78,7 +80,7 @@ class TuningMethods:
 
         self._check_pair_sources(config.data)
         if launch is not None:
-            return self._launched("tune_reranker", (config,), launch, progress)
+            return self._launched("tune_reranker", (config,), config, launch, progress)
         return RerankerTuner(config, self.models, lambda notify: self.prepare_pairs(config.data, notify)).train(progress)
 
     def tune_raft(self: "Workspace", questions: str | Path | Sequence[Question], index: str, raft: "RaftSettings",
@@ -96,7 +98,7 @@ class TuningMethods:
             raise InputError(f"index '{index}' holds no documents: add some with ragtune ingest PATH --index {index}")
         loaded = load_questions(questions) if isinstance(questions, (str, Path)) else list(questions)
         if launch is not None:
-            return self._launched("tune_raft", (loaded, index, raft, lora), launch, progress)
+            return self._launched("tune_raft", (loaded, index, raft, lora), lora, launch, progress)
         builder = RaftBuilder(index, manifest.generation, target.retriever(), lambda: self.store.all_chunks(index), raft)
         return RaftTuner(builder, loaded, lora, self.models, lambda: target.manifest.generation).train(progress)
 
