@@ -12,7 +12,7 @@ import pytest
 from ragtune.config import ChunkingConfig, IndexConfig
 from ragtune.errors import StoreError
 from ragtune.index import lancedb as lance_mod
-from ragtune.index.base import Filters, IndexManifest, IngestEvent
+from ragtune.index.base import Filters, IndexManifest, IngestEvent, glob_regex
 from ragtune.index.bm25 import BM25Index
 from ragtune.index.lancedb import LanceDBStore
 from ragtune.index.lancedb_commit import SegmentWriter
@@ -92,6 +92,22 @@ def test_filters_are_evaluated_over_the_mapped_columns(tmp_path):
     assert lexical(Filters(source="x[[]1].md")) == ["c#0"]
     assert lexical(Filters(types=("md",), source="*s*")) == ["a#0"]
     assert [c for c, _ in store.search_dense("kb", EMB.embed_query("pricing"), 5, Filters(types=("pdf",)))] == ["b#0"]
+
+
+def test_glob_classes_read_as_fnmatch_reads_them():
+    import fnmatch
+    import re
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    names = ["a", "b", "m", "z", "-", "!", "^", "]", "\\", "[", "é", "\n"]
+    for pattern in ["[z-a]", "[!z-a]", "[xz-am]", "[b-az-c]", "[!b-az-c]", "[a-]", "[-a]", "[!-a]", "[]-a]", "[^a]",
+                    "[[]", "[\\-a]", "[a-c-z]"]:
+        regex = glob_regex(pattern)
+        want = [fnmatch.fnmatchcase(n, pattern) for n in names]
+        assert [bool(re.search(regex, n)) for n in names] == want, (pattern, regex)
+        assert pc.match_substring_regex(pa.array(names), pattern=regex).to_pylist() == want, (pattern, regex)
 
 
 def test_a_commit_reads_and_tokenizes_only_what_changed(tmp_path, monkeypatch):

@@ -16,7 +16,6 @@ other and with the manifest; any fault raises ``SegmentError``.
 
 from __future__ import annotations
 
-import fnmatch
 import json
 from functools import lru_cache
 from pathlib import Path
@@ -203,16 +202,10 @@ def load_centroids(path: Path, partitions: int) -> np.ndarray:
 
 def _glob_mask(source, pattern: str) -> np.ndarray:
     """Rows whose source, or its last path part, matches the glob ``pattern`` (as ``fnmatch`` does)."""
-    import pyarrow as pa
     import pyarrow.compute as pc
 
     regex = glob_regex(pattern)
-    try:
-        whole = pc.match_substring_regex(source, pattern=regex)
-    except pa.ArrowInvalid:  # a class RE2 refuses (a reversed range): match the way fnmatch does, row by row
-        names = source.to_pylist()
-        return np.fromiter((fnmatch.fnmatchcase(s, pattern) or fnmatch.fnmatchcase(s.rsplit("/", 1)[-1], pattern)
-                            for s in names), dtype=bool, count=len(names))
+    whole = pc.match_substring_regex(source, pattern=regex)
     base = pc.match_substring_regex(pc.replace_substring_regex(source, pattern="(?s)^.*/", replacement=""), pattern=regex)
     return pc.or_(whole, base).to_numpy(zero_copy_only=False)
 
