@@ -17,6 +17,7 @@ from ragtune.index.bm25 import BM25Index
 from ragtune.index.lancedb import LanceDBStore
 from ragtune.index.lancedb_commit import SegmentWriter
 from ragtune.index.lexical import Analyzer
+from ragtune.index.segments import Segment
 
 from .conformance import EMB, change
 from .spies import sizes_of_calls
@@ -120,6 +121,20 @@ def test_a_commit_reads_and_tokenizes_only_what_changed(tmp_path, monkeypatch):
     assert seen == [1]
     assert [c for c, _ in store.search_lexical("kb", "changed", 3)] == ["d7#0"]
     assert store.search_lexical("kb", "text 9", 600) and "d9#0" not in dict(store.search_lexical("kb", "text 9", 600))
+
+
+def test_a_commit_looks_for_rows_only_of_documents_the_index_holds(tmp_path, monkeypatch):
+    store = _store(tmp_path)
+    store.commit("kb", [change(f"d{i}", [f"text {i}"]) for i in range(20)], [], IngestEvent())
+    looked_up: list[list[str]] = []
+    rows_of_documents = Segment.rows_of_documents
+    monkeypatch.setattr(Segment, "rows_of_documents",
+                        lambda self, doc_ids: looked_up.append(list(doc_ids)) or rows_of_documents(self, doc_ids))
+    store.commit("kb", [change("new", ["a new text"])], ["never-stored"], IngestEvent())
+    assert looked_up == []
+    store.commit("kb", [change("d3", ["changed"], version=2), change("new2", ["another"])], ["d5", "nope"], IngestEvent())
+    assert looked_up and all(ids == ["d3", "d5"] for ids in looked_up)
+    assert store.manifest("kb").chunks == 21 and [c for c, _ in store.search_lexical("kb", "changed", 3)] == ["d3#0"]
 
 
 def _damage(store: LanceDBStore, what: str) -> None:

@@ -192,9 +192,7 @@ class LanceDBStore:
             manifest = self.manifest(name)
             chunks, docs = open_committed(self._db(name), manifest)
             segments = self._segment_writer(name, folder, manifest, chunks)
-            gone = sorted(set(deletes) | {u.record.doc_id for u in upserts})
-            delete_documents(chunks, docs, gone)
-            segments.delete(gone)
+            segments.delete(delete_documents(chunks, docs, set(deletes) | {u.record.doc_id for u in upserts}))
             rows = [u for u in upserts if u.chunks]
             if rows:
                 table = chunk_rows(name, rows, manifest.embedder.dimension)

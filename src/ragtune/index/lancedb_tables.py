@@ -50,8 +50,9 @@ def open_committed(db, manifest: IndexManifest):
     return chunks, docs
 
 
-def delete_documents(chunks, docs, doc_ids: Sequence[str]) -> None:
-    """Remove the stored ones of ``doc_ids`` and their chunks (a first ingest then writes no empty deletes)."""
+def delete_documents(chunks, docs, doc_ids: Sequence[str]) -> list[str]:
+    """Remove the stored ones of ``doc_ids`` and their chunks (a first ingest then writes no empty deletes); the ids
+    removed, sorted."""
     gone = sorted(doc_ids)
     if gone:
         stored = docs.search().select(["doc_id"]).limit(None).to_arrow().column("doc_id").to_pylist()
@@ -60,6 +61,7 @@ def delete_documents(chunks, docs, doc_ids: Sequence[str]) -> None:
         where = f"doc_id IN ({sql_list(gone[i:i + 500])})"
         chunks.delete(where)
         docs.delete(where)
+    return gone
 
 
 def _vector_column(flat: np.ndarray, dim: int):
