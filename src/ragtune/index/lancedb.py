@@ -76,7 +76,7 @@ class LanceDBStore:
         self.config = config or IndexConfig()
         self.nprobe = nprobe
         self._snapshots: dict[str, Snapshot] = {}
-        self._manifests: dict[str, tuple[tuple[int, int, int], IndexManifest]] = {}
+        self._manifests: dict[str, tuple[tuple[int, int, int], IndexManifest, str]] = {}
         self._lock = threading.Lock()
 
     # -- paths and locking -------------------------------------------------
@@ -157,7 +157,11 @@ class LanceDBStore:
             raise StoreError(f"{folder / 'manifest.json'}: unreadable index manifest: {exc}") from exc
 
     def _current(self, name: str) -> IndexManifest:
-        """The committed manifest, parsed again only when the file changed (read-only: never mutate it).
+        """The committed manifest (read-only: never mutate it; see ``_committed``)."""
+        return self._committed(name)[0]
+
+    def _committed(self, name: str) -> tuple[IndexManifest, str]:
+        """The committed manifest and its snapshot key, parsed again only when the file changed.
 
         Every search checks the manifest to see a new generation; a commit replaces the file with a new
         one (a new inode), so the file's stat tells whether it changed.
@@ -171,9 +175,10 @@ class LanceDBStore:
         key = (st.st_ino, st.st_mtime_ns, st.st_size)
         cached = self._manifests.get(name)
         if cached is None or cached[0] != key:
-            cached = (key, self._read_manifest(path.parent))
+            manifest = self._read_manifest(path.parent)
+            cached = (key, manifest, _snapshot_key(manifest))
             self._manifests[name] = cached
-        return cached[1]
+        return cached[1], cached[2]
 
     def documents(self, name: str) -> list[DocRecord]:
         manifest = self._current(name)
@@ -261,8 +266,7 @@ class LanceDBStore:
     # -- reading -----------------------------------------------------------------------------------------------
     def _snapshot(self, name: str) -> Snapshot:
         for _ in range(4):
-            manifest = self._current(name)
-            key = _snapshot_key(manifest)
+            manifest, key = self._committed(name)
             with self._lock:
                 snap = self._snapshots.get(name)
                 if snap is not None and snap.key == key:
@@ -274,7 +278,7 @@ class LanceDBStore:
                 snap = Snapshot(self._dir(name), manifest.backend, key, manifest.generation,
                                 bool(manifest.backend.get("ann")), self._analyzer(manifest), self.nprobe)
             except SegmentError as exc:
-                if _snapshot_key(self._current(name)) == key:  # not a commit swapping files under us: damage
+                if self._committed(name)[1] == key:  # not a commit swapping files under us: damage
                     self._repair(name, key, str(exc))
                 continue
             with self._lock:

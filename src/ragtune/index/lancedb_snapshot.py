@@ -70,6 +70,9 @@ class Snapshot:
             self.centroids = load_centroids(folder / "ivf" / f"{ivf['id']}.npy", ivf["partitions"])
             self.ivf_id = ivf["id"]
             self.nprobe = nprobe or ivf.get("nprobe") or probes_for(len(self.centroids))
+            sorted_by_ivf = [seg.parts is not None and seg.ivf == self.ivf_id for seg in self.segments]
+            self._plain = [i for i, by_ivf in enumerate(sorted_by_ivf) if not by_ivf]
+            self._partitioned = [i for i, by_ivf in enumerate(sorted_by_ivf) if by_ivf]
         self._masks: OrderedDict[str, list[np.ndarray]] = OrderedDict()
         self._located: dict[str, tuple[int, int]] = {}
         self._guard = threading.Lock()
@@ -159,11 +162,9 @@ class Snapshot:
         return found
 
     def _probed(self, vector: np.ndarray, k: int, masks: Sequence[np.ndarray | None], partitions: np.ndarray) -> list:
-        plain = [i for i, seg in enumerate(self.segments) if seg.parts is None or seg.ivf != self.ivf_id]
-        found = self._exact(vector, k, masks, plain)
-        for i, seg in enumerate(self.segments):
-            if i in plain:
-                continue
+        found = self._exact(vector, k, masks, self._plain)
+        for i in self._partitioned:
+            seg = self.segments[i]
             starts, stops = np.asarray(seg.parts[partitions]), np.asarray(seg.parts[partitions + 1])
             rows = _ranges(starts, stops)
             if not len(rows):
