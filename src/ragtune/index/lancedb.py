@@ -53,7 +53,7 @@ from ragtune.index.lancedb_tables import (
     chunk_records,
     chunk_rows,
     chunk_schema,
-    committed_tables,
+    committed_table,
     delete_documents,
     doc_rows,
     doc_schema,
@@ -181,10 +181,7 @@ class LanceDBStore:
         return cached[1], cached[2]
 
     def documents(self, name: str) -> list[DocRecord]:
-        manifest = self._current(name)
-        table = self._db(name).open_table("docs")
-        table.checkout(manifest.backend["docs_version"])
-        data = table.to_arrow()
+        data = committed_table(self._db(name), self._current(name), "docs").to_arrow()
         columns = {c: data.column(c).to_pylist() for c in data.column_names}
         return [DocRecord(doc_id=d, source=s, origin=o, hash=h, version=v, chunks=n, doc_type=t,
                           metadata=json.loads(m or "{}"), updated_at=u)
@@ -296,8 +293,7 @@ class LanceDBStore:
                 if _snapshot_key(manifest) != key:
                     return  # another process committed or repaired it meanwhile
                 log.warning("index '%s': %s; rebuilding its search segments from the chunks table", name, why)
-                chunks, _ = committed_tables(self._db(name), manifest)
-                data = chunks.to_arrow()
+                data = committed_table(self._db(name), manifest, "chunks").to_arrow()
                 segments = SegmentWriter(folder, {}, manifest.generation, self._analyzer(manifest),
                                          self.config.ann_threshold, fresh=True)
                 segments.rebuild(data, vectors_of(data))
@@ -322,8 +318,7 @@ class LanceDBStore:
         return self._snapshot(name).records(chunk_ids, name)
 
     def all_chunks(self, name: str) -> list[ChunkRecord]:
-        chunks, _ = committed_tables(self._db(name), self._current(name))
-        return chunk_records(chunks)
+        return chunk_records(committed_table(self._db(name), self._current(name), "chunks"))
 
 
 def _snapshot_key(manifest: IndexManifest) -> str:

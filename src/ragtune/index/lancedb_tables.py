@@ -102,12 +102,11 @@ def doc_rows(upserts: Sequence[DocumentChange]):
     } for u in upserts], schema=doc_schema())
 
 
-def committed_tables(db, manifest: IndexManifest):
-    """The chunks and docs tables checked out, read-only, at the manifest's versions."""
-    chunks, docs = db.open_table("chunks"), db.open_table("docs")
-    chunks.checkout(manifest.backend["chunks_version"])
-    docs.checkout(manifest.backend["docs_version"])
-    return chunks, docs
+def committed_table(db, manifest: IndexManifest, name: str):
+    """The table ``name`` (``chunks`` or ``docs``) checked out, read-only, at the manifest's version."""
+    table = db.open_table(name)
+    table.checkout(manifest.backend[f"{name}_version"])
+    return table
 
 
 def chunk_records(chunks) -> list[ChunkRecord]:
