@@ -21,7 +21,7 @@ from ragtune.errors import ChunkNotFoundError
 from ragtune.index.base import ChunkRecord, Filters
 from ragtune.index.ivf import probe, probes_for
 from ragtune.index.lexical import Analyzer, LexicalPart, bm25
-from ragtune.index.segments import Segment, SegmentError, load_centroids
+from ragtune.index.segments import Segment, load_array, load_centroids
 
 _FILTER_CACHE = 8
 _LOCATED = 100_000
@@ -29,14 +29,7 @@ _LOCATED = 100_000
 
 def deleted_rows(folder: Path, name: str | None) -> np.ndarray | None:
     """The rows a deletion file lists (None when the segment has none)."""
-    if not name:
-        return None
-    try:
-        return np.load(folder / "deletes" / name, allow_pickle=False)
-    except FileNotFoundError as exc:
-        raise SegmentError(f"{folder / 'deletes' / name}: the deletion list is missing") from exc
-    except (ValueError, OSError, EOFError) as exc:
-        raise SegmentError(f"{folder / 'deletes' / name}: the deletion list is unreadable ({exc})") from exc
+    return load_array(folder / "deletes" / name, "the deletion list") if name else None
 
 
 def alive_mask(rows: int, deleted: np.ndarray | None) -> np.ndarray | None:

@@ -37,13 +37,20 @@ class SegmentError(StoreError):
     """A segment file is missing, truncated or does not match the manifest."""
 
 
-def _npy(folder: Path, name: str, rows: int | None = None) -> np.ndarray:
+def load_array(path: Path, what: str | None = None, *, mmap: bool = False) -> np.ndarray:
+    """The array of the ``.npy`` file ``path`` (memory-mapped with ``mmap``); ``SegmentError`` naming ``what`` (by
+    default the file in its folder) when it is missing or unreadable."""
+    where, what = (path, what) if what else (path.parent, path.name)
     try:
-        array = np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False)
+        return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
     except FileNotFoundError as exc:
-        raise SegmentError(f"{folder}: {name}.npy is missing") from exc
+        raise SegmentError(f"{where}: {what} is missing") from exc
     except (ValueError, OSError, EOFError) as exc:
-        raise SegmentError(f"{folder}: {name}.npy is unreadable ({exc})") from exc
+        raise SegmentError(f"{where}: {what} is unreadable ({exc})") from exc
+
+
+def _npy(folder: Path, name: str, rows: int | None = None) -> np.ndarray:
+    array = load_array(folder / f"{name}.npy", mmap=True)
     if rows is not None and len(array) != rows:
         raise SegmentError(f"{folder}: {name}.npy holds {len(array)} rows, the segment {rows}")
     return array
@@ -189,12 +196,7 @@ def _metadata(text: str | None) -> dict[str, Any]:
 
 def load_centroids(path: Path, partitions: int) -> np.ndarray:
     """The centroids of an IVF partitioning (``SegmentError`` when missing or not the manifest's)."""
-    try:
-        centroids = np.load(path, allow_pickle=False)
-    except FileNotFoundError as exc:
-        raise SegmentError(f"{path}: the IVF partitioning is missing") from exc
-    except (ValueError, OSError, EOFError) as exc:
-        raise SegmentError(f"{path}: the IVF partitioning is unreadable ({exc})") from exc
+    centroids = load_array(path, "the IVF partitioning")
     if centroids.ndim != 2 or len(centroids) != partitions:
         raise SegmentError(f"{path}: the IVF partitioning holds {len(centroids)} centroids, the manifest {partitions}")
     return centroids
