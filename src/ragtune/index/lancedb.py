@@ -71,10 +71,9 @@ log = logging.getLogger("ragtune.index")
 class LanceDBStore:
     """Named indexes as LanceDB tables and search segments under ``<home>/indexes`` (see the module docstring)."""
 
-    def __init__(self, home: Path, config: IndexConfig | None = None, nprobe: int | None = None) -> None:
+    def __init__(self, home: Path, config: IndexConfig | None = None) -> None:
         self.root = Path(home) / "indexes"
         self.config = config or IndexConfig()
-        self.nprobe = nprobe
         self._snapshots: dict[str, Snapshot] = {}
         self._manifests: dict[str, tuple[tuple[int, int, int], IndexManifest, str]] = {}
         self._lock = threading.Lock()
@@ -214,7 +213,7 @@ class LanceDBStore:
                 return SegmentWriter(folder, manifest.backend, generation, analyzer, self.config.ann_threshold)
             except SegmentError as exc:
                 log.warning("index '%s': %s; rebuilding its segments from the chunks table", name, exc)
-        writer = SegmentWriter(folder, {}, generation, analyzer, self.config.ann_threshold, fresh=True)
+        writer = SegmentWriter(folder, {}, generation, analyzer, self.config.ann_threshold)
         data = chunks.to_arrow()
         writer.rebuild(data, vectors_of(data))
         return writer
@@ -255,7 +254,7 @@ class LanceDBStore:
             table = revectored(name, chunks.to_arrow(), chunk_ids, vectors, embedder.dimension)
             chunks.add(table, mode="overwrite")
             segments = SegmentWriter(folder, {}, manifest.generation + 1, self._analyzer(manifest),
-                                     self.config.ann_threshold, fresh=True)
+                                     self.config.ann_threshold)
             segments.rebuild(table, vectors_of(table))
             manifest.embedder = embedder
             return self._finish(folder, manifest, chunks, docs, IngestEvent(embedder=embedder.spec), segments)
@@ -272,8 +271,8 @@ class LanceDBStore:
                 self._repair(name, key, "it was written before search segments")
                 continue
             try:
-                snap = Snapshot(self._dir(name), manifest.backend, key, manifest.generation,
-                                bool(manifest.backend.get("ann")), self._analyzer(manifest), self.nprobe)
+                snap = Snapshot(self._dir(name), manifest.backend, key, bool(manifest.backend.get("ann")),
+                                self._analyzer(manifest))
             except SegmentError as exc:
                 if self._committed(name)[1] == key:  # not a commit swapping files under us: damage
                     self._repair(name, key, str(exc))
@@ -295,7 +294,7 @@ class LanceDBStore:
                 log.warning("index '%s': %s; rebuilding its search segments from the chunks table", name, why)
                 data = committed_table(self._db(name), manifest, "chunks").to_arrow()
                 segments = SegmentWriter(folder, {}, manifest.generation, self._analyzer(manifest),
-                                         self.config.ann_threshold, fresh=True)
+                                         self.config.ann_threshold)
                 segments.rebuild(data, vectors_of(data))
                 old = manifest.backend
                 manifest.backend = {**old, "ann": segments.ivf is not None and data.num_rows > self.config.ann_threshold,

@@ -44,9 +44,8 @@ def alive_mask(rows: int, deleted: np.ndarray | None) -> np.ndarray | None:
 class Snapshot:
     """A read view of one committed generation (see the module docstring)."""
 
-    def __init__(self, folder: Path, backend: dict, key: str, generation: int, ann: bool, analyzer: Analyzer,
-                 nprobe: int | None = None) -> None:
-        self.key, self.generation, self.ann = key, generation, ann
+    def __init__(self, folder: Path, backend: dict, key: str, ann: bool, analyzer: Analyzer) -> None:
+        self.key = key
         self.segments: list[Segment] = []
         self.alive: list[np.ndarray | None] = []
         self.lexical: list[LexicalPart] = []
@@ -62,17 +61,13 @@ class Snapshot:
         if ann and ivf:
             self.centroids = load_centroids(folder / "ivf" / f"{ivf['id']}.npy", ivf["partitions"])
             self.ivf_id = ivf["id"]
-            self.nprobe = nprobe or ivf.get("nprobe") or probes_for(len(self.centroids))
+            self.nprobe = ivf.get("nprobe") or probes_for(len(self.centroids))
             sorted_by_ivf = [seg.parts is not None and seg.ivf == self.ivf_id for seg in self.segments]
             self._plain = [i for i, by_ivf in enumerate(sorted_by_ivf) if not by_ivf]
             self._partitioned = [i for i, by_ivf in enumerate(sorted_by_ivf) if by_ivf]
         self._masks: OrderedDict[str, list[np.ndarray]] = OrderedDict()
         self._located: dict[str, tuple[int, int]] = {}
         self._guard = threading.Lock()
-
-    @property
-    def size(self) -> int:
-        return sum(p.live_rows for p in self.lexical)
 
     def _filter_masks(self, filters: Filters | None) -> list[np.ndarray | None]:
         """Per segment, the rows that are live and pass ``filters`` (None: every row of a segment with no deletions)."""

@@ -140,8 +140,7 @@ def write_segment(folder: Path, data: SegmentData) -> dict:
     for name, array in arrays.items():
         save_array(folder / f"{name}.npy", array)
     tokens = int(np.asarray(data.postings.lengths, np.int64).sum())
-    meta = {"format": FORMAT, "rows": data.rows, "dim": int(data.vectors.shape[1]) if data.vectors.ndim == 2 else 0,
-            "tokens": tokens, "ivf": data.ivf}
+    meta = {"format": FORMAT, "rows": data.rows, "ivf": data.ivf}
     write_text_atomic(folder / "meta.json", json.dumps(meta), durable=True)
     _sync(folder)
     return {"rows": data.rows, "live": data.rows, "tokens": tokens, "deleted": None}

@@ -7,7 +7,7 @@ A segment is a folder ``segments/<id>/`` written once and never changed:
 - ``vectors.npy``: the vectors, one float32 row per chunk (rows sorted by IVF partition when ``parts.npy``
   gives each partition's offsets);
 - ``keys.npy`` / ``keyrows.npy``: the 64-bit hashes of the chunk ids, sorted, and the row of each;
-- the lexical postings (``ragtune.index.lexical``) and ``meta.json`` (row count, dimension, tokens).
+- the lexical postings (``ragtune.index.lexical``) and ``meta.json`` (format, row count, partitioning).
 
 Rows deleted by later commits are listed in a deletion file the manifest names per segment (sorted row
 numbers); a segment is never edited. Opening a segment checks that its files are there and agree with each
@@ -116,7 +116,7 @@ class Segment:
         would first join its batches: a copy of every column)."""
         rows = np.asarray(rows, np.int64)
         if self._batches is None:
-            self._batches = [b.select(list(self.table.column_names)) for b in self.table.to_batches()]
+            self._batches = self.table.to_batches()
             self._starts = np.cumsum([0] + [b.num_rows for b in self._batches])
         out: dict[str, list[Any]] = {c: [None] * len(rows) for c in columns}
         which = np.searchsorted(self._starts, rows, side="right") - 1
