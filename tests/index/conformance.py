@@ -75,6 +75,15 @@ class StoreConformance:
         vec = EMB.embed_query("pricing")
         assert [c for c, _ in store.search_dense(index, vec, 5, Filters(metadata={"lang": "de"}))] == ["b#0"]
 
+    def test_reversed_range_glob_matches_nothing(self, store, index):
+        store.commit(index, [change("a", ["pricing for teams"], source="/kb/pricing.md"),
+                             change("b", ["pricing for schools"], source="/kb/schools.pdf")], [], IngestEvent())
+        lexical = lambda glob: sorted(c for c, _ in store.search_lexical(index, "pricing", 5, Filters(source=glob)))
+        assert lexical("*.[z-a]d") == []  # as fnmatch reads it: the range is empty
+        assert lexical("*.[z-am]d") == ["a#0"]  # the rest of the class stands
+        assert lexical("*.[!z-a]d") == ["a#0"]  # negated and empty: any character
+        assert [c for c, _ in store.search_dense(index, EMB.embed_query("pricing"), 5, Filters(source="[z-a]*"))] == []
+
     def test_dimension_mismatch(self, store, index):
         with pytest.raises(InputError, match="dimensions"):
             store.search_dense(index, np.ones(7, dtype=np.float32), 3)

@@ -72,3 +72,18 @@ def test_first_ingest_of_many_documents_writes_one_version_per_table(store):
     assert after["chunks_version"] == before["chunks_version"] + 1
     assert after["docs_version"] == before["docs_version"] + 1
     assert store.manifest("idx").chunks == 1200
+
+
+def test_a_search_keys_its_snapshot_once_per_manifest(store, tmp_path, monkeypatch):
+    from ragtune.index import lancedb as lance_mod
+
+    store.commit("idx", [_change("a", ["apples grow on trees"])], [], IngestEvent(added=1))
+    keyed = []
+    snapshot_key = lance_mod._snapshot_key
+    monkeypatch.setattr(lance_mod, "_snapshot_key", lambda manifest: keyed.append(manifest.generation) or snapshot_key(manifest))
+    for _ in range(3):
+        assert [c for c, _ in store.search_lexical("idx", "apples", 5)] == ["a#0"]
+    LanceDBStore(tmp_path, IndexConfig()).commit("idx", [_change("b", ["bananas"])], [], IngestEvent(added=1))
+    for _ in range(3):
+        assert [c for c, _ in store.search_lexical("idx", "bananas", 5)] == ["b#0"]
+    assert keyed == [1, 2]  # once per manifest read, not per search

@@ -12,11 +12,12 @@ import pytest
 from ragtune.config import ChunkingConfig, IndexConfig
 from ragtune.errors import StoreError
 from ragtune.index import lancedb as lance_mod
-from ragtune.index.base import Filters, IndexManifest, IngestEvent
+from ragtune.index.base import Filters, IndexManifest, IngestEvent, glob_regex
 from ragtune.index.bm25 import BM25Index
 from ragtune.index.lancedb import LanceDBStore
 from ragtune.index.lancedb_commit import SegmentWriter
 from ragtune.index.lexical import Analyzer
+from ragtune.index.segments import Segment
 
 from .conformance import EMB, change
 from .spies import sizes_of_calls
@@ -94,6 +95,22 @@ def test_filters_are_evaluated_over_the_mapped_columns(tmp_path):
     assert [c for c, _ in store.search_dense("kb", EMB.embed_query("pricing"), 5, Filters(types=("pdf",)))] == ["b#0"]
 
 
+def test_glob_classes_read_as_fnmatch_reads_them():
+    import fnmatch
+    import re
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    names = ["a", "b", "m", "z", "-", "!", "^", "]", "\\", "[", "é", "\n"]
+    for pattern in ["[z-a]", "[!z-a]", "[xz-am]", "[b-az-c]", "[!b-az-c]", "[a-]", "[-a]", "[!-a]", "[]-a]", "[^a]",
+                    "[[]", "[\\-a]", "[a-c-z]"]:
+        regex = glob_regex(pattern)
+        want = [fnmatch.fnmatchcase(n, pattern) for n in names]
+        assert [bool(re.search(regex, n)) for n in names] == want, (pattern, regex)
+        assert pc.match_substring_regex(pa.array(names), pattern=regex).to_pylist() == want, (pattern, regex)
+
+
 def test_a_commit_reads_and_tokenizes_only_what_changed(tmp_path, monkeypatch):
     store = _store(tmp_path)
     store.commit("kb", [change(f"d{i}", [f"text {i} about {WORDS[i % len(WORDS)]}"] * 3) for i in range(200)], [],
@@ -104,6 +121,20 @@ def test_a_commit_reads_and_tokenizes_only_what_changed(tmp_path, monkeypatch):
     assert seen == [1]
     assert [c for c, _ in store.search_lexical("kb", "changed", 3)] == ["d7#0"]
     assert store.search_lexical("kb", "text 9", 600) and "d9#0" not in dict(store.search_lexical("kb", "text 9", 600))
+
+
+def test_a_commit_looks_for_rows_only_of_documents_the_index_holds(tmp_path, monkeypatch):
+    store = _store(tmp_path)
+    store.commit("kb", [change(f"d{i}", [f"text {i}"]) for i in range(20)], [], IngestEvent())
+    looked_up: list[list[str]] = []
+    rows_of_documents = Segment.rows_of_documents
+    monkeypatch.setattr(Segment, "rows_of_documents",
+                        lambda self, doc_ids: looked_up.append(list(doc_ids)) or rows_of_documents(self, doc_ids))
+    store.commit("kb", [change("new", ["a new text"])], ["never-stored"], IngestEvent())
+    assert looked_up == []
+    store.commit("kb", [change("d3", ["changed"], version=2), change("new2", ["another"])], ["d5", "nope"], IngestEvent())
+    assert looked_up and all(ids == ["d3", "d5"] for ids in looked_up)
+    assert store.manifest("kb").chunks == 21 and [c for c, _ in store.search_lexical("kb", "changed", 3)] == ["d3#0"]
 
 
 def _damage(store: LanceDBStore, what: str) -> None:

@@ -134,3 +134,21 @@ def test_a_docx_that_unpacks_above_the_limit_is_a_skipped_entry(tmp_path, docs_d
     assert report.added == 3
     (entry,) = report.skipped
     assert entry["source"].endswith("bomb.docx") and "(ingest.max_unpacked_mb)" in entry["error"]
+
+
+def test_the_reading_pass_alone_decides_which_documents_are_unchanged():
+    from ragtune.config import IngestConfig
+    from ragtune.documents import Document
+    from ragtune.index.base import DocRecord
+    from ragtune.index.sync import IngestReport, _Sync
+
+    same, edited, added = (Document.from_parts(d, f"/s/{d}", [(f"{d} text", None, ())], "txt")
+                           for d in ("same", "edited", "added"))
+    stored = {d.doc_id: DocRecord(doc_id=d.doc_id, source=d.source, origin="/s", hash=h, version=3, chunks=1, doc_type="txt")
+              for d, h in ((same, same.content_hash), (edited, "an older hash"))}
+    sync = _Sync(IngestReport(index="kb"), stored, False, None, IngestConfig())
+    read = [sync._read(d) for d in (same, edited, added)]
+    assert [r.document for r in read] == [None, edited, added]  # the stored one is not kept
+    sync._compare(read, "/s")
+    assert (sync.report.unchanged, sync.report.updated, sync.report.added) == (1, 1, 1)
+    assert [(doc.doc_id, version) for doc, _, version in sync.changed] == [("edited", 4), ("added", 1)]

@@ -135,13 +135,34 @@ def glob_regex(pattern: str) -> str:
         elif ch == "?":
             out.append(".")
         elif ch == "[" and (end := pattern.find("]", _class_start(pattern, i))) != -1:
-            body = pattern[i:end].replace("\\", "\\\\").replace("[", "\\[")
+            out.append(_class_regex(pattern[i:end]))
             i = end + 1
-            body = "^" + body[1:] if body.startswith("!") else ("\\" + body if body.startswith("^") else body)
-            out.append("[" + body + "]")
         else:
             out.append("\\" + ch if ch.isascii() and not ch.isalnum() and ch not in "_ " and ch.isprintable() else ch)
     return "".join(out) + "$"
+
+
+def _class_regex(body: str) -> str:
+    """The class ``[body]`` of a glob as ``fnmatch`` reads it: a reversed range (``z-a``, which the engines reject)
+    is left out, and a class left empty matches no character (negated: any character)."""
+    negated = body.startswith("!")
+    body = body[1:] if negated else body
+    chunks, start, k = [], 0, 1
+    while (k := body.find("-", k)) != -1:  # chunks[i][-1]-chunks[i + 1][0] are the ranges
+        chunks.append(body[start:k])
+        start, k = k + 1, k + 3
+    if body[start:]:
+        chunks.append(body[start:])
+    else:
+        chunks[-1] += "-"
+    for k in range(len(chunks) - 1, 0, -1):
+        if chunks[k - 1][-1] > chunks[k][0]:
+            chunks[k - 1] = chunks[k - 1][:-1] + chunks[k][1:]
+            del chunks[k]
+    body = "-".join(c.replace("\\", "\\\\").replace("-", "\\-").replace("[", "\\[") for c in chunks)
+    if not body:
+        return "." if negated else "[^\\s\\S]"
+    return "[^" + body + "]" if negated else "[" + ("\\" + body if body.startswith("^") else body) + "]"
 
 
 def _class_start(pattern: str, i: int) -> int:

@@ -53,7 +53,7 @@ from ragtune.index.lancedb_tables import (
     chunk_records,
     chunk_rows,
     chunk_schema,
-    committed_tables,
+    committed_table,
     delete_documents,
     doc_rows,
     doc_schema,
@@ -71,12 +71,11 @@ log = logging.getLogger("ragtune.index")
 class LanceDBStore:
     """Named indexes as LanceDB tables and search segments under ``<home>/indexes`` (see the module docstring)."""
 
-    def __init__(self, home: Path, config: IndexConfig | None = None, nprobe: int | None = None) -> None:
+    def __init__(self, home: Path, config: IndexConfig | None = None) -> None:
         self.root = Path(home) / "indexes"
         self.config = config or IndexConfig()
-        self.nprobe = nprobe
         self._snapshots: dict[str, Snapshot] = {}
-        self._manifests: dict[str, tuple[tuple[int, int, int], IndexManifest]] = {}
+        self._manifests: dict[str, tuple[tuple[int, int, int], IndexManifest, str]] = {}
         self._lock = threading.Lock()
 
     # -- paths and locking -------------------------------------------------
@@ -157,7 +156,11 @@ class LanceDBStore:
             raise StoreError(f"{folder / 'manifest.json'}: unreadable index manifest: {exc}") from exc
 
     def _current(self, name: str) -> IndexManifest:
-        """The committed manifest, parsed again only when the file changed (read-only: never mutate it).
+        """The committed manifest (read-only: never mutate it; see ``_committed``)."""
+        return self._committed(name)[0]
+
+    def _committed(self, name: str) -> tuple[IndexManifest, str]:
+        """The committed manifest and its snapshot key, parsed again only when the file changed.
 
         Every search checks the manifest to see a new generation; a commit replaces the file with a new
         one (a new inode), so the file's stat tells whether it changed.
@@ -171,15 +174,13 @@ class LanceDBStore:
         key = (st.st_ino, st.st_mtime_ns, st.st_size)
         cached = self._manifests.get(name)
         if cached is None or cached[0] != key:
-            cached = (key, self._read_manifest(path.parent))
+            manifest = self._read_manifest(path.parent)
+            cached = (key, manifest, _snapshot_key(manifest))
             self._manifests[name] = cached
-        return cached[1]
+        return cached[1], cached[2]
 
     def documents(self, name: str) -> list[DocRecord]:
-        manifest = self._current(name)
-        table = self._db(name).open_table("docs")
-        table.checkout(manifest.backend["docs_version"])
-        data = table.to_arrow()
+        data = committed_table(self._db(name), self._current(name), "docs").to_arrow()
         columns = {c: data.column(c).to_pylist() for c in data.column_names}
         return [DocRecord(doc_id=d, source=s, origin=o, hash=h, version=v, chunks=n, doc_type=t,
                           metadata=json.loads(m or "{}"), updated_at=u)
@@ -192,9 +193,7 @@ class LanceDBStore:
             manifest = self.manifest(name)
             chunks, docs = open_committed(self._db(name), manifest)
             segments = self._segment_writer(name, folder, manifest, chunks)
-            gone = sorted(set(deletes) | {u.record.doc_id for u in upserts})
-            delete_documents(chunks, docs, gone)
-            segments.delete(gone)
+            segments.delete(delete_documents(chunks, docs, set(deletes) | {u.record.doc_id for u in upserts}))
             rows = [u for u in upserts if u.chunks]
             if rows:
                 table = chunk_rows(name, rows, manifest.embedder.dimension)
@@ -214,7 +213,7 @@ class LanceDBStore:
                 return SegmentWriter(folder, manifest.backend, generation, analyzer, self.config.ann_threshold)
             except SegmentError as exc:
                 log.warning("index '%s': %s; rebuilding its segments from the chunks table", name, exc)
-        writer = SegmentWriter(folder, {}, generation, analyzer, self.config.ann_threshold, fresh=True)
+        writer = SegmentWriter(folder, {}, generation, analyzer, self.config.ann_threshold)
         data = chunks.to_arrow()
         writer.rebuild(data, vectors_of(data))
         return writer
@@ -255,7 +254,7 @@ class LanceDBStore:
             table = revectored(name, chunks.to_arrow(), chunk_ids, vectors, embedder.dimension)
             chunks.add(table, mode="overwrite")
             segments = SegmentWriter(folder, {}, manifest.generation + 1, self._analyzer(manifest),
-                                     self.config.ann_threshold, fresh=True)
+                                     self.config.ann_threshold)
             segments.rebuild(table, vectors_of(table))
             manifest.embedder = embedder
             return self._finish(folder, manifest, chunks, docs, IngestEvent(embedder=embedder.spec), segments)
@@ -263,8 +262,7 @@ class LanceDBStore:
     # -- reading -----------------------------------------------------------------------------------------------
     def _snapshot(self, name: str) -> Snapshot:
         for _ in range(4):
-            manifest = self._current(name)
-            key = _snapshot_key(manifest)
+            manifest, key = self._committed(name)
             with self._lock:
                 snap = self._snapshots.get(name)
                 if snap is not None and snap.key == key:
@@ -273,10 +271,10 @@ class LanceDBStore:
                 self._repair(name, key, "it was written before search segments")
                 continue
             try:
-                snap = Snapshot(self._dir(name), manifest.backend, key, manifest.generation,
-                                bool(manifest.backend.get("ann")), self._analyzer(manifest), self.nprobe)
+                snap = Snapshot(self._dir(name), manifest.backend, key, bool(manifest.backend.get("ann")),
+                                self._analyzer(manifest))
             except SegmentError as exc:
-                if _snapshot_key(self._current(name)) == key:  # not a commit swapping files under us: damage
+                if self._committed(name)[1] == key:  # not a commit swapping files under us: damage
                     self._repair(name, key, str(exc))
                 continue
             with self._lock:
@@ -294,10 +292,9 @@ class LanceDBStore:
                 if _snapshot_key(manifest) != key:
                     return  # another process committed or repaired it meanwhile
                 log.warning("index '%s': %s; rebuilding its search segments from the chunks table", name, why)
-                chunks, _ = committed_tables(self._db(name), manifest)
-                data = chunks.to_arrow()
+                data = committed_table(self._db(name), manifest, "chunks").to_arrow()
                 segments = SegmentWriter(folder, {}, manifest.generation, self._analyzer(manifest),
-                                         self.config.ann_threshold, fresh=True)
+                                         self.config.ann_threshold)
                 segments.rebuild(data, vectors_of(data))
                 old = manifest.backend
                 manifest.backend = {**old, "ann": segments.ivf is not None and data.num_rows > self.config.ann_threshold,
@@ -320,8 +317,7 @@ class LanceDBStore:
         return self._snapshot(name).records(chunk_ids, name)
 
     def all_chunks(self, name: str) -> list[ChunkRecord]:
-        chunks, _ = committed_tables(self._db(name), self._current(name))
-        return chunk_records(chunks)
+        return chunk_records(committed_table(self._db(name), self._current(name), "chunks"))
 
 
 def _snapshot_key(manifest: IndexManifest) -> str:

@@ -50,12 +50,11 @@ NEIGHBOURS = 10
 class SegmentWriter:
     """The segments of the next generation, starting from the committed ones (``backend["segments"]``)."""
 
-    def __init__(self, folder: Path, backend: dict, generation: int, analyzer: Analyzer, ann_threshold: int,
-                 fresh: bool = False) -> None:
+    def __init__(self, folder: Path, backend: dict, generation: int, analyzer: Analyzer, ann_threshold: int) -> None:
         self.folder, self.generation, self.analyzer = folder, generation, analyzer
         self.ann_threshold = ann_threshold
-        self.entries: list[dict] = [] if fresh else [dict(e) for e in backend.get("segments", [])]
-        self.ivf: dict | None = None if fresh else (dict(backend["ivf"]) if backend.get("ivf") else None)
+        self.entries: list[dict] = [dict(e) for e in backend.get("segments", [])]
+        self.ivf: dict | None = dict(backend["ivf"]) if backend.get("ivf") else None
         self.segments: dict[str, Segment] = {}
         self.alive: dict[str, np.ndarray | None] = {}
         for entry in self.entries:

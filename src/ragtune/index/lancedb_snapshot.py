@@ -21,7 +21,7 @@ from ragtune.errors import ChunkNotFoundError
 from ragtune.index.base import ChunkRecord, Filters
 from ragtune.index.ivf import probe, probes_for
 from ragtune.index.lexical import Analyzer, LexicalPart, bm25
-from ragtune.index.segments import Segment, SegmentError, load_centroids
+from ragtune.index.segments import Segment, load_array, load_centroids
 
 _FILTER_CACHE = 8
 _LOCATED = 100_000
@@ -29,14 +29,7 @@ _LOCATED = 100_000
 
 def deleted_rows(folder: Path, name: str | None) -> np.ndarray | None:
     """The rows a deletion file lists (None when the segment has none)."""
-    if not name:
-        return None
-    try:
-        return np.load(folder / "deletes" / name, allow_pickle=False)
-    except FileNotFoundError as exc:
-        raise SegmentError(f"{folder / 'deletes' / name}: the deletion list is missing") from exc
-    except (ValueError, OSError, EOFError) as exc:
-        raise SegmentError(f"{folder / 'deletes' / name}: the deletion list is unreadable ({exc})") from exc
+    return load_array(folder / "deletes" / name, "the deletion list") if name else None
 
 
 def alive_mask(rows: int, deleted: np.ndarray | None) -> np.ndarray | None:
@@ -51,9 +44,8 @@ def alive_mask(rows: int, deleted: np.ndarray | None) -> np.ndarray | None:
 class Snapshot:
     """A read view of one committed generation (see the module docstring)."""
 
-    def __init__(self, folder: Path, backend: dict, key: str, generation: int, ann: bool, analyzer: Analyzer,
-                 nprobe: int | None = None) -> None:
-        self.key, self.generation, self.ann = key, generation, ann
+    def __init__(self, folder: Path, backend: dict, key: str, ann: bool, analyzer: Analyzer) -> None:
+        self.key = key
         self.segments: list[Segment] = []
         self.alive: list[np.ndarray | None] = []
         self.lexical: list[LexicalPart] = []
@@ -69,14 +61,13 @@ class Snapshot:
         if ann and ivf:
             self.centroids = load_centroids(folder / "ivf" / f"{ivf['id']}.npy", ivf["partitions"])
             self.ivf_id = ivf["id"]
-            self.nprobe = nprobe or ivf.get("nprobe") or probes_for(len(self.centroids))
+            self.nprobe = ivf.get("nprobe") or probes_for(len(self.centroids))
+            sorted_by_ivf = [seg.parts is not None and seg.ivf == self.ivf_id for seg in self.segments]
+            self._plain = [i for i, by_ivf in enumerate(sorted_by_ivf) if not by_ivf]
+            self._partitioned = [i for i, by_ivf in enumerate(sorted_by_ivf) if by_ivf]
         self._masks: OrderedDict[str, list[np.ndarray]] = OrderedDict()
         self._located: dict[str, tuple[int, int]] = {}
         self._guard = threading.Lock()
-
-    @property
-    def size(self) -> int:
-        return sum(p.live_rows for p in self.lexical)
 
     def _filter_masks(self, filters: Filters | None) -> list[np.ndarray | None]:
         """Per segment, the rows that are live and pass ``filters`` (None: every row of a segment with no deletions)."""
@@ -159,11 +150,9 @@ class Snapshot:
         return found
 
     def _probed(self, vector: np.ndarray, k: int, masks: Sequence[np.ndarray | None], partitions: np.ndarray) -> list:
-        plain = [i for i, seg in enumerate(self.segments) if seg.parts is None or seg.ivf != self.ivf_id]
-        found = self._exact(vector, k, masks, plain)
-        for i, seg in enumerate(self.segments):
-            if i in plain:
-                continue
+        found = self._exact(vector, k, masks, self._plain)
+        for i in self._partitioned:
+            seg = self.segments[i]
             starts, stops = np.asarray(seg.parts[partitions]), np.asarray(seg.parts[partitions + 1])
             rows = _ranges(starts, stops)
             if not len(rows):

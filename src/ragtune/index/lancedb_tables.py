@@ -50,8 +50,9 @@ def open_committed(db, manifest: IndexManifest):
     return chunks, docs
 
 
-def delete_documents(chunks, docs, doc_ids: Sequence[str]) -> None:
-    """Remove the stored ones of ``doc_ids`` and their chunks (a first ingest then writes no empty deletes)."""
+def delete_documents(chunks, docs, doc_ids: Sequence[str]) -> list[str]:
+    """Remove the stored ones of ``doc_ids`` and their chunks (a first ingest then writes no empty deletes); the ids
+    removed, sorted."""
     gone = sorted(doc_ids)
     if gone:
         stored = docs.search().select(["doc_id"]).limit(None).to_arrow().column("doc_id").to_pylist()
@@ -60,6 +61,7 @@ def delete_documents(chunks, docs, doc_ids: Sequence[str]) -> None:
         where = f"doc_id IN ({sql_list(gone[i:i + 500])})"
         chunks.delete(where)
         docs.delete(where)
+    return gone
 
 
 def _vector_column(flat: np.ndarray, dim: int):
@@ -100,12 +102,11 @@ def doc_rows(upserts: Sequence[DocumentChange]):
     } for u in upserts], schema=doc_schema())
 
 
-def committed_tables(db, manifest: IndexManifest):
-    """The chunks and docs tables checked out, read-only, at the manifest's versions."""
-    chunks, docs = db.open_table("chunks"), db.open_table("docs")
-    chunks.checkout(manifest.backend["chunks_version"])
-    docs.checkout(manifest.backend["docs_version"])
-    return chunks, docs
+def committed_table(db, manifest: IndexManifest, name: str):
+    """The table ``name`` (``chunks`` or ``docs``) checked out, read-only, at the manifest's version."""
+    table = db.open_table(name)
+    table.checkout(manifest.backend[f"{name}_version"])
+    return table
 
 
 def chunk_records(chunks) -> list[ChunkRecord]:

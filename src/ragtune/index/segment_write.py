@@ -16,6 +16,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ragtune.common import write_text_atomic
 from ragtune.index.ivf import assign
 from ragtune.index.lexical import POSTING_FILES, Analyzer, Postings, hash_strings
 from ragtune.index.segments import FORMAT, RECORD_COLUMNS, Segment, metadata_pairs
@@ -137,17 +138,10 @@ def write_segment(folder: Path, data: SegmentData) -> dict:
     if data.parts is not None:
         arrays["parts"] = data.parts
     for name, array in arrays.items():
-        with open(folder / f"{name}.npy", "wb") as handle:
-            np.save(handle, np.ascontiguousarray(array), allow_pickle=False)
-            handle.flush()
-            os.fsync(handle.fileno())
+        save_array(folder / f"{name}.npy", array)
     tokens = int(np.asarray(data.postings.lengths, np.int64).sum())
-    meta = {"format": FORMAT, "rows": data.rows, "dim": int(data.vectors.shape[1]) if data.vectors.ndim == 2 else 0,
-            "tokens": tokens, "ivf": data.ivf}
-    with open(folder / "meta.json", "w", encoding="utf-8") as handle:
-        handle.write(json.dumps(meta))
-        handle.flush()
-        os.fsync(handle.fileno())
+    meta = {"format": FORMAT, "rows": data.rows, "ivf": data.ivf}
+    write_text_atomic(folder / "meta.json", json.dumps(meta), durable=True)
     _sync(folder)
     return {"rows": data.rows, "live": data.rows, "tokens": tokens, "deleted": None}
 

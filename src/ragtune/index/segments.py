@@ -7,7 +7,7 @@ A segment is a folder ``segments/<id>/`` written once and never changed:
 - ``vectors.npy``: the vectors, one float32 row per chunk (rows sorted by IVF partition when ``parts.npy``
   gives each partition's offsets);
 - ``keys.npy`` / ``keyrows.npy``: the 64-bit hashes of the chunk ids, sorted, and the row of each;
-- the lexical postings (``ragtune.index.lexical``) and ``meta.json`` (row count, dimension, tokens).
+- the lexical postings (``ragtune.index.lexical``) and ``meta.json`` (format, row count, partitioning).
 
 Rows deleted by later commits are listed in a deletion file the manifest names per segment (sorted row
 numbers); a segment is never edited. Opening a segment checks that its files are there and agree with each
@@ -16,7 +16,6 @@ other and with the manifest; any fault raises ``SegmentError``.
 
 from __future__ import annotations
 
-import fnmatch
 import json
 from functools import lru_cache
 from pathlib import Path
@@ -38,13 +37,20 @@ class SegmentError(StoreError):
     """A segment file is missing, truncated or does not match the manifest."""
 
 
-def _npy(folder: Path, name: str, rows: int | None = None) -> np.ndarray:
+def load_array(path: Path, what: str | None = None, *, mmap: bool = False) -> np.ndarray:
+    """The array of the ``.npy`` file ``path`` (memory-mapped with ``mmap``); ``SegmentError`` naming ``what`` (by
+    default the file in its folder) when it is missing or unreadable."""
+    where, what = (path, what) if what else (path.parent, path.name)
     try:
-        array = np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False)
+        return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
     except FileNotFoundError as exc:
-        raise SegmentError(f"{folder}: {name}.npy is missing") from exc
+        raise SegmentError(f"{where}: {what} is missing") from exc
     except (ValueError, OSError, EOFError) as exc:
-        raise SegmentError(f"{folder}: {name}.npy is unreadable ({exc})") from exc
+        raise SegmentError(f"{where}: {what} is unreadable ({exc})") from exc
+
+
+def _npy(folder: Path, name: str, rows: int | None = None) -> np.ndarray:
+    array = load_array(folder / f"{name}.npy", mmap=True)
     if rows is not None and len(array) != rows:
         raise SegmentError(f"{folder}: {name}.npy holds {len(array)} rows, the segment {rows}")
     return array
@@ -110,7 +116,7 @@ class Segment:
         would first join its batches: a copy of every column)."""
         rows = np.asarray(rows, np.int64)
         if self._batches is None:
-            self._batches = [b.select(list(self.table.column_names)) for b in self.table.to_batches()]
+            self._batches = self.table.to_batches()
             self._starts = np.cumsum([0] + [b.num_rows for b in self._batches])
         out: dict[str, list[Any]] = {c: [None] * len(rows) for c in columns}
         which = np.searchsorted(self._starts, rows, side="right") - 1
@@ -190,12 +196,7 @@ def _metadata(text: str | None) -> dict[str, Any]:
 
 def load_centroids(path: Path, partitions: int) -> np.ndarray:
     """The centroids of an IVF partitioning (``SegmentError`` when missing or not the manifest's)."""
-    try:
-        centroids = np.load(path, allow_pickle=False)
-    except FileNotFoundError as exc:
-        raise SegmentError(f"{path}: the IVF partitioning is missing") from exc
-    except (ValueError, OSError, EOFError) as exc:
-        raise SegmentError(f"{path}: the IVF partitioning is unreadable ({exc})") from exc
+    centroids = load_array(path, "the IVF partitioning")
     if centroids.ndim != 2 or len(centroids) != partitions:
         raise SegmentError(f"{path}: the IVF partitioning holds {len(centroids)} centroids, the manifest {partitions}")
     return centroids
@@ -203,16 +204,10 @@ def load_centroids(path: Path, partitions: int) -> np.ndarray:
 
 def _glob_mask(source, pattern: str) -> np.ndarray:
     """Rows whose source, or its last path part, matches the glob ``pattern`` (as ``fnmatch`` does)."""
-    import pyarrow as pa
     import pyarrow.compute as pc
 
     regex = glob_regex(pattern)
-    try:
-        whole = pc.match_substring_regex(source, pattern=regex)
-    except pa.ArrowInvalid:  # a class RE2 refuses (a reversed range): match the way fnmatch does, row by row
-        names = source.to_pylist()
-        return np.fromiter((fnmatch.fnmatchcase(s, pattern) or fnmatch.fnmatchcase(s.rsplit("/", 1)[-1], pattern)
-                            for s in names), dtype=bool, count=len(names))
+    whole = pc.match_substring_regex(source, pattern=regex)
     base = pc.match_substring_regex(pc.replace_substring_regex(source, pattern="(?s)^.*/", replacement=""), pattern=regex)
     return pc.or_(whole, base).to_numpy(zero_copy_only=False)
 

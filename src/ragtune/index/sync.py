@@ -88,7 +88,6 @@ class _Read(NamedTuple):
 
     doc_id: str
     source: str
-    content_hash: str
     document: Document | None
 
 
@@ -172,10 +171,9 @@ class _Sync:
 
     def _read(self, doc: Document) -> _Read:
         """What comparing needs of a loaded document; the document itself only when it differs from the stored one
-        (a large corpus re-ingested is mostly unchanged documents, and only their hashes are kept)."""
+        (a large corpus re-ingested is mostly unchanged documents, and only their ids are kept)."""
         old = self.existing.get(doc.doc_id)
-        digest = doc.content_hash
-        return _Read(doc.doc_id, doc.source, digest, None if old is not None and old.hash == digest else doc)
+        return _Read(doc.doc_id, doc.source, None if old is not None and old.hash == doc.content_hash else doc)
 
     def _compare(self, docs: list[_Read], origin: str) -> None:
         """Count each document as unchanged, updated or added; keep the changed ones with their next version."""
@@ -187,10 +185,10 @@ class _Sync:
                 continue
             self.owners[doc.doc_id] = origin
             self.seen.add(doc.doc_id)
-            old = self.existing.get(doc.doc_id)
-            if old is not None and old.hash == doc.content_hash:
+            if doc.document is None:  # the stored one, as ``_read`` found
                 self.report.unchanged += 1
                 continue
+            old = self.existing.get(doc.doc_id)
             self.changed.append((doc.document, origin, (old.version + 1) if old else 1))
             if old is None:
                 self.report.added += 1
