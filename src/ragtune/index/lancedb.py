@@ -19,7 +19,6 @@ rebuilt from the tables automatically; where that fails too, the error names ``r
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import shutil
@@ -30,7 +29,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from ragtune.common import utc_now, write_text_atomic
+from ragtune.common import exclusive_lock, utc_now, write_text_atomic
 from ragtune.config import IndexConfig
 from ragtune.embeddings.base import EmbedderInfo
 from ragtune.errors import InputError, RagtuneError, StoreError
@@ -90,13 +89,8 @@ class LanceDBStore:
 
     @contextmanager
     def _writer(self, name: str) -> Iterator[None]:
-        folder = self._dir(name)
-        with open(folder / ".lock", "a+") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        with exclusive_lock(self._dir(name) / ".lock"):
+            yield
 
     def _db(self, name: str):
         import lancedb
