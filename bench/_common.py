@@ -30,6 +30,17 @@ def shared_data(name: str) -> Path:
     raise SystemExit(f"data set '{name}' not found under ../shared/data")
 
 
+def corpus_prefix(corpus: Path, docs: int | None, folder: Path) -> tuple[Path, int]:
+    """``corpus`` (a JSONL file) and its row count, or its first ``docs`` rows written into ``folder``."""
+    lines = [line for line in corpus.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if not docs or docs >= len(lines):
+        return corpus, len(lines)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{corpus.stem}-{docs}.jsonl"
+    target.write_text("\n".join(lines[:docs]) + "\n", encoding="utf-8")
+    return target, docs
+
+
 def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 

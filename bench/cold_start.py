@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, ROOT, log, median, shared_data, write_result  # noqa: E402
+from _common import RESULTS, ROOT, corpus_prefix, log, median, shared_data, write_result  # noqa: E402
 
 DATA = shared_data("scifact")
 OUT = RESULTS / "cold_start.json"
@@ -47,10 +47,7 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="ragtune-cold-"))
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "RAGTUNE_HOME": str(work / "home"), "LANCE_LOG": "error"}
-    corpus = work / "corpus.jsonl"
-    lines = (DATA / "corpus.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)[:args.docs]
-    args.docs = len(lines)
-    corpus.write_text("".join(lines), encoding="utf-8")
+    corpus, args.docs = corpus_prefix(DATA / "corpus.jsonl", args.docs, work)
     log(f"building the index ({args.docs} abstracts, default embedder)")
     subprocess.run([sys.executable, "-m", "ragtune", "ingest", str(corpus), "--index", "scifact", "--json"], env=env,
                    stdout=subprocess.DEVNULL, check=True)

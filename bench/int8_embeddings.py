@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, Phases, log, median, shared_data, write_result  # noqa: E402
+from _common import RESULTS, Phases, corpus_prefix, log, median, shared_data, write_result  # noqa: E402
 
 from ragtune.api import Workspace  # noqa: E402
 from ragtune.config import RagtuneConfig  # noqa: E402
@@ -44,15 +44,6 @@ MAX_NDCG_DROP = 0.005
 def workspace(work: Path, name: str, embedder: dict) -> Workspace:
     return Workspace(RagtuneConfig.load({"home": str(work / name), "threads": 1,
                                          "embedder": {"model": "local", "onnx_cache": str(work / "onnx"), **embedder}}, env={}))
-
-
-def corpus(work: Path, docs: int | None) -> Path:
-    if not docs:
-        return DATA / "corpus.jsonl"
-    target = work / f"corpus-{docs}.jsonl"
-    lines = (DATA / "corpus.jsonl").read_text(encoding="utf-8").splitlines()[:docs]
-    target.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return target
 
 
 def prepare(work: Path) -> dict:
@@ -128,8 +119,7 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="ragtune-int8-"))
     phases = Phases(work)
-    corpus_path = corpus(work, args.docs)
-    docs = sum(1 for line in corpus_path.open(encoding="utf-8") if line.strip())
+    corpus_path, docs = corpus_prefix(DATA / "corpus.jsonl", args.docs, work)
     made = phases.run("prepare", lambda: prepare(work))
     turns = phases.run("encode_in_turns", lambda: interleaved(work))
     results = {name: phases.run(name, lambda name=name: variant(work, name, corpus_path, docs)) for name in VARIANTS}

@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, ROOT, log, median, shared_data, write_result  # noqa: E402
+from _common import RESULTS, ROOT, corpus_prefix, log, median, shared_data, write_result  # noqa: E402
 
 DATA = shared_data("scifact")
 OUT = RESULTS / "threads_ingest.json"
@@ -60,9 +60,7 @@ def main() -> None:
     from ragtune.machine import cgroup_cpu_limit, default_threads
 
     work = Path(tempfile.mkdtemp(prefix="ragtune-threads-"))
-    corpus = work / "corpus.jsonl"
-    lines = (DATA / "corpus.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)[:args.docs]
-    corpus.write_text("".join(lines), encoding="utf-8")
+    corpus, args.docs = corpus_prefix(DATA / "corpus.jsonl", args.docs, work)
     runs = []
     for i in range(args.rounds):
         for threads in ((1, 2) if i % 2 == 0 else (2, 1)):

@@ -207,6 +207,19 @@ def test_torch_runtime_builds_fp32_unless_told_otherwise():
     assert EmbedderConfig(runtime="torch", precision="int8").precision.value == "int8"
 
 
+
+def test_an_embedder_that_runs_torch_names_no_export_folder(tmp_path, monkeypatch):
+    """runtime torch at fp32 never looks for an export: the model folder is not walked to name one."""
+    import ragtune.embeddings as embeddings
+
+    walked = []
+    monkeypatch.setattr(embeddings, "model_key", lambda folder: walked.append(folder) or "key")
+    torch_side = load_embedder("local", EmbedderConfig(runtime="torch", threads=1), tmp_path)
+    assert torch_side.runtime == "torch" and walked == []
+    onnx_side = load_embedder("local", EmbedderConfig(threads=1), tmp_path)
+    assert onnx_side.runtime == "onnx" and walked == [bundled_model_dir()]
+
+
 def test_processes_that_need_the_same_export_at_once_make_it_once(tmp_path):
     """Two processes (as the actors of a Ray ingest) ask for the int8 export of one cache at the same moment: one
     makes it, the other waits and uses it; neither falls back to torch (the quantiser writes a scratch file beside

@@ -17,7 +17,7 @@ from ragtune.embeddings.base import Embedder, EmbedderInfo
 from ragtune.embeddings.fake import FakeEmbedder
 from ragtune.embeddings.onnx_export import ExportError
 from ragtune.embeddings.sentence_transformers import (OnnxFallbackWarning, SentenceTransformerEmbedder, bundled_model_dir,
-                                                      model_key)
+                                                      model_key, runs_onnx)
 from ragtune.errors import ConfigError
 from ragtune.plugins import Registry, split_spec
 
@@ -42,7 +42,7 @@ def sentence_transformer_embedder(location: str | Path | None, config: EmbedderC
     """A sentence-transformers embedder run as ``config`` says. Its ONNX export goes to ``onnx_dir``, else, for a model
     folder, to ``<onnx_cache or home/models/.onnx>/<model key>``; a hub id runs with torch."""
     folder = bundled_model_dir() if location is None else Path(location)
-    if onnx_dir is None and folder.is_dir():
+    if onnx_dir is None and folder.is_dir() and runs_onnx(config.runtime.value, config.device, config.precision.value):
         onnx_dir = Path(config.onnx_cache or Path(home) / "models" / ".onnx").resolve() / model_key(folder)
     return SentenceTransformerEmbedder(location, spec=spec, batch_size=config.batch_size, device=config.device,
                                        runtime=config.runtime.value, precision=config.precision.value, threads=config.threads,

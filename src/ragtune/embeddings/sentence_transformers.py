@@ -54,6 +54,12 @@ def model_key(folder: Path) -> str:
     return h.hexdigest()[:16]
 
 
+def runs_onnx(runtime: str, device: str, precision: str) -> bool:
+    """Whether an embedder so configured runs its ONNX export: runtime onnx on the CPU, and int8 always (int8 exists
+    only as an export)."""
+    return (runtime == "onnx" and device == "cpu") or precision != "fp32"
+
+
 class OnnxFallbackWarning(RuntimeWarning):
     """An embedder runs with torch because its ONNX export could not be made or used (said once per embedder)."""
 
@@ -94,7 +100,7 @@ class SentenceTransformerEmbedder:
         self._version = version
         self._precision = precision
         self._threads = threads
-        self._onnx_dir = onnx_dir if (runtime == "onnx" and device == "cpu") or precision != "fp32" else None
+        self._onnx_dir = onnx_dir if runs_onnx(runtime, device, precision) else None
         self._model = None
         self._encoder: OnnxEncoder | _TorchEncoder | None = None
         self._info: EmbedderInfo | None = None
