@@ -235,3 +235,16 @@ def test_a_commit_killed_at_any_step_leaves_the_previous_version_whole(tmp_path,
     assert m.generation == 2 and sorted(d.doc_id for d in fresh.documents("kb")) == ["a", "b", "c"]
     on_disk = {p.name for p in (store.root / "kb" / "segments").iterdir()}
     assert on_disk <= first | {e["id"] for e in m.backend["segments"]}  # what the killed commit wrote is gone
+
+
+def test_headings_are_indexed_with_the_text_as_the_record_gives_them(tmp_path):
+    store = _store(tmp_path)
+    headed = change("a", ["rotate every ninety days"])
+    headed.chunks[0].headings = ("Security", "API keys")
+    store.commit("kb", [headed, change("b", ["audit log"])], [], IngestEvent())
+    assert [c for c, _ in store.search_lexical("kb", "security keys", 5)] == ["a#0"]
+    (record,) = store.get_chunks("kb", ["a#0"])
+    assert record.headings == ("Security", "API keys")
+    segment = store._snapshot("kb").segments[0]
+    lengths, _, _ = Analyzer().tokens([record.index_text, "audit log"])
+    assert np.asarray(segment.postings.lengths).tolist() == lengths.tolist()
