@@ -70,8 +70,9 @@ def _vector_column(flat: np.ndarray, dim: int):
     return pa.FixedSizeListArray.from_arrays(pa.array(flat, type=pa.float32()), dim)
 
 
-def chunk_rows(name: str, upserts: Sequence[DocumentChange], dim: int):
-    """The chunks of ``upserts`` with their vectors as one Arrow table (``StoreError`` when the dimension differs)."""
+def chunk_rows(name: str, upserts: Sequence[DocumentChange], dim: int) -> tuple[object, np.ndarray]:
+    """The chunks of ``upserts`` with their vectors as one Arrow table, and those vectors as one float32 matrix
+    (``StoreError`` when the dimension differs)."""
     import pyarrow as pa
 
     chunks = [c for u in upserts for c in u.chunks]
@@ -88,7 +89,7 @@ def chunk_rows(name: str, upserts: Sequence[DocumentChange], dim: int):
     schema = chunk_schema(dim)
     arrays = [pa.array(columns[f.name], type=f.type) for f in schema if f.name != "vector"]
     arrays.append(_vector_column(vectors.reshape(-1), dim))
-    return pa.Table.from_arrays(arrays, schema=schema)
+    return pa.Table.from_arrays(arrays, schema=schema), vectors
 
 
 def doc_rows(upserts: Sequence[DocumentChange]):
