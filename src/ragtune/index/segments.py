@@ -97,11 +97,12 @@ class Segment:
         """The id of the partitioning the rows are sorted by (None: not partitioned)."""
         return self.meta.get("ivf")
 
-    def find(self, chunk_ids: Sequence[str]) -> np.ndarray:
-        """The row of each chunk id (-1 where this segment does not hold it)."""
+    def find(self, chunk_ids: Sequence[str], hashes: np.ndarray | None = None) -> np.ndarray:
+        """The row of each chunk id (-1 where this segment does not hold it); ``hashes``: the ids' ``hash_strings``,
+        when the caller has them."""
         if not chunk_ids or not self.rows:
             return np.full(len(chunk_ids), -1, np.int64)
-        wanted = hash_strings(chunk_ids)
+        wanted = hash_strings(chunk_ids) if hashes is None else hashes
         at = np.minimum(np.searchsorted(self.keys, wanted), self.rows - 1)
         rows = np.where(self.keys[at] == wanted, self.keyrows[at], -1).astype(np.int64)
         found = np.flatnonzero(rows >= 0)
