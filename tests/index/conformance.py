@@ -84,6 +84,22 @@ class StoreConformance:
         assert lexical("*.[!z-a]d") == ["a#0"]  # negated and empty: any character
         assert [c for c, _ in store.search_dense(index, EMB.embed_query("pricing"), 5, Filters(source="[z-a]*"))] == []
 
+    def test_changing_a_returned_records_metadata_changes_no_other(self, store, index):
+        store.commit(index, [change("a", ["one", "two"], meta={"lang": "en", "tags": ["x"]}),
+                             change("b", ["three"], meta={"lang": "en"})], [], IngestEvent())
+        first, second, third = store.get_chunks(index, ["a#0", "a#1", "b#0"])
+        first.metadata["lang"] = "changed"
+        first.metadata["tags"].append("y")
+        third.metadata["lang"] = "changed"
+        assert second.metadata == {"lang": "en", "tags": ["x"]}
+        again = store.get_chunks(index, ["a#0", "b#0"]) + store.all_chunks(index)
+        assert [c.metadata for c in again] == [{"lang": "en", "tags": ["x"]}, {"lang": "en"},
+                                               {"lang": "en", "tags": ["x"]}, {"lang": "en", "tags": ["x"]}, {"lang": "en"}]
+        whole = store.all_chunks(index)
+        whole[0].metadata["tags"].append("y")
+        whole[2].metadata["lang"] = "changed"
+        assert whole[1].metadata == {"lang": "en", "tags": ["x"]}
+
     def test_dimension_mismatch(self, store, index):
         with pytest.raises(InputError, match="dimensions"):
             store.search_dense(index, np.ones(7, dtype=np.float32), 3)

@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 
 from ragtune.config import ChunkingConfig, IndexConfig
-from ragtune.errors import StoreError
+from ragtune.errors import ChunkNotFoundError, StoreError
 from ragtune.index import lancedb as lance_mod
+from ragtune.index import lancedb_snapshot
+from ragtune.index import segments as segments_mod
 from ragtune.index.base import Filters, IndexManifest, IngestEvent, glob_regex
 from ragtune.index.bm25 import BM25Index
 from ragtune.index.lancedb import LanceDBStore
@@ -235,3 +237,33 @@ def test_a_commit_killed_at_any_step_leaves_the_previous_version_whole(tmp_path,
     assert m.generation == 2 and sorted(d.doc_id for d in fresh.documents("kb")) == ["a", "b", "c"]
     on_disk = {p.name for p in (store.root / "kb" / "segments").iterdir()}
     assert on_disk <= first | {e["id"] for e in m.backend["segments"]}  # what the killed commit wrote is gone
+
+
+def test_headings_are_indexed_with_the_text_as_the_record_gives_them(tmp_path):
+    store = _store(tmp_path)
+    headed = change("a", ["rotate every ninety days"])
+    headed.chunks[0].headings = ("Security", "API keys")
+    store.commit("kb", [headed, change("b", ["audit log"])], [], IngestEvent())
+    assert [c for c, _ in store.search_lexical("kb", "security keys", 5)] == ["a#0"]
+    (record,) = store.get_chunks("kb", ["a#0"])
+    assert record.headings == ("Security", "API keys")
+    segment = store._snapshot("kb").segments[0]
+    lengths, _, _ = Analyzer().tokens([record.index_text, "audit log"])
+    assert np.asarray(segment.postings.lengths).tolist() == lengths.tolist()
+
+
+def test_records_are_found_across_segments_hashing_the_ids_once(tmp_path, monkeypatch):
+    store = _store(tmp_path)
+    store.commit("kb", [change("a", ["one"]), change("b", ["three", "x", "y"])], [], IngestEvent())
+    store.commit("kb", [change("a", ["one again"], version=2), change("c", ["four"])], [], IngestEvent())
+    entries = store.manifest("kb").backend["segments"]
+    assert len(entries) == 2 and entries[0]["deleted"]  # a#0's old row is deleted in the first segment
+    hashed = []
+    hash_strings = lancedb_snapshot.hash_strings
+    monkeypatch.setattr(lancedb_snapshot, "hash_strings", lambda ids: hashed.append(list(ids)) or hash_strings(ids))
+    monkeypatch.setattr(segments_mod, "hash_strings", lambda ids: pytest.fail("a segment hashed the ids again"))
+    fresh = LanceDBStore(tmp_path / "ws")  # no search has located a chunk yet
+    assert [r.text for r in fresh.get_chunks("kb", ["c#0", "b#2", "a#0", "c#0"])] == ["four", "y", "one again", "four"]
+    assert hashed == [["c#0", "b#2", "a#0"]]
+    with pytest.raises(ChunkNotFoundError, match="b#9"):
+        fresh.get_chunks("kb", ["a#0", "b#9"])

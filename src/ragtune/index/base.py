@@ -98,7 +98,12 @@ class ChunkRecord:
 
     @property
     def index_text(self) -> str:
-        return (" / ".join(self.headings) + "\n" + self.text) if self.headings else self.text
+        return index_text(self.text, self.headings)
+
+
+def index_text(text: str, headings: Sequence[str]) -> str:
+    """What a chunk is embedded and lexically indexed as: its headings joined by `` / ``, a line break, its text."""
+    return (" / ".join(headings) + "\n" + text) if headings else text
 
 
 @dataclass

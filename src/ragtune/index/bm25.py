@@ -21,15 +21,14 @@ TOKEN_PATTERN = r"(?u)\b\w+\b"
 _LEGACY_TOKEN_PATTERN = r"(?u)\b\w\w+\b"  # indexes saved before the pattern was recorded
 
 
-class BM25Index:
-    """A BM25 model over a list of texts, addressed by row number."""
+class Tokenizer:
+    """Cuts texts into stems: bm25s's tokenizer with English stop words removed, lower case, ``token_pattern`` and
+    the Snowball ``stemmer`` (none when empty)."""
 
     def __init__(self, stemmer: str = "english", token_pattern: str = TOKEN_PATTERN) -> None:
         self.stemmer_name = stemmer
         self.token_pattern = token_pattern
         self._stemmer = None
-        self._model = None
-        self.size = 0
 
     def _stem(self):
         if self._stemmer is None and self.stemmer_name:
@@ -38,6 +37,37 @@ class BM25Index:
             self._stemmer = Stemmer.Stemmer(self.stemmer_name)
         return self._stemmer
 
+    def texts(self, texts: Sequence[str]):
+        """bm25s's ``Tokenized`` of ``texts``: per text its token ids, and the vocabulary (stem to id)."""
+        import bm25s
+
+        return bm25s.tokenize(list(texts), stopwords="en", stemmer=self._stem(), token_pattern=self.token_pattern,
+                              show_progress=False)
+
+    def query(self, query: str) -> list[str]:
+        """The stems of ``query``, in order, repeats kept."""
+        import bm25s
+
+        return bm25s.tokenize([query], stopwords="en", stemmer=self._stem(), token_pattern=self.token_pattern,
+                              return_ids=False, show_progress=False)[0]
+
+
+class BM25Index:
+    """A BM25 model over a list of texts, addressed by row number."""
+
+    def __init__(self, stemmer: str = "english", token_pattern: str = TOKEN_PATTERN) -> None:
+        self.tokenizer = Tokenizer(stemmer, token_pattern)
+        self._model = None
+        self.size = 0
+
+    @property
+    def stemmer_name(self) -> str:
+        return self.tokenizer.stemmer_name
+
+    @property
+    def token_pattern(self) -> str:
+        return self.tokenizer.token_pattern
+
     def build(self, texts: Sequence[str]) -> "BM25Index":
         import bm25s
 
@@ -45,8 +75,7 @@ class BM25Index:
         if not texts:
             self._model = None
             return self
-        tokens = bm25s.tokenize(list(texts), stopwords="en", stemmer=self._stem(), token_pattern=self.token_pattern,
-                                show_progress=False)
+        tokens = self.tokenizer.texts(texts)
         if not tokens.vocab:
             self._model = None  # nothing indexable (only stop words)
             return self
@@ -57,12 +86,9 @@ class BM25Index:
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every row for ``query`` (zeros where no query term occurs)."""
-        import bm25s
-
         if self._model is None:
             return np.zeros(self.size, dtype=np.float32)
-        tokens = bm25s.tokenize([query], stopwords="en", stemmer=self._stem(), token_pattern=self.token_pattern,
-                                return_ids=False, show_progress=False)[0]
+        tokens = self.tokenizer.query(query)
         vocab = self._model.vocab_dict
         tokens = [t for t in tokens if t in vocab]
         if not tokens:

@@ -190,9 +190,9 @@ class LanceDBStore:
             segments.delete(delete_documents(chunks, docs, set(deletes) | {u.record.doc_id for u in upserts}))
             rows = [u for u in upserts if u.chunks]
             if rows:
-                table = chunk_rows(name, rows, manifest.embedder.dimension)
+                table, vectors = chunk_rows(name, rows, manifest.embedder.dimension)
                 chunks.add(table)
-                segments.add(table, np.concatenate([np.asarray(u.vectors, np.float32) for u in rows]))
+                segments.add(table, vectors)
             if upserts:
                 docs.add(doc_rows(upserts))
             segments.maintain()
@@ -201,16 +201,23 @@ class LanceDBStore:
     def _segment_writer(self, name: str, folder: Path, manifest: IndexManifest, chunks) -> SegmentWriter:
         """The segments of the committed generation, ready for a commit; rebuilt from the tables when damaged."""
         generation = manifest.generation + 1
-        analyzer = self._analyzer(manifest)
         if "segments" in manifest.backend:
             try:
-                return SegmentWriter(folder, manifest.backend, generation, analyzer, self.config.ann_threshold)
+                return SegmentWriter(folder, manifest.backend, generation, self._analyzer(manifest),
+                                     self.config.ann_threshold)
             except SegmentError as exc:
                 log.warning("index '%s': %s; rebuilding its segments from the chunks table", name, exc)
-        writer = SegmentWriter(folder, {}, generation, analyzer, self.config.ann_threshold)
-        data = chunks.to_arrow()
-        writer.rebuild(data, vectors_of(data))
-        return writer
+        return self._rebuilt(folder, manifest, generation, chunks.to_arrow())
+
+    def _rebuilt(self, folder: Path, manifest: IndexManifest, generation: int, data) -> SegmentWriter:
+        """New segments for ``generation`` holding every row of ``data`` (the whole chunks table, as Arrow)."""
+        segments = SegmentWriter(folder, {}, generation, self._analyzer(manifest), self.config.ann_threshold)
+        segments.rebuild(data, vectors_of(data))
+        return segments
+
+    def _ann(self, segments: SegmentWriter, rows: int) -> bool:
+        """Whether dense search of ``rows`` chunks in ``segments`` reads the nearest IVF partitions only."""
+        return segments.ivf is not None and rows > self.config.ann_threshold
 
     def _finish(self, folder: Path, manifest: IndexManifest, chunks, docs, event: IngestEvent,
                 segments: SegmentWriter) -> IndexManifest:
@@ -227,7 +234,7 @@ class LanceDBStore:
         manifest.chunks = total
         manifest.history.append(event)
         manifest.backend = {"chunks_version": chunks.version, "docs_version": docs.version,
-                            "ann": segments.ivf is not None and total > self.config.ann_threshold, **segments.backend()}
+                            "ann": self._ann(segments, total), **segments.backend()}
         self._write_manifest(folder, manifest)
         _collect(folder, old, manifest.backend)
         return manifest
@@ -247,9 +254,7 @@ class LanceDBStore:
             chunks, docs = open_committed(self._db(name), manifest)
             table = revectored(name, chunks.to_arrow(), chunk_ids, vectors, embedder.dimension)
             chunks.add(table, mode="overwrite")
-            segments = SegmentWriter(folder, {}, manifest.generation + 1, self._analyzer(manifest),
-                                     self.config.ann_threshold)
-            segments.rebuild(table, vectors_of(table))
+            segments = self._rebuilt(folder, manifest, manifest.generation + 1, table)
             manifest.embedder = embedder
             return self._finish(folder, manifest, chunks, docs, IngestEvent(embedder=embedder.spec), segments)
 
@@ -287,12 +292,9 @@ class LanceDBStore:
                     return  # another process committed or repaired it meanwhile
                 log.warning("index '%s': %s; rebuilding its search segments from the chunks table", name, why)
                 data = committed_table(self._db(name), manifest, "chunks").to_arrow()
-                segments = SegmentWriter(folder, {}, manifest.generation, self._analyzer(manifest),
-                                         self.config.ann_threshold)
-                segments.rebuild(data, vectors_of(data))
+                segments = self._rebuilt(folder, manifest, manifest.generation, data)
                 old = manifest.backend
-                manifest.backend = {**old, "ann": segments.ivf is not None and data.num_rows > self.config.ann_threshold,
-                                    **segments.backend()}
+                manifest.backend = {**old, "ann": self._ann(segments, data.num_rows), **segments.backend()}
                 self._write_manifest(folder, manifest)
                 _collect(folder, old, manifest.backend)
         except (OSError, RagtuneError, ValueError, RuntimeError) as exc:

@@ -20,7 +20,7 @@ import numpy as np
 from ragtune.errors import ChunkNotFoundError
 from ragtune.index.base import ChunkRecord, Filters
 from ragtune.index.ivf import probe, probes_for
-from ragtune.index.lexical import Analyzer, LexicalPart, bm25
+from ragtune.index.lexical import Analyzer, LexicalPart, bm25, hash_strings
 from ragtune.index.segments import Segment, load_array, load_centroids
 
 _FILTER_CACHE = 8
@@ -170,13 +170,18 @@ class Snapshot:
         ids = list(dict.fromkeys(chunk_ids))
         located = ((c, self._located.get(c)) for c in ids)  # found by a search of this snapshot
         where = {c: at for c, at in located if at is not None}
+        todo = [c for c in ids if c not in where]
+        hashes = hash_strings(todo)  # once, for every segment
         for i, seg in enumerate(self.segments):
-            todo = [c for c in ids if c not in where]
             if not todo:
                 break
-            for cid, row in zip(todo, seg.find(todo).tolist()):
+            left = []
+            for j, (cid, row) in enumerate(zip(todo, seg.find(todo, hashes).tolist())):
                 if row >= 0 and (self.alive[i] is None or self.alive[i][row]):
                     where[cid] = (i, row)
+                else:
+                    left.append(j)
+            todo, hashes = [todo[j] for j in left], hashes[left]
         missing = [c for c in chunk_ids if c not in where]
         if missing:
             raise ChunkNotFoundError(f"index '{index}' has no chunk {missing[0]!r}")

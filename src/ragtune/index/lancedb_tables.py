@@ -11,7 +11,7 @@ import numpy as np
 from ragtune.common import utc_now
 from ragtune.errors import InputError, StoreError
 from ragtune.index.base import ChunkRecord, DocumentChange, IndexManifest
-from ragtune.index.segments import RECORD_COLUMNS
+from ragtune.index.segments import RECORD_COLUMNS, records_from_columns
 
 
 def chunk_schema(dim: int):
@@ -70,8 +70,9 @@ def _vector_column(flat: np.ndarray, dim: int):
     return pa.FixedSizeListArray.from_arrays(pa.array(flat, type=pa.float32()), dim)
 
 
-def chunk_rows(name: str, upserts: Sequence[DocumentChange], dim: int):
-    """The chunks of ``upserts`` with their vectors as one Arrow table (``StoreError`` when the dimension differs)."""
+def chunk_rows(name: str, upserts: Sequence[DocumentChange], dim: int) -> tuple[object, np.ndarray]:
+    """The chunks of ``upserts`` with their vectors as one Arrow table, and those vectors as one float32 matrix
+    (``StoreError`` when the dimension differs)."""
     import pyarrow as pa
 
     chunks = [c for u in upserts for c in u.chunks]
@@ -88,7 +89,7 @@ def chunk_rows(name: str, upserts: Sequence[DocumentChange], dim: int):
     schema = chunk_schema(dim)
     arrays = [pa.array(columns[f.name], type=f.type) for f in schema if f.name != "vector"]
     arrays.append(_vector_column(vectors.reshape(-1), dim))
-    return pa.Table.from_arrays(arrays, schema=schema)
+    return pa.Table.from_arrays(arrays, schema=schema), vectors
 
 
 def doc_rows(upserts: Sequence[DocumentChange]):
@@ -111,21 +112,10 @@ def committed_table(db, manifest: IndexManifest, name: str):
 
 def chunk_records(chunks) -> list[ChunkRecord]:
     """Every row of the chunks table as a ``ChunkRecord``, in table order."""
-    data = chunks.search().select(RECORD_COLUMNS).limit(None).to_arrow() if chunks.count_rows() else None
-    if data is None:
+    if not chunks.count_rows():
         return []
-    c = {name: data.column(name).to_pylist() for name in RECORD_COLUMNS}
-    metadata_cache: dict[str | None, dict] = {}
-
-    def metadata(text: str | None) -> dict:
-        if text not in metadata_cache:
-            metadata_cache[text] = json.loads(text or "{}")
-        return dict(metadata_cache[text])
-
-    return [ChunkRecord(chunk_id=c["chunk_id"][i], doc_id=c["doc_id"][i], position=c["position"][i], text=c["text"][i],
-                        start=c["start"][i], end=c["end"][i], page=c["page"][i],
-                        headings=tuple(json.loads(c["headings"][i] or "[]")), source=c["source"][i],
-                        doc_type=c["doc_type"][i], metadata=metadata(c["metadata"][i])) for i in range(data.num_rows)]
+    data = chunks.search().select(RECORD_COLUMNS).limit(None).to_arrow()
+    return records_from_columns({name: data.column(name).to_pylist() for name in RECORD_COLUMNS})
 
 
 def vectors_of(data) -> np.ndarray:

@@ -1,10 +1,10 @@
 """Lexical postings for index segments, and BM25 scored over all live segments as if they were one index.
 
-Texts are cut, stop-worded and stemmed exactly as ``ragtune.index.bm25`` cuts them (bm25s's tokenizer, the
-same pattern and Snowball stemmer), and each stem is kept as a 64-bit hash. A segment's postings are sorted
-arrays: ``terms`` (stem hashes, ascending), ``offsets`` (where each term's postings start), ``rows`` and
-``tfs`` (the row and the term's count in it, for each posting), and ``lengths`` (tokens per row). They are
-saved as ``.npy`` files and memory-mapped by readers, so opening an index reads none of them.
+Texts are cut, stop-worded and stemmed by ``ragtune.index.bm25.Tokenizer`` (as the BM25 index cuts them), and
+each stem is kept as a 64-bit hash. A segment's postings are sorted arrays: ``terms`` (stem hashes, ascending),
+``offsets`` (where each term's postings start), ``rows`` and ``tfs`` (the row and the term's count in it, for
+each posting), and ``lengths`` (tokens per row). They are saved as ``.npy`` files and memory-mapped by readers,
+so opening an index reads none of them.
 
 Scoring is bm25s's Lucene variant (k1 1.5, b 0.75) with the statistics of the whole index at query time:
 the number of live rows ``N``, their mean length, and each query term's document frequency counted over the
@@ -21,7 +21,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ragtune.index.bm25 import TOKEN_PATTERN
+from ragtune.index.bm25 import TOKEN_PATTERN, Tokenizer
 
 K1 = 1.5
 B = 0.75
@@ -39,27 +39,24 @@ def hash_strings(values: Sequence[str]) -> np.ndarray:
 
 
 class Analyzer:
-    """Cuts texts and queries into stem hashes (stop words removed, lower case, the index's pattern and stemmer)."""
+    """Cuts texts and queries into stem hashes (``ragtune.index.bm25.Tokenizer``'s stems, each hashed)."""
 
     def __init__(self, stemmer: str = "english", token_pattern: str = TOKEN_PATTERN) -> None:
-        self.stemmer_name, self.token_pattern = stemmer, token_pattern
-        self._stemmer = None
+        self.tokenizer = Tokenizer(stemmer, token_pattern)
 
-    def _stem(self):
-        if self._stemmer is None and self.stemmer_name:
-            import Stemmer
+    @property
+    def stemmer_name(self) -> str:
+        return self.tokenizer.stemmer_name
 
-            self._stemmer = Stemmer.Stemmer(self.stemmer_name)
-        return self._stemmer
+    @property
+    def token_pattern(self) -> str:
+        return self.tokenizer.token_pattern
 
     def tokens(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """For ``texts``: tokens per text (int32), and for each token its text's row (int32) and stem hash (uint64)."""
-        import bm25s
-
         if not texts:
             return np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0, np.uint64)
-        ids, vocab = bm25s.tokenize(list(texts), stopwords="en", stemmer=self._stem(), token_pattern=self.token_pattern,
-                                    show_progress=False)
+        ids, vocab = self.tokenizer.texts(texts)
         lengths = np.fromiter((len(t) for t in ids), dtype=np.int32, count=len(ids))
         by_id = np.zeros(len(vocab), dtype=np.uint64)
         for stem, i in vocab.items():
@@ -70,11 +67,7 @@ class Analyzer:
 
     def query(self, query: str) -> np.ndarray:
         """The stem hashes of ``query`` (repeats kept)."""
-        import bm25s
-
-        stems = bm25s.tokenize([query], stopwords="en", stemmer=self._stem(), token_pattern=self.token_pattern,
-                               return_ids=False, show_progress=False)[0]
-        return hash_strings([s for s in stems if s])
+        return hash_strings([s for s in self.tokenizer.query(query) if s])
 
 
 @dataclass

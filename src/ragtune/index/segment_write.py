@@ -17,6 +17,7 @@ from typing import Sequence
 import numpy as np
 
 from ragtune.common import write_text_atomic
+from ragtune.index.base import index_text
 from ragtune.index.ivf import assign
 from ragtune.index.lexical import POSTING_FILES, Analyzer, Postings, hash_strings
 from ragtune.index.segments import FORMAT, RECORD_COLUMNS, Segment, metadata_pairs
@@ -59,9 +60,8 @@ def from_chunks(chunks, vectors: np.ndarray, analyzer: Analyzer) -> SegmentData:
     table = chunks.select(RECORD_COLUMNS)
     kv = metadata_pairs(table.column("metadata").to_pylist())
     table = table.append_column("meta_kv", pa.array(kv, pa.list_(pa.string())))
-    heads = table.column("headings").to_pylist()
-    texts = [(" / ".join(h) + "\n" + t) if (h := json.loads(hd or "[]")) else t
-             for hd, t in zip(heads, table.column("text").to_pylist())]
+    texts = [index_text(t, json.loads(h or "[]"))
+             for h, t in zip(table.column("headings").to_pylist(), table.column("text").to_pylist())]
     lengths, rows, hashes = analyzer.tokens(texts)
     keys = hash_strings(table.column("chunk_id").to_pylist())
     return SegmentData(table=table, vectors=np.ascontiguousarray(vectors, np.float32), keys=keys,

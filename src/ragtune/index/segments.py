@@ -17,7 +17,6 @@ other and with the manifest; any fault raises ``SegmentError``.
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -98,11 +97,12 @@ class Segment:
         """The id of the partitioning the rows are sorted by (None: not partitioned)."""
         return self.meta.get("ivf")
 
-    def find(self, chunk_ids: Sequence[str]) -> np.ndarray:
-        """The row of each chunk id (-1 where this segment does not hold it)."""
+    def find(self, chunk_ids: Sequence[str], hashes: np.ndarray | None = None) -> np.ndarray:
+        """The row of each chunk id (-1 where this segment does not hold it); ``hashes``: the ids' ``hash_strings``,
+        when the caller has them."""
         if not chunk_ids or not self.rows:
             return np.full(len(chunk_ids), -1, np.int64)
-        wanted = hash_strings(chunk_ids)
+        wanted = hash_strings(chunk_ids) if hashes is None else hashes
         at = np.minimum(np.searchsorted(self.keys, wanted), self.rows - 1)
         rows = np.where(self.keys[at] == wanted, self.keyrows[at], -1).astype(np.int64)
         found = np.flatnonzero(rows >= 0)
@@ -136,12 +136,7 @@ class Segment:
 
     def records(self, rows: np.ndarray) -> list[ChunkRecord]:
         """The chunk records at ``rows``, in that order."""
-        c = self._take(RECORD_COLUMNS, rows)
-        n = len(c["chunk_id"])
-        return [ChunkRecord(chunk_id=c["chunk_id"][i], doc_id=c["doc_id"][i], position=c["position"][i],
-                            text=c["text"][i], start=c["start"][i], end=c["end"][i], page=c["page"][i],
-                            headings=_headings(c["headings"][i]), source=c["source"][i], doc_type=c["doc_type"][i],
-                            metadata=_metadata(c["metadata"][i])) for i in range(n)]
+        return records_from_columns(self._take(RECORD_COLUMNS, rows))
 
     def rows_of_documents(self, doc_ids: Sequence[str]) -> np.ndarray:
         """The rows of the chunks of ``doc_ids``."""
@@ -183,15 +178,30 @@ class Segment:
         return keep
 
 
-@lru_cache(maxsize=4096)
-def _headings(text: str | None) -> tuple[str, ...]:
-    return tuple(json.loads(text or "[]"))
+def records_from_columns(columns: dict[str, list[Any]]) -> list[ChunkRecord]:
+    """The chunk records of the values of ``RECORD_COLUMNS`` (headings and metadata as JSON), row by row.
 
+    Each distinct JSON text is parsed once; every record gets its own metadata (the same text parsed again when
+    it holds lists or objects), so changing one record's changes no other's.
+    """
+    headings: dict[str | None, tuple[str, ...]] = {}
+    metadata: dict[str | None, tuple[dict[str, Any], bool]] = {}
 
-@lru_cache(maxsize=65_536)
-def _metadata(text: str | None) -> dict[str, Any]:
-    """The metadata of a record, parsed once per distinct text (records read again share it: do not change it)."""
-    return json.loads(text or "{}")
+    def own_metadata(text: str | None) -> dict[str, Any]:
+        if text not in metadata:
+            value = json.loads(text or "{}")
+            metadata[text] = value, all(not isinstance(v, (dict, list)) for v in value.values())
+        value, flat = metadata[text]
+        return dict(value) if flat else json.loads(text)
+
+    c = columns
+    for text in c["headings"]:
+        if text not in headings:
+            headings[text] = tuple(json.loads(text or "[]"))
+    return [ChunkRecord(chunk_id=c["chunk_id"][i], doc_id=c["doc_id"][i], position=c["position"][i], text=c["text"][i],
+                        start=c["start"][i], end=c["end"][i], page=c["page"][i], headings=headings[c["headings"][i]],
+                        source=c["source"][i], doc_type=c["doc_type"][i], metadata=own_metadata(c["metadata"][i]))
+            for i in range(len(c["chunk_id"]))]
 
 
 def load_centroids(path: Path, partitions: int) -> np.ndarray:
