@@ -16,31 +16,6 @@ class TestLanceDBStore(StoreConformance):
         return LanceDBStore(tmp_path / "ws")
 
 
-def test_crash_mid_commit_leaves_old_version_whole(tmp_path, monkeypatch):
-    store = LanceDBStore(tmp_path / "ws")
-    from ragtune.config import ChunkingConfig
-    from ragtune.index.base import IndexManifest
-
-    store.create(IndexManifest(name="kb", embedder=EMB.info, chunking=ChunkingConfig()))
-    store.commit("kb", [change("a", ["original text about keys"])], [], IngestEvent(added=1))
-
-    def boom(self):
-        raise KeyboardInterrupt  # the user pressed Ctrl-C after the tables and the new segment were written
-
-    monkeypatch.setattr(lance_mod.SegmentWriter, "maintain", boom)
-    with pytest.raises(KeyboardInterrupt):
-        store.commit("kb", [change("a", ["replacement text"], version=2), change("b", ["new doc"])], [], IngestEvent())
-    monkeypatch.undo()
-
-    fresh = LanceDBStore(tmp_path / "ws")  # a new reader, as another process would be
-    assert fresh.manifest("kb").generation == 1
-    assert [(d.doc_id, d.version) for d in fresh.documents("kb")] == [("a", 1)]
-    assert [c.text for c in fresh.all_chunks("kb")] == ["original text about keys"]
-    # the next writer starts from the committed state, not from the half-written one
-    m = fresh.commit("kb", [change("c", ["third"])], [], IngestEvent(added=1))
-    assert m.generation == 2 and sorted(d.doc_id for d in fresh.documents("kb")) == ["a", "c"]
-
-
 def test_readers_never_see_a_half_written_document(tmp_path):
     store = LanceDBStore(tmp_path / "ws")
     from ragtune.config import ChunkingConfig

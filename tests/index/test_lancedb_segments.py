@@ -233,6 +233,7 @@ def test_a_commit_killed_at_any_step_leaves_the_previous_version_whole(tmp_path,
     assert fresh.manifest("kb").generation == 1
     assert fresh.search_lexical("kb", "keys document", 5) == before == reader.search_lexical("kb", "keys document", 5)
     assert sorted(c.text for c in fresh.all_chunks("kb")) == ["original text about keys", "second document"]
+    assert sorted((d.doc_id, d.version) for d in fresh.documents("kb")) == [("a", 1), ("b", 1)]
     m = fresh.commit("kb", [change("c", ["third"])], [], IngestEvent(added=1))
     assert m.generation == 2 and sorted(d.doc_id for d in fresh.documents("kb")) == ["a", "b", "c"]
     on_disk = {p.name for p in (store.root / "kb" / "segments").iterdir()}
