@@ -103,11 +103,11 @@ def verdict(results: dict, turns: dict) -> dict:
     reference = results["fp32_torch"]["scores"]["dense"]["ndcg@10"]
     drop = round(reference - results["int8_onnx"]["scores"]["dense"]["ndcg@10"], 4)
     speedup = round(results["int8_onnx"]["docs_per_s"] / results["fp32_torch"]["docs_per_s"], 2)
-    median = turns["texts_per_s_median"]
+    speeds = turns["texts_per_s_median"]
     return {"int8_dense_ndcg@10_drop_vs_fp32_torch": drop, "max_drop_for_default": MAX_NDCG_DROP,
             "int8_becomes_default": drop <= MAX_NDCG_DROP, "int8_docs_per_s_over_fp32_torch": speedup,
-            "encode_in_turns_int8_over_fp32_torch": round(median["int8_onnx"] / median["fp32_torch"], 2),
-            "encode_in_turns_fp32_onnx_over_fp32_torch": round(median["fp32_onnx"] / median["fp32_torch"], 2),
+            "encode_in_turns_int8_over_fp32_torch": round(speeds["int8_onnx"] / speeds["fp32_torch"], 2),
+            "encode_in_turns_fp32_onnx_over_fp32_torch": round(speeds["fp32_onnx"] / speeds["fp32_torch"], 2),
             "onnx_fp32_dense_ndcg@10_minus_torch": round(results["fp32_onnx"]["scores"]["dense"]["ndcg@10"] - reference, 4)}
 
 

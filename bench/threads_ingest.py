@@ -68,15 +68,15 @@ def main() -> None:
             row["docs_per_s"] = round(args.docs / row["seconds"], 2)
             runs.append(row)
             log(f"{threads} thread(s): {row['docs_per_s']} docs/s (load {row['load_average_before']})")
-    median = {str(n): round(median([r["docs_per_s"] for r in runs if r["threads"] == n]), 2) for n in (1, 2)}
+    medians = {str(n): round(median([r["docs_per_s"] for r in runs if r["threads"] == n]), 2) for n in (1, 2)}
     env = {k: v for k, v in os.environ.items() if k != "RAGTUNE_THREADS"}
     result = {"bench": "threads_ingest", "documents": args.docs, "embedder": "local", "runtime": runs[0]["runtime"],
               "precision": runs[0]["precision"], "cpu_count": os.cpu_count(), "default_threads_here": default_threads(env=env),
-              "cgroup_cpu_limit": cgroup_cpu_limit(), "docs_per_s_median": median,
-              "two_over_one": round(median["2"] / median["1"], 2), "runs": runs,
+              "cgroup_cpu_limit": cgroup_cpu_limit(), "docs_per_s_median": medians,
+              "two_over_one": round(medians["2"] / medians["1"], 2), "runs": runs,
               "load_average_end": [round(x, 2) for x in os.getloadavg()]}
     write_result(Path(args.out), result)
-    print(f"1 thread: {median['1']} docs/s   2 threads: {median['2']} docs/s   ratio {result['two_over_one']}   "
+    print(f"1 thread: {medians['1']} docs/s   2 threads: {medians['2']} docs/s   ratio {result['two_over_one']}   "
           f"target: the default ({result['default_threads_here']} here) is not slower than 1")
     log(f"wrote {args.out}")
 
