@@ -5,11 +5,16 @@ from ragtune.config import RagtuneConfig
 from ragtune.errors import (
     ConfigError,
     EmbedderMismatchError,
+    EvaluationError,
     IndexNotFoundError,
     InputError,
     MissingKeyError,
+    ModelNotFoundError,
     ProviderError,
+    QuestionError,
     RagtuneError,
+    StoreError,
+    TuningError,
 )
 
 __version__ = "0.1.0"
@@ -19,15 +24,20 @@ __all__ = [
     "Citation",
     "ConfigError",
     "EmbedderMismatchError",
+    "EvaluationError",
     "Hit",
     "Index",
     "IndexNotFoundError",
     "IngestReport",
     "InputError",
     "MissingKeyError",
+    "ModelNotFoundError",
     "ProviderError",
+    "QuestionError",
     "RagtuneConfig",
     "RagtuneError",
+    "StoreError",
+    "TuningError",
     "Workspace",
     "__version__",
 ]

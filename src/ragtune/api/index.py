@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence, TypeVar
 from ragtune.config import Engine, SearchMode
 from ragtune.documents import JsonlFields, RecursiveChunker
 from ragtune.embeddings import Embedder
-from ragtune.errors import ChunkNotFoundError, EmbedderMismatchError, InputError
+from ragtune.errors import ChunkNotFoundError, EmbedderMismatchError, InputError, QuestionError
 from ragtune.generation import GenerateOptions
 from ragtune.generation.answer import Answer, AnswerPipeline
 from ragtune.generation.base import TextCallback
@@ -144,7 +144,7 @@ class Index:
         ``whole_corpus``: every chunk goes into the context, in document order, instead of the retrieved ones.
         """
         if not question or not question.strip():
-            raise InputError("the question is empty")
+            raise QuestionError("the question is empty")
         chunks = self.manifest.chunks
         if chunks == 0:
             raise InputError(f"index '{self.name}' holds no documents: add some with ragtune ingest PATH --index {self.name}")
@@ -152,7 +152,7 @@ class Index:
         answer = retry_stale(lambda: pipeline.ask(question, filters=filters, on_text=on_text, schema=schema, repairs=repairs,
                                                   system=system))
         if whole_corpus and answer.trimmed_blocks:
-            raise InputError(f"the corpus of index '{self.name}' does not fit the window of {answer.model}: "
+            raise QuestionError(f"the corpus of index '{self.name}' does not fit the window of {answer.model}: "
                              f"{answer.trimmed_blocks} of {chunks} chunks left out")
         return answer
 

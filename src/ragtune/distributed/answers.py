@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 from ragtune.config import RayConfig
 from ragtune.distributed import cluster_slots, connect
-from ragtune.errors import InputError
+from ragtune.errors import QuestionError
 from ragtune.evaluation.config import REMOTE_PREFIXES
 from ragtune.evaluation.executor import AnswerCall, AnswerOutcome
 from ragtune.evaluation.ports import AnswerFn
@@ -30,9 +30,7 @@ class _Answerer:
     def run(self, position: int, call: AnswerCall) -> AnswerOutcome:
         try:
             answer = self.answer(call.question, call.index, **call.options)
-        except InputError as exc:
-            if type(exc) is not InputError:  # a setting, key, model or index problem: the whole run is wrong
-                raise
+        except QuestionError as exc:  # this question only; any other error means the whole run is wrong
             return AnswerOutcome(position, error=str(exc))
         return AnswerOutcome(position, answer=answer.to_json())
 

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ragtune.common import read_json, write_text_atomic
+from ragtune.errors import ExportError
 from ragtune.errors import InputError
 
 FORMAT = 1
@@ -45,10 +46,6 @@ PROBES = [
     " ".join(["Long passages are cut at the model's sequence length before they are embedded."] * 40),
 ]
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
-
-
-class ExportError(RuntimeError):
-    """An ONNX export cannot be made or used (the embedder then runs with torch)."""
 
 
 def unusable_marker(folder: Path, precision: str) -> Path:

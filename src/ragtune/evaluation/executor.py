@@ -36,7 +36,7 @@ class AnswerCall:
 @dataclass(frozen=True)
 class AnswerOutcome:
     """The answer to the call at ``position`` (``Answer.to_json()``), or why that question cannot be taken (the
-    message of a plain ``InputError``, such as a question too long for the model's window)."""
+    message of a ``QuestionError``, such as a question too long for the model's window)."""
 
     position: int
     answer: dict[str, Any] | None = None
@@ -44,7 +44,7 @@ class AnswerOutcome:
 
 
 class AnswerExecutor(Protocol):
-    """Generates answers away from the run; any failure other than a plain ``InputError`` stops the run."""
+    """Generates answers away from the run; any failure other than a ``QuestionError`` stops the run."""
 
     def run(self, calls: Sequence[AnswerCall], workers: Callable[[str], int]) -> Iterator[AnswerOutcome]:
         """Every call answered, in any order, as each finishes; ``workers(model)``: answers in flight for a model."""

@@ -25,7 +25,7 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from ragtune.errors import EvaluationError, InputError
+from ragtune.errors import EvaluationError, InputError, QuestionError
 from ragtune.evaluation.base import FORMAT_VERSION, AnswerRecord, EvalResult, SchemaMode, Variant
 from ragtune.evaluation.cache import GenerationCache, cache_key
 from ragtune.evaluation.config import EvalConfig
@@ -177,9 +177,7 @@ class EvalRunner:
                 return AnswerRecord(question.id, plan.variant, plan.spec, cached, cached=True)
         try:
             answer = self.ports.answer(question.question, plan.index, **self.answer_options(plan, fields))
-        except InputError as exc:
-            if type(exc) is not InputError:  # a setting, key, model or index problem: the whole run is wrong
-                raise
+        except QuestionError as exc:  # this question only; any other error means the whole run is wrong
             with self._lock:
                 self.counts["errors"] += 1
             return AnswerRecord(question.id, plan.variant, plan.spec, None, error=str(exc))

@@ -7,7 +7,7 @@ generate, then cite.
    similarity to the question below ``min_dense_score`` and its share of the question's content words
    below ``min_term_coverage``), gives ``abstained: true`` and no model call.
 3. The blocks are fitted to the generator's window by a token budget, best first; a question that
-   leaves no room in the window is an ``InputError``.
+   leaves no room in the window is a ``QuestionError``.
 4. The model answers; loops and repeated sentences are cut. A reply that says it cannot answer from the
    context is an abstention, with no citations.
 5. Citations (``ragtune.generation.citations``): markers to blocks not given are dropped and reported,
@@ -32,7 +32,7 @@ from typing import Any, Callable
 
 from ragtune.config import AnswerConfig, FallbackPolicy
 from ragtune.embeddings.base import Embedder
-from ragtune.errors import InputError
+from ragtune.errors import QuestionError
 from ragtune.generation.base import ContextBlock, GenerateOptions, Generator, Prompt, TextCallback, Usage
 from ragtune.generation.citations import Citation, CitedText, OverlapSupportScorer, SupportScorer, cite
 from ragtune.generation.extractive import ExtractiveGenerator
@@ -100,7 +100,7 @@ class AnswerPipeline:
             schema: dict[str, Any] | None = None, repairs: int = 1, system: str | None = None) -> Answer:
         """Answer one question (see the module docstring)."""
         if not question or not question.strip():
-            raise InputError("the question is empty")
+            raise QuestionError("the question is empty")
         question = question.strip()
         load = getattr(self.generator, "load", None)
         if callable(load):
@@ -203,7 +203,7 @@ class AnswerPipeline:
         window = self.generator.context_window
         used = self._prompt_tokens(prompt)
         if used + self.options.max_new_tokens + _WINDOW_MARGIN > window:
-            raise InputError(f"the question is {self.generator.count_tokens(question)} tokens: with the instructions and "
+            raise QuestionError(f"the question is {self.generator.count_tokens(question)} tokens: with the instructions and "
                              f"room for a {self.options.max_new_tokens}-token answer it does not fit the {window}-token "
                              f"window of {self.generator.spec}; shorten the question")
 

@@ -1,9 +1,7 @@
 """Errors as RFC 9457 problem documents (``application/problem+json``), mapped once for every route.
 
-A ``RagtuneError`` keeps the message the CLI prints, as ``detail``; its class name is ``code``. Status:
-``IndexNotFoundError`` 404, ``PathNotAllowedError`` 403, ``UploadTooLargeError`` 413,
-``UnsupportedTypeError`` 415, ``MissingKeyError`` 500 (the server lacks a provider key), other input errors
-400, ``ProviderError`` 502, anything else 500. Request bodies that are not JSON are 400; bodies that do not
+A ``RagtuneError`` keeps the message the CLI prints, as ``detail``; its class name is ``code``; its status is the
+one its class declares (``http_status``, drawn in the tree in ``ragtune.errors``). Request bodies that are not JSON are 400; bodies that do not
 fit the schema are 422 with one entry per field. Failures that are not ragtune's own are 500 with no detail.
 """
 
@@ -19,26 +17,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ragtune.errors import (
-    IndexNotFoundError,
-    JobNotFoundError,
-    InputError,
-    MissingKeyError,
-    PathNotAllowedError,
-    ProviderError,
-    RagtuneError,
-    UnsupportedTypeError,
-    UploadTooLargeError,
-)
+from ragtune.errors import RagtuneError
 
 log = logging.getLogger("ragtune.http")
 
 PROBLEM = "application/problem+json"
-
-_STATUS: list[tuple[type[RagtuneError], int]] = [
-    (IndexNotFoundError, 404), (JobNotFoundError, 404), (PathNotAllowedError, 403), (UploadTooLargeError, 413), (UnsupportedTypeError, 415),
-    (MissingKeyError, 500), (InputError, 400), (ProviderError, 502), (RagtuneError, 500),
-]
 
 
 class Problem(BaseModel):
@@ -62,8 +45,8 @@ class HTTPProblem(Exception):
 
 
 def status_for(exc: RagtuneError) -> int:
-    """The HTTP status of a ragtune error (see the module docstring)."""
-    return next(status for cls, status in _STATUS if isinstance(exc, cls))
+    """The HTTP status of a ragtune error: the one its class declares."""
+    return exc.http_status
 
 
 def problem_body(status: int, detail: str, code: str, **extra: Any) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ragtune.errors import StoreError
+from ragtune.errors import SegmentError
 from ragtune.index.base import ChunkRecord, Filters, glob_regex
 from ragtune.index.lexical import POSTING_FILES, Postings, hash_strings
 
@@ -30,10 +30,6 @@ RECORD_COLUMNS = ["chunk_id", "doc_id", "position", "text", "start", "end", "pag
                   "metadata"]
 FORMAT = 1
 KV_SEPARATOR = "\x1f"
-
-
-class SegmentError(StoreError):
-    """A segment file is missing, truncated or does not match the manifest."""
 
 
 def load_array(path: Path, what: str | None = None, *, mmap: bool = False) -> np.ndarray:

@@ -22,15 +22,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ragtune.common import utc_now, write_json_atomic
-from ragtune.errors import InputError, StoreError
+from ragtune.errors import InputError, ModelNotFoundError, StoreError
 
 CARD_FILE = "card.json"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 _VERSION_DIR = re.compile(r"^v([1-9][0-9]*)$")
-
-
-class ModelNotFoundError(InputError):
-    """Raised when a model name or version is not in the registry."""
 
 
 class DataInfo(BaseModel):

@@ -14,7 +14,7 @@ from typing import Callable, Iterator, Sequence
 
 from ragtune.documents.base import Document
 from ragtune.documents.loaders.text import paragraphs
-from ragtune.errors import InputError
+from ragtune.errors import EncryptedPdfError, InputError
 
 Pages = tuple[list[str], str | None]
 """The text of every page, in order, and the document title if it has one."""
@@ -27,10 +27,6 @@ class PdfEngine(str, Enum):
 
     pdfium = "pdfium"
     pypdf = "pypdf"
-
-
-class EncryptedPdfError(InputError):
-    """The PDF needs a password: no other engine is tried."""
 
 
 def pypdf_pages(path: Path) -> Pages:
