@@ -16,6 +16,7 @@ from ragtune.evaluation.metrics import (
     strip_markers,
 )
 from ragtune.evaluation.pricing import PriceTable
+from ragtune.generation.base import PricingBasis
 from ragtune.evaluation.questions import Question
 from ragtune.generation.citations import OverlapSupportScorer
 
@@ -105,7 +106,7 @@ def test_format_parse_rate_schema_validity_and_fields():
 
 
 def test_cost_from_the_price_table():
-    ev = CostEvaluator(PriceTable.default())
+    ev = CostEvaluator(PriceTable.default(), lambda spec: PricingBasis.per_token)
     rec = record("x", usage={"input_tokens": 1000, "output_tokens": 200})
     rec.model = "anthropic:claude-haiku-4-5-20251001"
     scores = ev.evaluate(Question("q", "?"), rec)

@@ -23,18 +23,6 @@ TRAIN_SYSTEM = ALONE_SYSTEM
 
 
 
-def untrainable_reason(spec: str) -> str | None:
-    """Why ``spec`` cannot be LoRA-tuned here, or None when it can (local, gguf, a folder or a hub id)."""
-    prefix = spec.split(":", 1)[0].lower()
-    if prefix in ("anthropic", "openai"):
-        return f"{spec} is an API model: its weights cannot be LoRA-tuned here (tune an open-weight model, e.g. -m local)"
-    if prefix in ("extractive", "fake"):
-        return f"{spec} is not a language model: there are no weights to tune (use -m local or another open-weight model)"
-    if prefix == "tuned":
-        return f"{spec} is already a tuned model: give its base model with -m"
-    return None
-
-
 def lora_base(spec: str) -> str:
     """The ``LoraConfig.base`` of a trainable model spec."""
     return spec.removeprefix("local:") if spec.startswith("local:") else spec

@@ -18,6 +18,7 @@ from typing import Any, Sequence
 
 from ragtune.decide.config import Candidate, DecideConfig
 from ragtune.evaluation.stats import percentile
+from ragtune.generation.base import PricingBasis
 
 @dataclass
 class Training:
@@ -55,9 +56,10 @@ def money(x: float) -> str:
     return f"{x:,.2f}" if abs(x) >= 1 or x == 0 else f"{x:.4g}"
 
 
-def candidate_cost(candidate: Candidate, spec: str, rows: Sequence[dict[str, Any]], config: DecideConfig,
+def candidate_cost(candidate: Candidate, spec: str, pricing: PricingBasis, rows: Sequence[dict[str, Any]], config: DecideConfig,
                    training: Training | None, changes_per_month: float, changes_source: str) -> CandidateCost:
-    """The cost of one candidate from its answer rows and its training (see the module docstring)."""
+    """The cost of one candidate from its answer rows and its training (see the module docstring); ``pricing``: how
+    the model of ``spec`` is paid for, as its generator declares."""
     prices = config.prices
     answered = [r for r in rows if r.get("answer") is not None]
     latencies = [float(r.get("latency_ms", 0.0)) for r in answered]
@@ -65,8 +67,8 @@ def candidate_cost(candidate: Candidate, spec: str, rows: Sequence[dict[str, Any
     n_out = sum(float(r.get("output_tokens", 0.0)) for r in answered) / max(1, len(answered))
     mean_ms = sum(latencies) / len(latencies) if latencies else 0.0
     assumed: list[str] = []
-    if prices.charges_tokens(spec):
-        price = prices.price_for(spec)
+    price = prices.price_for(spec, pricing)
+    if price is not None and prices.charges_tokens(spec, pricing):
         per_query = (n_in * price.input_per_mtok + n_out * price.output_per_mtok) / 1e6
         basis = (f"measured tokens × {spec} list price ({price.input_per_mtok:g}/{price.output_per_mtok:g} "
                  f"{prices.currency} per 1M in/out, as of {price.as_of or prices.as_of})")

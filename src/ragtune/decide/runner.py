@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ragtune.decide.base import CandidateResult, Decision
-from ragtune.decide.candidates import TRAIN_SYSTEM, answer_plan, lora_base, untrainable_reason
+from ragtune.decide.candidates import TRAIN_SYSTEM, answer_plan, lora_base
 from ragtune.decide.config import Candidate, DecideConfig
 from ragtune.decide.costs import CandidateCost, Training, break_even, candidate_cost
 from ragtune.decide.data import KNOWLEDGE, DecideData, load_data
@@ -32,6 +32,7 @@ from ragtune.decide.selection import PrimaryMetric, check_override, choose_metri
 from ragtune.errors import InputError, RagtuneError
 from ragtune.evaluation.config import EvalConfig
 from ragtune.evaluation.metrics import aggregate
+from ragtune.generation.base import untrainable_reason
 from ragtune.tuning.data.examples import file_sha256
 from ragtune.common import write_json_atomic
 
@@ -76,7 +77,7 @@ class DecideRunner:
         for path, flag in ((cfg.questions, "--questions"), (cfg.examples, "--examples")):
             if path is not None and not Path(path).is_file():
                 raise InputError(f"{flag} {path}: no such file")
-        ports.generator(self.spec)  # an unknown spec fails here, before anything runs
+        generator = ports.generator(self.spec)  # an unknown spec fails here, before anything runs
         if cfg.index is not None:
             manifest = ports.index(cfg.index).manifest
             if manifest.chunks == 0:
@@ -85,7 +86,7 @@ class DecideRunner:
         for c in cfg.candidates:
             if c.retrieves and cfg.index is None:
                 self.skipped[c] = "no --index: there are no documents to retrieve from"
-            elif c.tuned and (reason := untrainable_reason(self.spec)):
+            elif c.tuned and (reason := untrainable_reason(generator, self.spec)):
                 self.skipped[c] = reason
 
     # --- run folder and state -------------------------------------------------------------------------
@@ -378,7 +379,8 @@ class DecideRunner:
         """A measured candidate's result (score with its interval, per task, costs, training) and its costs."""
         kinds = data.kinds()
         spec = f"tuned:{self.tuned_refs[c]}" if c.tuned else self.spec
-        cost = candidate_cost(c, spec, mine, self.config, self.trainings.get(c), changes, changes_source)
+        pricing = self.ports.eval.generator(spec).pricing
+        cost = candidate_cost(c, spec, pricing, mine, self.config, self.trainings.get(c), changes, changes_source)
         summary = stratified(scores, kinds)
         by_task = {}
         for kind in data.tasks():

@@ -32,7 +32,7 @@ from ragtune.evaluation.pricing import PriceTable
 from ragtune.evaluation.questions import Question
 from ragtune.evaluation.retrieval import mrr, ndcg_at_k, recall_at_k
 from ragtune.evaluation.stats import mean_ci95, percentile_ci95
-from ragtune.generation.base import ContextBlock
+from ragtune.generation.base import ContextBlock, PricingBasis
 from ragtune.generation.citations import SupportScorer, faithfulness
 from ragtune.generation.text import words
 
@@ -229,8 +229,9 @@ class CostEvaluator:
     primary_metric = "cost_usd"
     greater_is_better = False
 
-    def __init__(self, prices: PriceTable) -> None:
+    def __init__(self, prices: PriceTable, pricing: Callable[[str], PricingBasis]) -> None:
         self.prices = prices
+        self.pricing = pricing  # how the model of a spec is paid for (its generator declares it)
 
     def evaluate(self, question: Question, record: AnswerRecord) -> dict[str, float]:
         answer = record.answer
@@ -240,7 +241,8 @@ class CostEvaluator:
         latency = answer.get("latency_ms") or {}
         n_in, n_out = int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0))
         out = {"latency_ms": float(latency.get("total", 0.0)), "input_tokens": float(n_in), "output_tokens": float(n_out)}
-        cost = self.prices.cost(record.model, n_in, n_out, float(latency.get("generation", 0.0)) / 1000)
+        seconds = float(latency.get("generation", 0.0)) / 1000
+        cost = self.prices.cost(record.model, self.pricing(record.model), n_in, n_out, seconds)
         if cost is not None:
             out["cost_usd"] = cost
         return out

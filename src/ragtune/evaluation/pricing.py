@@ -3,11 +3,12 @@
 A model's price is per million input and output tokens, plus, for models that run on your own hardware, an
 optional hourly rate for the machine (charged for the seconds spent generating). Specs are matched exactly,
 then by the longest key that the spec starts with (``anthropic:claude-sonnet-4-5-20250929`` takes the price
-of ``anthropic:claude-sonnet-4-5``). ``extractive``, ``fake``, ``local``, ``gguf`` and ``tuned`` models cost
-nothing per token; a spec the table does not know has no price (``None``), and reports say so.
+of ``anthropic:claude-sonnet-4-5``). How a model is paid for is what its generator declares (``pricing``): a
+model paid by machine time (``extractive``, ``local``, ``gguf``, ``tuned`` ...) costs nothing per token; a
+model billed per token that the table does not know has no price (``None``), and reports say so.
 
     >>> table = PriceTable.default()
-    >>> table.cost("anthropic:claude-haiku-4-5", input_tokens=1000, output_tokens=200)   # 0.002 USD
+    >>> table.cost("anthropic:claude-haiku-4-5", PricingBasis.per_token, input_tokens=1000, output_tokens=200)   # 0.002 USD
 """
 
 from __future__ import annotations
@@ -21,11 +22,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ragtune.common import validation_message
 from ragtune.errors import InputError
+from ragtune.generation.base import PricingBasis
 
 PRICES_AS_OF = "2026-11"
 """The month of every default price in the package (this table and the advisor's cost model read it)."""
-
-_OWN_HARDWARE = ("extractive", "fake", "local", "gguf", "tuned")
 
 
 class ModelPrice(BaseModel):
@@ -103,27 +103,25 @@ class PriceTable(BaseModel):
         except ValidationError as exc:
             raise InputError(validation_message(exc, str(path), first_only=True)) from exc
 
-    def price_for(self, spec: str) -> ModelPrice | None:
-        """The price of ``spec``: exact key, else the longest key it starts with, else free for own-hardware models."""
+    def price_for(self, spec: str, basis: PricingBasis) -> ModelPrice | None:
+        """The price of ``spec`` (paid as ``basis`` says): exact key, else the longest key it starts with, else free per
+        token for a model paid by machine time, else None."""
         if spec in self.prices:
             return self.prices[spec]
         matches = [key for key in self.prices if spec.startswith(key)]
         if matches:
             return self.prices[max(matches, key=len)]
-        if spec.split(":", 1)[0].lower() in _OWN_HARDWARE:
-            return ModelPrice()
-        return None
+        return ModelPrice() if basis is PricingBasis.machine_seconds else None
 
-    def charges_tokens(self, spec: str) -> bool:
-        """Whether ``spec`` is priced per token (an API model), rather than by the machine time it runs on."""
-        if spec.split(":", 1)[0].lower() in _OWN_HARDWARE:
-            return False
-        price = self.price_for(spec)
-        return price is not None and (price.input_per_mtok > 0 or price.output_per_mtok > 0)
+    def charges_tokens(self, spec: str, basis: PricingBasis) -> bool:
+        """Whether ``spec`` is billed per token at a known price, rather than by the machine time it runs on."""
+        price = self.price_for(spec, basis)
+        tokens = price is not None and (price.input_per_mtok > 0 or price.output_per_mtok > 0)
+        return basis is PricingBasis.per_token and tokens
 
-    def cost(self, spec: str, input_tokens: int, output_tokens: int, seconds: float = 0.0) -> float | None:
+    def cost(self, spec: str, basis: PricingBasis, input_tokens: int, output_tokens: int, seconds: float = 0.0) -> float | None:
         """What one call cost in ``currency`` (None when the table has no price for ``spec``)."""
-        price = self.price_for(spec)
+        price = self.price_for(spec, basis)
         if price is None:
             return None
         return (input_tokens * price.input_per_mtok + output_tokens * price.output_per_mtok) / 1e6 + price.per_hour * seconds / 3600

@@ -44,6 +44,7 @@ from ragtune.evaluation.metrics import (
 )
 from ragtune.evaluation.ports import EvalPorts, TunedModel
 from ragtune.evaluation.questions import Question
+from ragtune.generation.base import PricingBasis
 from ragtune.common import library_versions
 
 Progress = Callable[[str, int, int], None]
@@ -107,7 +108,7 @@ class EvalRunner:
                              cfg.index if v.retrieves or self._corpus(v) else None) for v in cfg.variants]
         for spec in dict.fromkeys(p.spec for p in plans):
             generator = self.ports.generator(spec)  # an unknown spec fails here
-            if cfg.workers(spec) > 1 and callable(getattr(generator, "load", None)):
+            if cfg.workers(spec) > 1:
                 generator.load()  # a remote model's missing key fails before any question
         return plans
 
@@ -318,7 +319,7 @@ class EvalRunner:
         k = cfg.k or answer.k
         citations = CitationEvaluator(scorer, answer.min_support, self.scores if cfg.cache else None, scorer_id)
         return [AnswerEvaluator(), RetrievalEvaluator(k, cfg.retrieval_depth), citations,
-                AbstentionEvaluator(), FormatEvaluator(), CostEvaluator(cfg.prices)]
+                AbstentionEvaluator(), FormatEvaluator(), CostEvaluator(cfg.prices, self._pricing)]
 
     @staticmethod
     def _row(question: Question, record: AnswerRecord, metrics: dict[str, float]) -> dict[str, Any]:
@@ -343,6 +344,10 @@ class EvalRunner:
         row.update({k: round(v, 6) for k, v in metrics.items()})
         return row
 
+    def _pricing(self, spec: str) -> PricingBasis:
+        """How the model of ``spec`` is paid for, as its generator declares."""
+        return self.ports.generator(spec).pricing
+
     def _explain(self, questions: Sequence[Question], rows: list[dict[str, Any]]) -> None:
         cfg = self.config
         if not any(q.reference_answers for q in questions) and not any(q.reference_output is not None for q in questions):
@@ -351,7 +356,8 @@ class EvalRunner:
         if any(v.retrieves for v in cfg.variants) and not any(has_gold(q) for q in questions):
             self.notes.append("no gold documents or reference contexts: retrieval metrics and citation precision/recall "
                               "were not measured")
-        unpriced = sorted({r["model"] for r in rows if r.get("answer") is not None and cfg.prices.price_for(r["model"]) is None})
+        answered = {r["model"] for r in rows if r.get("answer") is not None}
+        unpriced = sorted(spec for spec in answered if cfg.prices.price_for(spec, self._pricing(spec)) is None)
         if unpriced:
             self.notes.append(f"no price for {', '.join(unpriced)}: cost per 1,000 queries is left out "
                               "(give prices with --prices FILE)")

@@ -102,9 +102,7 @@ class AnswerPipeline:
         if not question or not question.strip():
             raise QuestionError("the question is empty")
         question = question.strip()
-        load = getattr(self.generator, "load", None)
-        if callable(load):
-            load()  # a missing key or model fails now, before any retrieval
+        self.generator.load()  # a missing key or model fails now, before any retrieval
         started = time.perf_counter()
         if self.retriever is None:
             if schema is not None:
@@ -158,8 +156,7 @@ class AnswerPipeline:
         """Generate a JSON reply to ``schema`` (instructed, validated, repaired); usage sums every attempt."""
         usage = Usage()
         generating = time.perf_counter()
-        constrains = getattr(self.generator, "constrains", None)
-        constrained = self.options.constrained and callable(constrains) and constrains(schema)
+        constrained = self.options.constrained and self.generator.constrains(schema)
         options = replace(self.options, json_schema=schema) if constrained else self.options
 
         def generate(messages: list[dict[str, str]]) -> str:

@@ -13,6 +13,11 @@ Contract every generator keeps:
   context itself (``extractive``) rather than on text.
 - ``count_tokens(text)`` counts in the model's own tokenizer, or estimates (about 4 characters a token)
   where none is at hand; ``context_window`` is how many tokens prompt and answer may take together.
+- What the model can do is declared, never inferred from its spec: ``trainable`` (LoRA can tune its weights
+  here; when not, ``untrainable_why`` says why, after the spec), ``pricing`` (``PricingBasis.per_token``: a
+  provider bills the tokens, at the price table's price; ``PricingBasis.machine_seconds``: it runs on a machine
+  paid by the second) and ``constrains(schema)`` (it can decode under that JSON Schema). ``GeneratorBase``
+  holds the defaults: not trainable, paid by machine time, no constrained decoding, ``load()`` a no-op.
 - Errors: ``MissingKeyError`` (an API key variable is unset; the message names it), ``ConfigError``
   (the model cannot be found, or an optional extra is missing; the message names it), ``ProviderError``
   (a server is unreachable after retries, or replies with an error; the message names the URL).
@@ -24,6 +29,7 @@ import math
 import queue
 import threading
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any, Callable, Iterator, Protocol
 
 from ragtune.config import GenerationConfig
@@ -103,10 +109,22 @@ class Generation:
     model: str = ""
 
 
+class PricingBasis(str, Enum):
+    """How a model's answers are paid for."""
+
+    per_token = "per_token"
+    """A provider bills the tokens read and written (the price comes from the price table)."""
+    machine_seconds = "machine_seconds"
+    """The model runs on a machine paid by the second (your own hardware, or a rented one)."""
+
+
 class Generator(Protocol):
     """Writes text for a prompt (see the module docstring for the contract)."""
 
     spec: str
+    trainable: bool
+    untrainable_why: str
+    pricing: PricingBasis
 
     @property
     def context_window(self) -> int: ...
@@ -116,12 +134,40 @@ class Generator(Protocol):
     def generate(self, prompt: Prompt, options: GenerateOptions | None = None,
                  on_text: TextCallback | None = None) -> Generation: ...
 
+    def load(self) -> Any: ...
 
-class ServerGenerator:
+    def constrains(self, schema: dict[str, Any]) -> bool: ...
+
+
+class GeneratorBase:
+    """The defaults of what a generator declares (see the module docstring): a third-party generator that subclasses
+    it overrides only what differs."""
+
+    trainable: bool = False
+    untrainable_why: str = "is not a language model: there are no weights to tune (use -m local or another open-weight model)"
+    pricing: PricingBasis = PricingBasis.machine_seconds
+
+    def load(self) -> Any:
+        """Load the model or client now (normally done on first use); nothing to load by default."""
+        return self
+
+    def constrains(self, schema: dict[str, Any]) -> bool:
+        """Whether this generator can decode a reply under ``schema`` (a JSON Schema); no by default."""
+        return False
+
+
+def untrainable_reason(generator: Generator, spec: str | None = None) -> str | None:
+    """Why LoRA cannot tune ``generator`` here (naming ``spec``, by default its own), or None when it can."""
+    return None if generator.trainable else f"{spec or generator.spec} {generator.untrainable_why}"
+
+
+class ServerGenerator(GeneratorBase):
     """Base of generators that call a model server: the window is the configured one or the class's
-    ``default_window``; tokens are estimated (no local tokenizer)."""
+    ``default_window``; tokens are estimated (no local tokenizer); a provider bills the tokens."""
 
     default_window = 8192
+    untrainable_why = "is an API model: its weights cannot be LoRA-tuned here (tune an open-weight model, e.g. -m local)"
+    pricing = PricingBasis.per_token
     config: GenerationConfig
 
     @property

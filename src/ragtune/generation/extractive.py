@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-from ragtune.generation.base import GenerateOptions, Generation, Prompt, TextCallback, Usage, estimate_tokens
+from ragtune.generation.base import GenerateOptions, Generation, GeneratorBase, Prompt, TextCallback, Usage, estimate_tokens
 from ragtune.generation.prompts import CANNOT_ANSWER
 from ragtune.generation.text import content_terms, split_sentences, words
 
@@ -19,7 +19,7 @@ _MIN_WORDS = 4
 _LIST_ITEMS = 8
 
 
-class ExtractiveGenerator:
+class ExtractiveGenerator(GeneratorBase):
     """Answers by quoting the best-supported context sentences (see the module docstring)."""
 
     def __init__(self, sentences: int = 2, spec: str = "extractive") -> None:

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import re
 
-from ragtune.generation.base import GenerateOptions, Generation, Prompt, TextCallback, Usage
+from ragtune.generation.base import GenerateOptions, Generation, GeneratorBase, Prompt, TextCallback, Usage
 from ragtune.generation.prompts import CANNOT_ANSWER
 from ragtune.generation.text import split_sentences
 
 
-class FakeGenerator:
+class FakeGenerator(GeneratorBase):
     """A deterministic generator (see the module docstring)."""
 
     def __init__(self, reply: str | None = None, *, context_window: int = 4096, spec: str | None = None) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ragtune.config import GenerationConfig
 from ragtune.errors import ConfigError, ProviderError
-from ragtune.generation.base import GenerateOptions, Generation, Prompt, TextCallback, Usage
+from ragtune.generation.base import GenerateOptions, Generation, GeneratorBase, Prompt, TextCallback, Usage
 from ragtune.generation.local import LOCAL_STOP
 
 EXTRA_HINT = ("GGUF models need llama-cpp-python: CMAKE_ARGS=\"-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON "
@@ -28,8 +28,10 @@ def llama_cpp_installed() -> bool:
     return importlib.util.find_spec("llama_cpp") is not None
 
 
-class GGUFGenerator:
+class GGUFGenerator(GeneratorBase):
     """A GGUF chat model run by llama.cpp, ``n_threads`` pinned (see the module docstring)."""
+
+    trainable = True
 
     def __init__(self, path: str | Path, config: GenerationConfig | None = None, spec: str | None = None) -> None:
         self.path = Path(path).expanduser()

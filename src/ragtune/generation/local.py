@@ -15,15 +15,18 @@ from typing import Any
 
 from ragtune.config import GenerationConfig
 from ragtune.errors import ConfigError, ProviderError
-from ragtune.generation.base import GenerateOptions, Generation, Prompt, TextCallback, Usage
+from ragtune.generation.base import GenerateOptions, Generation, GeneratorBase, Prompt, TextCallback, Usage
 from ragtune.generation.hf_models import resolve_causal_lm
 
 # Small models tend to go on after the answer (a blank line, then a made-up next question).
 LOCAL_STOP = ["\n\n", "\nQuestion:"]
 
 
-class LocalGenerator:
-    """A transformers causal LM (``location``: folder, hub id, .gguf, or None for the default) plus an optional adapter."""
+class LocalGenerator(GeneratorBase):
+    """A transformers causal LM (``location``: folder, hub id, .gguf, or None for the default) plus an optional adapter
+    (then it is a tuned model: tune its base instead)."""
+
+    untrainable_why = "is already a tuned model: give its base model with -m"
 
     def __init__(self, location: str | None = None, *, adapter: str | Path | None = None,
                  config: GenerationConfig | None = None, spec: str | None = None) -> None:
@@ -33,6 +36,7 @@ class LocalGenerator:
             raise ConfigError(f"{self.adapter}: not a peft adapter folder (no adapter_config.json)")
         self.config = config or GenerationConfig()
         self.spec = spec or ("local" if self.location is None else f"local:{self.location}")
+        self.trainable = self.adapter is None
         self._model = None
         self._tokenizer = None
         self._device = "cpu"

@@ -19,7 +19,7 @@ from typing import Any, Iterator, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ragtune.errors import InputError, RagtuneError
-from ragtune.generation.base import GenerateOptions, Generation, Generator, Prompt, stream_generation
+from ragtune.api import GenerateOptions, Generation, Generator, Prompt, stream_generation
 
 
 class ChatMessage(BaseModel):
@@ -165,7 +165,5 @@ def serve(generator: Generator, host: str = "127.0.0.1", port: int = 8000, model
     """Serve ``generator`` until interrupted (loads the model first, so a bad spec fails before listening)."""
     import uvicorn
 
-    load = getattr(generator, "load", None)
-    if callable(load):
-        load()
+    generator.load()
     uvicorn.run(create_app(generator, model_name, default_max_tokens), host=host, port=port, log_level=log_level)
