@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from ragtune.api import Workspace
+from ragtune.api import Workspace, prepare_process
 from ragtune.config import RagtuneConfig
 from ragtune.errors import EmbedderMismatchError, IndexNotFoundError, InputError, StoreError
 from ragtune.index import Filters
@@ -201,7 +201,9 @@ def test_uploads_with_non_latin_names_keep_their_names_and_stay_two_documents(wo
 def test_the_workspace_and_what_it_writes_are_readable_by_the_owner_alone(tmp_path, docs_dir):
     previous = os.umask(0o022)
     try:
-        ws = Workspace(RagtuneConfig.load({"home": str(tmp_path / "private"), "embedder": {"model": "fake:16"}}))
+        config = RagtuneConfig.load({"home": str(tmp_path / "private"), "embedder": {"model": "fake:16"}})
+        prepare_process(config)  # what every entry point does
+        ws = Workspace(config)
         ws.ingest([str(docs_dir)], index="support")
         ws.index("support").ingest_uploads([("notes.md", b"# Notes\n\nUploaded text.\n")])
         home = tmp_path / "private"

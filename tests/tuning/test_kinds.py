@@ -1,4 +1,4 @@
-"""The tuners registry: the four built-in tuners by name, built lazily."""
+"""The tuners registry: the four built-in tuners by name, built lazily, each with the same signature."""
 
 from __future__ import annotations
 
@@ -7,10 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from ragtune.errors import ConfigError
 from ragtune.evaluation.questions import Question
 from ragtune.tuning import ModelRegistry, Tuner
 from ragtune.tuning.embedding import EmbeddingTuneConfig
-from ragtune.tuning.kinds import tuners
+from ragtune.tuning.kinds import TunerParts, build_tuner, tuners
 from ragtune.tuning.lora import LoraConfig
 from ragtune.tuning.pairs import PairsConfig
 from ragtune.tuning.reranker import RerankerTuneConfig
@@ -21,7 +24,7 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 def test_the_four_tuners_are_registered_by_name_and_build_their_classes(tmp_path, pairs_file):
     from ragtune.tuning.embedding.tuner import EmbeddingTuner
     from ragtune.tuning.lora.tuner import LoraTuner
-    from ragtune.tuning.raft import RaftTuner
+    from ragtune.tuning.raft import RaftBuilder, RaftSettings, RaftTuner
     from ragtune.tuning.reranker.tuner import RerankerTuner
 
     assert tuners.names() == ["embeddings", "lora", "raft", "reranker"]
@@ -30,17 +33,34 @@ def test_the_four_tuners_are_registered_by_name_and_build_their_classes(tmp_path
     data.write_text('{"input": "a", "output": "b"}\n')
     lora = LoraConfig(data=data, name="n")
     pairs = PairsConfig(pairs=pairs_file)
-    built = {
-        "lora": tuners.get("lora")(lora, registry),
-        "raft": tuners.get("raft")(None, [Question(id="q1", question="q?")], lora, registry, lambda: 1),
-        "embeddings": tuners.get("embeddings")(EmbeddingTuneConfig(name="e", data=pairs), registry, lambda notify: None),
-        "reranker": tuners.get("reranker")(RerankerTuneConfig(name="r", data=pairs), registry, lambda notify: None),
-    }
+    parts = TunerParts(registry, prepare=lambda notify: None, raft=RaftBuilder("kb", 1, None, lambda: [], RaftSettings()),
+                       questions=[Question(id="q1", question="q?")], index_generation=lambda: 1)
+    configs = {"lora": lora, "raft": lora, "embeddings": EmbeddingTuneConfig(name="e", data=pairs),
+               "reranker": RerankerTuneConfig(name="r", data=pairs)}
+    built = {name: tuners.get(name)(config, parts) for name, config in configs.items()}
     classes = {"lora": LoraTuner, "raft": RaftTuner, "embeddings": EmbeddingTuner, "reranker": RerankerTuner}
     assert {name: type(tuner) for name, tuner in built.items()} == classes
     assert all(isinstance(tuner, Tuner) for tuner in built.values())
     assert {name: tuner.kind for name, tuner in built.items()} == {"lora": "lora", "raft": "lora", "embeddings": "embedding",
                                                                   "reranker": "reranker"}
+
+
+def test_an_unknown_tuner_names_the_known_ones(tmp_path):
+    with pytest.raises(ConfigError, match="unknown tuner 'dpo' .known: embeddings, lora, raft, reranker"):
+        build_tuner("dpo", None, TunerParts(ModelRegistry(tmp_path)))
+
+
+def test_a_tuner_built_without_the_parts_its_kind_reads_says_which(tmp_path, pairs_file):
+    with pytest.raises(ConfigError, match="the embeddings tuner needs the pairs"):
+        config = EmbeddingTuneConfig(name="e", data=PairsConfig(pairs=pairs_file))
+        build_tuner("embeddings", config, TunerParts(ModelRegistry(tmp_path)))
+
+
+def test_a_registered_tuner_is_built_through_the_same_signature(tmp_path, register_plugin):
+    seen = {}
+    register_plugin(tuners, "mine", lambda config, parts: seen.setdefault("built", (config, parts.registry)))
+    registry = ModelRegistry(tmp_path)
+    assert build_tuner("mine", "settings", TunerParts(registry)) == ("settings", registry)
 
 
 def test_the_registry_loads_no_training_library():

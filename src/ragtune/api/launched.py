@@ -10,6 +10,7 @@ import pickle
 import sys
 from pathlib import Path
 
+from ragtune.api.process import prepare_process
 from ragtune.api.workspace import Workspace
 from ragtune.common import write_json_atomic
 from ragtune.tuning.base import TrainingEvent
@@ -32,6 +33,7 @@ def main(argv: list[str]) -> int:
     job_dir = Path(argv[0])
     job: LaunchedJob = pickle.loads((job_dir / JOB_FILE).read_bytes())
     leader = is_leader()
+    prepare_process(job.config)
     card = getattr(Workspace(job.config), job.method)(*job.args, progress=_Events(job_dir / EVENTS_FILE) if leader else None)
     if leader:
         write_json_atomic(job_dir / CARD_FILE, card.model_dump(mode="json"))

@@ -27,14 +27,17 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class WorkspaceAsk:
-    """Builds ``Workspace.ask`` in another process (a Ray actor) from the configuration: picklable, unlike a workspace."""
+    """Builds ``Workspace.ask`` in another process (a Ray actor) from the configuration: picklable, unlike a workspace
+    (``workspace`` is the class, pickled by reference)."""
 
+    workspace: "type[Workspace]"
     config: RagtuneConfig
 
     def __call__(self) -> Any:
-        from ragtune.api.workspace import Workspace
+        from ragtune.api.process import prepare_process
 
-        return Workspace(self.config.model_copy(update={"engine": Engine.local})).ask
+        prepare_process(self.config)
+        return self.workspace(self.config.model_copy(update={"engine": Engine.local})).ask
 
 
 class MeasuringMethods:
@@ -51,7 +54,8 @@ class MeasuringMethods:
             from ragtune.distributed.answers import RayAnswers
 
             require_ray()
-            executor = RayAnswers(self.config.ray, WorkspaceAsk(self.config.model_copy(update={"home": self.config.home.resolve()})))
+            here = self.config.model_copy(update={"home": self.config.home.resolve()})
+            executor = RayAnswers(self.config.ray, WorkspaceAsk(type(self), here))
         return EvalPorts(
             settings=EvalSettings.of(self.config), answer=self.ask, generator=self.generator, index=self.index,
             search=lambda index, queries, **options: self.index(index).search_batch(queries, **options),

@@ -10,6 +10,7 @@ from ragtune.errors import ConfigError, InputError
 from ragtune.evaluation.questions import Question, load_questions
 from ragtune.tuning import ModelCard, TrainingEvent
 from ragtune.tuning.embedding import EmbeddingTuneConfig
+from ragtune.tuning.kinds import TunerParts, build_tuner
 from ragtune.tuning.lora import LoraConfig
 from ragtune.tuning.pairs import PairData, PairsConfig
 from ragtune.tuning.reranker import RerankerTuneConfig
@@ -45,9 +46,7 @@ class TuningMethods:
         With ``launch`` (``accelerate``/``torchrun``, ``nproc``) it trains data-parallel in that many processes."""
         if launch is not None:
             return self._launched("tune_lora", (config,), config, launch, progress)
-        from ragtune.tuning.lora import LoraTuner
-
-        return LoraTuner(config, self.models).train(progress)
+        return build_tuner("lora", config, TunerParts(self.models)).train(progress)
 
     def prepare_pairs(self: "Workspace", data: PairsConfig, notify: Callable[[str], None] | None = None) -> PairData:
         """The training pairs ``data`` names (file, BEIR folder or an index's chunks) with mined negatives and a held-out split."""
@@ -66,22 +65,20 @@ class TuningMethods:
     def tune_embeddings(self: "Workspace", config: EmbeddingTuneConfig, progress: TrainingProgress | None = None,
                         launch: "Launch | None" = None) -> ModelCard:
         """Fine-tune an embedder on pairs and publish ``NAME@vN`` (use it as ``tuned:NAME``; ``reindex`` moves an index onto it)."""
-        from ragtune.tuning.embedding import EmbeddingTuner
-
         self._check_pair_sources(config.data)
         if launch is not None:
             return self._launched("tune_embeddings", (config,), config, launch, progress)
-        return EmbeddingTuner(config, self.models, lambda notify: self.prepare_pairs(config.data, notify)).train(progress)
+        parts = TunerParts(self.models, prepare=lambda notify: self.prepare_pairs(config.data, notify))
+        return build_tuner("embeddings", config, parts).train(progress)
 
     def tune_reranker(self: "Workspace", config: RerankerTuneConfig, progress: TrainingProgress | None = None,
                       launch: "Launch | None" = None) -> ModelCard:
         """Fine-tune a cross-encoder reranker on pairs with mined negatives and publish ``NAME@vN`` (``--rerank tuned:NAME``)."""
-        from ragtune.tuning.reranker import RerankerTuner
-
         self._check_pair_sources(config.data)
         if launch is not None:
             return self._launched("tune_reranker", (config,), config, launch, progress)
-        return RerankerTuner(config, self.models, lambda notify: self.prepare_pairs(config.data, notify)).train(progress)
+        parts = TunerParts(self.models, prepare=lambda notify: self.prepare_pairs(config.data, notify))
+        return build_tuner("reranker", config, parts).train(progress)
 
     def tune_raft(self: "Workspace", questions: str | Path | Sequence[Question], index: str, raft: "RaftSettings",
                   lora: LoraConfig, progress: TrainingProgress | None = None, launch: "Launch | None" = None) -> ModelCard:
@@ -90,7 +87,7 @@ class TuningMethods:
         ``lora.data`` is replaced by the rows built here (``ragtune.tuning.raft``); use the version as ``tuned:NAME``
         with ``ask --index`` or in the ``rag+ft`` eval variant.
         """
-        from ragtune.tuning.raft import RaftBuilder, RaftTuner
+        from ragtune.tuning.raft import RaftBuilder
 
         target = self.index(index)
         manifest = target.manifest  # IndexNotFoundError before anything is built
@@ -100,7 +97,8 @@ class TuningMethods:
         if launch is not None:
             return self._launched("tune_raft", (loaded, index, raft, lora), lora, launch, progress)
         builder = RaftBuilder(index, manifest.generation, target.retriever(), lambda: self.store.all_chunks(index), raft)
-        return RaftTuner(builder, loaded, lora, self.models, lambda: target.manifest.generation).train(progress)
+        parts = TunerParts(self.models, raft=builder, questions=loaded, index_generation=lambda: target.manifest.generation)
+        return build_tuner("raft", lora, parts).train(progress)
 
     def export_model(self: "Workspace", ref: str, out: str | Path, merge: bool = False) -> Path:
         """Write a version as a folder usable without ragtune (merged weights with ``merge``)."""

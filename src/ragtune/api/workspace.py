@@ -15,7 +15,6 @@ from ragtune.api.index import Index
 from ragtune.api.measuring import MeasuringMethods
 from ragtune.api.tuning import TuningMethods
 from ragtune.config import ChunkingConfig, EmbedderConfig, EmbedderPrecision, RagtuneConfig, SearchMode
-from ragtune.machine import apply_threads, private_files
 from ragtune.documents import JsonlFields, discover
 from ragtune.embeddings import Embedder, load_embedder
 from ragtune.errors import InputError
@@ -29,19 +28,16 @@ from ragtune.retrieval import Reranker, load_reranker
 from ragtune.serving.keys import KeyStore
 from ragtune.serving.paths import check_walk, confine
 from ragtune.tuning.registry import ModelCard, ModelRegistry
-from ragtune.tuning.tuned import register_tuned_plugins
 
 
 class Workspace(TuningMethods, MeasuringMethods):
     """A ragtune workspace: named indexes and model artefacts under ``config.home``.
 
-    Creating one sets the process umask to 077: the workspace and everything written in it is the owner's alone."""
+    Creating one changes nothing process-wide: the entry points call ``ragtune.api.prepare_process`` for the thread
+    pools and the umask (077: the workspace and everything written in it is the owner's alone)."""
 
     def __init__(self, config: RagtuneConfig | None = None) -> None:
         self.config = config or RagtuneConfig.load()
-        register_tuned_plugins()
-        apply_threads(self.config.threads)
-        private_files()
         self._store: Store | None = None
         self._embedders: dict[tuple[str, str], Embedder] = {}
         self._keys: KeyStore | None = None

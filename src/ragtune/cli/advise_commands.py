@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ragtune import api
-from ragtune.advisor.base import format_money, format_value
+from ragtune.api import format_money, format_value
 from ragtune.cli.index_commands import JsonFlag, workspace
 from ragtune.cli.output import emit_json, err, handle_errors, options, out, with_options
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from ragtune.api import prepare_process
 from ragtune.cli import (advise_commands, ask_commands, data_commands, decide_commands, eval_commands, index_commands, keys_commands,
                          mcp_commands, models_commands, serve_commands, serve_model_commands, tune_commands)
 
@@ -24,4 +25,5 @@ decide_commands.register(app)
 
 
 def main() -> None:
+    prepare_process()  # threads, offline hubs, umask: set once for the process, here at its entry point
     app()

@@ -11,8 +11,8 @@ import typer
 
 from ragtune.api import Answer, Workspace
 from ragtune.cli.output import emit_json, err, handle_errors, out
-from ragtune.config import RagtuneConfig, SearchMode
-from ragtune.generation.structured import load_schema
+from ragtune.api import RagtuneConfig, SearchMode
+from ragtune.api import load_schema
 
 ModelOpt = typer.Option(None, "--model", "-m", help="Model spec: extractive, local[:<dir>], gguf:<file>, "
                         "anthropic:<model>, openai:<model>@<url>, tuned:<name>[@vN] (default: configured, RAGTUNE_MODEL).")

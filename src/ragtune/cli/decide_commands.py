@@ -11,12 +11,12 @@ from rich.table import Table
 
 from ragtune import api
 from ragtune.cli.index_commands import EngineOpt, JsonFlag, RayAddressOpt, engine_settings, workspace
-from ragtune.config import Engine
+from ragtune.api import Engine
 from ragtune.cli.output import StageProgress, emit_json, err, handle_errors, out
-from ragtune.decide import Decision, parse_duration
-from ragtune.decide.costs import money
-from ragtune.evaluation.pricing import PriceTable
-from ragtune.generation.structured import load_schema
+from ragtune.api import Decision, parse_duration
+from ragtune.api import money
+from ragtune.api import PriceTable
+from ragtune.api import load_schema
 
 
 def print_decision(decision: Decision) -> None:

@@ -15,15 +15,15 @@ from typer.core import TyperGroup
 from ragtune.api import EvalConfig, EvalResult, Workspace, compare_runs, write_eval_report
 from ragtune.cli.output import StageProgress, emit_json, err, handle_errors, out
 from ragtune.cli.index_commands import EngineOpt, RayAddressOpt, engine_settings
-from ragtune.config import Engine, RagtuneConfig, SearchMode
+from ragtune.api import Engine, RagtuneConfig, SearchMode
 from ragtune.errors import InputError
-from ragtune.evaluation.base import SchemaMode
-from ragtune.evaluation.pricing import PriceTable
-from ragtune.evaluation.questions import load_beir, load_questions
-from ragtune.evaluation.report import metric_table
-from ragtune.evaluation.retrieval import read_qrels
-from ragtune.evaluation.updates import DatedDocFields, TimedQuestionFields, UpdatesConfig, write_updates
-from ragtune.generation.structured import load_schema
+from ragtune.api import SchemaMode
+from ragtune.api import PriceTable
+from ragtune.api import load_beir, load_questions
+from ragtune.api import metric_table
+from ragtune.api import read_qrels
+from ragtune.api import DatedDocFields, TimedQuestionFields, UpdatesConfig, write_updates
+from ragtune.api import load_schema
 
 JsonFlag = typer.Option(False, "--json", help="Print one JSON document on stdout and nothing else.")
 ModelOpt = typer.Option(None, "--model", "-m", help="Model spec of base and rag (default: configured, RAGTUNE_MODEL).")
@@ -139,7 +139,7 @@ def compare(
     """What changed from run A to run B, metric by metric, with 95% intervals of the difference."""
     comparison = compare_runs(a, b)
     if markdown is not None:
-        from ragtune.evaluation.report import write_text
+        from ragtune.api import write_text
 
         write_text(markdown, comparison.to_markdown())
     if as_json:
@@ -148,8 +148,8 @@ def compare(
     table = Table(title=f"{a.name} → {b.name}")
     for col in ("variant", "metric", "A", "B", "B − A", "95% CI", ""):
         table.add_column(col, justify="left" if col in ("variant", "metric", "") else "right")
-    from ragtune.evaluation.base import metric_info
-    from ragtune.evaluation.report import format_value
+    from ragtune.api import metric_info
+    from ragtune.api import format_metric_value as format_value
 
     styles = {"better": "[green]better[/]", "worse": "[red]worse[/]", "changed": "[yellow]changed[/]", "same": ""}
     for c in comparison.changes:
@@ -187,7 +187,7 @@ def retrieval(
     report = _workspace().evaluate_retrieval(index, rows, judgements, ndcg_k=(k,), recall_k=(recall_k,), mrr_k=(k,),
                                              mode=mode, rerank=rerank)
     if out_file is not None:
-        from ragtune.evaluation.report import write_text
+        from ragtune.api import write_text
 
         write_text(out_file, json.dumps(report, indent=2) + "\n")
     if as_json:

@@ -10,11 +10,11 @@ from rich.table import Table
 
 from ragtune.api import SearchResult, Workspace, index_summary
 from ragtune.cli.output import StageProgress, emit_json, emit_jsonl, err, handle_errors, out
-from ragtune.config import Engine, RagtuneConfig, SearchMode
-from ragtune.documents import JsonlFields
+from ragtune.api import Engine, RagtuneConfig, SearchMode
+from ragtune.api import JsonlFields
 from ragtune.errors import InputError
-from ragtune.evaluation.questions import load_questions
-from ragtune.index import Filters
+from ragtune.api import load_questions
+from ragtune.api import Filters
 
 JsonFlag = typer.Option(False, "--json", help="Print one JSON document on stdout and nothing else.")
 IndexOpt = typer.Option(..., "--index", "-i", help="Index name.")

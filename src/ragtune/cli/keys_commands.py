@@ -7,7 +7,7 @@ from rich.table import Table
 
 from ragtune.cli.index_commands import JsonFlag, workspace
 from ragtune.cli.output import emit_json, err, handle_errors, out
-from ragtune.serving import Role
+from ragtune.api import Role
 
 
 def register(app: typer.Typer) -> None:

@@ -8,9 +8,9 @@ import typer
 
 from ragtune.api import Workspace
 from ragtune.cli.output import handle_errors
-from ragtune.config import RagtuneConfig
+from ragtune.api import RagtuneConfig
 from ragtune.errors import ConfigError, InputError
-from ragtune.index.names import check_index_name
+from ragtune.api import check_index_name
 
 
 def register(app: typer.Typer) -> None:

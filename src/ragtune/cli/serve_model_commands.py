@@ -8,7 +8,7 @@ import typer
 
 from ragtune.api import Workspace
 from ragtune.cli.output import err, handle_errors
-from ragtune.config import RagtuneConfig
+from ragtune.api import RagtuneConfig
 
 
 def register(app: typer.Typer) -> None:

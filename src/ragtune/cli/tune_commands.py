@@ -13,15 +13,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from ragtune.cli.data_commands import read_system
 from ragtune.cli.index_commands import workspace
 from ragtune.cli.output import emit_json, err, handle_errors, options, out, with_options
-from ragtune.common import validation_message
+from ragtune.api import validation_message
 from ragtune.errors import InputError
-from ragtune.tuning import TrainingEvent
-from ragtune.tuning.embedding import EmbeddingLoss, EmbeddingTuneConfig
-from ragtune.tuning.launch import Launch, Launcher
-from ragtune.tuning.lora import Device, LoraConfig, LoraTargets
-from ragtune.tuning.pairs import PairsConfig
-from ragtune.tuning.raft import NoOracleTarget
-from ragtune.tuning.reranker import RerankerHead, RerankerLoss, RerankerTuneConfig
+from ragtune.api import TrainingEvent
+from ragtune.api import EmbeddingLoss, EmbeddingTuneConfig
+from ragtune.api import Launch, Launcher
+from ragtune.api import Device, LoraConfig, LoraTargets
+from ragtune.api import PairsConfig
+from ragtune.api import NoOracleTarget
+from ragtune.api import RerankerHead, RerankerLoss, RerankerTuneConfig
 
 JsonFlag = typer.Option(False, "--json", help="Print the new version's card as one JSON document on stdout.")
 
@@ -255,7 +255,7 @@ def lora(**opts: Any) -> None:
 ), LORA_OPTIONS)
 def raft(**opts: Any) -> None:
     """RAFT: LoRA-tune on questions answered over an index's chunks (oracle among distractors); prints NAME@vN."""
-    from ragtune.tuning.raft import RaftSettings
+    from ragtune.api import RaftSettings
 
     if not opts["questions"].is_file():
         raise InputError(f"{opts['questions']}: no such file")

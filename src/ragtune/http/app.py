@@ -6,11 +6,11 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from ragtune import __version__
-from ragtune.api import Workspace
+from ragtune.api import Workspace, prepare_process
 from ragtune.http import errors
 from ragtune.http.paths import HideServerPaths
 from ragtune.http.routes import ask, documents, indexes, jobs, keys, meta, page, search
-from ragtune.serving.jobs import JobRunner, JobStore
+from ragtune.api import JobRunner, JobStore
 
 _FRAMING = 64 * 1024  # multipart headers and boundaries on top of the files themselves
 
@@ -18,6 +18,7 @@ _FRAMING = 64 * 1024  # multipart headers and boundaries on top of the files the
 def create_app(workspace: Workspace | None = None, *, auth: bool = True) -> FastAPI:
     """The HTTP API over ``workspace``; with ``auth=False`` every caller is an admin (loopback development only)."""
     ws = workspace or Workspace()
+    prepare_process(ws.config)  # threads, offline hubs, umask: set once for the serving process
     app = FastAPI(title="ragtune", version=__version__,
                   description="Search and ask your indexes; run evals and the advisor as jobs; manage documents and keys. "
                               "Send `Authorization: Bearer KEY`.")

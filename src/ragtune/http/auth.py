@@ -15,8 +15,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from ragtune.api import Index, Workspace
 from ragtune.errors import IndexNotFoundError
 from ragtune.http.errors import HTTPProblem
-from ragtune.index.names import check_index_name
-from ragtune.serving import ALL_INDEXES, Principal, Role
+from ragtune.api import check_index_name
+from ragtune.api import ALL_INDEXES, Principal, Role
 
 bearer = HTTPBearer(auto_error=False, description="An API key from `ragtune keys create`.")
 

@@ -6,10 +6,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ragtune.config import SearchMode
-from ragtune.generation.citations import Citation
-from ragtune.index import Filters
-from ragtune.serving import Role
+from ragtune.api import SearchMode
+from ragtune.api import Citation
+from ragtune.api import Filters
+from ragtune.api import Role
 
 
 class _Request(BaseModel):

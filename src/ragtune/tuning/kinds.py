@@ -1,39 +1,96 @@
-"""The tuners by name: ``tuners.get(name)`` is a factory that takes the tuner's own arguments and builds it.
+"""The tuners by name, each built the same way: ``build_tuner(name, config, parts)``.
 
-- ``lora``: ``(config, registry)``, a ``LoraTuner``;
-- ``raft``: ``(builder, questions, lora, registry, current_generation)``, a ``RaftTuner``;
-- ``embeddings``: ``(config, registry, prepare)``, an ``EmbeddingTuner``;
-- ``reranker``: ``(config, registry, prepare)``, a ``RerankerTuner``.
+A factory in ``tuners`` is called as ``factory(config, parts)``: ``config`` is the tuner's own settings (for
+``raft``, the ``LoraConfig`` it trains with) and ``parts`` (``TunerParts``) what it is built from besides them: the
+model registry it publishes into, and what its kind reads.
+
+- ``lora``: ``LoraConfig``, a ``LoraTuner``;
+- ``raft``: ``LoraConfig`` plus ``parts.raft``, ``parts.questions`` and ``parts.index_generation``, a ``RaftTuner``;
+- ``embeddings``: ``EmbeddingTuneConfig`` plus ``parts.prepare`` (the pairs), an ``EmbeddingTuner``;
+- ``reranker``: ``RerankerTuneConfig`` plus ``parts.prepare``, a ``RerankerTuner``.
 
 The built-in classes are imported when a tuner is built (they load torch); other packages add tuners through
-the ``ragtune.tuners`` entry-point group.
+the ``ragtune.tuners`` entry-point group, with the same signature.
 """
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
+from ragtune.errors import ConfigError
 from ragtune.plugins import Registry
 from ragtune.tuning.base import Tuner
+from ragtune.tuning.registry import ModelRegistry
 
-TunerFactory = Callable[..., Tuner]
+if TYPE_CHECKING:
+    from ragtune.evaluation.questions import Question
+    from ragtune.tuning.pair_tuner import PreparePairs
+    from ragtune.tuning.raft import RaftBuilder
+
+
+@dataclass(frozen=True)
+class TunerParts:
+    """What a tuner is built from besides its own settings."""
+
+    registry: ModelRegistry
+    """Where the trained version is published."""
+    prepare: "PreparePairs | None" = None
+    """The pairs tuners (``embeddings``, ``reranker``): builds the training pairs when training starts."""
+    raft: "RaftBuilder | None" = None
+    """``raft``: builds the training rows from an index's chunks."""
+    questions: "Sequence[Question]" = ()
+    """``raft``: the questions the rows are built for."""
+    index_generation: Callable[[], int] | None = None
+    """``raft``: the index's generation now (a resumed run notes a change since its rows were built)."""
+
+
+TunerFactory = Callable[[Any, TunerParts], Tuner]
 
 tuners: Registry[TunerFactory] = Registry("tuner", "ragtune.tuners")
 
 
-def _imported(module: str, name: str) -> TunerFactory:
-    """A factory that builds ``module.name``, imported on first use."""
-
-    def build(*args: Any, **kwargs: Any) -> Tuner:
-        return getattr(import_module(module), name)(*args, **kwargs)
-
-    build.__name__ = build.__qualname__ = name
-    build.__doc__ = f"Build a ``{module}.{name}``."
-    return build
+def build_tuner(name: str, config: Any, parts: TunerParts) -> Tuner:
+    """The tuner registered as ``name``, built from ``config`` and ``parts``; ``ConfigError`` for an unknown name."""
+    factory = tuners.get(name)
+    if factory is None:
+        raise ConfigError(f"unknown tuner '{name}' (known: {', '.join(tuners.names())})")
+    return factory(config, parts)
 
 
-tuners.register("lora", _imported("ragtune.tuning.lora", "LoraTuner"))
-tuners.register("raft", _imported("ragtune.tuning.raft", "RaftTuner"))
-tuners.register("embeddings", _imported("ragtune.tuning.embedding", "EmbeddingTuner"))
-tuners.register("reranker", _imported("ragtune.tuning.reranker", "RerankerTuner"))
+def _needs(value: Any, name: str, what: str) -> Any:
+    if value is None:
+        raise ConfigError(f"the {name} tuner needs {what}")
+    return value
+
+
+def _lora(config: Any, parts: TunerParts) -> Tuner:
+    from ragtune.tuning.lora import LoraTuner
+
+    return LoraTuner(config, parts.registry)
+
+
+def _raft(config: Any, parts: TunerParts) -> Tuner:
+    from ragtune.tuning.raft import RaftTuner
+
+    builder = _needs(parts.raft, "raft", "a row builder over an index")
+    generation = _needs(parts.index_generation, "raft", "the index's generation")
+    return RaftTuner(builder, parts.questions, config, parts.registry, generation)
+
+
+def _embeddings(config: Any, parts: TunerParts) -> Tuner:
+    from ragtune.tuning.embedding import EmbeddingTuner
+
+    return EmbeddingTuner(config, parts.registry, _needs(parts.prepare, "embeddings", "the pairs"))
+
+
+def _reranker(config: Any, parts: TunerParts) -> Tuner:
+    from ragtune.tuning.reranker import RerankerTuner
+
+    return RerankerTuner(config, parts.registry, _needs(parts.prepare, "reranker", "the pairs"))
+
+
+tuners.register("lora", _lora)
+tuners.register("raft", _raft)
+tuners.register("embeddings", _embeddings)
+tuners.register("reranker", _reranker)

@@ -8,8 +8,8 @@ from ragtune.api import Index, Workspace, index_summary
 from ragtune.http.auth import AdminIndex, ReaderIndex, principal, workspace
 from ragtune.http.errors import HTTPProblem
 from ragtune.http.schemas import CreateIndexRequest, IndexInfo
-from ragtune.index import IndexManifest
-from ragtune.serving import Principal, Role
+from ragtune.api import IndexManifest
+from ragtune.api import Principal, Role
 
 router = APIRouter(prefix="/v1/indexes", tags=["indexes"])
 

@@ -18,16 +18,16 @@ from fastapi.responses import FileResponse
 from fastapi.security import HTTPAuthorizationCredentials
 
 from ragtune.api import Index, Workspace, write_advice_report, write_decision_report, write_eval_report
-from ragtune.decide import DecideConfig, parse_candidates
+from ragtune.api import DecideConfig, parse_candidates
 from ragtune.errors import JobNotFoundError, RagtuneError
-from ragtune.evaluation.config import EvalConfig
-from ragtune.evaluation.questions import questions_from_rows
-from ragtune.evaluation.config import validated
+from ragtune.api import EvalConfig
+from ragtune.api import questions_from_rows
+from ragtune.api import validated
 from ragtune.http.auth import ReaderIndex, bearer, open_index, principal, workspace
 from ragtune.http.errors import HTTPProblem
 from ragtune.http.schemas import AdviseJobRequest, DecideJobRequest, EvalJobRequest, JobStatus
-from ragtune.serving import Role
-from ragtune.serving.jobs import JOB_FILES, Job, JobRunner
+from ragtune.api import Role
+from ragtune.api import JOB_FILES, Job, JobRunner
 
 router = APIRouter(tags=["jobs"])
 
@@ -90,7 +90,7 @@ def start_eval(body: EvalJobRequest, response: Response, index: Index = ReaderIn
              summary="Start the advisor on this index (reader); poll the job for its report")
 def start_advise(body: AdviseJobRequest, response: Response, index: Index = ReaderIndex,
                  jobs: JobRunner = Depends(runner)) -> dict:
-    from ragtune.advisor import stated_needs
+    from ragtune.api import stated_needs
 
     ws = index.workspace
     needs = stated_needs(**body.model_dump(exclude={"eval_job", "model"}))

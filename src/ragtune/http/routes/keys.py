@@ -8,7 +8,7 @@ from ragtune.api import Workspace
 from ragtune.http.auth import principal, workspace
 from ragtune.http.errors import HTTPProblem
 from ragtune.http.schemas import CreatedKey, CreateKeyRequest, KeyInfo
-from ragtune.serving import ALL_INDEXES, Principal, Role
+from ragtune.api import ALL_INDEXES, Principal, Role
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"])
 

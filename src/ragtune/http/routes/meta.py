@@ -9,7 +9,7 @@ from ragtune.api import Workspace
 from ragtune.http.auth import principal, workspace
 from ragtune.http.errors import HTTPProblem
 from ragtune.http.schemas import Health, ModelsResponse
-from ragtune.serving import Principal
+from ragtune.api import Principal
 
 router = APIRouter(prefix="/v1", tags=["meta"])
 
