@@ -11,7 +11,7 @@ export TOKENIZERS_PARALLELISM := false
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install browser demo test test-fast bench clean
+.PHONY: install browser check demo test test-fast bench clean
 
 install: $(STAMP)
 
@@ -34,7 +34,12 @@ browser:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
 		echo "chromium could not be installed: the page test will be skipped"
 
-test: install browser
+# Lint and type-check src/ first (seconds), then the tests.
+check: install
+	$(PY) -m ruff check src
+	$(PY) -m mypy
+
+test: install browser check
 	$(PY) -m pytest -q
 
 test-fast: install

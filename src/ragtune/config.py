@@ -69,7 +69,8 @@ class EmbedderPrecision(str, Enum):
 class EmbedderConfig(_Strict):
     """Which embedding model builds and queries indexes, and how it runs."""
 
-    model: str = Field("local", description="Embedder spec: 'local' (bundled MiniLM), 'local:<dir or hub id>', 'fake', 'tuned:<name>[@vN]'.")
+    model: str = Field("local", description="Embedder spec: 'local' (bundled MiniLM), 'local:<dir or hub id>', 'fake', "
+                                            "'tuned:<name>[@vN]'.")
     batch_size: int = Field(64, ge=1, description="Texts per encode call.")
     device: str = Field("cpu", description="torch device: cpu, cuda, mps.")
     runtime: EmbedderRuntime = Field(EmbedderRuntime.onnx, description="onnx: onnxruntime on an ONNX export of the model, made "
@@ -99,7 +100,9 @@ class RetrievalConfig(_Strict):
     mode: SearchMode = Field(SearchMode.hybrid, description="lexical, dense or hybrid.")
     k: int = Field(10, ge=1, description="Chunks returned.")
     candidates: int = Field(100, ge=1, description="Candidates each retriever contributes to fusion and rerank.")
-    fusion: FusionMethod = Field(FusionMethod.convex, description="Hybrid fusion (convex scored 0.726 nDCG@10 on SciFact against 0.715 for RRF): 'convex' (weighted normalised scores) or 'rrf' (reciprocal rank).")
+    fusion: FusionMethod = Field(FusionMethod.convex, description="Hybrid fusion (convex scored 0.726 nDCG@10 on SciFact against "
+                                                                  "0.715 for RRF): 'convex' (weighted normalised scores) or "
+                                                                  "'rrf' (reciprocal rank).")
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
     lexical_weight: float = Field(0.5, ge=0, description="Weight of the lexical ranking in fusion.")
     dense_weight: float = Field(0.5, ge=0, description="Weight of the dense ranking in fusion.")
@@ -108,12 +111,15 @@ class RetrievalConfig(_Strict):
 class RerankConfig(_Strict):
     """Reordering the top candidates with a cross-encoder before they are returned or cited."""
 
-    model: str | None = Field(None, description="Reranker spec: 'local:<CrossEncoder dir or hub id>', a bare folder, or a registered prefix such as 'tuned:<name>'; none turns reranking off (RAGTUNE_RERANK).")
+    model: str | None = Field(None, description="Reranker spec: 'local:<CrossEncoder dir or hub id>', a bare folder, or a "
+                                                "registered prefix such as 'tuned:<name>'; none turns reranking off "
+                                                "(RAGTUNE_RERANK).")
     candidates: int = Field(30, ge=1, description="Top candidates from retrieval that the reranker scores.")
     batch_size: int = Field(16, ge=1, description="Query-chunk pairs per cross-encoder call.")
     device: str = Field("cpu", description="torch device for the cross-encoder: cpu, cuda, mps.")
-    weight: float | None = Field(None, ge=0.0, le=1.0, description="The reranker's share of the final order (1: it alone; below 1: "
-                                 "fused with the retrieval order by weighted RRF). Unset: a tuned reranker's calibrated weight, else 1 (RAGTUNE_RERANK_WEIGHT).")
+    weight: float | None = Field(None, ge=0.0, le=1.0, description="The reranker's share of the final order (1: it alone; "
+                                 "below 1: fused with the retrieval order by weighted RRF). Unset: a tuned reranker's calibrated "
+                                 "weight, else 1 (RAGTUNE_RERANK_WEIGHT).")
 
 
 class LocalBackend(str, Enum):
@@ -127,25 +133,35 @@ class LocalBackend(str, Enum):
 class GenerationConfig(_Strict):
     """Which model writes answers and how it decodes."""
 
-    model: str = Field("extractive", description="Generator spec: 'extractive', 'local[:<dir, hub id or .gguf>]', 'gguf:<file>', 'anthropic:<model>', 'openai:<model>[@<base url>]', 'tuned:<name>[@vN]' (RAGTUNE_MODEL).")
+    model: str = Field("extractive", description="Generator spec: 'extractive', 'local[:<dir, hub id or .gguf>]', 'gguf:<file>', "
+                                                 "'anthropic:<model>', 'openai:<model>[@<base url>]', 'tuned:<name>[@vN]' "
+                                                 "(RAGTUNE_MODEL).")
     max_new_tokens: int = Field(96, ge=1, le=32768, description="Most tokens the model may write for one answer.")
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="0 decodes greedily; above 0 samples.")
     top_p: float = Field(1.0, gt=0.0, le=1.0, description="Nucleus sampling mass when temperature > 0.")
     seed: int | None = Field(None, description="Seed for sampling, so a sampled answer can be repeated.")
-    stop: list[str] | None = Field(None, description="Stop strings; default: a blank line for local models (small models ramble after the answer), none for servers.")
+    stop: list[str] | None = Field(None, description="Stop strings; default: a blank line for local models (small models ramble "
+                                                     "after the answer), none for servers.")
     constrained: bool = Field(True, description="Constrain JSON answers to their schema while decoding where the backend can "
                                                 "(local transformers models with llguidance); else validate and repair.")
-    context_window: int | None = Field(None, ge=256, description="Override of the model's context window in tokens (default: what the model reports).")
-    threads: int | None = Field(None, ge=1, le=256, description="torch / llama.cpp threads for local models (default: the top-level 'threads').")
+    context_window: int | None = Field(None, ge=256, description="Override of the model's context window in tokens (default: "
+                                                                 "what the model reports).")
+    threads: int | None = Field(None, ge=1, le=256, description="torch / llama.cpp threads for local models (default: the "
+                                                                "top-level 'threads').")
     device: str = Field("auto", description="torch device for local models: auto (GPU when present), cpu, cuda, mps.")
-    local_backend: LocalBackend = Field(LocalBackend.transformers, description="Runtime for plain 'local': transformers, gguf (llama-cpp-python) or auto (gguf when installed).")
+    local_backend: LocalBackend = Field(LocalBackend.transformers, description="Runtime for plain 'local': transformers, gguf "
+                                                                               "(llama-cpp-python) or auto (gguf when "
+                                                                               "installed).")
     extractive_sentences: int = Field(3, ge=1, le=10, description="Sentences the 'extractive' generator quotes.")
     timeout_s: float = Field(120.0, gt=0, description="Seconds before a request to a model server gives up.")
-    max_retries: int = Field(3, ge=0, le=20, description="Retries, with exponential backoff, on 429, 5xx, overloaded or unreachable servers.")
+    max_retries: int = Field(3, ge=0, le=20, description="Retries, with exponential backoff, on 429, 5xx, overloaded or "
+                                                         "unreachable servers.")
     anthropic_key_env: str = Field("ANTHROPIC_API_KEY", description="Environment variable holding the Anthropic API key.")
     anthropic_base_url: str | None = Field(None, description="Messages API base URL (a proxy or gateway); default: the SDK's.")
-    openai_key_env: str = Field("OPENAI_API_KEY", description="Environment variable holding the key for 'openai:' servers (optional for local servers).")
-    openai_base_url: str | None = Field(None, description="Base URL for 'openai:<model>' specs that give no '@<url>'; default: the SDK's.")
+    openai_key_env: str = Field("OPENAI_API_KEY", description="Environment variable holding the key for 'openai:' servers "
+                                                              "(optional for local servers).")
+    openai_base_url: str | None = Field(None, description="Base URL for 'openai:<model>' specs that give no '@<url>'; default: "
+                                                          "the SDK's.")
 
 
 class FallbackPolicy(str, Enum):
@@ -160,12 +176,19 @@ class AnswerConfig(_Strict):
     """How ``ask`` turns retrieved chunks into a cited answer, and when it abstains."""
 
     k: int = Field(3, ge=1, le=100, description="Context blocks given to the model (best first).")
-    max_context_tokens: int = Field(1500, ge=64, description="Token budget for context blocks; trimmed further to fit the model's window.")
-    min_dense_score: float = Field(0.30, ge=-1.0, le=1.0, description="Abstain when the best chunk's cosine similarity to the question is below this ...")
-    min_term_coverage: float = Field(0.34, ge=0.0, le=1.0, description="... and fewer than this share of the question's content words occur in the best chunk.")
-    min_support: float = Field(0.35, ge=0.0, le=1.0, description="A sentence is cited to a block only when the block supports it at least this much (0-1).")
-    support_model: str | None = Field(None, description="NLI cross-encoder (folder or hub id) that scores support instead of embedding similarity + lexical overlap.")
-    unsupported: FallbackPolicy = Field(FallbackPolicy.extractive, description="A generated answer no block supports: replace it with the extractive answer, abstain, or keep it uncited.")
+    max_context_tokens: int = Field(1500, ge=64, description="Token budget for context blocks; trimmed further to fit the "
+                                                             "model's window.")
+    min_dense_score: float = Field(0.30, ge=-1.0, le=1.0, description="Abstain when the best chunk's cosine similarity to the "
+                                                                      "question is below this ...")
+    min_term_coverage: float = Field(0.34, ge=0.0, le=1.0, description="... and fewer than this share of the question's content "
+                                                                       "words occur in the best chunk.")
+    min_support: float = Field(0.35, ge=0.0, le=1.0, description="A sentence is cited to a block only when the block supports it "
+                                                                 "at least this much (0-1).")
+    support_model: str | None = Field(None, description="NLI cross-encoder (folder or hub id) that scores support instead of "
+                                                        "embedding similarity + lexical overlap.")
+    unsupported: FallbackPolicy = Field(FallbackPolicy.extractive, description="A generated answer no block supports: replace it "
+                                                                               "with the extractive answer, abstain, or keep it "
+                                                                               "uncited.")
 
 
 class IngestConfig(_Strict):
@@ -186,7 +209,8 @@ class IngestConfig(_Strict):
 class IndexConfig(_Strict):
     """Store-level settings."""
 
-    ann_threshold: int = Field(200_000, ge=1, description="Chunks above which an approximate (ANN) vector index is built and used.")
+    ann_threshold: int = Field(200_000, ge=1, description="Chunks above which an approximate (ANN) vector index is built and "
+                                                          "used.")
     stemmer: str = Field("english", description="Snowball stemmer for lexical search ('' for none).")
 
 
@@ -196,9 +220,12 @@ class ServeConfig(_Strict):
     host: str = Field("127.0.0.1", description="Interface the HTTP server binds (loopback by default).")
     port: int = Field(8400, ge=1, le=65535, description="TCP port of the HTTP server.")
     max_upload_mb: float = Field(20.0, gt=0, le=4096, description="Largest upload (one request, all files together) in MiB.")
-    upload_types: list[str] = Field(default_factory=list, description="File endings uploads may have, e.g. ['.md', '.pdf'] (default: every type a loader reads).")
-    models: list[str] = Field(default_factory=list, description="Model specs clients may name in ask (default: the configured generator and 'extractive').")
-    roots: list[Path] = Field(default_factory=list, description="Server folders that ingest-by-path may read (none: uploads only over HTTP; the working directory for MCP).")
+    upload_types: list[str] = Field(default_factory=list, description="File endings uploads may have, e.g. ['.md', '.pdf'] "
+                                                                      "(default: every type a loader reads).")
+    models: list[str] = Field(default_factory=list, description="Model specs clients may name in ask (default: the configured "
+                                                                "generator and 'extractive').")
+    roots: list[Path] = Field(default_factory=list, description="Server folders that ingest-by-path may read (none: uploads only "
+                                                                "over HTTP; the working directory for MCP).")
 
 
 class Engine(str, Enum):
@@ -211,10 +238,12 @@ class Engine(str, Enum):
 class RayConfig(_Strict):
     """How ingest and evaluation run on Ray (``engine = "ray"``); a local Ray with every core when no address is given."""
 
-    address: str | None = Field(None, description="Cluster to join: 'auto', 'ray://host:10001' (default: start a local Ray; RAGTUNE_RAY_ADDRESS).")
+    address: str | None = Field(None, description="Cluster to join: 'auto', 'ray://host:10001' (default: start a local Ray; "
+                                                  "RAGTUNE_RAY_ADDRESS).")
     num_cpus: int | None = Field(None, ge=1, description="CPUs of the local Ray started when no address is given (default: all).")
     embed_batch_size: int = Field(256, ge=1, description="Chunks per batch sent to an embedding actor.")
-    embed_actors: int | None = Field(None, ge=1, description="Embedding actors (default: one per CPU, or per GPU with embed_gpus).")
+    embed_actors: int | None = Field(None, ge=1, description="Embedding actors (default: one per CPU, or per GPU with "
+                                                             "embed_gpus).")
     embed_cpus: float = Field(1.0, gt=0, description="CPUs each embedding actor holds.")
     embed_gpus: float = Field(0.0, ge=0, description="GPUs each embedding actor holds (0: CPU actors; 1: one actor per GPU).")
     parse_batch_size: int = Field(16, ge=1, description="Files read and parsed per task.")
@@ -230,7 +259,8 @@ class RagtuneConfig(_Strict):
 
     home: Path = Field(Path(".ragtune"), description="Workspace directory (RAGTUNE_HOME).")
     store: str = Field("lancedb", description="'lancedb' (embedded, in the workspace) or a postgresql:// URI (RAGTUNE_STORE).")
-    threads: int | None = Field(None, ge=1, le=256, description="torch / onnxruntime / BLAS threads (RAGTUNE_THREADS; default: the "
+    threads: int | None = Field(None, ge=1, le=256, description="torch / onnxruntime / BLAS threads (RAGTUNE_THREADS; default: "
+                                                                "the "
                                 "machine's physical cores, or its cgroup CPU quota when lower; see default_threads).")
     embedder: EmbedderConfig = Field(default_factory=EmbedderConfig)
     chunking: ChunkingConfig = Field(default_factory=ChunkingConfig)

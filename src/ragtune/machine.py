@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 
@@ -32,13 +33,13 @@ def apply_threads(threads: int) -> None:
         torch.set_num_threads(threads)
 
 
-def default_threads(root: Path = Path("/"), env: dict[str, str] | None = None, cpus: list[int] | None = None) -> int:
+def default_threads(root: Path = Path("/"), env: Mapping[str, str] | None = None, cpus: list[int] | None = None) -> int:
     """Threads to use when none are configured: ``RAGTUNE_THREADS`` when set, else the physical cores of the CPUs this
     process may run on (``cpus``, default ``os.sched_getaffinity``), or the cgroup CPU quota when that is lower
     (at least 1). ``root`` is where ``/sys`` and ``/proc`` are read (a folder of fake files in tests)."""
-    env = os.environ if env is None else env
-    if env.get("RAGTUNE_THREADS", "").strip().isdigit() and int(env["RAGTUNE_THREADS"]) >= 1:
-        return int(env["RAGTUNE_THREADS"])
+    environ: Mapping[str, str] = os.environ if env is None else env
+    if environ.get("RAGTUNE_THREADS", "").strip().isdigit() and int(environ["RAGTUNE_THREADS"]) >= 1:
+        return int(environ["RAGTUNE_THREADS"])
     cores = physical_cores(_usable_cpus() if cpus is None else cpus, root / "sys/devices/system/cpu")
     quota = cgroup_cpu_limit(root)
     return max(1, min(cores, quota) if quota is not None else cores)

@@ -57,7 +57,8 @@ class IndexFacts(_Model):
     last_ingest: str | None = Field(None, description="Time of the last commit.")
     observed_days: float = Field(0.0, description="Days between the first and the last commit.")
     change_cycles: int = Field(description="Commits after the first one: re-ingests that changed something.")
-    change_cycles_per_month: float = Field(description="Change cycles per 30 days (a history shorter than a month counts as one month).")
+    change_cycles_per_month: float = Field(description="Change cycles per 30 days (a history shorter than a month counts as one "
+                                                       "month).")
     documents_changed: int = Field(description="Documents stored now at version 2 or later.")
     changed_share: float = Field(description="Share of documents stored now that changed at least once.")
     versions_per_document: float = Field(description="Mean version number of the stored documents.")
@@ -128,7 +129,8 @@ class StatedNeeds(_Model):
     latency_budget_ms: float | None = Field(None, gt=0, description="Latency an answer may take (p50), if bounded.")
     attribution_required: bool | None = Field(None, description="Answers must cite their sources (None: not stated).")
     content_may_leave: bool | None = Field(None, description="Content may go to a training pipeline (None: not stated).")
-    changes_per_month: float | None = Field(None, ge=0, description="Content change cycles per month, overriding the measured rate.")
+    changes_per_month: float | None = Field(None, ge=0, description="Content change cycles per month, overriding the measured "
+                                                                    "rate.")
 
 
 class Facts(_Model):
@@ -177,7 +179,8 @@ class VariantCost(_Model):
     per_query: float = Field(description="Paid per query (tokens, retrieval).")
     monthly: float = Field(description="Monthly cost at the stated volume: fixed + per query × volume.")
     cumulative: list[float] = Field(description="Cumulative cost after month 0..horizon (month 0 = one-off).")
-    breakdown: dict[str, float] = Field(description="Line items: name -> USD (one-off, per month or per query, as the name says).")
+    breakdown: dict[str, float] = Field(description="Line items: name -> USD (one-off, per month or per query, as the name "
+                                                    "says).")
     input_tokens_per_query: float
     output_tokens_per_query: float
 
@@ -187,8 +190,10 @@ class BreakEven(_Model):
 
     cheaper_at_low_volume: Approach
     cheaper_at_high_volume: Approach
-    queries_per_month: float | None = Field(description="Volume above which the second is cheaper over the horizon (None: never).")
-    payback_months: float | None = Field(description="At the stated volume, months until the second's cumulative cost drops below the first's (None: never).")
+    queries_per_month: float | None = Field(description="Volume above which the second is cheaper over the horizon (None: "
+                                                        "never).")
+    payback_months: float | None = Field(description="At the stated volume, months until the second's cumulative cost drops "
+                                                     "below the first's (None: never).")
     volume_for_3_month_payback: float | None = Field(None, description="Volume at which the second pays back within 3 months.")
 
 

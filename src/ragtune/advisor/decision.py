@@ -131,7 +131,8 @@ def eval_verdict(facts: Facts, choice: Approach, thresholds: RuleThresholds) -> 
         return None
     scores = {v: m[metric] for v, m in comparable.items() if metric in m}
     budget = facts.stated.latency_budget_ms
-    over = [v for v, m in comparable.items() if budget is not None and "latency_ms_p50" in m and m["latency_ms_p50"].mean > budget]
+    over = [v for v,
+            m in comparable.items() if budget is not None and "latency_ms_p50" in m and m["latency_ms_p50"].mean > budget]
     candidates = {v: s for v, s in scores.items() if v not in over} or scores
     best = max(candidates, key=lambda v: candidates[v].mean)
     mine = VARIANT_OF[choice]
@@ -189,7 +190,8 @@ def what_would_change(choice: Approach, verdicts: list[RuleVerdict], costs: Cost
             out.append(line)
         down = costs.between(other_a, choice)
         if down is not None and down.queries_per_month and down.queries_per_month > 0:
-            out.append(f"below {_volume(down.queries_per_month)} queries/month {other} costs less than {choice.value} over {h} months")
+            out.append(f"below {_volume(down.queries_per_month)} queries/month {other} costs less than {choice.value} over {h} "
+                       "months")
     for v in verdicts:
         if not v.would_change or v.fired or v.withheld:
             continue
@@ -199,7 +201,8 @@ def what_would_change(choice: Approach, verdicts: list[RuleVerdict], costs: Cost
             continue
         out.append(v.would_change)
     if facts.eval is None:
-        out.append("a measured decision (ragtune decide: every candidate on your held-out questions) outranks these rules of thumb")
+        out.append("a measured decision (ragtune decide: every candidate on your held-out questions) outranks these rules of "
+                   "thumb")
     return out
 
 

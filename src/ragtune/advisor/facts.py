@@ -206,7 +206,8 @@ def example_facts(path: Path | str, counter: TokenCounter, max_length: int = 204
         completion_tokens_mean=round(statistics.fmean(completion_tokens), 2) if rows else 0.0,
         total_tokens=total, unique_prompt_share=round(len({prompt_key(e) for e in valid}) / rows, 4) if rows else 0.0,
         distinct_bigram_ratio=_bigram_ratio(prompts),
-        output_labels=_output_labels([e.output_json for e in valid if e.output_json is not None]) if examples.json_outputs else None,
+        output_labels=(_output_labels([e.output_json for e in valid if e.output_json is not None])
+                       if examples.json_outputs else None),
         tokenizer=counter.name, notes=notes)
 
 

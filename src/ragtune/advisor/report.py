@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from html import escape
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 from jinja2 import Environment, select_autoescape
 
@@ -37,7 +37,7 @@ def _short(x: float) -> str:
     return f"{x:.3g}"
 
 
-def line_chart_svg(title: str, series: dict[str, list[tuple[float, float]]], x_label: str, y_label: str,
+def line_chart_svg(title: str, series: Mapping[str, Sequence[tuple[float, float]]], x_label: str, y_label: str,
                    log_x: bool = False, marks: Sequence[tuple[float, str]] = (), y_cap: float | None = None,
                    width: int = 640, height: int = 320) -> str:
     """A line chart as an inline SVG element: one line per series, axes with ticks, a legend, optional x marks.
@@ -80,13 +80,15 @@ def line_chart_svg(title: str, series: dict[str, list[tuple[float, float]]], x_l
     parts.append(f'<line x1="{left}" y1="{top + ph}" x2="{left + pw}" y2="{top + ph}" stroke="#374151"/>'
                  f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + ph}" stroke="#374151"/>'
                  f'<text x="{left + pw / 2}" y="{height - 8}" text-anchor="middle">{escape(x_label)}</text>'
-                 f'<text x="14" y="{top + ph / 2}" text-anchor="middle" transform="rotate(-90 14 {top + ph / 2})">{escape(y_label)}</text>')
+                 f'<text x="14" y="{top + ph / 2}" text-anchor="middle" transform="rotate(-90 14 '
+                 f'{top + ph / 2})">{escape(y_label)}</text>')
     shown: list[float] = []
     for x, label in marks:  # in order of priority: a mark too close to one shown is left out
         if x <= 0 or not x_min <= (math.log10(x) if log_x else x) <= x_max or any(abs(px(x) - s) < 70 for s in shown):
             continue
         shown.append(px(x))
-        parts.append(f'<line x1="{px(x):.1f}" y1="{top}" x2="{px(x):.1f}" y2="{top + ph}" stroke="#9ca3af" stroke-dasharray="4 3"/>'
+        parts.append(f'<line x1="{px(x):.1f}" y1="{top}" x2="{px(x):.1f}" y2="{top + ph}" stroke="#9ca3af" stroke-dasharray="4 '
+                     '3"/>'
                      f'<text x="{px(x) + 3:.1f}" y="{top + 10}" fill="#4b5563">{escape(label)}</text>')
     parts.extend(_series_paths(series, px, py, left + pw, top))
     parts.append("</svg>")
@@ -103,14 +105,15 @@ def _x_ticks(x_min: float, x_max: float, log_x: bool) -> list[float]:
     return [t for t in _nice_ticks(x_max, 6) if x_min <= t <= x_max]
 
 
-def _series_paths(series: dict[str, list[tuple[float, float]]], px: Callable[[float], float],
+def _series_paths(series: Mapping[str, Sequence[tuple[float, float]]], px: Callable[[float], float],
                   py: Callable[[float], float], right: float, top: float) -> list[str]:
     """One SVG path per series, and its legend entry to the right of the plot."""
     parts = []
     for i, (name, pts) in enumerate(series.items()):
         colour = COLOURS.get(name, "#111827")
         path = " ".join(f"{'M' if j == 0 else 'L'}{px(x):.1f},{py(y):.1f}" for j, (x, y) in enumerate(pts))
-        parts.append(f'<path d="{path}" fill="none" stroke="{colour}" stroke-width="2" clip-path="url(#plot)"><title>{escape(name)}</title></path>')
+        parts.append(f'<path d="{path}" fill="none" stroke="{colour}" stroke-width="2" '
+                     f'clip-path="url(#plot)"><title>{escape(name)}</title></path>')
         ly = top + 14 + i * 18
         parts.append(f'<line x1="{right + 12}" y1="{ly}" x2="{right + 32}" y2="{ly}" stroke="{colour}" stroke-width="3"/>'
                      f'<text x="{right + 38}" y="{ly + 4}">{escape(name)}</text>')

@@ -22,14 +22,20 @@ class RuleThresholds(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    changed_share: float = Field(0.05, ge=0, le=1, description="Share of documents changed at least once above which content counts as changing.")
-    monthly_churn: float = Field(0.05, ge=0, description="Share of the corpus added, updated or removed per month above which content counts as changing.")
-    change_cycles_per_month: float = Field(1.0, ge=0, description="Stated change cycles per month at or above which content counts as changing.")
-    citable_share: float = Field(0.8, ge=0, le=1, description="Share of documents with a citable source below which attribution is flagged as weak.")
-    format_fit: float = Field(0.9, ge=0, le=1, description="Share of JSON outputs fitting one inferred schema for the format to count as consistent.")
+    changed_share: float = Field(0.05, ge=0, le=1, description="Share of documents changed at least once above which content "
+                                                               "counts as changing.")
+    monthly_churn: float = Field(0.05, ge=0, description="Share of the corpus added, updated or removed per month above which "
+                                                         "content counts as changing.")
+    change_cycles_per_month: float = Field(1.0, ge=0, description="Stated change cycles per month at or above which content "
+                                                                  "counts as changing.")
+    citable_share: float = Field(0.8, ge=0, le=1, description="Share of documents with a citable source below which attribution "
+                                                              "is flagged as weak.")
+    format_fit: float = Field(0.9, ge=0, le=1, description="Share of JSON outputs fitting one inferred schema for the format to "
+                                                           "count as consistent.")
     knowledge_tokens: int = Field(200_000, ge=1, description="Corpus tokens above which the knowledge does not fit in a prompt.")
     labelled_examples: int = Field(1000, ge=1, description="Usable labelled examples from which fine-tuning may pay.")
-    eval_margin: float = Field(0.02, ge=0, description="Least lead in the deciding metric for an eval to overrule the rules (when no CI is given).")
+    eval_margin: float = Field(0.02, ge=0, description="Least lead in the deciding metric for an eval to overrule the rules "
+                                                       "(when no CI is given).")
 
 
 def _pct(x: float) -> str:
@@ -59,11 +65,14 @@ def changing_content(facts: Facts, t: RuleThresholds) -> RuleVerdict:
             fired = True
             parts.append("content may not leave for a training pipeline")
     if not value:
-        return RuleVerdict(rule="changing_content", question="Is the content proprietary or changing?", fact="changed_share, monthly_churn",
-                           value=None, threshold={"changed_share": t.changed_share, "monthly_churn": t.monthly_churn}, fired=False,
+        return RuleVerdict(rule="changing_content", question="Is the content proprietary or changing?",
+                           fact="changed_share, monthly_churn",
+                           value=None, threshold={"changed_share": t.changed_share, "monthly_churn": t.monthly_churn},
+                           fired=False,
                            explanation="no index and nothing stated: unknown",
                            would_change="content that changes (--changes-per-month) or may not leave (--content-stays) → rag")
-    verdict = "rag: a tuned model would go stale or hold content that must stay in your store" if fired else "no need for retrieval on this ground"
+    verdict = ("rag: a tuned model would go stale or hold content that must stay in your store" if fired
+               else "no need for retrieval on this ground")
     return RuleVerdict(
         rule="changing_content", question="Is the content proprietary or changing?", fact=", ".join(value), value=value,
         threshold={"changed_share": t.changed_share, "monthly_churn": t.monthly_churn}, fired=fired,
@@ -91,7 +100,8 @@ def attribution(facts: Facts, t: RuleThresholds) -> RuleVerdict:
         if citable < t.citable_share:
             text += f" (under {_pct(t.citable_share)}: give documents URLs or titles)"
     return RuleVerdict(rule="attribution", question=q, fact="attribution_required, citable_share",
-                       value={"attribution_required": True, "citable_share": citable}, threshold={"citable_share": t.citable_share},
+                       value={"attribution_required": True, "citable_share": citable},
+                       threshold={"citable_share": t.citable_share},
                        fired=True, favours=Approach.rag, explanation=text)
 
 
@@ -109,7 +119,8 @@ def consistent_format(facts: Facts, t: RuleThresholds) -> RuleVerdict:
     ex = facts.examples
     q = "Is a consistent output format or style wanted?"
     if ex is None:
-        return RuleVerdict(rule="consistent_format", question=q, fact="schema_fit", value=None, threshold=t.format_fit, fired=False,
+        return RuleVerdict(rule="consistent_format", question=q, fact="schema_fit", value=None, threshold=t.format_fit,
+                           fired=False,
                            explanation="no examples given: unknown")
     withheld = _examples_withheld(facts)
     if withheld:
@@ -140,7 +151,8 @@ def knowledge_size(facts: Facts, t: RuleThresholds) -> RuleVerdict:
                            would_change="a corpus of documents (--index)")
     fired = index.total_tokens > t.knowledge_tokens
     verdict = "rag: it cannot go into every prompt" if fired else "the whole corpus fits in a prompt"
-    return RuleVerdict(rule="knowledge_size", question=q, fact="total_tokens", value=index.total_tokens, threshold=t.knowledge_tokens,
+    return RuleVerdict(rule="knowledge_size", question=q, fact="total_tokens", value=index.total_tokens,
+                       threshold=t.knowledge_tokens,
                        fired=fired, favours=Approach.rag if fired else None,
                        explanation=f"{index.total_tokens:,} tokens ({index.tokenizer}) vs {t.knowledge_tokens:,} → {verdict}",
                        would_change=None if fired else f"a corpus over {t.knowledge_tokens:,} tokens → rag")
@@ -162,8 +174,10 @@ def labelled_examples(facts: Facts, t: RuleThresholds) -> RuleVerdict:
     return RuleVerdict(rule="labelled_examples", question=q, fact="examples", value=ex.rows, threshold=t.labelled_examples,
                        fired=fired, favours=Approach.ft if fired else None,
                        explanation=f"{ex.rows:,} usable examples vs {t.labelled_examples:,} → "
-                                   + ("fine-tuning may pay" if fired else "too few to tune on reliably: prompt with few-shot examples"),
-                       would_change=None if fired else f"{t.labelled_examples - ex.rows:,} more clean examples → fine-tuning may pay")
+                                   + ("fine-tuning may pay" if fired else "too few to tune on reliably: prompt with few-shot "
+                                                                          "examples"),
+                       would_change=None if fired else f"{t.labelled_examples - ex.rows:,} more clean examples → fine-tuning may "
+                                                       "pay")
 
 
 RULES = (changing_content, attribution, consistent_format, knowledge_size, labelled_examples)
@@ -194,5 +208,6 @@ def rules_choice(verdicts: list[RuleVerdict]) -> tuple[Approach, list[str]]:
         reasons.append(by["consistent_format"].explanation)
     if by["knowledge_size"].value is not None:
         reasons.append(by["knowledge_size"].explanation)
-    reasons.append("no rule calls for retrieval or tuning: start with a system prompt (and retrieval once there is a corpus to search)")
+    reasons.append("no rule calls for retrieval or tuning: start with a system prompt (and retrieval once there is a corpus to "
+                   "search)")
     return Approach.prompt, reasons

@@ -49,7 +49,8 @@ class TuningMethods:
         return build_tuner("lora", config, TunerParts(self.models)).train(progress)
 
     def prepare_pairs(self: "Workspace", data: PairsConfig, notify: Callable[[str], None] | None = None) -> PairData:
-        """The training pairs ``data`` names (file, BEIR folder or an index's chunks) with mined negatives and a held-out split."""
+        """The training pairs ``data`` names (file, BEIR folder or an index's chunks) with mined negatives and a held-out
+        split."""
         from ragtune.tuning.pairs import build_pairs
 
         self._check_pair_sources(data)
@@ -64,7 +65,8 @@ class TuningMethods:
 
     def tune_embeddings(self: "Workspace", config: EmbeddingTuneConfig, progress: TrainingProgress | None = None,
                         launch: "Launch | None" = None) -> ModelCard:
-        """Fine-tune an embedder on pairs and publish ``NAME@vN`` (use it as ``tuned:NAME``; ``reindex`` moves an index onto it)."""
+        """Fine-tune an embedder on pairs and publish ``NAME@vN`` (use it as ``tuned:NAME``; ``reindex`` moves an index
+        onto it)."""
         self._check_pair_sources(config.data)
         if launch is not None:
             return self._launched("tune_embeddings", (config,), config, launch, progress)

@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterator
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 from ragtune.errors import RagtuneError
 
@@ -65,7 +65,7 @@ class StageProgress:
         self.enabled = enabled and err.is_terminal or bool(os.environ.get("RAGTUNE_PROGRESS"))
         self._bar = Progress(TextColumn("{task.description:>8}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                              console=err, transient=True) if self.enabled else None
-        self._tasks: dict[str, int] = {}
+        self._tasks: dict[str, TaskID] = {}
 
     def __enter__(self) -> "StageProgress":
         if self._bar:
@@ -93,7 +93,7 @@ def with_options(*groups: list[inspect.Parameter]) -> Callable:
     """Give a ``**opts`` command the signature typer reads its options from (groups shared between commands)."""
 
     def wrap(fn: Callable) -> Callable:
-        fn.__signature__ = inspect.Signature([p for group in groups for p in group])
+        setattr(fn, "__signature__", inspect.Signature([p for group in groups for p in group]))  # typer reads it
         return fn
 
     return wrap

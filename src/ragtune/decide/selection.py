@@ -3,7 +3,8 @@ significantly worse than the best.
 
 - Knowledge questions are scored by token F1 against the reference answers (judged correctness with a judge);
   format questions by ``format_score``: the mean of two shares, the reply fitting the schema (parsing as JSON
-  without one) and the reference fields it reproduced; both are reported beside it. Exact match is never the headline of free-text answers.
+  without one) and the reference fields it reproduced; both are reported beside it. Exact match is never the headline
+  of free-text answers.
 - A mixed set scores each row by its own task's metric; the mean of the task means decides (each task counts
   the same however many questions it has), and each task's mean is reported beside it. Intervals resample the
   questions within each task.

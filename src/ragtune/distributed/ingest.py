@@ -137,14 +137,14 @@ class RayIngest:
 
     def _pipeline(self, ray: Any, chunker: Chunker, docs: Sequence[Document]) -> Any:
         """The Ray Data plan: documents → chunks (tasks) → vectors (an actor pool of embedders)."""
-        import ray.data
+        from ray import data as ray_data
 
         cfg = self.config
         actors = min(len(docs), cfg.embed_actors or cluster_slots(ray, cfg.embed_gpus))
         items = [{"d": d, "doc": pickle.dumps(doc)} for d, doc in enumerate(docs)]
         blocks = max(1, min(len(items), actors * 4))
-        chunks = ray.data.from_items(items, override_num_blocks=blocks).map_batches(
+        chunks = ray_data.from_items(items, override_num_blocks=blocks).map_batches(
             _chunk_batch, fn_kwargs={"chunker": chunker}, batch_size=None, num_cpus=0)
         return chunks.map_batches(
             _Embed, fn_constructor_kwargs={"factory": self.embedder}, batch_size=cfg.embed_batch_size,
-            compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=cfg.embed_cpus, num_gpus=cfg.embed_gpus or None)
+            compute=ray_data.ActorPoolStrategy(size=actors), num_cpus=cfg.embed_cpus, num_gpus=cfg.embed_gpus or None)

@@ -96,7 +96,8 @@ class Loader(Protocol):
     with the row's own id). Unreadable, empty or malformed input raises ``InputError``.
     """
 
-    suffixes: tuple[str, ...]
+    @property
+    def suffixes(self) -> tuple[str, ...]: ...
 
     def load(self, path: Path, doc_id: str) -> Iterator[Document]: ...
 

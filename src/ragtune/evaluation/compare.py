@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from ragtune.evaluation.base import EvalResult, metric_info
 from ragtune.evaluation.report import format_value, shown_metrics
@@ -120,9 +120,10 @@ def compare_results(a: EvalResult, b: EvalResult, a_name: str = "A", b_name: str
                 diff = difference_ci95([xa[i] for i in shared], [xb[i] for i in shared], paired=True, q=q)
             else:
                 diff = difference_ci95(list(xa.values()), list(xb.values()), q=q)
-            delta = diff["delta"] * scale
-            ci = [c * scale for c in diff["ci95"]]
-            changes.append(MetricChange(variant, metric, a.aggregates[variant][metric]["mean"], b.aggregates[variant][metric]["mean"],
+            delta = cast(float, diff["delta"]) * scale
+            ci = [c * scale for c in cast(list[float], diff["ci95"])]
+            changes.append(MetricChange(variant, metric, a.aggregates[variant][metric]["mean"],
+                                        b.aggregates[variant][metric]["mean"],
                                         delta, ci, paired, _verdict(metric, delta, bool(diff["changed"]))))
     settings = {key: {"a": a.config.get(key), "b": b.config.get(key)} for key in _SETTINGS
                 if a.config.get(key) != b.config.get(key)}

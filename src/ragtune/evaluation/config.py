@@ -32,13 +32,15 @@ class EvalConfig(BaseModel):
     mode: SearchMode | None = Field(None, description="Retrieval mode (default: the configured one).")
     rerank: str | None = Field(None, description="Reranker spec for retrieval variants.")
     system: str | None = Field(None, description="System prompt for every variant (e.g. the one a tuned model was trained with).")
-    prompt_system: str | None = Field(None, description="System prompt of the prompt variant (instructions and few-shot examples).")
+    prompt_system: str | None = Field(None, description="System prompt of the prompt variant (instructions and few-shot "
+                                                        "examples).")
     prompt_corpus: bool = Field(False, description="The prompt variant carries the index's whole corpus in its context.")
     schema_mode: SchemaMode = Field(SchemaMode.structured, description="How a question's JSON Schema reaches the model.")
     repairs: int = Field(1, ge=0, le=5, description="Repair turns for a reply that does not fit the schema (structured mode).")
     judge: str | None = Field(None, description="Model spec that judges correctness against the reference ('auto': Claude).")
     retrieval_depth: int = Field(10, ge=1, le=1000, description="Ranks searched for recall, MRR and nDCG.")
-    concurrency: int | None = Field(None, ge=1, le=64, description="Questions in flight at once (default: 4 for remote models, else 1).")
+    concurrency: int | None = Field(None, ge=1, le=64, description="Questions in flight at once (default: 4 for remote models, "
+                                                                   "else 1).")
     cache: bool = Field(True, description="Reuse cached generations (a rerun or a resumed run costs nothing).")
     prices: PriceTable = Field(default_factory=PriceTable.default, description="Prices that turn tokens into money.")
 

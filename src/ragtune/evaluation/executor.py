@@ -51,7 +51,8 @@ class AnswerExecutor(Protocol):
         ...
 
 
-def answer_elsewhere(runner: "EvalRunner", plans: Sequence["VariantPlan"], questions: Sequence[Question]) -> list[list[AnswerRecord]]:
+def answer_elsewhere(runner: "EvalRunner", plans: Sequence["VariantPlan"],
+                     questions: Sequence[Question]) -> list[list[AnswerRecord]]:
     """Each plan's answers, in question order: cached ones read here, the rest through ``runner.ports.executor``."""
     cfg = runner.config
     records: list[list[AnswerRecord | None]] = [[None] * len(questions) for _ in plans]

@@ -86,7 +86,8 @@ class PriceTable(BaseModel):
             text = path.read_text(encoding="utf-8")
             data = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
         except (json.JSONDecodeError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise InputError(f"{path}: not a valid {'TOML' if path.suffix.lower() == '.toml' else 'JSON'} price file: {exc}") from exc
+            kind = "TOML" if path.suffix.lower() == ".toml" else "JSON"
+            raise InputError(f"{path}: not a valid {kind} price file: {exc}") from exc
         if not isinstance(data, dict):
             raise InputError(f"{path}: a price file is an object with 'prices'")
         merged: dict[str, Any] = (base or cls.default()).model_dump()
@@ -124,4 +125,5 @@ class PriceTable(BaseModel):
         price = self.price_for(spec, basis)
         if price is None:
             return None
-        return (input_tokens * price.input_per_mtok + output_tokens * price.output_per_mtok) / 1e6 + price.per_hour * seconds / 3600
+        tokens = (input_tokens * price.input_per_mtok + output_tokens * price.output_per_mtok) / 1e6
+        return tokens + price.per_hour * seconds / 3600

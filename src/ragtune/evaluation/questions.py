@@ -33,7 +33,8 @@ class Question:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
-_KNOWN = {"id", "_id", "query_id", "question", "text", "query", "reference_answer", "reference_answers", "answer", "reference_contexts",
+_KNOWN = {"id", "_id", "query_id", "question", "text", "query", "reference_answer", "reference_answers", "answer",
+          "reference_contexts",
           "gold_doc_ids", "answerable", "reference_output", "output", "schema"}
 
 

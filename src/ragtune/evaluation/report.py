@@ -78,7 +78,7 @@ def quality_and_cost(result: EvalResult) -> tuple[str | None, str | None]:
 # --- charts (inline SVG) ---------------------------------------------------------------------------------
 
 
-def _axis_max(values: Sequence[float]) -> float:
+def _axis_max(values: Sequence[float | None]) -> float:
     top = max([v for v in values if v is not None and not math.isnan(v)] or [1.0])
     if top <= 0:
         return 1.0
@@ -89,7 +89,7 @@ def _axis_max(values: Sequence[float]) -> float:
     return 10 * magnitude
 
 
-def bar_chart_svg(metric: str, bars: Sequence[tuple[str, float, list[float] | None]], width: int = 320) -> str:
+def bar_chart_svg(metric: str, bars: Sequence[tuple[str, float | None, list[float] | None]], width: int = 320) -> str:
     """Horizontal bars, one per variant, with the 95% interval as a whisker."""
     info = metric_info(metric)
     row, left, right, top = 26, 64, 64, 26
@@ -111,14 +111,15 @@ def bar_chart_svg(metric: str, bars: Sequence[tuple[str, float, list[float] | No
         if ci and not any(math.isnan(c) for c in ci):
             lo, hi = x(ci[0]), x(ci[1])
             mid = y + 3 + (row - 10) / 2
-            parts.append(f'<path d="M{lo:.1f} {mid}H{hi:.1f}M{lo:.1f} {mid - 5}V{mid + 5}M{hi:.1f} {mid - 5}V{mid + 5}" class="ci"/>')
+            parts.append(f'<path d="M{lo:.1f} {mid}H{hi:.1f}M{lo:.1f} {mid - 5}V{mid + 5}M{hi:.1f} {mid - 5}V{mid + 5}" '
+                         'class="ci"/>')
         parts.append(f'<text x="{max(x(mean), x(ci[1]) if ci else 0) + 4:.1f}" y="{y + 14}" class="v">'
                      f'{html.escape(format_value(metric, mean))}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
 
-def scatter_svg(points: Sequence[tuple[str, float, float, list[float] | None]], x_metric: str, y_metric: str,
+def scatter_svg(points: Sequence[tuple[str, float | None, float | None, list[float] | None]], x_metric: str, y_metric: str,
                 width: int = 520, height: int = 320) -> str:
     """Quality (y, with its interval) against cost (x) per variant."""
     left, right, top, bottom = 64, 110, 20, 46
@@ -133,11 +134,12 @@ def scatter_svg(points: Sequence[tuple[str, float, float, list[float] | None]], 
              f'{html.escape(metric_info(x_metric).label)}</title>',
              f'<path d="M{left} {top}V{height - bottom}H{width - right}" class="axis"/>']
     for i in range(5):
-        yv, xv = y_max * i / 4, x_max * i / 4
-        parts.append(f'<text x="{left - 6}" y="{py(yv) + 4:.1f}" text-anchor="end" class="l">{html.escape(format_value(y_metric, yv))}</text>')
-        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{py(yv):.1f}" y2="{py(yv):.1f}" class="grid"/>')
-        parts.append(f'<text x="{px(xv):.1f}" y="{height - bottom + 16}" text-anchor="middle" class="l">'
-                     f'{html.escape(format_value(x_metric, xv))}</text>')
+        y_tick, x_tick = y_max * i / 4, x_max * i / 4
+        parts.append(f'<text x="{left - 6}" y="{py(y_tick) + 4:.1f}" text-anchor="end" '
+                     f'class="l">{html.escape(format_value(y_metric, y_tick))}</text>')
+        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{py(y_tick):.1f}" y2="{py(y_tick):.1f}" class="grid"/>')
+        parts.append(f'<text x="{px(x_tick):.1f}" y="{height - bottom + 16}" text-anchor="middle" class="l">'
+                     f'{html.escape(format_value(x_metric, x_tick))}</text>')
     parts.append(f'<text x="{(left + width - right) / 2}" y="{height - 8}" text-anchor="middle" class="t">'
                  f'{html.escape(metric_info(x_metric).label)} (lower is cheaper)</text>')
     parts.append(f'<text x="14" y="{(top + height - bottom) / 2}" text-anchor="middle" class="t" '
@@ -258,8 +260,8 @@ def to_html(result: EvalResult) -> str:
     for row in result.rows:
         entry = by_question.setdefault(row["id"], {"id": row["id"], "question": row.get("question", ""), "answers": []})
         value = row.get(score)
-        entry["answers"].append({"variant": row["variant"], "answer": row.get("answer") or row.get("error") or "",
-                                 "score": f"{metric_info(score).label} {format_value(score, value)}" if value is not None else ""})
+        shown = f"{metric_info(score).label} {format_value(score, value)}" if value is not None else ""
+        entry["answers"].append({"variant": row["variant"], "answer": row.get("answer") or row.get("error") or "", "score": shown})
     questions = list(by_question.values())
     env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
     return env.from_string(_PAGE).render(

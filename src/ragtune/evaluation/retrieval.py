@@ -64,7 +64,8 @@ def mrr(ranking: Sequence[str], qrels: Qrels, k: int = 10) -> float:
 
 
 def evaluate_rankings(rankings: Mapping[str, Sequence[str]], qrels: Mapping[str, Qrels],
-                      ndcg_k: Sequence[int] = (10,), recall_k: Sequence[int] = (100,), mrr_k: Sequence[int] = (10,)) -> dict[str, float]:
+                      ndcg_k: Sequence[int] = (10,), recall_k: Sequence[int] = (100,),
+                      mrr_k: Sequence[int] = (10,)) -> dict[str, float]:
     """Mean metrics over the judged queries: ``{"ndcg@10": …, "recall@100": …, "mrr@10": …}``.
 
     A judged query missing from ``rankings`` scores 0 on every metric; rankings of unjudged queries are ignored.

@@ -157,7 +157,8 @@ class EvalRunner:
             answer = ws.answer.model_dump(mode="json")
             if cfg.k:
                 answer["k"] = cfg.k
-            fields.update(index=plan.index, index_fingerprint=self.fingerprint, answer=answer, rerank=cfg.rerank or ws.rerank.model,
+            fields.update(index=plan.index, index_fingerprint=self.fingerprint, answer=answer,
+                          rerank=cfg.rerank or ws.rerank.model,
                           retrieval={**ws.retrieval.model_dump(mode="json"), "mode": (cfg.mode or ws.retrieval.mode).value})
         return fields
 
@@ -165,7 +166,8 @@ class EvalRunner:
         """The keyword arguments of ``ports.answer`` for one question of ``plan`` (``fields``: its cache key fields)."""
         cfg = self.config
         return {"model": plan.spec, "k": cfg.k, "rerank": cfg.rerank, "mode": cfg.mode, "schema": fields["schema"],
-                "repairs": fields["repairs"] or 0, "system": self._system(plan.variant), "whole_corpus": self._corpus(plan.variant)}
+                "repairs": fields["repairs"] or 0, "system": self._system(plan.variant),
+                "whole_corpus": self._corpus(plan.variant)}
 
     def _answer_one(self, plan: VariantPlan, question: Question) -> AnswerRecord:
         fields = self._key_fields(plan, question)
@@ -368,7 +370,8 @@ class EvalRunner:
         if self.judge_spec:
             self.notes.append(f"correctness judged by {self.judge_spec}")
 
-    def _config_json(self, plans: list[VariantPlan], questions: Sequence[Question], source: str | None, wall: float) -> dict[str, Any]:
+    def _config_json(self, plans: list[VariantPlan], questions: Sequence[Question], source: str | None,
+                     wall: float) -> dict[str, Any]:
         cfg, ws = self.config, self.settings
         return {
             "format_version": FORMAT_VERSION, "ragtune_version": library_versions().get("ragtune", "unknown"),

@@ -27,7 +27,8 @@ def percentile(values: Sequence[float], q: float) -> float:
     return float(np.percentile(data, q)) if data else float("nan")
 
 
-def percentile_ci95(values: Sequence[float], q: float, resamples: int = 2000, seed: int = 0) -> dict[str, float | int | list[float]]:
+def percentile_ci95(values: Sequence[float], q: float, resamples: int = 2000, seed: int = 0) -> dict[str,
+                                                                                                     float | int | list[float]]:
     """The ``q``-th percentile and its percentile-bootstrap 95% interval, in the shape of ``mean_ci95``
     (``"mean"`` holds the percentile, so every aggregate reads alike)."""
     data = np.asarray([v for v in values if v is not None], dtype=np.float64)

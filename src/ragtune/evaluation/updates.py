@@ -175,7 +175,8 @@ def changed_questions(path: Path, fields: TimedQuestionFields, t1: dt.date, t2: 
             raise InputError(f"{where}: field '{fields.answer}' is missing or empty")
         key = " ".join(text.split()).casefold()
         texts.setdefault(key, text.strip())
-        windows.setdefault(key, []).append((str(answer).strip(), parse_date(row.get(fields.valid_from), f"{where}: field '{fields.valid_from}'"),
+        windows.setdefault(key, []).append((str(answer).strip(), parse_date(row.get(fields.valid_from), f"{where}: field "
+                                                                                                        f"'{fields.valid_from}'"),
                                             parse_date(row.get(fields.valid_to), f"{where}: field '{fields.valid_to}'")))
 
     def valid(rows: list[tuple[str, dt.date | None, dt.date | None]], at: dt.date) -> list[str]:
@@ -186,7 +187,8 @@ def changed_questions(path: Path, fields: TimedQuestionFields, t1: dt.date, t2: 
         then, now = valid(rows, t1), valid(rows, t2)
         new = [a for a in now if a not in then]
         if then and new:
-            changed.append(ChangedQuestion(id=f"u{n}", question=texts[key], old=[a for a in then if a not in now] or then, new=new))
+            changed.append(ChangedQuestion(id=f"u{n}", question=texts[key], old=[a for a in then if a not in now] or then,
+                                           new=new))
     return changed, len(windows)
 
 
@@ -219,7 +221,8 @@ class UpdatesResult:
 class UpdatesRunner:
     """Runs one ``UpdatesConfig`` (see the module docstring)."""
 
-    def __init__(self, ports: UpdatesPorts, config: UpdatesConfig, progress: Callable[[str, int, int], None] | None = None) -> None:
+    def __init__(self, ports: UpdatesPorts, config: UpdatesConfig, progress: Callable[[str, int, int],
+                                                                                      None] | None = None) -> None:
         self.ports, self.config = ports, config
         self.settings = ports.eval.settings
         self.progress = progress
@@ -242,12 +245,14 @@ class UpdatesRunner:
         self.staging.parent.mkdir(parents=True, exist_ok=True)
         write_text_atomic(self.staging, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in kept))
         f = self.config.doc_fields
-        self.ports.ingest([str(self.staging)], self.config.index, jsonl_fields=JsonlFields(f.id, f.title, f.text), progress=self.progress)
+        self.ports.ingest([str(self.staging)], self.config.index, jsonl_fields=JsonlFields(f.id, f.title, f.text),
+                          progress=self.progress)
         return len(kept)
 
     def _ask(self, questions: list[Question], variants: list[Variant], stage: str) -> dict[tuple[str, str], str]:
         cfg = self.config
-        eval_config = EvalConfig.create(variants=variants, model=cfg.model, tuned=cfg.tuned, index=cfg.index, k=cfg.k, mode=cfg.mode)
+        eval_config = EvalConfig.create(variants=variants, model=cfg.model, tuned=cfg.tuned, index=cfg.index, k=cfg.k,
+                                        mode=cfg.mode)
 
         def progress(variant: str, done: int, total: int) -> None:
             if self.progress:

@@ -67,7 +67,8 @@ class Answer:
 
     def to_json(self) -> dict[str, Any]:
         """The ``ask --json`` document (with ``structured`` only for answers to a JSON Schema)."""
-        doc: dict[str, Any] = {"question": self.question, "answer": self.answer, "citations": [c.to_json() for c in self.citations],
+        doc: dict[str, Any] = {"question": self.question, "answer": self.answer,
+                               "citations": [c.to_json() for c in self.citations],
                 "abstained": self.abstained, "abstain_reason": self.abstain_reason, "usage": self.usage.to_json(),
                 "latency_ms": {k: round(v, 1) for k, v in self.latency_ms.items()}, "model": self.model,
                 "index": self.index, "dropped_citations": self.dropped_citations, "fallback": self.fallback,
@@ -254,7 +255,8 @@ class AnswerPipeline:
         if best_cover >= cfg.min_term_coverage or (best_dense is not None and best_dense >= cfg.min_dense_score):
             return None
         dense_part = f"similarity {best_dense:.2f} < {cfg.min_dense_score:.2f} and " if best_dense is not None else ""
-        return f"no retrieved passage is relevant enough ({dense_part}question words covered {best_cover:.2f} < {cfg.min_term_coverage:.2f})"
+        return (f"no retrieved passage is relevant enough ({dense_part}question words covered {best_cover:.2f} "
+                f"< {cfg.min_term_coverage:.2f})")
 
     def _unsupported(self, prompt: Prompt, blocks: list[ContextBlock], cited: CitedText) -> CitedText | None:
         """What an answer that no block supports becomes, by policy; None means abstain."""

@@ -9,6 +9,7 @@ stream, before any text, is retried here the same way. Token usage is what the A
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from ragtune.config import GenerationConfig, read_secret
 from ragtune.errors import ConfigError, InputError, MissingKeyError, ProviderError
@@ -30,7 +31,7 @@ class AnthropicGenerator(ServerGenerator):
         self.model = model.strip()
         self.config = config or GenerationConfig()
         self.spec = spec or f"anthropic:{self.model}"
-        self._client = None
+        self._client: Any = None  # the SDK client, made by load()
 
     @property
     def where(self) -> str:

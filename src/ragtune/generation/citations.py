@@ -233,7 +233,8 @@ def cite(answer: str, blocks: Sequence[ContextBlock], scorer: SupportScorer, min
             dropped.append({"marker": match.group(0), "reason": "malformed citation marker"})
         cited.append(numbers)
     claims = [_claim(s.text) for s in sentences]
-    support = scorer.score(claims, list(blocks)) if sentences and blocks else SupportMatrix(np.zeros((len(claims), 0)), [[]] * len(claims))
+    support = scorer.score(claims, list(blocks)) if sentences and blocks else SupportMatrix(np.zeros((len(claims), 0)),
+                                                                                            [[]] * len(claims))
     best: dict[int, tuple[float, str]] = {}
     by_model: set[int] = set()
     pieces: list[str] = []

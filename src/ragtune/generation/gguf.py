@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import threading
+from typing import Any
 from pathlib import Path
 
 from ragtune.config import GenerationConfig
@@ -39,7 +40,7 @@ class GGUFGenerator(GeneratorBase):
             raise ConfigError(f"{self.path}: no such GGUF file")
         self.config = config or GenerationConfig()
         self.spec = spec or f"gguf:{self.path}"
-        self._llm = None
+        self._llm: Any = None
         self._lock = threading.Lock()
 
     def load(self) -> "GGUFGenerator":

@@ -37,8 +37,8 @@ class LocalGenerator(GeneratorBase):
         self.config = config or GenerationConfig()
         self.spec = spec or ("local" if self.location is None else f"local:{self.location}")
         self.trainable = self.adapter is None
-        self._model = None
-        self._tokenizer = None
+        self._model: Any = None
+        self._tokenizer: Any = None
         self._device = "cpu"
         self._lock = threading.Lock()
 

@@ -9,6 +9,8 @@ names the URL.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ragtune.config import GenerationConfig, read_secret
 from ragtune.errors import ConfigError, InputError, MissingKeyError, ProviderError
 from ragtune.generation.base import GenerateOptions, Generation, Prompt, ServerGenerator, TextCallback, Usage, estimate_tokens
@@ -18,8 +20,9 @@ DEFAULT_WINDOW = 8192
 
 def parse_openai_spec(rest: str, config: GenerationConfig) -> tuple[str, str | None]:
     """``<model>[@<base url>]`` → (model, base URL or the configured one)."""
-    model, sep, url = rest.rpartition("@")
-    if not sep or not url.startswith(("http://", "https://")):
+    model, sep, given = rest.rpartition("@")
+    url: str | None = given
+    if not sep or not given.startswith(("http://", "https://")):
         model, url = rest, config.openai_base_url
     if not model.strip():
         raise ConfigError(f"model spec 'openai:{rest}': name a model, like openai:qwen2.5-7b-instruct@http://localhost:8000/v1")
@@ -37,7 +40,7 @@ class OpenAIGenerator(ServerGenerator):
         self.base_url = base_url.rstrip("/") if base_url else None
         self.config = config or GenerationConfig()
         self.spec = spec or f"openai:{model}" + (f"@{self.base_url}" if self.base_url else "")
-        self._client = None
+        self._client: Any = None  # the SDK client, made by load()
 
     @property
     def where(self) -> str:

@@ -1,8 +1,9 @@
 """Errors as RFC 9457 problem documents (``application/problem+json``), mapped once for every route.
 
 A ``RagtuneError`` keeps the message the CLI prints, as ``detail``; its class name is ``code``; its status is the
-one its class declares (``http_status``, drawn in the tree in ``ragtune.errors``). Request bodies that are not JSON are 400; bodies that do not
-fit the schema are 422 with one entry per field. Failures that are not ragtune's own are 500 with no detail.
+one its class declares (``http_status``, drawn in the tree in ``ragtune.errors``). Request bodies that are not JSON
+are 400; bodies that do not fit the schema are 422 with one entry per field. Failures that are not ragtune's own
+are 500 with no detail.
 """
 
 from __future__ import annotations
@@ -95,7 +96,8 @@ class BodyLimit:
             return
         declared = dict(scope.get("headers") or []).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > self.max_bytes:
-            await problem(413, "the request body is larger than this server accepts", "RequestEntityTooLarge")(scope, receive, send)
+            await problem(413, "the request body is larger than this server accepts", "RequestEntityTooLarge")(scope, receive,
+                                                                                                               send)
             return
         seen = 0
 

@@ -21,10 +21,12 @@ class FilterSpec(_Request):
 
     source: str | None = Field(None, max_length=500, description="Glob on the source path or file name, e.g. '*.md'.")
     types: list[str] = Field(default_factory=list, max_length=20, description="Document types: txt, md, html, pdf, docx, jsonl.")
-    metadata: dict[str, str | int | float | bool] = Field(default_factory=dict, description="Metadata fields equal to these values.")
+    metadata: dict[str, str | int | float | bool] = Field(default_factory=dict, description="Metadata fields equal to these "
+                                                                                            "values.")
 
     def to_filters(self) -> Filters | None:
-        filters = Filters(source=self.source, types=tuple(t.lower().lstrip(".") for t in self.types), metadata=dict(self.metadata))
+        filters = Filters(source=self.source, types=tuple(t.lower().lstrip(".") for t in self.types),
+                          metadata=dict(self.metadata))
         return filters or None
 
 
@@ -112,7 +114,8 @@ class SearchResponse(BaseModel):
 
 class AskRequest(_Request):
     question: str = Field(..., min_length=1, max_length=4000)
-    model: str | None = Field(None, max_length=200, description="A model spec this server serves (GET /v1/models); default: its default.")
+    model: str | None = Field(None, max_length=200, description="A model spec this server serves (GET /v1/models); default: its "
+                                                                "default.")
     k: int | None = Field(None, ge=1, le=20, description="Context blocks given to the model.")
     mode: SearchMode | None = Field(None, description="Retrieval mode (default: the server's).")
     filters: FilterSpec | None = None
@@ -202,8 +205,10 @@ class AdviseJobRequest(_Request):
     attribution_required: bool | None = None
     content_may_leave: bool | None = None
     changes_per_month: float | None = Field(None, ge=0)
-    eval_job: str | None = Field(None, max_length=32, description="A finished eval job of this index whose results count as evidence.")
-    model: str | None = Field(None, max_length=200, description="Model whose tokenizer counts tokens (default: the served default).")
+    eval_job: str | None = Field(None, max_length=32, description="A finished eval job of this index whose results count as "
+                                                                  "evidence.")
+    model: str | None = Field(None, max_length=200, description="Model whose tokenizer counts tokens (default: the served "
+                                                                "default).")
 
 
 class DecideJobRequest(_Request):

@@ -118,7 +118,8 @@ class Filters:
         return bool(self.source or self.types or self.metadata)
 
     def matches(self, source: str, doc_type: str, metadata: dict[str, Any]) -> bool:
-        if self.source and not fnmatch.fnmatch(source, self.source) and not fnmatch.fnmatch(source.rsplit("/", 1)[-1], self.source):
+        if self.source and not fnmatch.fnmatch(source, self.source) and not fnmatch.fnmatch(source.rsplit("/", 1)[-1],
+                                                                                            self.source):
             return False
         if self.types and doc_type not in self.types:
             return False

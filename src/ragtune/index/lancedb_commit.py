@@ -146,7 +146,7 @@ class SegmentWriter:
         return None
 
     def _merge(self, group: list[dict]) -> None:
-        data = merged([(self.segments[e["id"]], self.alive[e["id"]]) for e in group], self.ivf and self.ivf["id"])
+        data = merged([(self.segments[e["id"]], self.alive[e["id"]]) for e in group], self.ivf["id"] if self.ivf else None)
         gone = {e["id"] for e in group}
         self.entries = [e for e in self.entries if e["id"] not in gone]
         self._write(data)

@@ -65,7 +65,7 @@ class Snapshot:
             sorted_by_ivf = [seg.parts is not None and seg.ivf == self.ivf_id for seg in self.segments]
             self._plain = [i for i, by_ivf in enumerate(sorted_by_ivf) if not by_ivf]
             self._partitioned = [i for i, by_ivf in enumerate(sorted_by_ivf) if by_ivf]
-        self._masks: OrderedDict[str, list[np.ndarray]] = OrderedDict()
+        self._masks: OrderedDict[str, list[np.ndarray | None]] = OrderedDict()
         self._located: dict[str, tuple[int, int]] = {}
         self._guard = threading.Lock()
 
@@ -113,8 +113,9 @@ class Snapshot:
         found = []
         for i, (rows, scores) in enumerate(bm25(self.lexical, terms)):
             keep = scores > 0
-            if masks is not None and masks[i] is not None:
-                keep &= masks[i][rows]
+            mask = masks[i] if masks is not None else None
+            if mask is not None:
+                keep &= mask[rows]
             if keep.any():
                 found.append((i, rows[keep], scores[keep]))
         return self._hits(found, k)
@@ -142,8 +143,9 @@ class Snapshot:
             if not seg.rows:
                 continue
             scores = np.asarray(seg.vectors) @ vector
-            if masks[i] is not None:
-                scores = np.where(masks[i], scores, -np.inf)
+            mask = masks[i]
+            if mask is not None:
+                scores = np.where(mask, scores, -np.inf)
             rows = top(scores, k)
             if len(rows):
                 found.append((i, rows, scores[rows]))
@@ -159,8 +161,9 @@ class Snapshot:
                 continue
             # each partition's rows are contiguous: score them in place, without gathering a copy
             scores = np.concatenate([seg.vectors[a:b] @ vector for a, b in zip(starts.tolist(), stops.tolist()) if b > a])
-            if masks[i] is not None:
-                scores = np.where(masks[i][rows], scores, -np.inf)
+            mask = masks[i]
+            if mask is not None:
+                scores = np.where(mask[rows], scores, -np.inf)
             best = top(scores, k)
             found.append((i, rows[best], scores[best]))
         return found

@@ -4,7 +4,7 @@ commit or a re-embedding adds to them."""
 from __future__ import annotations
 
 import json
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -50,7 +50,7 @@ def open_committed(db, manifest: IndexManifest):
     return chunks, docs
 
 
-def delete_documents(chunks, docs, doc_ids: Sequence[str]) -> list[str]:
+def delete_documents(chunks, docs, doc_ids: Iterable[str]) -> list[str]:
     """Remove the stored ones of ``doc_ids`` and their chunks (a first ingest then writes no empty deletes); the ids
     removed, sorted."""
     gone = sorted(doc_ids)

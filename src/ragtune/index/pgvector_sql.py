@@ -124,7 +124,8 @@ def filter_sql(filters: Filters | None) -> tuple[str, list[Any]]:
     """A SQL condition (prefixed with AND) and its parameters for ``filters`` over the chunk table."""
     if not filters:
         return "", []
-    parts, params = [], []
+    parts: list[str] = []
+    params: list[Any] = []
     if filters.source:
         regex = glob_to_regex(filters.source)
         parts.append("(source ~ %s OR regexp_replace(source, '^.*/', '') ~ %s)")

@@ -12,7 +12,7 @@ import os
 import uuid
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -39,7 +39,7 @@ class Partitioning:
 class SegmentData:
     """A segment in memory, rows aligned across ``table``, ``vectors``, ``keys`` and the postings' rows."""
 
-    table: object  # pyarrow.Table: RECORD_COLUMNS and meta_kv
+    table: Any  # pyarrow.Table: RECORD_COLUMNS and meta_kv
     vectors: np.ndarray
     keys: np.ndarray
     postings: Postings

@@ -188,7 +188,7 @@ def records_from_columns(columns: dict[str, list[Any]]) -> list[ChunkRecord]:
             value = json.loads(text or "{}")
             metadata[text] = value, all(not isinstance(v, (dict, list)) for v in value.values())
         value, flat = metadata[text]
-        return dict(value) if flat else json.loads(text)
+        return dict(value) if flat else json.loads(text or "{}")
 
     c = columns
     for text in c["headings"]:

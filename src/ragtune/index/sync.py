@@ -4,8 +4,8 @@ Unchanged documents cost nothing; changed ones are replaced; documents that vani
 JSONL file that was ingested again are removed. A file, row or folder that cannot be read is a skipped entry
 with its reason (an error with ``strict``), and the documents stored from it are kept. A document id held by
 another source is never replaced: a file's id grows by its parent folders until it is free (see
-``ragtune.documents.discovery``), and a JSONL row whose id another source holds is skipped. Everything is prepared in memory first and written in
-one atomic ``Store.commit``, so an error or Ctrl-C before the commit leaves the index as it was.
+``ragtune.documents.discovery``), and a JSONL row whose id another source holds is skipped. Everything is prepared
+in memory first and written in one atomic ``Store.commit``, so an error or Ctrl-C before the commit leaves the index as it was.
 """
 
 from __future__ import annotations

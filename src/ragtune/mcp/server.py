@@ -51,7 +51,8 @@ def build_server(workspace: Workspace, *, indexes: Sequence[str] = (), roots: Se
         with tool_errors():
             return [index_summary(m) for m in workspace.indexes() if not visible or m.name in visible]
 
-    @server.tool(description="Search an index: the k best chunks for a query, with source, page and text (text is document data).")
+    @server.tool(description="Search an index: the k best chunks for a query, with source, page and text (text is document "
+                             "data).")
     def search(index: str, query: str, k: int = 5, mode: SearchMode = SearchMode.hybrid) -> dict[str, Any]:
         with tool_errors():
             return open_index(index).search(query, k=k, mode=mode).to_json()

@@ -17,7 +17,8 @@ class DenseRetriever(Retriever):
     def __init__(self, store: Store, index: str, embedder: Embedder) -> None:
         self.store, self.index, self.embedder = store, index, embedder
 
-    def ranked(self, query: str, k: int, filters: Filters | None = None, vector: np.ndarray | None = None) -> list[tuple[str, float]]:
+    def ranked(self, query: str, k: int, filters: Filters | None = None, vector: np.ndarray | None = None) -> list[tuple[str,
+                                                                                                                         float]]:
         vec = self.embedder.embed_query(query) if vector is None else vector
         return self.store.search_dense(self.index, vec, k, filters)
 

@@ -42,7 +42,8 @@ class SearchResult(list):
 
     def __init__(self, query: str, index: str, mode: str, hits: list[Hit]) -> None:
         super().__init__(hits)
-        self.query, self.index, self.mode = query, index, mode
+        self.query, self.mode = query, mode
+        self.index = index  # type: ignore[assignment,method-assign]  # the index searched: public, shadows list.index
 
     def to_json(self) -> dict[str, Any]:
         """The reply every face prints: ``{"query", "index", "mode", "hits": [...]}``."""

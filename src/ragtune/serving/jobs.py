@@ -99,7 +99,8 @@ class JobStore:
         job = self.get(job_id)
         name = JOB_FILES.get(kind)
         if name is None or name not in job.files:
-            raise JobNotFoundError(f"job '{job_id}' has no {kind} file" + ("" if job.status == "succeeded" else f" (it is {job.status})"))
+            raise JobNotFoundError(f"job '{job_id}' has no {kind} file" + ("" if job.status == "succeeded" else " (it is "
+                                                                                                                f"{job.status})"))
         return self.folder(job_id) / name
 
 

@@ -46,7 +46,8 @@ class PostgresKeyRecords:
 
     @staticmethod
     def _records(rows) -> dict[str, ApiKey]:
-        return {key_id: ApiKey.model_validate(record if isinstance(record, dict) else json.loads(record)) for key_id, record in rows}
+        return {key_id: ApiKey.model_validate(record if isinstance(record, dict) else json.loads(record)) for key_id,
+                record in rows}
 
     def load(self) -> dict[str, ApiKey]:
         import psycopg

@@ -54,14 +54,16 @@ class TrainingConfig(BaseModel):
     name: str = Field(..., description="Registry name; each run adds a version NAME@vN.")
     epochs: float = Field(1.0, gt=0, description="Passes over the training data.")
     max_steps: int | None = Field(None, ge=1, description="Stop after this many optimiser steps (overrides epochs).")
-    time_budget_s: float | None = Field(None, gt=0, description="Stop (and publish) once training has run this long, resumed runs included.")
+    time_budget_s: float | None = Field(None, gt=0, description="Stop (and publish) once training has run this long, resumed "
+                                                                "runs included.")
     learning_rate: float = Field(2e-4, gt=0, description="Peak learning rate (linear decay after warmup).")
     warmup_ratio: float = Field(0.03, ge=0, lt=1, description="Share of steps spent warming up.")
     weight_decay: float = Field(0.0, ge=0, description="AdamW weight decay.")
     batch_size: int = Field(4, ge=1, description="Rows per device batch.")
     save_steps: int = Field(50, ge=1, description="Checkpoint every N steps (what --resume continues from).")
     eval_steps: int | None = Field(None, ge=1, description="Evaluate every N steps; by default once per epoch.")
-    early_stopping: int | None = Field(None, ge=1, description="Stop after this many evaluations without a better held-out score.")
+    early_stopping: int | None = Field(None, ge=1, description="Stop after this many evaluations without a better held-out "
+                                                               "score.")
     logging_steps: int = Field(5, ge=1, description="Log the training loss every N steps.")
     seed: int = Field(0, description="Seed for splits, shuffling and initialisation.")
     device: Device = Field(Device.cpu, description="cpu (default), cuda, or auto (cuda when present).")
@@ -109,7 +111,10 @@ class TrainingEvent:
 class Tuner(Protocol):
     """Trains a model and publishes it in the registry."""
 
-    kind: str
+    @property
+    def kind(self) -> str:
+        """The card's kind: ``"lora"``, ``"embedding"``, ``"reranker"`` ..."""
+        ...
 
     def train(self, progress: Callable[[TrainingEvent], None] | None = None) -> ModelCard:
         """Train to the end and publish the next version; see the module docstring for the guarantees."""
@@ -220,7 +225,8 @@ class BaseTuner:
                          library_versions=library_versions(*self.libraries), **fields)
 
     def stage_model(self, target: Path, marker: str, save_last: Callable[[Path], None], best_usable: bool = True) -> bool:
-        """Copy the run's best model (a folder holding ``marker``) to ``target``, or else ``save_last`` there; True for the best."""
+        """Copy the run's best model (a folder holding ``marker``) to ``target``, or else ``save_last`` there; True for
+        the best."""
         best = self.run_dir / BEST_DIR
         if best_usable and best.is_dir() and (best / marker).is_file():
             shutil.copytree(best, target)

@@ -70,7 +70,8 @@ class ChatModel:
         self.load()
         tok, model = self._tokenizer, self._model
         tok.padding_side = "left"
-        stop = [t for t in {tok.eos_token_id, tok.convert_tokens_to_ids("<|im_end|>") if "<|im_end|>" in tok.get_vocab() else None}
+        stop = [t for t in {tok.eos_token_id,
+                            tok.convert_tokens_to_ids("<|im_end|>") if "<|im_end|>" in tok.get_vocab() else None}
                 if t is not None]
         replies: list[str] = []
         for start in range(0, len(conversations), batch_size):

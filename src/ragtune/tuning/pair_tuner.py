@@ -137,7 +137,8 @@ class PairTuner(BaseTuner):
         model.model_card_data.widget = [{"source_sentence": "", "sentences": []}]
         evaluator = self.evaluator(data)
         if evaluator is not None and state.data.get("before") is None:
-            notify(TrainingEvent("info", message=f"scoring the base model on {data.counts.get('held_out_queries', 0)} held-out queries"))
+            notify(TrainingEvent("info", message=f"scoring the base model on {data.counts.get('held_out_queries', 0)} held-out "
+                                                 "queries"))
             state.data["before"] = short_scores(evaluator(model))
             state.save()
             notify(TrainingEvent("eval", step=0, scores=state.data["before"], message="before training"))
@@ -156,11 +157,13 @@ class PairTuner(BaseTuner):
         has_eval = evaluator is not None
         args = trainer_arguments(args_cls, cfg, self.run_dir, max_steps, device, logging_steps=min(cfg.logging_steps, max_steps),
                                  eval_strategy="steps" if has_eval else "no",
-                                 eval_steps=(cfg.eval_steps or steps_per_epoch) if has_eval else None, **self.training_arguments())
+                                 eval_steps=(cfg.eval_steps or steps_per_epoch) if has_eval else None,
+                                 **self.training_arguments())
         trainer = trainer_cls(model=model, args=args, train_dataset=dataset, loss=self.loss(model, data),
                               evaluator=evaluator, callbacks=[callback])
         callback.notify(TrainingEvent("start", step=0, max_steps=max_steps,
-                                      message=f"{len(data.train)} training pairs ({len(dataset)} rows), {data.counts.get('held_out_queries', 0)} "
+                                      message=f"{len(data.train)} training pairs ({len(dataset)} rows), "
+                                              f"{data.counts.get('held_out_queries', 0)} "
                                               f"held-out queries, {max_steps} steps of {cfg.batch_size}"))
         result = train_to_end(trainer, checkpoint, callback, has_eval, cfg.name)
         return {
@@ -187,7 +190,8 @@ class PairTuner(BaseTuner):
             scores["held_out"] = {"before": callback.run.data["before"], "after": after or {},
                                   "queries": data.counts.get("held_out_queries", 0), "corpus": data.counts.get("eval_corpus", 0)}
         scores.update(self.after_training(target, data, callback.notify))
-        return self.card(base_model=base, data=DataInfo(path=data.where, sha256=data.sha256, format=data.format, rows=data.counts),
+        return self.card(base_model=base, data=DataInfo(path=data.where, sha256=data.sha256, format=data.format,
+                                                        rows=data.counts),
                          metrics={**metrics, "notes": data.notes}, scores=scores, wall_time_s=round(callback.elapsed(), 2),
                          files={"model": MODEL_DIR, "log": LOG_FILE})
 

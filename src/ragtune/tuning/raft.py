@@ -67,7 +67,8 @@ class RaftSettings(BaseModel):
     min_support: float = Field(0.5, gt=0, le=1, description="Share of the answer's content words a chunk must hold to "
                                                               "support it (oracle without gold; never a distractor).")
     min_context_match: float = Field(CONTEXT_MATCH, gt=0, le=1, description="Share of word 4-grams a chunk and a gold "
-                                     "context must share for the chunk to count as that context (as citation precision counts it).")
+                                     "context must share for the chunk to count as that context (as citation precision counts "
+                                     "it).")
     system: str | None = Field(None, description="Extra system prompt, as ask --system gives it.")
     seed: int = Field(0, description="Seed of the oracle drop, the block order and the random distractors.")
 
@@ -134,7 +135,8 @@ def cite_answer(answer: str, marker: int) -> str:
         while end < len(plain) and plain[end] in ".!?:;":
             end += 1
         body = plain[s.start:end]
-        out.append(plain[pos:s.start] + (f"{body[:-1]} [{marker}]{body[-1]}" if body and body[-1] in ".!?" else f"{body} [{marker}]"))
+        out.append(plain[pos:s.start] + (f"{body[:-1]} [{marker}]{body[-1]}" if body and body[-1] in ".!?" else f"{body} "
+                                                                                                                f"[{marker}]"))
         pos = end
     return "".join(out).strip()
 
@@ -253,7 +255,8 @@ class RaftBuilder:
         if q.reference_contexts:
             matched = oracle_chunks(q, self.retriever, s.candidates, s.min_context_match)
             if not matched:
-                return None, set(), f"gold context not in index '{self.index}' (no chunk shares {s.min_context_match:.0%} of its passages)"
+                return None, set(), (f"gold context not in index '{self.index}' (no chunk shares {s.min_context_match:.0%} "
+                                     "of its passages)")
             return best(matched), {c.chunk_id for c in matched}, ""
         supporting = [h.chunk for h in retrieved if coverage(answer_terms, set(content_terms(h.chunk.text))) >= s.min_support]
         if not supporting:

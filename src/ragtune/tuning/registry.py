@@ -51,14 +51,17 @@ class ModelCard(BaseModel):
     name: str = Field(..., description="Registry name.")
     version: int = Field(0, ge=0, description="Version number, set when the version is published.")
     created_at: str = Field("", description="UTC time of publication (ISO 8601).")
-    base_model: dict[str, Any] = Field(default_factory=dict, description="spec, resolved location and architecture of the base model.")
+    base_model: dict[str, Any] = Field(default_factory=dict, description="spec, resolved location and architecture of the base "
+                                                                         "model.")
     data: DataInfo | None = Field(None, description="Training data.")
     settings: dict[str, Any] = Field(default_factory=dict, description="The full training configuration.")
     metrics: dict[str, Any] = Field(default_factory=dict, description="Training figures: losses, steps, tokens/s, peak RSS.")
     scores: dict[str, Any] = Field(default_factory=dict, description="Evaluation scores recorded after training.")
     wall_time_s: float = Field(0.0, ge=0, description="Training wall time, summed over resumed runs.")
-    library_versions: dict[str, str] = Field(default_factory=dict, description="Versions of ragtune, torch, transformers, peft ...")
-    files: dict[str, str] = Field(default_factory=dict, description="Role -> path inside the version folder (adapter, tokenizer, log).")
+    library_versions: dict[str, str] = Field(default_factory=dict, description="Versions of ragtune, torch, transformers, peft "
+                                                                               "...")
+    files: dict[str, str] = Field(default_factory=dict, description="Role -> path inside the version folder (adapter, tokenizer, "
+                                                                    "log).")
 
     @property
     def ref(self) -> str:
@@ -68,7 +71,8 @@ class ModelCard(BaseModel):
 def check_model_name(name: str) -> str:
     """``name`` if it is a valid registry name (lowercase letters, digits, '.', '_', '-'); ``InputError`` otherwise."""
     if not isinstance(name, str) or not _NAME.match(name):
-        raise InputError(f"model name '{name}': use 1-64 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit")
+        raise InputError(f"model name '{name}': use 1-64 lowercase letters, digits, '.', '_' or '-', starting with a letter or "
+                         "digit")
     return name
 
 
@@ -122,7 +126,8 @@ class ModelRegistry:
         if version is None:
             version = versions[-1]
         elif version not in versions:
-            raise ModelNotFoundError(f"model '{name}' has no version v{version} (versions: {', '.join(f'v{v}' for v in versions)})")
+            raise ModelNotFoundError(f"model '{name}' has no version v{version} (versions: "
+                                     f"{', '.join(f'v{v}' for v in versions)})")
         return self.model_dir(name) / f"v{version}"
 
     def card(self, ref: str) -> ModelCard:

@@ -141,7 +141,8 @@ class RunCallback(TrainerCallback):
         done = state.global_step - self.start_step
         eta = (time.monotonic() - self.train_started) / done * (state.max_steps - state.global_step) if done else None
         loss = next((h["loss"] for h in reversed(state.log_history) if "loss" in h), None)
-        self.notify(TrainingEvent("step", step=state.global_step, max_steps=state.max_steps, loss=loss, eta_s=eta, epoch=state.epoch))
+        self.notify(TrainingEvent("step", step=state.global_step, max_steps=state.max_steps, loss=loss, eta_s=eta,
+                                  epoch=state.epoch))
         if self.time_budget_s:  # every rank stops at the same step (the clocks of the ranks differ a little)
             over = ranks.agree(self.elapsed() >= self.time_budget_s)
             if over and not control.should_training_stop:
@@ -210,8 +211,10 @@ def trainer_arguments(args_class: type, config: TrainingConfig, run_dir: Path, m
     values = {
         "output_dir": str(run_dir / "checkpoints"), "per_device_train_batch_size": config.batch_size,
         "per_device_eval_batch_size": config.batch_size, "learning_rate": config.learning_rate,
-        "weight_decay": config.weight_decay, "warmup_steps": round(config.warmup_ratio * max_steps), "lr_scheduler_type": "linear",
-        "max_steps": max_steps, "num_train_epochs": config.epochs, "logging_steps": config.logging_steps, "save_strategy": "steps",
+        "weight_decay": config.weight_decay, "warmup_steps": round(config.warmup_ratio * max_steps),
+        "lr_scheduler_type": "linear",
+        "max_steps": max_steps, "num_train_epochs": config.epochs, "logging_steps": config.logging_steps,
+        "save_strategy": "steps",
         "save_steps": config.save_steps, "save_total_limit": 2, "seed": config.seed, "data_seed": config.seed,
         "use_cpu": device == "cpu", "report_to": "none", "disable_tqdm": True, "dataloader_num_workers": 0, "log_level": "error",
     }

@@ -38,4 +38,5 @@ def loader_for(path: Path, jsonl_fields: JsonlFields | None = None, on_skip: Row
     for loader in _loaders(jsonl_fields, on_skip, limits):
         if suffix in loader.suffixes:
             return loader
-    raise InputError(f"{path}: unsupported file type '{suffix or '(none)'}' (supported: {', '.join(sorted(supported_suffixes()))})")
+    raise InputError(f"{path}: unsupported file type '{suffix or '(none)'}' (supported: "
+                     f"{', '.join(sorted(supported_suffixes()))})")

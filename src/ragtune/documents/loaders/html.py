@@ -26,7 +26,7 @@ class HtmlLoader:
         title = soup.title.get_text(" ", strip=True) if soup.title else path.stem
         for tag in soup.find_all(_DROP):
             tag.decompose()
-        for tag in soup.find_all(attrs={"role": ["navigation", "banner", "contentinfo"]}):
+        for tag in soup.find_all(role=["navigation", "banner", "contentinfo"]):
             tag.decompose()
         root = soup.find("main") or soup.find("article") or soup.body or soup
         parts: list[tuple[str, int | None, tuple[str, ...]]] = []

@@ -36,9 +36,9 @@ def pypdf_pages(path: Path) -> Pages:
     reader = PdfReader(str(path))
     if reader.is_encrypted:
         try:
-            ok = reader.decrypt("")
+            ok = bool(reader.decrypt(""))
         except Exception:  # noqa: BLE001 - pypdf raises several types here
-            ok = 0
+            ok = False
         if not ok:
             raise EncryptedPdfError(f"{path}: encrypted PDF (a password is needed to read it)")
     pages = [page.extract_text() or "" for page in reader.pages]

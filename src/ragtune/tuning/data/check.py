@@ -122,7 +122,8 @@ def output_report(examples: ExampleSet) -> dict[str, Any]:
     shapes = Counter(tuple(sorted(v)) if isinstance(v, dict) else type(v).__name__ for v in values)
     return {"kind": "json", "rows": len(values), "schema": {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema},
             "shapes": len(shapes), "main_shape_share": round(shapes.most_common(1)[0][1] / len(values), 4) if values else 0.0,
-            "fit": round(1 - len(misfits) / len(values), 4) if values else 0.0, "misfits": len(misfits), "misfit_lines": misfits[:_SHOWN]}
+            "fit": round(1 - len(misfits) / len(values), 4) if values else 0.0, "misfits": len(misfits),
+            "misfit_lines": misfits[:_SHOWN]}
 
 
 def verdict(report: CheckReport) -> dict[str, Any]:
@@ -159,7 +160,8 @@ def verdict(report: CheckReport) -> dict[str, Any]:
     level = "not_ready" if blocking else "marginal" if caution else "ready"
     reasons = blocking + caution or [f"{valid} consistent examples"]
     return {"level": level, "ready": level != "not_ready", "reasons": reasons,
-            "facts": {"examples": valid, "json_outputs": out.get("kind") == "json", "format": ex.format.value if ex.format else None}}
+            "facts": {"examples": valid, "json_outputs": out.get("kind") == "json",
+                      "format": ex.format.value if ex.format else None}}
 
 
 def check_examples(examples: ExampleSet, tokenizer: Any | None = None, max_length: int = 512, tokenizer_name: str = "",

@@ -185,7 +185,7 @@ def read_examples(path: Path | str, system: str | None = None, mixed_outputs: bo
     file_format = formats.most_common(1)[0][0] if formats else None
     examples: list[Example] = []
     for number, row, fmt in parsed:
-        if fmt is not file_format:
+        if file_format is not None and fmt is not file_format:  # (never None once a row is parsed)
             issues.append(Issue(name, number, None, f"{fmt.value} format, but the file is {file_format.value} "
                                                     f"({formats[file_format]} rows): one file holds one format"))
             continue
@@ -266,6 +266,7 @@ def _completion_messages(row: dict[str, Any], fmt: ExampleFormat, issues: _RowIs
         issues.bad("output", "must be a non-empty string or a JSON object")
     if issues:
         return [], None
+    assert isinstance(prompt, str) and isinstance(output, str)  # every other case is an issue above
     user = prompt if not extra or not extra.strip() else f"{prompt}\n\n{extra}"
     return [{"role": "user", "content": user}, {"role": "assistant", "content": output}], output_json
 

@@ -1,8 +1,8 @@
 """Infer a JSON Schema from the JSON outputs of a data set, and measure how many outputs fit it.
 
 The schema describes the consensus of the rows: types, keys and string values that occur only rarely
-(fewer than ``max(2, 0.2%)`` of the values at that place, once there are 50 or more) are treated as deviations and left out, so the
-rows that carry them do not fit. Keys present in at least 98% of the objects are required; string fields
+(fewer than ``max(2, 0.2%)`` of the values at that place, once there are 50 or more) are treated as deviations and
+left out, so the rows that carry them do not fit. Keys present in at least 98% of the objects are required; string fields
 with a few common values that cover 99% of the rows (an intent, a label) become an ``enum``.
 """
 

@@ -31,7 +31,8 @@ class SplitReport:
     strata: dict[str, dict[str, int]]
 
     def to_json(self) -> dict[str, Any]:
-        return {"train": str(self.train_path), "test": str(self.test_path), "rows": {"train": self.train_rows, "test": self.test_rows},
+        return {"train": str(self.train_path), "test": str(self.test_path), "rows": {"train": self.train_rows,
+                                                                                     "test": self.test_rows},
                 "seed": self.seed, "stratify": self.stratify, "strata": self.strata}
 
 
@@ -87,7 +88,8 @@ def split_examples(path: Path | str, test: float = 0.1, seed: int = 0, stratify:
     """Write ``<stem>.train.jsonl`` and ``<stem>.test.jsonl``; ``test`` is a fraction (<1) or a row count (>=1)."""
     path = Path(path)
     examples = read_examples(path)
-    bad_json = [i for i in examples.issues if i.field is None and i.message.startswith(("not valid JSON", "expected a JSON object"))]
+    bad_json = [i for i in examples.issues if i.field is None and i.message.startswith(("not valid JSON", "expected a JSON "
+                                                                                                          "object"))]
     if bad_json:
         raise InputError(f"{bad_json[0]} (fix the file first: ragtune data check {path})")
     lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -109,7 +111,10 @@ def split_examples(path: Path | str, test: float = 0.1, seed: int = 0, stratify:
         groups[key].append(number)
         if key not in strata_of:
             value = field_value(json.loads(line), stratify) if stratify else None
-            strata_of[key] = "(missing)" if stratify and value is None else json.dumps(value, ensure_ascii=False, sort_keys=True) if not isinstance(value, str) else value
+            if stratify and value is None:
+                strata_of[key] = "(missing)"
+            else:
+                strata_of[key] = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
     if stratify and all(s == "(missing)" for s in strata_of.values()):
         raise InputError(f"--stratify {stratify}: no row has this field")
     by_stratum: dict[str, list[str]] = defaultdict(list)

@@ -21,8 +21,10 @@ class EmbeddingTuneConfig(PairTuneConfig):
 
     loss: EmbeddingLoss = Field(EmbeddingLoss.mnrl, description="mnrl, or cached-mnrl for batches larger than memory allows.")
     mini_batch_size: int = Field(16, ge=1, description="cached-mnrl: texts per forward pass.")
-    matryoshka_dims: list[int] | None = Field(None, description="Train with MatryoshkaLoss at these dimensions (largest first), so embeddings truncate well.")
-    output_dim: int | None = Field(None, ge=8, description="Dimension of the published embedder (truncated; needs matryoshka_dims to stay good).")
+    matryoshka_dims: list[int] | None = Field(None, description="Train with MatryoshkaLoss at these dimensions (largest first), "
+                                                                "so embeddings truncate well.")
+    output_dim: int | None = Field(None, ge=8, description="Dimension of the published embedder (truncated; needs "
+                                                           "matryoshka_dims to stay good).")
 
     @model_validator(mode="after")
     def _dims(self) -> "EmbeddingTuneConfig":

@@ -21,9 +21,12 @@ class LoraConfig(TrainingConfig):
     """Everything a LoRA fine-tune needs besides the workspace (the training loop's settings: ``TrainingConfig``)."""
 
     data: Path = Field(..., description="Training examples (JSONL).")
-    base: str = Field("local", description="Base model spec: 'local', 'local:<dir or hub id>', 'gguf:<file>', a folder or a hub id.")
-    eval_data: Path | None = Field(None, description="Held-out examples for eval loss; by default eval_fraction of data is held out.")
-    eval_fraction: float = Field(0.1, ge=0, lt=0.5, description="Share of data held out for eval loss when no eval_data is given (0: none).")
+    base: str = Field("local", description="Base model spec: 'local', 'local:<dir or hub id>', 'gguf:<file>', a folder or a hub "
+                                           "id.")
+    eval_data: Path | None = Field(None, description="Held-out examples for eval loss; by default eval_fraction of data is held "
+                                                     "out.")
+    eval_fraction: float = Field(0.1, ge=0, lt=0.5, description="Share of data held out for eval loss when no eval_data is given "
+                                                                "(0: none).")
     max_eval_rows: int = Field(200, ge=1, description="At most this many held-out rows are evaluated.")
     system: str | None = Field(None, description="System prompt for rows that carry none.")
     rank: int = Field(16, ge=1, le=512, description="LoRA rank r.")

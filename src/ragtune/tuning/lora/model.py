@@ -15,7 +15,8 @@ from ragtune.tuning.lora.config import LoraTargets
 _LLAMA_LIKE = (["q_proj", "k_proj", "v_proj", "o_proj"], ["gate_proj", "up_proj", "down_proj"])
 TARGET_MODULES: dict[str, tuple[list[str], list[str]]] = {
     **{t: _LLAMA_LIKE for t in ("llama", "mistral", "mixtral", "qwen2", "qwen2_moe", "qwen3", "qwen3_moe", "gemma", "gemma2",
-                                 "gemma3", "gemma3_text", "olmo", "olmo2", "granite", "smollm3", "cohere", "starcoder2", "deepseek_v2")},
+                                 "gemma3", "gemma3_text", "olmo", "olmo2", "granite", "smollm3", "cohere", "starcoder2",
+                                 "deepseek_v2")},
     "phi3": (["qkv_proj", "o_proj"], ["gate_up_proj", "down_proj"]),
     "phi": (["q_proj", "k_proj", "v_proj", "dense"], ["fc1", "fc2"]),
     "gpt2": (["c_attn"], ["c_proj", "c_fc"]),
@@ -75,7 +76,8 @@ def completion_trainer_class():
             labels = inputs.get("labels")
             base = self.accelerator.unwrap_model(model)
             forward = getattr(getattr(base, "get_base_model", lambda: base)(), "forward", None)
-            if labels is None or return_outputs or forward is None or "logits_to_keep" not in inspect.signature(forward).parameters:
+            takes_logits_to_keep = forward is not None and "logits_to_keep" in inspect.signature(forward).parameters
+            if labels is None or return_outputs or not takes_logits_to_keep:
                 self.loss_is_scaled_for_ga = None
                 return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
             targets = labels[:, 1:]
@@ -110,7 +112,8 @@ def load_base(base: BaseModelRef, device: str, load_in_4bit: bool = False) -> tu
             except ImportError as exc:
                 raise ConfigError("4-bit QLoRA needs bitsandbytes: pip install bitsandbytes") from exc
             kwargs["quantization_config"] = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
-                                                               bnb_4bit_compute_dtype=kwargs["dtype"], bnb_4bit_use_double_quant=True)
+                                                               bnb_4bit_compute_dtype=kwargs["dtype"],
+                                                               bnb_4bit_use_double_quant=True)
             kwargs["device_map"] = {"": 0}
     try:
         tokenizer = AutoTokenizer.from_pretrained(base.location)

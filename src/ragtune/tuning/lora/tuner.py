@@ -125,7 +125,8 @@ class LoraTuner(BaseTuner):
         callback = _RunCallback(self, state, notify, started, model)
         trainer = completion_trainer_class()(model=model, args=args, train_dataset=data.train, eval_dataset=data.eval or None,
                                              data_collator=Collator(tokenizer.pad_token_id), callbacks=[callback])
-        notify(TrainingEvent("start", step=0, max_steps=max_steps, message=f"{len(data.train)} training rows, {len(data.eval)} held out, "
+        notify(TrainingEvent("start", step=0, max_steps=max_steps, message=f"{len(data.train)} training rows, {len(data.eval)} "
+                                                                           "held out, "
                                                                            f"{trainable:,} trainable parameters"))
         result = train_to_end(trainer, checkpoint, callback, has_eval, cfg.name)
         return _Trained(trainer, callback, result, max_steps, trainable, time.monotonic() - started, callback.elapsed())
@@ -154,7 +155,8 @@ class LoraTuner(BaseTuner):
         else:
             metrics["published"] = "last step"
         tokenizer.save_pretrained(str(adapter))
-        write_training_questions(staging / QUESTIONS_FILE, read_examples(cfg.data, system=cfg.system, mixed_outputs=cfg.mixed_outputs).valid)
+        write_training_questions(staging / QUESTIONS_FILE, read_examples(cfg.data, system=cfg.system,
+                                                                         mixed_outputs=cfg.mixed_outputs).valid)
         for path in self.attachments.values():
             shutil.copy2(path, staging / path.name)
         self.stage_log(staging)

@@ -30,15 +30,19 @@ class PairsConfig(BaseModel):
     beir: Path | None = Field(None, description="BEIR folder: corpus.jsonl, queries.jsonl, qrels/<split>.tsv.")
     split: str = Field("train", description="Qrels split of a BEIR folder.")
     from_index: str | None = Field(None, description="Index whose chunks become synthetic pairs (no labels needed).")
-    generator: str | None = Field(None, description="Model spec that writes synthetic questions; offline titles, headings and key sentences without one.")
+    generator: str | None = Field(None, description="Model spec that writes synthetic questions; offline titles, headings and "
+                                                    "key sentences without one.")
     samples: int = Field(1000, ge=1, description="Chunks sampled for synthetic pairs.")
     negatives: int = Field(1, ge=0, le=32, description="Hard negatives per pair (0: in-batch negatives only).")
-    negatives_from: str | None = Field(None, description="Index to mine negatives from (default: from_index; a BEIR folder alone mines its corpus with BM25).")
+    negatives_from: str | None = Field(None, description="Index to mine negatives from (default: from_index; a BEIR folder alone "
+                                                         "mines its corpus with BM25).")
     mine_depth: int = Field(30, ge=2, le=1000, description="Candidates each search method returns per query when mining.")
-    margin: float = Field(0.95, gt=0, le=1.0, description="False-negative guard: drop candidates whose dense score reaches margin x the positive's.")
+    margin: float = Field(0.95, gt=0, le=1.0, description="False-negative guard: drop candidates whose dense score reaches "
+                                                          "margin x the positive's.")
     eval_fraction: float = Field(0.1, ge=0, lt=0.5, description="Share of queries held out for evaluation (0: none).")
     max_eval_queries: int = Field(200, ge=1, description="At most this many held-out queries.")
-    eval_corpus_size: int = Field(1000, ge=10, description="Size of the held-out evaluation corpus: the held-out positives, an equal share of hard candidates per query, then random distractors.")
+    eval_corpus_size: int = Field(1000, ge=10, description="Size of the held-out evaluation corpus: the held-out positives, an "
+                                                           "equal share of hard candidates per query, then random distractors.")
     seed: int = Field(0, description="Seed for sampling, the split and filling negatives.")
 
     @model_validator(mode="after")
@@ -107,7 +111,8 @@ class PairData:
     @property
     def sha256(self) -> str:
         """Hash of the prepared pairs (train and held out, negatives included): the card's data hash."""
-        body = json.dumps([[asdict(p) for p in self.train], [asdict(p) for p in self.held_out]], sort_keys=True, ensure_ascii=False)
+        body = json.dumps([[asdict(p) for p in self.train], [asdict(p) for p in self.held_out]], sort_keys=True,
+                          ensure_ascii=False)
         return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
     def to_json(self) -> dict[str, Any]:
@@ -120,4 +125,5 @@ class PairData:
         return cls(format=data["format"], where=data["where"], train=[Pair(**p) for p in data["train"]],
                    held_out=[Pair(**p) for p in data["held_out"]], corpus=data["corpus"], candidates=data["candidates"],
                    counts=data["counts"], notes=data["notes"],
-                   first_stage={q: [(c[0], c[1], bool(c[2])) for c in ranked] for q, ranked in data.get("first_stage", {}).items()})
+                   first_stage={q: [(c[0], c[1], bool(c[2])) for c in ranked] for q, ranked in data.get("first_stage",
+                                                                                                        {}).items()})

@@ -57,11 +57,13 @@ def _read_source(config: PairsConfig, store: Store | None, generator: Any, say: 
         return _Source(pairs, corpus, {d: d for d in corpus}, counts, notes)
     if store is None:
         raise InputError("synthetic pairs need the workspace's store")
+    assert config.from_index is not None  # PairsConfig holds exactly one source
     chunks = store.all_chunks(config.from_index)
     if not chunks:
         raise InputError(f"index '{config.from_index}' holds no chunks to make pairs from")
     say(f"writing synthetic pairs for up to {config.samples} chunks of '{config.from_index}'"
-        + (f" with {getattr(generator, 'spec', 'a generator')}" if generator is not None else " (offline: headings and key sentences)"))
+        + (f" with {getattr(generator, 'spec', 'a generator')}" if generator is not None else " (offline: headings and key "
+                                                                                              "sentences)"))
     pairs, counts = synthetic_pairs(chunks, config.samples, config.seed, generator, say)
     if not pairs:
         raise InputError(f"index '{config.from_index}': no chunk gave a synthetic pair (chunks are too short)")
@@ -99,7 +101,8 @@ def _held_out_candidates(held: list[Pair], found: dict[str, list[Candidate]], co
     for qid in held_qids:
         group = [p for p in held if p.query_id == qid]
         ids, docs = {p.positive_id for p in group}, {p.positive_doc for p in group if p.positive_doc}
-        out.first_stage[qid] = [(c.id, c.text, c.id in ids or c.doc_id in docs or any(near_duplicate(c.text, p.positive) for p in group))
+        out.first_stage[qid] = [(c.id, c.text, c.id in ids or c.doc_id in docs or any(near_duplicate(c.text,
+                                                                                                     p.positive) for p in group))
                                 for c in found.get(qid, [])]
         # Hard distractors of a held-out query: its best candidates (the corpus budget shared between the queries),
         # less anything of a held-out positive's document.
@@ -132,9 +135,11 @@ def build_pairs(config: PairsConfig, *, store: Store | None = None, embedder_for
     pairs, duplicates = _dedupe(source.pairs)
     train, held = split_queries(pairs, config.eval_fraction, config.max_eval_queries, config.seed)
     search = _candidate_search(config, store, embedder_for, source.pool, held)
-    heldout, mined = _HeldOut(), {}
+    heldout = _HeldOut()
+    mined: dict[str, int] = {}
     if search is not None and (config.negatives or held):
-        say(f"mining hard negatives ({'BM25 + dense from index ' + repr(config.mining_index) if config.mining_index else 'BM25 over the corpus'})")
+        say("mining hard negatives "
+            f"({'BM25 + dense from index ' + repr(config.mining_index) if config.mining_index else 'BM25 over the corpus'})")
         found, mined = mine_negatives(train + held, search, negatives=config.negatives, depth=config.mine_depth,
                                       margin=config.margin, notify=say)
         heldout = _held_out_candidates(held, found, config, source.pool_docs)

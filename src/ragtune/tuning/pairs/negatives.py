@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -48,15 +48,16 @@ class IndexCandidates:
         return m.documents, m.chunks
 
     def search(self, queries: list[str], depth: int) -> list[tuple[list[Candidate], float | None]]:
-        vectors = self.embedder.embed_queries(queries) if queries else []
-        out = []
+        vectors: Any = self.embedder.embed_queries(queries) if queries else []
+        out: list[tuple[list[Candidate], float | None]] = []
         for query, vector in zip(queries, vectors):
             dense = self.store.search_dense(self.index, vector, depth)
             lexical = self.store.search_lexical(self.index, query, depth)
             fused = rrf_fuse({"dense": dense, "lexical": lexical}, {}, 60)
             records = self.store.get_chunks(self.index, [cid for cid, _, _ in fused])
-            out.append(([Candidate(r.chunk_id, r.doc_id, r.index_text, parts.get("dense")) for r, (_, _, parts) in zip(records, fused)],
-                        dense[-1][1] if len(dense) >= depth else None))
+            candidates = [Candidate(r.chunk_id, r.doc_id, r.index_text, parts.get("dense"))
+                          for r, (_, _, parts) in zip(records, fused)]
+            out.append((candidates, dense[-1][1] if len(dense) >= depth else None))
         return out
 
     def dense_positive(self, queries: list[str], positives: list[str]) -> list[float] | None:
@@ -79,7 +80,7 @@ class CorpusCandidates:
         return len(self.ids), len(self.ids)
 
     def search(self, queries: list[str], depth: int) -> list[tuple[list[Candidate], float | None]]:
-        out = []
+        out: list[tuple[list[Candidate], float | None]] = []
         for query in queries:
             scores = self.bm25.scores(query)
             top = np.argsort(-scores, kind="stable")[:depth]
@@ -122,7 +123,7 @@ def mine_negatives(pairs: list[Pair], search: CandidateSearch, *, negatives: int
     pos_dense = search.dense_positive([p.query for p in pairs], [p.positive for p in pairs])
     pos_score = {id(p): s for p, s in zip(pairs, pos_dense)} if pos_dense is not None else {}
     found: dict[str, list[Candidate]] = {}
-    counts = Counter()
+    counts: Counter[str] = Counter()
     step = 64
     for start in range(0, len(qids), step):
         batch = qids[start:start + step]
@@ -169,7 +170,8 @@ def fill_negatives(pairs: list[Pair], n: int, seed: int) -> int:
         while len(p.negatives) < n and tries < 50 and len(pairs) > 1:
             tries += 1
             other = rng.choice(pairs)
-            if other.query_id != p.query_id and other.positive not in p.negatives and not near_duplicate(other.positive, p.positive):
+            if other.query_id != p.query_id and other.positive not in p.negatives and not near_duplicate(other.positive,
+                                                                                                         p.positive):
                 p.negatives.append(other.positive)
                 filled += 1
     return filled

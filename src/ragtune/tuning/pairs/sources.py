@@ -46,7 +46,8 @@ def read_pairs(path: str | Path) -> list[Pair]:
             if value is None:
                 raise InputError(f"{where}: field '{key}' is missing")
             if not isinstance(value, str) or not value.strip():
-                raise InputError(f"{where}: field '{key}' is empty" if isinstance(value, str) else f"{where}: field '{key}' must be text")
+                raise InputError(f"{where}: field '{key}' is empty" if isinstance(value, str) else f"{where}: field '{key}' must "
+                                                                                                   "be text")
             texts[keys[0]] = value.strip()
         key, negs = _field(row, _NEGATIVE_KEYS)
         negs = [] if negs is None else [negs] if isinstance(negs, str) else negs
@@ -146,7 +147,7 @@ def synthetic_pairs(chunks: list[ChunkRecord], samples: int, seed: int, generato
     idf = {w: math.log((n + 1) / (f + 0.5)) for w, f in df.items()}
     default_idf = math.log(n + 1)
     pairs: list[Pair] = []
-    counts = Counter()
+    counts: Counter[str] = Counter()
     seen_heads: set[tuple[str, str]] = set()
     options = None
     for i, c in enumerate(picked, start=1):
@@ -155,7 +156,8 @@ def synthetic_pairs(chunks: list[ChunkRecord], samples: int, seed: int, generato
 
             options = options or GenerateOptions(max_new_tokens=48, temperature=0.0, stop=["\n\n"])
             try:
-                reply = generator.generate(Prompt(messages=[{"role": "user", "content": _QUESTION_PROMPT.format(text=c.index_text)}]), options)
+                reply = generator.generate(Prompt(messages=[{"role": "user",
+                                                             "content": _QUESTION_PROMPT.format(text=c.index_text)}]), options)
                 question = _clean_question(reply.text)
             except Exception as exc:  # noqa: BLE001 - a failed call falls back to the offline pairs for this chunk
                 question, counts["generator_errors"] = None, counts["generator_errors"] + 1

@@ -28,6 +28,8 @@ class RerankerTuneConfig(PairTuneConfig):
 
     loss: RerankerLoss = Field(RerankerLoss.mnrl, description="mnrl (listwise: the positive against its negatives and others' "
                                "texts; learns fastest) or bce (pointwise).")
-    eval_candidates: int = Field(30, ge=1, description="First-stage candidates per held-out query that the reranker orders in evaluation.")
-    head: RerankerHead = Field(RerankerHead.segment_cosine, description="Scoring head when training starts from the embedder's backbone "
+    eval_candidates: int = Field(30, ge=1, description="First-stage candidates per held-out query that the reranker orders in "
+                                                       "evaluation.")
+    head: RerankerHead = Field(RerankerHead.segment_cosine, description="Scoring head when training starts from the embedder's "
+                                                                        "backbone "
                                "(--base local); a cross-encoder base keeps its own.")

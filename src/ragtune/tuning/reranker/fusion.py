@@ -35,7 +35,9 @@ def calibrate_fusion(lists: Sequence[tuple[Sequence[bool], Sequence[float]]], we
     for w in weights:
         grid[str(w)] = ndcg({str(q): [str(i) for i, _ in fuse_with_retrieval(order, w, rrf_k)] for q, order in enumerate(orders)})
     best = max(weights, key=lambda w: (grid[str(w)], -w))
-    return {"weight": best, "rrf_k": rrf_k, "queries": len(judged), "candidates_per_query": round(sum(len(f) for f, _ in judged) / len(judged), 1),
+    return {"weight": best, "rrf_k": rrf_k, "queries": len(judged), "candidates_per_query": round(sum(len(f) for f,
+                                                                                                      _ in judged) / len(judged),
+                                                                                                      1),
             "first_stage_ndcg@10": ndcg({str(q): [str(i) for i in range(len(flags))] for q, (flags, _) in enumerate(judged)}),
             "reranker_ndcg@10": ndcg({str(q): [str(i) for i in order] for q, order in enumerate(orders)}),
             "fused_ndcg@10": grid[str(best)], "grid": grid}

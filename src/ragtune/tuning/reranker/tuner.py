@@ -99,7 +99,8 @@ class RerankerTuner(PairTuner):
 
         lists = self.first_stage_lists(data)
         if lists:
-            samples = [{"query": query, "positive": [text for _, text, rel in top if rel], "documents": [text for _, text, _ in top]}
+            samples = [{"query": query, "positive": [text for _, text, rel in top if rel], "documents": [text for _, text,
+                                                                                                         _ in top]}
                        for query, top in lists]
             return CrossEncoderRerankingEvaluator(samples, at_k=10, always_rerank_positives=False, name="held-out",
                                                   batch_size=self.config.batch_size, write_csv=False)
@@ -125,15 +126,18 @@ class RerankerTuner(PairTuner):
         from ragtune.retrieval.rerank import own_modules_only
         from ragtune.tuning.reranker.fusion import calibrate_fusion
 
-        notify(TrainingEvent("info", message=f"calibrating the reranker's weight against retrieval on {len(lists)} held-out queries"))
+        notify(TrainingEvent("info", message=f"calibrating the reranker's weight against retrieval on {len(lists)} held-out "
+                                             "queries"))
         model = CrossEncoder(str(folder), device=training_device(self.config.device), trust_remote_code=own_modules_only(folder))
         scored = []
         for query, top in lists:
-            scores = model.predict([(query, text) for _, text, _ in top], batch_size=self.config.batch_size, show_progress_bar=False)
+            scores = model.predict([(query, text) for _, text, _ in top], batch_size=self.config.batch_size,
+                                   show_progress_bar=False)
             scored.append(([rel for _, _, rel in top], [float(s) for s in scores]))
         fusion = calibrate_fusion(scored)
         notify(TrainingEvent("info", message=f"held-out nDCG@10: retrieval {fusion['first_stage_ndcg@10']}, reranker "
-                                             f"{fusion['reranker_ndcg@10']}, fused at weight {fusion['weight']} {fusion['fused_ndcg@10']}"))
+                                             f"{fusion['reranker_ndcg@10']}, fused at weight {fusion['weight']} "
+                                             f"{fusion['fused_ndcg@10']}"))
         return {"fusion": fusion}
 
     def trainer_classes(self) -> tuple[type, type]:
