@@ -34,7 +34,7 @@ browser:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
 		echo "chromium could not be installed: the page test will be skipped"
 
-# Lint and type-check src/ first (seconds), then the tests.
+# Lint and type-check src/ first, then the tests.
 check: install
 	$(PY) -m ruff check src
 	$(PY) -m mypy
