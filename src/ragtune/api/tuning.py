@@ -16,6 +16,8 @@ from ragtune.tuning.reranker import RerankerTuneConfig
 
 if TYPE_CHECKING:
     from ragtune.api.workspace import Workspace
+    from ragtune.evaluation.pricing import PriceTable
+    from ragtune.tuning.managed import JobStatus, ManagedConfig
     from ragtune.tuning.base import TrainingConfig
     from ragtune.tuning.launch import Launch
     from ragtune.tuning.raft import RaftSettings
@@ -101,6 +103,28 @@ class TuningMethods:
             return self._launched("tune_raft", (loaded, index, raft, lora), lora, launch, progress)
         builder = RaftBuilder(index, manifest.generation, target.retriever(), lambda: self.store.all_chunks(index), raft)
         return RaftTuner(builder, loaded, lora, self.models, lambda: target.manifest.generation).train(progress)
+
+    def tune_managed(self: "Workspace", config: "ManagedConfig", progress: TrainingProgress | None = None,
+                     prices: "PriceTable | None" = None, region: str | None = None) -> ModelCard:
+        """Fine-tune on a provider's service (``config.base``: ``openai:<model>[@<url>]`` or ``bedrock:<model id>``) and
+        publish ``NAME@vN`` once its job succeeds; an interrupted call leaves the job running and ``config.resume``
+        follows it again (``ragtune.tuning.managed``)."""
+        from ragtune.tuning.managed import ManagedTuner, fine_tuning_service
+
+        service, model = fine_tuning_service(config.base, self.config.generation, region)
+        return ManagedTuner(config, self.models, service, model, prices).train(progress)
+
+    def cancel_managed(self: "Workspace", ref: str, region: str | None = None) -> "JobStatus":
+        """Cancel the provider's job behind ``NAME`` (or ``NAME@vN``, the version it would become) and clear its run."""
+        from ragtune.tuning.managed import cancel_job, fine_tuning_service
+        from ragtune.tuning.registry import parse_ref
+
+        name, version = parse_ref(ref)
+        pending = (self.models.versions(name) or [0])[-1] + 1
+        if version is not None and version != pending:
+            raise InputError(f"{ref}: {'a published version has no job to cancel' if version < pending else 'no such version'}"
+                             f" (the job in progress would become {name}@v{pending})")
+        return cancel_job(self.models, name, lambda base: fine_tuning_service(base, self.config.generation, region)[0])
 
     def export_model(self: "Workspace", ref: str, out: str | Path, merge: bool = False) -> Path:
         """Write a version as a folder usable without ragtune (merged weights with ``merge``)."""

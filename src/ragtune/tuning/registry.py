@@ -63,6 +63,10 @@ class ModelCard(BaseModel):
     wall_time_s: float = Field(0.0, ge=0, description="Training wall time, summed over resumed runs.")
     library_versions: dict[str, str] = Field(default_factory=dict, description="Versions of ragtune, torch, transformers, peft ...")
     files: dict[str, str] = Field(default_factory=dict, description="Role -> path inside the version folder (adapter, tokenizer, log).")
+    managed: dict[str, Any] = Field(default_factory=dict, description="A provider-trained version: provider, job id, the "
+                                                                      "provider's model id and where it answers.")
+    cost: dict[str, Any] = Field(default_factory=dict, description="What training cost and how it is known (measured, "
+                                                                   "assumed or unknown), with the dated prices used.")
 
     @property
     def ref(self) -> str:

@@ -86,8 +86,22 @@ def tuned_generator(rest: str, config, home: Path):
     """Generator factory for ``tuned:NAME[@vN]``: the base model with the LoRA adapter, as a local generator."""
     from ragtune.generation.local import LocalGenerator
 
+    card = ModelRegistry(home).card(rest)
+    if card.kind == "managed":
+        return managed_generator(card, config)
     base, adapter, card = resolve_tuned(TUNED_PREFIX + rest, home)
     return LocalGenerator(base, adapter=adapter, config=config, spec=f"{TUNED_PREFIX}{card.ref}")
+
+
+def managed_generator(card: ModelCard, config):
+    """A ``managed`` version answers through the provider's fine-tuned model id."""
+    from ragtune.generation.openai_compat import OpenAIGenerator
+
+    managed = card.managed
+    if managed.get("provider") != "openai" or not managed.get("model_id"):
+        raise ConfigError(f"tuned:{card.ref} is a {managed.get('provider')} custom model ({managed.get('model_id')}): it answers "
+                          "through the provider's own hosting (Bedrock: provisioned throughput), not through ragtune")
+    return OpenAIGenerator(managed["model_id"], managed.get("base_url"), config, spec=f"{TUNED_PREFIX}{card.ref}")
 
 
 def register_tuned_plugins() -> None:
