@@ -35,6 +35,7 @@ class BedrockCustomization:
     def __init__(self, region: str | None = None, bedrock: Any = None, s3: Any = None) -> None:
         self.region = region
         self._bedrock, self._s3 = bedrock, s3
+        self._last: dict[str, dict[str, Any]] = {}  # the latest reply per job: events read its statusDetails
 
     def clients(self) -> tuple[Any, Any]:
         """The ``bedrock`` and ``s3`` clients (made on first use)."""
@@ -85,6 +86,7 @@ class BedrockCustomization:
     def status(self, job_id: str) -> JobStatus:
         with _errors(f"read job {job_id}"):
             job = self.clients()[0].get_model_customization_job(jobIdentifier=job_id)
+        self._last[job_id] = job
         created, ended = job.get("creationTime"), job.get("endTime")
         metrics = {k: v for k, v in (("training", job.get("trainingMetrics")), ("validation", job.get("validationMetrics"))) if v}
         return JobStatus(id=job_id, status=_STATUS.get(job.get("status", ""), "running"), provider_status=job.get("status", ""),
@@ -92,9 +94,8 @@ class BedrockCustomization:
                          job_time_s=(ended - created).total_seconds() if created and ended else None)
 
     def events(self, job_id: str, seen: set[str]) -> list[JobEvent]:
-        """Bedrock keeps no event list: the stages of ``statusDetails`` as they change."""
-        with _errors(f"read job {job_id}"):
-            details = self.clients()[0].get_model_customization_job(jobIdentifier=job_id).get("statusDetails") or {}
+        """Bedrock keeps no event list: the stages of the last poll's ``statusDetails`` as they change."""
+        details = self._last.get(job_id, {}).get("statusDetails") or {}
         fresh = []
         for stage, value in details.items():
             status = (value or {}).get("status")
