@@ -359,3 +359,6 @@ def register(app: typer.Typer) -> None:
     tune.command("raft")(raft)
     tune.command("embeddings")(embeddings)
     tune.command("reranker")(reranker)
+    from ragtune.cli import distill_commands
+
+    distill_commands.register(app)
