@@ -149,3 +149,17 @@ def fake_app(state: FakeProvider):
     app.post("/v1/fine_tuning/jobs/{job_id}/cancel")(cancel)
     app.post("/v1/chat/completions")(chat)
     return app
+
+
+if __name__ == "__main__":  # serve it by hand: python tests/tuning/managed/fake_fine_tuning.py [--port 8009] [--polls 3]
+    import argparse
+
+    import uvicorn
+
+    parser = argparse.ArgumentParser(description="A fake OpenAI fine-tuning API on loopback.")
+    parser.add_argument("--port", type=int, default=8009)
+    parser.add_argument("--polls", type=int, default=3, help="Polls a job stays running before it succeeds.")
+    parser.add_argument("--outcome", default="succeeded", choices=["succeeded", "failed", "cancelled"])
+    args = parser.parse_args()
+    uvicorn.run(fake_app(FakeProvider(script=Script(running_polls=args.polls, outcome=args.outcome))), host="127.0.0.1",
+                port=args.port, log_level="warning")

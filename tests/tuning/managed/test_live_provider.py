@@ -16,12 +16,9 @@ pytestmark = pytest.mark.skipif(not (os.environ.get("OPENAI_API_KEY") and os.env
                                 reason="needs OPENAI_API_KEY and LIVE_FINE_TUNING=1 (starts a real job, then cancels it)")
 
 
-def _cancel_on_start(service):
-    def notify(event):
-        if event.kind == "start":
-            raise KeyboardInterrupt
-
-    return notify
+def _stop_following(event):
+    if event.kind == "start":
+        raise KeyboardInterrupt
 
 
 def test_a_real_job_starts_and_is_cancelled(workspace, tmp_path, jsonl, rows):
@@ -32,7 +29,7 @@ def test_a_real_job_starts_and_is_cancelled(workspace, tmp_path, jsonl, rows):
     config = ManagedConfig.build(name="live", data=examples, base="openai:gpt-4.1-nano-2025-04-14", poll_interval_s=5)
     service, model = fine_tuning_service(config.base, GenerationConfig())
     with pytest.raises(KeyboardInterrupt):
-        ManagedTuner(config, workspace.models, service, model).train(_cancel_on_start(service))
+        ManagedTuner(config, workspace.models, service, model).train(_stop_following)
     record = JobRecord.load(workspace.models.model_dir("live") / ".run")
     assert record is not None
     assert service.cancel(record.job_id).status in ("cancelled", "running")

@@ -40,6 +40,8 @@ def test_a_job_that_takes_several_polls_is_published_with_its_card(workspace, pr
     assert card.managed["base_url"] == url
     assert card.base_model["model"] == "gpt-4.1-mini"
     assert card.data.sha256 == file_sha256(examples)
+    assert card.data.format == "input_output"
+    assert "learning_rate" not in card.settings  # the provider chose it
     assert card.metrics["trained_tokens"] == job["trained_tokens"]
     assert card.metrics["trained_tokens_billed"] is True
     assert card.metrics["polls"] == 4  # three that see it running, one that sees it succeed

@@ -100,6 +100,7 @@ class JobRecord:
     rows: int
     estimated_tokens: int
     started: dict[str, Any] = field(default_factory=dict)  # what ``start`` returned (file id, S3 URI ...)
+    format: str | None = None  # the examples' format as given
 
     def save(self, run_dir: Path) -> None:
         run_dir.mkdir(parents=True, exist_ok=True)

@@ -27,6 +27,7 @@ from ragtune.tuning.registry import DataInfo, ModelCard, ModelRegistry
 
 DATA_FILE = "provider_data.jsonl"
 EVENTS_FILE = "events.log"
+SETTINGS = {"name", "base", "data", "system", "epochs", "seed", "poll_interval_s", "role_arn", "s3_uri"}  # what a job uses
 
 
 class ManagedTuner(BaseTuner):
@@ -75,7 +76,7 @@ class ManagedTuner(BaseTuner):
         started = self.service.start(converted.path, self.base_model, settings)
         record = JobRecord(provider=self.service.provider, base=cfg.base, job_id=started["job_id"],
                            data_sha256=file_sha256(Path(cfg.data)), rows=converted.rows, estimated_tokens=converted.estimated_tokens,
-                           started=started)
+                           started=started, format=converted.format)
         record.save(self.run_dir)
         notify(TrainingEvent("start", step=0, message=f"started {self.service.provider} job {record.job_id}; Ctrl-C leaves it "
                                                       f"running (follow it again with --resume)"))
@@ -113,10 +114,10 @@ class ManagedTuner(BaseTuner):
         key = price_key(self.service.provider, self.base_model)
         cost = job_cost(fine_tuning_price(self.prices, self.service.provider, self.base_model), tokens, billed, key,
                         self.service.hosting_note)
-        return self.card(
+        card = self.card(
             base_model={"spec": cfg.base, "provider": self.service.provider, "model": self.base_model},
             data=DataInfo(path=str(cfg.data), sha256=record.data_sha256, rows={"total": record.rows, "train": record.rows},
-                          format="chat"),
+                          format=record.format),
             managed={"provider": self.service.provider, "job_id": job.id, "model_id": job.model_id, **self.service.endpoint(),
                      **{k: v for k, v in record.started.items() if k != "job_id"}},
             metrics={"trained_tokens": tokens, "trained_tokens_billed": billed, "provider_metrics": {**metrics, **job.metrics},
@@ -124,6 +125,7 @@ class ManagedTuner(BaseTuner):
                      "resumed": cfg.resume},
             cost=cost, wall_time_s=round(followed_s, 2), files={"data": DATA_FILE, "job": JOB_FILE, "log": EVENTS_FILE},
         )
+        return card.model_copy(update={"settings": cfg.model_dump(mode="json", include=SETTINGS)})
 
 
 def cancel_job(registry: ModelRegistry, name: str, service_for: Callable[[str], FineTuningService]) -> JobStatus:
