@@ -28,9 +28,9 @@ _INPUT_ERRORS = {"ValidationException", "AccessDeniedException", "ResourceNotFou
 class BedrockCustomization:
     """Model customization jobs on Amazon Bedrock (see the module docstring)."""
 
-    provider = "bedrock"
-    limits = LIMITS
-    hosting_note = HOSTING
+    provider: str = "bedrock"
+    limits: ProviderLimits = LIMITS
+    hosting_note: str | None = HOSTING
 
     def __init__(self, region: str | None = None, bedrock: Any = None, s3: Any = None) -> None:
         self.region = region
@@ -122,7 +122,7 @@ class _errors:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> bool:
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> None:
         from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
         if isinstance(exc, NoCredentialsError):
@@ -136,4 +136,3 @@ class _errors:
             raise ProviderError(f"Bedrock failed to {self.doing} ({code}): {message}") from exc
         if isinstance(exc, BotoCoreError):
             raise ProviderError(f"Bedrock failed to {self.doing}: {exc}") from exc
-        return False

@@ -23,9 +23,9 @@ _STATUS = {"validating_files": "queued", "queued": "queued", "running": "running
 class OpenAIFineTuning:
     """Fine-tuning jobs on an OpenAI-compatible API (see the module docstring)."""
 
-    provider = "openai"
-    limits = LIMITS
-    hosting_note = None
+    provider: str = "openai"
+    limits: ProviderLimits = LIMITS
+    hosting_note: str | None = None
 
     def __init__(self, base_url: str | None = None, config: GenerationConfig | None = None) -> None:
         self.base_url = base_url.rstrip("/") if base_url else None
@@ -71,9 +71,9 @@ class OpenAIFineTuning:
         with self._errors(f"read job {job_id}"):
             job = self.client().fine_tuning.jobs.retrieve(job_id)
         error = getattr(job, "error", None)
-        message = (getattr(error, "message", None) or str(error)) if error else None
-        if message and getattr(error, "code", None):
-            message = f"{message} ({error.code})"
+        message, code = (getattr(error, "message", None) or str(error), getattr(error, "code", None)) if error else (None, None)
+        if message and code:
+            message = f"{message} ({code})"
         created, finished = getattr(job, "created_at", None), getattr(job, "finished_at", None)
         return JobStatus(id=job.id, status=_STATUS.get(job.status, "running"), provider_status=job.status,
                          trained_tokens=getattr(job, "trained_tokens", None), model_id=getattr(job, "fine_tuned_model", None),
@@ -108,11 +108,11 @@ class _ProviderErrors:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> bool:
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> None:
         import openai
 
         if exc is None or not isinstance(exc, openai.OpenAIError):
-            return False
+            return
         where, key = self.service.where, self.service.config.openai_key_env
         if isinstance(exc, openai.APIConnectionError):
             raise ProviderError(f"cannot reach {where} to {self.doing}: {exc}") from exc
