@@ -66,6 +66,9 @@ def resolve_tuned(spec: str, home: Path | str) -> tuple[str, Path, ModelCard]:
     registry = ModelRegistry(home)
     ref = spec.removeprefix(TUNED_PREFIX)
     card = registry.card(ref)
+    if card.kind == "managed":
+        raise ConfigError(f"'{spec}' was trained by {card.managed.get('provider')}, which keeps its weights: it answers as "
+                          f"tuned:{card.ref} through {card.managed.get('model_id')}, and there is no adapter to load or export")
     if card.kind != "lora":
         raise ConfigError(f"'{spec}' is a {card.kind} model; only lora models generate text")
     adapter = registry.path(card.ref) / card.files.get("adapter", "adapter")

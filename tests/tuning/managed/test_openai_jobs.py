@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from ragtune.errors import InputError, MissingKeyError, TuningError
+from ragtune.errors import ConfigError, InputError, MissingKeyError, TuningError
 from ragtune.generation import Prompt
 from ragtune.tuning.data.examples import file_sha256
 from ragtune.tuning.managed import ManagedConfig
@@ -82,6 +82,13 @@ def test_the_version_answers_through_the_fine_tuned_model(workspace, provider, e
     workspace.tune_managed(managed(examples, url))
     generation = workspace.generator("tuned:intents").generate(Prompt(messages=[{"role": "user", "content": "play jazz"}]))
     assert generation.text == f"answer from {state.jobs['ftjob-1']['fine_tuned_model']}"
+
+
+def test_a_managed_version_has_no_adapter_to_export(workspace, provider, examples, tmp_path):
+    _, url = provider
+    workspace.tune_managed(managed(examples, url))
+    with pytest.raises(ConfigError, match="keeps its weights"):
+        workspace.export_model("intents", tmp_path / "out")
 
 
 def test_a_failed_job_shows_its_message_and_registers_nothing(workspace, provider, examples):
