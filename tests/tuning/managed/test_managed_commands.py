@@ -106,3 +106,12 @@ def test_models_cancel_without_a_job_is_exit_2(cli):
     code, _, err = cli("models", "cancel", "intents")
     assert code == 2
     assert "no managed job in progress" in _flat(err)
+
+
+def test_bedrock_without_a_role_or_bucket_exits_2_naming_the_flags(cli, examples):
+    code, _, err = cli("tune", "lora", "--data", examples, "--name", "intents", "--base",
+                       "bedrock:anthropic.claude-3-haiku-20240307-v1:0:200k", "--region", "us-east-1")
+    assert code == 2
+    assert "needs --role-arn" in _flat(err) and "--s3-uri s3://bucket/prefix" in _flat(err)
+    code, out, _ = cli("models", "--json")
+    assert json.loads(out) == []
