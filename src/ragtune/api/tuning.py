@@ -17,6 +17,8 @@ from ragtune.tuning.reranker import RerankerTuneConfig
 
 if TYPE_CHECKING:
     from ragtune.api.workspace import Workspace
+    from ragtune.evaluation.pricing import PriceTable
+    from ragtune.tuning.managed import JobStatus, ManagedConfig
     from ragtune.tuning.base import TrainingConfig
     from ragtune.tuning.launch import Launch
     from ragtune.tuning.raft import RaftSettings
@@ -101,6 +103,56 @@ class TuningMethods:
         builder = RaftBuilder(index, manifest.generation, target.retriever(), lambda: self.store.all_chunks(index), raft)
         parts = TunerParts(self.models, raft=builder, questions=loaded, index_generation=lambda: target.manifest.generation)
         return build_tuner("raft", lora, parts).train(progress)
+
+    def tune_managed(self: "Workspace", config: "ManagedConfig", progress: TrainingProgress | None = None,
+                     prices: "PriceTable | None" = None, region: str | None = None) -> ModelCard:
+        """Fine-tune on a provider's service (``config.base``: ``openai:<model>[@<url>]`` or ``bedrock:<model id>``) and
+        publish ``NAME@vN`` once its job succeeds; an interrupted call leaves the job running and ``config.resume``
+        follows it again (``ragtune.tuning.managed``)."""
+        from ragtune.tuning.managed import ManagedTuner, fine_tuning_service
+
+        service, model = fine_tuning_service(config.base, self.config.generation, region)
+        return ManagedTuner(config, self.models, service, model, prices).train(progress)
+
+    def cancel_managed(self: "Workspace", ref: str, region: str | None = None) -> "JobStatus":
+        """Cancel the provider's job behind ``NAME`` (or ``NAME@vN``, the version it would become) and clear its run."""
+        from ragtune.tuning.managed import cancel_job, fine_tuning_service
+        from ragtune.tuning.registry import parse_ref
+
+        name, version = parse_ref(ref)
+        pending = (self.models.versions(name) or [0])[-1] + 1
+        if version is not None and version != pending:
+            raise InputError(f"{ref}: {'a published version has no job to cancel' if version < pending else 'no such version'}"
+                             f" (the job in progress would become {name}@v{pending})")
+        return cancel_job(self.models, name, lambda base: fine_tuning_service(base, self.config.generation, region)[0])
+
+    def distill(self: "Workspace", questions: str | Path | Sequence[Question], teacher: str, student: LoraConfig,
+                index: str | None = None, schema: dict | None = None, prices: "PriceTable | None" = None,
+                progress: TrainingProgress | None = None) -> ModelCard:
+        """Distil ``teacher`` into ``student``: the teacher answers ``questions`` (over ``index`` when given), the answers
+        that abstain, are unsupported by their citations or do not fit ``schema`` are dropped and counted, and the student
+        (``student.base``, LoRA) is trained on the rest and published as ``NAME@vN`` (``ragtune.tuning.distill``)."""
+        import shutil
+
+        from ragtune.evaluation.pricing import PriceTable
+        from ragtune.tuning.distill import teacher_rows
+        from ragtune.tuning.lora import LoraTuner
+
+        if index is not None and self.index(index).manifest.chunks == 0:
+            raise InputError(f"index '{index}' holds no documents: add some with ragtune ingest PATH --index {index}")
+        loaded = load_questions(questions) if isinstance(questions, (str, Path)) else list(questions)
+        folder = self.models.model_dir(student.name) / ".distill"
+        made = teacher_rows(loaded, lambda q: self.ask(q.question, index, model=teacher, schema=schema or q.schema), folder,
+                            over_index=index is not None, schema=schema, notify=progress)
+        cost = (prices or PriceTable.default()).cost(teacher, made.input_tokens, made.output_tokens)
+        source = {"kind": "distilled", "teacher": teacher, "index": index, "counts": made.counts,
+                  "teacher_tokens": {"input": made.input_tokens, "output": made.output_tokens},
+                  "teacher_cost": {"usd": None if cost is None else round(cost, 6), "label": "unknown" if cost is None else "measured"}}
+        config = student.model_copy(update={"data": made.rows})
+        card = LoraTuner(config, self.models, data_source=source,
+                         attachments={"teacher_rows": made.rows, "teacher_dropped": made.dropped}).train(progress)
+        shutil.rmtree(folder, ignore_errors=True)
+        return card
 
     def export_model(self: "Workspace", ref: str, out: str | Path, merge: bool = False) -> Path:
         """Write a version as a folder usable without ragtune (merged weights with ``merge``)."""

@@ -1,14 +1,27 @@
-"""Model registry commands: ``models``, ``models show``, ``models export``."""
+"""Model registry commands: ``models``, ``models show``, ``models export``, ``models cancel``."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import typer
 from rich.table import Table
 
 from ragtune.cli.index_commands import JsonFlag, workspace
 from ragtune.cli.output import emit_json, handle_errors, out
+
+@handle_errors
+def cancel(ref: str = typer.Argument(..., help="NAME or NAME@vN: the model whose managed job is in progress."),
+           region: Optional[str] = typer.Option(None, "--region", help="bedrock: the AWS region of the job."),
+           as_json: bool = JsonFlag) -> None:
+    """Cancel a managed fine-tuning job that an interrupted tune left running at the provider."""
+    job = workspace().cancel_managed(ref, region)
+    if as_json:
+        emit_json({"ref": ref, "job_id": job.id, "status": job.status, "provider_status": job.provider_status})
+    else:
+        out.print(f"job {job.id}: {job.provider_status or job.status}", highlight=False)
+
 
 def register(app: typer.Typer) -> None:
     models = typer.Typer(help="The versioned model registry: list, show and export trained models.", invoke_without_command=True)
@@ -43,6 +56,8 @@ def register(app: typer.Typer) -> None:
             emit_json(card.model_dump(mode="json"))
             return
         out.print_json(card.model_dump_json())
+
+    models.command("cancel")(cancel)
 
     @models.command("export")
     @handle_errors

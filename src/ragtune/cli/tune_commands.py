@@ -229,16 +229,60 @@ def pair_settings(opts: dict[str, Any]) -> dict[str, Any]:
     return {"data": data, "time_budget_s": parse_duration(opts["time_budget"]), **{k: opts[k] for k in keys}}
 
 
+MANAGED_OPTIONS = options(
+    poll_interval=(float, typer.Option(10.0, "--poll-interval", min=0, help="Managed job (--base openai:/bedrock:): seconds between polls.")),
+    role_arn=(Optional[str], typer.Option(None, "--role-arn", help="bedrock: the IAM role the service assumes.")),
+    s3_uri=(Optional[str], typer.Option(None, "--s3-uri", help="bedrock: s3://bucket/prefix for the data and outputs.")),
+    region=(Optional[str], typer.Option(None, "--region", help="bedrock: the AWS region (default: boto3's configuration).")),
+    prices=(Optional[Path], typer.Option(None, "--prices", help="Price file (JSON or TOML) with training_per_mtok / hosting_per_hour.")),
+)
+
+
 @handle_errors
 @with_options(options(data=(Path, typer.Option(..., "--data", help="Training examples (JSONL; see: ragtune data check).")),
                       system=(Optional[str], typer.Option(None, "--system", help="System prompt for rows without one (text or @file).")),
                       max_length=(int, typer.Option(512, "--max-length", min=16, help="Longest row in tokens."))),
-              LORA_OPTIONS)
+              LORA_OPTIONS, MANAGED_OPTIONS)
 def lora(**opts: Any) -> None:
-    """LoRA fine-tune a causal LM on examples; prints the new version NAME@vN."""
+    """LoRA fine-tune a causal LM on examples, or run a provider's fine-tuning job (--base openai:MODEL[@URL],
+    bedrock:MODEL); prints the new version NAME@vN."""
+    from ragtune.tuning.managed import is_managed
+
+    if is_managed(opts["base"]):
+        managed(opts)
+        return
     config = lora_config(opts, data=opts["data"], system=read_system(opts["system"]))
     ws = workspace()
     train_and_report(lambda progress: ws.tune_lora(config, progress, launch_of(opts)), opts["as_json"])
+
+
+def managed(opts: dict[str, Any]) -> None:
+    """``tune lora`` on a provider's service: follow the job on stderr, print ``NAME@vN`` (or the card with --json)."""
+    from ragtune.evaluation.pricing import PriceTable
+    from ragtune.tuning.managed import ManagedConfig
+
+    config = ManagedConfig.build(name=opts["name"], data=opts["data"], base=opts["base"], system=read_system(opts["system"]),
+                                 epochs=opts["epochs"], seed=opts["seed"], resume=opts["resume"], poll_interval_s=opts["poll_interval"],
+                                 role_arn=opts["role_arn"], s3_uri=opts["s3_uri"])
+    prices = PriceTable.load(opts["prices"]) if opts["prices"] is not None else None
+    ws = workspace()
+    try:
+        with TrainingProgress() as progress:
+            card = ws.tune_managed(config, progress, prices, opts["region"])
+    except KeyboardInterrupt:
+        err.print(f"[yellow]interrupted: the job keeps running at the provider; follow it with the same command and --resume, "
+                  f"or cancel it with: ragtune models cancel {config.name}[/]")
+        raise typer.Exit(130) from None
+    if opts["as_json"]:
+        emit_json(card.model_dump(mode="json"))
+        return
+    out.print(card.ref, highlight=False)
+    training = card.cost.get("training", {})
+    usd = training.get("usd")
+    err.print(f"{card.managed.get('provider')} job {card.managed.get('job_id')}: {card.metrics.get('trained_tokens'):,} trained tokens, "
+              f"training {'$' + format(usd, '.4f') if usd is not None else 'cost unknown'} ({training.get('label')}"
+              f"{', prices of ' + training['as_of'] if training.get('as_of') else ''}); answers as tuned:{card.name} "
+              f"through {card.managed.get('model_id')}", highlight=False)
 
 
 @handle_errors
@@ -315,3 +359,6 @@ def register(app: typer.Typer) -> None:
     tune.command("raft")(raft)
     tune.command("embeddings")(embeddings)
     tune.command("reranker")(reranker)
+    from ragtune.cli import distill_commands
+
+    distill_commands.register(app)

@@ -37,6 +37,8 @@ class ModelPrice(BaseModel):
     output_per_mtok: float = Field(0.0, ge=0, description="USD per million output (generated) tokens.")
     per_hour: float = Field(0.0, ge=0, description="USD per hour of machine time while generating (own hardware).")
     as_of: str | None = Field(None, description="Date the price was read (ISO 8601).")
+    training_per_mtok: float | None = Field(None, ge=0, description="USD per million trained tokens (managed fine-tuning).")
+    hosting_per_hour: float | None = Field(None, ge=0, description="USD per hour a provider charges to host the model.")
 
 
 _DEFAULTS: dict[str, tuple[float, float]] = {

@@ -12,12 +12,14 @@ from dataclasses import dataclass
 from ragtune.errors import ConfigError
 
 _API_PROVIDERS = {
-    "anthropic": "the Anthropic API offers no fine-tuning",
-    "claude": "the Anthropic API offers no fine-tuning",
-    "openai": "an API model's weights are not available to train",
+    "anthropic": "the Anthropic API offers no fine-tuning; Claude 3 Haiku is fine-tuned through Amazon Bedrock model "
+                 "customization (--base bedrock:anthropic.claude-3-haiku-20240307-v1:0:200k)",
+    "claude": "the Anthropic API offers no fine-tuning; Claude 3 Haiku is fine-tuned through Amazon Bedrock model "
+              "customization (--base bedrock:anthropic.claude-3-haiku-20240307-v1:0:200k)",
+    "openai": "an API model's weights are not available to train here; ragtune tune lora runs it as a managed job",
     "gemini": "an API model's weights are not available to train",
     "vertex": "an API model's weights are not available to train",
-    "bedrock": "an API model's weights are not available to train",
+    "bedrock": "an API model's weights are not available to train here; ragtune tune lora runs it as a managed job",
     "cohere": "an API model's weights are not available to train",
 }
 

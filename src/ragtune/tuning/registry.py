@@ -62,6 +62,10 @@ class ModelCard(BaseModel):
                                                                                "...")
     files: dict[str, str] = Field(default_factory=dict, description="Role -> path inside the version folder (adapter, tokenizer, "
                                                                     "log).")
+    managed: dict[str, Any] = Field(default_factory=dict, description="A provider-trained version: provider, job id, the "
+                                                                      "provider's model id and where it answers.")
+    cost: dict[str, Any] = Field(default_factory=dict, description="What training cost and how it is known (measured, "
+                                                                   "assumed or unknown), with the dated prices used.")
 
     @property
     def ref(self) -> str:

@@ -66,6 +66,9 @@ def resolve_tuned(spec: str, home: Path | str) -> tuple[str, Path, ModelCard]:
     registry = ModelRegistry(home)
     ref = spec.removeprefix(TUNED_PREFIX)
     card = registry.card(ref)
+    if card.kind == "managed":
+        raise ConfigError(f"'{spec}' was trained by {card.managed.get('provider')}, which keeps its weights: it answers as "
+                          f"tuned:{card.ref} through {card.managed.get('model_id')}, and there is no adapter to load or export")
     if card.kind != "lora":
         raise ConfigError(f"'{spec}' is a {card.kind} model; only lora models generate text")
     adapter = registry.path(card.ref) / card.files.get("adapter", "adapter")
@@ -86,8 +89,22 @@ def tuned_generator(rest: str, config, home: Path):
     """Generator factory for ``tuned:NAME[@vN]``: the base model with the LoRA adapter, as a local generator."""
     from ragtune.generation.local import LocalGenerator
 
+    card = ModelRegistry(home).card(rest)
+    if card.kind == "managed":
+        return managed_generator(card, config)
     base, adapter, card = resolve_tuned(TUNED_PREFIX + rest, home)
     return LocalGenerator(base, adapter=adapter, config=config, spec=f"{TUNED_PREFIX}{card.ref}")
+
+
+def managed_generator(card: ModelCard, config):
+    """A ``managed`` version answers through the provider's fine-tuned model id."""
+    from ragtune.generation.openai_compat import OpenAIGenerator
+
+    managed = card.managed
+    if managed.get("provider") != "openai" or not managed.get("model_id"):
+        raise ConfigError(f"tuned:{card.ref} is a {managed.get('provider')} custom model ({managed.get('model_id')}): it answers "
+                          "through the provider's own hosting (Bedrock: provisioned throughput), not through ragtune")
+    return OpenAIGenerator(managed["model_id"], managed.get("base_url"), config, spec=f"{TUNED_PREFIX}{card.ref}")
 
 
 def register_tuned_plugins() -> None:
