@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from ragtune.tuning.launch import Launch, Launcher
     from ragtune.tuning.lora import Device, LoraConfig, LoraTargets
     from ragtune.tuning.pairs import PairsConfig
+    from ragtune.tuning.managed import ManagedConfig, is_managed
     from ragtune.tuning.raft import NoOracleTarget, RaftSettings
     from ragtune.tuning.reranker import RerankerHead, RerankerLoss, RerankerTuneConfig
     from ragtune.advisor import stated_needs
@@ -66,11 +67,11 @@ __all__ = ["ALL_INDEXES", "AdvisorConfig", "Answer", "ApiKey", "Citation", "Date
            "Decision", "Device", "EmbeddingLoss", "EmbeddingTuneConfig", "Engine", "EvalConfig", "EvalResult",
            "Filters", "GenerateOptions", "Generation", "Generator", "Hit", "Index", "IndexManifest", "IngestReport",
            "JOB_FILES", "Job", "JobRunner", "JobStore", "JsonlFields", "KeyStore", "Launch", "Launcher", "LoraConfig",
-           "LoraTargets", "NoOracleTarget", "PairsConfig", "PriceTable", "Principal", "Prompt", "RaftSettings",
+           "LoraTargets", "ManagedConfig", "NoOracleTarget", "PairsConfig", "PriceTable", "Principal", "Prompt", "RaftSettings",
            "RagtuneConfig", "ReindexReport", "RerankerHead", "RerankerLoss", "RerankerTuneConfig", "Role",
            "SchemaMode", "SearchMode", "SearchResult", "StatedNeeds", "TimedQuestionFields", "TrainingEvent",
            "UpdatesConfig", "Workspace", "check_examples", "check_index_name", "compare_runs", "format_metric_value",
-           "format_money", "format_value", "index_summary", "load_advisor_config", "load_beir", "load_questions",
+           "format_money", "format_value", "index_summary", "is_managed", "load_advisor_config", "load_beir", "load_questions",
            "load_schema", "metric_info", "metric_table", "money", "parse_candidates", "prepare_process", "parse_duration",
            "questions_from_rows", "read_qrels", "read_results", "split_examples", "stated_needs", "stream_generation",
            "validated", "validation_message", "write_advice_report", "write_decision_report", "write_eval_report",
@@ -101,7 +102,9 @@ _LAZY: dict[str, tuple[str, str]] = {
     "load_beir": ("ragtune.evaluation.questions", "load_beir"),
     "load_questions": ("ragtune.evaluation.questions", "load_questions"),
     "load_schema": ("ragtune.generation.structured", "load_schema"),
+    "is_managed": ("ragtune.tuning.managed", "is_managed"),
     "LoraConfig": ("ragtune.tuning.lora", "LoraConfig"),
+    "ManagedConfig": ("ragtune.tuning.managed", "ManagedConfig"),
     "LoraTargets": ("ragtune.tuning.lora", "LoraTargets"),
     "metric_info": ("ragtune.evaluation.base", "metric_info"),
     "metric_table": ("ragtune.evaluation.report", "metric_table"),

@@ -147,7 +147,8 @@ class TuningMethods:
         cost = (prices or PriceTable.default()).cost(teacher, made.input_tokens, made.output_tokens)
         source = {"kind": "distilled", "teacher": teacher, "index": index, "counts": made.counts,
                   "teacher_tokens": {"input": made.input_tokens, "output": made.output_tokens},
-                  "teacher_cost": {"usd": None if cost is None else round(cost, 6), "label": "unknown" if cost is None else "measured"}}
+                  "teacher_cost": {"usd": None if cost is None else round(cost, 6),
+                                   "label": "unknown" if cost is None else "measured"}}
         config = student.model_copy(update={"data": made.rows})
         card = LoraTuner(config, self.models, data_source=source,
                          attachments={"teacher_rows": made.rows, "teacher_dropped": made.dropped}).train(progress)

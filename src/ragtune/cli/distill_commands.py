@@ -11,7 +11,6 @@ from ragtune.cli.index_commands import workspace
 from ragtune.cli.output import emit_json, err, handle_errors, options, out, with_options
 from ragtune.cli.tune_commands import LORA_OPTIONS, TrainingProgress, lora_config
 from ragtune.errors import InputError
-from ragtune.generation.structured import load_schema
 
 _NOT_HERE = {"base", "launcher", "nproc", "fsdp"}
 
@@ -29,7 +28,7 @@ _NOT_HERE = {"base", "launcher", "nproc", "fsdp"}
 def distill(**opts: Any) -> None:
     """Distil a teacher into a small student: the teacher's answers that abstain, are unsupported by their citations or
     do not fit the schema are dropped and counted; the student is LoRA-trained on the rest. Prints NAME@vN."""
-    from ragtune.evaluation.pricing import PriceTable
+    from ragtune.api import PriceTable, load_schema
 
     if opts["questions"] is None:
         raise InputError("distill needs --questions FILE (JSONL with id and question per line) for the teacher to answer")

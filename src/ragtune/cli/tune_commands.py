@@ -246,7 +246,7 @@ MANAGED_OPTIONS = options(
 def lora(**opts: Any) -> None:
     """LoRA fine-tune a causal LM on examples, or run a provider's fine-tuning job (--base openai:MODEL[@URL],
     bedrock:MODEL); prints the new version NAME@vN."""
-    from ragtune.tuning.managed import is_managed
+    from ragtune.api import is_managed
 
     if is_managed(opts["base"]):
         managed(opts)
@@ -258,8 +258,7 @@ def lora(**opts: Any) -> None:
 
 def managed(opts: dict[str, Any]) -> None:
     """``tune lora`` on a provider's service: follow the job on stderr, print ``NAME@vN`` (or the card with --json)."""
-    from ragtune.evaluation.pricing import PriceTable
-    from ragtune.tuning.managed import ManagedConfig
+    from ragtune.api import ManagedConfig, PriceTable
 
     config = ManagedConfig.build(name=opts["name"], data=opts["data"], base=opts["base"], system=read_system(opts["system"]),
                                  epochs=opts["epochs"], seed=opts["seed"], resume=opts["resume"], poll_interval_s=opts["poll_interval"],
@@ -359,6 +358,3 @@ def register(app: typer.Typer) -> None:
     tune.command("raft")(raft)
     tune.command("embeddings")(embeddings)
     tune.command("reranker")(reranker)
-    from ragtune.cli import distill_commands
-
-    distill_commands.register(app)

@@ -71,7 +71,8 @@ def teacher_rows(questions: Sequence[Question], ask: Callable[[Question], Answer
         reason = rejection(answer, over_index, schema if schema is not None else q.schema)
         if reason:
             counts[reason] += 1
-            dropped.append({"id": q.id, "question": q.question, "reason": reason, "detail": answer.abstain_reason, "answer": answer.answer})
+            dropped.append({"id": q.id, "question": q.question, "reason": reason, "detail": answer.abstain_reason,
+                            "answer": answer.answer})
         else:
             counts["kept"] += 1
             kept.append({"input": q.question, "output": student_output(answer)})

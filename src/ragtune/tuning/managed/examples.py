@@ -44,13 +44,15 @@ def check_and_convert(data: Path, system: str | None, service: FineTuningService
         roles = sorted({m["role"] for m in example.messages} - set(limits.roles))
         if roles:
             issues.append(Issue(str(data), example.line, example.completion_field,
-                                f"role {', '.join(roles)} is not accepted by {service.provider} (roles: {', '.join(limits.roles)})"))
+                                f"role {', '.join(roles)} is not accepted by {service.provider} "
+                                f"(roles: {', '.join(limits.roles)})"))
     count = len(valid)
     if count < limits.min_rows:
         issues.append(Issue(str(data), found.lines, None, f"{count} usable example(s): {service.provider} needs at least "
                                                           f"{limits.min_rows} (as of {limits.as_of})"))
     if limits.max_rows is not None and count > limits.max_rows:
-        issues.append(Issue(str(data), found.lines, None, f"{count} examples: {service.provider} takes at most {limits.max_rows:,}"))
+        issues.append(Issue(str(data), found.lines, None,
+                            f"{count} examples: {service.provider} takes at most {limits.max_rows:,}"))
     if issues:
         issues.sort(key=lambda i: i.line)
         shown = "; ".join(str(i) for i in issues[:SHOWN_ISSUES])

@@ -42,7 +42,8 @@ class OpenAIFineTuning:
             try:
                 import openai
             except ImportError as exc:
-                raise ConfigError("managed fine-tuning on 'openai:' needs the openai SDK: pip install 'ragtune[generate]'") from exc
+                raise ConfigError("managed fine-tuning on 'openai:' needs the openai SDK: "
+                                  "pip install 'ragtune[generate]'") from exc
             key = read_secret(self.config.openai_key_env)
             if key is None and self.base_url is None:
                 raise MissingKeyError(f"fine-tuning on {self.where}: set {self.config.openai_key_env} to your API key, "

@@ -45,11 +45,13 @@ def fine_tuning_price(table: PriceTable | None, provider: str, base_model: str) 
     return ModelPrice(input_per_mtok=inp, output_per_mtok=out, training_per_mtok=training, as_of=FINE_TUNING_AS_OF)
 
 
-def job_cost(price: ModelPrice | None, tokens: int | None, billed: bool, key: str, hosting_note: str | None = None) -> dict[str, Any]:
+def job_cost(price: ModelPrice | None, tokens: int | None, billed: bool, key: str,
+             hosting_note: str | None = None) -> dict[str, Any]:
     """The card's ``cost``: training (tokens × price, labelled), the fine-tuned model's token price, hosting."""
     known = price is not None and price.training_per_mtok is not None and tokens is not None
     training: dict[str, Any] = {
-        "tokens": tokens, "tokens_from": "billed by the provider" if billed else "estimated from the data (about 4 characters a token)",
+        "tokens": tokens,
+        "tokens_from": "billed by the provider" if billed else "estimated from the data (about 4 characters a token)",
         "usd": round(tokens * price.training_per_mtok / 1e6, 6) if known and price and tokens is not None
         and price.training_per_mtok is not None else None,
         "usd_per_mtok": price.training_per_mtok if price else None, "as_of": price.as_of if price else None,
@@ -60,7 +62,8 @@ def job_cost(price: ModelPrice | None, tokens: int | None, billed: bool, key: st
     inference = ({"input_per_mtok": price.input_per_mtok, "output_per_mtok": price.output_per_mtok, "as_of": price.as_of}
                  if price else {"label": "unknown"})
     if price is not None and price.hosting_per_hour is not None:
-        hosting: dict[str, Any] = {"usd_per_hour": price.hosting_per_hour, "as_of": price.as_of, "label": "listed", "note": hosting_note}
+        hosting: dict[str, Any] = {"usd_per_hour": price.hosting_per_hour, "as_of": price.as_of, "label": "listed",
+                                   "note": hosting_note}
     elif hosting_note:
         hosting = {"usd_per_hour": None, "label": "unknown", "note": hosting_note}
     else:

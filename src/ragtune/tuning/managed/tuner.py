@@ -75,7 +75,8 @@ class ManagedTuner(BaseTuner):
                     "role_arn": cfg.role_arn, "s3_uri": cfg.s3_uri}
         started = self.service.start(converted.path, self.base_model, settings)
         record = JobRecord(provider=self.service.provider, base=cfg.base, job_id=started["job_id"],
-                           data_sha256=file_sha256(Path(cfg.data)), rows=converted.rows, estimated_tokens=converted.estimated_tokens,
+                           data_sha256=file_sha256(Path(cfg.data)), rows=converted.rows,
+                           estimated_tokens=converted.estimated_tokens,
                            started=started, format=converted.format)
         record.save(self.run_dir)
         notify(TrainingEvent("start", step=0, message=f"started {self.service.provider} job {record.job_id}; Ctrl-C leaves it "
