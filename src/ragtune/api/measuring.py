@@ -170,3 +170,16 @@ class MeasuringMethods:
         elif fields:
             config = validated(DecideConfig, {**config.model_dump(), **fields})
         return DecideRunner(self._decide_ports(), config, progress).run()
+
+    def decide_rows(self: "Workspace", rows: str | Path, config: DecideConfig | None = None, **fields: Any) -> Decision:
+        """Decide again from per-question rows (``ragtune.decide.rows``: JSONL or a ``decide --out`` file), running
+        no model; the rules of thumb read the index when ``index=`` is given."""
+        from ragtune.decide.rows import decide_from_rows
+
+        config = config or validated(DecideConfig, fields)
+        needs = stated_needs(queries_per_month=config.queries_per_month, months=config.months,
+                             latency_budget_ms=config.latency_budget_ms, attribution_required=config.attribution,
+                             content_may_leave=config.content_may_leave, changes_per_month=config.changes_per_month)
+        facts = (measure_facts(self.store, needs, index=config.index) if config.index is not None
+                 else Facts(stated=needs))
+        return decide_from_rows(rows, config, self.config.generation.model, facts)

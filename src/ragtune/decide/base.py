@@ -36,8 +36,11 @@ class CandidateResult:
     cost_basis: str | None = None
     assumed: list[str] = field(default_factory=list)
     training: dict[str, Any] | None = None
-    cited_share: float | None = None  # with attribution required: share of answered knowledge questions cited
+    cited_share: float | None = None  # with attribution required: share of answered knowledge questions attributed
     vs_best: dict[str, Any] | None = None
+    verdict: str | None = None  # against the best: "as good", "worse" or "not yet known"
+    verdict_reason: str | None = None
+    cost_figures: dict[str, dict[str, Any]] = field(default_factory=dict)  # figure -> {value, basis, source}
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -65,6 +68,7 @@ class Decision:
     config: dict[str, Any]
     run: dict[str, Any]
     rows: list[dict[str, Any]] = field(default_factory=list)
+    verdict: dict[str, Any] = field(default_factory=dict)  # margin, as good / worse / not yet known, method, warnings
 
     def to_json(self, rows: bool = False) -> dict[str, Any]:
         data = {k: v for k, v in self.__dict__.items() if k != "rows"}

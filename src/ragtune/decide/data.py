@@ -56,6 +56,26 @@ class DecideData:
         return [q for q in self.test if task_kind(q) == kind]
 
 
+def question_groups(questions: Sequence[Question]) -> dict[str, str]:
+    """Question id -> cluster: questions that share a ``group`` (a field of the question file) or a gold document are
+    one cluster, resampled together; a question with neither is its own."""
+    parent: dict[str, str] = {}
+
+    def root(key: str) -> str:
+        while parent.setdefault(key, key) != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    for q in questions:
+        keys = [f"doc:{d}" for d in q.gold_doc_ids]
+        if q.metadata.get("group") is not None:
+            keys.append(f"group:{q.metadata['group']}")
+        for key in keys:
+            parent[root(key)] = root(f"question:{q.id}")
+    return {q.id: root(f"question:{q.id}") for q in questions}
+
+
 def read_usable_examples(path) -> tuple[ExampleSet | None, str | None]:
     """The examples of ``path`` and None, or None and why they cannot be used (the first problems, by line)."""
     examples = read_examples(path)
