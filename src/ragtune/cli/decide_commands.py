@@ -25,8 +25,8 @@ def print_decision(decision: Decision) -> None:
     cur = decision.config["prices"]["currency"]
     table = Table(title=f"decide: {decision.primary_metric} on {decision.split.get('test')} held-out questions "
                         f"({cur}, prices as of {decision.config['prices']['as_of']})")
-    for col in ("candidate", "score [95% CI]", "verdict", "vs best [CI]", "p50 ms", "per 1k", "monthly", "one-off", "assumed"):
-        table.add_column(col, justify="left" if col in ("candidate", "verdict", "assumed") else "right")
+    for col in ("candidate", "score [95% CI]", "verdict", "vs best [CI]", "p50 ms", "per 1k", "monthly", "one-off"):
+        table.add_column(col, justify="left" if col in ("candidate", "verdict") else "right")
     for name, c in decision.candidates.items():
         if not c.measured:
             continue
@@ -35,10 +35,13 @@ def print_decision(decision: Decision) -> None:
         diff = "—" if not vs.get("ci95") else f"{vs['delta']:+.3f} [{vs['ci95'][0]:+.2f}, {vs['ci95'][1]:+.2f}]"
         score = "—" if c.score is None else f"{c.score:.3f} [{c.ci95[0]:.2f}, {c.ci95[1]:.2f}]"
         verdict = (c.verdict or "—") + (" (best)" if name == decision.best else "")
-        assumed = ", ".join(k for k, f in c.cost_figures.items() if f["basis"] in ("assumed", "unknown")) or "—"
         table.add_row(name + mark, score, verdict, diff, f"{c.latency_ms_p50:,.0f}", money(c.cost_per_1k_queries),
-                      money(c.monthly_usd), money(c.one_off_usd), escape(assumed))
+                      money(c.monthly_usd), money(c.one_off_usd))
     out.print(table)
+    for name, c in decision.candidates.items():
+        assumed = [f"{k} = {f['value']}" for k, f in c.cost_figures.items() if f["basis"] in ("assumed", "unknown")]
+        if assumed:
+            out.print(f"[dim]{escape(name)} costs assumed: {escape('; '.join(assumed))}[/]", highlight=False, soft_wrap=True)
     for w in decision.verdict.get("warnings", []):
         err.print(f"[yellow]warning:[/] {escape(w)}", highlight=False, soft_wrap=True)
     for name, c in decision.candidates.items():
