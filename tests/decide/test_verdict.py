@@ -124,3 +124,25 @@ def test_margin_outside_zero_to_one_is_refused(margin):
 
     with pytest.raises(InputError, match="margin"):
         validated(DecideConfig, {"margin": margin})
+
+
+def test_questions_sharing_a_gold_document_or_group_are_one_cluster():
+    from ragtune.decide.data import question_groups
+    from ragtune.evaluation.questions import Question
+
+    qs = [Question("a", "?", gold_doc_ids=["d1"]), Question("b", "?", gold_doc_ids=["d1", "d2"]),
+          Question("c", "?", gold_doc_ids=["d2"]), Question("d", "?", metadata={"group": "g"}),
+          Question("e", "?", metadata={"group": "g"}), Question("f", "?")]
+    g = question_groups(qs)
+    assert g["a"] == g["b"] == g["c"]
+    assert g["d"] == g["e"] != g["a"]
+    assert len({g["f"], g["a"], g["d"]}) == 3
+
+
+def test_few_sources_leave_every_verdict_not_yet_known():
+    a = {f"q{i}": 1.0 for i in range(40)}
+    b = {f"q{i}": 0.0 for i in range(40)}
+    groups = {f"q{i}": f"doc{i % 4}" for i in range(40)}
+    v = decide_verdicts({"a": a, "b": b}, kinds(40), VerdictRules(), groups=groups)
+    assert v.comparisons["b"].verdict == NOT_YET_KNOWN
+    assert "only 4 source(s)" in v.warnings[0]

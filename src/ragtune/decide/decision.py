@@ -103,8 +103,9 @@ def build_decision(cfg: DecideConfig, m: Measured, facts: Any, changes: float, c
                            "machine_usd_per_hour": cfg.prices.machine_usd_per_hour,
                            "gpu_usd_per_hour": cfg.prices.gpu_usd_per_hour}},
         run=m.run,
-        rows=[{**r, "primary": metric.score(r, m.kinds.get(r["id"], KNOWLEDGE))} for c in candidates if c in m.rows
-              for r in m.rows[c]],
+        rows=[{**r, "primary": metric.score(r, m.kinds.get(r["id"], KNOWLEDGE)),
+               **({"group": m.groups[r["id"]]} if r["id"] in m.groups else {})}
+              for c in candidates if c in m.rows for r in m.rows[c]],
         verdict={"margin": rules.margin, "settled": selection.settled, "as_good": selection.tied,
                  "worse": v.of("worse") if v else [], "not_yet_known": v.of("not yet known") if v else [],
                  "method": v.method if v else None, "questions_in_common": v.n if v else 0,

@@ -27,7 +27,10 @@ def settle_sentences(selection: Selection, results: dict[str, CandidateResult], 
         cheaper = pick_total is None or (totals.get(c) is not None and totals[c] < pick_total) or not selection.settled
         if c == selection.pick or comp.verdict != NOT_YET_KNOWN or not cheaper:
             continue
-        if comp.questions_to_settle:
+        if comp.questions_to_settle and comp.delta is not None and comp.delta + margin <= 0:
+            out.append(f"about {comp.questions_to_settle:,} more questions would tell whether {c} is below {selection.best} "
+                       f"(if the observed difference of {comp.delta:+.3f} holds)")
+        elif comp.questions_to_settle:
             out.append(f"about {comp.questions_to_settle:,} more questions would tell whether {c} is within {margin:g} of "
                        f"{selection.best} (if the observed difference of {comp.delta:+.3f} holds)")
         else:

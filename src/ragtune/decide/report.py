@@ -95,6 +95,11 @@ def _vs(c: Any) -> str:
     return "—" if not v.get("ci95") else f"{v['delta']:+.3f} [{v['ci95'][0]:.3f}, {v['ci95'][1]:.3f}]"
 
 
+def _assumed(c: Any) -> str:
+    """The assumed (or unknown) cost figures of a candidate, compactly; the sources are in ``cost_figures``."""
+    return "; ".join(f"{k} = {f['value']}" for k, f in c.cost_figures.items() if f["basis"] in ("assumed", "unknown")) or "—"
+
+
 def _ci(c: Any) -> str:
     return "—" if not c.ci95 else f"[{c.ci95[0]:.3f}, {c.ci95[1]:.3f}]"
 
@@ -152,7 +157,7 @@ Verdicts against the best: {{ d.verdict.method }}.
 | --- | ---: | --- | --- | --- | ---: | ---: | ---: | ---: | --- |
 {% for name, c in d.candidates.items() %}
 {% if c.measured %}
-| {{ "**" ~ name ~ "**" if name == d.recommendation else name }} | {{ score(c) }} | {{ ci(c) }} | {{ c.verdict or "—" }}{{ " (best)" if name == d.best else "" }} | {{ vs(c) }} | {{ "{:,.0f}".format(c.latency_ms_p50) }} | {{ money(c.cost_per_1k_queries) }} | {{ money(c.monthly_usd) }} | {{ money(c.one_off_usd) }} | {{ c.assumed | join("; ") or "—" }} |
+| {{ "**" ~ name ~ "**" if name == d.recommendation else name }} | {{ score(c) }} | {{ ci(c) }} | {{ c.verdict or "—" }}{{ " (best)" if name == d.best else "" }} | {{ vs(c) }} | {{ "{:,.0f}".format(c.latency_ms_p50) }} | {{ money(c.cost_per_1k_queries) }} | {{ money(c.monthly_usd) }} | {{ money(c.one_off_usd) }} | {{ assumed(c) }} |
 {% else %}
 | {{ name }} | skipped: {{ c.skipped_reason }} | | | | | | | | |
 {% endif %}
@@ -182,7 +187,7 @@ def _render(template: str, decision: Decision, autoescape: bool) -> str:
     env = Environment(autoescape=select_autoescape(default=autoescape, default_for_string=autoescape), trim_blocks=True,
                       lstrip_blocks=True)
     return env.from_string(template).render(d=decision, chart=quality_cost_svg(decision), ci=_ci, money=money,
-                                            score=_score, vs=_vs,
+                                            score=_score, vs=_vs, assumed=_assumed,
                                             beside=beside)
 
 

@@ -137,7 +137,7 @@ def decide_from_rows(path: str | Path, config: DecideConfig, default_model: str,
         given = next((r["model"] for r in by_candidate[c] if isinstance(r.get("model"), str)), None)
         specs[c] = given or ("tuned:rows" if Candidate(c).tuned else model)
     measured = Measured(rows=by_candidate, kinds=kinds, tasks=tasks, specs=specs,
-                        groups={r["id"]: f"group:{r['group']}" for r in rows if r.get("group") is not None},
+                        groups={r["id"]: str(r["group"]) for r in rows if r.get("group") is not None},
                         judged=any("judge_correct" in r for r in rows), split={"test": len(kinds), "rows": str(path)},
                         notes=notes, run={"rows": str(path)})
     changes = config.changes_per_month or 0.0

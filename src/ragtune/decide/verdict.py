@@ -186,6 +186,7 @@ def decide_verdicts(scores: dict[str, dict[str, float | None]], kinds: dict[str,
     elif small:
         warnings.append(f"the {n} questions come from only {sources} source(s), under the {rules.min_questions} a verdict "
                         "needs (questions of one source are resampled together): every verdict is not yet known")
+    least = max(rules.min_questions, math.ceil(n * rules.min_questions / sources)) if small else 0
     tail = rules.alpha / max(1, m) / 2
     z = NormalDist().inv_cdf(1 - tail)
     comparisons: dict[str, Comparison] = {}
@@ -199,20 +200,22 @@ def decide_verdicts(scores: dict[str, dict[str, float | None]], kinds: dict[str,
         else:
             t_point, low, high, se = 0.0, math.inf, math.inf, 0.0
         share = len((failed or {}).get(c, set()) & set(ids)) / n
-        comparisons[c] = _verdict(t_point, low, high, se, n, share, small, rules, z)
+        comparisons[c] = _verdict(t_point, low, high, se, n, share, least, rules, z)
     return Verdicts(comparisons, means, names[best_i], n, excluded, weights, rules.describe(m), warnings)
 
 
-def _verdict(t: float, low: float, high: float, se: float, n: int, failed_share: float, small: bool,
+def _verdict(t: float, low: float, high: float, se: float, n: int, failed_share: float, least: int,
              rules: VerdictRules, z: float) -> Comparison:
+    """The verdict from the interval ``[low, high]`` of ``t``; ``least``: questions in all below which (too few
+    questions or sources) nothing is known yet, else 0."""
     delta = t
     ci = None if math.isinf(low) else [low, high]
     if failed_share > rules.max_failed_share:
         return Comparison(WORSE, delta, ci, n, f"its answers failed on {failed_share:.0%} of the questions (more than "
                           f"{rules.max_failed_share:.0%})", failed_share)
-    if small:
+    if least:
         return Comparison(NOT_YET_KNOWN, delta, ci, n, f"fewer than {rules.min_questions} questions or sources", failed_share,
-                          max(rules.min_questions, _to_settle(n, t, se, rules.margin, z) or 0) - n)
+                          max(1, max(least, _to_settle(n, t, se, rules.margin, z) or 0) - n))
     if low > -rules.margin:
         why = "the only candidate" if math.isinf(low) else f"the interval's lower end {low:+.3f} is above -{rules.margin:g}"
         return Comparison(AS_GOOD, delta, ci, n, why, failed_share)
