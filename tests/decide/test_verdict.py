@@ -146,3 +146,16 @@ def test_few_sources_leave_every_verdict_not_yet_known():
     v = decide_verdicts({"a": a, "b": b}, kinds(40), VerdictRules(), groups=groups)
     assert v.comparisons["b"].verdict == NOT_YET_KNOWN
     assert "only 4 source(s)" in v.warnings[0]
+
+
+def test_the_cheapest_as_good_changes_across_volume_where_the_cost_lines_cross():
+    from ragtune.decide.costs import CandidateCost, by_volume
+    from ragtune.decide.reasons import volume_sentences
+
+    def cost(one_off, per_query):
+        return CandidateCost(1, 0, 0, 0, 0, per_query, one_off, 0.0, None, None)
+
+    costs = {"prompt": cost(0.0, 0.01), "ft": cost(120.0, 0.001), "api": cost(0.0, None)}
+    sweep = by_volume(costs, ["prompt", "ft", "api"], 1000, 12)
+    assert [s["cheapest"] for s in sweep] == ["prompt"] * 3 + ["ft"] * 4  # crossing at 1,111 queries/month
+    assert "at 1,000 queries/month prompt is the cheapest of those as good; at 3,000 it is ft" in volume_sentences(sweep, "ft")

@@ -141,7 +141,8 @@ def decide(
     as_json: bool = JsonFlag,
 ) -> None:
     """Measure base, prompt, rag, ft and rag+ft on the same held-out questions; recommend the cheapest as good as the best."""
-    fields = dict(margin=margin, weights=weights, questions=questions, examples=examples, index=index, model=model, candidates=candidates,
+    fields = dict(margin=margin, weights=weights,
+                  questions=questions, examples=examples, index=index, model=model, candidates=candidates,
                   json_schema=load_schema(json_schema) if json_schema is not None else None, metric=metric, judge=judge,
                   budget_s=parse_duration(budget), max_steps=max_steps, batch_size=batch_size, max_length=max_length,
                   device=device, holdout=holdout, examples_holdout=examples_holdout, max_format_questions=max_format_questions,

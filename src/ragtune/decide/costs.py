@@ -88,7 +88,8 @@ def _per_query(spec: str, config: DecideConfig, n_in: float, n_out: float, mean_
     _figure(figures, assumed, "prices.machine_usd_per_hour", prices.machine_usd_per_hour, "assumed",
             f"serving machine without a GPU, on-demand, as of {prices.as_of}; the answers were timed on this machine")
     return (mean_ms / 1000 * prices.machine_usd_per_hour / 3600,
-            f"measured {mean_ms:,.0f} ms per answer × {prices.machine_usd_per_hour:g} {prices.currency}/hour serving machine (assumed)")
+            f"measured {mean_ms:,.0f} ms per answer × {prices.machine_usd_per_hour:g} {prices.currency}/hour "
+            "serving machine (assumed)")
 
 
 def candidate_cost(candidate: Candidate | str, spec: str, rows: Sequence[dict[str, Any]], config: DecideConfig,
@@ -166,4 +167,22 @@ def break_even(pick: str, costs: dict[str, CandidateCost], months: int, candidat
         out.append({"candidate": other, "than": pick,
                     "queries_per_month": round(volume, 1) if volume is not None and volume > 0 else None,
                     "cheaper_above": other if slope > 0 else pick if slope < 0 else None})
+    return out
+
+
+VOLUME_FACTORS = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
+
+
+def by_volume(costs: dict[str, CandidateCost], candidates: Sequence[str], queries_per_month: float, months: int,
+              factors: Sequence[float] = VOLUME_FACTORS) -> list[dict[str, Any]]:
+    """The cheapest of ``candidates`` (those as good) over the horizon at each of ``factors`` x the stated volume
+    (those without a known price left out): ``[{"queries_per_month", "cheapest", "total_usd"}]``."""
+    out = []
+    priced = [c for c in candidates if c in costs and costs[c].per_query_usd is not None]
+    for f in factors:
+        q = queries_per_month * f
+        totals = {c: costs[c].one_off_usd + months * (costs[c].monthly_fixed_usd + costs[c].per_query_usd * q) for c in priced}
+        best = min(totals, key=lambda c: totals[c]) if totals else None
+        out.append({"factor": f, "queries_per_month": q, "cheapest": best,
+                    "total_usd": None if best is None else round(totals[best], 6)})
     return out

@@ -10,10 +10,11 @@ from typing import Any
 
 from ragtune.decide.base import CandidateResult, Decision
 from ragtune.decide.config import DecideConfig
-from ragtune.decide.costs import CandidateCost, Training, break_even, candidate_cost
+from ragtune.decide.costs import CandidateCost, Training, break_even, by_volume, candidate_cost
 from ragtune.decide.data import KNOWLEDGE
 from ragtune.decide.reasons import decision_reasons, disagreements, what_would_change
-from ragtune.decide.selection import PrimaryMetric, check_override, choose_metric, higher_is_better, per_question, select, stratified
+from ragtune.decide.selection import (PrimaryMetric, check_override, choose_metric, higher_is_better, per_question, select,
+                                      stratified)
 from ragtune.decide.verdict import VerdictRules
 from ragtune.evaluation.metrics import aggregate
 
@@ -112,7 +113,8 @@ def build_decision(cfg: DecideConfig, m: Measured, facts: Any, changes: float, c
                  "questions_left_out": v.excluded if v else 0, "task_weights": v.weights if v else {},
                  "higher_is_better": rules.higher_is_better, "min_questions": rules.min_questions,
                  "max_failed_share": rules.max_failed_share, "attribution_support": ATTRIBUTION_SUPPORT,
-                 "warnings": v.warnings if v else [], "money_unknown": selection.unknown_cost})
+                 "warnings": v.warnings if v else [], "money_unknown": selection.unknown_cost,
+                 "by_volume": by_volume(costs, selection.tied, cfg.queries_per_month, cfg.months) if selection.settled else []})
 
 
 def _measured(cfg: DecideConfig, c: str, m: Measured, scores: dict[str, float | None], metric: PrimaryMetric,

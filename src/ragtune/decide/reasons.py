@@ -6,7 +6,7 @@ from typing import Any
 
 from ragtune.decide.base import CandidateResult
 from ragtune.decide.config import DecideConfig
-from ragtune.decide.costs import CandidateCost, break_even, money
+from ragtune.decide.costs import CandidateCost, break_even, by_volume, money
 from ragtune.decide.selection import PrimaryMetric, Selection
 from ragtune.decide.verdict import AS_GOOD, NOT_YET_KNOWN, WORSE, VerdictRules
 
@@ -92,6 +92,19 @@ def disagreements(by_rules, selection: Selection, results: dict[str, CandidateRe
             f"({mine.verdict_reason})"]
 
 
+def volume_sentences(sweep: list[dict[str, Any]], pick: str) -> list[str]:
+    """Where the cheapest of those as good changes across volume: one sentence per volume range."""
+    out = []
+    for a, b in zip(sweep, sweep[1:]):
+        if a["cheapest"] != b["cheapest"] and a["cheapest"] and b["cheapest"]:
+            out.append(f"at {a['queries_per_month']:,.0f} queries/month {a['cheapest']} is the cheapest of those as good; at "
+                       f"{b['queries_per_month']:,.0f} it is {b['cheapest']}")
+    if not out and sweep and sweep[0]["cheapest"]:
+        out.append(f"from {sweep[0]['queries_per_month']:,.0f} to {sweep[-1]['queries_per_month']:,.0f} queries/month "
+                   f"{sweep[0]['cheapest']} stays the cheapest of those as good")
+    return out
+
+
 def what_would_change(cfg: DecideConfig, selection: Selection, results: dict[str, CandidateResult],
                       costs: dict[str, CandidateCost]) -> list[str]:
     pick = selection.pick
@@ -106,6 +119,8 @@ def what_would_change(cfg: DecideConfig, selection: Selection, results: dict[str
             elif line["queries_per_month"] and line["cheaper_above"] == pick:
                 out.append(f"below {line['queries_per_month']:,.0f} queries/month {line['candidate']} (as good) "
                            f"costs less than {pick} over {cfg.months} months")
+    if selection.settled and len(selection.tied) > 1:
+        out.extend(volume_sentences(by_volume(costs, selection.tied, cfg.queries_per_month, cfg.months), pick))
     for c, comp in selection.comparisons.items():
         if comp["verdict"] == WORSE and comp["delta"] is not None:
             out.append(f"{c} would need {-comp['delta']:+.3f} on the primary metric to match {selection.best}")
