@@ -147,3 +147,13 @@ def test_unscorable_rows_are_left_out_for_every_candidate_and_counted(workspace,
     d = workspace.decide_rows(write_rows(tmp_path / "rows.jsonl", rows), model="extractive")
     assert d.verdict["questions_in_common"] == 29
     assert d.verdict["questions_left_out"] == 1
+
+
+def test_the_cost_per_query_carries_an_interval_from_the_spread_of_answers(workspace, tmp_path):
+    rows = rows_of(30, {"rag": lambda i: 0.5, "base": lambda i: 0.4})
+    for i, r in enumerate(rows):
+        r["latency_ms"] = 100.0 + 50 * (i % 5)
+    d = workspace.decide_rows(write_rows(tmp_path / "rows.jsonl", rows), model="extractive")
+    figure = d.candidates["rag"].cost_figures["per_query_usd"]
+    low, high = figure["ci95"]
+    assert low < figure["value"] < high

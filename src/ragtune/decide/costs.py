@@ -17,10 +17,10 @@ lists the assumed ones in words.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from ragtune.decide.config import Candidate, DecideConfig
-from ragtune.evaluation.stats import percentile
+from ragtune.evaluation.stats import mean_ci95, percentile
 
 @dataclass
 class Training:
@@ -67,8 +67,13 @@ def _figure(figures: dict[str, dict[str, Any]], assumed: list[str], name: str, v
         assumed.append(f"{name} = {value}: {source}")
 
 
-def _per_query(spec: str, config: DecideConfig, n_in: float, n_out: float, mean_ms: float,
-               figures: dict[str, dict[str, Any]], assumed: list[str]) -> tuple[float | None, str]:
+Unit = Callable[[float, float, float], float]
+"""The cost of one answer from its input tokens, output tokens and milliseconds."""
+
+
+def _unit_cost(spec: str, config: DecideConfig, figures: dict[str, dict[str, Any]], assumed: list[str],
+               mean_ms: float) -> tuple[Unit | None, str]:
+    """How one answer of ``spec`` is costed (None: unknown), and the words of it."""
     prices = config.prices
     price = prices.price_for(spec)
     own = spec.split(":", 1)[0].lower() in ("extractive", "fake", "local", "gguf", "tuned")
@@ -79,17 +84,17 @@ def _per_query(spec: str, config: DecideConfig, n_in: float, n_out: float, mean_
         when = price.as_of or prices.as_of
         _figure(figures, assumed, f"prices.{spec}", f"{price.input_per_mtok:g}/{price.output_per_mtok:g} per 1M in/out",
                 "assumed", f"list price as of {when}")
-        return ((n_in * price.input_per_mtok + n_out * price.output_per_mtok) / 1e6,
+        return ((lambda i, o, ms: (i * price.input_per_mtok + o * price.output_per_mtok) / 1e6),
                 f"measured tokens × {spec} list price ({price.input_per_mtok:g}/{price.output_per_mtok:g} "
                 f"{prices.currency} per 1M in/out, as of {when})")
     if not own:  # a served model priced at 0 per token: what its provider charges is not known here
         _figure(figures, assumed, "price_per_mtok", 0, "assumed", f"the price table gives {spec} no per-token price")
-        return 0.0, f"{spec}: priced at 0 per token by the price table"
-    _figure(figures, assumed, "prices.machine_usd_per_hour", prices.machine_usd_per_hour, "assumed",
+        return (lambda i, o, ms: 0.0), f"{spec}: priced at 0 per token by the price table"
+    rate = prices.machine_usd_per_hour
+    _figure(figures, assumed, "prices.machine_usd_per_hour", rate, "assumed",
             f"serving machine without a GPU, on-demand, as of {prices.as_of}; the answers were timed on this machine")
-    return (mean_ms / 1000 * prices.machine_usd_per_hour / 3600,
-            f"measured {mean_ms:,.0f} ms per answer × {prices.machine_usd_per_hour:g} {prices.currency}/hour "
-            "serving machine (assumed)")
+    return ((lambda i, o, ms: ms / 1000 * rate / 3600),
+            f"measured {mean_ms:,.0f} ms per answer × {rate:g} {prices.currency}/hour serving machine (assumed)")
 
 
 def candidate_cost(candidate: Candidate | str, spec: str, rows: Sequence[dict[str, Any]], config: DecideConfig,
@@ -111,7 +116,15 @@ def candidate_cost(candidate: Candidate | str, spec: str, rows: Sequence[dict[st
             else "the default volume: state yours with --queries-per-month")
     _figure(figures, assumed, "months", config.months, "stated" if "months" in stated else "assumed",
             "--months" if "months" in stated else "the default horizon: state yours with --months")
-    per_query, basis = _per_query(spec, config, n_in, n_out, mean_ms, figures, assumed)
+    unit, basis = _unit_cost(spec, config, figures, assumed, mean_ms)
+    per_query = None if unit is None else unit(n_in, n_out, mean_ms)
+    if unit is not None and rows:
+        spread = mean_ci95([unit(float(r.get("input_tokens") or 0.0), float(r.get("output_tokens") or 0.0),
+                                 float(r["latency_ms"]) if isinstance(r.get("latency_ms"), (int, float)) else mean_ms)
+                            for r in rows])
+        _figure(figures, assumed, "per_query_usd", per_query, "measured",
+                f"95% interval {spread['ci95'][0]:.4g} to {spread['ci95'][1]:.4g} from the spread over {len(rows)} answers")
+        figures["per_query_usd"]["ci95"] = spread["ci95"]
     if candidate.retrieves:
         _figure(figures, assumed, "store_hosting_usd_per_month", 0, "assumed",
                 "the embedded store runs on the serving machine (a managed vector store costs extra: see ragtune cost)")

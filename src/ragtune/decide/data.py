@@ -149,13 +149,20 @@ def load_data(config: DecideConfig, split_questions: bool) -> DecideData:
                              + (f" ({examples_error})" if examples_error else ""))
         raise InputError("no held-out question is left to score: every question is used for training or repeats a training row; "
                          "give more questions or a larger --holdout")
-    if not any(q.reference_answers or not q.answerable or task_kind(q) == FORMAT for q in test):
-        raise InputError(f"{config.questions}: no held-out question has a reference answer (reference_answer), so no "
-                         "answer can be scored: add references, or use ragtune advise for the rules-only advice")
     record["test_ids"] = [q.id for q in test]
     record["test"] = len(test)
     return DecideData(test=test, train_questions=train_q, train_examples=train_ex, schema=schema,
                       examples_error=examples_error, split=record)
+
+
+def check_scorable(data: DecideData, config: DecideConfig) -> None:
+    """``InputError`` when no held-out question can be scored (none has a reference answer, an expected output or
+    is marked unanswerable): a decision would rest on nothing."""
+    if not any(q.reference_answers or not q.answerable or task_kind(q) == FORMAT for q in data.test):
+        dropped = len(data.split.get("dropped", []))
+        why = f" ({dropped} with references were dropped as repeats of training rows)" if dropped else ""
+        raise InputError(f"{config.questions}: no held-out question has a reference answer (reference_answer){why}, so "
+                         "no answer can be scored: add references, or use ragtune advise for the rules-only advice")
 
 
 def few_shot(pairs: Sequence[tuple[str, str]], n: int, seed: int) -> list[tuple[str, str]]:

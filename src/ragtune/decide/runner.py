@@ -25,7 +25,7 @@ from ragtune.decide.base import Decision
 from ragtune.decide.candidates import TRAIN_SYSTEM, answer_plan, lora_base, untrainable_reason
 from ragtune.decide.config import Candidate, DecideConfig
 from ragtune.decide.costs import Training
-from ragtune.decide.data import KNOWLEDGE, DecideData, load_data, question_groups
+from ragtune.decide.data import KNOWLEDGE, DecideData, check_scorable, load_data, question_groups
 from ragtune.decide.decision import Measured, build_decision
 from ragtune.decide.ports import DecidePorts
 from ragtune.errors import InputError, RagtuneError
@@ -292,6 +292,7 @@ class DecideRunner:
         self.facts = self._facts()
         may_train = any(c.tuned and c not in self.skipped for c in cfg.candidates)
         data = load_data(cfg, split_questions=may_train)
+        check_scorable(data, cfg)
         self.state["split"] = data.split
         self._finish_phase("split")
         if data.examples_error and any(c.tuned for c in cfg.candidates):
@@ -315,6 +316,9 @@ class DecideRunner:
     def _changes_per_month(self, facts) -> tuple[float, str]:
         if self.config.changes_per_month is not None:
             return self.config.changes_per_month, "stated"
+        if facts.index is not None and facts.index.observed_days < 30:
+            return (facts.index.change_cycles_per_month, f"assumed: index '{facts.index.index}' has only "
+                    f"{facts.index.observed_days:.0f} days of ingest history, under a month")
         if facts.index is not None:
             return facts.index.change_cycles_per_month, f"measured: index '{facts.index.index}' ingest history"
         return 0.0, "no index: no content changes measured"
