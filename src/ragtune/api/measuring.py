@@ -158,7 +158,7 @@ class MeasuringMethods:
     def decide(self: "Workspace", config: DecideConfig | None = None, progress: Progress | None = None,
                **fields: Any) -> Decision:
         """Measure every candidate (base, prompt, rag, ft, rag+ft) on the same held-out questions and recommend the
-        cheapest one not significantly worse than the best (``ragtune.decide``).
+        cheapest one *as good* as the best (``ragtune.decide``).
 
         Give a ``DecideConfig`` or its fields as keywords (``questions=``, ``examples=``, ``index=``, ``model=``,
         ``budget_s=``, ``queries_per_month=`` ...). Finished phases are kept, so ``resume=True`` redoes nothing.

@@ -1,5 +1,5 @@
-"""``decide``: every candidate answers the same held-out questions; the cheapest one not significantly worse than
-the best is recommended, beside what the rules of thumb would have said.
+"""``decide``: every candidate answers the same held-out questions; the cheapest one *as good* as the
+best (``ragtune.decide.verdict``) is recommended, beside what the rules of thumb would have said.
 
 Phases, each kept in ``<home>/decide/<run id>/`` the moment it ends so that ``resume`` redoes nothing finished:
 
