@@ -30,10 +30,10 @@ import time
 from statistics import NormalDist
 
 import numpy as np
-from _common import RESULTS, ROOT, log, write_result  # noqa: E402 - offline, single-thread settings, src path
+from _common import RESULTS, ROOT, log, write_result
 
-from ragtune.decide.selection import select  # noqa: E402
-from ragtune.decide.verdict import AS_GOOD, MARGIN, NOT_YET_KNOWN, VerdictRules  # noqa: E402
+from ragtune.decide.selection import select
+from ragtune.decide.verdict import AS_GOOD, MARGIN, NOT_YET_KNOWN, VerdictRules
 
 NAMES = ["base", "rag", "rag+ft"]
 COSTS = {"base": 1.0, "rag": 2.0, "rag+ft": 10.0}
@@ -138,8 +138,10 @@ def main() -> int:
                     log(f"gap {cell['gap']} {cell['scores']} clustered={clustered} n={n}: worse_pick {cell['worse_pick']} "
                         f"not_yet_known {cell['not_yet_known']} truth_pick {cell['truth_pick']} "
                         f"old_rule_worse_pick {cell['old_rule_worse_pick']}")
-    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    dirty = bool(subprocess.run(["git", "status", "--porcelain", "src"], cwd=ROOT, capture_output=True, text=True).stdout.strip())
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                            check=False).stdout.strip()
+    dirty = bool(subprocess.run(["git", "status", "--porcelain", "src"], cwd=ROOT, capture_output=True, text=True,
+                                 check=False).stdout.strip())
     result = {
         "benchmark": "decide_truth", "commit": commit, "source_modified": dirty,
         "command": " ".join([sys.executable.rsplit("/", 1)[-1], *sys.argv]), "resumed": False, "cached": False,

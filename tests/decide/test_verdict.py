@@ -119,8 +119,8 @@ def test_an_as_good_candidate_without_a_price_is_not_compared_on_money():
 @pytest.mark.parametrize("margin", [-0.1, 0, 1, 1.5])
 def test_margin_outside_zero_to_one_is_refused(margin):
     from ragtune.decide.config import DecideConfig
-    from ragtune.evaluation.config import validated
     from ragtune.errors import InputError
+    from ragtune.evaluation.config import validated
 
     with pytest.raises(InputError, match="margin"):
         validated(DecideConfig, {"margin": margin})

@@ -16,11 +16,13 @@ lists the assumed ones in words.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, cast
 
 from ragtune.decide.config import Candidate, DecideConfig
 from ragtune.evaluation.stats import mean_ci95, percentile
+
 
 @dataclass
 class Training:
@@ -80,13 +82,13 @@ def _unit_cost(spec: str, config: DecideConfig, figures: dict[str, dict[str, Any
     if not own and price is None:
         _figure(figures, assumed, "price_per_mtok", None, "unknown", f"no price for {spec}: give --prices")
         return None, f"unknown: no price for {spec} (give --prices with its price per 1M tokens)"
-    if prices.charges_tokens(spec):
+    if price is not None and prices.charges_tokens(spec):
         when = price.as_of or prices.as_of
         _figure(figures, assumed, f"prices.{spec}", f"{price.input_per_mtok:g}/{price.output_per_mtok:g} per 1M in/out",
                 "assumed", f"list price as of {when}")
-        return ((lambda i, o, ms: (i * price.input_per_mtok + o * price.output_per_mtok) / 1e6),
-                f"measured tokens × {spec} list price ({price.input_per_mtok:g}/{price.output_per_mtok:g} "
-                f"{prices.currency} per 1M in/out, as of {when})")
+        words = (f"measured tokens × {spec} list price ({price.input_per_mtok:g}/{price.output_per_mtok:g} "
+                 f"{prices.currency} per 1M in/out, as of {when})")
+        return (lambda i, o, ms: (i * price.input_per_mtok + o * price.output_per_mtok) / 1e6), words
     if not own:  # a served model priced at 0 per token: what its provider charges is not known here
         _figure(figures, assumed, "price_per_mtok", 0, "assumed", f"the price table gives {spec} no per-token price")
         return (lambda i, o, ms: 0.0), f"{spec}: priced at 0 per token by the price table"
@@ -122,9 +124,10 @@ def candidate_cost(candidate: Candidate | str, spec: str, rows: Sequence[dict[st
         spread = mean_ci95([unit(float(r.get("input_tokens") or 0.0), float(r.get("output_tokens") or 0.0),
                                  float(r["latency_ms"]) if isinstance(r.get("latency_ms"), (int, float)) else mean_ms)
                             for r in rows])
+        low, high = cast(list[float], spread["ci95"])
         _figure(figures, assumed, "per_query_usd", per_query, "measured",
-                f"95% interval {spread['ci95'][0]:.4g} to {spread['ci95'][1]:.4g} from the spread over {len(rows)} answers")
-        figures["per_query_usd"]["ci95"] = spread["ci95"]
+                f"95% interval {low:.4g} to {high:.4g} from the spread over {len(rows)} answers")
+        figures["per_query_usd"]["ci95"] = [low, high]
     if candidate.retrieves:
         _figure(figures, assumed, "store_hosting_usd_per_month", 0, "assumed",
                 "the embedded store runs on the serving machine (a managed vector store costs extra: see ragtune cost)")
@@ -191,10 +194,11 @@ def by_volume(costs: dict[str, CandidateCost], candidates: Sequence[str], querie
     """The cheapest of ``candidates`` (those as good) over the horizon at each of ``factors`` x the stated volume
     (those without a known price left out): ``[{"queries_per_month", "cheapest", "total_usd"}]``."""
     out = []
-    priced = [c for c in candidates if c in costs and costs[c].per_query_usd is not None]
+    unit = {c: costs[c].per_query_usd for c in candidates if c in costs}
+    priced = {c: u for c, u in unit.items() if u is not None}
     for f in factors:
         q = queries_per_month * f
-        totals = {c: costs[c].one_off_usd + months * (costs[c].monthly_fixed_usd + costs[c].per_query_usd * q) for c in priced}
+        totals = {c: costs[c].one_off_usd + months * (costs[c].monthly_fixed_usd + u * q) for c, u in priced.items()}
         best = min(totals, key=lambda c: totals[c]) if totals else None
         out.append({"factor": f, "queries_per_month": q, "cheapest": best,
                     "total_usd": None if best is None else round(totals[best], 6)})

@@ -13,8 +13,15 @@ from ragtune.decide.config import DecideConfig
 from ragtune.decide.costs import CandidateCost, Training, break_even, by_volume, candidate_cost
 from ragtune.decide.data import KNOWLEDGE
 from ragtune.decide.reasons import decision_reasons, disagreements, what_would_change
-from ragtune.decide.selection import (PrimaryMetric, check_override, choose_metric, higher_is_better, per_question, select,
-                                      stratified)
+from ragtune.decide.selection import (
+    PrimaryMetric,
+    check_override,
+    choose_metric,
+    higher_is_better,
+    per_question,
+    select,
+    stratified,
+)
 from ragtune.decide.verdict import VerdictRules
 from ragtune.evaluation.metrics import aggregate
 
@@ -84,9 +91,9 @@ def build_decision(cfg: DecideConfig, m: Measured, facts: Any, changes: float, c
     for name, comparison in selection.comparisons.items():
         results[name].vs_best = comparison
     if selection.verdicts is not None:
-        for name, v in selection.verdicts.comparisons.items():
-            results[name].verdict = v.verdict
-            results[name].verdict_reason = v.reason
+        for name, comp in selection.verdicts.comparisons.items():
+            results[name].verdict = comp.verdict
+            results[name].verdict_reason = comp.reason
     verdicts = apply_rules(facts, RuleThresholds())
     by_rules, _ = rules_choice(verdicts)
     pick = selection.pick

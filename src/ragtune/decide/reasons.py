@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 from ragtune.decide.base import CandidateResult
@@ -24,7 +25,8 @@ def settle_sentences(selection: Selection, results: dict[str, CandidateResult], 
     pick_total = totals.get(selection.pick)
     out = []
     for c, comp in v.comparisons.items():
-        cheaper = pick_total is None or (totals.get(c) is not None and totals[c] < pick_total) or not selection.settled
+        mine = totals.get(c)
+        cheaper = pick_total is None or (mine is not None and mine < pick_total) or not selection.settled
         if c == selection.pick or comp.verdict != NOT_YET_KNOWN or not cheaper:
             continue
         if comp.questions_to_settle and comp.delta is not None and comp.delta + margin <= 0:
@@ -57,6 +59,7 @@ def decision_reasons(cfg: DecideConfig, metric: PrimaryMetric, selection: Select
             reasons.append(f"{label}: " + ", ".join(f"{c} ({_score(results[c])}, Δ {v.comparisons[c].delta:+.3f}; "
                                                      f"{v.comparisons[c].reason})" for c in named))
     pick = selection.pick
+    assert pick is not None  # a best was found, so a pick was made
     totals = {c: k.total_usd for c, k in costs.items()}
     if not selection.settled:
         reasons.append(f"no candidate is yet shown as good as the best: meanwhile {pick}, the best measured, is recommended "
@@ -83,19 +86,20 @@ def disagreements(by_rules, selection: Selection, results: dict[str, CandidateRe
         why = mine.skipped_reason if mine is not None else "not among the candidates"
         return [f"the rules of thumb say {rule}, which was not measured ({why}); the measured pick is {pick}"]
     if mine.verdict == AS_GOOD:
-        return [f"the rules of thumb say {rule}; the measurement finds it as good as the best but dearer than {pick}: "
-                f"{pick} wins on cost"]
+        return [(f"the rules of thumb say {rule}; the measurement finds it as good as the best but dearer than {pick}: "
+                 f"{pick} wins on cost")]
+    best = selection.best or ""
     if mine.verdict == WORSE:
-        return [f"the rules of thumb say {rule}; the measurement puts it below {selection.best} "
-                f"({_score(mine)} against {_score(results[selection.best])}): the measurement wins"]
-    return [f"the rules of thumb say {rule}; whether it is as good as {selection.best} is not yet known "
-            f"({mine.verdict_reason})"]
+        return [(f"the rules of thumb say {rule}; the measurement puts it below {selection.best} "
+                 f"({_score(mine)} against {_score(results[best])}): the measurement wins")]
+    return [(f"the rules of thumb say {rule}; whether it is as good as {selection.best} is not yet known "
+             f"({mine.verdict_reason})")]
 
 
 def volume_sentences(sweep: list[dict[str, Any]], pick: str) -> list[str]:
     """Where the cheapest of those as good changes across volume: one sentence per volume range."""
     out = []
-    for a, b in zip(sweep, sweep[1:]):
+    for a, b in pairwise(sweep):
         if a["cheapest"] != b["cheapest"] and a["cheapest"] and b["cheapest"]:
             out.append(f"at {a['queries_per_month']:,.0f} queries/month {a['cheapest']} is the cheapest of those as good; at "
                        f"{b['queries_per_month']:,.0f} it is {b['cheapest']}")

@@ -317,8 +317,9 @@ class DecideRunner:
         if self.config.changes_per_month is not None:
             return self.config.changes_per_month, "stated"
         if facts.index is not None and facts.index.observed_days < 30:
-            return (facts.index.change_cycles_per_month, f"assumed: index '{facts.index.index}' has only "
-                    f"{facts.index.observed_days:.0f} days of ingest history, under a month")
+            why = (f"assumed: index '{facts.index.index}' has only {facts.index.observed_days:.0f} days of ingest history, "
+                   "under a month")
+            return facts.index.change_cycles_per_month, why
         if facts.index is not None:
             return facts.index.change_cycles_per_month, f"measured: index '{facts.index.index}' ingest history"
         return 0.0, "no index: no content changes measured"

@@ -99,10 +99,14 @@ class Verdicts:
         return [c for c, v in self.comparisons.items() if v.verdict == verdict]
 
 
+def _usable(value: float | None) -> bool:
+    return value is not None and math.isfinite(value)
+
+
 def common_questions(scores: dict[str, dict[str, float | None]]) -> tuple[list[str], int]:
     """The question ids every candidate has a score for, in a stable order, and how many were left out."""
     all_ids = list(dict.fromkeys(q for s in scores.values() for q in s))
-    keep = [q for q in all_ids if all(q in s and s[q] is not None and math.isfinite(s[q]) for s in scores.values())]
+    keep = [q for q in all_ids if all(_usable(s.get(q)) for s in scores.values())]
     return keep, len(all_ids) - len(keep)
 
 
@@ -152,7 +156,7 @@ def _to_settle(n: int, delta: float, se: float, margin: float, z: float) -> int 
     if target <= 0:
         return None
     sd = se * math.sqrt(n)
-    return int(math.ceil(((z + NormalDist().inv_cdf(POWER)) * sd / target) ** 2))
+    return math.ceil(((z + NormalDist().inv_cdf(POWER)) * sd / target) ** 2)
 
 
 def decide_verdicts(scores: dict[str, dict[str, float | None]], kinds: dict[str, str], rules: VerdictRules,
@@ -166,8 +170,8 @@ def decide_verdicts(scores: dict[str, dict[str, float | None]], kinds: dict[str,
     if excluded:
         warnings.append(f"{excluded} question(s) left out for every candidate: not scored for at least one of them")
     if not ids:
-        comparisons = {c: Comparison(NOT_YET_KNOWN, None, None, 0, "no questions in common") for c in names}
-        return Verdicts(comparisons, {}, None, 0, excluded, weights, rules.describe(m),
+        unknown = {c: Comparison(NOT_YET_KNOWN, None, None, 0, "no questions in common") for c in names}
+        return Verdicts(unknown, {}, None, 0, excluded, weights, rules.describe(m),
                         warnings + ["no question was scored for every candidate: nothing can be compared"])
     sign = 1.0 if rules.higher_is_better else -1.0
     matrix = sign * np.asarray([[scores[c][q] for q in ids] for c in names], dtype=np.float64)
