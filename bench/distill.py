@@ -37,6 +37,7 @@ from ragtune.config import RagtuneConfig  # noqa: E402
 from ragtune.evaluation.answers import token_f1  # noqa: E402
 from ragtune.evaluation.pricing import PriceTable  # noqa: E402
 from ragtune.generation import estimate_tokens  # noqa: E402
+from ragtune.generation.base import PricingBasis  # noqa: E402
 from ragtune.tuning.lora import LoraConfig  # noqa: E402
 from ragtune.tuning.managed import ManagedConfig  # noqa: E402
 
@@ -107,8 +108,8 @@ def distillation(work: Path, args, phases: Phases) -> dict:
     distilled = phases.run("distill", distil)
     after = phases.run("student_after", lambda: score(ws, test, f"tuned:{distilled['ref']}", None, prices))
     prompt, output = teacher["tokens"]
-    api = prices.price_for(API_TEACHER)
-    api_cost = prices.cost(API_TEACHER, int(prompt), int(output)) or 0.0
+    api = prices.price_for(API_TEACHER, PricingBasis.per_token)
+    api_cost = prices.cost(API_TEACHER, PricingBasis.per_token, int(prompt), int(output)) or 0.0
     api_teacher = {"model": API_TEACHER, "over_rag": True, "usd_per_1k_queries": round(1000 * api_cost, 4),
                    "cost_basis": f"the teacher's RAG prompts ({prompt:.0f} tokens) and reference-length answers ({output:.0f} tokens), "
                                  f"estimated, at list prices as of {api.as_of if api else '?'}: assumed"}

@@ -66,20 +66,22 @@ def test_latency_budget_excludes_a_candidate():
     assert "latency budget" in sel.reasons[0]
 
 
-def test_tasks_weigh_the_same_and_intervals_are_paired():
+def test_tasks_weigh_by_their_share_of_questions_unless_weights_are_stated_and_intervals_are_paired():
+    # a task of one question no longer carries half the score: by default each task weighs its share of the questions
     kinds = {"k1": KNOWLEDGE, "f1": FORMAT, "f2": FORMAT, "f3": FORMAT}
     s = {"k1": 1.0, "f1": 0.0, "f2": 0.0, "f3": 0.0}
-    assert stratified(s, kinds)["mean"] == pytest.approx(0.5)  # not 0.25: each task counts once
+    assert stratified(s, kinds)["mean"] == pytest.approx(0.25)
+    assert stratified(s, kinds, weights={"knowledge": 0.7, "format": 0.3})["mean"] == pytest.approx(0.7)
     a = {f"q{i}": 0.5 + 0.01 * (i % 5) for i in range(30)}
     b = {q: v + 0.05 for q, v in a.items()}
     diff = paired_difference(a, b, KINDS)
     assert diff["delta"] == pytest.approx(0.05) and diff["ci95"][0] == pytest.approx(0.05) and diff["n"] == 30
 
 
-def test_attribution_excludes_candidates_that_do_not_cite():
+def test_attribution_excludes_candidates_whose_citations_do_not_support_them():
     good = scores([0.8, 0.9, 0.7, 0.85] * 5)
     same = scores([0.8, 0.88, 0.72, 0.84] * 5)
     sel = select({"ft": good, "rag": same}, KINDS, {"ft": 5.0, "rag": 20.0}, {}, None, cited_share={"ft": 0.0, "rag": 1.0})
     assert sel.pick == "rag" and sel.best == "rag" and "ft" in sel.over_latency
-    assert "attribution is required" in sel.reasons[0] and "ft (0% cited)" in sel.reasons[0]
+    assert "attribution is required" in sel.reasons[0] and "ft (0% attributed)" in sel.reasons[0]
     assert select({"ft": good, "rag": same}, KINDS, {"ft": 5.0, "rag": 20.0}, {}, None).pick == "ft"  # not stated: cheaper wins

@@ -54,3 +54,16 @@ def test_squad_import(tmp_path):
     a, b = load_squad(p)
     assert a.reference_answers == ["France"] and a.reference_contexts == ["Paris is in France."]
     assert b.answerable is False
+
+
+def test_a_number_for_a_reference_answer_is_named_by_line(tmp_path):
+    from ragtune.errors import InputError
+    from ragtune.evaluation.questions import load_questions
+
+    path = tmp_path / "q.jsonl"
+    path.write_text('{"id": "a", "question": "Q?", "reference_answer": "x"}\n'
+                    '{"id": "b", "question": "How many?", "reference_answer": 123}\n')
+    import pytest
+
+    with pytest.raises(InputError, match="q.jsonl.*2.*'reference_answer' must be a string"):
+        load_questions(path)

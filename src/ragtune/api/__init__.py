@@ -59,11 +59,13 @@ if TYPE_CHECKING:
     from ragtune.advisor import stated_needs
     from ragtune.advisor.base import format_money, format_value
     from ragtune.decide import parse_candidates, parse_duration
+    from ragtune.decide.rows import ROWS_FIELDS as DECIDE_ROWS_FIELDS
     from ragtune.decide.costs import money
     from ragtune.serving import ALL_INDEXES
     from ragtune.serving.jobs import JOB_FILES, Job, JobRunner, JobStore
 
-__all__ = ["ALL_INDEXES", "AdvisorConfig", "Answer", "ApiKey", "Citation", "DatedDocFields", "DecideConfig",
+__all__ = ["ALL_INDEXES", "AdvisorConfig", "Answer", "ApiKey", "Citation", "DatedDocFields", "DECIDE_ROWS_FIELDS",
+           "DecideConfig",
            "Decision", "Device", "EmbeddingLoss", "EmbeddingTuneConfig", "Engine", "EvalConfig", "EvalResult",
            "Filters", "GenerateOptions", "Generation", "Generator", "Hit", "Index", "IndexManifest", "IngestReport",
            "JOB_FILES", "Job", "JobRunner", "JobStore", "JsonlFields", "KeyStore", "Launch", "Launcher", "LoraConfig",
@@ -81,6 +83,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "ALL_INDEXES": ("ragtune.serving", "ALL_INDEXES"),
     "check_index_name": ("ragtune.index.names", "check_index_name"),
     "DatedDocFields": ("ragtune.evaluation.updates", "DatedDocFields"),
+    "DECIDE_ROWS_FIELDS": ("ragtune.decide.rows", "ROWS_FIELDS"),
     "Device": ("ragtune.tuning.lora", "Device"),
     "EmbeddingLoss": ("ragtune.tuning.embedding", "EmbeddingLoss"),
     "EmbeddingTuneConfig": ("ragtune.tuning.embedding", "EmbeddingTuneConfig"),

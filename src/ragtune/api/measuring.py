@@ -11,12 +11,13 @@ from ragtune.advisor import (AdvisorConfig, CostReport, Facts, Recommendation, S
                              measure_facts, stated_needs)
 from ragtune.config import Engine, RagtuneConfig, SearchMode
 from ragtune.decide import DecideConfig, Decision
-from ragtune.errors import InputError
+from ragtune.errors import InputError, RagtuneError
 from ragtune.evaluation.base import EvalResult
 from ragtune.evaluation.config import EvalConfig, validated
 from ragtune.evaluation.heldout import QUESTIONS_FILE, read_training_questions
 from ragtune.evaluation.ports import EvalPorts, EvalSettings, TunedModel, UpdatesPorts
 from ragtune.evaluation.questions import Question, load_questions
+from ragtune.generation.base import PricingBasis
 from ragtune.index.sync import Progress
 
 if TYPE_CHECKING:
@@ -162,7 +163,7 @@ class MeasuringMethods:
     def decide(self: "Workspace", config: DecideConfig | None = None, progress: Progress | None = None,
                **fields: Any) -> Decision:
         """Measure every candidate (base, prompt, rag, ft, rag+ft) on the same held-out questions and recommend the
-        cheapest one not significantly worse than the best (``ragtune.decide``).
+        cheapest one *as good* as the best (``ragtune.decide``).
 
         Give a ``DecideConfig`` or its fields as keywords (``questions=``, ``examples=``, ``index=``, ``model=``,
         ``budget_s=``, ``queries_per_month=`` ...). Finished phases are kept, so ``resume=True`` redoes nothing.
@@ -174,3 +175,24 @@ class MeasuringMethods:
         elif fields:
             config = validated(DecideConfig, {**config.model_dump(), **fields})
         return DecideRunner(self._decide_ports(), config, progress).run()
+
+    def decide_rows(self: "Workspace", rows: str | Path, config: DecideConfig | None = None, **fields: Any) -> Decision:
+        """Decide again from per-question rows (``ragtune.decide.rows``: JSONL or a ``decide --out`` file), running
+        no model; the rules of thumb read the index when ``index=`` is given."""
+        from ragtune.decide.rows import decide_from_rows
+
+        config = config or validated(DecideConfig, fields)
+        needs = stated_needs(queries_per_month=config.queries_per_month, months=config.months,
+                             latency_budget_ms=config.latency_budget_ms, attribution_required=config.attribution,
+                             content_may_leave=config.content_may_leave, changes_per_month=config.changes_per_month)
+        facts = (measure_facts(self.store, needs, index=config.index) if config.index is not None
+                 else Facts(stated=needs))
+        return decide_from_rows(rows, config, self.config.generation.model, facts, pricing=self._pricing_of)
+
+    def _pricing_of(self: "Workspace", spec: str) -> PricingBasis | None:
+        """How the model of ``spec`` is paid for, as its generator declares; None when no generator can be built for it
+        here (a model of another tool's rows, a key not set)."""
+        try:
+            return self.generator(spec).pricing
+        except RagtuneError:
+            return None

@@ -144,7 +144,8 @@ class TuningMethods:
         folder = self.models.model_dir(student.name) / ".distill"
         made = teacher_rows(loaded, lambda q: self.ask(q.question, index, model=teacher, schema=schema or q.schema), folder,
                             over_index=index is not None, schema=schema, notify=progress)
-        cost = (prices or PriceTable.default()).cost(teacher, made.input_tokens, made.output_tokens)
+        pricing = self.generator(teacher).pricing
+        cost = (prices or PriceTable.default()).cost(teacher, pricing, made.input_tokens, made.output_tokens)
         source = {"kind": "distilled", "teacher": teacher, "index": index, "counts": made.counts,
                   "teacher_tokens": {"input": made.input_tokens, "output": made.output_tokens},
                   "teacher_cost": {"usd": None if cost is None else round(cost, 6),

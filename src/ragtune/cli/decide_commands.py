@@ -17,6 +17,7 @@ from ragtune.api import Decision, parse_duration
 from ragtune.api import money
 from ragtune.api import PriceTable
 from ragtune.api import load_schema
+from ragtune.api import DECIDE_ROWS_FIELDS
 
 
 def print_decision(decision: Decision) -> None:
@@ -24,21 +25,32 @@ def print_decision(decision: Decision) -> None:
     cur = decision.config["prices"]["currency"]
     table = Table(title=f"decide: {decision.primary_metric} on {decision.split.get('test')} held-out questions "
                         f"({cur}, prices as of {decision.config['prices']['as_of']})")
-    for col in ("candidate", "score [95% CI]", "vs best", "p50 ms", "per 1k", "monthly", "one-off"):
-        table.add_column(col, justify="left" if col == "candidate" else "right")
+    for col in ("candidate", "score [95% CI]", "verdict", "vs best [CI]", "p50 ms", "per 1k", "monthly", "one-off"):
+        table.add_column(col, justify="left" if col in ("candidate", "verdict") else "right")
     for name, c in decision.candidates.items():
         if not c.measured:
             continue
         mark = " ★" if name == decision.recommendation else ""
-        vs = "best" if name == decision.best else ("tied" if name in decision.tied_with_best else "below")
-        table.add_row(name + mark, f"{c.score:.3f} [{c.ci95[0]:.2f}, {c.ci95[1]:.2f}]", vs, f"{c.latency_ms_p50:,.0f}",
-                      money(c.cost_per_1k_queries), money(c.monthly_usd), money(c.one_off_usd))
+        vs = c.vs_best or {}
+        diff = "—" if not vs.get("ci95") else f"{vs['delta']:+.3f} [{vs['ci95'][0]:+.2f}, {vs['ci95'][1]:+.2f}]"
+        score = "—" if c.score is None else f"{c.score:.3f} [{c.ci95[0]:.2f}, {c.ci95[1]:.2f}]"
+        verdict = (c.verdict or "—") + (" (best)" if name == decision.best else "")
+        table.add_row(name + mark, score, verdict, diff, f"{c.latency_ms_p50:,.0f}", money(c.cost_per_1k_queries),
+                      money(c.monthly_usd), money(c.one_off_usd))
     out.print(table)
+    for name, c in decision.candidates.items():
+        assumed = [f"{k} = {f['value']}" for k, f in c.cost_figures.items() if f["basis"] in ("assumed", "unknown")]
+        if assumed:
+            out.print(f"[dim]{escape(name)} costs assumed: {escape('; '.join(assumed))}[/]", highlight=False, soft_wrap=True)
+    for w in decision.verdict.get("warnings", []):
+        err.print(f"[yellow]warning:[/] {escape(w)}", highlight=False, soft_wrap=True)
     for name, c in decision.candidates.items():
         if not c.measured:
             out.print(f"[dim]skipped {escape(name)}: {escape(c.skipped_reason or '')}[/]", highlight=False)
     pick = decision.recommendation or "none"
-    out.print(f"[bold]recommendation: [green]{escape(pick)}[/][/] (measured)")
+    settled = decision.verdict.get("settled", True)
+    out.print(f"[bold]recommendation: [green]{escape(pick)}[/][/] "
+              + ("(measured)" if settled else "(provisional: no candidate is yet shown as good as the best)"))
     for i, r in enumerate(decision.reasons, start=1):
         out.print(f"  {i}. {escape(r)}", highlight=False)
     out.print(f"[bold]rules of thumb alone:[/] {escape(decision.rules_recommendation)}")
@@ -66,6 +78,11 @@ def run_decision(fields: dict, out_file: Optional[Path], report: Optional[Path],
         err.print("[yellow]interrupted: finished trainings and candidates are kept; the same command with --resume "
                   "goes on from there[/]")
         raise typer.Exit(130) from None
+    finish_decision(decision, out_file, report, as_json)
+
+
+def finish_decision(decision: Decision, out_file: Optional[Path], report: Optional[Path], as_json: bool) -> None:
+    """Write the decision and its report where asked, and print it."""
     if out_file is not None:
         decision.write(out_file)
     if report is not None:
@@ -101,8 +118,16 @@ def decide(
     max_format_questions: int = typer.Option(50, "--max-format-questions", min=1, help="At most this many held-out examples are asked."),
     shots: int = typer.Option(3, "--shots", min=0, max=20, help="Few-shot examples in the prompt candidate."),
     seed: int = typer.Option(0, "--seed", help="Seed of the splits, the few-shot draw and training."),
-    queries_per_month: float = typer.Option(10_000, "--queries-per-month", help="Queries answered per month."),
-    months: int = typer.Option(12, "--months", help="Horizon over which one-off costs are spread."),
+    queries_per_month: Optional[float] = typer.Option(None, "--queries-per-month", help="Queries answered per month "
+                                                      "(default 10,000, labelled assumed)."),
+    months: Optional[int] = typer.Option(None, "--months", help="Horizon over which one-off costs are spread (default 12, "
+                                         "labelled assumed)."),
+    margin: float = typer.Option(0.03, "--margin", help="A candidate within this of the best on the primary metric "
+                                 "(absolute) is as good as it."),
+    weights: Optional[str] = typer.Option(None, "--weights", help="Task weights, e.g. knowledge=0.7,format=0.3 "
+                                          "(default: each task's share of the questions)."),
+    rows: Optional[Path] = typer.Option(None, "--rows", help="Decide again from per-question rows (JSONL, or a decide --out "
+                                        "file) without running any model."),
     latency_budget_ms: Optional[float] = typer.Option(None, "--latency-budget-ms", help="p50 latency a candidate may take."),
     attribution: Optional[bool] = typer.Option(None, "--attribution/--no-attribution", help="Whether answers must cite sources."),
     content_may_leave: Optional[bool] = typer.Option(None, "--content-may-leave/--content-stays", help="Whether content may go to a training pipeline."),
@@ -115,8 +140,9 @@ def decide(
     ray_address: Optional[str] = RayAddressOpt,
     as_json: bool = JsonFlag,
 ) -> None:
-    """Measure base, prompt, rag, ft and rag+ft on the same held-out questions; recommend the cheapest not significantly worse than the best."""
-    fields = dict(questions=questions, examples=examples, index=index, model=model, candidates=candidates,
+    """Measure base, prompt, rag, ft and rag+ft on the same held-out questions; recommend the cheapest as good as the best."""
+    fields = dict(margin=margin, weights=weights,
+                  questions=questions, examples=examples, index=index, model=model, candidates=candidates,
                   json_schema=load_schema(json_schema) if json_schema is not None else None, metric=metric, judge=judge,
                   budget_s=parse_duration(budget), max_steps=max_steps, batch_size=batch_size, max_length=max_length,
                   device=device, holdout=holdout, examples_holdout=examples_holdout, max_format_questions=max_format_questions,
@@ -124,6 +150,11 @@ def decide(
                   latency_budget_ms=latency_budget_ms, attribution=attribution, content_may_leave=content_may_leave,
                   changes_per_month=changes_per_month, prices=PriceTable.load(prices) if prices is not None else None,
                   resume=resume)
+    fields = {k: v for k, v in fields.items() if v is not None or k not in ("queries_per_month", "months", "weights")}
+    if rows is not None:
+        decision = workspace().decide_rows(rows, **{k: v for k, v in fields.items() if k in DECIDE_ROWS_FIELDS})
+        finish_decision(decision, out_file, report, as_json)
+        return
     run_decision(fields, out_file, report, as_json, engine_settings(engine, ray_address))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,16 @@ from ragtune.common import write_json_atomic
 
 FORMAT_VERSION = 1
 """Version of the ``decide --out`` file."""
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 @dataclass
@@ -36,8 +47,11 @@ class CandidateResult:
     cost_basis: str | None = None
     assumed: list[str] = field(default_factory=list)
     training: dict[str, Any] | None = None
-    cited_share: float | None = None  # with attribution required: share of answered knowledge questions cited
+    cited_share: float | None = None  # with attribution required: share of answered knowledge questions attributed
     vs_best: dict[str, Any] | None = None
+    verdict: str | None = None  # against the best: "as good", "worse" or "not yet known"
+    verdict_reason: str | None = None
+    cost_figures: dict[str, dict[str, Any]] = field(default_factory=dict)  # figure -> {value, basis, source}
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -65,14 +79,16 @@ class Decision:
     config: dict[str, Any]
     run: dict[str, Any]
     rows: list[dict[str, Any]] = field(default_factory=list)
+    verdict: dict[str, Any] = field(default_factory=dict)  # margin, as good / worse / not yet known, method, warnings
 
     def to_json(self, rows: bool = False) -> dict[str, Any]:
+        """The decision as JSON-ready data: a figure that is not a number (NaN, infinite) is written as null."""
         data = {k: v for k, v in self.__dict__.items() if k != "rows"}
         data["candidates"] = {name: c.to_json() for name, c in self.candidates.items()}
         data["format_version"] = FORMAT_VERSION
         if rows:
             data["rows"] = self.rows
-        return data
+        return _finite(data)
 
     def write(self, path: str | Path) -> Path:
         """Write the decision with its per-question rows, atomically (missing folders are made)."""

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ragtune.decide.verdict import MARGIN, MIN_QUESTIONS
 from ragtune.errors import InputError
 from ragtune.evaluation.base import Variant
 from ragtune.evaluation.pricing import PriceTable
@@ -54,6 +55,20 @@ def parse_duration(text: str | float | int) -> float:
     return seconds
 
 
+def parse_weights(text: str) -> dict[str, float]:
+    """``"knowledge=0.7,format=0.3"`` as ``{task: weight}``; ``InputError`` on anything else."""
+    out: dict[str, float] = {}
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        task, sep, value = part.partition("=")
+        try:
+            out[task.strip().lower()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise InputError(f"--weights '{text}': expected task=weight pairs like knowledge=0.7,format=0.3")
+    return out
+
+
 class DecideConfig(BaseModel):
     """One decision: which data, which model, which candidates, what is stated, and how much training time."""
 
@@ -87,12 +102,37 @@ class DecideConfig(BaseModel):
     changes_per_month: float | None = Field(None, ge=0, description="Content change cycles per month (default: measured from the index).")
     tuned_hosting_usd_per_month: float | None = Field(None, ge=0, description="Fixed monthly hosting of a tuned model (stated; default 0).")
     prices: PriceTable = Field(default_factory=PriceTable.default, description="The dated price table.")
+    margin: float = Field(MARGIN, gt=0, lt=1, description="Margin of 'as good': a candidate within this of the best on the "
+                          "primary metric (absolute) is as good as it.")
+    weights: dict[str, float] | None = Field(None, description="Task weights (knowledge, format) of the primary metric; "
+                                             "default: each task's share of the questions.")
+    min_questions: int = Field(MIN_QUESTIONS, ge=1, description="Below this many questions in common every verdict is "
+                               "'not yet known'.")
     resume: bool = Field(False, description="Continue the interrupted run of these settings: finished phases are not redone.")
 
     @field_validator("candidates", mode="before")
     @classmethod
     def _candidates(cls, value: Any) -> Any:
         return parse_candidates(value) if isinstance(value, (str, list)) else value
+
+    @field_validator("weights", mode="before")
+    @classmethod
+    def _weights(cls, value: Any) -> Any:
+        return parse_weights(value) if isinstance(value, str) else value
+
+    @field_validator("weights")
+    @classmethod
+    def _weights_known(cls, value: dict[str, float] | None) -> dict[str, float] | None:
+        if value is None:
+            return None
+        for task, w in value.items():
+            if task not in ("knowledge", "format"):
+                raise ValueError(f"unknown task '{task}' (knowledge or format)")
+            if not (w >= 0) or w == float("inf"):
+                raise ValueError(f"weight of {task} must be a number of 0 or more")
+        if sum(value.values()) <= 0:
+            raise ValueError("at least one task weight must be above 0")
+        return value
 
     @field_validator("device")
     @classmethod

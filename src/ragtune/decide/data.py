@@ -56,6 +56,26 @@ class DecideData:
         return [q for q in self.test if task_kind(q) == kind]
 
 
+def question_groups(questions: Sequence[Question]) -> dict[str, str]:
+    """Question id -> cluster: questions that share a ``group`` (a field of the question file) or a gold document are
+    one cluster, resampled together; a question with neither is its own."""
+    parent: dict[str, str] = {}
+
+    def root(key: str) -> str:
+        while parent.setdefault(key, key) != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    for q in questions:
+        keys = [f"doc:{d}" for d in q.gold_doc_ids]
+        if q.metadata.get("group") is not None:
+            keys.append(f"group:{q.metadata['group']}")
+        for key in keys:
+            parent[root(key)] = root(f"question:{q.id}")
+    return {q.id: root(f"question:{q.id}") for q in questions}
+
+
 def read_usable_examples(path) -> tuple[ExampleSet | None, str | None]:
     """The examples of ``path`` and None, or None and why they cannot be used (the first problems, by line)."""
     examples = read_examples(path)
@@ -133,6 +153,16 @@ def load_data(config: DecideConfig, split_questions: bool) -> DecideData:
     record["test"] = len(test)
     return DecideData(test=test, train_questions=train_q, train_examples=train_ex, schema=schema,
                       examples_error=examples_error, split=record)
+
+
+def check_scorable(data: DecideData, config: DecideConfig) -> None:
+    """``InputError`` when no held-out question can be scored (none has a reference answer, an expected output or
+    is marked unanswerable): a decision would rest on nothing."""
+    if not any(q.reference_answers or not q.answerable or task_kind(q) == FORMAT for q in data.test):
+        dropped = len(data.split.get("dropped", []))
+        why = f" ({dropped} with references were dropped as repeats of training rows)" if dropped else ""
+        raise InputError(f"{config.questions}: no held-out question has a reference answer (reference_answer){why}, so "
+                         "no answer can be scored: add references, or use ragtune advise for the rules-only advice")
 
 
 def few_shot(pairs: Sequence[tuple[str, str]], n: int, seed: int) -> list[tuple[str, str]]:

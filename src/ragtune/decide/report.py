@@ -25,7 +25,7 @@ def quality_cost_svg(decision: Decision, width: int = 680, height: int = 360) ->
         return ""
     left, right, top, bottom = 70, 150, 34, 48
     pw, ph = width - left - right, height - top - bottom
-    costs = [max(c.monthly_usd or 0.0, 1e-6) for _, c in points]
+    costs = [max(c.monthly_usd or 0.0, 1e-6) for _, c in points]  # an unknown cost sits at the left edge
     lo, hi = math.log10(min(costs)), math.log10(max(costs))
     if hi - lo < 1:
         lo, hi = lo - 0.5, hi + 0.5
@@ -63,7 +63,7 @@ def quality_cost_svg(decision: Decision, width: int = 680, height: int = 360) ->
         low, high = c.ci95 or [c.score, c.score]
         parts.append(f'<line x1="{x:.1f}" y1="{py(low):.1f}" x2="{x:.1f}" y2="{py(high):.1f}" stroke="{colour}" stroke-width="2"/>'
                      f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="{colour}"><title>{escape(name)}: {c.score:.3f} '
-                     f'[{low:.3f}, {high:.3f}], {c.monthly_usd:,.2f} {escape(cur)}/month</title></circle>'
+                     f'[{low:.3f}, {high:.3f}], {money(c.monthly_usd)} {escape(cur)}/month</title></circle>'
                      f'<text x="{x + 8:.1f}" y="{y - 6:.1f}">{escape(name)}</text>')
         if name == decision.recommendation:
             parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="11" fill="none" stroke="#16a34a" stroke-width="2.5"/>'
@@ -75,10 +75,6 @@ def quality_cost_svg(decision: Decision, width: int = 680, height: int = 360) ->
     return "".join(parts)
 
 
-def _money(x: float | None) -> str:
-    return "—" if x is None else money(x)
-
-
 BESIDE = (("citation_precision", "citation precision"), ("faithfulness", "faithfulness"), ("abstained", "abstained"),
           ("schema_valid", "schema valid"))
 
@@ -88,6 +84,20 @@ def beside(c: Any) -> str:
     parts = [f"{label} {c.metrics[name]['mean']:.2f}" for name, label in BESIDE
              if name in c.metrics and c.metrics[name].get("n")]
     return ", ".join(parts) or "—"
+
+
+def _score(c: Any) -> str:
+    return "—" if c.score is None else f"{c.score:.3f}"
+
+
+def _vs(c: Any) -> str:
+    v = c.vs_best or {}
+    return "—" if not v.get("ci95") else f"{v['delta']:+.3f} [{v['ci95'][0]:.3f}, {v['ci95'][1]:.3f}]"
+
+
+def _assumed(c: Any) -> str:
+    """The assumed (or unknown) cost figures of a candidate, compactly; the sources are in ``cost_figures``."""
+    return "; ".join(f"{k} = {f['value']}" for k, f in c.cost_figures.items() if f["basis"] in ("assumed", "unknown")) or "—"
 
 
 def _ci(c: Any) -> str:
@@ -104,12 +114,14 @@ td:first-child,th:first-child{text-align:left}.pick{background:#dcfce7;font-weig
 <p>{{ d.primary_metric_description }}. Prices as of {{ d.config.prices.as_of }}; {{ "{:,.0f}".format(d.config.queries_per_month) }}
 queries/month over {{ d.config.months }} months; model <code>{{ d.config.model }}</code>.</p>
 {{ chart | safe }}
-<table><tr><th>candidate</th><th>score</th><th>95% CI</th><th>vs best (Δ, 95% CI)</th><th>p50 ms</th><th>tokens in/out</th>
+{% for w in d.verdict.warnings %}<p><b>Warning:</b> {{ w }}</p>{% endfor %}
+<p>Verdicts against the best: {{ d.verdict.method }}.</p>
+<table><tr><th>candidate</th><th>score</th><th>95% CI</th><th>verdict (Δ vs best, interval)</th><th>p50 ms</th><th>tokens in/out</th>
 <th>per 1k queries</th><th>monthly</th><th>one-off</th><th>also measured</th></tr>
 {% for name, c in d.candidates.items() %}
 {% if c.measured %}
-<tr class="{{ 'pick' if name == d.recommendation else '' }}"><td>{{ name }}</td><td>{{ "%.3f"|format(c.score) }}</td><td>{{ ci(c) }}</td>
-<td>{% if name == d.best %}best{% elif c.vs_best %}{{ "%+.3f"|format(c.vs_best.delta) }} [{{ "%.3f"|format(c.vs_best.ci95[0]) }}, {{ "%.3f"|format(c.vs_best.ci95[1]) }}]{{ " below" if c.vs_best.significantly_below_best else " tied" }}{% else %}—{% endif %}</td>
+<tr class="{{ 'pick' if name == d.recommendation else '' }}"><td>{{ name }}</td><td>{{ score(c) }}</td><td>{{ ci(c) }}</td>
+<td>{{ c.verdict or "—" }}{% if name == d.best %} (best){% elif c.vs_best and c.vs_best.ci95 %}: {{ "%+.3f"|format(c.vs_best.delta) }} [{{ "%.3f"|format(c.vs_best.ci95[0]) }}, {{ "%.3f"|format(c.vs_best.ci95[1]) }}]{% endif %}</td>
 <td>{{ "{:,.0f}".format(c.latency_ms_p50) }}</td><td>{{ "{:,.0f}".format(c.input_tokens) }}/{{ "{:,.0f}".format(c.output_tokens) }}</td>
 <td>{{ money(c.cost_per_1k_queries) }}</td><td>{{ money(c.monthly_usd) }}</td><td>{{ money(c.one_off_usd) }}</td>
 <td style="text-align:left">{{ beside(c) }}</td></tr>
@@ -125,7 +137,7 @@ queries/month over {{ d.config.months }} months; model <code>{{ d.config.model }
 <td style="text-align:left">{{ v.explanation }}</td></tr>{% endfor %}</table>
 <h2>What would change the answer</h2><ul>{% for w in d.what_would_change %}<li>{{ w }}</li>{% endfor %}</ul>
 <h2>Costs: how each was found</h2><ul>{% for name, c in d.candidates.items() if c.measured %}<li><b>{{ name }}</b>: {{ c.cost_basis }}.
-Assumed: {{ c.assumed | join("; ") }}</li>{% endfor %}</ul>
+Assumed: {{ c.assumed | join("; ") }}<ul>{% for k, f in c.cost_figures.items() %}<li>{{ k }} = {{ f.value }}: <b>{{ f.basis }}</b> ({{ f.source }})</li>{% endfor %}</ul></li>{% endfor %}</ul>
 <h2>Questions</h2><p>{{ d.split.test }} held out (seed {{ d.split.seed }}){% if d.split.dropped %}; {{ d.split.dropped|length }} dropped as repeats of training rows{% endif %}.</p>
 {% if d.notes %}<h2>Notes</h2><ul class="note">{% for n in d.notes %}<li>{{ n }}</li>{% endfor %}</ul>{% endif %}
 </body></html>
@@ -135,13 +147,19 @@ _MD = """# Recommendation: {{ d.recommendation or "none" }}
 
 {{ d.primary_metric_description }}. Prices as of {{ d.config.prices.as_of }}; {{ "{:,.0f}".format(d.config.queries_per_month) }} queries/month over {{ d.config.months }} months.
 
-| candidate | score | 95% CI | p50 ms | per 1k queries | monthly | one-off |
-| --- | ---: | --- | ---: | ---: | ---: | ---: |
+{% for w in d.verdict.warnings %}
+> **Warning:** {{ w }}
+{% endfor %}
+
+Verdicts against the best: {{ d.verdict.method }}.
+
+| candidate | score | 95% CI | verdict | Δ vs best [interval] | p50 ms | per 1k queries | monthly | one-off | assumed |
+| --- | ---: | --- | --- | --- | ---: | ---: | ---: | ---: | --- |
 {% for name, c in d.candidates.items() %}
 {% if c.measured %}
-| {{ "**" ~ name ~ "**" if name == d.recommendation else name }} | {{ "%.3f"|format(c.score) }} | {{ ci(c) }} | {{ "{:,.0f}".format(c.latency_ms_p50) }} | {{ money(c.cost_per_1k_queries) }} | {{ money(c.monthly_usd) }} | {{ money(c.one_off_usd) }} |
+| {{ "**" ~ name ~ "**" if name == d.recommendation else name }} | {{ score(c) }} | {{ ci(c) }} | {{ c.verdict or "—" }}{{ " (best)" if name == d.best else "" }} | {{ vs(c) }} | {{ "{:,.0f}".format(c.latency_ms_p50) }} | {{ money(c.cost_per_1k_queries) }} | {{ money(c.monthly_usd) }} | {{ money(c.one_off_usd) }} | {{ assumed(c) }} |
 {% else %}
-| {{ name }} | skipped: {{ c.skipped_reason }} | | | | | |
+| {{ name }} | skipped: {{ c.skipped_reason }} | | | | | | | | |
 {% endif %}
 {% endfor %}
 
@@ -168,7 +186,8 @@ _MD = """# Recommendation: {{ d.recommendation or "none" }}
 def _render(template: str, decision: Decision, autoescape: bool) -> str:
     env = Environment(autoescape=select_autoescape(default=autoescape, default_for_string=autoescape), trim_blocks=True,
                       lstrip_blocks=True)
-    return env.from_string(template).render(d=decision, chart=quality_cost_svg(decision), ci=_ci, money=_money,
+    return env.from_string(template).render(d=decision, chart=quality_cost_svg(decision), ci=_ci, money=money,
+                                            score=_score, vs=_vs, assumed=_assumed,
                                             beside=beside)
 
 

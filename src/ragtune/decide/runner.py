@@ -1,5 +1,5 @@
-"""``decide``: every candidate answers the same held-out questions; the cheapest one not significantly worse than
-the best is recommended, beside what the rules of thumb would have said.
+"""``decide``: every candidate answers the same held-out questions; the cheapest one *as good* as the
+best (``ragtune.decide.verdict``) is recommended, beside what the rules of thumb would have said.
 
 Phases, each kept in ``<home>/decide/<run id>/`` the moment it ends so that ``resume`` redoes nothing finished:
 
@@ -21,32 +21,37 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from ragtune.decide.base import CandidateResult, Decision
+from ragtune.decide.base import Decision
 from ragtune.decide.candidates import TRAIN_SYSTEM, answer_plan, lora_base
 from ragtune.decide.config import Candidate, DecideConfig
-from ragtune.decide.costs import CandidateCost, Training, break_even, candidate_cost
-from ragtune.decide.data import KNOWLEDGE, DecideData, load_data
+from ragtune.decide.costs import Training
+from ragtune.decide.data import KNOWLEDGE, DecideData, check_scorable, load_data, question_groups
+from ragtune.decide.decision import Measured, build_decision
 from ragtune.decide.ports import DecidePorts
-from ragtune.decide.reasons import decision_reasons, disagreements, what_would_change
-from ragtune.decide.selection import PrimaryMetric, check_override, choose_metric, per_question, select, stratified
 from ragtune.errors import InputError, RagtuneError
 from ragtune.evaluation.config import EvalConfig
-from ragtune.evaluation.metrics import aggregate
 from ragtune.generation.base import untrainable_reason
 from ragtune.tuning.data.examples import file_sha256
 from ragtune.common import write_json_atomic
+
+def package_version() -> str:
+    """The package version and a digest of the metrics' source: rows scored by other metrics are never reused."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from ragtune.evaluation import metrics
+
+    try:
+        release = version("ragtune")
+    except PackageNotFoundError:
+        release = "unknown"
+    return f"{release}+{hashlib.sha256(Path(metrics.__file__).read_bytes()).hexdigest()[:12]}"
+
 
 Progress = Callable[[str, int, int], None]
 """``(stage, done, total)``: stages are ``train ft``, ``train rag+ft`` and the candidates' names."""
 
 _WINDOW_OVERHEAD = 400
 """Tokens of instructions, question and block headers besides the corpus itself (a generous allowance)."""
-
-
-def cited_share(rows: list[dict[str, Any]], kinds: dict[str, str]) -> float:
-    """Share of a candidate's answered (not abstained) knowledge questions whose answer cites a source."""
-    answered = [r for r in rows if kinds.get(r["id"]) == KNOWLEDGE and r.get("answer") is not None and not r.get("abstained")]
-    return sum(1 for r in answered if r.get("citations")) / len(answered) if answered else 0.0
 
 
 class DecideRunner:
@@ -95,8 +100,10 @@ class DecideRunner:
         cfg = self.config
         fields = cfg.model_dump(mode="json", exclude={"resume", "prices", "queries_per_month", "months", "latency_budget_ms",
                                                       "attribution", "content_may_leave", "changes_per_month",
-                                                      "tuned_hosting_usd_per_month"})
+                                                      "tuned_hosting_usd_per_month", "margin", "weights",
+                                                      "min_questions"})
         fields["model"] = self.spec
+        fields["ragtune_version"] = package_version()  # rows scored by another version are not reused
         for key in ("questions", "examples"):
             path = getattr(cfg, key)
             fields[f"{key}_sha256"] = file_sha256(Path(path)) if path is not None else None
@@ -286,6 +293,7 @@ class DecideRunner:
         self.facts = self._facts()
         may_train = any(c.tuned and c not in self.skipped for c in cfg.candidates)
         data = load_data(cfg, split_questions=may_train)
+        check_scorable(data, cfg)
         self.state["split"] = data.split
         self._finish_phase("split")
         if data.examples_error and any(c.tuned for c in cfg.candidates):
@@ -309,6 +317,10 @@ class DecideRunner:
     def _changes_per_month(self, facts) -> tuple[float, str]:
         if self.config.changes_per_month is not None:
             return self.config.changes_per_month, "stated"
+        if facts.index is not None and facts.index.observed_days < 30:
+            why = (f"assumed: index '{facts.index.index}' has only {facts.index.observed_days:.0f} days of ingest history, "
+                   "under a month")
+            return facts.index.change_cycles_per_month, why
         if facts.index is not None:
             return facts.index.change_cycles_per_month, f"measured: index '{facts.index.index}' ingest history"
         return 0.0, "no index: no content changes measured"
@@ -326,73 +338,17 @@ class DecideRunner:
         return measure_facts(self.ports.store, needs, index=cfg.index, examples=cfg.examples, counter=token_counter(spec))
 
     def _decide(self, data: DecideData, rows: dict[Candidate, list[dict[str, Any]]], wall: float) -> Decision:
-        from ragtune.advisor.rules import RuleThresholds, apply_rules, rules_choice
-
-        cfg = self.config
-        all_rows = [r for rs in rows.values() for r in rs]
-        check_override(cfg.metric, all_rows)
-        metric = choose_metric(data.tasks(), cfg.judge is not None, cfg.metric)
-        kinds = data.kinds()
-        facts = self.facts
-        changes, changes_source = self._changes_per_month(facts)
-        scores: dict[str, dict[str, float]] = {}
-        costs: dict[str, CandidateCost] = {}
-        results: dict[str, CandidateResult] = {}
-        for c in cfg.candidates:
-            if c in self.skipped:
-                results[c.value] = CandidateResult(c.value, measured=False, skipped_reason=self.skipped[c])
-                continue
-            scores[c.value] = per_question(rows[c], metric, kinds)
-            results[c.value], costs[c.value] = self._measured(c, rows[c], scores[c.value], metric, data, changes, changes_source)
-        cited = None
-        if cfg.attribution and KNOWLEDGE in data.tasks():
-            cited = {c.value: cited_share(rows[c], kinds) for c in rows}
-            for name, share in cited.items():
-                results[name].cited_share = round(share, 4)
-        selection = select(scores, kinds, {c: k.total_usd for c, k in costs.items()},
-                           {c: k.latency_ms_p50 for c, k in costs.items()}, cfg.latency_budget_ms, cited)
-        for name, comparison in selection.comparisons.items():
-            results[name].vs_best = comparison
-        verdicts = apply_rules(facts, RuleThresholds())
-        by_rules, rule_reasons = rules_choice(verdicts)
-        reasons = decision_reasons(cfg, metric, selection, results, costs, data)
-        disagreements_ = disagreements(by_rules, selection, results)
-        pick = selection.pick
-        return Decision(
-            recommendation=pick, primary_metric=metric.name, primary_metric_description=metric.describe(), reasons=reasons,
-            candidates=results, best=selection.best, tied_with_best=selection.tied, rules_recommendation=by_rules.value,
-            rules=[v.model_dump(mode="json") for v in verdicts], disagreements=disagreements_,
-            what_would_change=what_would_change(cfg, selection, results, costs),
-            break_even=break_even(pick, costs, cfg.months, list(costs)) if pick else [],
-            facts=facts.model_dump(mode="json"), split=data.split, notes=list(dict.fromkeys(self.notes)),
-            config={**cfg.model_dump(mode="json", exclude={"prices"}), "model": self.spec,
-                    "prices": {"as_of": cfg.prices.as_of, "currency": cfg.prices.currency,
-                               "machine_usd_per_hour": cfg.prices.machine_usd_per_hour,
-                               "gpu_usd_per_hour": cfg.prices.gpu_usd_per_hour}},
+        changes, changes_source = self._changes_per_month(self.facts)
+        specs = {c.value: (f"tuned:{self.tuned_refs[c]}" if c.tuned else self.spec) for c in rows}
+        measured = Measured(
+            rows={c.value: r for c, r in rows.items()}, kinds=data.kinds(), tasks=data.tasks(), specs=specs,
+            pricing={c: self.ports.eval.generator(spec).pricing for c, spec in specs.items()},
+            groups=question_groups(data.test), trainings={c.value: t for c, t in self.trainings.items()},
+            training_records=self.state["trainings"], skipped={c.value: why for c, why in self.skipped.items()},
+            split=data.split, notes=self.notes,
             run={"id": self.state["run_id"], "dir": str(self.run_dir), "wall_s": round(wall, 2),
-                 "resumed_phases": self.state.get("done", [])},
-            rows=[{**r, "primary": metric.score(r, kinds.get(r["id"], KNOWLEDGE))} for r in
-                  (row for c in cfg.candidates if c in rows for row in rows[c])])
-
-    def _measured(self, c: Candidate, mine: list[dict[str, Any]], scores: dict[str, float], metric: PrimaryMetric,
-                  data: DecideData, changes: float, changes_source: str) -> tuple[CandidateResult, CandidateCost]:
-        """A measured candidate's result (score with its interval, per task, costs, training) and its costs."""
-        kinds = data.kinds()
-        spec = f"tuned:{self.tuned_refs[c]}" if c.tuned else self.spec
-        pricing = self.ports.eval.generator(spec).pricing
-        cost = candidate_cost(c, spec, pricing, mine, self.config, self.trainings.get(c), changes, changes_source)
-        summary = stratified(scores, kinds)
-        by_task = {}
-        for kind in data.tasks():
-            task_scores = {q: s for q, s in scores.items() if kinds.get(q) == kind}
-            if task_scores:
-                by_task[kind] = {"metric": metric.override or metric.by_task[kind], **stratified(task_scores, kinds)}
-        training = self.trainings.get(c)
-        result = CandidateResult(
-            c.value, measured=True, model=spec, n=len(scores), score=summary["mean"], ci95=summary["ci95"],
-            by_task=by_task, metrics=aggregate(mine, [c.value])[c.value], latency_ms_p50=round(cost.latency_ms_p50, 1),
-            input_tokens=round(cost.input_tokens, 1), output_tokens=round(cost.output_tokens, 1),
-            cost_per_1k_queries=cost.cost_per_1k_queries, monthly_usd=cost.monthly_usd, one_off_usd=cost.one_off_usd,
-            total_usd=cost.total_usd, cost_basis=cost.basis, assumed=cost.assumed,
-            training=None if training is None else {**self.state["trainings"].get(c.value, {}), "ref": training.ref})
-        return result, cost
+                 "resumed_phases": self.state.get("done", [])})
+        decision = build_decision(self.config, measured, self.facts, changes, changes_source,
+                                  [c.value for c in self.config.candidates])
+        decision.config["model"] = self.spec
+        return decision

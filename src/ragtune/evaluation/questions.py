@@ -46,6 +46,9 @@ def _row_to_question(row: dict[str, Any], where: str) -> Question:
     if qid is None or str(qid) == "":
         raise InputError(f"{where}: field 'id' is missing")
     answers = row.get("reference_answer", row.get("reference_answers", row.get("answer")))
+    if not (answers is None or isinstance(answers, str) or isinstance(answers, list) and all(
+            isinstance(a, (str, int, float)) and not isinstance(a, bool) for a in answers)):
+        raise InputError(f"{where}: field 'reference_answer' must be a string or a list of strings (got {answers!r})")
     answers = [answers] if isinstance(answers, str) else [str(a) for a in (answers or [])]
     contexts = row.get("reference_contexts") or []
     if not isinstance(contexts, list):

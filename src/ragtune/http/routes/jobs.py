@@ -147,8 +147,9 @@ def start_decide(body: DecideJobRequest, response: Response, request: Request, i
         write_decision_report(decision, folder / JOB_FILES["markdown"])
         return {"recommendation": decision.recommendation, "primary_metric": decision.primary_metric,
                 "tied_with_best": decision.tied_with_best, "rules_recommendation": decision.rules_recommendation,
-                "reasons": decision.reasons[:3],
-                "candidates": {n: (round(c.score, 4) if c.measured else None) for n, c in decision.candidates.items()}}
+                "reasons": decision.reasons[:3], "settled": decision.verdict.get("settled"),
+                "candidates": {n: (round(c.score, 4) if c.measured and c.score is not None else None)
+                               for n, c in decision.candidates.items()}}
 
     job = jobs.submit("decide", index.name, body.model_dump(mode="json", exclude={"questions", "examples"})
                       | {"questions": len(body.questions), "examples": len(body.examples or [])}, work)
