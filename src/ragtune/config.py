@@ -138,6 +138,8 @@ class GenerationConfig(_Strict):
     context_window: int | None = Field(None, ge=256, description="Override of the model's context window in tokens (default: what the model reports).")
     threads: int | None = Field(None, ge=1, le=256, description="torch / llama.cpp threads for local models (default: the top-level 'threads').")
     device: str = Field("auto", description="torch device for local models: auto (GPU when present), cpu, cuda, mps.")
+    batch_size: int = Field(16, ge=1, le=256, description="Most answers a local transformers model writes at once (greedy "
+                                                          "replies only; 1 answers one at a time).")
     local_backend: LocalBackend = Field(LocalBackend.transformers, description="Runtime for plain 'local': transformers, gguf (llama-cpp-python) or auto (gguf when installed).")
     extractive_sentences: int = Field(3, ge=1, le=10, description="Sentences the 'extractive' generator quotes.")
     timeout_s: float = Field(120.0, gt=0, description="Seconds before a request to a model server gives up.")
