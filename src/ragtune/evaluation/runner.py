@@ -21,13 +21,13 @@ import datetime as dt
 import hashlib
 import threading
 import time
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from ragtune.errors import EvaluationError, InputError
 from ragtune.evaluation.base import FORMAT_VERSION, AnswerRecord, EvalResult, SchemaMode, Variant
 from ragtune.evaluation.cache import GenerationCache, cache_key
+from ragtune.evaluation.concurrency import run_each
 from ragtune.evaluation.config import EvalConfig
 from ragtune.evaluation.judge import LLMJudge, resolve_judge_spec
 from ragtune.evaluation.metrics import (
@@ -45,6 +45,7 @@ from ragtune.evaluation.metrics import (
 from ragtune.evaluation.ports import EvalPorts, TunedModel
 from ragtune.evaluation.questions import Question
 from ragtune.common import library_versions
+from ragtune.generation.batching import batch_queue_of
 
 Progress = Callable[[str, int, int], None]
 """Progress callback: ``(stage, done, total)``; stages are the variant names, then ``judge``."""
@@ -107,7 +108,7 @@ class EvalRunner:
                              cfg.index if v.retrieves or self._corpus(v) else None) for v in cfg.variants]
         for spec in dict.fromkeys(p.spec for p in plans):
             generator = self.ports.generator(spec)  # an unknown spec fails here
-            if cfg.workers(spec) > 1 and callable(getattr(generator, "load", None)):
+            if self.workers(spec) > 1 and callable(getattr(generator, "load", None)):
                 generator.load()  # a remote model's missing key fails before any question
         return plans
 
@@ -190,35 +191,22 @@ class EvalRunner:
         return AnswerRecord(question.id, plan.variant, plan.spec, value)
 
     def answer_all(self, plan: VariantPlan, questions: Sequence[Question]) -> list[AnswerRecord]:
-        """Every question answered by one variant, in order (cached answers reused, misses generated and cached)."""
-        return self._map(plan.variant.value, [(q.id, q) for q in questions], lambda q: self._answer_one(plan, q),
-                         self.config.workers(plan.spec))
+        """Every question answered by one variant, in order (cached answers reused, misses generated and cached); a
+        model that decodes in batches takes the questions shortest first, ``workers`` to a batch."""
+        order = sorted(range(len(questions)), key=lambda i: len(questions[i].question))
+        return self._map(plan.variant.value, [(q.id, q) for q in questions], lambda q: self._answer_one(plan, q), plan.spec,
+                         order)
 
-    def _map(self, stage: str, items: Sequence[tuple[str, Any]], fn: Callable[[Any], Any], workers: int) -> list[Any]:
-        """``fn`` over ``(question id, item)`` pairs, in order, ``workers`` at a time, reporting progress."""
-        total = len(items)
-        results: list[Any] = [None] * total
-        self.progress(stage, 0, total)
-        if workers <= 1:
-            for i, (qid, item) in enumerate(items):
-                results[i] = self._guarded(fn, qid, item)
-                self.progress(stage, i + 1, total)
-            return results
-        done = 0
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ragtune-eval") as pool:
-            futures = {pool.submit(self._guarded, fn, qid, item): i for i, (qid, item) in enumerate(items)}
-            pending = set(futures)
-            while pending:
-                finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
-                for future in finished:
-                    if future.exception() is not None:
-                        for other in pending:
-                            other.cancel()
-                        raise future.exception()
-                    results[futures[future]] = future.result()
-                    done += 1
-                self.progress(stage, done, total)
-        return results
+    def workers(self, spec: str) -> int:
+        """Questions in flight for ``spec``: the configured concurrency, else a batch for a model that decodes batches."""
+        queue = batch_queue_of(self.ports.generator(spec))
+        return self.config.concurrency or (queue.max_batch if queue is not None else self.config.workers(spec))
+
+    def _map(self, stage: str, items: Sequence[tuple[str, Any]], fn: Callable[[Any], Any], spec: str,
+             order: Sequence[int] | None = None) -> list[Any]:
+        """``fn`` over ``(question id, item)`` pairs, in order, as many at a time as ``spec`` takes, reporting progress."""
+        return run_each(stage, items, lambda pair: self._guarded(fn, pair[0], pair[1]), self.workers(spec), self.progress,
+                        batch_queue_of(self.ports.generator(spec)), order)
 
     def _guarded(self, fn: Callable[[Any], Any], qid: str, item: Any) -> Any:
         try:
@@ -277,7 +265,7 @@ class EvalRunner:
         if not todo:
             self.notes.append("the judge had nothing to judge: no answerable question has a reference answer")
             return
-        self._map("judge", todo, one, self.config.workers(spec))
+        self._map("judge", todo, one, spec)
 
     # --- the run --------------------------------------------------------------------------------------
 
