@@ -109,7 +109,8 @@ def test_concurrent_generate_calls_are_answered_in_batches(smollm, references):
     assert queue.batches - before == 1
 
 
-SCHEMA = {"type": "object", "properties": {"city": {"type": "string", "maxLength": 20}, "country": {"type": "string", "maxLength": 20}},
+SCHEMA = {"type": "object", "properties": {"city": {"type": "string", "maxLength": 20},
+                                           "country": {"type": "string", "maxLength": 20}},
           "required": ["city", "country"], "additionalProperties": False}
 COLOR = {"type": "object", "properties": {"color": {"type": "string", "enum": ["red", "green", "blue"]}},
          "required": ["color"], "additionalProperties": False}

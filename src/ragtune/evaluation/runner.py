@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from ragtune.errors import EvaluationError, InputError
+from ragtune.evaluation.answer_cap import AnswerCap, answer_cap
 from ragtune.evaluation.base import FORMAT_VERSION, AnswerRecord, EvalResult, SchemaMode, Variant
 from ragtune.evaluation.cache import GenerationCache, cache_key
 from ragtune.evaluation.concurrency import run_each
@@ -83,6 +84,7 @@ class EvalRunner:
         self.tuned_ref: str | None = None
         self.fingerprint: str | None = None
         self.judge_spec: str | None = None
+        self.caps: dict[str, AnswerCap] = {}
 
     # --- plan -----------------------------------------------------------------------------------------
 
@@ -151,6 +153,8 @@ class EvalRunner:
             "repairs": (cfg.repairs if cfg.schema_mode is SchemaMode.structured else 0) if schema is not None else None,
             "generation": {k: v for k, v in ws.generation.model_dump(mode="json").items() if k in _GENERATION_KEYS},
         }
+        if plan.spec in self.caps:
+            fields["generation"]["max_new_tokens"] = self.caps[plan.spec].max_new_tokens
         if self._corpus(plan.variant):
             fields["whole_corpus"] = True
         if plan.index is not None:
@@ -164,8 +168,10 @@ class EvalRunner:
     def answer_options(self, plan: VariantPlan, fields: dict[str, Any]) -> dict[str, Any]:
         """The keyword arguments of ``ports.answer`` for one question of ``plan`` (``fields``: its cache key fields)."""
         cfg = self.config
-        return {"model": plan.spec, "k": cfg.k, "rerank": cfg.rerank, "mode": cfg.mode, "schema": fields["schema"],
-                "repairs": fields["repairs"] or 0, "system": self._system(plan.variant), "whole_corpus": self._corpus(plan.variant)}
+        options = {"model": plan.spec, "k": cfg.k, "rerank": cfg.rerank, "mode": cfg.mode, "schema": fields["schema"],
+                   "repairs": fields["repairs"] or 0, "system": self._system(plan.variant),
+                   "whole_corpus": self._corpus(plan.variant)}
+        return {**options, "max_new_tokens": self.caps[plan.spec].max_new_tokens} if plan.spec in self.caps else options
 
     def _answer_one(self, plan: VariantPlan, question: Question) -> AnswerRecord:
         fields = self._key_fields(plan, question)
@@ -276,6 +282,10 @@ class EvalRunner:
         started = time.perf_counter()
         plans = self.plan()
         questions = self.held_out(questions)
+        if self.config.answer_cap:  # each model's answers capped from the references' lengths (``evaluation.answer_cap``)
+            for spec in dict.fromkeys(p.spec for p in plans):
+                cap = answer_cap(questions, self.ports.generator(spec).count_tokens, self.settings.generation.max_new_tokens)
+                self.caps.update({spec: cap} if cap is not None else {})
         by_id = {q.id: q for q in questions}
         retrieved = self.retrieve(questions)
         records: list[AnswerRecord] = []
@@ -364,6 +374,7 @@ class EvalRunner:
             "system": cfg.system, "prompt_system": cfg.prompt_system, "prompt_corpus": cfg.prompt_corpus,
             "schema_mode": cfg.schema_mode.value, "repairs": cfg.repairs,
             "judge": self.judge_spec, "retrieval_depth": cfg.retrieval_depth,
+            "answer_caps": {spec: cap.to_json() for spec, cap in self.caps.items()},
             "generation": {k: v for k, v in ws.generation.model_dump(mode="json").items() if k in _GENERATION_KEYS},
             "answer": ws.answer.model_dump(mode="json"), "prices": cfg.prices.model_dump(mode="json"),
             "run": {"wall_s": round(wall, 3), **self.counts},
