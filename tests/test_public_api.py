@@ -21,7 +21,7 @@ API = [
     "ManagedConfig", "NoOracleTarget", "PairsConfig", "PriceTable", "Principal", "Prompt", "RaftSettings", "RagtuneConfig",
     "ReindexReport", "RerankerHead", "RerankerLoss", "RerankerTuneConfig", "Role", "SchemaMode", "SearchMode",
     "SearchResult", "StatedNeeds", "TimedQuestionFields", "TrainingEvent", "UpdatesConfig", "Workspace",
-    "check_examples", "check_index_name", "compare_runs", "format_metric_value", "format_money", "format_value",
+    "batch_queue_of", "check_examples", "check_index_name", "compare_runs", "format_metric_value", "format_money", "format_value",
     "index_summary", "is_managed", "load_advisor_config", "load_beir", "load_questions", "load_schema", "metric_info",
     "metric_table", "money", "parse_candidates", "parse_duration", "prepare_process", "questions_from_rows", "read_qrels",
     "read_results",

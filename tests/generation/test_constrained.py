@@ -29,7 +29,7 @@ def test_whatever_the_scores_the_reply_fits_the_schema(tokenizer, seed):
     torch.manual_seed(seed)
     n_vocab = len(tokenizer)
     prompt = torch.tensor([[1, 2, 3]])
-    processor = SchemaLogitsProcessor(tokenizer, SCHEMA, n_vocab, prompt.shape[1])
+    processor = SchemaLogitsProcessor(tokenizer, [SCHEMA], n_vocab, prompt.shape[1])
     ids = prompt
     for _ in range(60):  # random scores stand in for a model: only the mask keeps the reply valid
         scores = processor(ids, torch.randn(1, n_vocab))
@@ -46,7 +46,7 @@ def test_whatever_the_scores_the_reply_fits_the_schema(tokenizer, seed):
 
 def test_a_schema_llguidance_cannot_compile_is_named(tokenizer):
     with pytest.raises(InputError, match="cannot be used for constrained decoding"):
-        SchemaLogitsProcessor(tokenizer, {"type": "object", "properties": {"a": {"$ref": "#/nowhere"}}}, len(tokenizer), 1)
+        SchemaLogitsProcessor(tokenizer, [{"type": "object", "properties": {"a": {"$ref": "#/nowhere"}}}], len(tokenizer), 1)
 
 
 def test_schemas_with_keywords_llguidance_does_not_enforce_fall_back_to_repair():

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from ragtune.index import IndexManifest
     from ragtune.index.names import check_index_name
     from ragtune.generation.base import GenerateOptions, Generation, Generator, Prompt, stream_generation
+    from ragtune.generation.batching import batch_queue_of
     from ragtune.generation.structured import load_schema
     from ragtune.evaluation.base import SchemaMode, metric_info
     from ragtune.evaluation.config import validated
@@ -72,7 +73,8 @@ __all__ = ["ALL_INDEXES", "AdvisorConfig", "Answer", "ApiKey", "Citation", "Date
            "LoraTargets", "ManagedConfig", "NoOracleTarget", "PairsConfig", "PriceTable", "Principal", "Prompt", "RaftSettings",
            "RagtuneConfig", "ReindexReport", "RerankerHead", "RerankerLoss", "RerankerTuneConfig", "Role",
            "SchemaMode", "SearchMode", "SearchResult", "StatedNeeds", "TimedQuestionFields", "TrainingEvent",
-           "UpdatesConfig", "Workspace", "check_examples", "check_index_name", "compare_runs", "format_metric_value",
+           "UpdatesConfig", "Workspace", "batch_queue_of", "check_examples", "check_index_name", "compare_runs",
+           "format_metric_value",
            "format_money", "format_value", "index_summary", "is_managed", "load_advisor_config", "load_beir", "load_questions",
            "load_schema", "metric_info", "metric_table", "money", "parse_candidates", "prepare_process", "parse_duration",
            "questions_from_rows", "read_qrels", "read_results", "split_examples", "stated_needs", "stream_generation",
@@ -81,6 +83,7 @@ __all__ = ["ALL_INDEXES", "AdvisorConfig", "Answer", "ApiKey", "Citation", "Date
 
 _LAZY: dict[str, tuple[str, str]] = {
     "ALL_INDEXES": ("ragtune.serving", "ALL_INDEXES"),
+    "batch_queue_of": ("ragtune.generation.batching", "batch_queue_of"),
     "check_index_name": ("ragtune.index.names", "check_index_name"),
     "DatedDocFields": ("ragtune.evaluation.updates", "DatedDocFields"),
     "DECIDE_ROWS_FIELDS": ("ragtune.decide.rows", "ROWS_FIELDS"),

@@ -138,10 +138,11 @@ class Index:
     def ask(self, question: str, *, model: str | None = None, k: int | None = None, rerank: str | None = None,
             mode: SearchMode | str | None = None, filters: Filters | None = None,
             on_text: TextCallback | None = None, schema: dict[str, Any] | None = None, repairs: int = 1,
-            system: str | None = None, whole_corpus: bool = False) -> Answer:
+            system: str | None = None, whole_corpus: bool = False, max_new_tokens: int | None = None) -> Answer:
         """A cited answer to ``question`` from this index (see ``ragtune.generation.answer``; ``schema``: a JSON answer).
 
-        ``whole_corpus``: every chunk goes into the context, in document order, instead of the retrieved ones.
+        ``whole_corpus``: every chunk goes into the context, in document order, instead of the retrieved ones;
+        ``max_new_tokens``: this answer's cap (default: ``generation.max_new_tokens``).
         """
         if not question or not question.strip():
             raise QuestionError("the question is empty")
@@ -149,6 +150,7 @@ class Index:
         if chunks == 0:
             raise InputError(f"index '{self.name}' holds no documents: add some with ragtune ingest PATH --index {self.name}")
         pipeline = self._pipeline(model, k, rerank, mode, whole_corpus, chunks)
+        pipeline.options.max_new_tokens = max_new_tokens or pipeline.options.max_new_tokens
         answer = retry_stale(lambda: pipeline.ask(question, filters=filters, on_text=on_text, schema=schema, repairs=repairs,
                                                   system=system))
         if whole_corpus and answer.trimmed_blocks:

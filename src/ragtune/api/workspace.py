@@ -133,21 +133,24 @@ class Workspace(TuningMethods, MeasuringMethods):
     def ask(self, question: str, index: str | None = None, *, model: str | None = None, k: int | None = None,
             rerank: str | None = None, mode: SearchMode | str | None = None, filters: Filters | None = None,
             on_text: TextCallback | None = None, schema: dict[str, Any] | None = None, repairs: int = 1,
-            system: str | None = None, whole_corpus: bool = False) -> Answer:
+            system: str | None = None, whole_corpus: bool = False, max_new_tokens: int | None = None) -> Answer:
         """Answer ``question`` from ``index`` with citations, or, without an index, with the model alone.
 
         With ``schema`` (a JSON Schema, see ``load_schema``) the answer is JSON that fits it: instructed, validated
         and repaired up to ``repairs`` times (``Answer.structured``). ``system`` adds a system prompt. ``whole_corpus``
-        puts every chunk of ``index`` in the context instead of retrieving (the ``prompt`` variant).
+        puts every chunk of ``index`` in the context instead of retrieving (the ``prompt`` variant). ``max_new_tokens``
+        caps this answer (default: ``generation.max_new_tokens``).
         """
         if repairs < 0:
             raise InputError("repairs must be 0 or more")
         if index is not None:
             return self.index(index).ask(question, model=model, k=k, rerank=rerank, mode=mode, filters=filters, on_text=on_text,
-                                         schema=schema, repairs=repairs, system=system, whole_corpus=whole_corpus)
+                                         schema=schema, repairs=repairs, system=system, whole_corpus=whole_corpus,
+                                         max_new_tokens=max_new_tokens)
         if whole_corpus:
             raise InputError("whole_corpus needs an index whose corpus goes into the prompt")
         options = GenerateOptions.from_config(self.config.generation)
+        options.max_new_tokens = max_new_tokens or options.max_new_tokens
         return AnswerPipeline(self.generator(model), self.config.answer, options).ask(
             question, on_text=on_text, schema=schema, repairs=repairs, system=system)
 

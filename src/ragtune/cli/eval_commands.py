@@ -107,7 +107,7 @@ def run(
                                concurrency=concurrency, cache=not no_cache,
                                prices=PriceTable.load(prices) if prices is not None else None)
     ws = _workspace(max_tokens, temperature, seed, **engine_settings(engine, ray_address))
-    with StageProgress() as progress:
+    with StageProgress(lines=True) as progress:
         result = ws.evaluate(questions, config, schema=schema, limit=limit, progress=progress)
     if out_file is not None:
         result.write(out_file)

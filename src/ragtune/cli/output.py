@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
+from ragtune.cli.progress_lines import ProgressLines
 from ragtune.errors import RagtuneError
 
 out = Console(soft_wrap=True)
@@ -61,11 +62,13 @@ def handle_errors(fn: Callable) -> Callable:
 class StageProgress:
     """A rich progress bar on stderr driven by ``(stage, done, total)`` callbacks."""
 
-    def __init__(self, enabled: bool = True) -> None:
+    def __init__(self, enabled: bool = True, lines: bool = False) -> None:
         self.enabled = enabled and err.is_terminal or bool(os.environ.get("RAGTUNE_PROGRESS"))
         self._bar = Progress(TextColumn("{task.description:>8}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                              console=err, transient=True) if self.enabled else None
         self._tasks: dict[str, TaskID] = {}
+        # no bar (a pipe, a log): plain lines with the rate and time left, for long stages only
+        self._lines = ProgressLines(lambda line: print(line, file=sys.stderr, flush=True)) if enabled and lines else None
 
     def __enter__(self) -> "StageProgress":
         if self._bar:
@@ -78,6 +81,8 @@ class StageProgress:
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         if not self._bar:
+            if self._lines is not None:
+                self._lines(stage, done, total)
             return
         if stage not in self._tasks:
             self._tasks[stage] = self._bar.add_task(stage, total=total)

@@ -40,7 +40,9 @@ class EvalConfig(BaseModel):
     judge: str | None = Field(None, description="Model spec that judges correctness against the reference ('auto': Claude).")
     retrieval_depth: int = Field(10, ge=1, le=1000, description="Ranks searched for recall, MRR and nDCG.")
     concurrency: int | None = Field(None, ge=1, le=64, description="Questions in flight at once (default: 4 for remote models, "
-                                                                   "else 1).")
+                                                                   "a batch for local models, else 1).")
+    answer_cap: bool = Field(True, description="Cap each answer from the reference answers' lengths (1.5x the longest + 16 "
+                                               "tokens, never above generation.max_new_tokens); off: max_new_tokens for all.")
     cache: bool = Field(True, description="Reuse cached generations (a rerun or a resumed run costs nothing).")
     prices: PriceTable = Field(default_factory=PriceTable.default, description="Prices that turn tokens into money.")
 

@@ -74,7 +74,7 @@ def answer_elsewhere(runner: "EvalRunner", plans: Sequence["VariantPlan"],
             slots.append((p, i, key, fields))
         runner.progress(plan.variant.value, done[p], len(questions))
     try:
-        for outcome in runner.ports.executor.run(calls, cfg.workers):
+        for outcome in runner.ports.executor.run(calls, runner.workers):
             p, i, key, fields = slots[outcome.position]
             plan, question = plans[p], questions[i]
             if outcome.error is not None:

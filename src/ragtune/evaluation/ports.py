@@ -56,7 +56,7 @@ class IndexView(Protocol):
 class AnswerFn(Protocol):
     def __call__(self, question: str, index: str | None, *, model: str | None = None, k: int | None = None,
                  rerank: str | None = None, mode: Any = None, schema: dict[str, Any] | None = None, repairs: int = 1,
-                 system: str | None = None, whole_corpus: bool = False) -> Answer: ...
+                 system: str | None = None, whole_corpus: bool = False, max_new_tokens: int | None = None) -> Answer: ...
 
 
 class SearchFn(Protocol):

@@ -21,13 +21,14 @@ import datetime as dt
 import hashlib
 import threading
 import time
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from ragtune.errors import EvaluationError, InputError, QuestionError
+from ragtune.evaluation.answer_cap import AnswerCap, answer_cap
 from ragtune.evaluation.base import FORMAT_VERSION, AnswerRecord, EvalResult, SchemaMode, Variant
 from ragtune.evaluation.cache import GenerationCache, cache_key
+from ragtune.evaluation.concurrency import run_each
 from ragtune.evaluation.config import EvalConfig
 from ragtune.evaluation.judge import LLMJudge, resolve_judge_spec
 from ragtune.evaluation.metrics import (
@@ -46,6 +47,7 @@ from ragtune.evaluation.ports import EvalPorts, TunedModel
 from ragtune.evaluation.questions import Question
 from ragtune.generation.base import PricingBasis
 from ragtune.common import library_versions
+from ragtune.generation.batching import batch_queue_of
 
 Progress = Callable[[str, int, int], None]
 """Progress callback: ``(stage, done, total)``; stages are the variant names, then ``judge``."""
@@ -83,6 +85,7 @@ class EvalRunner:
         self.tuned_ref: str | None = None
         self.fingerprint: str | None = None
         self.judge_spec: str | None = None
+        self.caps: dict[str, AnswerCap] = {}
 
     # --- plan -----------------------------------------------------------------------------------------
 
@@ -108,7 +111,7 @@ class EvalRunner:
                              cfg.index if v.retrieves or self._corpus(v) else None) for v in cfg.variants]
         for spec in dict.fromkeys(p.spec for p in plans):
             generator = self.ports.generator(spec)  # an unknown spec fails here
-            if cfg.workers(spec) > 1:
+            if self.workers(spec) > 1:
                 generator.load()  # a remote model's missing key fails before any question
         return plans
 
@@ -151,6 +154,8 @@ class EvalRunner:
             "repairs": (cfg.repairs if cfg.schema_mode is SchemaMode.structured else 0) if schema is not None else None,
             "generation": {k: v for k, v in ws.generation.model_dump(mode="json").items() if k in _GENERATION_KEYS},
         }
+        if plan.spec in self.caps:
+            fields["generation"]["max_new_tokens"] = self.caps[plan.spec].max_new_tokens
         if self._corpus(plan.variant):
             fields["whole_corpus"] = True
         if plan.index is not None:
@@ -165,9 +170,10 @@ class EvalRunner:
     def answer_options(self, plan: VariantPlan, fields: dict[str, Any]) -> dict[str, Any]:
         """The keyword arguments of ``ports.answer`` for one question of ``plan`` (``fields``: its cache key fields)."""
         cfg = self.config
-        return {"model": plan.spec, "k": cfg.k, "rerank": cfg.rerank, "mode": cfg.mode, "schema": fields["schema"],
-                "repairs": fields["repairs"] or 0, "system": self._system(plan.variant),
-                "whole_corpus": self._corpus(plan.variant)}
+        options = {"model": plan.spec, "k": cfg.k, "rerank": cfg.rerank, "mode": cfg.mode, "schema": fields["schema"],
+                   "repairs": fields["repairs"] or 0, "system": self._system(plan.variant),
+                   "whole_corpus": self._corpus(plan.variant)}
+        return {**options, "max_new_tokens": self.caps[plan.spec].max_new_tokens} if plan.spec in self.caps else options
 
     def _answer_one(self, plan: VariantPlan, question: Question) -> AnswerRecord:
         fields = self._key_fields(plan, question)
@@ -191,35 +197,22 @@ class EvalRunner:
         return AnswerRecord(question.id, plan.variant, plan.spec, value)
 
     def answer_all(self, plan: VariantPlan, questions: Sequence[Question]) -> list[AnswerRecord]:
-        """Every question answered by one variant, in order (cached answers reused, misses generated and cached)."""
-        return self._map(plan.variant.value, [(q.id, q) for q in questions], lambda q: self._answer_one(plan, q),
-                         self.config.workers(plan.spec))
+        """Every question answered by one variant, in order (cached answers reused, misses generated and cached); a
+        model that decodes in batches takes the questions shortest first, ``workers`` to a batch."""
+        order = sorted(range(len(questions)), key=lambda i: len(questions[i].question))
+        return self._map(plan.variant.value, [(q.id, q) for q in questions], lambda q: self._answer_one(plan, q), plan.spec,
+                         order)
 
-    def _map(self, stage: str, items: Sequence[tuple[str, Any]], fn: Callable[[Any], Any], workers: int) -> list[Any]:
-        """``fn`` over ``(question id, item)`` pairs, in order, ``workers`` at a time, reporting progress."""
-        total = len(items)
-        results: list[Any] = [None] * total
-        self.progress(stage, 0, total)
-        if workers <= 1:
-            for i, (qid, item) in enumerate(items):
-                results[i] = self._guarded(fn, qid, item)
-                self.progress(stage, i + 1, total)
-            return results
-        done = 0
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ragtune-eval") as pool:
-            futures = {pool.submit(self._guarded, fn, qid, item): i for i, (qid, item) in enumerate(items)}
-            pending = set(futures)
-            while pending:
-                finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
-                for future in finished:
-                    if future.exception() is not None:
-                        for other in pending:
-                            other.cancel()
-                        raise future.exception()
-                    results[futures[future]] = future.result()
-                    done += 1
-                self.progress(stage, done, total)
-        return results
+    def workers(self, spec: str) -> int:
+        """Questions in flight for ``spec``: the configured concurrency, else a batch for a model that decodes batches."""
+        queue = batch_queue_of(self.ports.generator(spec))
+        return self.config.concurrency or (queue.max_batch if queue is not None else self.config.workers(spec))
+
+    def _map(self, stage: str, items: Sequence[tuple[str, Any]], fn: Callable[[Any], Any], spec: str,
+             order: Sequence[int] | None = None) -> list[Any]:
+        """``fn`` over ``(question id, item)`` pairs, in order, as many at a time as ``spec`` takes, reporting progress."""
+        return run_each(stage, items, lambda pair: self._guarded(fn, pair[0], pair[1]), self.workers(spec), self.progress,
+                        batch_queue_of(self.ports.generator(spec)), order)
 
     def _guarded(self, fn: Callable[[Any], Any], qid: str, item: Any) -> Any:
         try:
@@ -278,7 +271,7 @@ class EvalRunner:
         if not todo:
             self.notes.append("the judge had nothing to judge: no answerable question has a reference answer")
             return
-        self._map("judge", todo, one, self.config.workers(spec))
+        self._map("judge", todo, one, spec)
 
     # --- the run --------------------------------------------------------------------------------------
 
@@ -289,6 +282,10 @@ class EvalRunner:
         started = time.perf_counter()
         plans = self.plan()
         questions = self.held_out(questions)
+        if self.config.answer_cap:  # each model's answers capped from the references' lengths (``evaluation.answer_cap``)
+            for spec in dict.fromkeys(p.spec for p in plans):
+                cap = answer_cap(questions, self.ports.generator(spec).count_tokens, self.settings.generation.max_new_tokens)
+                self.caps.update({spec: cap} if cap is not None else {})
         by_id = {q.id: q for q in questions}
         retrieved = self.retrieve(questions)
         records: list[AnswerRecord] = []
@@ -383,6 +380,7 @@ class EvalRunner:
             "system": cfg.system, "prompt_system": cfg.prompt_system, "prompt_corpus": cfg.prompt_corpus,
             "schema_mode": cfg.schema_mode.value, "repairs": cfg.repairs,
             "judge": self.judge_spec, "retrieval_depth": cfg.retrieval_depth,
+            "answer_caps": {spec: cap.to_json() for spec, cap in self.caps.items()},
             "generation": {k: v for k, v in ws.generation.model_dump(mode="json").items() if k in _GENERATION_KEYS},
             "answer": ws.answer.model_dump(mode="json"), "prices": cfg.prices.model_dump(mode="json"),
             "run": {"wall_s": round(wall, 3), **self.counts},

@@ -16,8 +16,6 @@ import json
 from functools import lru_cache
 from typing import Any
 
-import numpy as np
-
 from ragtune.errors import InputError
 
 
@@ -59,33 +57,45 @@ def _ll_tokenizer(tokenizer: Any, n_vocab: int) -> Any:
 
 
 class SchemaLogitsProcessor:
-    """A transformers logits processor that masks every token the JSON Schema does not allow next (batch of one)."""
+    """A transformers logits processor for a batch: row ``i`` is masked to what ``schemas[i]`` allows next (None: free).
 
-    def __init__(self, tokenizer: Any, schema: dict[str, Any], n_vocab: int, prompt_length: int) -> None:
+    Each constrained row has its own llguidance matcher; the masks are written into one reused int32 bitmask
+    (``llguidance.torch``) and applied in place. A row whose value is complete (or whose matcher failed) may only end.
+    """
+
+    def __init__(self, tokenizer: Any, schemas: list[dict[str, Any] | None], n_vocab: int, prompt_length: int) -> None:
         import llguidance
+        import llguidance.torch as lltorch
 
-        self.matcher = llguidance.LLMatcher(_ll_tokenizer(tokenizer, n_vocab), _grammar(schema), log_level=0)
-        if self.matcher.is_error():
-            raise InputError(f"the JSON Schema cannot be used for constrained decoding: {self.matcher.get_error()}")
+        ll_tokenizer: Any = _ll_tokenizer(tokenizer, n_vocab) if any(s is not None for s in schemas) else None
+        self.matchers: list[Any] = []
+        for schema in schemas:
+            matcher = None if schema is None else llguidance.LLMatcher(ll_tokenizer, _grammar(schema), log_level=0)
+            if matcher is not None and matcher.is_error():
+                raise InputError(f"the JSON Schema cannot be used for constrained decoding: {matcher.get_error()}")
+            self.matchers.append(matcher)
         self.prompt_length = prompt_length
         self.n_vocab = n_vocab
         self.eos = tokenizer.eos_token_id
+        self.bitmask = lltorch.allocate_token_bitmask(len(schemas), n_vocab)
+        self._only_eos = lltorch.allocate_token_bitmask(1, n_vocab)[0].zero_()
+        if self.eos is not None:
+            self._only_eos[self.eos // 32] = 1 << (self.eos % 32) if self.eos % 32 < 31 else -(1 << 31)
 
     def __call__(self, input_ids, scores):
-        import torch
+        import llguidance.torch as lltorch
 
         generated = input_ids.shape[1] - self.prompt_length
-        if generated > 0:
-            self.matcher.consume_token(int(input_ids[0, -1]))
-        if self.matcher.is_error() or self.matcher.is_stopped():
-            allowed = np.zeros(scores.shape[-1], dtype=bool)
-            if self.eos is not None:
-                allowed[self.eos] = True
-        else:
-            words = np.frombuffer(self.matcher.compute_bitmask(), dtype=np.uint32)
-            bits = np.unpackbits(words.view(np.uint8), bitorder="little").astype(bool)
-            allowed = np.zeros(scores.shape[-1], dtype=bool)
-            n = min(len(bits), scores.shape[-1])
-            allowed[:n] = bits[:n]
-        mask = torch.from_numpy(~allowed).to(scores.device)
-        return scores.masked_fill(mask.unsqueeze(0), float("-inf"))
+        for row, matcher in enumerate(self.matchers):
+            if matcher is None:
+                self.bitmask[row].fill_(-1)
+                continue
+            if generated > 0 and not (matcher.is_error() or matcher.is_stopped()):
+                matcher.consume_token(int(input_ids[row, -1]))
+            if matcher.is_error() or matcher.is_stopped():
+                self.bitmask[row].copy_(self._only_eos)
+            else:
+                lltorch.fill_next_token_bitmask(matcher, self.bitmask, row)
+        scores = scores.clone()
+        lltorch.apply_token_bitmask_inplace(scores, self.bitmask.to(scores.device))
+        return scores

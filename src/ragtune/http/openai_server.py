@@ -10,6 +10,7 @@ at a time. Errors come back in OpenAI's shape: ``{"error": {"message", "type", "
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -19,7 +20,7 @@ from typing import Any, Iterator, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ragtune.errors import InputError, RagtuneError
-from ragtune.api import GenerateOptions, Generation, Generator, Prompt, stream_generation
+from ragtune.api import GenerateOptions, Generation, Generator, Prompt, batch_queue_of, stream_generation
 
 
 class ChatMessage(BaseModel):
@@ -110,6 +111,8 @@ def create_app(generator: Generator, model_name: str | None = None, default_max_
     def models() -> dict[str, Any]:
         return {"object": "list", "data": [{"id": name, "object": "model", "created": created, "owned_by": "ragtune"}]}
 
+    batched = batch_queue_of(generator) is not None
+
     @app.post("/v1/chat/completions")
     def chat(request: ChatCompletionRequest):
         prompt, options = request.prompt(), request.options(default_max_tokens)
@@ -117,7 +120,7 @@ def create_app(generator: Generator, model_name: str | None = None, default_max_
         now = int(time.time())
         if not request.stream:
             try:
-                with lock:
+                with contextlib.nullcontext() if batched else lock:  # a local model batches concurrent requests
                     generation = generator.generate(prompt, options)
             except InputError as exc:
                 return _error(400, str(exc))
