@@ -188,6 +188,8 @@ class IndexConfig(_Strict):
 
     ann_threshold: int = Field(200_000, ge=1, description="Chunks above which an approximate (ANN) vector index is built and used.")
     stemmer: str = Field("english", description="Snowball stemmer for lexical search ('' for none).")
+    lock_timeout_s: float = Field(600.0, ge=0, description="How long a writer waits for another process writing the same index "
+                                                            "before it gives up (0: fail at once; RAGTUNE_LOCK_TIMEOUT_S).")
 
 
 class ServeConfig(_Strict):
@@ -270,7 +272,7 @@ class RagtuneConfig(_Strict):
                 data[key] = env[var]
         sections = {"RAGTUNE_EMBEDDER": ("embedder", "model"), "RAGTUNE_MODEL": ("generation", "model"),
                     "RAGTUNE_RERANK": ("rerank", "model"), "RAGTUNE_RERANK_WEIGHT": ("rerank", "weight"),
-                    "RAGTUNE_RAY_ADDRESS": ("ray", "address")}
+                    "RAGTUNE_RAY_ADDRESS": ("ray", "address"), "RAGTUNE_LOCK_TIMEOUT_S": ("index", "lock_timeout_s")}
         for var, (section, key) in sections.items():
             if env.get(var):
                 data.setdefault(section, {})[key] = env[var]

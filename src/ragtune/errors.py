@@ -14,6 +14,7 @@ Every error a user can cause or meet is a ``RagtuneError``; faces map them once
     │   ├── UploadTooLargeError      an upload above the size limit
     │   └── UnsupportedTypeError     an upload of a type no loader reads or the server refuses
     ├── StoreError                   the workspace or store cannot be read or written
+    │   └── IndexBusyError           another process kept an index's writer lock past ``index.lock_timeout_s``
     ├── ProviderError                a model provider failed (network, server, quota)
     ├── TuningError                  training failed
     └── EvaluationError              an evaluation could not run
@@ -74,6 +75,10 @@ class StoreError(RagtuneError):
     """Raised when the workspace or a store cannot be read or written."""
 
     exit_code = 2
+
+
+class IndexBusyError(StoreError):
+    """Raised when another process holds an index's writer lock for longer than ``index.lock_timeout_s``."""
 
 
 class ProviderError(RagtuneError):
