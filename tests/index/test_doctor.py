@@ -117,3 +117,14 @@ def test_doctor_from_the_command_line(ws, tmp_path, monkeypatch):
     assert json.loads(damaged.stdout)["healthy"] is False
     assert runner.invoke(app, ["doctor", "--repair"]).exit_code == 0
     assert runner.invoke(app, ["doctor", "--index", "nope"]).exit_code == 2
+
+
+def test_a_damaged_table_is_a_store_error_naming_doctor_not_a_library_error(ws):
+    for path in (_folder(ws) / "lance" / "docs.lance" / "data").iterdir():
+        path.write_bytes(b"\0" * 64)
+    with pytest.raises(StoreError, match="ragtune doctor --index kb --repair"):
+        ws.index("kb").documents()
+    report = ws.doctor("kb", repair=True)
+    assert not report.healthy
+    assert any("ingest its sources again" in (f.hint or "") for f in report.indexes[0].findings)
+    assert _search(ws)  # the chunks are still served from the segments

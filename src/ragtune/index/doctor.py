@@ -17,7 +17,6 @@ only its manifests are checked.
 
 from __future__ import annotations
 
-import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +30,8 @@ from ragtune.index.base import IndexManifest, Store, index_not_found
 from ragtune.index.lancedb import LanceDBStore
 from ragtune.index.lancedb_commit import check_counts, collect, referenced
 from ragtune.index.lancedb_snapshot import open_segment
-from ragtune.index.lancedb_tables import chunk_schema, committed_table
+from ragtune.index.lancedb_tables import chunk_schema, committed_table, table_library_error
+from ragtune.index.lancedb_tables import error_line as _first_line
 from ragtune.index.manifest_files import ManifestDamagedError, ManifestFiles
 from ragtune.index.segments import RECORD_COLUMNS, SegmentError, file_checksum
 
@@ -171,7 +171,9 @@ class IndexDoctor:
         try:
             chunks = committed_table(db, manifest, "chunks").to_arrow()
             documents = committed_table(db, manifest, "docs").to_arrow().num_rows
-        except Exception as exc:  # noqa: BLE001 - any failure to read a table is damage to report
+        except BaseException as exc:  # any failure to read a table (a Rust panic included) is damage to report
+            if not _failed(exc):
+                raise
             return None, Finding(f"its tables cannot be read ({_first_line(exc)})")
         if documents != manifest.documents or chunks.num_rows != manifest.chunks:
             return None, Finding(f"its tables hold {documents} documents and {chunks.num_rows} chunks, "
@@ -218,7 +220,9 @@ class IndexDoctor:
             else:
                 _rewrite_chunks(self.store, name, files, manifest, rows)
             damage.repaired = True
-        except Exception as exc:  # noqa: BLE001 - a repair that fails is damage left
+        except BaseException as exc:  # a repair that fails is damage left
+            if not _failed(exc):
+                raise
             damage.hint = f"the repair failed ({_first_line(exc)}): {START_OVER}"
 
     # -- orphans -----------------------------------------------------------------------------------------------------
@@ -258,7 +262,9 @@ def _live_rows(folder: Path, backend: dict) -> dict[str, list]:
 def _docs_readable(store: LanceDBStore, name: str, manifest: IndexManifest) -> bool:
     try:
         return committed_table(store._db(name), manifest, "docs").to_arrow().num_rows == manifest.documents
-    except Exception:  # noqa: BLE001 - unreadable is the answer
+    except BaseException as exc:  # unreadable is the answer
+        if not _failed(exc):
+            raise
         return False
 
 
@@ -271,12 +277,18 @@ def _rewrite_chunks(store: LanceDBStore, name: str, files: ManifestFiles, manife
     schema = chunk_schema(dim)
     arrays = [pa.array(rows[f.name], type=f.type) for f in schema if f.name != "vector"]
     arrays.append(pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1), type=pa.float32()), dim))
-    table = store._db(name).create_table("chunks", pa.Table.from_arrays(arrays, schema=schema), mode="overwrite")
+    data, db = pa.Table.from_arrays(arrays, schema=schema), store._db(name)
+    try:
+        table = db.create_table("chunks", data, mode="overwrite")
+    except BaseException as exc:  # the table's own version files are damaged: start it again
+        if not _failed(exc):
+            raise
+        db.drop_table("chunks")
+        table = db.create_table("chunks", data)
     manifest.backend["chunks_version"] = table.version
     files.write(manifest)
 
 
-def _first_line(exc: BaseException) -> str:
-    """The first line of an error, without the source locations a native library appends."""
-    text = re.sub(r",?\s*/\S*\.cargo/\S*", "", str(exc).strip())
-    return text.splitlines()[0][:200] if text else type(exc).__name__
+def _failed(exc: BaseException) -> bool:
+    """Whether ``exc`` is a failure to report (not Ctrl-C or an exit)."""
+    return isinstance(exc, Exception) or table_library_error(exc)

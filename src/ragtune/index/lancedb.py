@@ -59,6 +59,7 @@ from ragtune.index.lancedb_tables import (
     doc_schema,
     open_committed,
     revectored,
+    table_errors,
     vectors_of,
 )
 from ragtune.index.lexical import Analyzer
@@ -216,7 +217,9 @@ class LanceDBStore:
         return cached[1], cached[2]
 
     def documents(self, name: str) -> list[DocRecord]:
-        data = committed_table(self._db(name), self._current(name), "docs").to_arrow()
+        manifest = self._current(name)
+        with table_errors(name):
+            data = committed_table(self._db(name), manifest, "docs").to_arrow()
         columns = {c: data.column(c).to_pylist() for c in data.column_names}
         return [DocRecord(doc_id=d, source=s, origin=o, hash=h, version=v, chunks=n, doc_type=t,
                           metadata=json.loads(m or "{}"), updated_at=u)
@@ -224,7 +227,7 @@ class LanceDBStore:
                     "doc_id", "source", "origin", "hash", "version", "chunks", "doc_type", "metadata", "updated_at")))]
 
     def commit(self, name: str, upserts: Sequence[DocumentChange], deletes: Sequence[str], event: IngestEvent) -> IndexManifest:
-        with self._writer(name):
+        with self._writer(name), table_errors(name):
             folder = self._require(name)
             manifest = self.manifest(name)
             chunks, docs = open_committed(self._db(name), manifest)
@@ -371,7 +374,9 @@ class LanceDBStore:
         return self._snapshot(name).records(chunk_ids, name)
 
     def all_chunks(self, name: str) -> list[ChunkRecord]:
-        return chunk_records(committed_table(self._db(name), self._current(name), "chunks"))
+        manifest = self._current(name)
+        with table_errors(name):
+            return chunk_records(committed_table(self._db(name), manifest, "chunks"))
 
 
 def _snapshot_key(manifest: IndexManifest) -> str:
