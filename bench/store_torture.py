@@ -14,7 +14,7 @@ Per kind: rounds, documents lost (committed documents no longer stored), wrong r
 error that differs from the truth), damage detected (an error, a warning, a refusal or ``doctor`` naming it), damage
 repaired (``doctor --repair`` gives back every document and the right answers). Run:
 
-    python bench/store_torture.py --seed 7 --rounds 40,40,40,60,20
+    python bench/store_torture.py --seed 7 --rounds 40,40,25,80,20
 """
 
 from __future__ import annotations
@@ -49,7 +49,8 @@ DAMAGE = ["truncate", "garbage", "delete"]
 
 
 def workspace(home: Path) -> Workspace:
-    return Workspace(RagtuneConfig.load({"home": str(home), "index": {"ann_threshold": ANN}}, env={"RAGTUNE_EMBEDDER": "fake:64"}))
+    config = RagtuneConfig.load({"home": str(home), "index": {"ann_threshold": ANN}}, env={"RAGTUNE_EMBEDDER": "fake:64"})
+    return Workspace(config)
 
 
 def corpus(folder: Path, rng: random.Random, docs: int, tag: str) -> dict[str, str]:
@@ -367,7 +368,7 @@ def commit() -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--rounds", default="40,40,40,60,20", help="rounds of kinds a,b,c,d,e")
+    parser.add_argument("--rounds", default="40,40,25,80,20", help="rounds of kinds a,b,c,d,e")
     parser.add_argument("--out", type=Path, default=RESULTS / "store_torture.json")
     args = parser.parse_args()
     counts = dict(zip("abcde", (int(x) for x in args.rounds.split(","))))
