@@ -213,7 +213,7 @@ class Engine(str, Enum):
 class RayConfig(_Strict):
     """How ingest and evaluation run on Ray (``engine = "ray"``); a local Ray with every core when no address is given."""
 
-    address: str | None = Field(None, description="Cluster to join: 'auto', 'ray://host:10001' (default: start a local Ray; RAGTUNE_RAY_ADDRESS).")
+    address: str | None = Field(None, description="Cluster to join: 'auto' or the head node's HOST:PORT (default: start a local Ray; RAGTUNE_RAY_ADDRESS).")
     num_cpus: int | None = Field(None, ge=1, description="CPUs of the local Ray started when no address is given (default: all).")
     embed_batch_size: int = Field(256, ge=1, description="Chunks per batch sent to an embedding actor.")
     embed_actors: int | None = Field(None, ge=1, description="Embedding actors (default: one per CPU, or per GPU with embed_gpus).")

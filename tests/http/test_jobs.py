@@ -115,7 +115,7 @@ def test_decide_job_measures_the_candidates_and_links_its_report(client, keys, a
     ({"questions": [{"id": "a", "question": "x"}, {"id": "a", "question": "y"}]}, 400, "questions[1]: duplicate id 'a'"),
     ({"questions": QUESTIONS, "candidates": "base,lora"}, 400, "unknown candidate 'lora'"),
     ({"questions": QUESTIONS, "model": "local:/etc"}, 400, "model 'local:/etc' is not served here"),
-    ({"questions": QUESTIONS, "budget_s": 600}, 403, ""),
+    ({"questions": QUESTIONS, "budget_s": 600}, 403, "this key (reader) may not train models"),
 ])
 def test_bad_decide_requests_queue_nothing(client, keys, auth, body, status, message):
     r = client.post("/v1/indexes/support/decide", json=body, headers=auth(keys["reader"]))

@@ -20,7 +20,7 @@ JsonFlag = typer.Option(False, "--json", help="Print one JSON document on stdout
 IndexOpt = typer.Option(..., "--index", "-i", help="Index name.")
 EngineOpt = typer.Option(None, "--engine", help="Where the work runs: local (this process) or ray (pip install 'ragtune\\[ray]'); "
                                                 "default: configured (local).")
-RayAddressOpt = typer.Option(None, "--ray-address", help="With --engine ray: the cluster to join ('auto', ray://host:10001); "
+RayAddressOpt = typer.Option(None, "--ray-address", help="With --engine ray: the cluster to join ('auto' or HOST:PORT of the head node); "
                                                          "default: a local Ray with every core.")
 
 

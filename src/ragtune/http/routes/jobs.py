@@ -129,7 +129,8 @@ def start_decide(body: DecideJobRequest, response: Response, request: Request, i
     model = ws.served_model(body.model)
     candidates = parse_candidates(body.candidates)
     if body.budget_s > 0 and any(c.tuned for c in candidates):
-        open_index(ws, principal(request, credentials), index.name, Role.writer)  # training writes models: a writer's key
+        open_index(ws, principal(request, credentials), index.name, Role.writer,  # training writes models: a writer's key
+                   "train models (a decision with tuned candidates and a training budget needs a writer's key)")
     fields = {"index": index.name, "model": model, "candidates": candidates, "budget_s": body.budget_s,
               "max_steps": body.max_steps, "queries_per_month": body.queries_per_month, "months": body.months,
               "latency_budget_ms": body.latency_budget_ms, "attribution": body.attribution_required,
