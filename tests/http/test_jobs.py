@@ -133,3 +133,16 @@ def test_a_report_link_dies_with_the_key_that_opened_the_job(client, keys, serve
     served.keys.revoke(reader.id)
     refused = client.get(link)
     assert refused.status_code == 401 and "revoked" in refused.json()["detail"]
+
+
+def test_a_decide_report_names_the_request_not_the_servers_files(client, keys, auth, served):
+    examples = [{"input": "x"}, {"bad": "row"}]
+    r = client.post("/v1/indexes/support/decide", json={"questions": QUESTIONS, "model": "extractive", "candidates": "base,rag,ft",
+                                                         "examples": examples}, headers=auth(keys["writer"]))
+    assert r.status_code == 202, r.text
+    job = finished(client, r.json()["id"])
+    status = client.get(f"/v1/jobs/{job.id}", headers=auth(keys["writer"])).json()
+    report = client.get(status["links"]["json"]).text
+    assert "of examples.jsonl have errors" in report
+    assert f"{job.id}/" not in report
+    assert str(served.config.home) not in report
