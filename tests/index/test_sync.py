@@ -152,3 +152,13 @@ def test_the_reading_pass_alone_decides_which_documents_are_unchanged():
     sync._compare(read, "/s")
     assert (sync.report.unchanged, sync.report.updated, sync.report.added) == (1, 1, 1)
     assert [(doc.doc_id, version) for doc, _, version in sync.changed] == [("edited", 4), ("added", 1)]
+
+
+def test_many_rows_with_one_id_are_one_skipped_entry(workspace, tmp_path):
+    rows = "".join(f'{{"_id": "same", "text": "row {i}"}}\n' for i in range(500))
+    (tmp_path / "dup.jsonl").write_text(rows)
+    report = workspace.ingest([str(tmp_path / "dup.jsonl")], index="kb")
+    assert report.added == 1
+    assert report.skipped == [{"source": f"{tmp_path / 'dup.jsonl'}#same",
+                               "error": "document id 'same' is already used by another document in this ingest "
+                                        "(499 documents with this id were skipped)"}]

@@ -118,6 +118,7 @@ class _Sync:
         self.kept: set[str] = set()  # stored documents that were not read again but have not vanished either
         self.owners = {d: rec.origin for d, rec in existing.items()}
         self.seen: set[str] = set()
+        self.taken: dict[tuple[str, str], list] = {}  # (id, who holds it) -> [first source skipped, how many]
         self.changed: list[tuple[Document, str, int]] = []
 
     def skip(self, source: str, why: str) -> None:
@@ -153,6 +154,9 @@ class _Sync:
             self._compare(docs, file.origin)
             if progress:
                 progress("load", done, len(files))
+        for (doc_id, user), (source, count) in self.taken.items():  # one entry per id, however often it came
+            more = f" ({count} documents with this id were skipped)" if count > 1 else ""
+            self.report.skipped.append({"source": source, "error": f"document id '{doc_id}' is already used by {user}{more}"})
 
     def _load(self, file: SourceFile, doc_id: str) -> list[_Read] | None:
         """The documents in ``file``; None when it cannot be read (its stored documents are then kept)."""
@@ -198,7 +202,9 @@ class _Sync:
             holder = self.owners.get(doc.doc_id, origin)
             if doc.doc_id in self.seen or holder != origin:
                 user = "another document in this ingest" if doc.doc_id in self.seen else "a document from another source"
-                self.skip(doc.source, f"document id '{doc.doc_id}' is already used by {user}")
+                if self.strict:
+                    self.skip(doc.source, f"document id '{doc.doc_id}' is already used by {user}")
+                self.taken.setdefault((doc.doc_id, user), [doc.source, 0])[1] += 1
                 continue
             self.owners[doc.doc_id] = origin
             self.seen.add(doc.doc_id)
