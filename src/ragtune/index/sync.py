@@ -129,6 +129,9 @@ class _Sync:
     def keep_unreadable(self, skipped: Sequence[Skip]) -> None:
         """Report the paths discovery could not read; the stored documents under an unreadable folder are kept."""
         for entry in skipped:
+            if entry.notice:  # left out on purpose: reported, not an error
+                self.report.skipped.append({"source": entry.path, "error": entry.reason})
+                continue
             self.skip(entry.path, entry.reason)
             if entry.origin is not None:
                 folder = os.path.abspath(entry.path)
