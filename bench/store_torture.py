@@ -373,7 +373,7 @@ def main() -> int:
     args = parser.parse_args()
     counts = dict(zip("abcde", (int(x) for x in args.rounds.split(","))))
     rng = random.Random(args.seed)
-    started = time.monotonic()
+    started, ran_at = time.monotonic(), commit()  # the commit the run starts from
     rows: dict[str, list[dict]] = {k: [] for k in "abcde"}
     with tempfile.TemporaryDirectory(prefix="torture-") as tmp:
         work = Path(tmp)
@@ -410,7 +410,7 @@ def main() -> int:
                  "e_deleted_manifest": summary(rows["e"], True)}
     damage_rounds = rows["d"] + rows["e"]
     result = {
-        "benchmark": "store_torture", "commit": commit(),
+        "benchmark": "store_torture", "commit": ran_at,
         "command": "python bench/store_torture.py " + " ".join(sys.argv[1:]),
         "seed": args.seed, "embedder": "fake:64", "ann_threshold": ANN, "resumed_or_cached": False,
         "subset": "synthetic corpora of 4-60 documents per index; the whole bench is bounded by the round counts",
