@@ -214,6 +214,8 @@ class IndexConfig(_Strict):
     ann_threshold: int = Field(200_000, ge=1, description="Chunks above which an approximate (ANN) vector index is built and "
                                                           "used.")
     stemmer: str = Field("english", description="Snowball stemmer for lexical search ('' for none).")
+    lock_timeout_s: float = Field(600.0, ge=0, description="How long a writer waits for another process writing the same index "
+                                                            "before it gives up (0: fail at once; RAGTUNE_LOCK_TIMEOUT_S).")
 
 
 class ServeConfig(_Strict):
@@ -240,8 +242,8 @@ class Engine(str, Enum):
 class RayConfig(_Strict):
     """How ingest and evaluation run on Ray (``engine = "ray"``); a local Ray with every core when no address is given."""
 
-    address: str | None = Field(None, description="Cluster to join: 'auto', 'ray://host:10001' (default: start a local Ray; "
-                                                  "RAGTUNE_RAY_ADDRESS).")
+    address: str | None = Field(None, description="Cluster to join: 'auto' or the head node's HOST:PORT (default: start a local "
+                                                  "Ray; RAGTUNE_RAY_ADDRESS).")
     num_cpus: int | None = Field(None, ge=1, description="CPUs of the local Ray started when no address is given (default: all).")
     embed_batch_size: int = Field(256, ge=1, description="Chunks per batch sent to an embedding actor.")
     embed_actors: int | None = Field(None, ge=1, description="Embedding actors (default: one per CPU, or per GPU with "
@@ -302,7 +304,7 @@ class RagtuneConfig(_Strict):
                 data[key] = env[var]
         sections = {"RAGTUNE_EMBEDDER": ("embedder", "model"), "RAGTUNE_MODEL": ("generation", "model"),
                     "RAGTUNE_RERANK": ("rerank", "model"), "RAGTUNE_RERANK_WEIGHT": ("rerank", "weight"),
-                    "RAGTUNE_RAY_ADDRESS": ("ray", "address")}
+                    "RAGTUNE_RAY_ADDRESS": ("ray", "address"), "RAGTUNE_LOCK_TIMEOUT_S": ("index", "lock_timeout_s")}
         for var, (section, key) in sections.items():
             if env.get(var):
                 data.setdefault(section, {})[key] = env[var]

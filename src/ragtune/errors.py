@@ -20,6 +20,8 @@ the mapping lives here, once: ``exit_code`` (the CLI's exit status: 2 for bad in
     │                                                an evaluation records it on that question's row and goes on
     ├── StoreError                   exit 1  HTTP 500  the workspace or store cannot be read or written
     │   ├── SegmentError                      500  a search segment is missing, truncated or not the manifest's
+    │   ├── ManifestDamagedError              500  an index's manifest is missing, unreadable or fails its checksum
+    │   ├── IndexBusyError                    503  another process kept an index's writer lock past ``index.lock_timeout_s``
     │   └── ChunkNotFoundError                503  chunks replaced by a commit while a reader fetched them (try again)
     ├── ProviderError                exit 1  HTTP 502  a model provider failed (network, server, quota)
     ├── TuningError                  exit 1  HTTP 500  training failed
@@ -118,6 +120,16 @@ class SegmentError(StoreError):
 class ChunkNotFoundError(StoreError):
     """Raised when chunks are fetched by an id the index no longer holds: a commit replaced them while a reader
     ranked and fetched (readers retry; one that still fails can try again)."""
+
+    http_status = 503
+
+
+class ManifestDamagedError(StoreError):
+    """Raised when the manifest of an index is missing, unreadable or does not match its checksum."""
+
+
+class IndexBusyError(StoreError):
+    """Raised when another process holds an index's writer lock for longer than ``index.lock_timeout_s``."""
 
     http_status = 503
 

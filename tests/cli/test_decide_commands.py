@@ -59,25 +59,41 @@ def test_decide_bad_input_is_exit_2(cli, tmp_path):
 
 
 def test_ctrl_c_then_resume_from_the_command_line(tmp_path):
-    """A real SIGINT to a running ``ragtune decide``; the same command with --resume reuses what was finished."""
+    """A real SIGINT to a running ``ragtune decide``; the same command with --resume reuses what was finished.
+
+    The run pauses after its first answer phase (it prints ``paused`` and waits on stdin), and the signal is sent
+    then: the outcome does not depend on how fast the machine is."""
     import os
     import signal
     import subprocess
     import sys
-    import time
+    import textwrap
 
+    paused = textwrap.dedent("""
+        import sys
+        from ragtune.decide import runner
+
+        real = runner.DecideRunner._finish_phase
+
+        def finish(self, phase):
+            real(self, phase)
+            if phase == "answer base":
+                print("paused", flush=True)
+                sys.stdin.readline()
+
+        runner.DecideRunner._finish_phase = finish
+        from ragtune.cli import app
+        app(args=sys.argv[1:], prog_name="ragtune")
+    """)
     env = {**os.environ, "RAGTUNE_HOME": str(tmp_path / "home"), "RAGTUNE_EMBEDDER": "fake:64", "RAGTUNE_PROGRESS": "1"}
     run = [sys.executable, "-m", "ragtune"]
     assert subprocess.run([*run, "ingest", EXAMPLES / "docs", "--index", "support"], env=env, capture_output=True).returncode == 0
-    args = [*run, "decide", "--index", "support", "-q", EXAMPLES / "questions.jsonl", "-m", "extractive",
-            "--candidates", "base,prompt,rag", "--json"]
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        state = next((tmp_path / "home").glob("decide/*/state.json"), None)
-        if state and "answer base" in json.loads(state.read_text())["done"]:
-            break
-        time.sleep(0.01)
+    options = ["decide", "--index", "support", "-q", EXAMPLES / "questions.jsonl", "-m", "extractive",
+               "--candidates", "base,prompt,rag", "--json"]
+    args = [*run, *options]
+    proc = subprocess.Popen([sys.executable, "-c", paused, *map(str, options)], env=env, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "paused"
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130 and "--resume" in err

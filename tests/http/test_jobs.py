@@ -115,7 +115,7 @@ def test_decide_job_measures_the_candidates_and_links_its_report(client, keys, a
     ({"questions": [{"id": "a", "question": "x"}, {"id": "a", "question": "y"}]}, 400, "questions[1]: duplicate id 'a'"),
     ({"questions": QUESTIONS, "candidates": "base,lora"}, 400, "unknown candidate 'lora'"),
     ({"questions": QUESTIONS, "model": "local:/etc"}, 400, "model 'local:/etc' is not served here"),
-    ({"questions": QUESTIONS, "budget_s": 600}, 403, ""),
+    ({"questions": QUESTIONS, "budget_s": 600}, 403, "this key (reader) may not train models"),
 ])
 def test_bad_decide_requests_queue_nothing(client, keys, auth, body, status, message):
     r = client.post("/v1/indexes/support/decide", json=body, headers=auth(keys["reader"]))
@@ -133,3 +133,16 @@ def test_a_report_link_dies_with_the_key_that_opened_the_job(client, keys, serve
     served.keys.revoke(reader.id)
     refused = client.get(link)
     assert refused.status_code == 401 and "revoked" in refused.json()["detail"]
+
+
+def test_a_decide_report_names_the_request_not_the_servers_files(client, keys, auth, served):
+    examples = [{"input": "x"}, {"bad": "row"}]
+    r = client.post("/v1/indexes/support/decide", json={"questions": QUESTIONS, "model": "extractive", "candidates": "base,rag,ft",
+                                                         "examples": examples}, headers=auth(keys["writer"]))
+    assert r.status_code == 202, r.text
+    job = finished(client, r.json()["id"])
+    status = client.get(f"/v1/jobs/{job.id}", headers=auth(keys["writer"])).json()
+    report = client.get(status["links"]["json"]).text
+    assert "of examples.jsonl have errors" in report
+    assert f"{job.id}/" not in report
+    assert str(served.config.home) not in report

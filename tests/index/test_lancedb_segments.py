@@ -165,7 +165,7 @@ def test_a_damaged_segment_is_rebuilt_from_the_tables(tmp_path, what, caplog):
     assert m.generation == 2 and {c for c, _ in reader.search_lexical("kb", "audit", 3)} == {"b#0", "c#0"}
 
 
-def test_a_damaged_segment_that_cannot_be_rebuilt_names_reindex(tmp_path, monkeypatch):
+def test_a_damaged_segment_that_cannot_be_rebuilt_names_doctor(tmp_path, monkeypatch):
     store = _store(tmp_path)
     store.commit("kb", [change("a", ["rotate api keys"])], [], IngestEvent())
     _damage(store, "missing")
@@ -174,7 +174,7 @@ def test_a_damaged_segment_that_cannot_be_rebuilt_names_reindex(tmp_path, monkey
         raise OSError(30, "Read-only file system")
 
     monkeypatch.setattr(SegmentWriter, "rebuild", fails)
-    with pytest.raises(StoreError, match=r"index 'kb'.*terms\.npy is missing.*ragtune reindex --index kb --embedder fake:32 --force"):
+    with pytest.raises(StoreError, match=r"index 'kb'.*terms\.npy is missing.*ragtune doctor --index kb --repair"):
         LanceDBStore(tmp_path / "ws").search_lexical("kb", "keys", 3)
 
 
@@ -204,7 +204,7 @@ def test_an_index_written_before_segments_is_upgraded(tmp_path):
 
 
 STEPS = [(lance_mod, "delete_documents"), (SegmentWriter, "delete"), (SegmentWriter, "add"),
-         (SegmentWriter, "maintain"), (lance_mod, "_collect")]
+         (SegmentWriter, "maintain"), (lance_mod, "collect")]
 
 
 @pytest.mark.parametrize("owner,step", STEPS, ids=[s for _, s in STEPS])
@@ -218,18 +218,20 @@ def test_a_commit_killed_at_any_step_leaves_the_previous_version_whole(tmp_path,
     original = getattr(owner, step)
 
     def killed(*args, **kwargs):
-        if step == "_collect":
+        if step == "collect":
             original(*args, **kwargs)  # the manifest is already swapped: the commit went through
         raise KeyboardInterrupt
 
     monkeypatch.setattr(owner, step, killed)
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt) as interrupted:
         store.commit("kb", [change("a", ["replacement text"], version=2), change("c", ["new doc"])], ["b"], IngestEvent())
     monkeypatch.undo()
     fresh = LanceDBStore(tmp_path / "ws")
-    if step == "_collect":
+    if step == "collect":
         assert fresh.manifest("kb").generation == 2
+        assert interrupted.value.committed == "the commit to index 'kb' is in (generation 2)"
         return
+    assert not hasattr(interrupted.value, "committed")
     assert fresh.manifest("kb").generation == 1
     assert fresh.search_lexical("kb", "keys document", 5) == before == reader.search_lexical("kb", "keys document", 5)
     assert sorted(c.text for c in fresh.all_chunks("kb")) == ["original text about keys", "second document"]

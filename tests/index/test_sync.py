@@ -1,6 +1,7 @@
 """Syncing real document collections: every file read or reported, no document silently replaced or removed."""
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -152,3 +153,28 @@ def test_the_reading_pass_alone_decides_which_documents_are_unchanged():
     sync._compare(read, "/s")
     assert (sync.report.unchanged, sync.report.updated, sync.report.added) == (1, 1, 1)
     assert [(doc.doc_id, version) for doc, _, version in sync.changed] == [("edited", 4), ("added", 1)]
+
+
+def test_many_rows_with_one_id_are_one_skipped_entry(workspace, tmp_path):
+    rows = "".join(f'{{"_id": "same", "text": "row {i}"}}\n' for i in range(500))
+    (tmp_path / "dup.jsonl").write_text(rows)
+    report = workspace.ingest([str(tmp_path / "dup.jsonl")], index="kb")
+    assert report.added == 1
+    assert report.skipped == [{"source": f"{tmp_path / 'dup.jsonl'}#same",
+                               "error": "document id 'same' is already used by another document in this ingest "
+                                        "(499 documents with this id were skipped)"}]
+
+
+def test_hidden_entries_and_links_to_folders_are_reported_as_skipped(workspace, tmp_path):
+    folder = tmp_path / "kb"
+    (folder / ".git").mkdir(parents=True)
+    (folder / ".git" / "notes.md").write_text("# git\n\ninternal\n")
+    (folder / ".draft.md").write_text("# draft\n\nhidden\n")
+    (folder / "guide.md").write_text("# Guide\n\nvisible\n")
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "far.md").write_text("# Far\n\naway\n")
+    (folder / "linked").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    report = workspace.ingest([str(folder)], index="kb", strict=True)
+    assert report.added == 1
+    assert sorted((Path(s["source"]).name, s["error"].split(":")[0]) for s in report.skipped) == [
+        (".draft.md", "hidden file"), (".git", "hidden folder"), ("linked", "link to a folder")]

@@ -22,7 +22,8 @@ from ragtune.generation import GenerateOptions, Generator, load_generator
 from ragtune.generation.answer import Answer, AnswerPipeline
 from ragtune.generation.base import TextCallback
 from ragtune.generation.citations import NLISupportScorer, OverlapSupportScorer, SupportScorer
-from ragtune.index import Filters, IndexManifest, Store, check_index_name, open_store, store_kind
+from ragtune.index import CommittedInterrupt, Filters, IndexManifest, IngestEvent, Store, check_index_name, open_store, store_kind
+from ragtune.index.doctor import DoctorReport, check_store
 from ragtune.index.sync import IngestReport, Progress
 from ragtune.retrieval import Reranker, load_reranker
 from ragtune.serving.keys import KeyStore
@@ -157,19 +158,31 @@ class Workspace(TuningMethods, MeasuringMethods):
     # --- indexes ----------------------------------------------------------------------------------------
 
     def indexes(self) -> list[IndexManifest]:
-        """Manifests of every index in the workspace."""
-        return [self.store.manifest(n) for n in self.store.list_indexes()]
+        """Manifests of every index in the workspace that can be read (``damaged_indexes`` lists the others)."""
+        damaged = self.store.damaged_indexes()
+        return [self.store.manifest(n) for n in self.store.list_indexes() if n not in damaged]
+
+    def damaged_indexes(self) -> dict[str, str]:
+        """Indexes whose manifest is missing or damaged, each with what is wrong and the ``ragtune doctor`` command."""
+        return self.store.damaged_indexes()
+
+    def doctor(self, index: str | None = None, repair: bool = False) -> DoctorReport:
+        """Check every index (or ``index``), and with ``repair`` repair what can be (``ragtune.index.doctor``)."""
+        return check_store(self.store, [check_index_name(index)] if index else None, repair)
 
     def index(self, name: str) -> Index:
         """An existing index; ``IndexNotFoundError`` otherwise."""
         self.store.manifest(name)
         return Index(self, name)
 
-    def create_index(self, name: str, embedder: str | None = None, chunking: ChunkingConfig | None = None) -> Index:
-        """Create an empty index built with ``embedder`` (default: the configured one)."""
+    def create_index(self, name: str, embedder: str | None = None, chunking: ChunkingConfig | None = None,
+                     provisional: bool = False) -> Index:
+        """Create an empty index built with ``embedder`` (default: the configured one); ``provisional``: seen by
+        other processes only after its first commit (``Store.create``)."""
         check_index_name(name)
         info = self.embedder(embedder).info
-        self.store.create(IndexManifest(name=name, embedder=info, chunking=chunking or self.config.chunking))
+        self.store.create(IndexManifest(name=name, embedder=info, chunking=chunking or self.config.chunking),
+                          provisional=provisional)
         return Index(self, name)
 
     def uploads_dir(self, index: str) -> Path:
@@ -204,21 +217,27 @@ class Workspace(TuningMethods, MeasuringMethods):
             paths = [str(confine(str(p), roots)) for p in paths]
             files, _ = discover(paths, include, exclude)
             check_walk([f.path for f in files], roots)
-        created = False
-        if not self.store.exists(check_index_name(index)):
-            if not create:
-                self.store.manifest(index)  # raises IndexNotFoundError
-            discover(paths, include, exclude)  # the inputs are checked before an index appears on disk
-            self.create_index(index, embedder)
-            created = True
-        try:
-            return self.index(index).ingest(paths, include=include, exclude=exclude, strict=strict,
-                                            jsonl_fields=jsonl_fields, progress=progress, embedder=embedder)
-        except BaseException:
-            if created:  # a first ingest that fails leaves no empty index behind
-                with contextlib.suppress(Exception):
-                    self.store.drop(index)
-            raise
+        with self.store.writing(check_index_name(index)):  # creating the index is part of the one writer's work
+            created = False
+            if not self.store.exists(index):
+                if not create:
+                    self.store.manifest(index)  # raises IndexNotFoundError
+                discover(paths, include, exclude)  # the inputs are checked before an index appears on disk
+                self.create_index(index, embedder, provisional=True)
+                created = True
+            try:
+                report = self.index(index).ingest(paths, include=include, exclude=exclude, strict=strict,
+                                                  jsonl_fields=jsonl_fields, progress=progress, embedder=embedder)
+                if created and not report.generation:  # nothing to add: the empty index is committed as it is
+                    report.generation = self.store.commit(index, [], [], IngestEvent()).generation
+                return report
+            except CommittedInterrupt:
+                raise  # the commit is in: nothing to take back
+            except BaseException:
+                if created:  # a first ingest that fails leaves no index behind (no other writer got in meanwhile)
+                    with contextlib.suppress(Exception):
+                        self.store.drop(index)
+                raise
 
     def delete_index(self, name: str) -> None:
         """Remove an index and everything in it, uploaded files included."""

@@ -5,9 +5,9 @@ from __future__ import annotations
 import typer
 
 from ragtune.api import prepare_process
-from ragtune.cli import (advise_commands, ask_commands, data_commands, decide_commands, distill_commands, eval_commands,
-                         index_commands, keys_commands, mcp_commands, models_commands, serve_commands, serve_model_commands,
-                         tune_commands)
+from ragtune.cli import (advise_commands, ask_commands, data_commands, decide_commands, distill_commands, doctor_commands,
+                         eval_commands, index_commands, keys_commands, mcp_commands, models_commands, serve_commands,
+                         serve_model_commands, tune_commands)
 
 app = typer.Typer(name="ragtune", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="Adapt a language model to your domain with RAG, fine-tuning or both, and measure which pays.")
@@ -24,6 +24,7 @@ models_commands.register(app)
 eval_commands.register(app)
 advise_commands.register(app)
 decide_commands.register(app)
+doctor_commands.register(app)
 
 
 def main() -> None:

@@ -20,7 +20,7 @@ JsonFlag = typer.Option(False, "--json", help="Print one JSON document on stdout
 IndexOpt = typer.Option(..., "--index", "-i", help="Index name.")
 EngineOpt = typer.Option(None, "--engine", help="Where the work runs: local (this process) or ray (pip install 'ragtune\\[ray]'); "
                                                 "default: configured (local).")
-RayAddressOpt = typer.Option(None, "--ray-address", help="With --engine ray: the cluster to join ('auto', ray://host:10001); "
+RayAddressOpt = typer.Option(None, "--ray-address", help="With --engine ray: the cluster to join ('auto' or HOST:PORT of the head node); "
                                                          "default: a local Ray with every core.")
 
 
@@ -142,9 +142,10 @@ def reindex(
 
 def indexes(as_json: bool = JsonFlag) -> None:
     """List the indexes in the workspace."""
-    manifests = workspace().indexes()
+    ws = workspace()
+    manifests, damaged = ws.indexes(), ws.damaged_indexes()
     if as_json:
-        emit_json([index_summary(m) for m in manifests])
+        emit_json([index_summary(m) for m in manifests] + [{"name": n, "damaged": why} for n, why in damaged.items()])
         return
     table = Table(title="indexes")
     for col in ("name", "documents", "chunks", "embedder", "updated"):
@@ -152,6 +153,8 @@ def indexes(as_json: bool = JsonFlag) -> None:
     for m in manifests:
         table.add_row(m.name, str(m.documents), str(m.chunks), m.embedder.name, m.updated_at)
     out.print(table)
+    for name, why in damaged.items():
+        err.print(f"[bold red]damaged[/] {name}: {why}", highlight=False)
 
 
 

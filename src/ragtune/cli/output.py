@@ -44,8 +44,9 @@ def handle_errors(fn: Callable) -> Callable:
         except RagtuneError as exc:
             err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True)
             raise typer.Exit(exc.exit_code) from None
-        except KeyboardInterrupt:
-            err.print("[yellow]interrupted: nothing was committed[/]")
+        except KeyboardInterrupt as exc:
+            committed = getattr(exc, "committed", None)  # ragtune.index.CommittedInterrupt
+            err.print(f"[yellow]interrupted: {committed}[/]" if committed else "[yellow]interrupted: nothing was committed[/]")
             raise typer.Exit(130) from None
         except (typer.Exit, typer.Abort):
             raise

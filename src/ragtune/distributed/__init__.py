@@ -7,14 +7,15 @@
   the generators, and every answer comes back to the run, which caches it as a local run does.
 
 Without an address a local Ray is started with every core of this machine (``ray.num_cpus`` to limit it); with
-one (``auto``, ``ray://host:10001``) the work goes to that cluster, whose nodes need ``ragtune[ray]`` installed
-and the same paths (a shared file system, or PostgreSQL as the store).
+one (``auto``, or the head node's ``HOST:PORT``, 6379 by default) the work goes to that cluster, whose nodes need
+``ragtune[ray]`` installed and the same paths (a shared file system, or PostgreSQL as the store).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,8 @@ from ragtune.config import RayConfig
 from ragtune.errors import ConfigError
 
 INSTALL = "pip install 'ragtune[ray]'"
+CONNECT_TIMEOUT_S = 10.0
+"""How long joining a cluster at ``HOST:PORT`` waits for its head node to answer before giving up."""
 
 
 def require_ray() -> Any:
@@ -35,6 +38,8 @@ def require_ray() -> Any:
 
 def connect(config: RayConfig) -> Any:
     """Ray, initialised: the running one, the cluster at ``config.address``, or a new local one."""
+    if config.address:
+        check_address(config.address)
     ray = require_ray()
     if not ray.is_initialized():
         options: dict[str, Any] = {"include_dashboard": False, "logging_level": logging.WARNING}
@@ -49,6 +54,24 @@ def connect(config: RayConfig) -> Any:
             raise ConfigError(f"cannot reach the Ray cluster at '{config.address}': {exc}") from None
     quiet_data()
     return ray
+
+
+def check_address(address: str) -> None:
+    """``ConfigError`` (exit 2) unless ``address`` is ``auto`` or a ``HOST:PORT`` that answers within
+    ``CONNECT_TIMEOUT_S`` (Ray itself would retry an unreachable address for minutes)."""
+    if address == "auto":
+        return
+    if address.startswith("ray://"):
+        raise ConfigError(f"Ray address '{address}': the ray:// client form is not supported; give the head node's "
+                          "HOST:PORT (6379 by default) or 'auto' on a cluster node")
+    host, sep, port = address.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise ConfigError(f"Ray address '{address}': expected 'auto' or HOST:PORT")
+    try:
+        socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as exc:
+        raise ConfigError(f"cannot reach the Ray cluster at '{address}' within {CONNECT_TIMEOUT_S:g} s: "
+                          f"{exc.strerror or exc}") from None
 
 
 def _python_path() -> str:

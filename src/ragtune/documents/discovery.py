@@ -42,6 +42,7 @@ class Skip:
     path: str
     reason: str
     origin: str | None = None
+    notice: bool = False  # left out on purpose (hidden, a link to a folder): reported, never an error with --strict
 
 
 def _matches(rel: str, patterns: Sequence[str]) -> bool:
@@ -50,15 +51,20 @@ def _matches(rel: str, patterns: Sequence[str]) -> bool:
 
 
 def _walk(path: Path, root: str, skipped: list[Skip]) -> list[Path]:
-    """Every file under ``path`` (hidden entries left out); unreadable folders become ``Skip`` entries."""
+    """Every file under ``path``; unreadable folders become ``Skip`` entries, and so do the entries left out on purpose:
+    hidden files and folders, and links to folders (not followed)."""
     found: list[Path] = []
 
     def unreadable(exc: OSError) -> None:
         skipped.append(Skip(str(exc.filename or path), f"cannot read folder: {exc.strerror or exc}", root))
 
     for folder, dirs, names in os.walk(path, onerror=unreadable):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        found.extend(Path(folder) / n for n in names if not n.startswith("."))
+        left_out = {d: "hidden folder: not read" if d.startswith(".") else "link to a folder: not followed (give its target to "
+                    "read it)" for d in dirs if d.startswith(".") or (Path(folder) / d).is_symlink()}
+        left_out.update({n: "hidden file: not read" for n in names if n.startswith(".")})
+        skipped.extend(Skip(str(Path(folder) / n), why, notice=True) for n, why in sorted(left_out.items()))
+        dirs[:] = sorted(d for d in dirs if d not in left_out)
+        found.extend(Path(folder) / n for n in names if n not in left_out)
     return sorted(f for f in found if f.is_file())
 
 

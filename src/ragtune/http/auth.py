@@ -46,18 +46,19 @@ def not_found(name: str) -> HTTPProblem:
     return HTTPProblem(404, f"no index named '{name}'", "IndexNotFoundError")
 
 
-def require(who: Principal, name: str, role: Role) -> None:
-    """404 when ``name`` is outside the key's scope; 403 when its role is too small."""
+def require(who: Principal, name: str, role: Role, action: str | None = None) -> None:
+    """404 when ``name`` is outside the key's scope; 403 when its role is too small (naming ``action``, by default what
+    ``role`` may do)."""
     check_index_name(name)
     if not who.sees(name):
         raise not_found(name)
     if not who.role.includes(role):
-        raise HTTPProblem(403, f"this key ({who.role.value}) may not {_ACTIONS[role]} in index '{name}'")
+        raise HTTPProblem(403, f"this key ({who.role.value}) may not {action or _ACTIONS[role]} in index '{name}'")
 
 
-def open_index(ws: Workspace, who: Principal, name: str, role: Role) -> Index:
+def open_index(ws: Workspace, who: Principal, name: str, role: Role, action: str | None = None) -> Index:
     """The index ``name`` if ``who`` may act on it with ``role`` (see the module docstring)."""
-    require(who, name, role)
+    require(who, name, role, action)
     try:
         return ws.index(name)
     except IndexNotFoundError:

@@ -43,6 +43,11 @@ class IndexInfo(BaseModel):
     updated_at: str
 
 
+class DamagedIndexInfo(BaseModel):
+    name: str
+    damaged: str = Field(description="What is wrong with the index and the command that checks and repairs it.")
+
+
 class DocumentInfo(BaseModel):
     doc_id: str
     source: str

@@ -11,13 +11,14 @@ from typing import Callable
 
 from ragtune.config import RagtuneConfig
 from ragtune.errors import ConfigError
-from ragtune.index.base import ChunkRecord, DocRecord, DocumentChange, Filters, IndexManifest, IngestEvent, Store
+from ragtune.index.base import (ChunkRecord, CommittedInterrupt, DocRecord, DocumentChange, Filters, IndexManifest,
+                               IngestEvent, Store)
 from ragtune.index.lancedb import LanceDBStore
 from ragtune.index.names import check_index_name
 from ragtune.plugins import Registry
 
-__all__ = ["ChunkRecord", "DocRecord", "DocumentChange", "Filters", "IndexManifest", "IngestEvent", "LanceDBStore",
-           "Store", "StoreFactory", "check_index_name", "open_store", "store_kind", "stores"]
+__all__ = ["ChunkRecord", "CommittedInterrupt", "DocRecord", "DocumentChange", "Filters", "IndexManifest", "IngestEvent",
+           "LanceDBStore", "Store", "StoreFactory", "check_index_name", "open_store", "store_kind", "stores"]
 
 StoreFactory = Callable[[RagtuneConfig], Store]
 

@@ -3,7 +3,10 @@
 Contract every store keeps (tests/index/conformance.py checks it):
 
 - ``create`` makes an empty index with a manifest recording its embedder; creating an existing name
-  raises ``InputError``. Any method given an unknown name raises ``IndexNotFoundError``.
+  raises ``InputError``. Any method given an unknown name raises ``IndexNotFoundError``. A ``provisional``
+  index (a first ingest's) is removed, where the store can, if its creator dies before its first commit.
+- ``writing(name)`` holds the index's one writer lock across processes for a block (re-entrant in a thread):
+  a sync holds it from reading the index's documents through its commit.
 - ``commit`` applies document upserts (a document's old chunks are replaced whole) and deletions as one
   atomic step: a reader sees the index before or after, never a mix; if the process dies part-way the
   index stays as it was before. It returns the new manifest (``generation`` grows by one).
@@ -19,7 +22,7 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass, field
-from typing import Any, Protocol, Sequence
+from typing import Any, ContextManager, Protocol, Sequence
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -59,6 +62,15 @@ class IndexManifest(BaseModel):
     chunks: int = 0
     history: list[IngestEvent] = Field(default_factory=list)
     backend: dict[str, Any] = Field(default_factory=dict, description="Store-private state (table versions, files).")
+
+
+class CommittedInterrupt(KeyboardInterrupt):
+    """Ctrl-C after a commit's point of no return: the commit is in (``committed`` says which)."""
+
+    def __init__(self, index: str, generation: int) -> None:
+        super().__init__(index, generation)
+        self.index, self.generation = index, generation
+        self.committed = f"the commit to index '{index}' is in (generation {generation})"
 
 
 @dataclass
@@ -194,7 +206,11 @@ class Store(Protocol):
 
     def exists(self, name: str) -> bool: ...
 
-    def create(self, manifest: IndexManifest) -> IndexManifest: ...
+    def damaged_indexes(self) -> dict[str, str]: ...
+
+    def create(self, manifest: IndexManifest, provisional: bool = False) -> IndexManifest: ...
+
+    def writing(self, name: str) -> ContextManager[None]: ...
 
     def drop(self, name: str) -> None: ...
 

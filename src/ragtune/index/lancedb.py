@@ -29,13 +29,14 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from ragtune.common import exclusive_lock, utc_now, write_text_atomic
+from ragtune.common import utc_now
 from ragtune.config import IndexConfig
 from ragtune.embeddings.base import EmbedderInfo
 from ragtune.errors import InputError, RagtuneError, StoreError
 from ragtune.index.base import (
     ChunkRecord,
     DocRecord,
+    CommittedInterrupt,
     DocumentChange,
     Filters,
     IndexManifest,
@@ -46,7 +47,7 @@ from ragtune.index.base import (
     replacement_vectors,
 )
 from ragtune.index.bm25 import TOKEN_PATTERN
-from ragtune.index.lancedb_commit import SegmentWriter, referenced
+from ragtune.index.lancedb_commit import SegmentWriter, check_counts, collect
 from ragtune.index.lancedb_snapshot import Snapshot
 from ragtune.index.lancedb_tables import (
     chunk_records,
@@ -58,11 +59,14 @@ from ragtune.index.lancedb_tables import (
     doc_schema,
     open_committed,
     revectored,
+    table_errors,
     vectors_of,
 )
 from ragtune.index.lexical import Analyzer
+from ragtune.index.manifest_files import ManifestFiles, doctor_hint
 from ragtune.index.names import check_index_name
 from ragtune.index.segments import SegmentError
+from ragtune.index.writer_lock import writer_lock
 
 log = logging.getLogger("ragtune.index")
 
@@ -81,16 +85,25 @@ class LanceDBStore:
     def _dir(self, name: str) -> Path:
         return self.root / check_index_name(name)
 
+    def _files(self, name: str) -> ManifestFiles:
+        return ManifestFiles(self._dir(name))
+
     def _require(self, name: str) -> Path:
-        folder = self._dir(name)
-        if not (folder / "manifest.json").is_file():
+        files = self._files(name)
+        if not files.visible():
+            if files.has_data() and not files.abandoned() and not files.path.exists():
+                raise StoreError(f"index '{name}' has data but no manifest.json; {doctor_hint(name)}")
             raise index_not_found(name, self.list_indexes())
-        return folder
+        return files.folder
 
     @contextmanager
-    def _writer(self, name: str) -> Iterator[None]:
-        with exclusive_lock(self._dir(name) / ".lock"):
+    def writing(self, name: str) -> Iterator[None]:
+        """Hold the writer lock of ``name`` (``ragtune.index.writer_lock``): a sync holds it from reading the
+        index's documents through its commit; creating, committing, dropping and repairing take it too."""
+        with writer_lock(self.root / ".locks" / f"{check_index_name(name)}.lock", name, self.config.lock_timeout_s):
             yield
+
+    _writer = writing
 
     def _db(self, name: str):
         import lancedb
@@ -98,7 +111,7 @@ class LanceDBStore:
         return lancedb.connect(str(self._dir(name) / "lance"))
 
     def _write_manifest(self, folder: Path, manifest: IndexManifest) -> None:
-        write_text_atomic(folder / "manifest.json", manifest.model_dump_json(indent=2), durable=True)
+        ManifestFiles(folder).write(manifest)
 
     def _analyzer(self, manifest: IndexManifest) -> Analyzer:
         lexical = manifest.backend.get("lexical") or {}
@@ -108,33 +121,65 @@ class LanceDBStore:
     def list_indexes(self) -> list[str]:
         if not self.root.is_dir():
             return []
-        return sorted(p.name for p in self.root.iterdir() if (p / "manifest.json").is_file())
+        return sorted(p.name for p in self.root.iterdir() if not p.name.startswith(".") and ManifestFiles(p).visible())
 
     def exists(self, name: str) -> bool:
-        return (self._dir(name) / "manifest.json").is_file()
+        return self._files(name).visible()
 
-    def create(self, manifest: IndexManifest) -> IndexManifest:
-        folder = self._dir(manifest.name)
-        if (folder / "manifest.json").is_file():
-            raise InputError(f"index '{manifest.name}' already exists")
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            db = self._db(manifest.name)
-            chunks = db.create_table("chunks", schema=chunk_schema(manifest.embedder.dimension), mode="overwrite")
-            docs = db.create_table("docs", schema=doc_schema(), mode="overwrite")
-            manifest.backend = {"chunks_version": chunks.version, "docs_version": docs.version, "ann": False,
-                                "segments": [], "ivf": None,
-                                "lexical": {"stemmer": self.config.stemmer, "token_pattern": TOKEN_PATTERN}}
-            self._write_manifest(folder, manifest)
-        except OSError as exc:
-            raise StoreError(f"cannot write the workspace at {self.root}: {exc.strerror or exc}") from exc
+    def damaged_indexes(self) -> dict[str, str]:
+        """Indexes whose manifest is missing (with data left) or damaged, each with what is wrong and the way out."""
+        found = {}
+        for folder in sorted(self.root.iterdir()) if self.root.is_dir() else []:
+            files = ManifestFiles(folder)
+            if folder.name.startswith(".") or not folder.is_dir() or files.abandoned():
+                continue
+            if not files.path.exists() and files.has_data():
+                found[folder.name] = f"its manifest is missing; {doctor_hint(folder.name)}"
+            elif files.path.exists():
+                try:
+                    files.read(folder.name)
+                except StoreError:
+                    found[folder.name] = f"its manifest is damaged; {doctor_hint(folder.name)}"
+        return found
+
+    def create(self, manifest: IndexManifest, provisional: bool = False) -> IndexManifest:
+        """A new empty index. ``provisional``: seen only by this process until its first commit (a first ingest);
+        if the process dies before, the next writer removes it (``ragtune.index.manifest_files``)."""
+        files = self._files(manifest.name)
+        with self.writing(manifest.name):
+            if files.visible():
+                raise InputError(f"index '{manifest.name}' already exists")
+            if files.abandoned():
+                log.warning("index '%s': removing what an interrupted first ingest left", manifest.name)
+                shutil.rmtree(files.folder)
+            elif files.has_data():
+                raise StoreError(f"index '{manifest.name}' has data but no manifest.json, so it is not created over it; "
+                                 f"{doctor_hint(manifest.name)}")
+            try:
+                files.begin_creation()
+                db = self._db(manifest.name)
+                chunks = db.create_table("chunks", schema=chunk_schema(manifest.embedder.dimension), mode="overwrite")
+                docs = db.create_table("docs", schema=doc_schema(), mode="overwrite")
+                manifest.backend = {"chunks_version": chunks.version, "docs_version": docs.version, "ann": False,
+                                    "segments": [], "ivf": None,
+                                    "lexical": {"stemmer": self.config.stemmer, "token_pattern": TOKEN_PATTERN}}
+                self._write_manifest(files.folder, manifest)
+            except BaseException as exc:
+                files.forget()
+                shutil.rmtree(files.folder, ignore_errors=True)
+                if isinstance(exc, OSError):
+                    raise StoreError(f"cannot write the workspace at {self.root}: {exc.strerror or exc}") from exc
+                raise
+            if not provisional:
+                files.end_creation()
         return manifest
 
     def drop(self, name: str) -> None:
-        folder = self._require(name)
-        with self._writer(name):
+        with self.writing(name):
+            folder = self._require(name)
             (folder / "manifest.json").unlink()
-        shutil.rmtree(folder, ignore_errors=True)
+            self._files(name).forget()
+            shutil.rmtree(folder, ignore_errors=True)
         self._snapshots.pop(name, None)
 
     def manifest(self, name: str) -> IndexManifest:
@@ -142,12 +187,10 @@ class LanceDBStore:
 
     def _read_manifest(self, folder: Path) -> IndexManifest:
         try:
-            return IndexManifest.model_validate_json((folder / "manifest.json").read_text(encoding="utf-8"))
+            return ManifestFiles(folder).read(folder.name)
         except FileNotFoundError:
             self._require(folder.name)
             raise
-        except ValueError as exc:
-            raise StoreError(f"{folder / 'manifest.json'}: unreadable index manifest: {exc}") from exc
 
     def _current(self, name: str) -> IndexManifest:
         """The committed manifest (read-only: never mutate it; see ``_committed``)."""
@@ -174,7 +217,9 @@ class LanceDBStore:
         return cached[1], cached[2]
 
     def documents(self, name: str) -> list[DocRecord]:
-        data = committed_table(self._db(name), self._current(name), "docs").to_arrow()
+        manifest = self._current(name)
+        with table_errors(name):
+            data = committed_table(self._db(name), manifest, "docs").to_arrow()
         columns = {c: data.column(c).to_pylist() for c in data.column_names}
         return [DocRecord(doc_id=d, source=s, origin=o, hash=h, version=v, chunks=n, doc_type=t,
                           metadata=json.loads(m or "{}"), updated_at=u)
@@ -182,8 +227,8 @@ class LanceDBStore:
                     "doc_id", "source", "origin", "hash", "version", "chunks", "doc_type", "metadata", "updated_at")))]
 
     def commit(self, name: str, upserts: Sequence[DocumentChange], deletes: Sequence[str], event: IngestEvent) -> IndexManifest:
-        folder = self._require(name)
-        with self._writer(name):
+        with self._writer(name), table_errors(name):
+            folder = self._require(name)
             manifest = self.manifest(name)
             chunks, docs = open_committed(self._db(name), manifest)
             segments = self._segment_writer(name, folder, manifest, chunks)
@@ -203,6 +248,7 @@ class LanceDBStore:
         generation = manifest.generation + 1
         if "segments" in manifest.backend:
             try:
+                check_counts(manifest)
                 return SegmentWriter(folder, manifest.backend, generation, self._analyzer(manifest),
                                      self.config.ann_threshold)
             except SegmentError as exc:
@@ -235,8 +281,20 @@ class LanceDBStore:
         manifest.history.append(event)
         manifest.backend = {"chunks_version": chunks.version, "docs_version": docs.version,
                             "ann": self._ann(segments, total), **segments.backend()}
-        self._write_manifest(folder, manifest)
-        _collect(folder, old, manifest.backend)
+        files = ManifestFiles(folder)
+        try:
+            files.write(manifest)
+        except KeyboardInterrupt as exc:
+            if files.generation_on_disk() != manifest.generation:
+                raise
+            files.end_creation()
+            raise CommittedInterrupt(manifest.name, manifest.generation) from exc
+        try:
+            files.end_creation()
+            collect(folder, old, manifest.backend)
+        except KeyboardInterrupt as exc:  # the commit is in; what is left to remove, the next writer removes
+            files.end_creation()
+            raise CommittedInterrupt(manifest.name, manifest.generation) from exc
         return manifest
 
     def replace_vectors(self, name: str, embedder: EmbedderInfo, chunk_ids: Sequence[str], vectors: np.ndarray,
@@ -267,40 +325,43 @@ class LanceDBStore:
                 if snap is not None and snap.key == key:
                     return snap
             if "segments" not in manifest.backend:
-                self._repair(name, key, "it was written before search segments")
+                self.rebuild_segments(name, "it was written before search segments", key)
                 continue
             try:
+                check_counts(manifest)
                 snap = Snapshot(self._dir(name), manifest.backend, key, bool(manifest.backend.get("ann")),
                                 self._analyzer(manifest))
             except SegmentError as exc:
                 if self._committed(name)[1] == key:  # not a commit swapping files under us: damage
-                    self._repair(name, key, str(exc))
+                    self.rebuild_segments(name, str(exc), key)
                 continue
             with self._lock:
                 self._snapshots[name] = snap
             return snap
         raise StoreError(f"index '{name}' kept changing while it was opened; try again")
 
-    def _repair(self, name: str, key: str, why: str) -> None:
-        """Rebuild the segments of the committed generation from the chunks table (same generation, new files)."""
+    def rebuild_segments(self, name: str, why: str, key: str | None = None) -> None:
+        """Rebuild the segments of the committed generation from the chunks table (same generation, new files); with
+        ``key``, only while the manifest is still at that snapshot key."""
         folder = self._require(name)
-        spec = self._current(name).embedder.spec
         try:
             with self._writer(name):
                 manifest = self.manifest(name)
-                if _snapshot_key(manifest) != key:
+                if key is not None and _snapshot_key(manifest) != key:
                     return  # another process committed or repaired it meanwhile
                 log.warning("index '%s': %s; rebuilding its search segments from the chunks table", name, why)
                 data = committed_table(self._db(name), manifest, "chunks").to_arrow()
                 segments = self._rebuilt(folder, manifest, manifest.generation, data)
                 old = manifest.backend
                 manifest.backend = {**old, "ann": self._ann(segments, data.num_rows), **segments.backend()}
+                manifest.chunks = data.num_rows
                 self._write_manifest(folder, manifest)
-                _collect(folder, old, manifest.backend)
+                collect(folder, old, manifest.backend)
         except (OSError, RagtuneError, ValueError, RuntimeError) as exc:
+            first = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
             raise StoreError(f"index '{name}': its search segments are missing or damaged ({why}) and could not be "
-                             f"rebuilt from its tables ({exc}); rebuild them with: ragtune reindex --index {name} "
-                             f"--embedder {spec} --force") from exc
+                             f"rebuilt from its tables ({first}); ragtune doctor --index {name} --repair repairs what it "
+                             f"can and says what is left") from exc
 
     def search_dense(self, name: str, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[tuple[str, float]]:
         check_query_vector(name, self._current(name), vector)
@@ -313,26 +374,11 @@ class LanceDBStore:
         return self._snapshot(name).records(chunk_ids, name)
 
     def all_chunks(self, name: str) -> list[ChunkRecord]:
-        return chunk_records(committed_table(self._db(name), self._current(name), "chunks"))
+        manifest = self._current(name)
+        with table_errors(name):
+            return chunk_records(committed_table(self._db(name), manifest, "chunks"))
 
 
 def _snapshot_key(manifest: IndexManifest) -> str:
     backend = manifest.backend
     return json.dumps([manifest.generation, backend.get("segments"), backend.get("ivf"), backend.get("ann")])
-
-
-def _collect(folder: Path, *backends: dict) -> None:
-    """Remove the segment, deletion and partitioning files none of ``backends`` names (and the old BM25 folder)."""
-    keep_segments, keep_deletes, keep_ivf = set(), set(), set()
-    for backend in backends:
-        segments, deletes, ivf = referenced(backend)
-        keep_segments |= segments
-        keep_deletes |= deletes
-        keep_ivf |= ivf
-    for sub, keep in (("segments", keep_segments), ("deletes", keep_deletes), ("ivf", keep_ivf)):
-        if (folder / sub).is_dir():
-            for path in (folder / sub).iterdir():
-                if path.name not in keep:
-                    shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
-    if all("segments" in b for b in backends):
-        shutil.rmtree(folder / "bm25", ignore_errors=True)

@@ -16,13 +16,15 @@ partition order, and how many partitions a query must read is measured again (``
 from __future__ import annotations
 
 import math
+import shutil
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
+from ragtune.index.base import IndexManifest
 from ragtune.index.ivf import BLOCK, CALIBRATION_QUERIES, calibrate, needs_training, partitions_for, train
-from ragtune.index.lancedb_snapshot import alive_mask, deleted_rows
+from ragtune.index.lancedb_snapshot import open_segment
 from ragtune.index.lexical import Analyzer
 from ragtune.index.segment_write import (
     Partitioning,
@@ -34,7 +36,7 @@ from ragtune.index.segment_write import (
     save_array,
     write_segment,
 )
-from ragtune.index.segments import Segment, load_centroids
+from ragtune.index.segments import Segment, SegmentError, load_centroids
 
 BASE_ROWS = 4096
 FACTOR = 8
@@ -60,12 +62,10 @@ class SegmentWriter:
         for entry in self.entries:
             self._open(entry)
         self._partitioning = None if self.ivf is None else Partitioning(
-            self.ivf["id"], load_centroids(folder / "ivf" / f"{self.ivf['id']}.npy", self.ivf["partitions"]))
+            self.ivf["id"], load_centroids(folder / "ivf" / f"{self.ivf['id']}.npy", self.ivf["partitions"], self.ivf.get("sum")))
 
     def _open(self, entry: dict) -> None:
-        segment = Segment(self.folder / "segments" / entry["id"], entry["rows"])
-        self.segments[entry["id"]] = segment
-        self.alive[entry["id"]] = alive_mask(segment.rows, deleted_rows(self.folder, entry.get("deleted")))
+        self.segments[entry["id"]], self.alive[entry["id"]] = open_segment(self.folder, entry)
 
     @property
     def live_rows(self) -> int:
@@ -90,9 +90,9 @@ class SegmentWriter:
             alive = np.ones(segment.rows, bool) if alive is None else alive.copy()
             alive[rows] = False
             name = f"{entry['id']}.{self.generation}.npy"
-            save_array(self.folder / "deletes" / name, np.flatnonzero(~alive).astype(np.int32))
+            checksum = save_array(self.folder / "deletes" / name, np.flatnonzero(~alive).astype(np.int32))
             self.alive[entry["id"]] = alive
-            entry["deleted"] = name
+            entry["deleted"], entry["deleted_sum"] = name, checksum
             entry["live"] -= len(rows)
             entry["tokens"] -= int(np.asarray(segment.postings.lengths)[rows].sum())
 
@@ -158,10 +158,10 @@ class SegmentWriter:
         sample = self._sample(min(total, parts * TRAINING_SAMPLE))
         centroids = train(sample, parts, seed=self.generation)
         ivf_id = new_segment_id(self.generation)
-        save_array(self.folder / "ivf" / f"{ivf_id}.npy", centroids)
+        checksum = save_array(self.folder / "ivf" / f"{ivf_id}.npy", centroids)
         self._partitioning = Partitioning(ivf_id, centroids)
         self.ivf = {"id": ivf_id, "partitions": len(centroids), "trained_rows": total, "distance": 0.0,
-                    "added_rows": 0, "added_distance": 0.0}
+                    "added_rows": 0, "added_distance": 0.0, "sum": checksum}
         old, self.entries = self.entries, []
         distance, rows = 0.0, 0
         for group in _batches(old, REBUILD_ROWS):
@@ -244,3 +244,27 @@ def referenced(backend: dict) -> tuple[set[str], set[str], set[str]]:
     ivf = backend.get("ivf") or {}
     return ({e["id"] for e in segments}, {e["deleted"] for e in segments if e.get("deleted")},
             {f"{ivf['id']}.npy"} if ivf else set())
+
+
+def check_counts(manifest: IndexManifest) -> None:
+    """``SegmentError`` unless the segments' live rows add up to the manifest's chunk count."""
+    live = sum(e["live"] for e in manifest.backend.get("segments") or [])
+    if live != manifest.chunks:
+        raise SegmentError(f"the manifest counts {manifest.chunks} chunks, its segments {live} live rows")
+
+
+def collect(folder: Path, *backends: dict) -> None:
+    """Remove the segment, deletion and partitioning files none of ``backends`` names (and the old BM25 folder)."""
+    keep_segments, keep_deletes, keep_ivf = set(), set(), set()
+    for backend in backends:
+        segments, deletes, ivf = referenced(backend)
+        keep_segments |= segments
+        keep_deletes |= deletes
+        keep_ivf |= ivf
+    for sub, keep in (("segments", keep_segments), ("deletes", keep_deletes), ("ivf", keep_ivf)):
+        if (folder / sub).is_dir():
+            for path in (folder / sub).iterdir():
+                if path.name not in keep:
+                    shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+    if all("segments" in b for b in backends):
+        shutil.rmtree(folder / "bm25", ignore_errors=True)

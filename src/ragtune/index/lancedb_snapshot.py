@@ -21,15 +21,29 @@ from ragtune.errors import ChunkNotFoundError
 from ragtune.index.base import ChunkRecord, Filters
 from ragtune.index.ivf import probe, probes_for
 from ragtune.index.lexical import Analyzer, LexicalPart, bm25, hash_strings
-from ragtune.index.segments import Segment, load_array, load_centroids
+from ragtune.index.segments import Segment, SegmentError, load_array, load_centroids
 
 _FILTER_CACHE = 8
 _LOCATED = 100_000
 
 
-def deleted_rows(folder: Path, name: str | None) -> np.ndarray | None:
+def deleted_rows(folder: Path, name: str | None, checksum: str | None = None) -> np.ndarray | None:
     """The rows a deletion file lists (None when the segment has none)."""
-    return load_array(folder / "deletes" / name, "the deletion list") if name else None
+    return load_array(folder / "deletes" / name, "the deletion list", checksum=checksum) if name else None
+
+
+def open_segment(folder: Path, entry: dict) -> tuple[Segment, np.ndarray | None]:
+    """The segment a manifest ``entry`` names, with its live rows; ``SegmentError`` unless its files are there, match
+    their checksums, and hold the rows and live rows the entry counts."""
+    segment = Segment(folder / "segments" / entry["id"], entry["rows"], entry.get("sums"))
+    deleted = deleted_rows(folder, entry.get("deleted"), entry.get("deleted_sum"))
+    if deleted is not None and len(deleted) and (deleted.min() < 0 or deleted.max() >= segment.rows):
+        raise SegmentError(f"{segment.folder}: its deletion list names rows it does not hold")
+    alive = alive_mask(segment.rows, deleted)
+    live = segment.rows if alive is None else int(alive.sum())
+    if entry.get("live") != live:
+        raise SegmentError(f"{segment.folder}: the manifest counts {entry.get('live')} live rows, the segment holds {live}")
+    return segment, alive
 
 
 def alive_mask(rows: int, deleted: np.ndarray | None) -> np.ndarray | None:
@@ -50,8 +64,7 @@ class Snapshot:
         self.alive: list[np.ndarray | None] = []
         self.lexical: list[LexicalPart] = []
         for info in backend.get("segments", []):
-            segment = Segment(folder / "segments" / info["id"], info["rows"])
-            alive = alive_mask(segment.rows, deleted_rows(folder, info.get("deleted")))
+            segment, alive = open_segment(folder, info)
             self.segments.append(segment)
             self.alive.append(alive)
             self.lexical.append(LexicalPart(segment.postings, alive, info["live"], info["tokens"]))
@@ -59,7 +72,7 @@ class Snapshot:
         self.centroids = None
         ivf = backend.get("ivf")
         if ann and ivf:
-            self.centroids = load_centroids(folder / "ivf" / f"{ivf['id']}.npy", ivf["partitions"])
+            self.centroids = load_centroids(folder / "ivf" / f"{ivf['id']}.npy", ivf["partitions"], ivf.get("sum"))
             self.ivf_id = ivf["id"]
             self.nprobe = ivf.get("nprobe") or probes_for(len(self.centroids))
             sorted_by_ivf = [seg.parts is not None and seg.ivf == self.ivf_id for seg in self.segments]

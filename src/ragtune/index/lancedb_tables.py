@@ -4,14 +4,42 @@ commit or a re-embedding adds to them."""
 from __future__ import annotations
 
 import json
-from typing import Iterable, Sequence
+import re
+from contextlib import contextmanager
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
 from ragtune.common import utc_now
-from ragtune.errors import InputError, StoreError
+from ragtune.errors import InputError, RagtuneError, StoreError
 from ragtune.index.base import ChunkRecord, DocumentChange, IndexManifest
 from ragtune.index.segments import RECORD_COLUMNS, records_from_columns
+
+
+def error_line(exc: BaseException) -> str:
+    """The first line of an error, without the source locations a native library appends."""
+    text = re.sub(r",?\s*/\S*(\.cargo|rustc)/\S*", "", str(exc).strip())
+    return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
+@contextmanager
+def table_errors(name: str) -> Iterator[None]:
+    """Errors of the table library (a table file missing or damaged) as ``StoreError`` naming the index and the
+    command that checks and repairs it."""
+    try:
+        yield
+    except BaseException as exc:
+        if not table_library_error(exc):
+            raise
+        raise StoreError(f"index '{name}': its tables cannot be read or written ({error_line(exc)}); check and repair "
+                         f"it with: ragtune doctor --index {name} --repair") from exc
+
+
+def table_library_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is the table library failing on a file (a Rust panic derives from ``BaseException``)."""
+    if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit, RagtuneError)):
+        return False
+    return isinstance(exc, (RuntimeError, OSError, ValueError)) or "Panic" in type(exc).__name__
 
 
 def chunk_schema(dim: int):

@@ -52,6 +52,8 @@ from ragtune.index.pgvector_sql import (
     lexical_query,
     rebuild_embeddings,
     text_search_config,
+    wait_for_advisory_lock,
+    writer_lock_key,
 )
 from ragtune.index.pgvector_sql import redact as _redact
 
@@ -162,7 +164,33 @@ class PgVectorStore:
             cur.execute("SELECT 1 FROM ragtune_indexes WHERE name = %s", (name,))
             return cur.fetchone() is not None
 
-    def create(self, manifest: IndexManifest) -> IndexManifest:
+    def damaged_indexes(self) -> dict[str, str]:
+        """Indexes whose manifest row cannot be read (commits are transactions: nothing else is left half-written)."""
+        with self._cursor() as cur:
+            cur.execute("SELECT name, manifest FROM ragtune_indexes ORDER BY name")
+            rows = cur.fetchall()
+        found = {}
+        for name, data in rows:
+            try:
+                IndexManifest.model_validate(data)
+            except ValueError:
+                found[name] = "its manifest is damaged"
+        return found
+
+    @contextmanager
+    def writing(self, name: str) -> Iterator[None]:
+        """Hold the index's writer lock (a session advisory lock on this thread's connection; re-entrant there)."""
+        key = writer_lock_key(check_index_name(name))
+        conn = self._conn
+        wait_for_advisory_lock(conn, key, name, self.config.lock_timeout_s)
+        try:
+            yield
+        finally:
+            if not conn.closed:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+
+    def create(self, manifest: IndexManifest, provisional: bool = False) -> IndexManifest:
+        """A new empty index (created in one transaction; ``provisional`` changes nothing here)."""
         import psycopg
         from psycopg.types.json import Jsonb
 

@@ -142,3 +142,32 @@ def filter_sql(filters: Filters | None) -> tuple[str, list[Any]]:
 def redact(uri: str) -> str:
     """``uri`` with its password replaced by ``***``."""
     return re.sub(r"://([^:/@]*):[^@]*@", r"://\1:***@", uri)
+
+
+def writer_lock_key(name: str) -> int:
+    """The advisory lock key of an index's writer lock (a signed 64-bit hash of its name)."""
+    import hashlib
+
+    return int.from_bytes(hashlib.sha256(f"ragtune-writer:{name}".encode()).digest()[:8], "big", signed=True)
+
+
+def wait_for_advisory_lock(conn, key: int, name: str, timeout: float) -> None:
+    """Take the session advisory lock ``key``, waiting up to ``timeout`` seconds (saying so once); ``IndexBusyError``."""
+    import logging
+    import time
+
+    from ragtune.errors import IndexBusyError
+
+    if conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]:
+        return
+    logging.getLogger("ragtune.index").warning(
+        "index '%s' is being written by another process; waiting up to %g s for it (setting index.lock_timeout_s)",
+        name, timeout)
+    deadline, pause = time.monotonic() + timeout, 0.01
+    while not conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise IndexBusyError(f"index '{name}' is still being written by another process after {timeout:g} s; "
+                                 "nothing was changed. Try again when it has finished, or raise index.lock_timeout_s")
+        time.sleep(min(pause, left))
+        pause = min(pause * 2, 0.2)

@@ -20,7 +20,7 @@ from ragtune.common import write_text_atomic
 from ragtune.index.base import index_text
 from ragtune.index.ivf import assign
 from ragtune.index.lexical import POSTING_FILES, Analyzer, Postings, hash_strings
-from ragtune.index.segments import FORMAT, RECORD_COLUMNS, Segment, metadata_pairs
+from ragtune.index.segments import FORMAT, RECORD_COLUMNS, Segment, file_checksum, folder_checksums, metadata_pairs
 
 PARTITIONED_ROWS = 4096
 """Segments below this many rows are not sorted by partition: a query scans them whole."""
@@ -143,7 +143,7 @@ def write_segment(folder: Path, data: SegmentData) -> dict:
     meta = {"format": FORMAT, "rows": data.rows, "ivf": data.ivf}
     write_text_atomic(folder / "meta.json", json.dumps(meta), durable=True)
     _sync(folder)
-    return {"rows": data.rows, "live": data.rows, "tokens": tokens, "deleted": None}
+    return {"rows": data.rows, "live": data.rows, "tokens": tokens, "deleted": None, "sums": folder_checksums(folder)}
 
 
 def _sync(path: Path) -> None:
@@ -154,10 +154,11 @@ def _sync(path: Path) -> None:
         os.close(fd)
 
 
-def save_array(path: Path, array: np.ndarray) -> None:
-    """Write one ``.npy`` file durably (a deletion list, a partitioning's centroids)."""
+def save_array(path: Path, array: np.ndarray) -> str:
+    """Write one ``.npy`` file durably (a deletion list, a partitioning's centroids); its checksum."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "wb") as handle:
         np.save(handle, np.ascontiguousarray(array), allow_pickle=False)
         handle.flush()
         os.fsync(handle.fileno())
+    return file_checksum(path)

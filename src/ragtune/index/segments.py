@@ -10,13 +10,17 @@ A segment is a folder ``segments/<id>/`` written once and never changed:
 - the lexical postings (``ragtune.index.lexical``) and ``meta.json`` (format, row count, partitioning).
 
 Rows deleted by later commits are listed in a deletion file the manifest names per segment (sorted row
-numbers); a segment is never edited. Opening a segment checks that its files are there and agree with each
-other and with the manifest; any fault raises ``SegmentError``.
+numbers); a segment is never edited. The manifest records a CRC-32 of every segment file, deletion file and
+partitioning; the first time a process maps a file it reads it once to check it (``verify_file``; a file
+already checked, unchanged since, is not read again). Opening a segment checks that its files are there,
+match their checksums, and agree with each other and with the manifest; any fault raises ``SegmentError``.
 """
 
 from __future__ import annotations
 
 import json
+import threading
+import zlib
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -32,10 +36,48 @@ FORMAT = 1
 KV_SEPARATOR = "\x1f"
 
 
-def load_array(path: Path, what: str | None = None, *, mmap: bool = False) -> np.ndarray:
+_verified: set[tuple] = set()
+_verified_guard = threading.Lock()
+
+
+def file_checksum(path: Path) -> str:
+    """The CRC-32 of the file ``path`` as ``crc32:<hex>``."""
+    value = 0
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            value = zlib.crc32(block, value)
+    return f"crc32:{value:08x}"
+
+
+def folder_checksums(folder: Path) -> dict[str, str]:
+    """The checksum of each file of a segment folder, by file name."""
+    return {p.name: file_checksum(p) for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def verify_file(path: Path, expected: str | None, what: str | None = None) -> None:
+    """``SegmentError`` unless ``path`` matches ``expected`` (None: nothing recorded, nothing to check); read once per
+    process while the file is unchanged."""
+    if expected is None:
+        return
+    try:
+        st = path.stat()
+    except FileNotFoundError as exc:
+        raise SegmentError(f"{path.parent}: {what or path.name} is missing") from exc
+    key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns, expected)
+    with _verified_guard:
+        if key in _verified:
+            return
+    if file_checksum(path) != expected:
+        raise SegmentError(f"{path.parent}: {what or path.name} does not match its checksum")
+    with _verified_guard:
+        _verified.add(key)
+
+
+def load_array(path: Path, what: str | None = None, *, mmap: bool = False, checksum: str | None = None) -> np.ndarray:
     """The array of the ``.npy`` file ``path`` (memory-mapped with ``mmap``); ``SegmentError`` naming ``what`` (by
-    default the file in its folder) when it is missing or unreadable."""
+    default the file in its folder) when it is missing, unreadable or does not match ``checksum``."""
     where, what = (path, what) if what else (path.parent, path.name)
+    verify_file(path, checksum, what)
     try:
         return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
     except FileNotFoundError as exc:
@@ -54,10 +96,15 @@ def _npy(folder: Path, name: str, rows: int | None = None) -> np.ndarray:
 class Segment:
     """A read view of one segment folder (memory-mapped; see the module docstring)."""
 
-    def __init__(self, folder: Path, rows: int) -> None:
+    def __init__(self, folder: Path, rows: int, checksums: dict[str, str] | None = None) -> None:
         import pyarrow as pa
 
         self.folder, self.rows = folder, rows
+        if checksums is not None:
+            if not (folder / "meta.json").is_file():
+                raise SegmentError(f"{folder}: the segment is missing")
+            for name, expected in checksums.items():
+                verify_file(folder / name, expected)
         try:
             self.meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
         except FileNotFoundError as exc:
@@ -200,9 +247,9 @@ def records_from_columns(columns: dict[str, list[Any]]) -> list[ChunkRecord]:
             for i in range(len(c["chunk_id"]))]
 
 
-def load_centroids(path: Path, partitions: int) -> np.ndarray:
-    """The centroids of an IVF partitioning (``SegmentError`` when missing or not the manifest's)."""
-    centroids = load_array(path, "the IVF partitioning")
+def load_centroids(path: Path, partitions: int, checksum: str | None = None) -> np.ndarray:
+    """The centroids of an IVF partitioning (``SegmentError`` when missing, damaged or not the manifest's)."""
+    centroids = load_array(path, "the IVF partitioning", checksum=checksum)
     if centroids.ndim != 2 or len(centroids) != partitions:
         raise SegmentError(f"{path}: the IVF partitioning holds {len(centroids)} centroids, the manifest {partitions}")
     return centroids

@@ -22,7 +22,7 @@ from ragtune.documents.discovery import Skip, SourceFile
 from ragtune.embeddings.base import Embedder
 from ragtune.common import utc_now
 from ragtune.errors import InputError
-from ragtune.index.base import ChunkRecord, DocRecord, DocumentChange, IngestEvent, Store
+from ragtune.index.base import ChunkRecord, CommittedInterrupt, DocRecord, DocumentChange, IngestEvent, Store
 
 Progress = Callable[[str, int, int], None]
 """Progress callback: ``(stage, done, total)``."""
@@ -57,10 +57,20 @@ def sync_sources(store: Store, index: str, embedder: Embedder, chunker: Chunker,
                  limits: IngestConfig | None = None, engine: SyncEngine | None = None) -> IngestReport:
     """Bring ``index`` in line with ``paths`` (see the module docstring); ``limits`` caps file sizes. An ``engine``
     loads the files and chunks and embeds the changed documents elsewhere (other processes, other machines); the
-    comparison, the counts and the one commit stay here, so the outcome is the same."""
-    report = IngestReport(index=index)
-    limits = limits or IngestConfig()
+    comparison, the counts and the one commit stay here, so the outcome is the same.
+
+    The index's writer lock (``Store.writing``) is held from reading its documents through the commit, so another
+    ingest cannot change the ids, owners and hashes this one compares against."""
     files, skipped = discover(paths, include, exclude, supported_suffixes())
+    with store.writing(index):
+        return _sync_files(store, index, embedder, chunker, files, skipped, strict=strict, jsonl_fields=jsonl_fields,
+                           progress=progress, limits=limits or IngestConfig(), engine=engine)
+
+
+def _sync_files(store: Store, index: str, embedder: Embedder, chunker: Chunker, files: Sequence[SourceFile],
+                skipped: Sequence[Skip], *, strict: bool, jsonl_fields: JsonlFields | None, progress: Progress | None,
+                limits: IngestConfig, engine: SyncEngine | None) -> IngestReport:
+    report = IngestReport(index=index)
     sync = _Sync(report, {d.doc_id: d for d in store.documents(index)}, strict, jsonl_fields, limits)
     sync.keep_unreadable(skipped)
     loaded = engine.load(files, sync.first_ids(files), sync.existing, strict, jsonl_fields, limits) if engine else None
@@ -76,10 +86,17 @@ def sync_sources(store: Store, index: str, embedder: Embedder, chunker: Chunker,
         if progress:
             progress("commit", 0, 1)
         event = IngestEvent(added=report.added, updated=report.updated, removed=report.removed, unchanged=report.unchanged)
-        manifest = store.commit(index, upserts, removed, event)
-        report.generation = manifest.generation
-        if progress:
-            progress("commit", 1, 1)
+        before = store.manifest(index).generation
+        try:
+            report.generation = store.commit(index, upserts, removed, event).generation
+            if progress:
+                progress("commit", 1, 1)
+        except CommittedInterrupt:
+            raise
+        except KeyboardInterrupt as exc:  # Ctrl-C around the commit: say whether it is in
+            if (now := store.manifest(index).generation) > before:
+                raise CommittedInterrupt(index, now) from exc
+            raise
     return report
 
 
@@ -101,6 +118,7 @@ class _Sync:
         self.kept: set[str] = set()  # stored documents that were not read again but have not vanished either
         self.owners = {d: rec.origin for d, rec in existing.items()}
         self.seen: set[str] = set()
+        self.taken: dict[tuple[str, str], list] = {}  # (id, who holds it) -> [first source skipped, how many]
         self.changed: list[tuple[Document, str, int]] = []
 
     def skip(self, source: str, why: str) -> None:
@@ -111,6 +129,9 @@ class _Sync:
     def keep_unreadable(self, skipped: Sequence[Skip]) -> None:
         """Report the paths discovery could not read; the stored documents under an unreadable folder are kept."""
         for entry in skipped:
+            if entry.notice:  # left out on purpose: reported, not an error
+                self.report.skipped.append({"source": entry.path, "error": entry.reason})
+                continue
             self.skip(entry.path, entry.reason)
             if entry.origin is not None:
                 folder = os.path.abspath(entry.path)
@@ -136,6 +157,9 @@ class _Sync:
             self._compare(docs, file.origin)
             if progress:
                 progress("load", done, len(files))
+        for (doc_id, user), (source, count) in self.taken.items():  # one entry per id, however often it came
+            more = f" ({count} documents with this id were skipped)" if count > 1 else ""
+            self.report.skipped.append({"source": source, "error": f"document id '{doc_id}' is already used by {user}{more}"})
 
     def _load(self, file: SourceFile, doc_id: str) -> list[_Read] | None:
         """The documents in ``file``; None when it cannot be read (its stored documents are then kept)."""
@@ -181,7 +205,9 @@ class _Sync:
             holder = self.owners.get(doc.doc_id, origin)
             if doc.doc_id in self.seen or holder != origin:
                 user = "another document in this ingest" if doc.doc_id in self.seen else "a document from another source"
-                self.skip(doc.source, f"document id '{doc.doc_id}' is already used by {user}")
+                if self.strict:
+                    self.skip(doc.source, f"document id '{doc.doc_id}' is already used by {user}")
+                self.taken.setdefault((doc.doc_id, user), [doc.source, 0])[1] += 1
                 continue
             self.owners[doc.doc_id] = origin
             self.seen.add(doc.doc_id)

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Response
 from ragtune.api import Index, Workspace, index_summary
 from ragtune.http.auth import AdminIndex, ReaderIndex, principal, workspace
 from ragtune.http.errors import HTTPProblem
-from ragtune.http.schemas import CreateIndexRequest, IndexInfo
+from ragtune.http.schemas import CreateIndexRequest, DamagedIndexInfo, IndexInfo
 from ragtune.api import IndexManifest
 from ragtune.api import Principal, Role
 
@@ -18,9 +18,11 @@ def info(m: IndexManifest) -> IndexInfo:
     return IndexInfo(**index_summary(m))
 
 
-@router.get("", response_model=list[IndexInfo], summary="Indexes this key may see")
-def list_indexes(who: Principal = Depends(principal), ws: Workspace = Depends(workspace)) -> list[IndexInfo]:
-    return [info(m) for m in ws.indexes() if who.sees(m.name)]
+@router.get("", response_model=list[IndexInfo | DamagedIndexInfo], summary="Indexes this key may see")
+def list_indexes(who: Principal = Depends(principal), ws: Workspace = Depends(workspace)) -> list[IndexInfo | DamagedIndexInfo]:
+    """Every index in the key's scope; one that is damaged is listed as such (nothing of it shown to other keys)."""
+    damaged = [DamagedIndexInfo(name=n, damaged=why) for n, why in ws.damaged_indexes().items() if who.sees(n)]
+    return [info(m) for m in ws.indexes() if who.sees(m.name)] + damaged
 
 
 @router.post("", response_model=IndexInfo, status_code=201, summary="Create an empty index (admin)")

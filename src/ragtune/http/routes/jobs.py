@@ -9,6 +9,8 @@ opened the job is revoked.
 
 from __future__ import annotations
 
+import re
+
 import json
 from pathlib import Path
 from typing import Any, Callable
@@ -129,7 +131,8 @@ def start_decide(body: DecideJobRequest, response: Response, request: Request, i
     model = ws.served_model(body.model)
     candidates = parse_candidates(body.candidates)
     if body.budget_s > 0 and any(c.tuned for c in candidates):
-        open_index(ws, principal(request, credentials), index.name, Role.writer)  # training writes models: a writer's key
+        open_index(ws, principal(request, credentials), index.name, Role.writer,  # training writes models: a writer's key
+                   "train models (a decision with tuned candidates and a training budget needs a writer's key)")
     fields = {"index": index.name, "model": model, "candidates": candidates, "budget_s": body.budget_s,
               "max_steps": body.max_steps, "queries_per_month": body.queries_per_month, "months": body.months,
               "latency_budget_ms": body.latency_budget_ms, "attribution": body.attribution_required,
@@ -145,15 +148,23 @@ def start_decide(body: DecideJobRequest, response: Response, request: Request, i
         decision.write(folder / JOB_FILES["json"])
         write_decision_report(decision, folder / JOB_FILES["html"])
         write_decision_report(decision, folder / JOB_FILES["markdown"])
+        for name in ("json", "html", "markdown"):  # the inputs were the request's rows: name them, not this server's files
+            report = folder / JOB_FILES[name]
+            report.write_text(_unplaced(report.read_text(encoding="utf-8"), folder), encoding="utf-8")
         return {"recommendation": decision.recommendation, "primary_metric": decision.primary_metric,
                 "tied_with_best": decision.tied_with_best, "rules_recommendation": decision.rules_recommendation,
-                "reasons": decision.reasons[:3], "settled": decision.verdict.get("settled"),
+                "reasons": [_unplaced(r, folder) for r in decision.reasons[:3]], "settled": decision.verdict.get("settled"),
                 "candidates": {n: (round(c.score, 4) if c.measured and c.score is not None else None)
                                for n, c in decision.candidates.items()}}
 
     job = jobs.submit("decide", index.name, body.model_dump(mode="json", exclude={"questions", "examples"})
                       | {"questions": len(body.questions), "examples": len(body.examples or [])}, work)
     return _submitted(response, job, jobs)
+
+
+def _unplaced(text: str, folder: Path) -> str:
+    """``text`` without the job folder's path: ``.../examples.jsonl: line 3`` reads ``examples.jsonl: line 3``."""
+    return re.sub(rf"[^\s'\"(]*{re.escape(folder.name)}/", "", text)
 
 
 @router.get("/v1/jobs", response_model=list[JobStatus], summary="The jobs of the indexes this key may read, newest first")
