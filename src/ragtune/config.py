@@ -183,11 +183,20 @@ class IngestConfig(_Strict):
         return int(self.max_unpacked_mb * 1024 * 1024)
 
 
+class ContextMode(str, Enum):
+    """What is indexed with each chunk besides its text and heading path."""
+
+    header = "header"  # a line naming the document: title, organisation, form, period
+    none = "none"
+
+
 class IndexConfig(_Strict):
     """Store-level settings."""
 
     ann_threshold: int = Field(200_000, ge=1, description="Chunks above which an approximate (ANN) vector index is built and used.")
     stemmer: str = Field("english", description="Snowball stemmer for lexical search ('' for none).")
+    context: ContextMode = Field(ContextMode.header, description="Context indexed with every chunk of a new index "
+                                 "('header': its document's title, organisation, form and period; recorded in the index).")
 
 
 class ServeConfig(_Strict):

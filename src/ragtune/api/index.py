@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence, TypeVar
 
-from ragtune.config import Engine, SearchMode
-from ragtune.documents import JsonlFields, RecursiveChunker
+from ragtune.config import ContextMode, Engine, SearchMode
+from ragtune.documents import Chunker, JsonlFields, RecursiveChunker
+from ragtune.documents.chunking import HeaderChunker
 from ragtune.embeddings import Embedder
 from ragtune.errors import ChunkNotFoundError, EmbedderMismatchError, InputError
 from ragtune.generation import GenerateOptions
@@ -74,7 +75,10 @@ class Index:
         """Sync ``paths`` into this index (see ``ragtune.index.sync``)."""
         manifest = self.manifest
         model = self._embedder(embedder)
-        return sync_sources(self.workspace.store, self.name, model, RecursiveChunker(manifest.chunking),
+        chunker: Chunker = RecursiveChunker(manifest.chunking)
+        if manifest.context == ContextMode.header.value:
+            chunker = HeaderChunker(chunker)
+        return sync_sources(self.workspace.store, self.name, model, chunker,
                             paths, include=include, exclude=exclude, strict=strict, jsonl_fields=jsonl_fields, progress=progress,
                             limits=self.workspace.config.ingest, engine=self._sync_engine(model, embedder, progress))
 

@@ -170,7 +170,8 @@ class Workspace(TuningMethods, MeasuringMethods):
         """Create an empty index built with ``embedder`` (default: the configured one)."""
         check_index_name(name)
         info = self.embedder(embedder).info
-        self.store.create(IndexManifest(name=name, embedder=info, chunking=chunking or self.config.chunking))
+        self.store.create(IndexManifest(name=name, embedder=info, chunking=chunking or self.config.chunking,
+                                        context=self.config.index.context.value))
         return Index(self, name)
 
     def uploads_dir(self, index: str) -> Path:

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ragtune.common import utc_now
 from ragtune.config import ChunkingConfig
+from ragtune.documents.base import CONTEXT_KEY, index_text
 from ragtune.embeddings.base import EmbedderInfo
 from ragtune.errors import IndexNotFoundError, InputError
 
@@ -58,6 +59,8 @@ class IndexManifest(BaseModel):
     documents: int = 0
     chunks: int = 0
     history: list[IngestEvent] = Field(default_factory=list)
+    context: str = Field("none", description="What chunks are indexed with besides their text ('header' or 'none'; "
+                         "indexes made before this field: 'none').")
     backend: dict[str, Any] = Field(default_factory=dict, description="Store-private state (table versions, files).")
 
 
@@ -98,12 +101,7 @@ class ChunkRecord:
 
     @property
     def index_text(self) -> str:
-        return index_text(self.text, self.headings)
-
-
-def index_text(text: str, headings: Sequence[str]) -> str:
-    """What a chunk is embedded and lexically indexed as: its headings joined by `` / ``, a line break, its text."""
-    return (" / ".join(headings) + "\n" + text) if headings else text
+        return index_text(self.text, self.headings, str(self.metadata.get(CONTEXT_KEY) or ""))
 
 
 @dataclass
