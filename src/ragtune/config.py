@@ -103,6 +103,10 @@ class RetrievalConfig(_Strict):
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
     lexical_weight: float = Field(0.5, ge=0, description="Weight of the lexical ranking in fusion.")
     dense_weight: float = Field(0.5, ge=0, description="Weight of the dense ranking in fusion.")
+    self_query: bool = Field(True, description="Filter by the organisation and period a question names, when documents "
+                             "hold them (see ragtune.retrieval.self_query).")
+    per_document: bool = Field(True, description="A question over several periods or organisations retrieves from each "
+                               "document it names (with self_query).")
 
 
 class RerankConfig(_Strict):

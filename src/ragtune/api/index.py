@@ -19,6 +19,7 @@ from ragtune.index.sync import IngestReport, Progress, sync_sources
 from ragtune.retrieval import DenseRetriever, HybridRetriever, LexicalRetriever, Retriever, ScoredChunk
 from ragtune.retrieval.corpus import CorpusRetriever
 from ragtune.retrieval.hits import Hit, SearchResult
+from ragtune.retrieval.self_query import QueryPlan, QueryPlanner, interleave_by_document, retrieve_planned
 from ragtune.serving.uploads import checked_upload_names, place_uploads
 
 if TYPE_CHECKING:
@@ -131,13 +132,23 @@ class Index:
         mode = SearchMode(mode or self.workspace.config.retrieval.mode)
         reranker = self.workspace.reranker(rerank)
         retriever = self.retriever(mode, embedder)
+        planner = self.planner()
+        plan = planner.plan(query) if planner is not None else QueryPlan()
         if reranker is None:
-            scored = retry_stale(lambda: retriever.retrieve(query, k, filters))
+            scored = retry_stale(lambda: retrieve_planned(retriever, query, k, filters, plan))
         else:
             fetch = max(k, self.workspace.config.rerank.candidates)
-            candidates = retry_stale(lambda: retriever.retrieve(query, fetch, filters))
-            scored = reranker.rerank(query, candidates, k)
-        return SearchResult(query, self.name, mode.value, [Hit.from_scored(i, s) for i, s in enumerate(scored, start=1)])
+            candidates = retry_stale(lambda: retrieve_planned(retriever, query, fetch, filters, plan))
+            scored = reranker.rerank(query, candidates, len(candidates))
+        scored = interleave_by_document(scored, k) if plan.per_document else scored[:k]
+        return SearchResult(query, self.name, mode.value, [Hit.from_scored(i, s) for i, s in enumerate(scored, start=1)],
+                            plan if planner is not None else None)
+
+    def planner(self) -> QueryPlanner | None:
+        """What reads questions for the organisations and periods this index's documents hold (``retrieval.self_query``;
+        None when it is off)."""
+        config = self.workspace.config.retrieval
+        return QueryPlanner(self.documents(), per_document=config.per_document) if config.self_query else None
 
     def ask(self, question: str, *, model: str | None = None, k: int | None = None, rerank: str | None = None,
             mode: SearchMode | str | None = None, filters: Filters | None = None,
@@ -175,7 +186,7 @@ class Index:
                               retriever=retriever, reranker=None if whole_corpus else ws.reranker(rerank),
                               rerank_candidates=config.rerank.candidates, embedder=embedder,
                               support=ws.support_scorer(embedder), index_name=self.name,
-                              fallback=ws.generator("extractive"))
+                              fallback=ws.generator("extractive"), planner=None if whole_corpus else self.planner())
 
     def search_batch(self, queries: Sequence[tuple[str, str]], k: int | None = None, mode: SearchMode | str | None = None,
                      filters: Filters | None = None, unique_docs: bool = False,

@@ -59,6 +59,7 @@ class Prompt:
     messages: list[dict[str, str]]
     question: str | None = None
     blocks: list[ContextBlock] = field(default_factory=list)
+    per_source: bool = False  # the question spans documents: an answer should draw on each of them
 
 
 @dataclass

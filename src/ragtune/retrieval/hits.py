@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ragtune.retrieval.base import ScoredChunk
+from ragtune.retrieval.self_query import QueryPlan
 
 
 @dataclass
@@ -40,10 +41,14 @@ class Hit:
 class SearchResult(list):
     """The hits of one search, best first (a list of ``Hit``), with the query, index and mode that produced them."""
 
-    def __init__(self, query: str, index: str, mode: str, hits: list[Hit]) -> None:
+    def __init__(self, query: str, index: str, mode: str, hits: list[Hit], plan: QueryPlan | None = None) -> None:
         super().__init__(hits)
-        self.query, self.index, self.mode = query, index, mode
+        self.query, self.index, self.mode, self.plan = query, index, mode, plan
 
     def to_json(self) -> dict[str, Any]:
-        """The reply every face prints: ``{"query", "index", "mode", "hits": [...]}``."""
-        return {"query": self.query, "index": self.index, "mode": self.mode, "hits": [h.to_json() for h in self]}
+        """The reply every face prints: ``{"query", "index", "mode", "hits": [...]}``, and ``trace.query_filter``
+        when the question was read for constraints."""
+        doc = {"query": self.query, "index": self.index, "mode": self.mode, "hits": [h.to_json() for h in self]}
+        if self.plan is not None:
+            doc["trace"] = {"query_filter": self.plan.to_json()}
+        return doc
