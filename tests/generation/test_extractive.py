@@ -73,3 +73,26 @@ def test_choice_does_not_depend_on_the_process_hash_seed(support_home, ws_for, e
                for seed in range(6)]
     assert all(a == answers[0] for a in answers)
     assert len(json.loads(answers[0])) == len(cases)
+
+
+STATEMENT = ("Net sales:\nProducts $ 60,584 $ 63,355\nServices 21,213 19,604\nTotal net sales 81,797 82,959\n"
+             "Cost of sales:\nProducts 39,136 41,485")
+
+
+def test_a_table_row_is_quoted_whole_with_its_label_and_figures():
+    out = ExtractiveGenerator(sentences=1).generate(prompt("What were the total net sales?", STATEMENT))
+    assert out.text == "Total net sales 81,797 82,959 [1]."
+
+
+def test_a_question_over_several_documents_quotes_each_source_in_block_order():
+    def block(number, text, doc):
+        return ContextBlock(number, text, f"{doc}#0", doc, doc)
+
+    blocks = [block(1, "Total net sales 94,836 97,278\nServices 20,907 19,821", "q2"),
+              block(2, "Total net sales 117,154 123,945\nServices 20,766 19,516", "q1"),
+              block(3, "Total net sales were higher in the second quarter of the year.", "q2")]
+    question = "How have total net sales changed over time?"
+    out = ExtractiveGenerator(sentences=1).generate(Prompt(messages=[], question=question, blocks=blocks, per_source=True))
+    assert out.text == "Total net sales 94,836 97,278 [1]. Total net sales 117,154 123,945 [2]."
+    single = ExtractiveGenerator(sentences=1).generate(Prompt(messages=[], question=question, blocks=blocks))
+    assert single.text.count("[") == 1
