@@ -96,3 +96,17 @@ def test_a_question_over_several_documents_quotes_each_source_in_block_order():
     assert out.text == "Total net sales 94,836 97,278 [1]. Total net sales 117,154 123,945 [2]."
     single = ExtractiveGenerator(sentences=1).generate(Prompt(messages=[], question=question, blocks=blocks))
     assert single.text.count("[") == 1
+
+
+def test_the_focus_keeps_words_every_filtered_passage_shares_from_deciding():
+    footer, row = "Northwind Inc. | Q3 2023 Form 10-Q | page 17", "Gross margin 36,413 35,885"
+    blocks = [ContextBlock(1, footer, "a#0", "a", "a"), ContextBlock(2, row, "a#1", "a", "a")]
+    question = "What was Northwind's gross margin in the Q3 2023 Form 10-Q?"
+    focused = Prompt(messages=[], question=question, blocks=blocks, focus="What was gross margin in the ?")
+    assert ExtractiveGenerator(sentences=1).generate(focused).text == "Gross margin 36,413 35,885 [2]."
+
+
+def test_a_row_whose_label_the_question_names_wins_over_prose_sharing_its_words():
+    prose = "Gross margin can be affected by many factors, and the gross margin outlook is uncertain."
+    out = ExtractiveGenerator(sentences=1).generate(prompt("What was the gross margin?", prose, "Total gross margin $ 36,413 $ 35,885"))
+    assert out.text == "Total gross margin $ 36,413 $ 35,885 [2]."

@@ -90,3 +90,21 @@ def test_interleave_by_document_takes_turns():
     retriever = _Recording()
     scored = retriever.retrieve("q", 3, Filters(metadata={"period": "A"})) + retriever.retrieve("q", 2, Filters(metadata={"period": "B"}))
     assert [s.chunk.chunk_id for s in interleave_by_document(scored, 4)] == ["A#0", "B#0", "A#1", "B#1"]
+
+
+def test_the_focus_leaves_out_what_the_filter_settles():
+    planner = QueryPlanner(DOCS)
+    assert planner.plan("What was Apple's gross margin in the latest 10-Q report?").focus == "What was gross margin in the report?"
+    assert planner.plan("How has Apple's total net sales changed over time?").focus == "How has total net sales changed ?"
+    assert planner.plan("What is the capital of France?").focus is None
+
+
+def test_filtered_retrieval_searches_for_the_focus():
+    class Queries(_Recording):
+        def retrieve(self, query, k, filters=None):
+            self.queries = [*getattr(self, "queries", []), query]
+            return super().retrieve(query, k, filters)
+
+    retriever = Queries()
+    retrieve_planned(retriever, "Apple gross margin Q3 2022", 1, None, QueryPlan([{"period": "A"}], focus="gross margin"))
+    assert retriever.queries == ["gross margin"]

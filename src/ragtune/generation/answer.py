@@ -133,7 +133,8 @@ class AnswerPipeline:
         if reason:
             return self._abstain(answer, reason, started, latency)
         prompt = rag_prompt(question, blocks, system)
-        prompt.per_source = bool(plan and plan.per_document)
+        if plan is not None:
+            prompt.per_source, prompt.focus = plan.per_document, plan.focus
         generating = time.perf_counter()
         generation = self.generator.generate(prompt, self.options, on_text)
         generated = time.perf_counter()

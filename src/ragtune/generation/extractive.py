@@ -3,7 +3,8 @@ answer the question, each cited with its block's marker. Always available offlin
 
 A sentence scores by the question's content words it contains, each weighted by how rare it is among the
 candidate sentences (idf), plus a bonus for question word pairs it keeps in order, and a small prior
-for blocks that retrieval ranked higher. A chosen sentence that introduces a list (ends with ':') brings
+for blocks that retrieval ranked higher, plus a bonus for a table row whose label (``Gross margin``) the question
+names (two thirds of its words or more). A chosen sentence that introduces a list (ends with ':') brings
 the list's items with it.
 
 Table rows stay whole: a line that is a label followed by figures (``Total net sales 81,797 82,959``) is a
@@ -24,6 +25,14 @@ from ragtune.generation.text import content_terms, split_sentences, words
 _MIN_WORDS = 4
 _LIST_ITEMS = 8
 _ROW = re.compile(r"^[^\W\d_][^\n]*?(?:\s+\(?\$?\s?-?[\d,.]+\)?%?|\s+[—–-]){2,}\s*$")
+
+
+def row_label(unit: str) -> set[str]:
+    """The content words of the label of a table row (the words before its figures); empty for other text."""
+    if not _ROW.match(unit.strip()):
+        return set()
+    label = re.split(r"\s\(?\$?\s?-?\d", unit.strip(), maxsplit=1)[0]
+    return set(content_terms(label))
 
 
 def units(sentence: str) -> list[str]:
@@ -63,8 +72,9 @@ class ExtractiveGenerator:
         return estimate_tokens(text)
 
     def select(self, prompt: Prompt) -> list[tuple[int, str]]:
-        """The ``(block number, sentence)`` pairs that answer ``prompt.question``, best first."""
-        question = content_terms(prompt.question or "")
+        """The ``(block number, sentence)`` pairs that answer ``prompt.question``, best first (scored on
+        ``prompt.focus`` when retrieval settled part of the question)."""
+        question = content_terms(prompt.focus or "") or content_terms(prompt.question or "")
         if not question or not prompt.blocks:
             return []
         candidates = []  # (block rank, block number, sentence index, sentences of block, terms)
@@ -72,7 +82,7 @@ class ExtractiveGenerator:
             sentences = [u for s in split_sentences(block.text) for u in units(s.text)]
             for i, sentence in enumerate(sentences):
                 if len(words(sentence)) >= _MIN_WORDS:
-                    candidates.append((rank, block.number, i, sentences, content_terms(sentence)))
+                    candidates.append((rank, block.number, i, sentences, content_terms(sentence), row_label(sentence)))
         if not candidates:
             return []
         n = len(candidates)
@@ -86,7 +96,8 @@ class ExtractiveGenerator:
             terms = c[4]
             present = q_terms & set(terms)
             pairs = q_pairs & set(zip(terms, terms[1:]))
-            return (math.fsum(idf[t] for t in present) / total + 0.1 * min(len(pairs), 3)
+            named = len(q_terms & c[5]) / len(c[5]) if c[5] else 0.0  # a table row whose label the question names
+            return (math.fsum(idf[t] for t in present) / total + 0.1 * min(len(pairs), 3) + (0.3 * named if named >= 0.66 else 0.0)
                     + 0.05 / (1 + c[0]) - 0.002 * max(0, len(terms) - 40))
 
         ranked = sorted(candidates, key=lambda c: -score(c))

@@ -37,6 +37,7 @@ _MULTI = re.compile(r"\b(?:over\s+time|over\s+(?:the\s+)?(?:reported|reporting|h
                     r"(?:\w+\s+)?(?:quarters|periods|filings|reports)|these\s+(?:\d+\s+)?(?:10-[QK]s|quarters|quarterly\s+reports|"
                     r"filings|reports|periods)|each\s+reported\s+period|trends?\b|previous\s+quarters|past\s+quarters|"
                     r"reported\s+quarters|historical\s+periods)", re.IGNORECASE)
+_FORM_WORDS = re.compile(r"\b(?:form\s+)?10-[QK]s?\b", re.IGNORECASE)
 _GENERIC_WORDS = {"the", "international", "general", "united", "american", "national", "first", "new", "global"}
 
 
@@ -50,10 +51,11 @@ class QueryPlan:
     per_document: bool = False
     note: str | None = None
     fallback: bool = False
+    focus: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"filters": self.filters, "matched": self.matched, "per_document": self.per_document, "note": self.note,
-                "fallback": self.fallback}
+                "fallback": self.fallback, "focus": self.focus}
 
 
 def _period_key(period: str) -> tuple[int, int]:
@@ -102,7 +104,21 @@ class QueryPlanner:
         return list(dict.fromkeys(found))
 
     def plan(self, question: str) -> QueryPlan:
-        """The plan for ``question`` (no filter when it names nothing the documents hold)."""
+        """The plan for ``question`` (no filter when it names nothing the documents hold); with a filter, ``focus`` is
+        the question without the words the filter settles (organisation, period, form), which every chunk it lets
+        through would match."""
+        plan = self._plan(question)
+        if plan.filters:
+            orgs = plan.matched.get("organization") or []
+            aliases = [a for org in orgs for a in self.organizations[org]]
+            focus = question
+            for pattern in (*(re.compile(rf"(?<![\w-]){re.escape(a)}(?:['’]s)?(?![\w-])", re.IGNORECASE) for a in aliases),
+                            *_PERIODS, _LATEST, _FORM_WORDS, *((_MULTI,) if plan.per_document else ())):
+                focus = pattern.sub(" ", focus)
+            plan.focus = " ".join(focus.split())
+        return plan
+
+    def _plan(self, question: str) -> QueryPlan:
         if not self.documents:
             return QueryPlan()
         orgs = self._organizations(question)
@@ -137,12 +153,14 @@ class QueryPlanner:
 
 def retrieve_planned(retriever: Retriever, question: str, k: int, filters: Filters | None, plan: QueryPlan) -> list[ScoredChunk]:
     """Retrieve for ``question`` as ``plan`` says: with its filter, or its share of ``k`` (at least one) from each
-    document of a question over several, interleaved best first; plain retrieval when a plan finds nothing.
+    document of a question over several, interleaved best first, searching for the plan's ``focus``; plain retrieval
+    (for the whole question) when a plan finds nothing.
     Filters the caller gave are kept and win over the inferred ones."""
     base = filters or Filters()
     if not plan.filters:
         return retriever.retrieve(question, k, filters)
-    runs = [retriever.retrieve(question, k if not plan.per_document else max(1, -(-k // len(plan.filters))),
+    query = plan.focus or question
+    runs = [retriever.retrieve(query, k if not plan.per_document else max(1, -(-k // len(plan.filters))),
                                Filters(source=base.source, types=base.types, metadata={**f, **base.metadata}))
             for f in plan.filters]
     if not any(runs):
