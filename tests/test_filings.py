@@ -108,6 +108,8 @@ def test_a_question_over_time_cites_every_period(ingested):
     answer = ingested.ask("How have Northwind's total net sales changed over time?", "f", model="extractive")
     assert {Path(c.source).name for c in answer.citations} == {"2023 Q1 NWND.pdf", "2023 Q2 NWND.pdf"}
     assert "Total net sales 1,456 1,210" in answer.answer and "Total net sales 1,234 1,100" in answer.answer
+    per_doc = [b["doc_id"].rsplit("/", 1)[-1] for b in answer.to_json()["context"]]
+    assert sorted(per_doc) == ["2023 Q1 NWND.pdf"] * 2 + ["2023 Q2 NWND.pdf"] * 2  # answer.per_document_k blocks each
 
 
 def test_a_period_no_document_has_is_not_filtered_and_the_answer_lists_periods(ingested):

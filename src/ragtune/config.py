@@ -165,6 +165,8 @@ class AnswerConfig(_Strict):
 
     k: int = Field(3, ge=1, le=100, description="Context blocks given to the model (best first).")
     max_context_tokens: int = Field(1500, ge=64, description="Token budget for context blocks; trimmed further to fit the model's window.")
+    per_document_k: int = Field(2, ge=1, le=20, description="Context blocks from each document for a question over several "
+                                "documents (retrieval.per_document); the token budget grows with them, within the window.")
     min_dense_score: float = Field(0.30, ge=-1.0, le=1.0, description="Abstain when the best chunk's cosine similarity to the question is below this ...")
     min_term_coverage: float = Field(0.34, ge=0.0, le=1.0, description="... and fewer than this share of the question's content words occur in the best chunk.")
     min_support: float = Field(0.35, ge=0.0, le=1.0, description="A sentence is cited to a block only when the block supports it at least this much (0-1).")

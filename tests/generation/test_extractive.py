@@ -110,3 +110,11 @@ def test_a_row_whose_label_the_question_names_wins_over_prose_sharing_its_words(
     prose = "Gross margin can be affected by many factors, and the gross margin outlook is uncertain."
     out = ExtractiveGenerator(sentences=1).generate(prompt("What was the gross margin?", prose, "Total gross margin $ 36,413 $ 35,885"))
     assert out.text == "Total gross margin $ 36,413 $ 35,885 [2]."
+
+
+def test_rows_with_spaced_percentages_are_rows():
+    from ragtune.generation.extractive import units
+
+    text = "Rest of Asia Pacific 6,150 5,395 14 % 23,002\nTotal net sales $ 82,959 $ 81,434 2 %\nAmericas net sales grew."
+    assert units(text) == ["Rest of Asia Pacific 6,150 5,395 14 % 23,002", "Total net sales $ 82,959 $ 81,434 2 %",
+                           "Americas net sales grew."]

@@ -127,7 +127,7 @@ class AnswerPipeline:
             blocks, trimmed = self._fit(question, hits, lambda b: self._with_schema(context_prompt(question, b, system), schema))
             answer.context, answer.trimmed_blocks = blocks, trimmed
             return self._structured(answer, context_prompt(question, blocks, system), schema, repairs, started, latency)
-        blocks, trimmed = self._fit(question, hits, lambda b: rag_prompt(question, b, system))
+        blocks, trimmed = self._fit(question, hits, lambda b: rag_prompt(question, b, system), bool(plan and plan.per_document))
         answer.context, answer.trimmed_blocks = blocks, trimmed
         reason = self._irrelevant(question, blocks)
         if reason:
@@ -201,14 +201,14 @@ class AnswerPipeline:
 
     def _retrieve(self, question: str, filters: Filters | None, plan: QueryPlan | None) -> list[ScoredChunk]:
         """The best ``k`` chunks; for a plan over several documents at least one of each (``ragtune.retrieval.self_query``)."""
-        k = self.config.k
         plan = plan or QueryPlan()
+        k = max(self.config.k, self.config.per_document_k * len(plan.filters)) if plan.per_document else self.config.k
         if self.reranker is None:
             return retrieve_planned(self.retriever, question, k, filters, plan)
         candidates = retrieve_planned(self.retriever, question, max(k, self.rerank_candidates), filters, plan)
         if plan.per_document:
             reranked = self.reranker.rerank(question, candidates, len(candidates))
-            return interleave_by_document(reranked, max(k, len(plan.filters)))
+            return interleave_by_document(reranked, k)
         return self.reranker.rerank(question, candidates, k)
 
     def _prompt_tokens(self, prompt: Prompt) -> int:
@@ -222,14 +222,16 @@ class AnswerPipeline:
                              f"room for a {self.options.max_new_tokens}-token answer it does not fit the {window}-token "
                              f"window of {self.generator.spec}; shorten the question")
 
-    def _fit(self, question: str, hits: list[ScoredChunk],
-             build: Callable[[list[ContextBlock]], Prompt]) -> tuple[list[ContextBlock], int]:
-        """Number the hits as blocks and keep, best first, those that fit the token budget of ``build``'s prompt."""
+    def _fit(self, question: str, hits: list[ScoredChunk], build: Callable[[list[ContextBlock]], Prompt],
+             per_document: bool = False) -> tuple[list[ContextBlock], int]:
+        """Number the hits as blocks and keep, best first, those that fit the token budget of ``build``'s prompt (for a
+        question over several documents, a budget that grows with the blocks retrieved for them)."""
         empty = build([])
         self._check_window(empty, question)
         window = self.generator.context_window
         free = window - self._prompt_tokens(empty) - self.options.max_new_tokens - _WINDOW_MARGIN
-        budget = min(self.config.max_context_tokens, free)
+        budget = min(self.config.max_context_tokens * max(1, -(-len(hits) // self.config.k)) if per_document
+                     else self.config.max_context_tokens, free)
         blocks: list[ContextBlock] = []
         used, trimmed = 0, 0
         for scored in hits:

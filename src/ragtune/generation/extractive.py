@@ -24,7 +24,7 @@ from ragtune.generation.text import content_terms, split_sentences, words
 
 _MIN_WORDS = 4
 _LIST_ITEMS = 8
-_ROW = re.compile(r"^[^\W\d_][^\n]*?(?:\s+\(?\$?\s?-?[\d,.]+\)?%?|\s+[—–-]){2,}\s*$")
+_ROW = re.compile(r"^[^\W\d_][^\n]*?(?:\s+\(?\$?\s?-?[\d,.]+\)?\s?%?|\s+[—–-]){2,}\s*$")
 
 
 def row_label(unit: str) -> set[str]:
