@@ -138,3 +138,25 @@ def test_a_scanned_pdf_is_a_skipped_entry_and_a_bare_document_is_searchable(tmp_
     notes = next(d for d in ws.index("f").documents() if d.doc_id.endswith("notes.txt"))
     assert not {"organization", "period", "form"} & set(notes.metadata)
     assert Path(ws.index("f").search("folding chairs", k=1)[0].source).name == "notes.txt"
+
+
+def test_the_cli_lists_metadata_filters_with_where_and_traces_the_filter(tmp_path, filings, monkeypatch):
+    from typer.testing import CliRunner
+
+    from ragtune.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    env = {"RAGTUNE_HOME": str(tmp_path / "cli"), "RAGTUNE_EMBEDDER": "fake:64", "COLUMNS": "300"}
+
+    def run(*args):
+        return CliRunner().invoke(app, [str(a) for a in args], env=env)
+
+    assert run("ingest", filings, "--index", "f").exit_code == 0
+    listed = run("docs", "--index", "f")
+    assert "Contoso Corporation" in listed.stdout and "2023-Q2" in listed.stdout
+    asked = run("ask", "What were the total net sales?", "--index", "f", "--where", "period=2023-Q1", "--where", "ticker=CTSO",
+                "--model", "extractive", "--json")
+    assert asked.exit_code == 0, asked.stderr
+    assert {Path(c["source"]).name for c in json.loads(asked.stdout)["citations"]} == {"2023 Q1 CTSO.pdf"}
+    searched = json.loads(run("search", "Northwind sales in Q1 2023", "--index", "f", "--json").stdout)
+    assert searched["trace"]["query_filter"]["filters"] == [{"organization": "Northwind Traders, Inc.", "period": "2023-Q1"}]
