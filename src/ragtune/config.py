@@ -106,6 +106,10 @@ class RetrievalConfig(_Strict):
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
     lexical_weight: float = Field(0.5, ge=0, description="Weight of the lexical ranking in fusion.")
     dense_weight: float = Field(0.5, ge=0, description="Weight of the dense ranking in fusion.")
+    self_query: bool = Field(True, description="Filter by the organisation and period a question names, when documents "
+                             "hold them (see ragtune.retrieval.self_query).")
+    per_document: bool = Field(True, description="A question over several periods or organisations retrieves from each "
+                               "document it names (with self_query).")
 
 
 class RerankConfig(_Strict):
@@ -180,6 +184,8 @@ class AnswerConfig(_Strict):
     k: int = Field(3, ge=1, le=100, description="Context blocks given to the model (best first).")
     max_context_tokens: int = Field(1500, ge=64, description="Token budget for context blocks; trimmed further to fit the "
                                                              "model's window.")
+    per_document_k: int = Field(2, ge=1, le=20, description="Context blocks from each document for a question over several "
+                                "documents (retrieval.per_document); the token budget grows with them, within the window.")
     min_dense_score: float = Field(0.30, ge=-1.0, le=1.0, description="Abstain when the best chunk's cosine similarity to the "
                                                                       "question is below this ...")
     min_term_coverage: float = Field(0.34, ge=0.0, le=1.0, description="... and fewer than this share of the question's content "
@@ -208,6 +214,13 @@ class IngestConfig(_Strict):
         return int(self.max_unpacked_mb * 1024 * 1024)
 
 
+class ContextMode(str, Enum):
+    """What is indexed with each chunk besides its text and heading path."""
+
+    header = "header"  # a line naming the document: title, organisation, form, period
+    none = "none"
+
+
 class IndexConfig(_Strict):
     """Store-level settings."""
 
@@ -216,6 +229,8 @@ class IndexConfig(_Strict):
     stemmer: str = Field("english", description="Snowball stemmer for lexical search ('' for none).")
     lock_timeout_s: float = Field(600.0, ge=0, description="How long a writer waits for another process writing the same index "
                                                             "before it gives up (0: fail at once; RAGTUNE_LOCK_TIMEOUT_S).")
+    context: ContextMode = Field(ContextMode.header, description="Context indexed with every chunk of a new index "
+                                 "('header': its document's title, organisation, form and period; recorded in the index).")
 
 
 class ServeConfig(_Strict):

@@ -73,3 +73,48 @@ def test_choice_does_not_depend_on_the_process_hash_seed(support_home, ws_for, e
                for seed in range(6)]
     assert all(a == answers[0] for a in answers)
     assert len(json.loads(answers[0])) == len(cases)
+
+
+STATEMENT = ("Net sales:\nProducts $ 60,584 $ 63,355\nServices 21,213 19,604\nTotal net sales 81,797 82,959\n"
+             "Cost of sales:\nProducts 39,136 41,485")
+
+
+def test_a_table_row_is_quoted_whole_with_its_label_and_figures():
+    out = ExtractiveGenerator(sentences=1).generate(prompt("What were the total net sales?", STATEMENT))
+    assert out.text == "Total net sales 81,797 82,959 [1]."
+
+
+def test_a_question_over_several_documents_quotes_each_source_in_block_order():
+    def block(number, text, doc):
+        return ContextBlock(number, text, f"{doc}#0", doc, doc)
+
+    blocks = [block(1, "Total net sales 94,836 97,278\nServices 20,907 19,821", "q2"),
+              block(2, "Total net sales 117,154 123,945\nServices 20,766 19,516", "q1"),
+              block(3, "Total net sales were higher in the second quarter of the year.", "q2")]
+    question = "How have total net sales changed over time?"
+    out = ExtractiveGenerator(sentences=1).generate(Prompt(messages=[], question=question, blocks=blocks, per_source=True))
+    assert out.text == "Total net sales 94,836 97,278 [1]. Total net sales 117,154 123,945 [2]."
+    single = ExtractiveGenerator(sentences=1).generate(Prompt(messages=[], question=question, blocks=blocks))
+    assert single.text.count("[") == 1
+
+
+def test_the_focus_keeps_words_every_filtered_passage_shares_from_deciding():
+    footer, row = "Northwind Inc. | Q3 2023 Form 10-Q | page 17", "Gross margin 36,413 35,885"
+    blocks = [ContextBlock(1, footer, "a#0", "a", "a"), ContextBlock(2, row, "a#1", "a", "a")]
+    question = "What was Northwind's gross margin in the Q3 2023 Form 10-Q?"
+    focused = Prompt(messages=[], question=question, blocks=blocks, focus="What was gross margin in the ?")
+    assert ExtractiveGenerator(sentences=1).generate(focused).text == "Gross margin 36,413 35,885 [2]."
+
+
+def test_a_row_whose_label_the_question_names_wins_over_prose_sharing_its_words():
+    prose = "Gross margin can be affected by many factors, and the gross margin outlook is uncertain."
+    out = ExtractiveGenerator(sentences=1).generate(prompt("What was the gross margin?", prose, "Total gross margin $ 36,413 $ 35,885"))
+    assert out.text == "Total gross margin $ 36,413 $ 35,885 [2]."
+
+
+def test_rows_with_spaced_percentages_are_rows():
+    from ragtune.generation.extractive import units
+
+    text = "Rest of Asia Pacific 6,150 5,395 14 % 23,002\nTotal net sales $ 82,959 $ 81,434 2 %\nAmericas net sales grew."
+    assert units(text) == ["Rest of Asia Pacific 6,150 5,395 14 % 23,002", "Total net sales $ 82,959 $ 81,434 2 %",
+                           "Americas net sales grew."]

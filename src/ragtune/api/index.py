@@ -5,19 +5,22 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence, TypeVar
 
-from ragtune.config import Engine, SearchMode
-from ragtune.documents import JsonlFields, RecursiveChunker
+from ragtune.config import ContextMode, Engine, SearchMode
+from ragtune.documents import Chunker, JsonlFields, RecursiveChunker
+from ragtune.documents.chunking import HeaderChunker
 from ragtune.embeddings import Embedder
-from ragtune.errors import ChunkNotFoundError, EmbedderMismatchError, InputError, QuestionError
+from ragtune.errors import ChunkNotFoundError, EmbedderMismatchError, InputError, QuestionError, StoreError
 from ragtune.generation import GenerateOptions
 from ragtune.generation.answer import Answer, AnswerPipeline
 from ragtune.generation.base import TextCallback
 from ragtune.index import DocRecord, Filters, IndexManifest, IngestEvent
+from ragtune.index.base import document_facets
 from ragtune.index.reindex import ReindexReport, reindex
 from ragtune.index.sync import IngestReport, Progress, sync_sources
 from ragtune.retrieval import DenseRetriever, HybridRetriever, LexicalRetriever, Retriever, ScoredChunk
 from ragtune.retrieval.corpus import CorpusRetriever
 from ragtune.retrieval.hits import Hit, SearchResult
+from ragtune.retrieval.self_query import QueryPlan, QueryPlanner, interleave_by_document, retrieve_planned
 from ragtune.serving.uploads import checked_upload_names, place_uploads
 
 if TYPE_CHECKING:
@@ -74,7 +77,10 @@ class Index:
         """Sync ``paths`` into this index (see ``ragtune.index.sync``)."""
         manifest = self.manifest
         model = self._embedder(embedder)
-        return sync_sources(self.workspace.store, self.name, model, RecursiveChunker(manifest.chunking),
+        chunker: Chunker = RecursiveChunker(manifest.chunking)
+        if manifest.context == ContextMode.header.value:
+            chunker = HeaderChunker(chunker)
+        return sync_sources(self.workspace.store, self.name, model, chunker,
                             paths, include=include, exclude=exclude, strict=strict, jsonl_fields=jsonl_fields, progress=progress,
                             limits=self.workspace.config.ingest, engine=self._sync_engine(model, embedder, progress))
 
@@ -127,13 +133,31 @@ class Index:
         mode = SearchMode(mode or self.workspace.config.retrieval.mode)
         reranker = self.workspace.reranker(rerank)
         retriever = self.retriever(mode, embedder)
+        planner = self.planner()
+        plan = planner.plan(query) if planner is not None else QueryPlan()
         if reranker is None:
-            scored = retry_stale(lambda: retriever.retrieve(query, k, filters))
+            scored = retry_stale(lambda: retrieve_planned(retriever, query, k, filters, plan))
         else:
             fetch = max(k, self.workspace.config.rerank.candidates)
-            candidates = retry_stale(lambda: retriever.retrieve(query, fetch, filters))
-            scored = reranker.rerank(query, candidates, k)
-        return SearchResult(query, self.name, mode.value, [Hit.from_scored(i, s) for i, s in enumerate(scored, start=1)])
+            candidates = retry_stale(lambda: retrieve_planned(retriever, query, fetch, filters, plan))
+            scored = reranker.rerank(query, candidates, len(candidates))
+        scored = interleave_by_document(scored, k) if plan.per_document else scored[:k]
+        return SearchResult(query, self.name, mode.value, [Hit.from_scored(i, s) for i, s in enumerate(scored, start=1)],
+                            plan if planner is not None else None)
+
+    def planner(self) -> QueryPlanner | None:
+        """What reads questions for the organisations and periods this index's documents hold (``retrieval.self_query``;
+        None when it is off)."""
+        config = self.workspace.config.retrieval
+        if not config.self_query:
+            return None
+        facets = self.manifest.facets
+        if facets is None:  # a store or an index that does not record them: read the documents
+            try:
+                facets = document_facets(d.metadata for d in self.documents())
+            except StoreError:  # damaged document records: plain retrieval (the segments still serve every chunk)
+                facets = []
+        return QueryPlanner(facets, per_document=config.per_document)
 
     def ask(self, question: str, *, model: str | None = None, k: int | None = None, rerank: str | None = None,
             mode: SearchMode | str | None = None, filters: Filters | None = None,
@@ -173,7 +197,7 @@ class Index:
                               retriever=retriever, reranker=None if whole_corpus else ws.reranker(rerank),
                               rerank_candidates=config.rerank.candidates, embedder=embedder,
                               support=ws.support_scorer(embedder), index_name=self.name,
-                              fallback=ws.generator("extractive"))
+                              fallback=ws.generator("extractive"), planner=None if whole_corpus else self.planner())
 
     def search_batch(self, queries: Sequence[tuple[str, str]], k: int | None = None, mode: SearchMode | str | None = None,
                      filters: Filters | None = None, unique_docs: bool = False,

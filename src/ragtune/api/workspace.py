@@ -181,7 +181,8 @@ class Workspace(TuningMethods, MeasuringMethods):
         other processes only after its first commit (``Store.create``)."""
         check_index_name(name)
         info = self.embedder(embedder).info
-        self.store.create(IndexManifest(name=name, embedder=info, chunking=chunking or self.config.chunking),
+        self.store.create(IndexManifest(name=name, embedder=info, chunking=chunking or self.config.chunking,
+                                        context=self.config.index.context.value),
                           provisional=provisional)
         return Index(self, name)
 

@@ -66,8 +66,12 @@ def register(app: typer.Typer) -> None:
                                              "replaces the default without --index)."),
         stream: bool = typer.Option(False, "--stream", help="Print the model's text as it is written (with --json: JSONL deltas, then the answer)."),
         as_json: bool = typer.Option(False, "--json", help="Print one JSON document on stdout and nothing else."),
+        where: list[str] = typer.Option([], "--where", help="Only chunks whose metadata FIELD=VALUE (repeatable), "
+                                        "e.g. --where period=2023-Q3."),
     ) -> None:
         """Answer a question with citations from an index (or with the model alone)."""
+        from ragtune.cli.index_commands import parse_filters
+
         config = RagtuneConfig.load({"generation": {"max_new_tokens": max_tokens, "temperature": temperature, "seed": seed}})
         schema = load_schema(json_schema) if json_schema is not None else None
         ws = Workspace(config)
@@ -82,7 +86,7 @@ def register(app: typer.Typer) -> None:
                 sys.stdout.flush()
 
         answer = ws.ask(question, index, model=model, k=k, rerank=rerank, mode=mode, on_text=on_text if stream else None,
-                        schema=schema, repairs=repairs, system=system)
+                        schema=schema, repairs=repairs, system=system, filters=parse_filters(None, None, where))
         if as_json:
             emit_json(answer.to_json())
         else:

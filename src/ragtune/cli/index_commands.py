@@ -165,10 +165,12 @@ def docs(index: str = IndexOpt, as_json: bool = JsonFlag) -> None:
         emit_json([d.to_json() for d in documents])
         return
     table = Table(title=f"documents in {index}")
-    for col in ("doc_id", "source", "version", "chunks", "hash"):
+    for col in ("doc_id", "source", "version", "chunks", "organization", "form", "period", "hash"):
         table.add_column(col)
     for d in documents:
-        table.add_row(d.doc_id, d.source, str(d.version), str(d.chunks), d.hash[:12])
+        meta = d.metadata
+        table.add_row(d.doc_id, d.source, str(d.version), str(d.chunks), str(meta.get("organization") or ""),
+                      str(meta.get("form") or ""), str(meta.get("period") or ""), d.hash[:12])
     out.print(table)
 
 

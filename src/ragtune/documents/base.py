@@ -67,6 +67,19 @@ class Document:
                    doc_type=doc_type, metadata=dict(metadata or {}))
 
 
+CONTEXT_KEY = "context_header"
+"""The chunk metadata field holding the context header its chunk is indexed with (absent: none)."""
+
+
+def index_text(text: str, headings: Sequence[str], context: str = "") -> str:
+    """What a chunk is embedded and lexically indexed as: its context header and its headings joined by `` / ``,
+    each on a line of its own when present, then its text."""
+    lines = [context] if context else []
+    if headings:
+        lines.append(" / ".join(headings))
+    return "\n".join([*lines, text])
+
+
 @dataclass(frozen=True)
 class Chunk:
     """A retrievable piece of a document: ``chunk_id`` is ``doc_id#position``."""
@@ -79,13 +92,12 @@ class Chunk:
     end: int
     page: int | None
     headings: tuple[str, ...]
+    context: str = ""
 
     @property
     def index_text(self) -> str:
-        """The text that is embedded and indexed: the heading path, then the chunk."""
-        if self.headings:
-            return " / ".join(self.headings) + "\n" + self.text
-        return self.text
+        """The text that is embedded and indexed: the context header, the heading path, then the chunk."""
+        return index_text(self.text, self.headings, self.context)
 
 
 class Loader(Protocol):

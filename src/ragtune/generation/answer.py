@@ -41,6 +41,7 @@ from ragtune.generation.structured import StructuredResult, generate_structured,
 from ragtune.generation.text import collapse_repeats, content_terms, coverage
 from ragtune.index.base import Filters
 from ragtune.retrieval.base import Reranker, Retriever, ScoredChunk
+from ragtune.retrieval.self_query import QueryPlan, QueryPlanner, interleave_by_document, retrieve_planned
 
 _WINDOW_MARGIN = 16
 
@@ -64,6 +65,7 @@ class Answer:
     trimmed_blocks: int = 0
     raw_answer: str = ""
     structured: StructuredResult | None = None
+    plan: QueryPlan | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The ``ask --json`` document (with ``structured`` only for answers to a JSON Schema)."""
@@ -77,6 +79,8 @@ class Answer:
                 "trimmed_blocks": self.trimmed_blocks, "raw_answer": self.raw_answer}
         if self.structured is not None:
             doc["structured"] = self.structured.to_json()
+        if self.plan is not None:
+            doc["trace"] = {"query_filter": self.plan.to_json()}
         return doc
 
 
@@ -86,7 +90,7 @@ class AnswerPipeline:
     def __init__(self, generator: Generator, config: AnswerConfig | None = None, options: GenerateOptions | None = None, *,
                  retriever: Retriever | None = None, reranker: Reranker | None = None, rerank_candidates: int = 30,
                  embedder: Embedder | None = None, support: SupportScorer | None = None, index_name: str | None = None,
-                 fallback: Generator | None = None) -> None:
+                 fallback: Generator | None = None, planner: QueryPlanner | None = None) -> None:
         self.generator = generator
         self.config = config or AnswerConfig()
         self.options = options or GenerateOptions()
@@ -96,6 +100,7 @@ class AnswerPipeline:
         self.support = support or OverlapSupportScorer(embedder)
         self.index_name = index_name
         self.fallback = fallback or ExtractiveGenerator()
+        self.planner = planner
 
     def ask(self, question: str, *, filters: Filters | None = None, on_text: TextCallback | None = None,
             schema: dict[str, Any] | None = None, repairs: int = 1, system: str | None = None) -> Answer:
@@ -112,20 +117,23 @@ class AnswerPipeline:
                 answer = Answer(question=question, answer="", model=self.generator.spec)
                 return self._structured(answer, prompt, schema, repairs, started, {"retrieval": 0.0})
             return self._alone(question, started, on_text, system)
-        hits = self._retrieve(question, filters)
+        plan = self.planner.plan(question) if self.planner is not None else None
+        hits = self._retrieve(question, filters, plan)
         retrieved = time.perf_counter()
         latency = {"retrieval": (retrieved - started) * 1000, "generation": 0.0}
-        answer = Answer(question=question, answer=CANNOT_ANSWER, model=self.generator.spec, index=self.index_name)
+        answer = Answer(question=question, answer=CANNOT_ANSWER, model=self.generator.spec, index=self.index_name, plan=plan)
         if schema is not None:
             blocks, trimmed = self._fit(question, hits, lambda b: self._with_schema(context_prompt(question, b, system), schema))
             answer.context, answer.trimmed_blocks = blocks, trimmed
             return self._structured(answer, context_prompt(question, blocks, system), schema, repairs, started, latency)
-        blocks, trimmed = self._fit(question, hits, lambda b: rag_prompt(question, b, system))
+        blocks, trimmed = self._fit(question, hits, lambda b: rag_prompt(question, b, system), bool(plan and plan.per_document))
         answer.context, answer.trimmed_blocks = blocks, trimmed
         reason = self._irrelevant(question, blocks)
         if reason:
             return self._abstain(answer, reason, started, latency)
         prompt = rag_prompt(question, blocks, system)
+        if plan is not None:
+            prompt.per_source, prompt.focus = plan.per_document, plan.focus
         generating = time.perf_counter()
         generation = self.generator.generate(prompt, self.options, on_text)
         generated = time.perf_counter()
@@ -142,6 +150,8 @@ class AnswerPipeline:
                 return self._abstain(answer, "no context block supports the generated answer", started, latency)
             answer.fallback = "extractive" if cited.citations else None
         answer.answer, answer.citations = cited.text, cited.citations
+        if plan is not None and plan.note:
+            answer.answer = f"{answer.answer} {plan.note}"
         answer.dropped_citations = answer.dropped_citations + [d for d in cited.dropped if d not in answer.dropped_citations]
         latency["citation"] = (time.perf_counter() - generated) * 1000
         latency["total"] = (time.perf_counter() - started) * 1000
@@ -187,11 +197,16 @@ class AnswerPipeline:
             answer.abstained, answer.abstain_reason = True, "the model said it cannot answer"
         return answer
 
-    def _retrieve(self, question: str, filters: Filters | None) -> list[ScoredChunk]:
-        k = self.config.k
+    def _retrieve(self, question: str, filters: Filters | None, plan: QueryPlan | None) -> list[ScoredChunk]:
+        """The best ``k`` chunks; for a plan over several documents at least one of each (``ragtune.retrieval.self_query``)."""
+        plan = plan or QueryPlan()
+        k = max(self.config.k, self.config.per_document_k * len(plan.filters)) if plan.per_document else self.config.k
         if self.reranker is None:
-            return self.retriever.retrieve(question, k, filters)
-        candidates = self.retriever.retrieve(question, max(k, self.rerank_candidates), filters)
+            return retrieve_planned(self.retriever, question, k, filters, plan)
+        candidates = retrieve_planned(self.retriever, question, max(k, self.rerank_candidates), filters, plan)
+        if plan.per_document:
+            reranked = self.reranker.rerank(question, candidates, len(candidates))
+            return interleave_by_document(reranked, k)
         return self.reranker.rerank(question, candidates, k)
 
     def _prompt_tokens(self, prompt: Prompt) -> int:
@@ -205,14 +220,16 @@ class AnswerPipeline:
                              f"room for a {self.options.max_new_tokens}-token answer it does not fit the {window}-token "
                              f"window of {self.generator.spec}; shorten the question")
 
-    def _fit(self, question: str, hits: list[ScoredChunk],
-             build: Callable[[list[ContextBlock]], Prompt]) -> tuple[list[ContextBlock], int]:
-        """Number the hits as blocks and keep, best first, those that fit the token budget of ``build``'s prompt."""
+    def _fit(self, question: str, hits: list[ScoredChunk], build: Callable[[list[ContextBlock]], Prompt],
+             per_document: bool = False) -> tuple[list[ContextBlock], int]:
+        """Number the hits as blocks and keep, best first, those that fit the token budget of ``build``'s prompt (for a
+        question over several documents, a budget that grows with the blocks retrieved for them)."""
         empty = build([])
         self._check_window(empty, question)
         window = self.generator.context_window
         free = window - self._prompt_tokens(empty) - self.options.max_new_tokens - _WINDOW_MARGIN
-        budget = min(self.config.max_context_tokens, free)
+        budget = min(self.config.max_context_tokens * max(1, -(-len(hits) // self.config.k)) if per_document
+                     else self.config.max_context_tokens, free)
         blocks: list[ContextBlock] = []
         used, trimmed = 0, 0
         for scored in hits:
@@ -274,6 +291,8 @@ class AnswerPipeline:
     def _abstain(self, answer: Answer, reason: str, started: float, latency: dict[str, float]) -> Answer:
         answer.abstained, answer.abstain_reason = True, reason
         answer.answer, answer.citations = CANNOT_ANSWER, []
+        if answer.plan is not None and answer.plan.note:
+            answer.answer = f"{CANNOT_ANSWER} {answer.plan.note}"
         latency["total"] = (time.perf_counter() - started) * 1000
         answer.latency_ms = latency
         return answer

@@ -65,6 +65,8 @@ class Prompt:
     messages: list[dict[str, str]]
     question: str | None = None
     blocks: list[ContextBlock] = field(default_factory=list)
+    per_source: bool = False  # the question spans documents: an answer should draw on each of them
+    focus: str | None = None  # the question without what retrieval's filter settled (organisation, period)
 
 
 @dataclass

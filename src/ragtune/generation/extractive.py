@@ -3,13 +3,20 @@ answer the question, each cited with its block's marker. Always available offlin
 
 A sentence scores by the question's content words it contains, each weighted by how rare it is among the
 candidate sentences (idf), plus a bonus for question word pairs it keeps in order, and a small prior
-for blocks that retrieval ranked higher. A chosen sentence that introduces a list (ends with ':') brings
+for blocks that retrieval ranked higher, plus a bonus for a table row whose label (``Gross margin``) the question
+names (two thirds of its words or more). A chosen sentence that introduces a list (ends with ':') brings
 the list's items with it.
+
+Table rows stay whole: a line that is a label followed by figures (``Total net sales 81,797 82,959``) is a
+candidate of its own, so a row is quoted with its label and all its figures, never cut or run into the next row.
+For a question over several documents (``Prompt.per_source``) the answer takes the best sentence of each
+document, in the order of the blocks, so every source it was given is quoted and cited.
 """
 
 from __future__ import annotations
 
 import math
+import re
 
 from ragtune.generation.base import GenerateOptions, Generation, GeneratorBase, Prompt, TextCallback, Usage, estimate_tokens
 from ragtune.generation.prompts import CANNOT_ANSWER
@@ -17,6 +24,35 @@ from ragtune.generation.text import content_terms, split_sentences, words
 
 _MIN_WORDS = 4
 _LIST_ITEMS = 8
+_ROW = re.compile(r"^[^\W\d_][^\n]*?(?:\s+\(?\$?\s?-?[\d,.]+\)?\s?%?|\s+[—–-]){2,}\s*$")
+
+
+def row_label(unit: str) -> set[str]:
+    """The content words of the label of a table row (the words before its figures); empty for other text."""
+    if not _ROW.match(unit.strip()):
+        return set()
+    label = re.split(r"\s\(?\$?\s?-?\d", unit.strip(), maxsplit=1)[0]
+    return set(content_terms(label))
+
+
+def units(sentence: str) -> list[str]:
+    """``sentence`` as candidate units: each table row line on its own, the other lines joined (see module docstring)."""
+    lines = sentence.split("\n")
+    if len(lines) == 1 or not any(_ROW.match(line.strip()) for line in lines):
+        return [sentence]
+    out: list[str] = []
+    prose: list[str] = []
+    for line in lines:
+        if _ROW.match(line.strip()):
+            if prose:
+                out.append(" ".join(prose))
+                prose = []
+            out.append(line.strip())
+        elif line.strip():
+            prose.append(line.strip())
+    if prose:
+        out.append(" ".join(prose))
+    return out
 
 
 class ExtractiveGenerator(GeneratorBase):
@@ -36,16 +72,17 @@ class ExtractiveGenerator(GeneratorBase):
         return estimate_tokens(text)
 
     def select(self, prompt: Prompt) -> list[tuple[int, str]]:
-        """The ``(block number, sentence)`` pairs that answer ``prompt.question``, best first."""
-        question = content_terms(prompt.question or "")
+        """The ``(block number, sentence)`` pairs that answer ``prompt.question``, best first (scored on
+        ``prompt.focus`` when retrieval settled part of the question)."""
+        question = content_terms(prompt.focus or "") or content_terms(prompt.question or "")
         if not question or not prompt.blocks:
             return []
         candidates = []  # (block rank, block number, sentence index, sentences of block, terms)
         for rank, block in enumerate(prompt.blocks):
-            sentences = [s.text for s in split_sentences(block.text)]
+            sentences = [u for s in split_sentences(block.text) for u in units(s.text)]
             for i, sentence in enumerate(sentences):
                 if len(words(sentence)) >= _MIN_WORDS:
-                    candidates.append((rank, block.number, i, sentences, content_terms(sentence)))
+                    candidates.append((rank, block.number, i, sentences, content_terms(sentence), row_label(sentence)))
         if not candidates:
             return []
         n = len(candidates)
@@ -59,13 +96,16 @@ class ExtractiveGenerator(GeneratorBase):
             terms = c[4]
             present = q_terms & set(terms)
             pairs = q_pairs & set(zip(terms, terms[1:]))
+            named = len(q_terms & c[5]) / len(c[5]) if c[5] else 0.0  # a table row whose label the question names
             return (math.fsum(idf[t] for t in present) / total + 0.1 * min(len(pairs), 3)
-                    + 0.05 / (1 + c[0]) - 0.002 * max(0, len(terms) - 40))
+                    + (0.3 * named if named >= 0.66 else 0.0) + 0.05 / (1 + c[0]) - 0.002 * max(0, len(terms) - 40))
 
         ranked = sorted(candidates, key=lambda c: -score(c))
         top = score(ranked[0])
         if top <= 0.05:
             return []
+        if prompt.per_source:
+            return self._per_source(prompt, ranked, score)
         chosen: list[tuple[int, str]] = []
         covered: set[str] = set()
         for c in ranked:
@@ -81,6 +121,17 @@ class ExtractiveGenerator(GeneratorBase):
                 text = text.rstrip() + " " + "; ".join(s.rstrip(".;") for s in items) + ("." if items else "")
             chosen.append((c[1], text))
         return chosen
+
+    @staticmethod
+    def _per_source(prompt: Prompt, ranked: list, score) -> list[tuple[int, str]]:
+        """The best candidate of each document among ``ranked`` (best first), in the order of the blocks."""
+        doc_of = {b.number: b.doc_id for b in prompt.blocks}
+        best: dict[str, tuple] = {}
+        for c in ranked:
+            if score(c) > 0.05:
+                best.setdefault(doc_of[c[1]], c)
+        order = {b.doc_id: i for i, b in reversed(list(enumerate(prompt.blocks)))}
+        return [(c[1], c[3][c[2]]) for _, c in sorted(best.items(), key=lambda item: order[item[0]])]
 
     def generate(self, prompt: Prompt, options: GenerateOptions | None = None, on_text: TextCallback | None = None) -> Generation:
         chosen = self.select(prompt)

@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass, field
-from typing import Any, ContextManager, Protocol, Sequence
+from typing import Any, ContextManager, Iterable, Protocol, Sequence
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from ragtune.common import utc_now
 from ragtune.config import ChunkingConfig
+from ragtune.documents.base import CONTEXT_KEY, index_text
 from ragtune.embeddings.base import EmbedderInfo
 from ragtune.errors import IndexNotFoundError, InputError
 
@@ -61,7 +62,21 @@ class IndexManifest(BaseModel):
     documents: int = 0
     chunks: int = 0
     history: list[IngestEvent] = Field(default_factory=list)
+    context: str = Field("none", description="What chunks are indexed with besides their text ('header' or 'none'; "
+                         "indexes made before this field: 'none').")
+    facets: list[dict[str, str]] | None = Field(None, description="The organisation, ticker, form and period of each "
+                                                "document that names one (what questions are read for); None: not recorded.")
     backend: dict[str, Any] = Field(default_factory=dict, description="Store-private state (table versions, files).")
+
+
+FACET_KEYS = ("organization", "ticker", "form", "period")
+"""Document metadata that questions are read for (``ragtune.retrieval.self_query``), kept in the manifest."""
+
+
+def document_facets(metadatas: Iterable[dict[str, Any]]) -> list[dict[str, str]]:
+    """The ``FACET_KEYS`` fields of each document metadata holding an organisation or a period."""
+    return [{k: str(m[k]) for k in FACET_KEYS if m.get(k) not in (None, "")}
+            for m in metadatas if m.get("organization") or m.get("period")]
 
 
 class CommittedInterrupt(KeyboardInterrupt):
@@ -110,12 +125,7 @@ class ChunkRecord:
 
     @property
     def index_text(self) -> str:
-        return index_text(self.text, self.headings)
-
-
-def index_text(text: str, headings: Sequence[str]) -> str:
-    """What a chunk is embedded and lexically indexed as: its headings joined by `` / ``, a line break, its text."""
-    return (" / ".join(headings) + "\n" + text) if headings else text
+        return index_text(self.text, self.headings, str(self.metadata.get(CONTEXT_KEY) or ""))
 
 
 @dataclass

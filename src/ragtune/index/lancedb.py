@@ -34,6 +34,7 @@ from ragtune.config import IndexConfig
 from ragtune.embeddings.base import EmbedderInfo
 from ragtune.errors import InputError, RagtuneError, StoreError
 from ragtune.index.base import (
+    document_facets,
     ChunkRecord,
     DocRecord,
     CommittedInterrupt,
@@ -277,6 +278,7 @@ class LanceDBStore:
         manifest.generation += 1
         manifest.updated_at = utc_now()
         manifest.documents = docs.count_rows()
+        manifest.facets = document_facets(json.loads(m or "{}") for m in docs.to_arrow().column("metadata").to_pylist())
         manifest.chunks = total
         manifest.history.append(event)
         manifest.backend = {"chunks_version": chunks.version, "docs_version": docs.version,

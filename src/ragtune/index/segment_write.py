@@ -17,7 +17,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ragtune.common import write_text_atomic
-from ragtune.index.base import index_text
+from ragtune.index.base import CONTEXT_KEY, index_text
 from ragtune.index.ivf import assign
 from ragtune.index.lexical import POSTING_FILES, Analyzer, Postings, hash_strings
 from ragtune.index.segments import FORMAT, RECORD_COLUMNS, Segment, file_checksum, folder_checksums, metadata_pairs
@@ -53,6 +53,13 @@ class SegmentData:
         return len(self.keys)
 
 
+def _context(metadata_json: str | None) -> str:
+    """The context header recorded in a chunk's metadata JSON ('' without one)."""
+    if not metadata_json or CONTEXT_KEY not in metadata_json:
+        return ""
+    return str(json.loads(metadata_json).get(CONTEXT_KEY) or "")
+
+
 def from_chunks(chunks, vectors: np.ndarray, analyzer: Analyzer) -> SegmentData:
     """A segment of the Arrow chunk rows ``chunks`` (the chunks table's columns) with ``vectors`` (aligned)."""
     import pyarrow as pa
@@ -60,8 +67,9 @@ def from_chunks(chunks, vectors: np.ndarray, analyzer: Analyzer) -> SegmentData:
     table = chunks.select(RECORD_COLUMNS)
     kv = metadata_pairs(table.column("metadata").to_pylist())
     table = table.append_column("meta_kv", pa.array(kv, pa.list_(pa.string())))
-    texts = [index_text(t, json.loads(h or "[]"))
-             for h, t in zip(table.column("headings").to_pylist(), table.column("text").to_pylist())]
+    texts = [index_text(t, json.loads(h or "[]"), _context(m))
+             for h, t, m in zip(table.column("headings").to_pylist(), table.column("text").to_pylist(),
+                                table.column("metadata").to_pylist())]
     lengths, rows, hashes = analyzer.tokens(texts)
     keys = hash_strings(table.column("chunk_id").to_pylist())
     return SegmentData(table=table, vectors=np.ascontiguousarray(vectors, np.float32), keys=keys,

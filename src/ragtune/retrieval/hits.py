@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ragtune.retrieval.base import ScoredChunk
+from ragtune.retrieval.self_query import QueryPlan
 
 
 @dataclass
@@ -40,11 +41,15 @@ class Hit:
 class SearchResult(list):
     """The hits of one search, best first (a list of ``Hit``), with the query, index and mode that produced them."""
 
-    def __init__(self, query: str, index: str, mode: str, hits: list[Hit]) -> None:
+    def __init__(self, query: str, index: str, mode: str, hits: list[Hit], plan: QueryPlan | None = None) -> None:
         super().__init__(hits)
-        self.query, self.mode = query, mode
+        self.query, self.mode, self.plan = query, mode, plan
         self.index = index  # type: ignore[assignment,method-assign]  # the index searched: public, shadows list.index
 
     def to_json(self) -> dict[str, Any]:
-        """The reply every face prints: ``{"query", "index", "mode", "hits": [...]}``."""
-        return {"query": self.query, "index": self.index, "mode": self.mode, "hits": [h.to_json() for h in self]}
+        """The reply every face prints: ``{"query", "index", "mode", "hits": [...]}``, and ``trace.query_filter``
+        when the question was read for constraints."""
+        doc = {"query": self.query, "index": self.index, "mode": self.mode, "hits": [h.to_json() for h in self]}
+        if self.plan is not None:
+            doc["trace"] = {"query_filter": self.plan.to_json()}
+        return doc

@@ -10,9 +10,10 @@ from __future__ import annotations
 import threading
 from enum import Enum
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from ragtune.documents.base import Document
+from ragtune.documents.metadata import detect
 from ragtune.documents.loaders.text import paragraphs
 from ragtune.errors import EncryptedPdfError, InputError
 
@@ -70,6 +71,17 @@ def pdfium_pages(path: Path) -> Pages:
     return pages, title
 
 
+def pdf_info(path: Path) -> dict[str, str]:
+    """The PDF's document information dictionary (Title, Subject, ...), empty when it cannot be read."""
+    try:
+        from pypdf import PdfReader
+
+        info: Any = PdfReader(str(path)).metadata or {}
+        return {str(k).lstrip("/"): str(v) for k, v in info.items() if v is not None}
+    except Exception:  # noqa: BLE001 - metadata is optional: the text was read already
+        return {}
+
+
 ENGINES: dict[PdfEngine, Callable[[Path], Pages]] = {PdfEngine.pdfium: pdfium_pages, PdfEngine.pypdf: pypdf_pages}
 
 
@@ -101,7 +113,8 @@ class PdfLoader:
             parts = [(para, number, ()) for number, text in enumerate(pages, start=1) for para in paragraphs(text)]
             if not parts:
                 raise InputError(f"{path}: the PDF has no extractable text (scanned images need OCR first)")
-            meta = {"title": str(title or path.stem), "pages": len(pages)}
+            cover = "\n".join(pages[:2])
+            meta = {"title": str(title or path.stem), "pages": len(pages), **detect(path, cover, pdf_info(path))}
             yield Document.from_parts(doc_id, str(path), parts, "pdf", meta)
             return
         raise InputError(f"{path}: corrupt or unreadable PDF ({'; '.join(failures)})")

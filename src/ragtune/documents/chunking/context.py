@@ -1,0 +1,61 @@
+"""Context headers: every chunk indexed with a line that says which document it comes from.
+
+A chunk of a quarterly filing rarely names its company, form or period: those live on the cover page and in
+the file name. ``HeaderChunker`` wraps a chunker and gives each chunk its document's header (``Chunk.context``),
+which is embedded and lexically indexed before the heading path and the text; the stored text, and so every
+citation, stays the original passage. The header is built from the document's metadata
+(``ragtune.documents.metadata``): title, organisation and ticker, form, period and period end, e.g.
+``2023 Q3 AAPL | Apple Inc. (AAPL) | Form 10-Q | period 2023-Q3 (Q3 2023) ended 2023-07-01``.
+A title that is already the first heading (JSONL rows, Markdown) or that is only an identifier is left out.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from pathlib import Path
+
+from ragtune.documents.base import Chunk, Chunker, Document
+
+_ID_LIKE = re.compile(r"^[\d\s_-]+$")
+
+
+def _title(document: Document) -> str:
+    title = str(document.metadata.get("title") or "").strip()
+    if not title or _ID_LIKE.match(title):
+        title = Path(document.source.split("#", 1)[0]).stem if document.doc_type != "jsonl" else ""
+    first_heading = document.blocks[0].headings[0] if document.blocks and document.blocks[0].headings else ""
+    return "" if title == first_heading else title
+
+
+def document_header(document: Document) -> str:
+    """The context header of ``document`` ('' when there is nothing to say beyond its headings)."""
+    meta = document.metadata
+    parts = [_title(document)]
+    organization, ticker = meta.get("organization"), meta.get("ticker")
+    if organization:
+        parts.append(f"{organization} ({ticker})" if ticker else str(organization))
+    elif ticker:
+        parts.append(str(ticker))
+    if meta.get("form"):
+        parts.append(f"Form {meta['form']}")
+    period = str(meta.get("period") or "")
+    if period:
+        year, _, quarter = period.partition("-")
+        words = f"period {period}" + (f" ({quarter} {year})" if quarter else "")
+        parts.append(words + (f" ended {meta['period_end']}" if meta.get("period_end") else ""))
+    elif meta.get("period_end"):
+        parts.append(f"period ended {meta['period_end']}")
+    return " | ".join(p for p in parts if p)
+
+
+class HeaderChunker:
+    """A ``Chunker`` that gives every chunk of ``inner`` its document's context header (see the module docstring)."""
+
+    def __init__(self, inner: Chunker) -> None:
+        self.inner = inner
+
+    def chunk(self, document: Document) -> list[Chunk]:
+        header = document_header(document)
+        chunks = self.inner.chunk(document)
+        return [replace(c, context=header) for c in chunks] if header else chunks
