@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-RUNNABLE = re.compile(r"<!-- runnable -->\s*\n```(python|bash)\n(.*?)\n```", re.S)
+RUNNABLE = re.compile(r"<!-- runnable -->\s*\n```(python|bash)\n(.*?)\n```", re.DOTALL)
 LINK = re.compile(r"\]\(((?:docs/|examples/)[^)#\s]+)")
 
 
@@ -26,7 +26,7 @@ def test_the_docs_site_builds_strictly(tmp_path):
     pytest.importorskip("mkdocs")
     pytest.importorskip("material")
     proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(tmp_path / "site")],
-                          cwd=ROOT, capture_output=True, text=True, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"}, timeout=300)
+                          check=False, cwd=ROOT, capture_output=True, text=True, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"}, timeout=300)
     assert proc.returncode == 0, proc.stderr
 
 
@@ -48,5 +48,5 @@ def test_a_runnable_example_runs(page, lang, code, tmp_path):
     env = {**os.environ, "RAGTUNE_HOME": str(tmp_path / "home"), "RAGTUNE_EMBEDDER": "fake:64", "RAGTUNE_MODEL": "extractive",
            "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT / "src")}
     argv = [sys.executable, "-c", code] if lang == "python" else ["bash", "-euo", "pipefail", "-c", code]
-    proc = subprocess.run(argv, cwd=work, env=env, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(argv, check=False, cwd=work, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, f"{page}: {proc.stderr[-2000:]}"
