@@ -60,7 +60,7 @@ def run_decision(fields: dict, out_file: Optional[Path], report: Optional[Path],
     """Run the decision with a progress display, write what was asked for, and print it (``settings``: configuration
     overrides such as the engine)."""
     try:
-        with StageProgress(not as_json) as progress:
+        with StageProgress() as progress:
             decision = workspace(**(settings or {})).decide(progress=progress, **fields)
     except KeyboardInterrupt:
         err.print("[yellow]interrupted: finished trainings and candidates are kept; the same command with --resume "
