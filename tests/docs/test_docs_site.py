@@ -16,10 +16,11 @@ RUNNABLE = re.compile(r"<!-- runnable -->\s*\n```(python|bash)\n(.*?)\n```", re.
 LINK = re.compile(r"\]\(((?:docs/|examples/)[^)#\s]+)")
 
 
-def runnable_blocks() -> list[tuple[str, str, str]]:
-    """(page, language, code) of every block marked ``<!-- runnable -->`` in docs/ and the README."""
+def runnable_blocks() -> dict[str, list[tuple[str, str]]]:
+    """Per page (docs/ and the README), its (language, code) blocks marked ``<!-- runnable -->``, in page order."""
     pages = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
-    return [(str(p.relative_to(ROOT)), lang, code) for p in pages for lang, code in RUNNABLE.findall(p.read_text())]
+    found = {str(p.relative_to(ROOT)): RUNNABLE.findall(p.read_text()) for p in pages}
+    return {page: blocks for page, blocks in found.items() if blocks}
 
 
 def test_the_docs_site_builds_strictly(tmp_path):
@@ -37,17 +38,21 @@ def test_every_readme_link_into_the_checkout_exists():
 
 
 def test_some_examples_are_marked_runnable():
-    assert {lang for _, lang, _ in runnable_blocks()} == {"python", "bash"}
+    pages = runnable_blocks()
+    assert "README.md" in pages and {lang for blocks in pages.values() for lang, _ in blocks} == {"python", "bash"}
 
 
-@pytest.mark.parametrize("page,lang,code", runnable_blocks(), ids=lambda v: v if isinstance(v, str) and "\n" not in v else "")
-def test_a_runnable_example_runs(page, lang, code, tmp_path):
-    """Each block runs from a copy of the checkout's examples/ in a fresh workspace (fake embedder, extractive)."""
+@pytest.mark.slow
+@pytest.mark.parametrize("page", sorted(runnable_blocks()))
+def test_a_pages_runnable_examples_run_in_order(page, tmp_path):
+    """A page's blocks run one after another, as a reader would, from a copy of the checkout's examples/ in a fresh
+    workspace (fake embedder, extractive generator)."""
     work = tmp_path / "checkout"
     shutil.copytree(ROOT / "examples", work / "examples")
     bin_dir = str(Path(sys.executable).parent)
     env = {**os.environ, "RAGTUNE_HOME": str(tmp_path / "home"), "RAGTUNE_EMBEDDER": "fake:64", "RAGTUNE_MODEL": "extractive",
            "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT / "src")}
-    argv = [sys.executable, "-c", code] if lang == "python" else ["bash", "-euo", "pipefail", "-c", code]
-    proc = subprocess.run(argv, check=False, cwd=work, env=env, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, f"{page}: {proc.stderr[-2000:]}"
+    for n, (lang, code) in enumerate(runnable_blocks()[page], start=1):
+        argv = [sys.executable, "-c", code] if lang == "python" else ["bash", "-euo", "pipefail", "-c", code]
+        proc = subprocess.run(argv, check=False, cwd=work, env=env, capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, f"{page}, block {n}: {proc.stderr[-2000:]}"
