@@ -25,7 +25,8 @@ def print_decision(decision: Decision) -> None:
     table = Table(title=f"decide: {decision.primary_metric} on {decision.split.get('test')} held-out questions "
                         f"({cur}, prices as of {decision.config['prices']['as_of']})")
     for col in ("candidate", "score [95% CI]", "vs best", "p50 ms", "per 1k", "monthly", "one-off"):
-        table.add_column(col, justify="left" if col == "candidate" else "right")
+        table.add_column(col, justify="left" if col == "candidate" else "right", overflow="fold",
+                         no_wrap=col in ("candidate", "score [95% CI]"))  # an interval stays on one line; no figure is cut
     for name, c in decision.candidates.items():
         if not c.measured:
             continue
