@@ -164,3 +164,17 @@ def test_progress_in_a_pipe_is_plain_lines_only_for_waits(capsys):
     lines = capsys.readouterr().err.splitlines()
     assert lines[0] == "answer rag: 3/10, 2 s" and lines[1].startswith("answer rag: 10/10")
     assert all("\x1b" not in line and "\r" not in line for line in lines)
+
+
+def test_reports_outside_the_workspace_get_the_callers_permissions(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    examples = Path(__file__).resolve().parents[2] / "examples" / "tickets.jsonl"
+    args = ["--examples", examples, "--queries-per-month", 1000, "--set", "tokenizer=regex", "--report"]
+    code = "import os, sys; os.umask(0o022); from ragtune.cli import main; main()"
+    for report in (tmp_path / "advice.md", home / "advice.md"):
+        done = subprocess.run([sys.executable, "-c", code, "cost", *map(str, args), str(report)], capture_output=True, text=True,
+                              env={**os.environ, "PYTHONPATH": str(SRC), "RAGTUNE_HOME": str(home)}, timeout=600, check=False)
+        assert done.returncode == 0, done.stderr
+    assert (tmp_path / "advice.md").stat().st_mode & 0o777 == 0o644  # where the caller asked: the caller's umask
+    assert (home / "advice.md").stat().st_mode & 0o777 == 0o600  # inside the workspace: its owner's alone

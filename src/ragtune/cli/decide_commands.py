@@ -12,7 +12,7 @@ from rich.table import Table
 from ragtune import api
 from ragtune.cli.index_commands import EngineOpt, JsonFlag, RayAddressOpt, engine_settings, workspace
 from ragtune.config import Engine
-from ragtune.cli.output import StageProgress, emit_json, err, handle_errors, out
+from ragtune.cli.output import StageProgress, emit_json, err, handle_errors, out, share_written
 from ragtune.decide import Decision, parse_duration
 from ragtune.decide.costs import money
 from ragtune.evaluation.pricing import PriceTable
@@ -71,6 +71,7 @@ def run_decision(fields: dict, out_file: Optional[Path], report: Optional[Path],
         decision.write(out_file)
     if report is not None:
         api.write_decision_report(decision, report)
+    share_written(out_file, report)
     if as_json:
         emit_json(decision.to_json())
     else:

@@ -13,7 +13,7 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from ragtune.api import EvalConfig, EvalResult, Workspace, compare_runs, write_eval_report
-from ragtune.cli.output import StageProgress, emit_json, err, handle_errors, out
+from ragtune.cli.output import StageProgress, emit_json, err, handle_errors, out, share_written
 from ragtune.cli.index_commands import EngineOpt, RayAddressOpt, engine_settings
 from ragtune.config import Engine, RagtuneConfig, SearchMode
 from ragtune.errors import InputError
@@ -123,6 +123,7 @@ def run(
         result.write(out_file)
     for path in reports:
         write_eval_report(result, path)
+    share_written(out_file, *reports)
     if as_json:
         emit_json(result.to_json())
         return

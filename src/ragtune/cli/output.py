@@ -9,6 +9,7 @@ import os
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import typer
@@ -17,6 +18,11 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ragtune.errors import IndexNotFoundError, RagtuneError
+
+# The caller's umask, read before a workspace makes this process's 077: files written where the caller asked, outside
+# the workspace (reports, result files), get the permissions the caller's other files get.
+CALLER_UMASK = os.umask(0o022)
+os.umask(CALLER_UMASK)
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)  # messages are never wrapped: a hint's command stays on one line
@@ -32,6 +38,20 @@ def emit_jsonl(rows: Iterator[Any]) -> None:
     for row in rows:
         sys.stdout.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
     sys.stdout.flush()
+
+
+def share_written(*paths: object) -> None:
+    """Give files written at the caller's request the caller's usual permissions, unless they lie in the workspace
+    (which stays its owner's alone)."""
+    from ragtune.config import RagtuneConfig
+
+    home = Path(RagtuneConfig.load({}).home).resolve()
+    for path in paths:
+        if path is None or not Path(str(path)).is_file():
+            continue
+        target = Path(str(path)).resolve()
+        if home not in target.parents:
+            target.chmod(0o666 & ~CALLER_UMASK)
 
 
 def report_error(kind: str, message: str, hint: str | None = None, as_json: bool = False) -> None:
