@@ -178,3 +178,9 @@ def test_reports_outside_the_workspace_get_the_callers_permissions(tmp_path):
         assert done.returncode == 0, done.stderr
     assert (tmp_path / "advice.md").stat().st_mode & 0o777 == 0o644  # where the caller asked: the caller's umask
     assert (home / "advice.md").stat().st_mode & 0o777 == 0o600  # inside the workspace: its owner's alone
+
+
+@pytest.mark.parametrize("group", [(), ("tune",), ("eval",), ("data",), ("keys",), ("models",)])
+def test_command_lists_are_never_cut(run, group):
+    text = run(*group, "-h").stdout
+    assert "Commands:" in text and "..." not in text.split("Commands:")[1]

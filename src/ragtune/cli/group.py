@@ -104,6 +104,8 @@ def polish(command: Any) -> None:
             if word is not None:
                 param.metavar = word
     for sub in getattr(command, "commands", {}).values():
+        if not sub.short_help and sub.help:  # the command list shows whole first sentences, wrapped, never cut with "..."
+            sub.short_help = " ".join(sub.help.split("\n\n")[0].split())
         polish(sub)
 
 
