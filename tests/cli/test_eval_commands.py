@@ -116,7 +116,7 @@ def test_updates_from_the_command_line(run, tmp_path):
     (["--variants", "base,ft"], "variant 'ft' needs a tuned model: give --tuned NAME[@vN]"),
     (["--variants", "rag"], "variant 'rag' needs an index"),
     (["--variants", "ft", "--tuned", "ghost"], "ghost"),
-    (["--variants", "base", "--report", "r.txt"], "the report is an .html file"),
+    (["--variants", "base", "--report", "r.txt"], "the format is the extension, .html or .md"),
 ])
 def test_bad_settings_exit_2(run, questions, extra, message):
     result = run("eval", questions, "-m", "extractive", *extra)

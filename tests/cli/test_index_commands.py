@@ -118,9 +118,9 @@ def test_reindex_json_and_errors(cli, docs_dir):
     code, out, _ = cli("reindex", "--index", "support", "--embedder", "fake:32")
     assert code == 0 and "nothing to do" in out
     code, out, err = cli("reindex", "--index", "support", "--embedder", "tuned:nothing", "--json")
-    assert code == 2 and out == "" and "no model named 'nothing'" in err
+    assert code == 2 and list(json.loads(out)) == ["error"] and "no model named 'nothing'" in err
     code, out, err = cli("reindex", "--index", "absent", "--embedder", "fake:8", "--json")
-    assert code == 2 and out == "" and "no index named 'absent'" in err
+    assert code == 2 and list(json.loads(out)) == ["error"] and "no index named 'absent'" in err
 
 
 def test_any_loader_exception_exits_2_only_under_strict(cli, tmp_path, docs_dir, monkeypatch):

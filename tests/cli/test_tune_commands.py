@@ -18,7 +18,7 @@ def write_pairs(path, rows):
 def test_empty_text_in_pairs_is_exit_2_naming_the_line(cli, tmp_path, command):
     path = write_pairs(tmp_path / "pairs.jsonl", PAIRS[:3] + [{"query": "fine", "positive": "   "}])
     code, out, err = cli("tune", command, "--pairs", path, "--name", "x", "--json")
-    assert code == 2 and out == ""
+    assert code == 2 and list(json.loads(out)) == ["error"]
     assert "pairs.jsonl:4: field 'positive' is empty" in " ".join(err.split())
     code, out, err = cli("models", "--json")
     assert json.loads(out) == []
@@ -47,7 +47,7 @@ def test_beir_with_only_unknown_ids_is_exit_2(cli, tmp_path):
     write_pairs(folder / "queries.jsonl", [{"_id": "q1", "text": "a query"}])
     (folder / "qrels" / "train.tsv").write_text("query-id\tcorpus-id\tscore\nq1\tmissing\t1\nq404\td1\t1\n")
     code, out, err = cli("tune", "embeddings", "--beir", folder, "--name", "x", "--json")
-    assert code == 2 and out == ""
+    assert code == 2 and list(json.loads(out)) == ["error"]
     assert "1 name unknown queries, 1 unknown documents" in " ".join(err.split())
 
 
@@ -57,7 +57,7 @@ def test_an_index_too_small_to_mine_from_is_exit_2(cli, tmp_path):
     cli("ingest", one, "--index", "tiny")
     path = write_pairs(tmp_path / "pairs.jsonl", PAIRS)
     code, out, err = cli("tune", "reranker", "--pairs", path, "--negatives-from", "tiny", "--name", "x", "--json")
-    assert code == 2 and out == "" and "holds 1 document(s) and 1 chunk(s): too few" in " ".join(err.split())
+    assert code == 2 and list(json.loads(out)) == ["error"] and "holds 1 document(s) and 1 chunk(s): too few" in " ".join(err.split())
 
 
 @pytest.mark.slow

@@ -111,6 +111,8 @@ def test_decide_from_the_page_and_open_its_report(live_server, browser, keys, tm
                          '{"id": "q2", "question": "How long are audit log entries kept?", "reference_answer": "400 days."}\n')
     page.set_input_files("#decide-questions", str(questions))
     page.fill("#decide-candidates", "base,rag,ft")
+    assert page.input_value("#decide-budget") == "10"  # minutes: by default the tuned candidates train too
+    page.fill("#decide-budget", "0")  # here no training: ft is listed as skipped
     page.check("#decide-attribution")
     page.click("#decide")
     page.wait_for_selector("#jobs li.succeeded a.link-html", timeout=60000)
@@ -126,3 +128,75 @@ def test_decide_from_the_page_and_open_its_report(live_server, browser, keys, tm
     page.set_input_files("#decide-questions", str(bad))
     page.click("#decide")
     sync_api.expect(page.locator("#jobs-status")).to_contain_text("bad.jsonl:2: not valid JSON")
+
+
+def keep_screenshot(page, name: str, tmp_path, selector: str | None = None) -> None:
+    """Take a screenshot of the page (or of ``selector``); with DOCS_SCREENSHOTS=DIR also keep it there (the docs'
+    images are made this way: DOCS_SCREENSHOTS=$PWD/docs/images pytest tests/http/test_page.py)."""
+    import os
+    from pathlib import Path
+
+    target = page.locator(selector) if selector else page
+    target.screenshot(path=str(tmp_path / f"{name}.png"))
+    keep = os.environ.get("DOCS_SCREENSHOTS")
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        target.screenshot(path=str(Path(keep) / f"{name}.png"))
+    assert (tmp_path / f"{name}.png").stat().st_size > 1000
+
+
+def test_a_linked_question_is_asked_with_markdown_rendered_and_each_citation_quoted(live_server, browser, keys, served,
+                                                                                    client, tmp_path):
+    served.index("support").ingest_uploads([("export.md", b"# Export\n\nTo export the audit log, open "
+                                                          b"**Settings \xe2\x86\x92 Audit \xe2\x86\x92 Export** and pick a range.\n")])
+    page = browser.new_page(viewport={"width": 1280, "height": 860})
+    page.goto(live_server + "/")
+    page.evaluate(f"sessionStorage.setItem('ragtune-key', '{keys['reader']}')")
+    page.goto(live_server + "/?index=support&q=How%20do%20I%20export%20the%20audit%20log%3F")
+    page.wait_for_selector("#answer button.marker")
+
+    assert page.input_value("#question") == "How do I export the audit log?"
+    served_models = client.get("/v1/models", headers={"Authorization": f"Bearer {keys['reader']}"}).json()["models"]
+    assert page.eval_on_selector_all("#model option", "els => els.map(e => e.value)") == served_models
+    assert page.inner_text("#answer strong") == "Settings → Audit → Export" and "**" not in page.inner_text("#answer")
+    first = page.locator("#sources li").first
+    assert first.locator(".where").inner_text().strip() and first.locator("q").inner_text().strip()
+    assert "export.md" in page.inner_text("#sources")
+    keep_screenshot(page, "page-answer", tmp_path)
+
+    page.click("#answer button.marker >> nth=0")
+    assert page.evaluate("document.getElementById('answer').nextElementSibling.id") == "source"  # beside the marker
+    assert page.is_visible("#source") and page.inner_text("#source-text").strip()
+    keep_screenshot(page, "page-source", tmp_path)
+    assert "q=How+do+I+export" in page.url or "q=How%20do%20I%20export" in page.url
+
+
+def test_the_page_loads_only_its_own_files_and_its_favicon(live_server, browser):
+    page = browser.new_page()
+    requested = []
+    page.on("request", lambda r: requested.append(r.url))
+    failed = []
+    page.on("response", lambda r: failed.append(r.url) if r.status >= 400 else None)
+    page.goto(live_server + "/")
+    page.wait_for_load_state("networkidle")
+    assert requested and all(url.startswith(live_server) for url in requested)
+    assert [url for url in failed if "favicon" in url] == []
+    assert page.get_attribute("a.docs-link", "href") == "/docs"
+
+
+def test_a_decide_report_is_shown_in_the_page(live_server, browser, keys, tmp_path):
+    page = signed_in(browser, live_server, keys["reader"])
+    page.set_viewport_size({"width": 1280, "height": 900})
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text('{"id": "q1", "question": "How often must API keys be rotated?", "reference_answer": "Every 90 days."}\n'
+                         '{"id": "q2", "question": "How long are audit log entries kept?", "reference_answer": "400 days."}\n')
+    page.set_input_files("#decide-questions", str(questions))
+    page.fill("#decide-candidates", "base,prompt,rag")
+    page.fill("#decide-budget", "0")
+    page.click("#decide")
+    page.wait_for_selector("#jobs li.succeeded button.show-report", timeout=60000)
+    keep_screenshot(page, "page-decide", tmp_path, ".side")
+    page.click("#jobs li.succeeded button.show-report")
+    frame = page.frame_locator("#report")
+    sync_api.expect(frame.locator("body")).to_contain_text("Recommendation:")
+    keep_screenshot(page, "decide-report", tmp_path, "#report")

@@ -12,7 +12,7 @@ from rich.table import Table
 from ragtune import api
 from ragtune.api import format_money, format_value
 from ragtune.cli.index_commands import JsonFlag, workspace
-from ragtune.cli.output import emit_json, err, handle_errors, options, out, with_options
+from ragtune.cli.output import emit_json, err, handle_errors, options, out, share_written, with_options
 
 
 def _needs(opts: dict[str, Any]) -> dict[str, Any]:
@@ -80,6 +80,7 @@ def _finish(costs, rec, report: Optional[Path], as_json: bool) -> None:
     """Write the report if asked, then print the advice (or the costs alone) as JSON or tables."""
     if report is not None:
         api.write_advice_report(report, costs, rec)
+        share_written(report)
     if as_json:
         emit_json(rec.to_json() if rec is not None else costs.model_dump(mode="json"))
     elif rec is not None:

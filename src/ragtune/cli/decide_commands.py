@@ -12,7 +12,7 @@ from rich.table import Table
 from ragtune import api
 from ragtune.cli.index_commands import EngineOpt, JsonFlag, RayAddressOpt, engine_settings, workspace
 from ragtune.api import Engine
-from ragtune.cli.output import StageProgress, emit_json, err, handle_errors, out
+from ragtune.cli.output import StageProgress, emit_json, err, handle_errors, out, share_written
 from ragtune.api import Decision, parse_duration
 from ragtune.api import money
 from ragtune.api import PriceTable
@@ -26,7 +26,8 @@ def print_decision(decision: Decision) -> None:
     table = Table(title=f"decide: {decision.primary_metric} on {decision.split.get('test')} held-out questions "
                         f"({cur}, prices as of {decision.config['prices']['as_of']})")
     for col in ("candidate", "score [95% CI]", "verdict", "vs best [CI]", "p50 ms", "per 1k", "monthly", "one-off"):
-        table.add_column(col, justify="left" if col in ("candidate", "verdict") else "right")
+        table.add_column(col, justify="left" if col in ("candidate", "verdict") else "right", overflow="fold",
+                         no_wrap=col in ("candidate", "score [95% CI]"))  # an interval stays on one line; no figure is cut
     for name, c in decision.candidates.items():
         if not c.measured:
             continue
@@ -72,7 +73,7 @@ def run_decision(fields: dict, out_file: Optional[Path], report: Optional[Path],
     """Run the decision with a progress display, write what was asked for, and print it (``settings``: configuration
     overrides such as the engine)."""
     try:
-        with StageProgress(not as_json, lines=True) as progress:
+        with StageProgress() as progress:
             decision = workspace(**(settings or {})).decide(progress=progress, **fields)
     except KeyboardInterrupt:
         err.print("[yellow]interrupted: finished trainings and candidates are kept; the same command with --resume "
@@ -87,6 +88,7 @@ def finish_decision(decision: Decision, out_file: Optional[Path], report: Option
         decision.write(out_file)
     if report is not None:
         api.write_decision_report(decision, report)
+    share_written(out_file, report)
     if as_json:
         emit_json(decision.to_json())
     else:

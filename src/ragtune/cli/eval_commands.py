@@ -13,7 +13,7 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from ragtune.api import EvalConfig, EvalResult, Workspace, compare_runs, write_eval_report
-from ragtune.cli.output import StageProgress, emit_json, err, handle_errors, out
+from ragtune.cli.output import StageProgress, emit_json, err, handle_errors, out, share_written
 from ragtune.cli.index_commands import EngineOpt, RayAddressOpt, engine_settings
 from ragtune.api import Engine, RagtuneConfig, SearchMode
 from ragtune.errors import InputError
@@ -64,14 +64,26 @@ def _parse_date(value: str, flag: str) -> dt.date:
         raise InputError(f"{flag} '{value}': expected a date like 2022-01-31") from None
 
 
+def _checked_files(questions: Optional[Path], reports: list[Path]) -> Path:
+    """The question file (``--questions`` or the positional spelling); reports are .html or .md."""
+    if questions is None:
+        raise InputError("give the question set with --questions FILE")
+    for report in reports:
+        if report.suffix.lower() not in (".html", ".htm", ".md", ".markdown"):
+            raise InputError(f"--report {report}: the format is the extension, .html or .md")
+    return questions
+
+
 @eval_app.command("run")
 @handle_errors
 def run(
-    questions: Path = typer.Argument(..., help="Question set (JSONL: id, question, and any references)."),
+    questions_arg: Optional[Path] = typer.Argument(None, hidden=True, show_default=False),
+    questions_opt: Optional[Path] = typer.Option(None, "--questions", "-q",
+                                                 help="Question set (JSONL: id, question, and any references)."),
     index: Optional[str] = typer.Option(None, "--index", "-i", help="Index that rag and rag+ft retrieve from."),
     variants: str = typer.Option("base,rag", "--variants", help="Comma-separated: base, rag, ft, rag+ft."),
     model: Optional[str] = ModelOpt,
-    tuned: Optional[str] = typer.Option(None, "--tuned", help="Tuned model NAME[@vN] of ft and rag+ft."),
+    tuned: Optional[str] = typer.Option(None, "--tuned", help="Tuned model of ft and rag+ft: tuned:NAME[@vN] (or NAME)."),
     k: Optional[int] = typer.Option(None, "--k", "-k", min=1, help="Context blocks per answer (default 3)."),
     mode: Optional[SearchMode] = typer.Option(None, "--mode", help="Retrieval: lexical, dense or hybrid."),
     rerank: Optional[str] = typer.Option(None, "--rerank", help="Reranker spec for the retrieval variants."),
@@ -90,30 +102,28 @@ def run(
     temperature: Optional[float] = typer.Option(None, "--temperature", min=0.0, max=2.0, help="0 is greedy."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed for sampling."),
     out_file: Optional[Path] = typer.Option(None, "--out", help="Write the results JSON here."),
-    report: Optional[Path] = typer.Option(None, "--report", help="Write the HTML report here."),
-    markdown: Optional[Path] = typer.Option(None, "--markdown", help="Write the Markdown summary here."),
+    reports: list[Path] = typer.Option([], "--report", "--markdown", help="Write a report; the format is the file's "
+                                       "extension: .html or .md (repeatable)."),
     engine: Optional[Engine] = EngineOpt,
     ray_address: Optional[str] = RayAddressOpt,
     as_json: bool = JsonFlag,
 ) -> None:
     """Answer a question set with each variant and score them side by side (cached: a rerun costs nothing)."""
-    if report is not None and report.suffix.lower() not in (".html", ".htm"):
-        raise InputError(f"--report {report}: the report is an .html file (use --markdown for .md)")
-    if markdown is not None and markdown.suffix.lower() not in (".md", ".markdown"):
-        raise InputError(f"--markdown {markdown}: the summary is an .md file")
+    questions = _checked_files(questions_opt or questions_arg, reports)
     schema = load_schema(json_schema) if json_schema is not None else None
+    tuned = tuned.removeprefix("tuned:") if tuned else None
     config = EvalConfig.create(variants=variants, model=model, tuned=tuned, index=index, k=k, mode=mode, rerank=rerank,
                                system=system, schema_mode=schema_mode, repairs=repairs, judge=judge, retrieval_depth=depth,
                                concurrency=concurrency, cache=not no_cache,
                                prices=PriceTable.load(prices) if prices is not None else None)
     ws = _workspace(max_tokens, temperature, seed, **engine_settings(engine, ray_address))
-    with StageProgress(lines=True) as progress:
+    with StageProgress() as progress:
         result = ws.evaluate(questions, config, schema=schema, limit=limit, progress=progress)
     if out_file is not None:
         result.write(out_file)
-    for path in (report, markdown):
-        if path is not None:
-            write_eval_report(result, path)
+    for path in reports:
+        write_eval_report(result, path)
+    share_written(out_file, *reports)
     if as_json:
         emit_json(result.to_json())
         return
@@ -123,7 +133,7 @@ def run(
               f"{run_info.get('wall_s', 0):.1f} s[/]", highlight=False)
     for note in result.notes:
         err.print(f"[yellow]note[/] {note}", highlight=False)
-    for path in (out_file, report, markdown):
+    for path in (out_file, *reports):
         if path is not None:
             err.print(f"wrote {path}", highlight=False, soft_wrap=True)
 
@@ -133,7 +143,7 @@ def run(
 def compare(
     a: Path = typer.Argument(..., help="Results JSON of the earlier run."),
     b: Path = typer.Argument(..., help="Results JSON of the later run."),
-    markdown: Optional[Path] = typer.Option(None, "--markdown", help="Write the comparison as Markdown here."),
+    markdown: Optional[Path] = typer.Option(None, "--report", "--markdown", help="Write the comparison as Markdown (.md) here."),
     as_json: bool = JsonFlag,
 ) -> None:
     """What changed from run A to run B, metric by metric, with 95% intervals of the difference."""
@@ -210,7 +220,8 @@ def updates(
     t2: str = typer.Option(..., "--t2", help="Second cut-off date, after T1."),
     index: str = typer.Option("updates", "--index", "-i", help="Index made for the test (not one holding other documents)."),
     model: Optional[str] = ModelOpt,
-    tuned: Optional[str] = typer.Option(None, "--tuned", help="Tuned model NAME[@vN] trained at T1; without it, rag only."),
+    tuned: Optional[str] = typer.Option(None, "--tuned",
+                                        help="Tuned model tuned:NAME[@vN] (or NAME) trained at T1; without it, rag only."),
     k: Optional[int] = typer.Option(None, "--k", "-k", min=1, help="Context blocks per answer."),
     mode: Optional[SearchMode] = typer.Option(None, "--mode", help="Retrieval: lexical, dense or hybrid."),
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Ask a seeded sample of at most N changed questions."),
@@ -231,7 +242,7 @@ def updates(
     """Ingest up to T1, ask; ingest up to T2, ask again: the share of answers that moved to the new truth."""
     config = UpdatesConfig.create(
         docs=docs, questions=questions, t1=_parse_date(t1, "--t1"), t2=_parse_date(t2, "--t2"), index=index, model=model,
-        tuned=tuned, k=k, mode=mode, limit=limit, seed=seed, skip_yes_no=skip_yes_no,
+        tuned=tuned.removeprefix("tuned:") if tuned else None, k=k, mode=mode, limit=limit, seed=seed, skip_yes_no=skip_yes_no,
         doc_fields=DatedDocFields(id=id_field, text=text_field, date=date_field, title=title_field),
         question_fields=TimedQuestionFields(question=question_field, answer=answer_field, valid_from=valid_from_field,
                                             valid_to=valid_to_field))

@@ -148,8 +148,9 @@ def indexes(as_json: bool = JsonFlag) -> None:
         emit_json([index_summary(m) for m in manifests] + [{"name": n, "damaged": why} for n, why in damaged.items()])
         return
     table = Table(title="indexes")
-    for col in ("name", "documents", "chunks", "embedder", "updated"):
-        table.add_column(col)
+    table.add_column("name", min_width=max((len(m.name) for m in manifests), default=4), no_wrap=True)  # never cut
+    for col in ("documents", "chunks", "embedder", "updated"):
+        table.add_column(col, overflow="fold")
     for m in manifests:
         table.add_row(m.name, str(m.documents), str(m.chunks), m.embedder.name, m.updated_at)
     out.print(table)
@@ -165,8 +166,10 @@ def docs(index: str = IndexOpt, as_json: bool = JsonFlag) -> None:
         emit_json([d.to_json() for d in documents])
         return
     table = Table(title=f"documents in {index}")
-    for col in ("doc_id", "source", "version", "chunks", "organization", "form", "period", "hash"):
-        table.add_column(col)
+    widest = max((len(d.doc_id) for d in documents), default=6)
+    table.add_column("doc_id", min_width=widest, no_wrap=True)  # ids are never cut: ragtune remove needs them whole
+    for col in ("source", "version", "chunks", "organization", "form", "period", "hash"):
+        table.add_column(col, overflow="fold")
     for d in documents:
         meta = d.metadata
         table.add_row(d.doc_id, d.source, str(d.version), str(d.chunks), str(meta.get("organization") or ""),

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import inspect
-
 import functools
+import inspect
 import json
 import os
 import sys
+import threading
+import time
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import typer
@@ -16,10 +18,15 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 from ragtune.cli.progress_lines import ProgressLines
-from ragtune.errors import RagtuneError
+from ragtune.errors import IndexNotFoundError, RagtuneError
+
+# The caller's umask, read before a workspace makes this process's 077: files written where the caller asked, outside
+# the workspace (reports, result files), get the permissions the caller's other files get.
+CALLER_UMASK = os.umask(0o022)
+os.umask(CALLER_UMASK)
 
 out = Console(soft_wrap=True)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # messages are never wrapped: a hint's command stays on one line
 
 
 def emit_json(data: Any) -> None:
@@ -34,60 +41,135 @@ def emit_jsonl(rows: Iterator[Any]) -> None:
     sys.stdout.flush()
 
 
+def share_written(*paths: object) -> None:
+    """Give files written at the caller's request the caller's usual permissions, unless they lie in the workspace
+    (which stays its owner's alone)."""
+    from ragtune.api import RagtuneConfig
+
+    home = Path(RagtuneConfig.load({}).home).resolve()
+    for path in paths:
+        if path is None or not Path(str(path)).is_file():
+            continue
+        target = Path(str(path)).resolve()
+        if home not in target.parents:
+            target.chmod(0o666 & ~CALLER_UMASK)
+
+
+def report_error(kind: str, message: str, hint: str | None = None, as_json: bool = False) -> None:
+    """One error in the one style: ``error: MESSAGE`` and ``hint: HINT`` on stderr (one line each, never wrapped);
+    with ``--json`` also ``{"error": {"type", "message", "hint"}}`` on stdout, so scripts have something to parse."""
+    message = " ".join(message.split())
+    if as_json:
+        emit_json({"error": {"type": kind, "message": message, "hint": hint}})
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    if hint:
+        err.print(f"[dim]hint:[/] {escape(hint)}", highlight=False)
+
+
+def default_hint(exc: BaseException) -> str | None:
+    """The hint an error carries, or the general one for its kind."""
+    hint = getattr(exc, "hint", None)
+    if hint:
+        return str(hint)
+    if isinstance(exc, IndexNotFoundError):
+        return "ragtune indexes lists the indexes of this workspace ($RAGTUNE_HOME, default ./.ragtune)"
+    if not isinstance(exc, RagtuneError):
+        return "set RAGTUNE_DEBUG=1 to see the traceback"
+    return None
+
+
 def handle_errors(fn: Callable) -> Callable:
-    """Map ragtune errors to a one-line message on stderr and the contract's exit code (2 bad input, 1 failure)."""
+    """Map errors to one message (and a hint) on stderr, a JSON error with ``--json``, and the contract's exit code
+    (2 bad input, 1 failure, 130 interrupted)."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        as_json = bool(kwargs.get("as_json"))
         try:
             return fn(*args, **kwargs)
         except RagtuneError as exc:
-            err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True)
+            report_error(type(exc).__name__, str(exc), default_hint(exc), as_json)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt as exc:
             committed = getattr(exc, "committed", None)  # ragtune.index.CommittedInterrupt
-            err.print(f"[yellow]interrupted: {committed}[/]" if committed else "[yellow]interrupted: nothing was committed[/]")
+            report_error("Interrupted", f"interrupted: {committed}" if committed else "interrupted: nothing was committed",
+                         None, as_json)
             raise typer.Exit(130) from None
         except (typer.Exit, typer.Abort):
             raise
         except Exception as exc:  # noqa: BLE001 - last line of defence: no tracebacks at the user
             if os.environ.get("RAGTUNE_DEBUG"):
                 raise
-            err.print(f"[bold red]error:[/] {type(exc).__name__}: {escape(str(exc))} (set RAGTUNE_DEBUG=1 for the traceback)",
-                      markup=True, highlight=False)
+            report_error(type(exc).__name__, f"{type(exc).__name__}: {exc}", default_hint(exc), as_json)
             raise typer.Exit(1) from None
 
     return wrapper
 
 
 class StageProgress:
-    """A rich progress bar on stderr driven by ``(stage, done, total)`` callbacks."""
+    """Progress on stderr driven by ``(stage, done, total)`` callbacks: a rich bar on a terminal; elsewhere (a pipe, a
+    log file) plain lines, only for waits: once ``interval`` seconds pass without a line, the current stage is printed
+    (``decide rag: 10/49, 14 s``), again every ``interval`` seconds while it lasts, and once more when a printed stage
+    ends. Work done within ``interval`` prints nothing."""
 
-    def __init__(self, enabled: bool = True, lines: bool = False) -> None:
-        self.enabled = enabled and err.is_terminal or bool(os.environ.get("RAGTUNE_PROGRESS"))
+    def __init__(self, enabled: bool = True, interval: float = 2.0) -> None:
+        self.enabled = enabled
+        self.live = enabled and err.is_terminal and not os.environ.get("RAGTUNE_PLAIN_PROGRESS")
         self._bar = Progress(TextColumn("{task.description:>8}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                             console=err, transient=True) if self.enabled else None
+                             console=err, transient=True) if self.live else None
         self._tasks: dict[str, TaskID] = {}
-        # no bar (a pipe, a log): plain lines with the rate and time left, for long stages only
-        self._lines = ProgressLines(lambda line: print(line, file=sys.stderr, flush=True)) if enabled and lines else None
+        self._stage_started: dict[str, float] = {}
+        self._interval = interval
+        self._start = self._last = time.monotonic()
+        self._state: tuple[str, int, int] | None = None
+        self._shown: set[str] = set()
+        self._stop = threading.Event()
+        self._ticker: threading.Thread | None = None
 
     def __enter__(self) -> "StageProgress":
         if self._bar:
             self._bar.__enter__()
+        elif self.enabled:
+            self._ticker = threading.Thread(target=self._tick_until_stopped, name="ragtune-progress", daemon=True)
+            self._ticker.start()
         return self
 
     def __exit__(self, *exc) -> None:
         if self._bar:
             self._bar.__exit__(*exc)
+        self._stop.set()
 
     def __call__(self, stage: str, done: int, total: int) -> None:
-        if not self._bar:
-            if self._lines is not None:
-                self._lines(stage, done, total)
+        if not self.enabled:
+            return
+        if self._bar is None:
+            self._stage_started.setdefault(stage, time.monotonic())
+            self._state = (stage, done, total)
+            if done >= total and stage in self._shown:
+                self._write(time.monotonic())
             return
         if stage not in self._tasks:
             self._tasks[stage] = self._bar.add_task(stage, total=total)
         self._bar.update(self._tasks[stage], completed=done, total=total)
+
+    def tick(self, now: float) -> None:
+        """Print the current stage when ``interval`` seconds have passed since the last line (or the start)."""
+        if self._state is not None and now - self._last >= self._interval:
+            self._write(now)
+
+    def _write(self, now: float) -> None:
+        if self._state is None:
+            return
+        stage, done, total = self._state
+        self._last = now
+        self._shown.add(stage)
+        elapsed = now - self._stage_started.get(stage, self._start)
+        sys.stderr.write(ProgressLines.line(stage, done, total, elapsed) + "\n")  # with the rate and the time left
+        sys.stderr.flush()
+
+    def _tick_until_stopped(self) -> None:
+        while not self._stop.wait(min(self._interval, 1.0)):
+            self.tick(time.monotonic())
 
 
 def options(**specs: tuple[Any, Any]) -> list[inspect.Parameter]:

@@ -32,7 +32,7 @@ def parse_duration(text: Optional[str]) -> Optional[float]:
         return None
     match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([smh]?)\s*", text)
     if not match or float(match.group(1)) <= 0:
-        raise InputError(f"--time-budget '{text}': expected a duration such as 90s, 20m or 1h")
+        raise InputError(f"--budget '{text}': expected a duration such as 90s, 20m or 1h")
     return float(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[match.group(2)]
 
 
@@ -148,7 +148,7 @@ PAIR_OPTIONS = options(
 TRAINING_OPTIONS = options(
     epochs=(float, typer.Option(1.0, "--epochs", min=0.01, help="Passes over the pairs.")),
     max_steps=(Optional[int], typer.Option(None, "--max-steps", min=1, help="Stop after N optimiser steps.")),
-    time_budget=(Optional[str], typer.Option(None, "--time-budget", help="Stop and publish after this long (90s, 20m, 1h).")),
+    time_budget=(Optional[str], typer.Option(None, "--budget", "--time-budget", help="Stop and publish after this long (90s, 20m, 1h).")),
     batch_size=(int, typer.Option(32, "--batch-size", min=2, help="Pairs per batch.")),
     max_seq_length=(int, typer.Option(256, "--max-seq-length", min=16, help="Longest training input in tokens.")),
     save_steps=(int, typer.Option(50, "--save-steps", min=1, help="Checkpoint every N steps.")),
@@ -188,7 +188,7 @@ LORA_OPTIONS = options(
     eval_fraction=(float, typer.Option(0.1, "--eval-fraction", min=0, max=0.49, help="Share of the data held out when no --eval-data.")),
     epochs=(float, typer.Option(1.0, "--epochs", min=0.01, help="Passes over the data.")),
     max_steps=(Optional[int], typer.Option(None, "--max-steps", min=1, help="Stop after N optimiser steps.")),
-    time_budget=(Optional[str], typer.Option(None, "--time-budget", help="Stop and publish after this long (90s, 20m, 1h).")),
+    time_budget=(Optional[str], typer.Option(None, "--budget", "--time-budget", help="Stop and publish after this long (90s, 20m, 1h).")),
     learning_rate=(float, typer.Option(2e-4, "--lr", help="Peak learning rate.")),
     rank=(int, typer.Option(16, "--rank", "-r", min=1, help="LoRA rank.")),
     alpha=(float, typer.Option(32, "--alpha", help="LoRA alpha.")),
@@ -239,7 +239,7 @@ MANAGED_OPTIONS = options(
 
 
 @handle_errors
-@with_options(options(data=(Path, typer.Option(..., "--data", help="Training examples (JSONL; see: ragtune data check).")),
+@with_options(options(data=(Path, typer.Option(..., "--examples", "--data", help="Training examples (JSONL; see: ragtune data check).")),
                       system=(Optional[str], typer.Option(None, "--system", help="System prompt for rows without one (text or @file).")),
                       max_length=(int, typer.Option(512, "--max-length", min=16, help="Longest row in tokens."))),
               LORA_OPTIONS, MANAGED_OPTIONS)

@@ -9,6 +9,7 @@ cannot be made, read or matched raises ``ExportError``, and the embedder falls b
 
 from __future__ import annotations
 
+import logging
 import shutil
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -113,6 +114,7 @@ def _make(folder: Path, precision: str, threads: int, load_model: Callable[[], A
     """Make what ``folder`` lacks for ``precision``, one process at a time (every Ray actor of an ingest may ask at
     once; the others wait and use it): the checked encoder of the model made for ``precision``, or None when another
     process made it first."""
+    logging.getLogger(__name__).info(f"preparing the embedder's ONNX model in {folder} (once; about a minute)")
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
         with exclusive_lock(folder.parent / f".{folder.name}.lock"):

@@ -1,4 +1,4 @@
-"""The FastAPI app: ``create_app(workspace, auth=True)``; OpenAPI at /docs and /openapi.json."""
+"""The FastAPI app: ``create_app(workspace, auth=True)``; OpenAPI at /openapi.json, its reference at /docs (offline)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from ragtune import __version__
 from ragtune.api import Workspace, prepare_process
 from ragtune.http import errors
 from ragtune.http.paths import HideServerPaths
-from ragtune.http.routes import ask, documents, indexes, jobs, keys, meta, page, search
+from ragtune.http.routes import ask, documents, indexes, jobs, keys, meta, page, reference, search
 from ragtune.api import JobRunner, JobStore
 
 _FRAMING = 64 * 1024  # multipart headers and boundaries on top of the files themselves
@@ -19,7 +19,7 @@ def create_app(workspace: Workspace | None = None, *, auth: bool = True) -> Fast
     """The HTTP API over ``workspace``; with ``auth=False`` every caller is an admin (loopback development only)."""
     ws = workspace or Workspace()
     prepare_process(ws.config)  # threads, offline hubs, umask: set once for the serving process
-    app = FastAPI(title="ragtune", version=__version__,
+    app = FastAPI(title="ragtune", version=__version__, docs_url=None, redoc_url=None,
                   description="Search and ask your indexes; run evals and the advisor as jobs; manage documents and keys. "
                               "Send `Authorization: Bearer KEY`.")
     app.add_middleware(HideServerPaths, home=ws.config.home)
@@ -37,5 +37,6 @@ def create_app(workspace: Workspace | None = None, *, auth: bool = True) -> Fast
             422: {"model": errors.Problem, "description": "The body does not fit the schema"},
         })
     app.include_router(page.router)
+    reference.install(app)  # /docs from packaged Swagger UI files: the reference works offline
     app.mount("/static", StaticFiles(directory=page.STATIC), name="static")
     return app

@@ -33,7 +33,7 @@ from ragtune.api import JOB_FILES, Job, JobRunner
 
 router = APIRouter(tags=["jobs"])
 
-REPORT_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
+REPORT_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'"  # shown in the page
 _MEDIA = {"html": "text/html; charset=utf-8", "markdown": "text/markdown; charset=utf-8", "json": "application/json"}
 _SUMMARY_METRICS = ("token_f1", "exact_match", "citation_precision", "faithfulness", "format_valid", "abstained",
                     "latency_ms_p50", "cost_per_1k_queries")

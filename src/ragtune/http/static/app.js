@@ -1,9 +1,11 @@
-// The ragtune page: pick an index, ask, read the cited answer; click a marker to see its source chunk;
-// start eval runs, decisions and the advisor as jobs and open their reports.
+// The ragtune page: pick an index and a model, ask, read the cited answer (Markdown, rendered as DOM nodes); each
+// citation shows its document, page and quoted passage, and a marker opens its source chunk; a question can be
+// linked (?index=...&q=...); decisions, eval runs and the advisor run as jobs whose reports open in the page.
 // Document text is always inserted as text (textContent), never as HTML.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
+const params = new URLSearchParams(window.location.search);
 let citations = new Map();
 
 function headers(json) {
@@ -16,6 +18,7 @@ function headers(json) {
 function status(text, isError) {
   $("status").textContent = text || "";
   $("status").className = isError ? "error" : "";
+  $("status").title = "";
 }
 
 async function problem(response) {
@@ -24,6 +27,7 @@ async function problem(response) {
 
 async function loadIndexes() {
   const select = $("index");
+  const wanted = params.get("index") || select.value;
   select.replaceChildren();
   const response = await fetch("/v1/indexes", { headers: headers(false) });
   if (!response.ok) { status(await problem(response), true); return; }
@@ -34,20 +38,46 @@ async function loadIndexes() {
     option.textContent = `${ix.name} (${ix.documents} documents)`;
     select.append(option);
   }
+  if (indexes.some((ix) => ix.name === wanted)) select.value = wanted;
   status(indexes.length ? "" : "No index this key may use.", !indexes.length);
+}
+
+async function loadModels() {
+  const select = $("model");
+  const response = await fetch("/v1/models", { headers: headers(false) });
+  if (!response.ok) return;
+  const doc = await response.json();
+  const wanted = params.get("model") || select.value || doc.default;
+  select.replaceChildren();
+  for (const spec of doc.models) {
+    const option = document.createElement("option");
+    option.value = spec;
+    option.textContent = spec === doc.default ? `${spec} (default)` : spec;
+    select.append(option);
+  }
+  if (doc.models.includes(wanted)) select.value = wanted;
+}
+
+// A document's name for people: its title when it has one, else its id; the page when it has one.
+function sourceLabel(c) {
+  return (c.title || c.doc_id || c.source) + (c.page ? `, page ${c.page}` : "");
 }
 
 function showSource(marker, button) {
   const c = citations.get(marker);
   if (!c) return;
-  document.querySelectorAll("button.marker").forEach((b) => b.setAttribute("aria-pressed", String(b === button)));
+  document.querySelectorAll("button.marker").forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.marker === String(marker))));
   $("source-marker").textContent = `[${marker}]`;
-  $("source-name").textContent = c.source;
+  $("source-name").textContent = c.title || c.source;
   $("source-page").textContent = c.page ? `page ${c.page}` : "";
   $("source-chunk").textContent = c.chunk_id;
   $("source-support").textContent = Number(c.support).toFixed(2);
   $("source-text").textContent = c.text;
-  $("source").hidden = false;
+  const panel = $("source");
+  panel.hidden = false;
+  // The passage opens right under the answer, beside the marker that was clicked.
+  (button && button.closest("#sources") ? button.closest("li") : $("answer")).after(panel);
+  panel.scrollIntoView({ block: "nearest" });
 }
 
 function markerButton(marker) {
@@ -63,27 +93,37 @@ function markerButton(marker) {
 
 function renderAnswer(doc) {
   citations = new Map(doc.citations.map((c) => [c.marker, c]));
-  const out = $("answer");
-  out.replaceChildren();
-  // Split on [n] markers; text pieces become text nodes, markers of real citations become buttons.
-  const parts = doc.answer.split(/\[(\d+)\]/);
-  parts.forEach((part, i) => {
-    if (i % 2 === 0) out.append(document.createTextNode(part));
-    else if (citations.has(Number(part))) out.append(markerButton(Number(part)));
-    else out.append(document.createTextNode(`[${part}]`));
-  });
+  window.renderMarkdown($("answer"), doc.answer, (n) => (citations.has(n) ? markerButton(n) : null));
   const list = $("sources");
   list.replaceChildren();
   for (const c of doc.citations) {
     const item = document.createElement("li");
-    item.append(markerButton(c.marker), document.createTextNode(` ${c.source}${c.page ? ", page " + c.page : ""}`));
+    const where = document.createElement("span");
+    where.className = "where";
+    where.textContent = sourceLabel(c);
+    const quote = document.createElement("q");
+    quote.textContent = (c.quote || c.text).replace(/\*\*|__|`/g, "");  // the passage as read, without Markdown marks
+    item.append(markerButton(c.marker), where, quote);
     list.append(item);
   }
-  status(doc.abstained ? `No answer: ${doc.abstain_reason || "not enough support in the documents"}` : "");
+  if (doc.abstained) {
+    status("No answer: the documents in this index do not cover this question well enough.");
+    $("status").title = doc.abstain_reason || "";
+  } else {
+    status(`${doc.model} · ${Math.round((doc.latency_ms || {}).total || 0)} ms`);
+  }
+}
+
+function setPermalink(index, question) {
+  const url = new URL(window.location.href);
+  url.search = new URLSearchParams({ index, q: question, model: $("model").value || "" }).toString();
+  history.replaceState(null, "", url);
+  $("permalink").href = url.toString();
+  $("permalink").hidden = false;
 }
 
 async function ask(event) {
-  event.preventDefault();
+  if (event) event.preventDefault();
   const index = $("index").value;
   const question = $("question").value.trim();
   if (!index || !question) return;
@@ -92,9 +132,13 @@ async function ask(event) {
   $("source").hidden = true;
   status("Thinking…");
   $("ask").disabled = true;
+  setPermalink(index, question);
+  const body = { question };
+  if ($("model").value) body.model = $("model").value;
+  let streamed = "";
   try {
     const response = await fetch(`/v1/indexes/${encodeURIComponent(index)}/ask/stream`, {
-      method: "POST", headers: headers(true), body: JSON.stringify({ question }),
+      method: "POST", headers: headers(true), body: JSON.stringify(body),
     });
     if (!response.ok) { status(await problem(response), true); return; }
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -114,7 +158,7 @@ async function ask(event) {
         }
         if (!data) continue;
         const payload = JSON.parse(data);
-        if (kind === "delta") $("answer").append(document.createTextNode(payload.text));
+        if (kind === "delta") { streamed += payload.text; window.renderMarkdown($("answer"), streamed, null); }
         else if (kind === "answer") renderAnswer(payload);
         else if (kind === "error") status(payload.detail, true);
       }
@@ -142,7 +186,8 @@ function renderJob(job) {
   state.textContent = job.status;
   const p = job.progress || {};
   const detail = job.status === "running" && p.total ? ` (${p.stage} ${p.done}/${p.total})` : "";
-  item.append(document.createTextNode(`${job.kind} · ${job.created_at} · `), state, document.createTextNode(detail));
+  const when = new Date(job.created_at).toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
+  item.append(document.createTextNode(`${job.kind} · ${when} · `), state, document.createTextNode(detail));
   if (job.status === "succeeded" && job.kind === "decide") {
     item.append(document.createTextNode(` → ${job.summary.recommendation || "no pick"} (measured; rules of thumb: ${job.summary.rules_recommendation})`));
   }
@@ -160,7 +205,22 @@ function renderJob(job) {
     a.textContent = label;
     item.append(a);
   }
+  if (job.links && job.links.html) {
+    const show = document.createElement("button");
+    show.type = "button";
+    show.className = "show-report";
+    show.textContent = "show";
+    show.addEventListener("click", () => showReport(job.links.html));
+    item.append(show);
+  }
   return item;
+}
+
+function showReport(href) {
+  $("report").src = href;
+  $("report-open").href = href;
+  $("report-panel").hidden = false;
+  $("report-panel").scrollIntoView({ block: "start" });
 }
 
 async function refreshJobs() {
@@ -218,7 +278,7 @@ async function runDecide(event) {
   const questions = await readJsonl(file);
   if (!questions) return;
   const body = { questions, candidates: $("decide-candidates").value.trim() || "base,prompt,rag,ft,rag+ft",
-                 budget_s: Number($("decide-budget").value) || 0, queries_per_month: Number($("decide-queries").value) };
+                 budget_s: Math.round(60 * (Number($("decide-budget").value) || 0)), queries_per_month: Number($("decide-queries").value) };
   const examplesFile = $("decide-examples").files[0];
   if (examplesFile) {
     const examples = await readJsonl(examplesFile);
@@ -233,12 +293,21 @@ document.addEventListener("DOMContentLoaded", () => {
   $("key").value = sessionStorage.getItem("ragtune-key") || "";
   $("key").addEventListener("change", () => {
     sessionStorage.setItem("ragtune-key", $("key").value.trim());
-    loadIndexes().then(refreshJobs);
+    start();
   });
+  $("question").value = params.get("q") || "";
+  $("question").addEventListener("keydown", (e) => { if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) ask(e); });
   $("ask-form").addEventListener("submit", ask);
   $("advise-form").addEventListener("submit", advise);
   $("eval-form").addEventListener("submit", runEval);
   $("decide-form").addEventListener("submit", runDecide);
   $("index").addEventListener("change", refreshJobs);
-  loadIndexes().then(refreshJobs);
+  start();
 });
+
+// Load what the key may see; a question given in the address (?q=...&index=...) is asked at once.
+async function start() {
+  await Promise.all([loadIndexes(), loadModels()]);
+  refreshJobs();
+  if (params.get("q") && $("index").value && !$("answer").hasChildNodes()) ask();
+}
