@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from ragtune.documents.base import Document
-from ragtune.documents.metadata import detect
 from ragtune.documents.loaders.text import paragraphs
+from ragtune.documents.metadata import detect
 from ragtune.errors import EncryptedPdfError, InputError
 
 Pages = tuple[list[str], str | None]
