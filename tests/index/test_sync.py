@@ -73,7 +73,8 @@ def test_a_jsonl_row_never_replaces_a_document_of_another_source(workspace, tmp_
     workspace.ingest([str(tmp_path / "one.jsonl")], index="kb")
     report = workspace.ingest([str(tmp_path / "two.jsonl")], index="kb")
     assert (report.added, report.updated) == (1, 0)
-    assert report.skipped[0]["error"] == "document id '1' is already used by a document from another source"
+    assert report.skipped[0]["error"] == "document id '1' is already used by a document from another source (skipped: line 1)"
+    assert report.skipped[0]["source"] == f"{tmp_path / 'two.jsonl'}:1"  # the row, by file and line
     assert workspace.index("kb").search("source", k=1, mode="lexical")[0].text == "first source"
     with pytest.raises(InputError, match="document id '1' is already used"):
         workspace.ingest([str(tmp_path / "two.jsonl")], index="kb", strict=True)
@@ -160,9 +161,16 @@ def test_many_rows_with_one_id_are_one_skipped_entry(workspace, tmp_path):
     (tmp_path / "dup.jsonl").write_text(rows)
     report = workspace.ingest([str(tmp_path / "dup.jsonl")], index="kb")
     assert report.added == 1
-    assert report.skipped == [{"source": f"{tmp_path / 'dup.jsonl'}#same",
+    assert report.skipped == [{"source": f"{tmp_path / 'dup.jsonl'}:2",
                                "error": "document id 'same' is already used by another document in this ingest "
-                                        "(499 documents with this id were skipped)"}]
+                                        "(499 documents with this id were skipped: lines 2, 3, 4, 5, 6, ...)"}]
+
+
+def test_a_repeated_id_names_its_line_once(workspace, tmp_path):
+    (tmp_path / "two.jsonl").write_text('{"_id": "a", "text": "first"}\n{"_id": "b", "text": "b"}\n{"_id": "a", "text": "again"}\n')
+    report = workspace.ingest([str(tmp_path / "two.jsonl")], index="kb")
+    assert report.skipped == [{"source": f"{tmp_path / 'two.jsonl'}:3",
+                               "error": "document id 'a' is already used by another document in this ingest (skipped: line 3)"}]
 
 
 def test_hidden_entries_and_links_to_folders_are_reported_as_skipped(workspace, tmp_path):

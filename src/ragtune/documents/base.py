@@ -38,6 +38,7 @@ class Document:
     blocks: list[Block]
     doc_type: str
     metadata: dict[str, Any] = field(default_factory=dict)
+    line: int | None = None  # the line of the JSONL row it was read from (None: a whole file)
 
     @property
     def content_hash(self) -> str:

@@ -100,12 +100,29 @@ def _sync_files(store: Store, index: str, embedder: Embedder, chunker: Chunker, 
     return report
 
 
+LINES_NAMED = 5
+"""Most JSONL lines a skipped entry for a repeated document id names."""
+
+
+def _repeats(count: int, lines: Sequence[int]) -> str:
+    """`` (3 documents with this id were skipped: lines 4, 9, 12)`` for an id taken ``count`` times (lines: the first
+    few, when rows of a JSONL file)."""
+    where = ""
+    if lines:
+        more = ", ..." if count > len(lines) else ""
+        where = f"{': line' if len(lines) == 1 else ': lines'} {', '.join(map(str, lines))}{more}"
+    if count > 1:
+        return f" ({count:,} documents with this id were skipped{where})"
+    return f" (skipped{where})" if where else ""
+
+
 class _Read(NamedTuple):
     """A loaded document as a sync compares it: the document itself only when it is not the stored one."""
 
     doc_id: str
     source: str
     document: Document | None
+    line: int | None = None  # the JSONL line it came from, for reports
 
 
 class _Sync:
@@ -118,7 +135,7 @@ class _Sync:
         self.kept: set[str] = set()  # stored documents that were not read again but have not vanished either
         self.owners = {d: rec.origin for d, rec in existing.items()}
         self.seen: set[str] = set()
-        self.taken: dict[tuple[str, str], list] = {}  # (id, who holds it) -> [first source skipped, how many]
+        self.taken: dict[tuple[str, str], list] = {}  # (id, who holds it) -> [first source skipped, how many, first lines]
         self.changed: list[tuple[Document, str, int]] = []
 
     def skip(self, source: str, why: str) -> None:
@@ -157,9 +174,10 @@ class _Sync:
             self._compare(docs, file.origin)
             if progress:
                 progress("load", done, len(files))
-        for (doc_id, user), (source, count) in self.taken.items():  # one entry per id, however often it came
-            more = f" ({count} documents with this id were skipped)" if count > 1 else ""
-            self.report.skipped.append({"source": source, "error": f"document id '{doc_id}' is already used by {user}{more}"})
+        for (doc_id, user), (source, count, lines) in self.taken.items():  # one entry per id, however often it came
+            self.report.skipped.append({"source": f"{source.rsplit('#', 1)[0]}:{lines[0]}" if lines else source,
+                                        "error": f"document id '{doc_id}' is already used by {user}"
+                                                 f"{_repeats(count, lines)}"})
 
     def _load(self, file: SourceFile, doc_id: str) -> list[_Read] | None:
         """The documents in ``file``; None when it cannot be read (its stored documents are then kept)."""
@@ -197,7 +215,7 @@ class _Sync:
         """What comparing needs of a loaded document; the document itself only when it differs from the stored one
         (a large corpus re-ingested is mostly unchanged documents, and only their ids are kept)."""
         old = self.existing.get(doc.doc_id)
-        return _Read(doc.doc_id, doc.source, None if old is not None and old.hash == doc.content_hash else doc)
+        return _Read(doc.doc_id, doc.source, None if old is not None and old.hash == doc.content_hash else doc, doc.line)
 
     def _compare(self, docs: list[_Read], origin: str) -> None:
         """Count each document as unchanged, updated or added; keep the changed ones with their next version."""
@@ -207,7 +225,10 @@ class _Sync:
                 user = "another document in this ingest" if doc.doc_id in self.seen else "a document from another source"
                 if self.strict:
                     self.skip(doc.source, f"document id '{doc.doc_id}' is already used by {user}")
-                self.taken.setdefault((doc.doc_id, user), [doc.source, 0])[1] += 1
+                entry = self.taken.setdefault((doc.doc_id, user), [doc.source, 0, []])
+                entry[1] += 1
+                if doc.line is not None and len(entry[2]) < LINES_NAMED:
+                    entry[2].append(doc.line)
                 continue
             self.owners[doc.doc_id] = origin
             self.seen.add(doc.doc_id)

@@ -63,7 +63,9 @@ class JsonlLoader:
             heads = (title,) if title else ()
             parts = [(p, None, heads) for p in paragraphs(text)]
             seen += 1
-            yield Document.from_parts(rid, f"{path}#{rid}", parts, "jsonl", meta)
+            document = Document.from_parts(rid, f"{path}#{rid}", parts, "jsonl", meta)
+            document.line = number
+            yield document
         if seen == 0:
             raise InputError(f"{path}: no usable rows ({skipped} skipped)" if skipped else f"{path}: empty file")
 
