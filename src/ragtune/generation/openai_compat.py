@@ -29,6 +29,20 @@ def parse_openai_spec(rest: str, config: GenerationConfig) -> tuple[str, str | N
     return model.strip(), url
 
 
+
+def openai_client(config: GenerationConfig, base_url: str | None, who: str, needs: str, server_form: str) -> Any:
+    """An ``openai.OpenAI`` client for ``base_url`` (None: the provider's own), with the key from the environment;
+    ``ConfigError`` without the SDK (``needs``: what needs it) and ``MissingKeyError`` naming the variable when no key
+    is set and no server is given (``server_form``: how to give one)."""
+    try:
+        import openai
+    except ImportError as exc:
+        raise ConfigError(f"{needs} need the openai SDK: pip install 'ragtune[generate]'") from exc
+    key = read_secret(config.openai_key_env)
+    if key is None and base_url is None:
+        raise MissingKeyError(f"{who}: set {config.openai_key_env} to your API key, or give a server: {server_form}")
+    return openai.OpenAI(api_key=key or "unused", base_url=base_url, max_retries=config.max_retries, timeout=config.timeout_s)
+
 class OpenAIGenerator(ServerGenerator):
     """Chat completions from an OpenAI-compatible server (see the module docstring)."""
 
@@ -48,18 +62,9 @@ class OpenAIGenerator(ServerGenerator):
 
     def load(self) -> "OpenAIGenerator":
         """Create the client now (checks the key); normally done on first use."""
-        if self._client is not None:
-            return self
-        try:
-            import openai
-        except ImportError as exc:
-            raise ConfigError("'openai:' models need the openai SDK: pip install 'ragtune[generate]'") from exc
-        key = read_secret(self.config.openai_key_env)
-        if key is None and self.base_url is None:
-            raise MissingKeyError(f"{self.spec}: set {self.config.openai_key_env} to your API key, "
-                                  "or give a server: openai:<model>@http://host:port/v1")
-        self._client = openai.OpenAI(api_key=key or "unused", base_url=self.base_url, max_retries=self.config.max_retries,
-                                     timeout=self.config.timeout_s)
+        if self._client is None:
+            self._client = openai_client(self.config, self.base_url, self.spec, "'openai:' models",
+                                         "openai:<model>@http://host:port/v1")
         return self
 
     def generate(self, prompt: Prompt, options: GenerateOptions | None = None, on_text: TextCallback | None = None) -> Generation:

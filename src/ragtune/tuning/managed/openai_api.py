@@ -10,8 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ragtune.config import GenerationConfig, read_secret
-from ragtune.errors import ConfigError, InputError, MissingKeyError, ProviderError
+from ragtune.config import GenerationConfig
+from ragtune.errors import ConfigError, InputError, ProviderError
+from ragtune.generation.openai_compat import openai_client
 from ragtune.tuning.managed.base import JobEvent, JobStatus, ProviderLimits
 
 # OpenAI's fine-tuning guide: at least 10 examples; per-example context of the 4.1 and 4o families (read 2025-06).
@@ -39,17 +40,8 @@ class OpenAIFineTuning:
     def client(self) -> Any:
         """The SDK client (checks the key on first use)."""
         if self._client is None:
-            try:
-                import openai
-            except ImportError as exc:
-                raise ConfigError("managed fine-tuning on 'openai:' needs the openai SDK: "
-                                  "pip install 'ragtune[generate]'") from exc
-            key = read_secret(self.config.openai_key_env)
-            if key is None and self.base_url is None:
-                raise MissingKeyError(f"fine-tuning on {self.where}: set {self.config.openai_key_env} to your API key, "
-                                      "or give a server: --base openai:<model>@http://host:port/v1")
-            self._client = openai.OpenAI(api_key=key or "unused", base_url=self.base_url, max_retries=self.config.max_retries,
-                                         timeout=self.config.timeout_s)
+            self._client = openai_client(self.config, self.base_url, f"fine-tuning on {self.where}",
+                                         "fine-tuning jobs on 'openai:'", "--base openai:<model>@http://host:port/v1")
         return self._client
 
     def rows(self, messages: list[list[dict[str, str]]]) -> list[dict[str, Any]]:
