@@ -43,7 +43,7 @@ from ragtune.index import segments as segments_mod  # noqa: E402
 
 WORDS = [f"w{i}" for i in range(300)]
 ANN = 40  # a low ANN threshold so that indexes of a few dozen chunks carry an IVF partitioning too
-WORKER = ROOT / "bench" / "store_torture_worker.py"
+WORKER = ROOT / "bench" / "_store_torture_worker.py"
 KILL_POINTS = ["create", "prepare", "segment", "manifest_copy", "swap", "collect"]
 DAMAGE = ["truncate", "garbage", "delete"]
 
@@ -70,7 +70,7 @@ def jsonl(path: Path, rows: dict[str, str]) -> Path:
 
 
 class Worker:
-    """A writer process that runs ingests sent on its stdin (``store_torture_worker.py``)."""
+    """A writer process that runs ingests sent on its stdin (``_store_torture_worker.py``)."""
 
     def __init__(self, home: Path, kill: dict | None = None) -> None:
         env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "LANCE_LOG": "error", "RAGTUNE_LOCK_TIMEOUT_S": "120"}
