@@ -13,6 +13,7 @@ import pytest
 from ragtune.api import Workspace
 from ragtune.config import ChunkingConfig, RagtuneConfig, RayConfig
 from ragtune.documents import RecursiveChunker
+from ragtune.documents.chunking import HeaderChunker
 from ragtune.errors import ConfigError, InputError
 from ragtune.index.sync import sync_sources
 
@@ -116,12 +117,17 @@ def test_a_ray_ingest_extends_an_index_at_the_precision_it_records(ray_local, tm
     _same(local, on_ray, "docs")
 
 
+def _chunker() -> HeaderChunker:
+    """The chunker ``Index.ingest`` uses for a new index: its documents' context header on every chunk."""
+    return HeaderChunker(RecursiveChunker(ChunkingConfig()))
+
+
 def _sync(ws: Workspace, tmp_path: Path, factory, chunker=None):
     from ragtune.distributed.ingest import RayIngest
 
     ws.create_index("docs")
     engine = RayIngest(RayConfig(embed_actors=1, embed_batch_size=4), factory, 64)
-    return sync_sources(ws.store, "docs", ws.embedder("fake:64"), chunker or RecursiveChunker(ChunkingConfig()),
+    return sync_sources(ws.store, "docs", ws.embedder("fake:64"), chunker or _chunker(),
                         [str(EXAMPLES)], engine=engine)
 
 
@@ -129,7 +135,7 @@ def test_a_worker_that_dies_is_retried_and_the_result_is_whole(ray_local, tmp_pa
     local = _ws(tmp_path / "local", "local")
     local.ingest([str(EXAMPLES)], "docs")
     on_ray = _ws(tmp_path / "ray", "ray")
-    chunker = DyingChunker(RecursiveChunker(ChunkingConfig()), tmp_path / "chunker-died")
+    chunker = DyingChunker(_chunker(), tmp_path / "chunker-died")
     report = _sync(on_ray, tmp_path, MarkedEmbedderFactory(tmp_path / "embedder-died", die_once), chunker)
     assert (tmp_path / "chunker-died").is_file() and (tmp_path / "embedder-died").is_file()
     assert report.added == 5 and on_ray.store.manifest("docs").generation == 1  # one commit
