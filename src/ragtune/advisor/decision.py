@@ -16,8 +16,8 @@ from typing import Any, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ragtune.advisor.base import (Approach, CostReport, EvalFacts, EvalVerdict, Facts, Recommendation, RuleVerdict, StatedNeeds,
-                                  format_money)
+from ragtune.advisor.base import (Approach, CostReport, EvalFacts, EvalVerdict, Facts, Recommendation, RuleVerdict, StatedNeeds)
+from ragtune.common import format_money
 from ragtune.advisor.costs import CostConfig, CostModel, TrainingMode, cost_inputs, round_volume
 from ragtune.advisor.facts import TokenCounter, eval_facts, example_facts, index_facts, token_counter
 from ragtune.advisor.rules import RuleThresholds, apply_rules, rules_choice
@@ -164,7 +164,7 @@ def eval_verdict(facts: Facts, choice: Approach, thresholds: RuleThresholds) -> 
 
 
 def _money(x: float, currency: str) -> str:
-    return f"{format_money(x)} {currency}"
+    return format_money(x, currency)
 
 
 def _volume(x: float) -> str:

@@ -14,7 +14,8 @@ from typing import Callable, Mapping, Sequence
 
 from jinja2 import Environment, select_autoescape
 
-from ragtune.advisor.base import CostReport, Recommendation, format_money, format_value
+from ragtune.advisor.base import CostReport, Recommendation, format_value
+from ragtune.common import format_money
 from ragtune.errors import InputError, StoreError
 from ragtune.common import write_text_atomic
 

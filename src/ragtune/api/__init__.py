@@ -58,7 +58,8 @@ if TYPE_CHECKING:
     from ragtune.tuning.raft import NoOracleTarget, RaftSettings
     from ragtune.tuning.reranker import RerankerHead, RerankerLoss, RerankerTuneConfig
     from ragtune.advisor import stated_needs
-    from ragtune.advisor.base import format_money, format_value
+    from ragtune.advisor.base import format_value
+    from ragtune.common import format_money
     from ragtune.decide import parse_candidates, parse_duration
     from ragtune.decide.rows import ROWS_FIELDS as DECIDE_ROWS_FIELDS
     from ragtune.decide.costs import money
@@ -92,7 +93,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "EmbeddingTuneConfig": ("ragtune.tuning.embedding", "EmbeddingTuneConfig"),
     "Engine": ("ragtune.config", "Engine"),
     "format_metric_value": ("ragtune.evaluation.report", "format_value"),
-    "format_money": ("ragtune.advisor.base", "format_money"),
+    "format_money": ("ragtune.common", "format_money"),
     "format_value": ("ragtune.advisor.base", "format_value"),
     "GenerateOptions": ("ragtune.generation.base", "GenerateOptions"),
     "Generation": ("ragtune.generation.base", "Generation"),
