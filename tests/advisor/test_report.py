@@ -60,3 +60,22 @@ def test_write_report_checks_the_path(tmp_path, support_facts):
     with pytest.raises(InputError, match="does not exist"):
         write_report(tmp_path / "missing" / "costs.md", costs)
     assert not (tmp_path / "costs.pdf").exists()
+
+
+def test_facts_read_as_words_not_field_names(advice):
+    text = markdown_report(advice.costs, advice)
+    table = text.split("## The five questions", 1)[1].split("\n## ", 1)[0]
+    assert "attribution_required" not in table
+    assert "changed_share" not in table and "monthly_churn" not in table
+    assert "answers must cite sources" in table
+
+
+def test_advice_money_carries_the_currency_sign(advice):
+    text = markdown_report(advice.costs, advice)
+    assert re.search(r"\| rag \| \$[0-9.,]+ \|", text)
+
+
+def test_a_required_attribution_reads_yes():
+    from ragtune.advisor.report import value_words
+
+    assert value_words({"attribution_required": True, "citable_share": 0.5}) == "answers must cite sources yes; answers that can cite a source 50%"
