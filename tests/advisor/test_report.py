@@ -78,4 +78,5 @@ def test_advice_money_carries_the_currency_sign(advice):
 def test_a_required_attribution_reads_yes():
     from ragtune.advisor.report import value_words
 
-    assert value_words({"attribution_required": True, "citable_share": 0.5}) == "answers must cite sources yes; answers that can cite a source 50%"
+    words = value_words({"attribution_required": True, "citable_share": 0.5})
+    assert words == "answers must cite sources yes; answers that can cite a source 50%"
