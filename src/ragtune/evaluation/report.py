@@ -17,7 +17,7 @@ from typing import Any, Sequence
 
 from jinja2 import Environment, select_autoescape
 
-from ragtune.common import write_text_atomic
+from ragtune.common import format_money, write_text_atomic
 from ragtune.errors import InputError, StoreError
 from ragtune.evaluation.base import GROUPS, METRICS, EvalResult, metric_info
 
@@ -41,7 +41,7 @@ def format_value(metric: str, value: float | None) -> str:
     if unit == "tokens":
         return f"{value:,.0f}"
     if unit == "USD":
-        return f"${value:,.4f}" if value < 1 else f"${value:,.2f}"
+        return format_money(value, "USD", " per 1k" if metric == "cost_per_1k_queries" else "")
     return f"{value:.3f}"
 
 
@@ -164,7 +164,10 @@ def _cell(metric: str, agg: dict[str, Any] | None) -> str:
         return "–"
     half = _half_width(agg)
     value = format_value(metric, agg.get("mean"))
-    return value if half is None or half == 0 else f"{value} ± {format_value(metric, half).lstrip('$')}"
+    if half is None or half == 0:
+        return value
+    per = " per 1k" if value.endswith(" per 1k") else ""
+    return f"{value.removesuffix(per)} ± {format_value(metric, half).lstrip('$').removesuffix(per)}{per}"
 
 
 def metric_table(result: EvalResult) -> list[tuple[str, list[str]]]:
@@ -197,7 +200,7 @@ def to_markdown(result: EvalResult) -> str:
     """A Markdown summary: settings, one table of every metric (mean ± 95% half-width) per variant, and the notes."""
     variants = result.variants
     lines = [f"## {_title(result)}", "", " · ".join(f"**{k}** {v}" for k, v in _settings(result)[:8]), "",
-             "| metric | " + " | ".join(variants) + " |", "|---|" + "---:|" * len(variants)]
+             "| metric (mean ± 95% half-width) | " + " | ".join(variants) + " |", "|---|" + "---:|" * len(variants)]
     for label, cells in metric_table(result):
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     if result.notes:
@@ -226,7 +229,7 @@ svg .axis{stroke:#9ca3af;fill:none}svg .grid{stroke:#f3f4f6}svg .ci{stroke:#1118
 {% if scatter %}<h2>Quality against cost</h2>{{ scatter | safe }}{% endif %}
 {% for group, charts in groups %}<h2>{{ group | capitalize }}</h2><div class="charts">{% for c in charts %}{{ c | safe }}{% endfor %}</div>{% endfor %}
 <h2>All metrics</h2>
-<table><tr><th>metric</th>{% for v in variants %}<th>{{ v }}</th>{% endfor %}</tr>
+<table><tr><th>metric (mean ± 95% half-width)</th>{% for v in variants %}<th>{{ v }}</th>{% endfor %}</tr>
 {% for label, cells in table %}<tr><td>{{ label }}</td>{% for c in cells %}<td>{{ c }}</td>{% endfor %}</tr>{% endfor %}</table>
 <small>± is the half-width of a bootstrap 95% interval; ↑ more is better, ↓ less is better.</small>
 {% if notes %}<h2>Notes</h2><ul class="notes">{% for n in notes %}<li>{{ n }}</li>{% endfor %}</ul>{% endif %}
