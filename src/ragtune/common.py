@@ -123,6 +123,8 @@ def format_money(x: float | None, currency: str = "USD", per: str = "") -> str:
     else:
         places = max(2, 1 - math.floor(math.log10(a)))
         digits = f"{a:.{places}f}"
+        whole, fraction = digits.split(".")
+        digits = f"{whole}.{fraction[:2]}{fraction[2:].rstrip('0')}"  # cents stay; zeros past them say nothing
     sign = _CURRENCY_SIGNS.get(currency.upper())
     amount = f"{sign}{digits}" if sign else f"{digits} {currency}"
     return ("-" if x < 0 else "") + amount + per

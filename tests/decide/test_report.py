@@ -30,7 +30,8 @@ def md(decision, tmp_path):
 
 @pytest.mark.parametrize("amount, per, text", [(0.79, "/month", "$0.79/month"), (0.016, " per 1k", "$0.016 per 1k"),
                                                (5.329e-06, "", "$0.0000053"), (12.5, "", "$12.50"), (1234.4, "", "$1,234"),
-                                               (0, "", "$0"), (None, "", "unknown")])
+                                               (0, "", "$0"), (None, "", "unknown"), (0.001, "", "$0.001"),
+                                               (0.1, "", "$0.10")])
 def test_money_has_its_unit_and_two_significant_digits_below_one(amount, per, text):
     assert format_money(amount, "USD", per) == text
 
