@@ -38,6 +38,12 @@ def test_html_is_self_contained_with_a_chart_per_metric(result):
     assert quality_and_cost(result) == ("token_f1", "cost_per_1k_queries")
 
 
+def test_the_quality_against_cost_chart_is_as_wide_as_the_page_with_labelled_axes(result):
+    svg = re.findall(r"<svg.*?</svg>", to_html(result), re.S)[0]
+    assert 'width="100%"' in svg
+    assert "token F1, mean with 95% interval" in svg
+
+
 def test_markdown_table_has_means_and_half_widths(result):
     md = to_markdown(result)
     assert md.startswith("## ragtune eval: qa.jsonl (20 questions)")

@@ -106,7 +106,8 @@ def test_the_eval_form_runs_the_chosen_variants_and_shows_the_report_in_the_page
     checked = "els => els.filter(e => e.checked).map(e => e.value)"
     assert page.eval_on_selector_all("input[name=eval-variant]", checked) == ["base", "rag"]
     questions = tmp_path / "questions.jsonl"
-    questions.write_text('{"id": "q1", "question": "How often must API keys be rotated?", "reference_answer": "Every 90 days."}\n')
+    questions.write_text('{"id": "q1", "question": "How often must API keys be rotated?", '
+                         '"reference_answer": "Every 90 days."}\n')
     page.set_input_files("#eval-file", str(questions))
     page.uncheck("input[name=eval-variant][value=base]")
     page.click("#eval")

@@ -120,8 +120,8 @@ def bar_chart_svg(metric: str, bars: Sequence[tuple[str, float | None, list[floa
 
 
 def scatter_svg(points: Sequence[tuple[str, float | None, float | None, list[float] | None]], x_metric: str, y_metric: str,
-                width: int = 520, height: int = 320) -> str:
-    """Quality (y, with its interval) against cost (x) per variant."""
+                width: int = 960, height: int = 360) -> str:
+    """Quality (y, with its interval) against cost (x) per variant, as wide as the page (``width="100%"``)."""
     left, right, top, bottom = 64, 110, 20, 46
     xs = [p[1] for p in points if p[1] is not None and not math.isnan(p[1])]
     x_max = _axis_max(xs) if xs and max(xs) > 0 else 1.0
@@ -129,7 +129,7 @@ def scatter_svg(points: Sequence[tuple[str, float | None, float | None, list[flo
     y_max = 1.0 if y_share else _axis_max([p[2] for p in points])
     px = lambda v: left + (width - left - right) * v / x_max  # noqa: E731
     py = lambda v: top + (height - top - bottom) * (1 - v / y_max)  # noqa: E731
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" role="img" '
              f'aria-label="quality against cost"><title>{html.escape(metric_info(y_metric).label)} against '
              f'{html.escape(metric_info(x_metric).label)}</title>',
              f'<path d="M{left} {top}V{height - bottom}H{width - right}" class="axis"/>']
@@ -139,11 +139,11 @@ def scatter_svg(points: Sequence[tuple[str, float | None, float | None, list[flo
                      f'class="l">{html.escape(format_value(y_metric, y_tick))}</text>')
         parts.append(f'<line x1="{left}" x2="{width - right}" y1="{py(y_tick):.1f}" y2="{py(y_tick):.1f}" class="grid"/>')
         parts.append(f'<text x="{px(x_tick):.1f}" y="{height - bottom + 16}" text-anchor="middle" class="l">'
-                     f'{html.escape(format_value(x_metric, x_tick))}</text>')
+                     f'{html.escape(format_value(x_metric, x_tick).removesuffix(" per 1k"))}</text>')
     parts.append(f'<text x="{(left + width - right) / 2}" y="{height - 8}" text-anchor="middle" class="t">'
                  f'{html.escape(metric_info(x_metric).label)} (lower is cheaper)</text>')
     parts.append(f'<text x="14" y="{(top + height - bottom) / 2}" text-anchor="middle" class="t" '
-                 f'transform="rotate(-90 14 {(top + height - bottom) / 2})">{html.escape(metric_info(y_metric).label)}</text>')
+                 f'transform="rotate(-90 14 {(top + height - bottom) / 2})">{html.escape(metric_info(y_metric).label)}, mean with 95% interval</text>')
     for variant, xv, yv, ci in points:
         if xv is None or yv is None or math.isnan(xv) or math.isnan(yv):
             continue
