@@ -80,3 +80,10 @@ def test_a_required_attribution_reads_yes():
 
     words = value_words({"attribution_required": True, "citable_share": 0.5})
     assert words == "answers must cite sources yes; answers that can cite a source 50%"
+
+
+def test_the_reasons_say_why_the_cheapest_approach_lost(advice):
+    cheapest = min(advice.costs.variants.values(), key=lambda v: v.cumulative[-1]).approach.value
+    assert cheapest == "prompt" and advice.recommendation.value != "prompt"  # the case this test is about
+    assert any(r.startswith("prompt is the cheapest in the cost table but does not retrieve") for r in advice.reasons)
+    assert "prompt is the cheapest in the cost table" in markdown_report(advice.costs, advice)
