@@ -14,10 +14,14 @@ from ragtune.cli.index_commands import EngineOpt, JsonFlag, RayAddressOpt, engin
 from ragtune.api import Engine
 from ragtune.cli.output import StageProgress, emit_json, err, handle_errors, out, share_written
 from ragtune.api import Decision, parse_duration
-from ragtune.api import money
+from ragtune.api import figure_words, money
 from ragtune.api import PriceTable
 from ragtune.api import load_schema
 from ragtune.api import DECIDE_ROWS_FIELDS
+
+
+def _figure(value: object) -> str:
+    return f"{value:,g}" if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
 
 
 def print_decision(decision: Decision) -> None:
@@ -40,7 +44,8 @@ def print_decision(decision: Decision) -> None:
                       money(c.monthly_usd, cur), money(c.one_off_usd, cur))
     out.print(table)
     for name, c in decision.candidates.items():
-        assumed = [f"{k} = {f['value']}" for k, f in c.cost_figures.items() if f["basis"] in ("assumed", "unknown")]
+        assumed = [f"{figure_words(k)} {_figure(f['value'])}" for k, f in c.cost_figures.items()
+                   if f["basis"] in ("assumed", "unknown")]
         if assumed:
             out.print(f"[dim]{escape(name)} costs assumed: {escape('; '.join(assumed))}[/]", highlight=False, soft_wrap=True)
     for w in decision.verdict.get("warnings", []):
