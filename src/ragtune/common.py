@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as _dt
 import fcntl
 import json
+import math
 import os
 import re
 import tempfile
@@ -101,3 +102,29 @@ def library_versions(*packages: str) -> dict[str, str]:
         except metadata.PackageNotFoundError:
             continue
     return found
+
+
+_CURRENCY_SIGNS = {"USD": "$", "EUR": "€", "GBP": "£"}
+
+
+def format_money(x: float | None, currency: str = "USD", per: str = "") -> str:
+    """An amount for people, with its unit: whole units from 100 (``$1,234``), cents from 1 (``$12.50``), two
+    significant digits below (``$0.79``, ``$0.016``); ``per`` follows it (``/month``, `` per 1k``); ``unknown`` for
+    None or a figure that is not a number."""
+    if x is None or x != x or x in (float("inf"), float("-inf")):
+        return "unknown"
+    a = abs(x)
+    if a == 0:
+        digits = "0"
+    elif a >= 100:
+        digits = f"{a:,.0f}"
+    elif a >= 1:
+        digits = f"{a:,.2f}"
+    else:
+        places = max(2, 1 - math.floor(math.log10(a)))
+        digits = f"{a:.{places}f}"
+        whole, fraction = digits.split(".")
+        digits = f"{whole}.{fraction[:2]}{fraction[2:].rstrip('0')}"  # cents stay; zeros past them say nothing
+    sign = _CURRENCY_SIGNS.get(currency.upper())
+    amount = f"{sign}{digits}" if sign else f"{digits} {currency}"
+    return ("-" if x < 0 else "") + amount + per

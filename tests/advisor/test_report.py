@@ -60,3 +60,30 @@ def test_write_report_checks_the_path(tmp_path, support_facts):
     with pytest.raises(InputError, match="does not exist"):
         write_report(tmp_path / "missing" / "costs.md", costs)
     assert not (tmp_path / "costs.pdf").exists()
+
+
+def test_facts_read_as_words_not_field_names(advice):
+    text = markdown_report(advice.costs, advice)
+    table = text.split("## The five questions", 1)[1].split("\n## ", 1)[0]
+    assert "attribution_required" not in table
+    assert "changed_share" not in table and "monthly_churn" not in table
+    assert "answers must cite sources" in table
+
+
+def test_advice_money_carries_the_currency_sign(advice):
+    text = markdown_report(advice.costs, advice)
+    assert re.search(r"\| rag \| \$[0-9.,]+ \|", text)
+
+
+def test_a_required_attribution_reads_yes():
+    from ragtune.advisor.report import value_words
+
+    words = value_words({"attribution_required": True, "citable_share": 0.5})
+    assert words == "answers must cite sources yes; answers that can cite a source 50%"
+
+
+def test_the_reasons_say_why_the_cheapest_approach_lost(advice):
+    cheapest = min(advice.costs.variants.values(), key=lambda v: v.cumulative[-1]).approach.value
+    assert cheapest == "prompt" and advice.recommendation.value != "prompt"  # the case this test is about
+    assert any(r.startswith("prompt is the cheapest in the cost table but does not retrieve") for r in advice.reasons)
+    assert "prompt is the cheapest in the cost table" in markdown_report(advice.costs, advice)

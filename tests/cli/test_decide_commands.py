@@ -1,6 +1,7 @@
 """``ragtune decide`` from the command line: one JSON document, files written, bad input exit 2."""
 
 import json
+import re
 from pathlib import Path
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -113,7 +114,8 @@ def test_decide_rows_from_the_command_line_and_bad_rows_exit_2(cli, tmp_path):
     assert doc["recommendation"] == "rag" and doc["verdict"]["margin"] == 0.05
     assert doc["candidates"]["base"]["verdict"] == "worse"
     code, out, err = cli("decide", "--rows", rows, "-m", "extractive")
-    assert code == 0 and "verdict" in out and "rag costs assumed: queries_per_month = 10000" in out
+    assert code == 0 and "verdict" in out and "rag costs assumed: queries per month 10,000" in out
+    assert re.search(r"\$[0-9]", out) and "e-0" not in out  # money with its unit, never in scientific notation
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": "q1", "candidate": "rag", "score": 1}\n{"id": "q2", "candidate": "lora", "score": 1}\n')
     code, _, err = cli("decide", "--rows", bad)

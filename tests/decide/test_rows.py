@@ -97,7 +97,7 @@ def test_rows_report_in_markdown_shows_verdicts_and_assumptions(workspace, tmp_p
     rows = rows_of(20, {"rag": lambda i: 0.5, "base": lambda i: 0.4})
     d = workspace.decide_rows(write_rows(tmp_path / "rows.jsonl", rows), model="extractive")
     md = write_decision_report(d, tmp_path / "d.md").read_text()
-    assert "| verdict |" in md and "queries_per_month" in md
+    assert "| verdict |" in md and "queries per month 10,000" in md
     html = write_decision_report(d, tmp_path / "d.html").read_text()
     assert "assumed" in html and "Verdicts against the best" in html
 

@@ -115,6 +115,13 @@ def test_cost_from_the_price_table():
     assert "cost_usd" not in ev.evaluate(Question("q", "?"), rec)
 
 
+def test_a_model_paid_by_machine_time_costs_the_machine_rate_for_its_generating_seconds():
+    table = PriceTable.default()
+    ev = CostEvaluator(table, lambda spec: PricingBasis.machine_seconds)
+    rec = record("x", latency_ms={"total": 3_700_000.0, "generation": 3_600_000.0})  # an hour generating
+    assert ev.evaluate(Question("q", "?"), rec)["cost_usd"] == pytest.approx(table.machine_usd_per_hour)
+
+
 def test_aggregate_adds_percentiles_and_cost_per_thousand():
     rows = [{"id": str(i), "variant": "rag", "latency_ms": float(i), "cost_usd": 0.001, "cached": True} for i in range(1, 101)]
     rows += [{"id": "x", "variant": "base", "token_f1": 0.5}]

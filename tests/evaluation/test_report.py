@@ -38,11 +38,25 @@ def test_html_is_self_contained_with_a_chart_per_metric(result):
     assert quality_and_cost(result) == ("token_f1", "cost_per_1k_queries")
 
 
+def test_the_quality_against_cost_chart_is_as_wide_as_the_page_with_labelled_axes(result):
+    svg = re.findall(r"<svg.*?</svg>", to_html(result), re.S)[0]
+    assert 'width="100%"' in svg
+    assert "token F1, mean with 95% interval" in svg
+
+
 def test_markdown_table_has_means_and_half_widths(result):
     md = to_markdown(result)
     assert md.startswith("## ragtune eval: qa.jsonl (20 questions)")
-    assert "| metric | base | rag |" in md and "| token F1 ↑ | 0.100 | 0.700 ± 0.0" in md
-    assert "| cost per 1,000 queries ↓ | $1.00 | $3.00 |" in md and "- a note & <tag>" in md
+    assert "| metric (mean ± 95% half-width) | base | rag |" in md and "| token F1 ↑ | 0.100 | 0.700 ± 0.0" in md
+    assert "| cost per 1,000 queries ↓ | $1.00 per 1k | $3.00 per 1k |" in md and "- a note & <tag>" in md
+
+
+@pytest.mark.parametrize("metric, value, text", [("cost_per_1k_queries", 0.016, "$0.016 per 1k"),
+                                                  ("cost_usd", 5.3e-06, "$0.0000053"), ("cost_per_1k_queries", 0.0, "$0 per 1k")])
+def test_eval_money_has_units_and_sensible_digits(metric, value, text):
+    from ragtune.evaluation.report import format_value
+
+    assert format_value(metric, value) == text
 
 
 def test_free_runs_plot_latency_and_reports_pick_their_format_by_suffix(result, tmp_path):

@@ -97,6 +97,32 @@ def test_run_advice_and_an_eval_from_the_page_and_open_their_reports(live_server
     report.goto(live_server + eval_item.locator("a.link-html").get_attribute("href"))
     assert "How long are audit log entries kept?" in report.inner_text("body")
 
+
+def test_the_eval_form_runs_the_chosen_variants_and_shows_the_report_in_the_page(live_server, browser, keys, client,
+                                                                                 tmp_path):
+    page = signed_in(browser, live_server, keys["reader"])
+    served_models = client.get("/v1/models", headers={"Authorization": f"Bearer {keys['reader']}"}).json()["models"]
+    assert page.eval_on_selector_all("#eval-model option", "els => els.map(e => e.value)") == served_models
+    checked = "els => els.filter(e => e.checked).map(e => e.value)"
+    assert page.eval_on_selector_all("input[name=eval-variant]", checked) == ["base", "rag"]
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text('{"id": "q1", "question": "How often must API keys be rotated?", '
+                         '"reference_answer": "Every 90 days."}\n')
+    page.set_input_files("#eval-file", str(questions))
+    page.uncheck("input[name=eval-variant][value=base]")
+    page.click("#eval")
+    page.wait_for_selector("#report-panel:not([hidden])", timeout=60000)
+    href = page.locator("#jobs li.succeeded", has_text="eval").locator("a.link-html").get_attribute("href")
+    assert page.get_attribute("#report", "src") == href
+    frame = page.frame_locator("#report")
+    sync_api.expect(frame.locator("body")).to_contain_text("How often must API keys be rotated?")
+    header = frame.locator("table:not(.settings) tr").first.locator("th").all_inner_texts()
+    assert header[1:] == ["rag"]  # only the chosen variant answered
+    keep_screenshot(page, "page-eval", tmp_path, "#report-panel")
+    page.uncheck("input[name=eval-variant][value=rag]")
+    page.click("#eval")
+    sync_api.expect(page.locator("#jobs-status")).to_contain_text("choose at least one variant")
+
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": "q1", "question": "ok?"}\nnot json\n')
     page.set_input_files("#eval-file", str(bad))

@@ -248,11 +248,6 @@ class Recommendation(_Model):
         return self.model_dump(mode="json")
 
 
-def format_money(x: float) -> str:
-    """An amount: cents below 100, whole units above."""
-    return f"{x:,.2f}" if abs(x) < 100 else f"{x:,.0f}"
-
-
 def format_value(value: object) -> str:
     """A fact or threshold for a table cell: dicts as k=v pairs, numbers with separators."""
     if isinstance(value, dict):

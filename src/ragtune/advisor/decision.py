@@ -16,8 +16,8 @@ from typing import Any, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ragtune.advisor.base import (Approach, CostReport, EvalFacts, EvalVerdict, Facts, Recommendation, RuleVerdict, StatedNeeds,
-                                  format_money)
+from ragtune.advisor.base import (Approach, CostReport, EvalFacts, EvalVerdict, Facts, Recommendation, RuleVerdict, StatedNeeds)
+from ragtune.common import format_money
 from ragtune.advisor.costs import CostConfig, CostModel, TrainingMode, cost_inputs, round_volume
 from ragtune.advisor.facts import TokenCounter, eval_facts, example_facts, index_facts, token_counter
 from ragtune.advisor.rules import RuleThresholds, apply_rules, rules_choice
@@ -164,7 +164,7 @@ def eval_verdict(facts: Facts, choice: Approach, thresholds: RuleThresholds) -> 
 
 
 def _money(x: float, currency: str) -> str:
-    return f"{format_money(x)} {currency}"
+    return format_money(x, currency)
 
 
 def _volume(x: float) -> str:
@@ -222,6 +222,17 @@ def next_command(choice: Approach, facts: Facts, model: str | None) -> str:
     return f'ragtune ask "QUESTION" -m {spec}'
 
 
+def _why_not_cheapest(choice: Approach, verdicts: list[RuleVerdict], costs: CostReport, eligible: list[Any]) -> list[str]:
+    """Why the cheapest approach of the cost table lost: it does not retrieve, and the rules found answers that need to."""
+    cheapest = min(costs.variants.values(), key=lambda v: v.cumulative[-1])
+    if cheapest.approach == choice or cheapest in eligible:
+        return []
+    rules = [v.question for v in verdicts if v.fired and v.favours is not None and v.favours.uses_retrieval]
+    because = f" ({'; '.join(rules)})" if rules else ""
+    return [f"{cheapest.approach.value} is the cheapest in the cost table but does not retrieve, and the rules found "
+            f"that answers here need retrieval{because}"]
+
+
 def decide(facts: Facts, config: AdvisorConfig, model: str | None = None) -> Recommendation:
     """The recommendation from measured facts (see the module docstring for the order of evidence)."""
     verdicts = apply_rules(facts, config.rules)
@@ -265,6 +276,7 @@ def decide(facts: Facts, config: AdvisorConfig, model: str | None = None) -> Rec
         if cheap.approach != choice:
             line += f"; {cheap.approach.value} would cost {_money(cheap.cumulative[-1], cur)} over the same {costs.months} months"
         reasons.append(line)
+        reasons.extend(_why_not_cheapest(choice, verdicts, costs, eligible))
     if facts.stated.content_may_leave is False and choice.uses_tuning:
         warnings.append("content may not leave: tune on your own GPUs, not a managed fine-tuning service")
     return Recommendation(recommendation=choice, reasons=reasons, rules_recommendation=by_rules, rules=verdicts, eval=verdict,

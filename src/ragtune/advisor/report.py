@@ -14,7 +14,8 @@ from typing import Callable, Mapping, Sequence
 
 from jinja2 import Environment, select_autoescape
 
-from ragtune.advisor.base import CostReport, Recommendation, format_money, format_value
+from ragtune.advisor.base import CostReport, Recommendation, format_value
+from ragtune.common import format_money
 from ragtune.errors import InputError, StoreError
 from ragtune.common import write_text_atomic
 
@@ -149,10 +150,31 @@ def _months(x: float) -> str:
     return "at once" if x < 0.1 else f"in {x:.1f} months"
 
 
+_FACT_WORDS = {"changed_share": "documents changed", "monthly_churn": "corpus changed per month",
+               "attribution_required": "answers must cite sources", "citable_share": "answers that can cite a source",
+               "queries_per_month": "queries per month", "months": "months"}
+
+
+def fact_words(fact: str) -> str:
+    """A fact's name, or a comma-separated list of them, in words (``changed_share`` reads ``documents changed``)."""
+    return ", ".join(_FACT_WORDS.get(p.strip(), p.strip().replace("_", " ")) for p in fact.split(",") if p.strip())
+
+
+def value_words(value: object, fact: str = "") -> str:
+    """A fact's value in words: yes/no, shares as percentages, several facts as ``name value`` pairs."""
+    if isinstance(value, dict):
+        return "; ".join(f"{fact_words(k)} {value_words(v, k)}" for k, v in value.items())
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (int, float)) and ("share" in fact or "churn" in fact):
+        return f"{value:.0%}"
+    return format_value(value)
+
+
 def _environment(autoescape: bool) -> Environment:
     env = Environment(autoescape=select_autoescape(default=autoescape, default_for_string=autoescape),
                       trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(money=format_money, num=_num, fmt=format_value, months=_months)
+    env.filters.update(money=format_money, num=_num, fmt=value_words, words=fact_words, months=_months)
     return env
 
 _MARKDOWN = _environment(autoescape=False).from_string("""\
@@ -183,7 +205,7 @@ _MARKDOWN = _environment(autoescape=False).from_string("""\
 | rule | fact | value | threshold | verdict |
 | --- | --- | --- | --- | --- |
 {% for v in rec.rules %}
-| {{ v.question }} | {{ v.fact }} | {{ v.value | fmt }} | {{ v.threshold | fmt }} | {{ "withheld" if v.withheld else (v.favours.value if v.fired and v.favours else "—") }}: {{ v.explanation }} |
+| {{ v.question }} | {{ v.fact | words }} | {{ v.value | fmt(v.fact) }} | {{ v.threshold | fmt(v.fact) }} | {{ "withheld" if v.withheld else (v.favours.value if v.fired and v.favours else "—") }}: {{ v.explanation }} |
 {% endfor %}
 {% if rec.eval %}
 
@@ -211,7 +233,7 @@ _MARKDOWN = _environment(autoescape=False).from_string("""\
 | approach | one-off | fixed / month | per 1k queries | monthly | total over {{ costs.months }} months |
 | --- | --- | --- | --- | --- | --- |
 {% for name, v in costs.variants.items() %}
-| {{ name }} | {{ v.one_off | money }} | {{ v.monthly_fixed | money }} | {{ (v.per_query * 1000) | money }} | {{ v.monthly | money }} | {{ v.cumulative[-1] | money }} |
+| {{ name }} | {{ v.one_off | money(costs.currency) }} | {{ v.monthly_fixed | money(costs.currency) }} | {{ (v.per_query * 1000) | money(costs.currency) }} | {{ v.monthly | money(costs.currency) }} | {{ v.cumulative[-1] | money(costs.currency) }} |
 {% endfor %}
 
 ### Break-even
@@ -226,7 +248,7 @@ _MARKDOWN = _environment(autoescape=False).from_string("""\
 | input | × | value |{% for name in costs.variants %} {{ name }} |{% endfor %} cheapest |
 | --- | --- | --- |{% for name in costs.variants %} --- |{% endfor %} --- |
 {% for s in costs.sensitivity %}
-| {{ s.parameter }} | {{ s.factor }} | {{ s.value | num }} |{% for name in costs.variants %} {{ s.total[name] | money }} |{% endfor %} {{ s.cheapest.value }} |
+| {{ s.parameter }} | {{ s.factor }} | {{ s.value | num }} |{% for name in costs.variants %} {{ s.total[name] | money(costs.currency) }} |{% endfor %} {{ s.cheapest.value }} |
 {% endfor %}
 
 ### Assumptions
@@ -234,7 +256,7 @@ _MARKDOWN = _environment(autoescape=False).from_string("""\
 - {{ a }}
 {% endfor %}
 {% for name, src in costs.inputs.sources.items() %}
-- {{ name }} = {{ costs.inputs[name] | fmt if name in costs.inputs else "" }} ({{ src }})
+- {{ name | words }}{% if name in costs.inputs %}: {{ costs.inputs[name] | fmt(name) }}{% endif %} ({{ src }})
 {% endfor %}
 """)
 
@@ -257,8 +279,8 @@ figure{margin:1em 0}
 {% if rec.warnings %}<ul>{% for w in rec.warnings %}<li class="warn">{{ w }}</li>{% endfor %}</ul>{% endif %}
 <h2>The five questions</h2>
 <table><tr><th>question</th><th>fact</th><th>value</th><th>threshold</th><th>verdict</th></tr>
-{% for v in rec.rules %}<tr class="{{ 'withheld' if v.withheld else ('fired' if v.fired else '') }}"><td>{{ v.question }}</td><td>{{ v.fact }}</td>
-<td>{{ v.value | fmt }}</td><td>{{ v.threshold | fmt }}</td><td>{{ v.explanation }}</td></tr>{% endfor %}
+{% for v in rec.rules %}<tr class="{{ 'withheld' if v.withheld else ('fired' if v.fired else '') }}"><td>{{ v.question }}</td><td>{{ v.fact | words }}</td>
+<td>{{ v.value | fmt(v.fact) }}</td><td>{{ v.threshold | fmt(v.fact) }}</td><td>{{ v.explanation }}</td></tr>{% endfor %}
 </table>
 {% if rec.eval %}<h2>Eval: {{ rec.eval.metric }}</h2>
 <table><tr><th>variant</th><th>{{ rec.eval.metric }}</th><th>±95%</th></tr>
@@ -271,8 +293,8 @@ figure{margin:1em 0}
 <h2>Costs</h2>
 <p>{{ costs.currency }}, prices as of {{ costs.prices_as_of }}, {{ costs.queries_per_month | num }} queries/month over {{ costs.months }} months.</p>
 <table><tr><th>approach</th><th>one-off</th><th>fixed / month</th><th>per 1k queries</th><th>monthly</th><th>total over {{ costs.months }} months</th></tr>
-{% for name, v in costs.variants.items() %}<tr><td>{{ name }}</td><td class="n">{{ v.one_off | money }}</td><td class="n">{{ v.monthly_fixed | money }}</td>
-<td class="n">{{ (v.per_query * 1000) | money }}</td><td class="n">{{ v.monthly | money }}</td><td class="n">{{ v.cumulative[-1] | money }}</td></tr>{% endfor %}
+{% for name, v in costs.variants.items() %}<tr><td>{{ name }}</td><td class="n">{{ v.one_off | money(costs.currency) }}</td><td class="n">{{ v.monthly_fixed | money(costs.currency) }}</td>
+<td class="n">{{ (v.per_query * 1000) | money(costs.currency) }}</td><td class="n">{{ v.monthly | money(costs.currency) }}</td><td class="n">{{ v.cumulative[-1] | money(costs.currency) }}</td></tr>{% endfor %}
 </table>
 {% for svg in charts %}<figure>{{ svg | safe }}</figure>{% endfor %}
 <h3>Break-even</h3>
@@ -281,11 +303,11 @@ figure{margin:1em 0}
 <h3>Sensitivity (total over {{ costs.months }} months)</h3>
 <table><tr><th>input</th><th>×</th><th>value</th>{% for name in costs.variants %}<th>{{ name }}</th>{% endfor %}<th>cheapest</th></tr>
 {% for s in costs.sensitivity %}<tr><td>{{ s.parameter }}</td><td class="n">{{ s.factor }}</td><td class="n">{{ s.value | num }}</td>
-{% for name in costs.variants %}<td class="n">{{ s.total[name] | money }}</td>{% endfor %}<td>{{ s.cheapest.value }}</td></tr>{% endfor %}
+{% for name in costs.variants %}<td class="n">{{ s.total[name] | money(costs.currency) }}</td>{% endfor %}<td>{{ s.cheapest.value }}</td></tr>{% endfor %}
 </table>
 <h3>Assumptions</h3>
 <ul>{% for a in costs.assumptions %}<li>{{ a }}</li>{% endfor %}
-{% for name, src in costs.inputs.sources.items() %}<li>{{ name }}{% if name in costs.inputs %} = {{ costs.inputs[name] | fmt }}{% endif %} ({{ src }})</li>{% endfor %}</ul>
+{% for name, src in costs.inputs.sources.items() %}<li>{{ name | words }}{% if name in costs.inputs %}: {{ costs.inputs[name] | fmt(name) }}{% endif %} ({{ src }})</li>{% endfor %}</ul>
 </body></html>
 """)
 

@@ -58,10 +58,12 @@ if TYPE_CHECKING:
     from ragtune.tuning.raft import NoOracleTarget, RaftSettings
     from ragtune.tuning.reranker import RerankerHead, RerankerLoss, RerankerTuneConfig
     from ragtune.advisor import stated_needs
-    from ragtune.advisor.base import format_money, format_value
+    from ragtune.advisor.base import format_value
+    from ragtune.common import format_money
     from ragtune.decide import parse_candidates, parse_duration
     from ragtune.decide.rows import ROWS_FIELDS as DECIDE_ROWS_FIELDS
     from ragtune.decide.costs import money
+    from ragtune.decide.report import figure_words
     from ragtune.serving import ALL_INDEXES
     from ragtune.serving.jobs import JOB_FILES, Job, JobRunner, JobStore
 
@@ -76,7 +78,8 @@ __all__ = ["ALL_INDEXES", "AdvisorConfig", "Answer", "ApiKey", "Citation", "Date
            "UpdatesConfig", "Workspace", "batch_queue_of", "check_examples", "check_index_name", "compare_runs",
            "format_metric_value",
            "format_money", "format_value", "index_summary", "is_managed", "load_advisor_config", "load_beir", "load_questions",
-           "load_schema", "metric_info", "metric_table", "money", "parse_candidates", "prepare_process", "parse_duration",
+           "load_schema", "metric_info", "metric_table", "money", "figure_words", "parse_candidates", "prepare_process",
+           "parse_duration",
            "questions_from_rows", "read_qrels", "read_results", "split_examples", "stated_needs", "stream_generation",
            "validated", "validation_message", "write_advice_report", "write_decision_report", "write_eval_report",
            "write_text", "write_updates"]
@@ -92,7 +95,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "EmbeddingTuneConfig": ("ragtune.tuning.embedding", "EmbeddingTuneConfig"),
     "Engine": ("ragtune.config", "Engine"),
     "format_metric_value": ("ragtune.evaluation.report", "format_value"),
-    "format_money": ("ragtune.advisor.base", "format_money"),
+    "format_money": ("ragtune.common", "format_money"),
     "format_value": ("ragtune.advisor.base", "format_value"),
     "GenerateOptions": ("ragtune.generation.base", "GenerateOptions"),
     "Generation": ("ragtune.generation.base", "Generation"),
@@ -115,6 +118,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "metric_info": ("ragtune.evaluation.base", "metric_info"),
     "metric_table": ("ragtune.evaluation.report", "metric_table"),
     "money": ("ragtune.decide.costs", "money"),
+    "figure_words": ("ragtune.decide.report", "figure_words"),
     "NoOracleTarget": ("ragtune.tuning.raft", "NoOracleTarget"),
     "PairsConfig": ("ragtune.tuning.pairs", "PairsConfig"),
     "parse_candidates": ("ragtune.decide", "parse_candidates"),

@@ -14,10 +14,14 @@ from ragtune.cli.index_commands import EngineOpt, JsonFlag, RayAddressOpt, engin
 from ragtune.api import Engine
 from ragtune.cli.output import StageProgress, emit_json, err, handle_errors, out, share_written
 from ragtune.api import Decision, parse_duration
-from ragtune.api import money
+from ragtune.api import figure_words, money
 from ragtune.api import PriceTable
 from ragtune.api import load_schema
 from ragtune.api import DECIDE_ROWS_FIELDS
+
+
+def _figure(value: object) -> str:
+    return f"{value:,g}" if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
 
 
 def print_decision(decision: Decision) -> None:
@@ -25,9 +29,9 @@ def print_decision(decision: Decision) -> None:
     cur = decision.config["prices"]["currency"]
     table = Table(title=f"decide: {decision.primary_metric} on {decision.split.get('test')} held-out questions "
                         f"({cur}, prices as of {decision.config['prices']['as_of']})")
-    for col in ("candidate", "score [95% CI]", "verdict", "vs best [CI]", "p50 ms", "per 1k", "monthly", "one-off"):
+    for col in ("candidate", "mean [95% CI]", "verdict", "vs best [CI]", "p50 ms", "per 1k", "monthly", "one-off"):
         table.add_column(col, justify="left" if col in ("candidate", "verdict") else "right", overflow="fold",
-                         no_wrap=col in ("candidate", "score [95% CI]"))  # an interval stays on one line; no figure is cut
+                         no_wrap=col in ("candidate", "mean [95% CI]", "per 1k", "monthly", "one-off"))  # an interval stays on one line; no figure is cut
     for name, c in decision.candidates.items():
         if not c.measured:
             continue
@@ -36,11 +40,12 @@ def print_decision(decision: Decision) -> None:
         diff = "—" if not vs.get("ci95") else f"{vs['delta']:+.3f} [{vs['ci95'][0]:+.2f}, {vs['ci95'][1]:+.2f}]"
         score = "—" if c.score is None else f"{c.score:.3f} [{c.ci95[0]:.2f}, {c.ci95[1]:.2f}]"
         verdict = (c.verdict or "—") + (" (best)" if name == decision.best else "")
-        table.add_row(name + mark, score, verdict, diff, f"{c.latency_ms_p50:,.0f}", money(c.cost_per_1k_queries),
-                      money(c.monthly_usd), money(c.one_off_usd))
+        table.add_row(name + mark, score, verdict, diff, f"{c.latency_ms_p50:,.0f}", money(c.cost_per_1k_queries, cur),
+                      money(c.monthly_usd, cur), money(c.one_off_usd, cur))
     out.print(table)
     for name, c in decision.candidates.items():
-        assumed = [f"{k} = {f['value']}" for k, f in c.cost_figures.items() if f["basis"] in ("assumed", "unknown")]
+        assumed = [f"{figure_words(k)} {_figure(f['value'])}" for k, f in c.cost_figures.items()
+                   if f["basis"] in ("assumed", "unknown")]
         if assumed:
             out.print(f"[dim]{escape(name)} costs assumed: {escape('; '.join(assumed))}[/]", highlight=False, soft_wrap=True)
     for w in decision.verdict.get("warnings", []):

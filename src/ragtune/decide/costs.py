@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+from ragtune.common import format_money
 from ragtune.decide.config import Candidate, DecideConfig
 from ragtune.evaluation.stats import mean_ci95, percentile
 from ragtune.generation.base import PricingBasis
@@ -57,11 +58,9 @@ class CandidateCost:
         return None if self.per_query_usd is None else self.per_query_usd * 1000
 
 
-def money(x: float | None) -> str:
-    """An amount with cents, or four significant digits below one unit (a query costs fractions of a cent); ``unknown``."""
-    if x is None:
-        return "unknown"
-    return f"{x:,.2f}" if abs(x) >= 1 or x == 0 else f"{x:.4g}"
+def money(x: float | None, currency: str = "USD", per: str = "") -> str:
+    """An amount with its unit and sensible digits (see ``ragtune.common.format_money``); ``unknown`` for None."""
+    return format_money(x, currency, per)
 
 
 def _figure(figures: dict[str, dict[str, Any]], assumed: list[str], name: str, value: Any, basis: str, source: str) -> None:

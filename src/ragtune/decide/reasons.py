@@ -66,8 +66,9 @@ def decision_reasons(cfg: DecideConfig, metric: PrimaryMetric, selection: Select
                        "provisionally")
     else:
         p = costs[pick]
+        cur = cfg.prices.currency
         reasons.append(f"cheapest of those as good at {cfg.queries_per_month:,.0f} queries/month over {cfg.months} months: "
-                       f"{pick} ({money(p.monthly_usd)} {cfg.prices.currency}/month, {money(p.one_off_usd)} one-off; {p.basis})")
+                       f"{pick} ({money(p.monthly_usd, cur, '/month')}, {money(p.one_off_usd, cur)} one-off; {p.basis})")
     if selection.unknown_cost:
         reasons.append("could not compare money with " + ", ".join(selection.unknown_cost)
                        + ": no price for the model (give --prices)")

@@ -4,7 +4,8 @@ A model's price is per million input and output tokens, plus, for models that ru
 optional hourly rate for the machine (charged for the seconds spent generating). Specs are matched exactly,
 then by the longest key that the spec starts with (``anthropic:claude-sonnet-4-5-20250929`` takes the price
 of ``anthropic:claude-sonnet-4-5``). How a model is paid for is what its generator declares (``pricing``): a
-model paid by machine time (``extractive``, ``local``, ``gguf``, ``tuned`` ...) costs nothing per token; a
+model paid by machine time (``extractive``, ``local``, ``gguf``, ``tuned`` ...) that the table does not list costs
+nothing per token and the machine rate (``machine_usd_per_hour``) for its generating seconds, as ``decide`` prices it; a
 model billed per token that the table does not know has no price (``None``), and reports say so.
 
     >>> table = PriceTable.default()
@@ -108,13 +109,13 @@ class PriceTable(BaseModel):
 
     def price_for(self, spec: str, basis: PricingBasis) -> ModelPrice | None:
         """The price of ``spec`` (paid as ``basis`` says): exact key, else the longest key it starts with, else free per
-        token for a model paid by machine time, else None."""
+        token at the machine rate for a model paid by machine time, else None."""
         if spec in self.prices:
             return self.prices[spec]
         matches = [key for key in self.prices if spec.startswith(key)]
         if matches:
             return self.prices[max(matches, key=len)]
-        return ModelPrice() if basis is PricingBasis.machine_seconds else None
+        return ModelPrice(per_hour=self.machine_usd_per_hour) if basis is PricingBasis.machine_seconds else None
 
     def charges_tokens(self, spec: str, basis: PricingBasis) -> bool:
         """Whether ``spec`` is billed per token at a known price, rather than by the machine time it runs on."""

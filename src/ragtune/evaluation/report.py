@@ -17,7 +17,7 @@ from typing import Any, Sequence
 
 from jinja2 import Environment, select_autoescape
 
-from ragtune.common import write_text_atomic
+from ragtune.common import format_money, write_text_atomic
 from ragtune.errors import InputError, StoreError
 from ragtune.evaluation.base import GROUPS, METRICS, EvalResult, metric_info
 
@@ -41,7 +41,7 @@ def format_value(metric: str, value: float | None) -> str:
     if unit == "tokens":
         return f"{value:,.0f}"
     if unit == "USD":
-        return f"${value:,.4f}" if value < 1 else f"${value:,.2f}"
+        return format_money(value, "USD", " per 1k" if metric == "cost_per_1k_queries" else "")
     return f"{value:.3f}"
 
 
@@ -120,8 +120,8 @@ def bar_chart_svg(metric: str, bars: Sequence[tuple[str, float | None, list[floa
 
 
 def scatter_svg(points: Sequence[tuple[str, float | None, float | None, list[float] | None]], x_metric: str, y_metric: str,
-                width: int = 520, height: int = 320) -> str:
-    """Quality (y, with its interval) against cost (x) per variant."""
+                width: int = 960, height: int = 360) -> str:
+    """Quality (y, with its interval) against cost (x) per variant, as wide as the page (``width="100%"``)."""
     left, right, top, bottom = 64, 110, 20, 46
     xs = [p[1] for p in points if p[1] is not None and not math.isnan(p[1])]
     x_max = _axis_max(xs) if xs and max(xs) > 0 else 1.0
@@ -129,7 +129,7 @@ def scatter_svg(points: Sequence[tuple[str, float | None, float | None, list[flo
     y_max = 1.0 if y_share else _axis_max([p[2] for p in points])
     px = lambda v: left + (width - left - right) * v / x_max  # noqa: E731
     py = lambda v: top + (height - top - bottom) * (1 - v / y_max)  # noqa: E731
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" role="img" '
              f'aria-label="quality against cost"><title>{html.escape(metric_info(y_metric).label)} against '
              f'{html.escape(metric_info(x_metric).label)}</title>',
              f'<path d="M{left} {top}V{height - bottom}H{width - right}" class="axis"/>']
@@ -139,11 +139,11 @@ def scatter_svg(points: Sequence[tuple[str, float | None, float | None, list[flo
                      f'class="l">{html.escape(format_value(y_metric, y_tick))}</text>')
         parts.append(f'<line x1="{left}" x2="{width - right}" y1="{py(y_tick):.1f}" y2="{py(y_tick):.1f}" class="grid"/>')
         parts.append(f'<text x="{px(x_tick):.1f}" y="{height - bottom + 16}" text-anchor="middle" class="l">'
-                     f'{html.escape(format_value(x_metric, x_tick))}</text>')
+                     f'{html.escape(format_value(x_metric, x_tick).removesuffix(" per 1k"))}</text>')
     parts.append(f'<text x="{(left + width - right) / 2}" y="{height - 8}" text-anchor="middle" class="t">'
                  f'{html.escape(metric_info(x_metric).label)} (lower is cheaper)</text>')
     parts.append(f'<text x="14" y="{(top + height - bottom) / 2}" text-anchor="middle" class="t" '
-                 f'transform="rotate(-90 14 {(top + height - bottom) / 2})">{html.escape(metric_info(y_metric).label)}</text>')
+                 f'transform="rotate(-90 14 {(top + height - bottom) / 2})">{html.escape(metric_info(y_metric).label)}, mean with 95% interval</text>')
     for variant, xv, yv, ci in points:
         if xv is None or yv is None or math.isnan(xv) or math.isnan(yv):
             continue
@@ -164,7 +164,10 @@ def _cell(metric: str, agg: dict[str, Any] | None) -> str:
         return "–"
     half = _half_width(agg)
     value = format_value(metric, agg.get("mean"))
-    return value if half is None or half == 0 else f"{value} ± {format_value(metric, half).lstrip('$')}"
+    if half is None or half == 0:
+        return value
+    per = " per 1k" if value.endswith(" per 1k") else ""
+    return f"{value.removesuffix(per)} ± {format_value(metric, half).lstrip('$').removesuffix(per)}{per}"
 
 
 def metric_table(result: EvalResult) -> list[tuple[str, list[str]]]:
@@ -197,7 +200,7 @@ def to_markdown(result: EvalResult) -> str:
     """A Markdown summary: settings, one table of every metric (mean ± 95% half-width) per variant, and the notes."""
     variants = result.variants
     lines = [f"## {_title(result)}", "", " · ".join(f"**{k}** {v}" for k, v in _settings(result)[:8]), "",
-             "| metric | " + " | ".join(variants) + " |", "|---|" + "---:|" * len(variants)]
+             "| metric (mean ± 95% half-width) | " + " | ".join(variants) + " |", "|---|" + "---:|" * len(variants)]
     for label, cells in metric_table(result):
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     if result.notes:
@@ -226,7 +229,7 @@ svg .axis{stroke:#9ca3af;fill:none}svg .grid{stroke:#f3f4f6}svg .ci{stroke:#1118
 {% if scatter %}<h2>Quality against cost</h2>{{ scatter | safe }}{% endif %}
 {% for group, charts in groups %}<h2>{{ group | capitalize }}</h2><div class="charts">{% for c in charts %}{{ c | safe }}{% endfor %}</div>{% endfor %}
 <h2>All metrics</h2>
-<table><tr><th>metric</th>{% for v in variants %}<th>{{ v }}</th>{% endfor %}</tr>
+<table><tr><th>metric (mean ± 95% half-width)</th>{% for v in variants %}<th>{{ v }}</th>{% endfor %}</tr>
 {% for label, cells in table %}<tr><td>{{ label }}</td>{% for c in cells %}<td>{{ c }}</td>{% endfor %}</tr>{% endfor %}</table>
 <small>± is the half-width of a bootstrap 95% interval; ↑ more is better, ↓ less is better.</small>
 {% if notes %}<h2>Notes</h2><ul class="notes">{% for n in notes %}<li>{{ n }}</li>{% endfor %}</ul>{% endif %}

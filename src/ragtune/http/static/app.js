@@ -56,6 +56,9 @@ async function loadModels() {
     select.append(option);
   }
   if (doc.models.includes(wanted)) select.value = wanted;
+  const evalModel = $("eval-model");
+  evalModel.replaceChildren(...[...select.options].map((o) => o.cloneNode(true)));
+  if (doc.models.includes(doc.default)) evalModel.value = doc.default;
 }
 
 // A document's name for people: its title when it has one, else its id; the page when it has one.
@@ -171,6 +174,7 @@ async function ask(event) {
 }
 
 let jobsTimer = null;
+const awaited = new Set();  // jobs started from this page: their report is shown here when they succeed
 
 function jobsStatus(text, isError) {
   $("jobs-status").textContent = text || "";
@@ -231,6 +235,11 @@ async function refreshJobs() {
   if (!response.ok) { jobsStatus(await problem(response), true); return; }
   const jobs = await response.json();
   $("jobs").replaceChildren(...jobs.map(renderJob));
+  for (const job of jobs) {
+    if (!awaited.has(job.id) || job.status === "queued" || job.status === "running") continue;
+    awaited.delete(job.id);
+    if (job.status === "succeeded" && job.links && job.links.html) showReport(job.links.html);
+  }
   if (jobs.some((j) => j.status === "queued" || j.status === "running")) jobsTimer = setTimeout(refreshJobs, 1000);
 }
 
@@ -241,7 +250,9 @@ async function startJob(kind, body) {
     method: "POST", headers: headers(true), body: JSON.stringify(body),
   });
   if (!response.ok) { jobsStatus(await problem(response), true); return; }
-  jobsStatus(`${kind} started`);
+  const job = await response.json();
+  if (job && job.id) awaited.add(job.id);
+  jobsStatus(`${kind} started: its report is shown below when it is done`);
   refreshJobs();
 }
 
@@ -268,7 +279,14 @@ async function runEval(event) {
   const file = $("eval-file").files[0];
   if (!file) return;
   const questions = await readJsonl(file);
-  if (questions) await startJob("eval", { questions, variants: $("variants").value.trim() || "base,rag" });
+  if (!questions) return;
+  const variants = [...document.querySelectorAll("input[name=eval-variant]:checked")].map((e) => e.value);
+  if (!variants.length) { jobsStatus("choose at least one variant", true); return; }
+  const body = { questions, variants: variants.join(",") };
+  if ($("eval-model").value) body.model = $("eval-model").value;
+  if ($("eval-tuned").value.trim()) body.tuned = $("eval-tuned").value.trim();
+  if ($("eval-k").value) body.k = Number($("eval-k").value);
+  await startJob("eval", body);
 }
 
 async function runDecide(event) {
