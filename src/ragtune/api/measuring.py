@@ -72,7 +72,7 @@ class MeasuringMethods:
         from ragtune.decide.ports import DecidePorts
 
         return DecidePorts(eval=self.eval_ports(), evaluate=self.evaluate, tune_lora=self.tune_lora,
-                           tune_raft=self.tune_raft, store=self.store)
+                           tune_raft=self.tune_raft, store=self.store, distill=self.distill)
 
     # --- evaluation -------------------------------------------------------------------------------------
 
