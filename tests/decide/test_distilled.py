@@ -31,6 +31,14 @@ def test_a_decision_with_the_teacher_is_decided_again_from_its_rows(support, que
     assert again.candidates["teacher"].score == d.candidates["teacher"].score
 
 
+def test_the_reports_show_the_teacher(support, questions_file, tmp_path):
+    from ragtune.api import write_decision_report
+
+    d = support.decide(questions=questions_file, index="support", model="extractive", candidates="rag", teacher="fake")
+    assert "teacher" in write_decision_report(d, tmp_path / "decide.md").read_text()
+    assert "teacher" in write_decision_report(d, tmp_path / "decide.html").read_text()
+
+
 def test_without_a_teacher_no_candidate_is_added(support, questions_file):
     d = support.decide(questions=questions_file, index="support", model="extractive", candidates="rag")
     assert list(d.candidates) == ["rag"]
