@@ -89,3 +89,4 @@ def test_the_student_is_distilled_within_the_budget_and_scored_beside_the_teache
     assert distilled.cost_figures["teacher_usd"]["basis"] == "assumed"  # the fake teacher runs here
     card = support.model_card(distilled.training["ref"])
     assert card.data.source["kind"] == "distilled" and card.data.rows["train"] == distilled.training["counts"]["kept"]
+    assert not any("was trained on index" in n for n in d.notes)  # the index has not changed since the teacher read it
