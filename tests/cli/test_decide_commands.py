@@ -158,3 +158,20 @@ def test_a_metric_where_less_is_better_picks_the_least(cli, tmp_path):
     code, out, err = cli("decide", "--rows", rows, "-m", "extractive", "--metric", "latency_ms", "--json")
     assert code == 0, err
     assert json.loads(out)["recommendation"] == "base"
+
+
+def test_decide_with_a_teacher_measures_it_beside_the_others(cli):
+    ingest(cli)
+    code, out, err = cli("decide", "--index", "support", "-q", EXAMPLES / "questions.jsonl", "-m", "extractive",
+                         "--candidates", "rag", "--teacher", "fake", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["candidates"]["teacher"]["measured"] and doc["candidates"]["teacher"]["model"] == "fake"
+    assert "the student extractive" in doc["candidates"]["distilled"]["skipped_reason"]
+
+
+def test_decide_with_an_unknown_teacher_is_exit_2(cli):
+    ingest(cli)
+    code, _, err = cli("decide", "--index", "support", "-q", EXAMPLES / "questions.jsonl", "-m", "extractive",
+                       "--candidates", "rag", "--teacher", "nope:x")
+    assert code == 2 and "nope" in err

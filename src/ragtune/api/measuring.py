@@ -23,6 +23,7 @@ from ragtune.index.sync import Progress
 if TYPE_CHECKING:
     from ragtune.api.workspace import Workspace
     from ragtune.decide.ports import DecidePorts
+    from ragtune.evaluation.pricing import PriceTable
     from ragtune.evaluation.updates import UpdatesConfig, UpdatesResult
 
 
@@ -72,7 +73,7 @@ class MeasuringMethods:
         from ragtune.decide.ports import DecidePorts
 
         return DecidePorts(eval=self.eval_ports(), evaluate=self.evaluate, tune_lora=self.tune_lora,
-                           tune_raft=self.tune_raft, store=self.store)
+                           tune_raft=self.tune_raft, store=self.store, distill=self.distill)
 
     # --- evaluation -------------------------------------------------------------------------------------
 
@@ -95,7 +96,16 @@ class MeasuringMethods:
             questions = [q if q.schema is not None else replace(q, schema=schema) for q in questions]
         if limit is not None and limit < 1:
             raise InputError("limit must be at least 1")
-        return EvalRunner(self.eval_ports(), config or EvalConfig(), progress).run(list(questions)[:limit], source)
+        config = config or EvalConfig()
+        tuned = f"tuned:{config.tuned.removeprefix('tuned:')}" if config.tuned else None
+        config = config.model_copy(update={"prices": self._version_prices(config.prices, config.model, tuned)})
+        return EvalRunner(self.eval_ports(), config, progress).run(list(questions)[:limit], source)
+
+    def _version_prices(self: "Workspace", prices: "PriceTable", *specs: str | None) -> "PriceTable":
+        """``prices`` with the per-token price a managed ``tuned:`` version's card gives (``ragtune.tuning.managed``)."""
+        from ragtune.tuning.managed.prices import with_version_prices
+
+        return with_version_prices(prices, [*specs, self.config.generation.model], self.model_card)
 
     def evaluate_retrieval(self: "Workspace", index: str, questions: Sequence[Question],
                            qrels: dict[str, dict[str, int]] | None = None, *, ndcg_k: Sequence[int] = (10,),
@@ -174,6 +184,7 @@ class MeasuringMethods:
             config = validated(DecideConfig, fields)
         elif fields:
             config = validated(DecideConfig, {**config.model_dump(), **fields})
+        config = config.model_copy(update={"prices": self._version_prices(config.prices, config.model)})
         return DecideRunner(self._decide_ports(), config, progress).run()
 
     def decide_rows(self: "Workspace", rows: str | Path, config: DecideConfig | None = None, **fields: Any) -> Decision:

@@ -138,7 +138,8 @@ class TuningMethods:
         from ragtune.tuning.distill import teacher_rows
         from ragtune.tuning.lora import LoraTuner
 
-        if index is not None and self.index(index).manifest.chunks == 0:
+        manifest = self.index(index).manifest if index is not None else None
+        if manifest is not None and manifest.chunks == 0:
             raise InputError(f"index '{index}' holds no documents: add some with ragtune ingest PATH --index {index}")
         loaded = load_questions(questions) if isinstance(questions, (str, Path)) else list(questions)
         folder = self.models.model_dir(student.name) / ".distill"
@@ -147,6 +148,7 @@ class TuningMethods:
         pricing = self.generator(teacher).pricing
         cost = (prices or PriceTable.default()).cost(teacher, pricing, made.input_tokens, made.output_tokens)
         source = {"kind": "distilled", "teacher": teacher, "index": index, "counts": made.counts,
+                  "index_generation": manifest.generation if manifest is not None else None,
                   "teacher_tokens": {"input": made.input_tokens, "output": made.output_tokens},
                   "teacher_cost": {"usd": None if cost is None else round(cost, 6),
                                    "label": "unknown" if cost is None else "measured"}}

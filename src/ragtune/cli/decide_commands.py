@@ -115,6 +115,7 @@ def decide(
     json_schema: Optional[Path] = typer.Option(None, "--json-schema", help="JSON Schema of format answers (default: inferred from the examples)."),
     metric: Optional[str] = typer.Option(None, "--metric", help="Primary metric overriding the rule (e.g. exact_match)."),
     judge: Optional[str] = typer.Option(None, "--judge", help="Judge model spec: knowledge answers scored by judged correctness."),
+    teacher: Optional[str] = typer.Option(None, "--teacher", help="Teacher spec: adds the candidates distilled and teacher."),
     budget: str = typer.Option("20m", "--budget", help="Training time shared by ft and rag+ft (e.g. 90s, 20m, 1h)."),
     max_steps: Optional[int] = typer.Option(None, "--max-steps", min=1, help="Cap on optimiser steps per training."),
     batch_size: int = typer.Option(4, "--batch-size", min=1, help="Training batch size."),
@@ -150,7 +151,7 @@ def decide(
     """Measure base, prompt, rag, ft and rag+ft on the same held-out questions; recommend the cheapest as good as the best."""
     fields = dict(margin=margin, weights=weights,
                   questions=questions, examples=examples, index=index, model=model, candidates=candidates,
-                  json_schema=load_schema(json_schema) if json_schema is not None else None, metric=metric, judge=judge,
+                  json_schema=load_schema(json_schema) if json_schema is not None else None, metric=metric, judge=judge, teacher=teacher,
                   budget_s=parse_duration(budget), max_steps=max_steps, batch_size=batch_size, max_length=max_length,
                   device=device, holdout=holdout, examples_holdout=examples_holdout, max_format_questions=max_format_questions,
                   shots=shots, seed=seed, queries_per_month=queries_per_month, months=months,

@@ -82,6 +82,8 @@ class DecideConfig(BaseModel):
     json_schema: dict[str, Any] | None = Field(None, description="JSON Schema of format answers (default: inferred from the examples).")
     metric: str | None = Field(None, description="Primary metric overriding the rule (a metric name of the eval rows).")
     judge: str | None = Field(None, description="Judge model spec: knowledge questions are scored by judged correctness.")
+    teacher: str | None = Field(None, description="Teacher model spec: adds the candidates 'distilled' (the model LoRA-trained "
+                                "on the teacher's checked answers to the training questions) and 'teacher'.")
     budget_s: float = Field(1200.0, ge=0, description="Training time shared by the tuned candidates, in seconds.")
     min_training_s: float = Field(60.0, ge=0, description="Least training time a tuned candidate needs; below it the candidate is skipped.")
     max_steps: int | None = Field(None, ge=1, description="Cap on optimiser steps of each training (besides the time budget).")

@@ -33,6 +33,9 @@ class Training:
     ref: str
     seconds: float
     device: str
+    teacher_usd: float | None = None  # a distilled model: what the teacher's answers cost (None: unknown)
+    teacher_basis: str | None = None  # measured, assumed or unknown; None: no teacher
+    teacher_source: str = ""
 
 
 @dataclass
@@ -101,13 +104,40 @@ def _unit_cost(spec: str, pricing: PricingBasis | None, config: DecideConfig, fi
             f"measured {mean_ms:,.0f} ms per answer × {rate:g} {prices.currency}/hour serving machine (assumed)")
 
 
+def _training_costs(training: Training, config: DecideConfig, changes_per_month: float, changes_source: str,
+                    figures: dict[str, dict[str, Any]], assumed: list[str]) -> tuple[float, float]:
+    """The one-off cost of a tuned candidate's training (and of its teacher's answers, when distilled) and its fixed
+    monthly cost (retrainings, hosting)."""
+    prices = config.prices
+    rate = prices.gpu_usd_per_hour if training.device == "cuda" else prices.machine_usd_per_hour
+    one_off = training.seconds / 3600 * rate
+    _figure(figures, assumed, "training_s", round(training.seconds, 1), "measured", f"training {training.ref}")
+    _figure(figures, assumed, f"prices.{'gpu' if training.device == 'cuda' else 'machine'}_usd_per_hour", rate,
+            "assumed", f"the measured {training.seconds:,.0f} s of training at the rate of its machine "
+            f"({training.device}), as of {prices.as_of}")
+    if training.teacher_basis is not None:
+        _figure(figures, assumed, "teacher_usd", training.teacher_usd, training.teacher_basis, training.teacher_source)
+        one_off += training.teacher_usd or 0.0
+    fixed = changes_per_month * one_off
+    _figure(figures, assumed, "retrainings_per_month", changes_per_month,
+            "stated" if changes_source == "stated" else "measured" if changes_source.startswith("measured") else "assumed",
+            f"one retraining per content change ({changes_source})")
+    hosting = config.tuned_hosting_usd_per_month
+    if hosting:
+        fixed += hosting
+        _figure(figures, assumed, "tuned_hosting_usd_per_month", hosting, "stated", "--tuned-hosting")
+    else:
+        _figure(figures, assumed, "tuned_hosting_usd_per_month", 0, "assumed",
+                "the adapter runs on the serving machine, paid by the second")
+    return one_off, fixed
+
+
 def candidate_cost(candidate: Candidate | str, spec: str, pricing: PricingBasis | None, rows: Sequence[dict[str, Any]],
                    config: DecideConfig, training: Training | None, changes_per_month: float,
                    changes_source: str) -> CandidateCost:
     """The cost of one candidate from its answer rows (failed ones too) and its training (see the module docstring);
     ``pricing``: how the model of ``spec`` is paid for, as its generator declares (None: not known)."""
-    candidate = Candidate(candidate)
-    prices = config.prices
+    candidate = Candidate(candidate)  # a candidate beyond the five is costed as the one it acts as
     latencies = [float(r["latency_ms"]) for r in rows if isinstance(r.get("latency_ms"), (int, float))]
     n_in = sum(float(r.get("input_tokens") or 0.0) for r in rows) / max(1, len(rows))
     n_out = sum(float(r.get("output_tokens") or 0.0) for r in rows) / max(1, len(rows))
@@ -135,27 +165,12 @@ def candidate_cost(candidate: Candidate | str, spec: str, pricing: PricingBasis 
     if candidate.retrieves:
         _figure(figures, assumed, "store_hosting_usd_per_month", 0, "assumed",
                 "the embedded store runs on the serving machine (a managed vector store costs extra: see ragtune cost)")
-    one_off = 0.0
-    fixed = 0.0
+    one_off, fixed = 0.0, 0.0
     if candidate.tuned and training is not None:
-        rate = prices.gpu_usd_per_hour if training.device == "cuda" else prices.machine_usd_per_hour
-        one_off = training.seconds / 3600 * rate
-        _figure(figures, assumed, "training_s", round(training.seconds, 1), "measured", f"training {training.ref}")
-        _figure(figures, assumed, f"prices.{'gpu' if training.device == 'cuda' else 'machine'}_usd_per_hour", rate,
-                "assumed", f"the measured {training.seconds:,.0f} s of training at the rate of its machine "
-                f"({training.device}), as of {prices.as_of}")
-        fixed += changes_per_month * one_off
-        _figure(figures, assumed, "retrainings_per_month", changes_per_month,
-                "stated" if changes_source == "stated" else "measured" if changes_source.startswith("measured") else "assumed",
-                f"one retraining per content change ({changes_source})")
-        hosting = config.tuned_hosting_usd_per_month
-        if hosting:
-            fixed += hosting
-            _figure(figures, assumed, "tuned_hosting_usd_per_month", hosting, "stated", "--tuned-hosting")
-        else:
-            _figure(figures, assumed, "tuned_hosting_usd_per_month", 0, "assumed",
-                    "the adapter runs on the serving machine, paid by the second")
+        one_off, fixed = _training_costs(training, config, changes_per_month, changes_source, figures, assumed)
     monthly = None if per_query is None else fixed + per_query * config.queries_per_month
+    if training is not None and training.teacher_basis == "unknown":
+        monthly = None  # the one-off teacher cost is not known: neither is the total
     return CandidateCost(n=len(rows), latency_ms_p50=percentile(latencies, 50) if latencies else 0.0,
                          latency_ms_mean=mean_ms, input_tokens=n_in, output_tokens=n_out, per_query_usd=per_query,
                          one_off_usd=one_off, monthly_fixed_usd=fixed, monthly_usd=monthly,

@@ -57,6 +57,7 @@ class Measured:
     notes: list[str] = field(default_factory=list)
     run: dict[str, Any] = field(default_factory=dict)
     judged: bool | None = None  # knowledge rows scored by a judge (default: a judge is configured)
+    acts_as: dict[str, str] = field(default_factory=dict)  # distilled, teacher -> the candidate costed alike
 
 
 def verdict_rules(cfg: DecideConfig, metric: PrimaryMetric) -> VerdictRules:
@@ -130,7 +131,8 @@ def _measured(cfg: DecideConfig, c: str, m: Measured, scores: dict[str, float | 
               rules: VerdictRules, changes: float, changes_source: str) -> tuple[CandidateResult, CandidateCost]:
     """A measured candidate's result (score with its interval, per task, costs, training) and its costs."""
     mine = m.rows[c]
-    cost = candidate_cost(c, m.specs[c], m.pricing.get(c), mine, cfg, m.trainings.get(c), changes, changes_source)
+    cost = candidate_cost(m.acts_as.get(c, c), m.specs[c], m.pricing.get(c), mine, cfg, m.trainings.get(c), changes,
+                          changes_source)
     valid = {q: s for q, s in scores.items() if s is not None}
     summary = stratified(valid, m.kinds, weights=rules.weights)
     by_task = {}

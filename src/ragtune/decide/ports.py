@@ -33,3 +33,6 @@ class DecidePorts:
     tune_raft: Callable[..., ModelCard]
     """``(questions, index, raft settings, lora config, progress)``: a RAFT training over the index."""
     store: Store
+    distill: Callable[..., ModelCard] | None = None
+    """``(questions, teacher, lora config, index, schema, prices, progress)``: the teacher's checked answers train the
+    student (``Workspace.distill``)."""

@@ -2,7 +2,7 @@
 
 The file is JSONL, one row per (question, candidate), or a ``decide --out`` file (its ``rows``). Fields:
 
-- ``id`` (string, required): the question; ``candidate`` (required): base, prompt, rag, ft or rag+ft;
+- ``id`` (string, required): the question; ``candidate`` (required): base, prompt, rag, ft, rag+ft, distilled or teacher;
 - ``score`` (number): the row's score on the primary metric, or the metrics an eval writes (``token_f1``,
   ``judge_correct``, ``schema_valid``, ``field_acc.*`` ...) beside ``answer``;
 - ``task``: ``knowledge`` (default) or ``format``; ``group``: questions of one group share a source and are
@@ -24,9 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from ragtune.decide.base import Decision
-from ragtune.decide.config import ALL_CANDIDATES, Candidate, DecideConfig
+from ragtune.decide.config import ALL_CANDIDATES, DecideConfig
 from ragtune.decide.data import FORMAT, KNOWLEDGE
 from ragtune.decide.decision import Measured, build_decision
+from ragtune.decide.distilled import DISTILLED, TEACHER, acts_as
 from ragtune.errors import InputError
 from ragtune.generation.base import PricingBasis
 
@@ -46,7 +47,7 @@ def _row_problem(row: Any) -> str | None:
         return "a row is a JSON object"
     if not isinstance(row.get("id"), (str, int)) or isinstance(row.get("id"), bool) or str(row.get("id")) == "":
         return "field 'id' is missing (a string)"
-    if row.get("candidate") not in {c.value for c in ALL_CANDIDATES}:
+    if row.get("candidate") not in {c.value for c in ALL_CANDIDATES} | {DISTILLED, TEACHER}:
         return (f"field 'candidate' is {'missing' if 'candidate' not in row else repr(row['candidate'])}: "
                 "base, prompt, rag, ft or rag+ft")
     if row.get("task", KNOWLEDGE) not in (KNOWLEDGE, FORMAT):
@@ -124,7 +125,7 @@ def decide_from_rows(path: str | Path, config: DecideConfig, default_model: str,
     price can cost it)."""
     rows = read_rows(path)
     present = {r["candidate"] for r in rows}
-    candidates = [c.value for c in config.candidates if c.value in present]
+    candidates = [c.value for c in config.candidates if c.value in present] + [c for c in (DISTILLED, TEACHER) if c in present]
     if not candidates:
         raise InputError(f"--rows {path}: no rows of the candidates asked for ({', '.join(c.value for c in config.candidates)})")
     if config.metric is None and all("score" in r for r in rows):
@@ -140,14 +141,14 @@ def decide_from_rows(path: str | Path, config: DecideConfig, default_model: str,
     specs = {}
     for c in candidates:
         given = next((r["model"] for r in by_candidate[c] if isinstance(r.get("model"), str)), None)
-        specs[c] = given or ("tuned:rows" if Candidate(c).tuned else model)
+        specs[c] = given or ("tuned:rows" if acts_as(c, config.index).tuned else model)
     # rows of a tuned candidate that name no model were answered by a version of the base model: paid for alike
     bases = {c: (model if spec == "tuned:rows" else spec) for c, spec in specs.items()}
     measured = Measured(rows=by_candidate, kinds=kinds, tasks=tasks, specs=specs,
                         pricing={c: basis for c, spec in bases.items() if (basis := pricing(spec)) is not None},
                         groups={r["id"]: str(r["group"]) for r in rows if r.get("group") is not None},
                         judged=any("judge_correct" in r for r in rows), split={"test": len(kinds), "rows": str(path)},
-                        notes=notes, run={"rows": str(path)})
+                        notes=notes, run={"rows": str(path)}, acts_as={c: acts_as(c, config.index).value for c in candidates})
     changes = config.changes_per_month or 0.0
     source = "stated" if config.changes_per_month is not None else "not measured from rows"
     decision = build_decision(config, measured, facts, changes, source, candidates)

@@ -27,6 +27,7 @@ from ragtune.decide.config import Candidate, DecideConfig
 from ragtune.decide.costs import Training
 from ragtune.decide.data import KNOWLEDGE, DecideData, check_scorable, load_data, question_groups
 from ragtune.decide.decision import Measured, build_decision
+from ragtune.decide.distilled import DISTILLED, Extra, extras, restore, train_distilled
 from ragtune.decide.ports import DecidePorts
 from ragtune.errors import InputError, RagtuneError
 from ragtune.evaluation.config import EvalConfig
@@ -65,8 +66,11 @@ class DecideRunner:
         self.spec = config.model or self.settings.generation.model
         self.notes: list[str] = []
         self.skipped: dict[Candidate, str] = {}
+        self.extra_skipped: dict[str, str] = {}  # distilled or teacher -> why not measured
         self.trainings: dict[Candidate, Training] = {}
         self.tuned_refs: dict[Candidate, str] = {}
+        self.extra_refs: dict[str, str] = {}
+        self.extra_trainings: dict[str, Training] = {}
         self.tuned_on_format: dict[Candidate, bool] = {}
         self.state: dict[str, Any] = {}
         self.facts: Any = None  # the advisor's Facts, measured once per run
@@ -93,6 +97,9 @@ class DecideRunner:
                 self.skipped[c] = "no --index: there are no documents to retrieve from"
             elif c.tuned and (reason := untrainable_reason(generator, self.spec)):
                 self.skipped[c] = reason
+        teacher = ports.generator(cfg.teacher) if cfg.teacher is not None else None  # an unknown teacher fails here
+        if teacher is not None and (why := untrainable_reason(generator, self.spec)):
+            self.extra_skipped[DISTILLED] = f"the student {why}"
 
     # --- run folder and state -------------------------------------------------------------------------
 
@@ -156,9 +163,14 @@ class DecideRunner:
                 self.skipped[c] = f"nothing to train on: {why}"
         if plan.get(Candidate.rag_ft) == "lora" and Candidate.ft in plan:
             plan[Candidate.rag_ft] = "reuse"  # the ft model over retrieval: no second training
-        trainings = [c for c, how in plan.items() if how != "reuse"]
+        trainings: list[str] = [c.value for c, how in plan.items() if how != "reuse"]
+        if self._distils():
+            trainings.append(DISTILLED)
         share = cfg.budget_s / max(1, len(trainings))
         if trainings and share < cfg.min_training_s:
+            if self._distils():
+                self.extra_skipped[DISTILLED] = (f"the training budget of {cfg.budget_s:g} s gives each of {len(trainings)} "
+                                                 f"training(s) {share:g} s, under the {cfg.min_training_s:g} s one needs")
             for c in plan:
                 self.skipped[c] = (f"the training budget of {cfg.budget_s:g} s gives each of {len(trainings)} training(s) "
                                    f"{share:g} s, under the {cfg.min_training_s:g} s one needs: give a larger --budget")
@@ -211,7 +223,25 @@ class DecideRunner:
             self.tuned_on_format[Candidate.rag_ft] = self.tuned_on_format[Candidate.ft]
         elif plan.get(Candidate.rag_ft) == "reuse":
             self.skipped[Candidate.rag_ft] = self.skipped.get(Candidate.ft, "the ft model it reuses was not trained")
+        if self._distils():
+            self._train_distilled(data, share)
         self._finish_phase("train")
+
+    def _distils(self) -> bool:
+        return self.config.teacher is not None and DISTILLED not in self.extra_skipped
+
+    def _train_distilled(self, data: DecideData, share: float) -> None:
+        """The student trained on the teacher's checked answers (``ragtune.decide.distilled``), kept like the others."""
+        kept = self.state["trainings"]
+        if DISTILLED not in kept:
+            lora = self._lora_config(f"decide-{self.state['run_id']}-distilled", self.run_dir / "distilled.jsonl", share, False)
+            kept[DISTILLED] = train_distilled(self.ports, self.config, data, lora, self._steps("train distilled"))
+            self._save()
+        if "skipped" in (record := kept[DISTILLED]):
+            self.extra_skipped[DISTILLED] = record["skipped"]
+            return
+        self.extra_refs[DISTILLED] = record["ref"]
+        self.extra_trainings[DISTILLED] = restore(record, self.ports.eval.generator(str(self.config.teacher)).pricing)
 
     def _restore_training(self, c: Candidate, kept: dict[str, Any]) -> None:
         if "skipped" in kept:
@@ -221,7 +251,8 @@ class DecideRunner:
         self.trainings[c] = Training(kept["ref"], float(kept["seconds"]), kept["device"])
         self.tuned_on_format[c] = bool(kept.get("on_format"))
 
-    def _run_training(self, how: str, name: str, data: DecideData, share: float, stage: str):
+    def _steps(self, stage: str):
+        """A training's progress callback reporting its steps as ``stage`` (reported started at once)."""
         from ragtune.tuning.base import TrainingEvent
 
         def on_event(event: TrainingEvent) -> None:
@@ -229,6 +260,10 @@ class DecideRunner:
                 self.progress(stage, event.step, event.max_steps or event.step)
 
         self.progress(stage, 0, 1)
+        return on_event
+
+    def _run_training(self, how: str, name: str, data: DecideData, share: float, stage: str):
+        on_event = self._steps(stage)
         if how == "raft":
             from ragtune.tuning.raft import RaftSettings
 
@@ -252,8 +287,9 @@ class DecideRunner:
                     f"{self.spec} with room for the question and the answer: retrieval (rag) is the way to carry it")
         return None
 
-    def _answer(self, c: Candidate, data: DecideData) -> list[dict[str, Any]]:
-        path = self.run_dir / "rows" / f"{c.value.replace('+', '_')}.json"
+    def _answer(self, c: Candidate, data: DecideData, extra: Extra | None = None) -> list[dict[str, Any]]:
+        name = extra.name if extra else c.value
+        path = self.run_dir / "rows" / f"{name.replace('+', '_')}.json"
         if path.is_file():
             return json.loads(path.read_text(encoding="utf-8"))
         cfg = self.config
@@ -262,20 +298,22 @@ class DecideRunner:
         rows: list[dict[str, Any]] = []
         for kind in data.tasks():
             questions = data.of_kind(kind)
-            plan = answer_plan(c, kind, data, cfg.shots, cfg.seed, cfg.index, self.tuned_on_format.get(c, False))
+            plan = answer_plan(c, kind, data, cfg.shots, cfg.seed, cfg.index,
+                               False if extra else self.tuned_on_format.get(c, False))
             index = cfg.index if c.retrieves or plan.prompt_corpus else None
-            eval_config = EvalConfig(model=self.spec, tuned=self.tuned_refs.get(c), index=index,
+            eval_config = EvalConfig(model=extra.spec if extra else self.spec,
+                                     tuned=extra.tuned if extra else self.tuned_refs.get(c), index=index,
                                      judge=cfg.judge if kind == KNOWLEDGE else None, prices=cfg.prices, **plan.eval_fields())
 
             def report(stage: str, done: int, n: int, base: int = offset) -> None:
                 if stage != "judge":
-                    self.progress(c.value, base + done, total)
+                    self.progress(name, base + done, total)
 
             result = self.ports.evaluate(questions, eval_config, progress=report)
             for row in result.rows:
-                row["candidate"], row["task"] = c.value, kind
+                row["candidate"], row["task"] = name, kind
             rows.extend(result.rows)
-            self.notes.extend(f"{c.value} ({kind} questions): {n}" for n in result.notes
+            self.notes.extend(f"{name} ({kind} questions): {n}" for n in result.notes
                               if kind == KNOWLEDGE or not n.startswith(("no gold documents", "no reference answers")))
             offset += len(questions)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -291,7 +329,7 @@ class DecideRunner:
         self._check()
         self._open_run()
         self.facts = self._facts()
-        may_train = any(c.tuned and c not in self.skipped for c in cfg.candidates)
+        may_train = any(c.tuned and c not in self.skipped for c in cfg.candidates) or self._distils()
         data = load_data(cfg, split_questions=may_train)
         check_scorable(data, cfg)
         self.state["split"] = data.split
@@ -302,7 +340,7 @@ class DecideRunner:
             reason = self._corpus_fits()
             if reason:
                 self.skipped[Candidate.prompt] = reason
-        if any(c.tuned and c not in self.skipped for c in cfg.candidates):
+        if any(c.tuned and c not in self.skipped for c in cfg.candidates) or self._distils():
             self._train(data)
         rows: dict[Candidate, list[dict[str, Any]]] = {}
         for c in cfg.candidates:
@@ -310,7 +348,11 @@ class DecideRunner:
                 continue
             rows[c] = self._answer(c, data)
             self._finish_phase(f"answer {c.value}")
-        return self._decide(data, rows, time.perf_counter() - started)
+        extra_rows: dict[str, list[dict[str, Any]]] = {}
+        for extra in extras(cfg, self.spec, self.extra_refs):
+            extra_rows[extra.name] = self._answer(extra.acts_as, data, extra)
+            self._finish_phase(f"answer {extra.name}")
+        return self._decide(data, rows, extra_rows, time.perf_counter() - started)
 
     # --- decide ---------------------------------------------------------------------------------------
 
@@ -337,18 +379,22 @@ class DecideRunner:
         spec = self.spec if self.spec.split(":", 1)[0] in ("local", "gguf") else "regex"
         return measure_facts(self.ports.store, needs, index=cfg.index, examples=cfg.examples, counter=token_counter(spec))
 
-    def _decide(self, data: DecideData, rows: dict[Candidate, list[dict[str, Any]]], wall: float) -> Decision:
+    def _decide(self, data: DecideData, rows: dict[Candidate, list[dict[str, Any]]],
+                extra_rows: dict[str, list[dict[str, Any]]], wall: float) -> Decision:
         changes, changes_source = self._changes_per_month(self.facts)
         specs = {c.value: (f"tuned:{self.tuned_refs[c]}" if c.tuned else self.spec) for c in rows}
+        more = {e.name: e for e in extras(self.config, self.spec, self.extra_refs)}
+        specs |= {e.name: f"tuned:{e.tuned}" if e.tuned else e.spec for e in more.values()}
         measured = Measured(
-            rows={c.value: r for c, r in rows.items()}, kinds=data.kinds(), tasks=data.tasks(), specs=specs,
+            rows={c.value: r for c, r in rows.items()} | extra_rows, kinds=data.kinds(), tasks=data.tasks(), specs=specs,
             pricing={c: self.ports.eval.generator(spec).pricing for c, spec in specs.items()},
-            groups=question_groups(data.test), trainings={c.value: t for c, t in self.trainings.items()},
-            training_records=self.state["trainings"], skipped={c.value: why for c, why in self.skipped.items()},
-            split=data.split, notes=self.notes,
+            groups=question_groups(data.test), trainings={c.value: t for c, t in self.trainings.items()} | self.extra_trainings,
+            training_records=self.state["trainings"], acts_as={e.name: e.acts_as.value for e in more.values()},
+            skipped={c.value: why for c, why in self.skipped.items()} | self.extra_skipped, split=data.split, notes=self.notes,
             run={"id": self.state["run_id"], "dir": str(self.run_dir), "wall_s": round(wall, 2),
                  "resumed_phases": self.state.get("done", [])})
-        decision = build_decision(self.config, measured, self.facts, changes, changes_source,
-                                  [c.value for c in self.config.candidates])
+        names = [c.value for c in self.config.candidates]
+        names += [DISTILLED, "teacher"] if self.config.teacher is not None else []
+        decision = build_decision(self.config, measured, self.facts, changes, changes_source, names)
         decision.config["model"] = self.spec
         return decision

@@ -9,9 +9,11 @@ may add or replace them); the dated list prices below fill the keys a table lack
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable, Iterable
 
+from ragtune.errors import RagtuneError
 from ragtune.evaluation.pricing import ModelPrice, PriceTable
+from ragtune.tuning.registry import ModelCard
 
 FINE_TUNING_AS_OF = "2025-06"
 # key: (training per M tokens, fine-tuned input per M, fine-tuned output per M), list prices read FINE_TUNING_AS_OF
@@ -69,3 +71,31 @@ def job_cost(price: ModelPrice | None, tokens: int | None, billed: bool, key: st
     else:
         hosting = {"usd_per_hour": 0.0, "label": "none charged", "note": "the provider charges per token only"}
     return {"key": key, "training": training, "inference": inference, "hosting": hosting}
+
+
+def version_price(card: ModelCard) -> ModelPrice | None:
+    """The per-token price of a managed version's fine-tuned model, from its card's ``cost`` (None: not managed, or the
+    card gives no price)."""
+    inference = (card.cost or {}).get("inference") or {} if card.kind == "managed" else {}
+    if "input_per_mtok" not in inference or "output_per_mtok" not in inference:
+        return None
+    return ModelPrice(input_per_mtok=inference["input_per_mtok"], output_per_mtok=inference["output_per_mtok"],
+                      as_of=inference.get("as_of"))
+
+
+def with_version_prices(table: PriceTable, specs: Iterable[str | None], card_of: Callable[[str], ModelCard]) -> PriceTable:
+    """``table`` with the card's per-token price of each managed version among ``specs`` (``tuned:NAME[@vN]``; others
+    are passed over), under the spec and under its exact version; a price the table already gives is kept."""
+    added: dict[str, ModelPrice] = {}
+    for spec in specs:
+        if not spec or not spec.startswith("tuned:"):
+            continue
+        try:
+            card = card_of(spec.removeprefix("tuned:"))
+        except RagtuneError:
+            continue  # an unknown version fails where it is used, with its own message
+        price = version_price(card)
+        for key in (spec, f"tuned:{card.ref}"):
+            if price is not None and key not in table.prices:
+                added[key] = price
+    return table.model_copy(update={"prices": {**table.prices, **added}}) if added else table
