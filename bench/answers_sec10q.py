@@ -35,6 +35,7 @@ from pathlib import Path
 from _common import RESULTS, ROOT, log, shared_data
 
 from ragtune.api import Workspace
+from ragtune.evaluation import answers
 from ragtune.config import RagtuneConfig
 
 OUT = RESULTS / "answers_sec10q.json"
@@ -46,21 +47,9 @@ TARGETS = {"citation_file_precision": ">= 0.80", "citation_file_recall": ">= 0.8
            "ask_p50_ms": "<= 1.5 x before"}
 
 
-def normalize_tokens(text: str) -> list[str]:
-    text = _MARKER.sub("", text).lower()
-    text = re.sub(r"[^\w\s]", " ", text)
-    return [w for w in text.split() if w not in {"a", "an", "the"}]
-
-
 def token_f1(prediction: str, reference: str) -> float:
-    from collections import Counter
-
-    pred, ref = normalize_tokens(prediction), normalize_tokens(reference)
-    common = sum((Counter(pred) & Counter(ref)).values())
-    if not pred or not ref or common == 0:
-        return 0.0
-    p, r = common / len(pred), common / len(ref)
-    return 2 * p * r / (p + r)
+    """SQuAD token F1 (``ragtune.evaluation.answers``) of the answer without its citation markers."""
+    return answers.token_f1(_MARKER.sub("", prediction), reference)
 
 
 def figures(text: str) -> set[str]:

@@ -293,3 +293,20 @@ def _messages_app(script: list[str], seen: list[dict]):
 def messages_app():
     """``messages_app(script, seen)``: an ASGI peer speaking the Messages API (see ``_messages_app``)."""
     return _messages_app
+
+
+@pytest.fixture
+def cli(monkeypatch):
+    """Run ragtune commands in-process with the fake embedder; returns (exit_code, stdout, stderr)."""
+    from typer.testing import CliRunner
+
+    from ragtune.cli import app
+
+    monkeypatch.setenv("RAGTUNE_EMBEDDER", "fake:64")
+    runner = CliRunner()
+
+    def run(*args):
+        result = runner.invoke(app, [str(a) for a in args])
+        return result.exit_code, result.stdout, result.stderr
+
+    return run

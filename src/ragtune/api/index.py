@@ -58,8 +58,8 @@ class Index:
     def manifest(self) -> IndexManifest:
         return self.workspace.store.manifest(self.name)
 
-    def _embedder(self, spec: str | None) -> Embedder:
-        recorded = self.manifest.embedder
+    def _embedder(self, spec: str | None, manifest: IndexManifest | None = None) -> Embedder:
+        recorded = (manifest or self.manifest).embedder
         embedder = self.workspace.embedder(spec or recorded.spec, recorded.precision)  # an int8 index is queried with int8
         if not embedder.info.same_model(recorded):
             got = embedder.info
@@ -110,13 +110,14 @@ class Index:
         return place_uploads(self.workspace.uploads_dir(self.name), names, [data for _, data in files],
                              lambda paths: self.ingest(paths, strict=True))
 
-    def retriever(self, mode: SearchMode | str | None = None, embedder: str | None = None) -> Retriever:
-        """The retriever for ``mode`` (default: the configured mode)."""
+    def retriever(self, mode: SearchMode | str | None = None, embedder: str | None = None,
+                  manifest: IndexManifest | None = None) -> Retriever:
+        """The retriever for ``mode`` (default: the configured mode); ``manifest``: the index's, when already read."""
         mode = SearchMode(mode or self.workspace.config.retrieval.mode)
         store = self.workspace.store
         if mode is SearchMode.lexical:
             return LexicalRetriever(store, self.name)
-        dense = DenseRetriever(store, self.name, self._embedder(embedder))
+        dense = DenseRetriever(store, self.name, self._embedder(embedder, manifest))
         if mode is SearchMode.dense:
             return dense
         return HybridRetriever(LexicalRetriever(store, self.name), dense, self.workspace.config.retrieval)
@@ -132,8 +133,9 @@ class Index:
             raise InputError("k must be at least 1")
         mode = SearchMode(mode or self.workspace.config.retrieval.mode)
         reranker = self.workspace.reranker(rerank)
-        retriever = self.retriever(mode, embedder)
-        planner = self.planner()
+        manifest = self.manifest  # read once: the embedder and the planner both need it
+        retriever = self.retriever(mode, embedder, manifest)
+        planner = self.planner(manifest)
         plan = planner.plan(query) if planner is not None else QueryPlan()
         if reranker is None:
             scored = retry_stale(lambda: retrieve_planned(retriever, query, k, filters, plan))
@@ -145,13 +147,13 @@ class Index:
         return SearchResult(query, self.name, mode.value, [Hit.from_scored(i, s) for i, s in enumerate(scored, start=1)],
                             plan if planner is not None else None)
 
-    def planner(self) -> QueryPlanner | None:
+    def planner(self, manifest: IndexManifest | None = None) -> QueryPlanner | None:
         """What reads questions for the organisations and periods this index's documents hold (``retrieval.self_query``;
         None when it is off)."""
         config = self.workspace.config.retrieval
         if not config.self_query:
             return None
-        facets = self.manifest.facets
+        facets = (manifest or self.manifest).facets
         if facets is None:  # a store or an index that does not record them: read the documents
             try:
                 facets = document_facets(d.metadata for d in self.documents())

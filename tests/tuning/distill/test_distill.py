@@ -7,22 +7,8 @@ import json
 import shutil
 
 import pytest
-from typer.testing import CliRunner
 
 from ragtune.tuning.lora import LoraConfig
-
-
-@pytest.fixture
-def cli(monkeypatch):
-    from ragtune.cli import app
-
-    monkeypatch.setenv("RAGTUNE_EMBEDDER", "fake:64")
-
-    def run(*args):
-        result = CliRunner().invoke(app, [str(a) for a in args])
-        return result.exit_code, result.stdout, result.stderr
-
-    return run
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from typer.testing import CliRunner
 
 from .fake_fine_tuning import FakeProvider, fake_app
 
@@ -15,17 +14,3 @@ def provider(loopback):
     with loopback(fake_app(state)) as url:
         yield state, f"{url}/v1"
 
-
-@pytest.fixture
-def cli(monkeypatch):
-    """Run ragtune commands in-process; returns (exit_code, stdout, stderr)."""
-    from ragtune.cli import app
-
-    monkeypatch.setenv("RAGTUNE_EMBEDDER", "fake:64")
-    runner = CliRunner()
-
-    def run(*args):
-        result = runner.invoke(app, [str(a) for a in args])
-        return result.exit_code, result.stdout, result.stderr
-
-    return run
