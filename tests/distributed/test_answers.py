@@ -13,7 +13,8 @@ from ragtune.config import RagtuneConfig
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 LONG = {"id": "long", "question": "Why? " * 5000}  # too long for the fake model's window: an error row, on both engines
-_TIMING = ("latency", "cached")
+# A local model's cost is its measured compute time at the machine's hourly price, so it is timed too.
+_TIMING = ("latency", "cached", "cost_usd", "cost_per_1k")
 
 
 def _ws(home: Path, engine: str) -> Workspace:
@@ -43,7 +44,7 @@ def test_a_ray_eval_gives_the_local_rows_and_a_rerun_generates_nothing(ray_local
     local = _ws(tmp_path / "local", "local").evaluate(questions, config)
     on_ray = _ws(tmp_path / "ray", "ray").evaluate(questions, config)
     assert _rows(on_ray) == _rows(local) and len(on_ray.rows) == 8
-    untimed = lambda result: {v: {m: x for m, x in ms.items() if not m.startswith("latency")} for v, ms in result.aggregates.items()}
+    untimed = lambda result: {v: {m: x for m, x in ms.items() if not m.startswith(_TIMING)} for v, ms in result.aggregates.items()}
     assert untimed(on_ray) == untimed(local)
     assert on_ray.config["run"]["generated"] == local.config["run"]["generated"]
     assert (model == "fake") == any(r.get("error") for r in on_ray.rows)
@@ -68,5 +69,4 @@ def test_decide_on_ray_recommends_what_a_local_decide_does(ray_local, tmp_path):
     local = _ws(tmp_path / "local", "local").decide(**fields)
     on_ray = _ws(tmp_path / "ray", "ray").decide(**fields)
     assert on_ray.recommendation == local.recommendation
-    assert [{k: v for k, v in r.items() if not k.startswith(_TIMING)} for r in on_ray.rows] == \
-        [{k: v for k, v in r.items() if not k.startswith(_TIMING)} for r in local.rows]
+    assert _rows(on_ray) == _rows(local)
