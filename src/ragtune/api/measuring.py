@@ -73,7 +73,9 @@ class MeasuringMethods:
         from ragtune.decide.ports import DecidePorts
 
         return DecidePorts(eval=self.eval_ports(), evaluate=self.evaluate, tune_lora=self.tune_lora,
-                           tune_raft=self.tune_raft, store=self.store, distill=self.distill)
+                           tune_raft=self.tune_raft, store=self.store, distill=self.distill,
+                           tune_managed=lambda config, progress, prices: self.tune_managed(config, progress, prices),
+                           raft_data=self.raft_data, models=self.models)
 
     # --- evaluation -------------------------------------------------------------------------------------
 

@@ -6,7 +6,9 @@ Phases, each kept in ``<home>/decide/<run id>/`` the moment it ends so that ``re
 1. check: the model, the index, the questions and examples; which candidates can apply, and why not;
 2. split: held-out questions and training rows (``ragtune.decide.data``), seeded and recorded;
 3. train: ``ft`` (LoRA on the examples and the training questions) and ``rag+ft`` (RAFT over the index when
-   the training questions carry references, else the ``ft`` model over retrieval), sharing the time budget;
+   the training questions carry references, else the ``ft`` model over retrieval), sharing the time budget; on
+   the provider's fine-tuning service instead when the model is an API model whose provider offers it
+   (``ragtune.decide.managed``);
 4. answer: each candidate, through the eval runner (its generation cache too);
 5. decide: primary metric, per-question scores, paired intervals against the best, measured costs, the pick,
    the rules of thumb (``ragtune.advisor``) and where they disagree with the measurement.
@@ -28,6 +30,8 @@ from ragtune.decide.costs import Training
 from ragtune.decide.data import KNOWLEDGE, DecideData, check_scorable, load_data, question_groups
 from ragtune.decide.decision import Measured, build_decision
 from ragtune.decide.distilled import DISTILLED, Extra, extras, restore, train_distilled
+from ragtune.decide.managed import ManagedTraining, managed_reason, with_version_price
+from ragtune.tuning.managed import is_managed
 from ragtune.decide.ports import DecidePorts
 from ragtune.errors import InputError, RagtuneError
 from ragtune.evaluation.config import EvalConfig
@@ -75,6 +79,7 @@ class DecideRunner:
         self.state: dict[str, Any] = {}
         self.facts: Any = None  # the advisor's Facts, measured once per run
         self.run_dir: Path | None = None
+        self.managed = False  # ft and rag+ft train on the provider's fine-tuning service
 
     # --- check ----------------------------------------------------------------------------------------
 
@@ -95,11 +100,22 @@ class DecideRunner:
         for c in cfg.candidates:
             if c.retrieves and cfg.index is None:
                 self.skipped[c] = "no --index: there are no documents to retrieve from"
-            elif c.tuned and (reason := untrainable_reason(generator, self.spec)):
+            elif c.tuned and (reason := self._untrainable(generator)):
                 self.skipped[c] = reason
         teacher = ports.generator(cfg.teacher) if cfg.teacher is not None else None  # an unknown teacher fails here
         if teacher is not None and (why := untrainable_reason(generator, self.spec)):
             self.extra_skipped[DISTILLED] = f"the student {why}"
+
+    def _untrainable(self, generator) -> str | None:
+        """Why ft and rag+ft cannot train: LoRA here, else the provider's fine-tuning service (None: one of them can)."""
+        reason = untrainable_reason(generator, self.spec)
+        if reason is None or self.managed:
+            return None
+        if not is_managed(self.spec) or self.ports.tune_managed is None:
+            return reason
+        why = managed_reason(self.spec, self.settings.generation)
+        self.managed = why is None
+        return why
 
     # --- run folder and state -------------------------------------------------------------------------
 
@@ -108,7 +124,7 @@ class DecideRunner:
         fields = cfg.model_dump(mode="json", exclude={"resume", "prices", "queries_per_month", "months", "latency_budget_ms",
                                                       "attribution", "content_may_leave", "changes_per_month",
                                                       "tuned_hosting_usd_per_month", "margin", "weights",
-                                                      "min_questions"})
+                                                      "min_questions", "poll_interval_s"})
         fields["model"] = self.spec
         fields["ragtune_version"] = package_version()  # rows scored by another version are not reused
         for key in ("questions", "examples"):
@@ -163,7 +179,7 @@ class DecideRunner:
                 self.skipped[c] = f"nothing to train on: {why}"
         if plan.get(Candidate.rag_ft) == "lora" and Candidate.ft in plan:
             plan[Candidate.rag_ft] = "reuse"  # the ft model over retrieval: no second training
-        trainings: list[str] = [c.value for c, how in plan.items() if how != "reuse"]
+        trainings: list[str] = [] if self.managed else [c.value for c, how in plan.items() if how != "reuse"]
         if self._distils():
             trainings.append(DISTILLED)
         share = cfg.budget_s / max(1, len(trainings))
@@ -208,13 +224,16 @@ class DecideRunner:
             name = f"decide-{self.state['run_id']}-{'raft' if how == 'raft' else 'ft'}"
             stage = f"train {c.value}"
             try:
-                card = self._run_training(how, name, data, share, stage)
+                if self.managed:
+                    kept[key] = ManagedTraining(self.ports, self.config, self.spec, self.run_dir, self.notes).train(
+                        how, name, data, lambda: self._write_ft_rows(data), self._steps(stage), c.value)
+                else:
+                    card = self._run_training(how, name, data, share, stage)
+                    kept[key] = {"ref": card.ref, "seconds": card.wall_time_s, "device": str(card.metrics.get("device", "cpu")),
+                                 "how": how, "on_format": bool(data.train_examples) and how == "lora",
+                                 "steps": card.metrics.get("steps"), "rows": card.data.rows if card.data else None}
             except RagtuneError as exc:
                 kept[key] = {"skipped": f"training failed: {exc}"}
-            else:
-                kept[key] = {"ref": card.ref, "seconds": card.wall_time_s, "device": str(card.metrics.get("device", "cpu")),
-                             "how": how, "on_format": bool(data.train_examples) and how == "lora",
-                             "steps": card.metrics.get("steps"), "rows": card.data.rows if card.data else None}
             self._save()
             self._restore_training(c, kept[key])
         if plan.get(Candidate.rag_ft) == "reuse" and Candidate.ft in self.tuned_refs:
@@ -248,15 +267,17 @@ class DecideRunner:
             self.skipped[c] = kept["skipped"]
             return
         self.tuned_refs[c] = kept["ref"]
-        self.trainings[c] = Training(kept["ref"], float(kept["seconds"]), kept["device"])
+        self.trainings[c] = Training.of(kept)
         self.tuned_on_format[c] = bool(kept.get("on_format"))
+        if "managed" in kept:  # its answers are priced at the fine-tuned model's price from its card
+            self.config = self.config.model_copy(update={"prices": with_version_price(self.config.prices, kept)})
 
     def _steps(self, stage: str):
         """A training's progress callback reporting its steps as ``stage`` (reported started at once)."""
         from ragtune.tuning.base import TrainingEvent
 
         def on_event(event: TrainingEvent) -> None:
-            if event.kind == "step" and event.step is not None:
+            if event.kind in ("step", "info") and event.step is not None:  # a provider's job reports steps in its events
                 self.progress(stage, event.step, event.max_steps or event.step)
 
         self.progress(stage, 0, 1)

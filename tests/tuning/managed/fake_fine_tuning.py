@@ -2,7 +2,7 @@
 
 Routes: ``POST /v1/files`` (multipart upload), ``POST /v1/fine_tuning/jobs``, ``GET /v1/fine_tuning/jobs/{id}``,
 ``GET /v1/fine_tuning/jobs/{id}/events`` (newest first), ``POST /v1/fine_tuning/jobs/{id}/cancel`` and
-``POST /v1/chat/completions`` (the fine-tuned model answers). ``FakeProvider.script`` sets how a new job goes:
+``POST /v1/chat/completions`` (the fine-tuned models answer, and the models named in ``serves``). ``FakeProvider.script`` sets how a new job goes:
 how many polls it stays running, and whether it then succeeds, fails (with a message) or is cancelled.
 ``fine_tuning=False`` makes it a server without fine-tuning (404 on those routes).
 """
@@ -26,6 +26,7 @@ class Script:
 class FakeProvider:
     script: Script = field(default_factory=Script)
     fine_tuning: bool = True
+    serves: tuple[str, ...] = ()  # base models that answer chat completions besides the fine-tuned ones
     files: dict[str, bytes] = field(default_factory=dict)
     jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
     requests: list[tuple[str, str, Any]] = field(default_factory=list)  # (method, path, body)
@@ -128,7 +129,7 @@ def fake_app(state: FakeProvider):
 
     async def chat(request: Request):
         body = await request.json()
-        known = {j["fine_tuned_model"] for j in state.jobs.values() if j["fine_tuned_model"]}
+        known = {j["fine_tuned_model"] for j in state.jobs.values() if j["fine_tuned_model"]} | set(state.serves)
         if body["model"] not in known:
             return JSONResponse({"error": {"message": f"The model '{body['model']}' does not exist", "type": "invalid_request_error"}},
                                 status_code=404)
