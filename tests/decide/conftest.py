@@ -29,8 +29,9 @@ def tickets_file() -> Path:
     return EXAMPLES / "tickets.jsonl"
 
 
-def _fake_fine_tuning():
-    """The loopback fake of a provider's fine-tuning API (``tests/tuning/managed/fake_fine_tuning.py``)."""
+@pytest.fixture(scope="session")
+def fake_fine_tuning():
+    """The loopback fake of a provider's fine-tuning API (``tests/tuning/managed/fake_fine_tuning.py``), as a module."""
     import importlib.util
     import sys
 
@@ -42,16 +43,3 @@ def _fake_fine_tuning():
         sys.modules[spec.name] = module
         spec.loader.exec_module(module)
     return module
-
-
-@pytest.fixture
-def fake_fine_tuning():
-    return _fake_fine_tuning()
-
-
-@pytest.fixture
-def provider(loopback, fake_fine_tuning):
-    """``(state, url)``: a fake fine-tuning provider on loopback whose base model gpt-4.1-mini answers too."""
-    state = fake_fine_tuning.FakeProvider(serves=("gpt-4.1-mini",))
-    with loopback(fake_fine_tuning.fake_app(state)) as url:
-        yield state, f"{url}/v1"

@@ -227,6 +227,20 @@ def candidate_cost(candidate: Candidate | str, spec: str, pricing: PricingBasis 
                          basis=basis, figures=figures)
 
 
+def changes_per_month(stated: float | None, facts: Any) -> tuple[float, str]:
+    """Content change cycles per month (each one retrains a tuned candidate) and where the figure comes from: stated,
+    else the index's ingest history (assumed when under a month of it), else none without an index."""
+    if stated is not None:
+        return stated, "stated"
+    index = facts.index
+    if index is not None and index.observed_days < 30:
+        return index.change_cycles_per_month, (f"assumed: index '{index.index}' has only {index.observed_days:.0f} days of "
+                                               "ingest history, under a month")
+    if index is not None:
+        return index.change_cycles_per_month, f"measured: index '{index.index}' ingest history"
+    return 0.0, "no index: no content changes measured"
+
+
 def break_even(pick: str, costs: dict[str, CandidateCost], months: int, candidates: Sequence[str]) -> list[dict[str, Any]]:
     """For each of ``candidates`` besides ``pick``: the monthly volume at which the two cost the same over the horizon.
 

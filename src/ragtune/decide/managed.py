@@ -16,10 +16,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ragtune.config import GenerationConfig
-from ragtune.decide.candidates import TRAIN_SYSTEM
+from ragtune.decide.candidates import TRAIN_SYSTEM, raft_settings
 from ragtune.decide.config import DecideConfig
 from ragtune.decide.data import DecideData
 from ragtune.decide.ports import DecidePorts, TrainingProgress
@@ -79,10 +79,9 @@ class ManagedTraining:
         self.ports, self.config, self.spec, self.run_dir, self.notes = ports, config, spec, run_dir, notes
         self.models: ModelRegistry = ports.models
 
-    def train(self, how: str, name: str, data: DecideData, ft_rows: Callable[[], Path], on_event: TrainingProgress,
-              label: str) -> dict[str, Any]:
+    def train(self, how: str, name: str, data: DecideData, on_event: TrainingProgress, label: str) -> dict[str, Any]:
         """The kept record of ``label``'s version (``how``: ``lora`` on the ft rows, ``raft`` on RAFT rows)."""
-        rows = ft_rows() if how == "lora" else self._raft_rows(data)
+        rows = data.write_ft_rows(self.run_dir / "ft_train.jsonl") if how == "lora" else self._raft_rows(data)
         card = published(self.models, name, file_sha256(rows), self.spec)
         reused = card is not None
         resumed = JobRecord.load(self.models.model_dir(name) / RUN_DIR) is not None
@@ -106,13 +105,10 @@ class ManagedTraining:
 
     def _raft_rows(self, data: DecideData) -> Path:
         """RAFT rows of the training questions over the index, written in the run folder (the seed keeps them the same)."""
-        from ragtune.tuning.raft import RaftSettings
-
         if self.ports.raft_data is None:
             raise ConfigError("this workspace cannot build RAFT rows")
         index = str(self.config.index)
-        chunks = self.ports.eval.index(index).manifest.chunks
-        settings = RaftSettings(distractors=min(2, max(0, chunks - 1)), seed=self.config.seed)
+        settings = raft_settings(self.ports.eval.index(index).manifest.chunks, self.config.seed)
         raft = self.ports.raft_data(data.train_questions, index, settings)
         for skipped in raft.skipped[:3]:
             self.notes.append(f"rag+ft: question '{skipped['id']}' gave no RAFT row: {skipped['reason']}")

@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ragtune.decide.base import Decision
-from ragtune.decide.candidates import TRAIN_SYSTEM, answer_plan, lora_base
+from ragtune.decide.candidates import TRAIN_SYSTEM, answer_plan, lora_base, raft_settings
 from ragtune.decide.config import Candidate, DecideConfig
-from ragtune.decide.costs import Training
+from ragtune.decide.costs import Training, changes_per_month
 from ragtune.decide.data import KNOWLEDGE, DecideData, check_scorable, load_data, question_groups
 from ragtune.decide.decision import Measured, build_decision
 from ragtune.decide.distilled import DISTILLED, Extra, extras, restore, train_distilled
@@ -203,14 +203,6 @@ class DecideRunner:
                           truncate=True, learning_rate=cfg.learning_rate, eval_fraction=0, seed=cfg.seed, device=cfg.device,
                           save_steps=10_000, system=None if raft else TRAIN_SYSTEM, mixed_outputs=not raft)
 
-    def _write_ft_rows(self, data: DecideData) -> Path:
-        path = self.run_dir / "ft_train.jsonl"
-        rows = [{"messages": e.messages} for e in data.train_examples]
-        rows += [{"messages": [{"role": "user", "content": q.question},
-                               {"role": "assistant", "content": q.reference_answers[0]}]} for q in data.train_questions]
-        path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-        return path
-
     def _train(self, data: DecideData) -> None:
         plan, share = self._training_plan(data)
         trainings = [c for c, how in plan.items() if how != "reuse"]
@@ -222,16 +214,8 @@ class DecideRunner:
                 continue
             how = plan[c]
             name = f"decide-{self.state['run_id']}-{'raft' if how == 'raft' else 'ft'}"
-            stage = f"train {c.value}"
             try:
-                if self.managed:
-                    kept[key] = ManagedTraining(self.ports, self.config, self.spec, self.run_dir, self.notes).train(
-                        how, name, data, lambda: self._write_ft_rows(data), self._steps(stage), c.value)
-                else:
-                    card = self._run_training(how, name, data, share, stage)
-                    kept[key] = {"ref": card.ref, "seconds": card.wall_time_s, "device": str(card.metrics.get("device", "cpu")),
-                                 "how": how, "on_format": bool(data.train_examples) and how == "lora",
-                                 "steps": card.metrics.get("steps"), "rows": card.data.rows if card.data else None}
+                kept[key] = self._run_training(how, name, data, share, c)
             except RagtuneError as exc:
                 kept[key] = {"skipped": f"training failed: {exc}"}
             self._save()
@@ -283,16 +267,22 @@ class DecideRunner:
         self.progress(stage, 0, 1)
         return on_event
 
-    def _run_training(self, how: str, name: str, data: DecideData, share: float, stage: str):
-        on_event = self._steps(stage)
+    def _run_training(self, how: str, name: str, data: DecideData, share: float, c: Candidate) -> dict[str, Any]:
+        """The kept record of ``c``'s training: on the provider's service, else RAFT (``how``) or LoRA here."""
+        on_event = self._steps(f"train {c.value}")
+        if self.managed:
+            return ManagedTraining(self.ports, self.config, self.spec, self.run_dir, self.notes).train(how, name, data, on_event,
+                                                                                                        c.value)
         if how == "raft":
-            from ragtune.tuning.raft import RaftSettings
-
-            chunks = self.ports.eval.index(self.config.index).manifest.chunks
-            settings = RaftSettings(distractors=min(2, max(0, chunks - 1)), seed=self.config.seed)
             lora = self._lora_config(name, self.run_dir / "raft_train.jsonl", share, raft=True)
-            return self.ports.tune_raft(data.train_questions, self.config.index, settings, lora, on_event)
-        return self.ports.tune_lora(self._lora_config(name, self._write_ft_rows(data), share, raft=False), on_event)
+            settings = raft_settings(self.ports.eval.index(str(self.config.index)).manifest.chunks, self.config.seed)
+            card = self.ports.tune_raft(data.train_questions, self.config.index, settings, lora, on_event)
+        else:
+            rows = data.write_ft_rows(self.run_dir / "ft_train.jsonl")
+            card = self.ports.tune_lora(self._lora_config(name, rows, share, raft=False), on_event)
+        return {"ref": card.ref, "seconds": card.wall_time_s, "device": str(card.metrics.get("device", "cpu")), "how": how,
+                "on_format": bool(data.train_examples) and how == "lora", "steps": card.metrics.get("steps"),
+                "rows": card.data.rows if card.data else None}
 
     # --- answer ---------------------------------------------------------------------------------------
 
@@ -377,17 +367,6 @@ class DecideRunner:
 
     # --- decide ---------------------------------------------------------------------------------------
 
-    def _changes_per_month(self, facts) -> tuple[float, str]:
-        if self.config.changes_per_month is not None:
-            return self.config.changes_per_month, "stated"
-        if facts.index is not None and facts.index.observed_days < 30:
-            why = (f"assumed: index '{facts.index.index}' has only {facts.index.observed_days:.0f} days of ingest history, "
-                   "under a month")
-            return facts.index.change_cycles_per_month, why
-        if facts.index is not None:
-            return facts.index.change_cycles_per_month, f"measured: index '{facts.index.index}' ingest history"
-        return 0.0, "no index: no content changes measured"
-
     def _facts(self):
         """What the advisor measures (index size and history, examples), beside the stated needs: measured once."""
         from ragtune.advisor.decision import measure_facts, stated_needs
@@ -402,7 +381,7 @@ class DecideRunner:
 
     def _decide(self, data: DecideData, rows: dict[Candidate, list[dict[str, Any]]],
                 extra_rows: dict[str, list[dict[str, Any]]], wall: float) -> Decision:
-        changes, changes_source = self._changes_per_month(self.facts)
+        changes, changes_source = changes_per_month(self.config.changes_per_month, self.facts)
         specs = {c.value: (f"tuned:{self.tuned_refs[c]}" if c.tuned else self.spec) for c in rows}
         more = {e.name: e for e in extras(self.config, self.spec, self.extra_refs)}
         specs |= {e.name: f"tuned:{e.tuned}" if e.tuned else e.spec for e in more.values()}

@@ -129,6 +129,7 @@ def fake_app(state: FakeProvider):
 
     async def chat(request: Request):
         body = await request.json()
+        state.requests.append(("POST", "/chat/completions", {"model": body["model"]}))
         known = {j["fine_tuned_model"] for j in state.jobs.values() if j["fine_tuned_model"]} | set(state.serves)
         if body["model"] not in known:
             return JSONResponse({"error": {"message": f"The model '{body['model']}' does not exist", "type": "invalid_request_error"}},
@@ -161,6 +162,7 @@ if __name__ == "__main__":  # serve it by hand: python tests/tuning/managed/fake
     parser.add_argument("--port", type=int, default=8009)
     parser.add_argument("--polls", type=int, default=3, help="Polls a job stays running before it succeeds.")
     parser.add_argument("--outcome", default="succeeded", choices=["succeeded", "failed", "cancelled"])
+    parser.add_argument("--serves", action="append", default=[], help="A base model that answers chat completions too.")
     args = parser.parse_args()
-    uvicorn.run(fake_app(FakeProvider(script=Script(running_polls=args.polls, outcome=args.outcome))), host="127.0.0.1",
-                port=args.port, log_level="warning")
+    state = FakeProvider(script=Script(running_polls=args.polls, outcome=args.outcome), serves=tuple(args.serves))
+    uvicorn.run(fake_app(state), host="127.0.0.1", port=args.port, log_level="warning")
