@@ -167,3 +167,10 @@ def test_the_command_line_decides_with_managed_jobs(cli, ws, provider, monkeypat
     assert code == 0, err
     ft = json.loads(out)["candidates"]["ft"]
     assert (ft["training"]["managed"]["job_id"], ft["cost_figures"]["training_usd"]["basis"]) == ("ftjob-1", "measured")
+
+
+def test_a_training_budget_of_zero_starts_no_job(ws, provider):
+    state, model = provider
+    d = ws.decide(model=model, **{**FIELDS, "budget_s": 0})
+    assert "a training budget of 0 s: no job is started" in d.candidates["ft"].skipped_reason
+    assert state.jobs == {}

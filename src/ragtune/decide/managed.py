@@ -25,14 +25,25 @@ from ragtune.decide.data import DecideData
 from ragtune.decide.ports import DecidePorts, TrainingProgress
 from ragtune.errors import ConfigError, RagtuneError
 from ragtune.evaluation.pricing import PriceTable
+from ragtune.generation.base import Generator, untrainable_reason
 from ragtune.tuning.base import RUN_DIR
 from ragtune.tuning.data.examples import file_sha256
-from ragtune.tuning.managed import JobRecord, ManagedConfig, fine_tuning_service
+from ragtune.tuning.managed import JobRecord, ManagedConfig, fine_tuning_service, is_managed
 from ragtune.tuning.managed.prices import inference_price
 from ragtune.tuning.registry import ModelCard, ModelRegistry
 
 EPOCHS = 3
 """Passes of a managed job over its rows: as many as the local ft's LoRA."""
+
+
+def tuning_route(generator: Generator, spec: str, generation: GenerationConfig, ports: DecidePorts) -> tuple[bool, str | None]:
+    """Whether ft and rag+ft train on the provider's service, and why they cannot train at all (None: they can, by
+    LoRA here or there)."""
+    reason = untrainable_reason(generator, spec)
+    if reason is None or not is_managed(spec) or ports.tune_managed is None:
+        return False, reason
+    why = managed_reason(spec, generation)
+    return why is None, None if why is None else f"{reason}; nor on its provider's service: {why}"
 
 
 def managed_reason(spec: str, generation: GenerationConfig) -> str | None:

@@ -30,8 +30,7 @@ from ragtune.decide.costs import Training, changes_per_month
 from ragtune.decide.data import KNOWLEDGE, DecideData, check_scorable, load_data, question_groups
 from ragtune.decide.decision import Measured, build_decision
 from ragtune.decide.distilled import DISTILLED, Extra, extras, restore, train_distilled
-from ragtune.decide.managed import ManagedTraining, managed_reason, with_version_price
-from ragtune.tuning.managed import is_managed
+from ragtune.decide.managed import ManagedTraining, tuning_route, with_version_price
 from ragtune.decide.ports import DecidePorts
 from ragtune.errors import InputError, RagtuneError
 from ragtune.evaluation.config import EvalConfig
@@ -92,30 +91,22 @@ class DecideRunner:
             if path is not None and not Path(path).is_file():
                 raise InputError(f"{flag} {path}: no such file")
         generator = ports.generator(self.spec)  # an unknown spec fails here, before anything runs
+        untrainable: str | None = None
         if cfg.index is not None:
             manifest = ports.index(cfg.index).manifest
             if manifest.chunks == 0:
                 raise InputError(f"index '{cfg.index}' holds no documents: add some with "
                                  f"ragtune ingest PATH --index {cfg.index}")
+        if any(c.tuned for c in cfg.candidates):
+            self.managed, untrainable = tuning_route(generator, self.spec, self.settings.generation, self.ports)
         for c in cfg.candidates:
             if c.retrieves and cfg.index is None:
                 self.skipped[c] = "no --index: there are no documents to retrieve from"
-            elif c.tuned and (reason := self._untrainable(generator)):
-                self.skipped[c] = reason
+            elif c.tuned and untrainable:
+                self.skipped[c] = untrainable
         teacher = ports.generator(cfg.teacher) if cfg.teacher is not None else None  # an unknown teacher fails here
         if teacher is not None and (why := untrainable_reason(generator, self.spec)):
             self.extra_skipped[DISTILLED] = f"the student {why}"
-
-    def _untrainable(self, generator) -> str | None:
-        """Why ft and rag+ft cannot train: LoRA here, else the provider's fine-tuning service (None: one of them can)."""
-        reason = untrainable_reason(generator, self.spec)
-        if reason is None or self.managed:
-            return None
-        if not is_managed(self.spec) or self.ports.tune_managed is None:
-            return reason
-        why = managed_reason(self.spec, self.settings.generation)
-        self.managed = why is None
-        return why
 
     # --- run folder and state -------------------------------------------------------------------------
 
@@ -183,13 +174,15 @@ class DecideRunner:
         if self._distils():
             trainings.append(DISTILLED)
         share = cfg.budget_s / max(1, len(trainings))
+        if self.managed and cfg.budget_s <= 0:  # the budget does not bound a provider's job, but 0 trains nothing
+            self.skipped.update({c: "a training budget of 0 s: no job is started at the provider (give --budget)" for c in plan})
+            return {}, share
         if trainings and share < cfg.min_training_s:
+            why = (f"the training budget of {cfg.budget_s:g} s gives each of {len(trainings)} training(s) {share:g} s, under "
+                   f"the {cfg.min_training_s:g} s one needs")
             if self._distils():
-                self.extra_skipped[DISTILLED] = (f"the training budget of {cfg.budget_s:g} s gives each of {len(trainings)} "
-                                                 f"training(s) {share:g} s, under the {cfg.min_training_s:g} s one needs")
-            for c in plan:
-                self.skipped[c] = (f"the training budget of {cfg.budget_s:g} s gives each of {len(trainings)} training(s) "
-                                   f"{share:g} s, under the {cfg.min_training_s:g} s one needs: give a larger --budget")
+                self.extra_skipped[DISTILLED] = why
+            self.skipped.update({c: f"{why}: give a larger --budget" for c in plan})
             return {}, share
         return plan, share
 
