@@ -81,8 +81,8 @@ def run_decision(fields: dict, out_file: Optional[Path], report: Optional[Path],
         with StageProgress() as progress:
             decision = workspace(**(settings or {})).decide(progress=progress, **fields)
     except KeyboardInterrupt:
-        err.print("[yellow]interrupted: finished trainings and candidates are kept; the same command with --resume "
-                  "goes on from there[/]")
+        err.print("[yellow]interrupted: finished trainings and candidates are kept, and a provider's fine-tuning job keeps "
+                  "running; the same command with --resume goes on from there (and follows that job)[/]")
         raise typer.Exit(130) from None
     finish_decision(decision, out_file, report, as_json)
 

@@ -167,7 +167,7 @@ def _provider_training(training: Training, figures: dict[str, dict[str, Any]], a
     _figure(figures, assumed, "trained_tokens", tokens, "measured" if managed.get("billed") else "assumed",
             f"{train.get('tokens_from', 'trained tokens')} (job {job})")
     if train.get("usd_per_mtok") is not None:
-        _figure(figures, assumed, f"prices.{key}.training_per_mtok", train["usd_per_mtok"], "assumed",
+        _figure(figures, assumed, f"prices.{key}", f"{train['usd_per_mtok']:g} per 1M trained tokens", "assumed",
                 f"the provider's list training price as of {train.get('as_of')}")
         source = f"{tokens:,} trained tokens × {train['usd_per_mtok']:g} per 1M (as of {train.get('as_of')})"
     else:
