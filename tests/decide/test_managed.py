@@ -174,3 +174,11 @@ def test_a_training_budget_of_zero_starts_no_job(ws, provider):
     d = ws.decide(model=model, **{**FIELDS, "budget_s": 0})
     assert "a training budget of 0 s: no job is started" in d.candidates["ft"].skipped_reason
     assert state.jobs == {}
+
+
+def test_tokens_the_provider_does_not_report_are_estimated_and_labelled_assumed(ws, provider, fake_fine_tuning):
+    state, model = provider
+    state.script = fake_fine_tuning.Script(reports_tokens=False)
+    figures = ws.decide(model=model, **{**FIELDS, "candidates": "ft"}).candidates["ft"].cost_figures
+    assert (figures["trained_tokens"]["basis"], figures["training_usd"]["basis"]) == ("assumed", "assumed")
+    assert figures["trained_tokens"]["source"].startswith("estimated from the data")

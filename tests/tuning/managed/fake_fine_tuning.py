@@ -20,6 +20,7 @@ class Script:
     running_polls: int = 1  # polls that see the job running before it ends
     outcome: str = "succeeded"  # succeeded, failed or cancelled
     error: str = "training file has too few examples for this model"
+    reports_tokens: bool = True  # whether the succeeded job reports its trained (billed) tokens
 
 
 @dataclass
@@ -92,7 +93,8 @@ def fake_app(state: FakeProvider):
             return
         job["finished_at"] = job["created_at"] + 60 * job["_polls"]
         if script.outcome == "succeeded":
-            job.update(status="succeeded", trained_tokens=job["_tokens"], result_files=["file-result-1"],
+            job.update(status="succeeded", trained_tokens=job["_tokens"] if script.reports_tokens else None,
+                       result_files=["file-result-1"],
                        fine_tuned_model=f"ft:{job['model']}:org-fake:{job['_suffix']}:{job['id']}")
             job["_events"].append(("info", "The job has successfully completed", {}))
         elif script.outcome == "failed":
