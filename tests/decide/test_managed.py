@@ -182,3 +182,9 @@ def test_tokens_the_provider_does_not_report_are_estimated_and_labelled_assumed(
     figures = ws.decide(model=model, **{**FIELDS, "candidates": "ft"}).candidates["ft"].cost_figures
     assert (figures["trained_tokens"]["basis"], figures["training_usd"]["basis"]) == ("assumed", "assumed")
     assert figures["trained_tokens"]["source"].startswith("estimated from the data")
+
+
+def test_deciding_again_from_the_rows_prices_the_managed_answers_from_the_versions_cards(ws, decision, tmp_path):
+    decision.write(tmp_path / "decide.json")
+    again = ws.decide_rows(tmp_path / "decide.json", index="support", candidates="base,ft,rag+ft")
+    assert again.candidates["ft"].cost_per_1k_queries == pytest.approx(decision.candidates["ft"].cost_per_1k_queries)
