@@ -56,13 +56,20 @@ class IndexFacts(_Model):
     first_ingest: str | None = Field(None, description="Time of the first commit.")
     last_ingest: str | None = Field(None, description="Time of the last commit.")
     observed_days: float = Field(0.0, description="Days between the first and the last commit.")
-    change_cycles: int = Field(description="Commits after the first one: re-ingests that changed something.")
+    change_cycles: int = Field(description="Commits after the first one that changed content (a removal undone by adding the "
+                                           "same content back changes nothing).")
     change_cycles_per_month: float = Field(description="Change cycles per 30 days (a history shorter than a month counts as one "
                                                        "month).")
     documents_changed: int = Field(description="Documents stored now at version 2 or later.")
     changed_share: float = Field(description="Share of documents stored now that changed at least once.")
     versions_per_document: float = Field(description="Mean version number of the stored documents.")
+    content_changes: int = Field(0, description="Documents added, updated or removed after the first commit, a removal "
+                                                "undone and its undoing not counted.")
     churn_per_cycle: float = Field(description="Mean share of the corpus added, updated or removed per change cycle.")
+    monthly_churn: float = Field(0.0, description="Share of the corpus changed per 30 days over the history's span (a "
+                                                  "history under 30 days counts as one month: see churn_measured).")
+    churn_measured: bool = Field(False, description="True when the history spans 30 days or more; else monthly_churn is "
+                                                    "an assumption from a history too short to give a monthly rate.")
     citable_documents: int = Field(description="Documents with a source fit for citation (a URL, a file, a titled record).")
     citable_share: float = Field(description="Share of documents with a source fit for citation.")
     notes: list[str] = Field(default_factory=list, description="How the facts were measured, where it matters.")
