@@ -167,6 +167,30 @@ def test_progress_in_a_pipe_is_plain_lines_only_for_waits(capsys):
     assert all("\x1b" not in line and "\r" not in line for line in lines)
 
 
+def test_a_wait_after_a_stage_ended_says_how_long_not_the_stage_again(capsys):
+    progress = StageProgress(interval=2.0)
+    progress.live, progress._bar = False, None
+    progress("load", 5, 5)
+    ended = progress._ended["load"]
+    progress.tick(ended + 2.2)  # the first wait: where the work is
+    progress.tick(ended + 5.0)  # under ten seconds since: nothing
+    progress.tick(ended + 12.6)
+    progress.tick(ended + 23.0)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == ["load: 5/5 (100%) in 2 s, done", "working: 13 s since load ended", "working: 23 s since load ended"]
+
+
+def test_a_stage_that_does_not_move_is_repeated_less_often(capsys):
+    progress = StageProgress(interval=2.0)
+    progress.live, progress._bar = False, None
+    progress("train ft", 0, 1)
+    start = progress._stage_started["train ft"]
+    for second in (2.2, 4.4, 6.6, 8.8, 12.5):
+        progress.tick(start + second)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == ["train ft: 0/1 (0%) in 2 s", "train ft: 0/1 (0%) in 12 s"]
+
+
 def test_reports_outside_the_workspace_get_the_callers_permissions(tmp_path):
     home = tmp_path / "home"
     home.mkdir()

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
-from ragtune.cli.progress_lines import ProgressLines
+from ragtune.cli.progress_lines import ProgressLines, duration
 from ragtune.errors import IndexNotFoundError, RagtuneError
 
 # The caller's umask, read before a workspace makes this process's 077: files written where the caller asked, outside
@@ -123,6 +123,8 @@ class StageProgress:
         self._start = self._last = time.monotonic()
         self._state: tuple[str, int, int] | None = None
         self._shown: set[str] = set()
+        self._ended: dict[str, float] = {}
+        self._printed: tuple[str, int, int] | None = None
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None
 
@@ -145,6 +147,8 @@ class StageProgress:
         if self._bar is None:
             self._stage_started.setdefault(stage, time.monotonic())
             self._state = (stage, done, total)
+            if done >= total:
+                self._ended[stage] = time.monotonic()
             if done >= total and stage in self._shown:
                 self._write(time.monotonic())
             return
@@ -153,18 +157,34 @@ class StageProgress:
         self._bar.update(self._tasks[stage], completed=done, total=total)
 
     def tick(self, now: float) -> None:
-        """Print the current stage when ``interval`` seconds have passed since the last line (or the start)."""
-        if self._state is not None and now - self._last >= self._interval:
-            self._write(now)
+        """Print the current stage when ``interval`` seconds have passed since the last line (or the start), or
+        ``WAITING_EVERY_S`` seconds when it has not moved since; after a stage has ended, while the next is still
+        unannounced, how long the work has gone on since (every ``WAITING_EVERY_S`` seconds)."""
+        if self._state is None or now - self._last < self._interval:
+            return
+        stage, done, total = self._state
+        unchanged = self._state == self._printed
+        if done < total or stage not in self._shown:
+            if not unchanged or now - self._last >= max(self._interval, self.WAITING_EVERY_S):
+                self._write(now)
+        elif now - self._last >= max(self._interval, self.WAITING_EVERY_S):
+            self._last = now
+            self._print(f"working: {duration(now - self._ended.get(stage, now))} since {stage} ended")
+
+    WAITING_EVERY_S = 10.0
 
     def _write(self, now: float) -> None:
         if self._state is None:
             return
         stage, done, total = self._state
-        self._last = now
+        self._last, self._printed = now, self._state
         self._shown.add(stage)
         elapsed = now - self._stage_started.get(stage, self._start)
-        sys.stderr.write(ProgressLines.line(stage, done, total, elapsed) + "\n")  # with the rate and the time left
+        self._print(ProgressLines.line(stage, done, total, elapsed))  # with the rate and the time left
+
+    @staticmethod
+    def _print(line: str) -> None:
+        sys.stderr.write(line + "\n")
         sys.stderr.flush()
 
     def _tick_until_stopped(self) -> None:
