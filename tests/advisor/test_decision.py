@@ -44,7 +44,7 @@ def test_scenarios_with_known_answers(name, support_facts, facts_2000, facts_300
         assert rec.reasons[0].startswith(next(v.explanation for v in rec.rules if v.rule == "changing_content")[:20])
     if expected.uses_tuning:
         assert "labelled_examples" in fired and "consistent_format" in fired
-        assert rec.next_command.startswith("ragtune tune lora --data ")
+        assert rec.next_command.startswith("ragtune tune lora --examples ")
     if expected is Approach.prompt:
         assert "labelled_examples" not in fired
         assert any("700 more clean examples" in w for w in rec.what_would_change)

@@ -118,12 +118,14 @@ def test_docs_and_indexes_never_cut_ids_at_80_columns(run, tmp_path):
 def test_old_spellings_still_work_with_a_deprecation_note_and_are_left_out_of_help(run, tmp_path):
     examples = tmp_path / "ex.jsonl"
     examples.write_text('{"input": "a", "output": "b"}\n', encoding="utf-8")
-    result = run("tune", "lora", "--data", examples, "--name", "x", "--time-budget", "soon")
+    result = run("tune", "lora", "--data", examples, "--eval-data", examples, "--name", "x", "--time-budget", "soon")
     assert result.exit_code == 2 and "--budget 'soon'" in result.stderr
     assert "note: --data is deprecated; use --examples" in result.stderr
+    assert "note: --eval-data is deprecated; use --eval-examples" in result.stderr
     assert "note: --time-budget is deprecated; use --budget" in result.stderr
     text = run("tune", "lora", "--help").stdout
     assert "--examples" in text and "--budget" in text and "--data " not in text and "--time-budget" not in text
+    assert "--eval-examples" in text and "--eval-data" not in text
 
 
 def test_eval_takes_questions_as_an_option_and_the_report_format_from_its_extension(run, docs_dir, tmp_path):

@@ -214,7 +214,7 @@ def next_command(choice: Approach, facts: Facts, model: str | None) -> str:
         return f"ragtune data check {ex.file}"
     name = index.index if index is not None else "NAME"
     if choice.uses_tuning and ex is not None:
-        return f"ragtune tune lora --data {ex.file} --base {spec} --name {Path(ex.file).stem.replace('.', '-')}"
+        return f"ragtune tune lora --examples {ex.file} --base {spec} --name {Path(ex.file).stem.replace('.', '-')}"
     if facts.eval is None and index is not None and choice is Approach.rag:
         return f"ragtune decide --questions QUESTIONS.jsonl --index {name} -m {spec} --report decide.html"
     if choice.uses_retrieval:

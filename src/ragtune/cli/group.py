@@ -25,13 +25,14 @@ from ragtune.cli.output import report_error
 VERBOSE_FLAG = "--verbose"
 NOISY_LOGGERS = ("pypdf", "pypdfium2", "pdfminer", "lance", "lancedb", "httpx", "urllib3", "transformers", "datasets",
                  "sentence_transformers", "onnxruntime", "ray", "peft", "accelerate")
-DEPRECATED_SPELLINGS = {"--data": "--examples", "--time-budget": "--budget", "--markdown": "--report"}
+DEPRECATED_SPELLINGS = {"--data": "--examples", "--eval-data": "--eval-examples", "--time-budget": "--budget",
+                       "--markdown": "--report"}
 METAVAR_BY_NAME = {"index": "NAME", "name": "NAME", "model": "SPEC", "base": "SPEC", "judge": "SPEC", "rerank": "SPEC",
                    "embedder": "SPEC", "generator": "SPEC", "tuned": "NAME[@vN]", "budget": "DURATION",
                    "time_budget": "DURATION", "host": "HOST", "port": "PORT", "variants": "LIST", "candidates": "LIST"}
 
 
-# Help text is wrapped at spaces only, so that an option named in a description (--eval-data) is never split.
+# Help text is wrapped at spaces only, so that an option named in a description (--eval-examples) is never split.
 _textwrap.TextWrapper.wordsep_re = textwrap.TextWrapper.wordsep_simple_re
 
 

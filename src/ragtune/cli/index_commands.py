@@ -168,12 +168,16 @@ def docs(index: str = IndexOpt, as_json: bool = JsonFlag) -> None:
     table = Table(title=f"documents in {index}")
     widest = max((len(d.doc_id) for d in documents), default=6)
     table.add_column("doc_id", min_width=widest, no_wrap=True)  # ids are never cut: ragtune remove needs them whole
-    for col in ("source", "version", "chunks", "organization", "form", "period", "hash"):
+    table.add_column("source", overflow="fold")
+    for col in ("version", "chunks"):
+        table.add_column(col, justify="right", no_wrap=True)
+    facets = [k for k in ("organization", "form", "period") if any(d.metadata.get(k) for d in documents)]  # filled ones
+    for col in facets:
         table.add_column(col, overflow="fold")
+    table.add_column("hash", no_wrap=True)
     for d in documents:
-        meta = d.metadata
-        table.add_row(d.doc_id, d.source, str(d.version), str(d.chunks), str(meta.get("organization") or ""),
-                      str(meta.get("form") or ""), str(meta.get("period") or ""), d.hash[:12])
+        table.add_row(d.doc_id, d.source, str(d.version), str(d.chunks), *(str(d.metadata.get(k) or "") for k in facets),
+                      d.hash[:8])
     out.print(table)
 
 
