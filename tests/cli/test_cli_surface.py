@@ -4,10 +4,12 @@ idea (old spellings still accepted), quiet libraries, and progress lines for lon
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,7 @@ from typer.testing import CliRunner
 
 from ragtune import __version__
 from ragtune.cli import app
-from ragtune.cli.group import DEPRECATED_SPELLINGS, polish
+from ragtune.cli.group import DEPRECATED_SPELLINGS, NOISY_LOGGERS, polish, quiet_libraries
 from ragtune.cli.output import StageProgress
 
 SRC = Path(__file__).resolve().parents[2] / "src"
@@ -153,6 +155,22 @@ def test_lance_warnings_are_silent_unless_verbose(tmp_path, docs_dir):
     loud = ragtune("ingest", docs_dir, "--index", "a", "--json", "--verbose", env={"RAGTUNE_HOME": str(tmp_path / "v")})
     assert loud.returncode == 0 and "No existing dataset" in loud.stderr
     assert list(json.loads(quiet.stdout)) == list(json.loads(loud.stdout))
+
+
+def test_library_warnings_are_silent_unless_verbose():
+    levels = {name: logging.getLogger(name).level for name in NOISY_LOGGERS}
+    try:
+        for verbose, expected in ((False, ["ragtune's own"]), (True, ["deprecated in the library", "ragtune's own"])):
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                quiet_libraries(verbose)
+                warnings.warn_explicit("deprecated in the library", FutureWarning, "modeling_utils.py", 1,
+                                       module="transformers.modeling_utils")
+                warnings.warn_explicit("ragtune's own", UserWarning, "x.py", 1, module="ragtune.x")
+            assert [str(w.message) for w in caught] == expected
+    finally:
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
 
 
 def test_progress_in_a_pipe_is_plain_lines_only_for_waits(capsys):

@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 import textwrap
+import warnings
 from collections.abc import Sequence
 from typing import Any, get_args
 
@@ -111,11 +112,14 @@ def polish(command: Any) -> None:
 
 
 def quiet_libraries(verbose: bool) -> None:
-    """Silence third-party loggers (and Lance's Rust log) unless ``verbose``; ragtune's own notices reach stderr."""
+    """Silence third-party loggers and warnings (and Lance's Rust log) unless ``verbose``; ragtune's own notices reach
+    stderr."""
     if not verbose:
         os.environ.setdefault("LANCEDB_LOG", "error")  # Lance's Rust log: "No existing dataset ... will be created"
         for name in NOISY_LOGGERS:
             logging.getLogger(name).setLevel(logging.ERROR)
+            # and their Python warnings (a library's FutureWarning about its own API is no news to the user)
+            warnings.filterwarnings("ignore", module=rf"{name}(\.|$)")
     own = logging.getLogger("ragtune")
     if not any(getattr(h, "ragtune_cli", False) for h in own.handlers):
         handler = logging.StreamHandler(sys.stderr)
