@@ -255,12 +255,29 @@ class Recommendation(_Model):
         return self.model_dump(mode="json")
 
 
-def format_value(value: object) -> str:
-    """A fact or threshold for a table cell: dicts as k=v pairs, numbers with separators."""
+_FACT_WORDS = {"changed_share": "documents edited", "monthly_churn": "corpus changed per month",
+               "attribution_required": "answers must cite sources", "citable_share": "documents citable",
+               "content_may_leave": "content may leave", "changes_per_month": "changes per month",
+               "schema_fit": "outputs fitting one schema",
+               "queries_per_month": "queries per month", "months": "months"}
+
+
+def fact_words(fact: str) -> str:
+    """A fact's name, or a comma-separated list of them, in words (``changed_share`` reads ``documents edited``)."""
+    return ", ".join(_FACT_WORDS.get(p.strip(), p.strip().replace("_", " ")) for p in fact.split(",") if p.strip())
+
+
+def format_value(value: object, fact: str = "") -> str:
+    """A fact or threshold in words for a table cell: several facts as ``name value`` pairs, yes/no, shares (a
+    ``fact`` named ``*share*``, ``*churn*`` or ``*fit*``) as percentages, numbers with separators."""
     if isinstance(value, dict):
-        return ", ".join(f"{k}={format_value(v)}" for k, v in value.items())
+        return "; ".join(f"{fact_words(k)} {format_value(v, k)}" for k, v in value.items())
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (int, float)) and any(word in fact for word in ("share", "churn", "fit")):
+        return f"{value:.0%}"
     if isinstance(value, float):
         return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:,.4g}"
-    if isinstance(value, int) and not isinstance(value, bool):
+    if isinstance(value, int):
         return f"{value:,}"
     return "—" if value is None else str(value)
