@@ -117,6 +117,16 @@ def test_docs_and_indexes_never_cut_ids_at_80_columns(run, tmp_path):
     assert index in run("indexes").stdout
 
 
+def test_docs_shows_only_filled_columns_and_indexes_a_readable_time(run, docs_dir):
+    assert run("ingest", docs_dir, "--index", "kb").exit_code == 0
+    listing = run("docs", "--index", "kb").stdout
+    assert "organization" not in listing  # no document names one
+    assert "version" in listing
+    table = run("indexes").stdout
+    assert re.search(r"\b\d{4}-\d\d-\d\d \d\d:\d\d\b", table)
+    assert not re.search(r"\d\dT\d\d:", table)
+
+
 def test_old_spellings_still_work_with_a_deprecation_note_and_are_left_out_of_help(run, tmp_path):
     examples = tmp_path / "ex.jsonl"
     examples.write_text('{"input": "a", "output": "b"}\n', encoding="utf-8")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional
 
@@ -140,6 +141,14 @@ def reindex(
 
 
 
+def _minute(stamp: str) -> str:
+    """An ISO time as ``2026-12-07 17:21`` (UTC, to the minute); as given when it is not one."""
+    try:
+        return datetime.fromisoformat(stamp).astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return stamp
+
+
 def indexes(as_json: bool = JsonFlag) -> None:
     """List the indexes in the workspace."""
     ws = workspace()
@@ -149,10 +158,12 @@ def indexes(as_json: bool = JsonFlag) -> None:
         return
     table = Table(title="indexes")
     table.add_column("name", min_width=max((len(m.name) for m in manifests), default=4), no_wrap=True)  # never cut
-    for col in ("documents", "chunks", "embedder", "updated"):
+    for col in ("documents", "chunks"):
+        table.add_column(col, justify="right", no_wrap=True)
+    for col in ("embedder", "updated (UTC)"):
         table.add_column(col, overflow="fold")
     for m in manifests:
-        table.add_row(m.name, str(m.documents), str(m.chunks), m.embedder.name, m.updated_at)
+        table.add_row(m.name, f"{m.documents:,}", f"{m.chunks:,}", m.embedder.name, _minute(m.updated_at))
     out.print(table)
     for name, why in damaged.items():
         err.print(f"[bold red]damaged[/] {name}: {why}", highlight=False)
