@@ -28,7 +28,8 @@ NOISY_LOGGERS = ("pypdf", "pypdfium2", "pdfminer", "lance", "lancedb", "httpx", 
                  "sentence_transformers", "onnxruntime", "ray", "peft", "accelerate")
 DEPRECATED_SPELLINGS = {"--data": "--examples", "--eval-data": "--eval-examples", "--time-budget": "--budget",
                        "--markdown": "--report"}
-METAVAR_BY_NAME = {"index": "NAME", "name": "NAME", "model": "SPEC", "base": "SPEC", "judge": "SPEC", "rerank": "SPEC",
+METAVAR_BY_NAME = {"index": "NAME", "name": "NAME", "model": "SPEC", "base": "SPEC", "judge": "SPEC", "teacher": "SPEC",
+                   "rerank": "SPEC",
                    "embedder": "SPEC", "generator": "SPEC", "tuned": "NAME[@vN]", "budget": "DURATION",
                    "time_budget": "DURATION", "host": "HOST", "port": "PORT", "variants": "LIST", "candidates": "LIST"}
 
