@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from ragtune.api import SearchResult, Workspace, index_summary
@@ -73,7 +74,8 @@ def ingest(
     table.add_row(*(str(v) for v in (report.added, report.updated, report.removed, report.unchanged, report.chunks, len(report.skipped))))
     out.print(table)
     for s in report.skipped:
-        err.print(f"[yellow]skipped[/] {s['source']}: {s['error']}", highlight=False)
+        why = s["error"].removeprefix(f"{s['source']}: ")  # an error that names its file already: the path once
+        err.print(f"[yellow]skipped[/] {escape(s['source'])}: {escape(why)}", highlight=False, soft_wrap=True)
 
 
 
