@@ -202,12 +202,12 @@ def test_a_wait_after_a_stage_ended_says_how_long_not_the_stage_again(capsys):
     progress.live, progress._bar = False, None
     progress("load", 5, 5)
     ended = progress._ended["load"]
-    progress.tick(ended + 2.2)  # the first wait: where the work is
+    progress.tick(ended + 2.2)  # the first wait: how long since the last stage ended
     progress.tick(ended + 5.0)  # under ten seconds since: nothing
     progress.tick(ended + 12.6)
     progress.tick(ended + 23.0)
     lines = capsys.readouterr().err.splitlines()
-    assert lines == ["load: 5/5 (100%) in 2 s, done", "working: 13 s since load ended", "working: 23 s since load ended"]
+    assert lines == ["working: 2 s since load ended", "working: 13 s since load ended", "working: 23 s since load ended"]
 
 
 def test_a_stage_that_does_not_move_is_repeated_less_often(capsys):

@@ -125,6 +125,7 @@ class StageProgress:
         self._shown: set[str] = set()
         self._ended: dict[str, float] = {}
         self._printed: tuple[str, int, int] | None = None
+        self._waiting: tuple[str, float] | None = None  # the stage end a waiting line was printed for
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None
 
@@ -163,13 +164,15 @@ class StageProgress:
         if self._state is None or now - self._last < self._interval:
             return
         stage, done, total = self._state
-        unchanged = self._state == self._printed
-        if done < total or stage not in self._shown:
-            if not unchanged or now - self._last >= max(self._interval, self.WAITING_EVERY_S):
+        slow = now - self._last >= max(self._interval, self.WAITING_EVERY_S)
+        if done < total:
+            if self._state != self._printed or slow:
                 self._write(now)
-        elif now - self._last >= max(self._interval, self.WAITING_EVERY_S):
-            self._last = now
-            self._print(f"working: {duration(now - self._ended.get(stage, now))} since {stage} ended")
+            return
+        ended = self._ended.get(stage, now)
+        if (self._waiting != (stage, ended) and now - ended >= self._interval) or slow:
+            self._last, self._waiting = now, (stage, ended)
+            self._print(f"working: {duration(now - ended)} since {stage} ended")
 
     WAITING_EVERY_S = 10.0
 
