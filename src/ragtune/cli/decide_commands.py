@@ -27,7 +27,8 @@ def _figure(value: object) -> str:
 def print_decision(decision: Decision) -> None:
     """The candidates side by side, the pick and why, the rules of thumb beside the measurement."""
     cur = decision.config["prices"]["currency"]
-    table = Table(title=f"decide: {decision.primary_metric} on {decision.split.get('test')} held-out questions "
+    metric = " + ".join(api.metric_info(part).label.replace("_", " ") for part in decision.primary_metric.split("+"))
+    table = Table(title=f"decide: {metric} on {decision.split.get('test')} held-out questions "
                         f"({cur}, prices as of {decision.config['prices']['as_of']})")
     for col in ("candidate", "mean [95% CI]", "verdict", "vs best [CI]", "p50 ms", "per 1k", "monthly", "one-off"):
         table.add_column(col, justify="left" if col in ("candidate", "verdict") else "right", overflow="fold",
