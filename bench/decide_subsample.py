@@ -32,6 +32,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -163,9 +164,12 @@ def truth(ws: Workspace, rows_file: Path, margin: float) -> dict:
                                     "verdicts": {c: r.verdict for c, r in full.candidates.items() if r.measured}}}
 
 
-def subsample(ws: Workspace, rows: list[dict], n: int, draws: int, margin: float, seed: int, scratch: Path,
-              known: dict) -> dict:
-    """``draws`` decisions on random subsets of ``n`` questions, against the truth ``known``."""
+def subsample(rows_file: str, n: int, draws: int, margin: float, seed: int, known: dict) -> dict:
+    """``draws`` decisions on random subsets of ``n`` questions of the pool ``rows_file``, against the truth ``known``
+    (in a workspace of its own, so that cells can be decided by processes side by side)."""
+    scratch = Path(tempfile.mkdtemp(prefix="decide_subsample_"))
+    ws = Workspace(RagtuneConfig.load({"home": str(scratch / "home")}))  # decides from rows only: runs no model
+    rows = [json.loads(line) for line in Path(rows_file).read_text(encoding="utf-8").splitlines() if line.strip()]
     ids = sorted({r["id"] for r in rows})
     by_id: dict[str, list[dict]] = {}
     for r in rows:
@@ -207,34 +211,42 @@ def main() -> int:
     parser.add_argument("--work", default=str(Path(tempfile.gettempdir()) / "ragtune-bench-decide-subsample"),
                         help="Folder of the pools (kept: a rerun reuses them and says so).")
     parser.add_argument("--out", default=str(RESULTS / "decide_subsample.json"))
+    parser.add_argument("--jobs", type=int, default=2, help="Processes deciding the cells side by side.")
+    parser.add_argument("--pool-only", action="store_true", help="Build the pools and stop (one process per scenario "
+                        "can build them side by side; the run that decides then reuses them and says so).")
     args = parser.parse_args()
     started = time.perf_counter()
     work = Path(args.work)
-    phases = Phases(work)
     ns = [int(x) for x in args.ns.split(",")]
-    scratch = Path(tempfile.mkdtemp(prefix="decide_subsample_"))
-    ws = Workspace(RagtuneConfig.load({"home": str(scratch / "home")}))  # decides from rows only: runs no model
+    ws = Workspace(RagtuneConfig.load({"home": tempfile.mkdtemp(prefix="decide_subsample_")}))  # runs no model
     out_scenarios = {}
+    pending = {}
+    pool_runner = ProcessPoolExecutor(max_workers=args.jobs)
     resumed = []
     for name in args.scenarios:
         scenario = SCENARIOS[name]
+        phases = Phases(work / name)  # one state per scenario: pools can be built by processes side by side
         phase = f"pool {name} {args.questions}"
         if phase in phases.state:
             resumed.append(phase)
         pool = phases.run(phase, lambda: build_pool(scenario, work, args.questions))
-        rows_file = Path(pool["rows"])
-        rows = [json.loads(line) for line in rows_file.read_text(encoding="utf-8").splitlines() if line.strip()]
-        known = truth(ws, rows_file, args.margin)
+        if args.pool_only:
+            continue
+        known = truth(ws, Path(pool["rows"]), args.margin)
         log(f"{name}: truth {json.dumps({k: known[k] for k in ('means', 'best', 'as_good', 'cheapest_as_good')})}")
-        cells = []
-        for i, n in enumerate(ns):
-            cell = subsample(ws, rows, n, args.draws, args.margin, 1000 * (i + 1), scratch, known)
-            cells.append(cell)
-            log(f"{name} n={n}: worse_pick {cell['worse_pick']} not_yet_known {cell['not_yet_known']} "
-                f"truth_pick {cell['truth_pick']} unsettled {cell['unsettled']} picks {cell['picks']}")
+        pending[name] = [pool_runner.submit(subsample, pool["rows"], n, args.draws, args.margin, 1000 * (i + 1), known)
+                         for i, n in enumerate(ns)]
         out_scenarios[name] = {"describe": scenario.describe, "pool": {**pool, "resumed": phase in resumed},
                                "stands_for": {c: r["describe"] for c, r in scenario.stands_for.items()},
-                               "groups": "none: questions are treated as independent", "truth": known, "cells": cells}
+                               "groups": "none: questions are treated as independent", "truth": known}
+    for name, futures in pending.items():
+        out_scenarios[name]["cells"] = cells = [f.result() for f in futures]
+        for cell in cells:
+            log(f"{name} n={cell['n']}: worse_pick {cell['worse_pick']} not_yet_known {cell['not_yet_known']} "
+                f"truth_pick {cell['truth_pick']} unsettled {cell['unsettled']} picks {cell['picks']}")
+    pool_runner.shutdown()
+    if args.pool_only:
+        return 0
     dirty = bool(subprocess.run(["git", "status", "--porcelain", "src", "bench"], cwd=ROOT, capture_output=True,
                                 text=True, check=False).stdout.strip())
     result = {
@@ -244,7 +256,7 @@ def main() -> int:
         "decided_through": "Workspace.decide_rows (the call behind ragtune decide --rows)",
         "costs": "measured: each answer's latency on this machine (shared, under load) at the machine rate; the "
                  "extractive generator uses no tokens",
-        "draws": args.draws, "margin": args.margin, "target": "worse_pick <= 0.05 at every n",
+        "draws": args.draws, "margin": args.margin, "jobs": args.jobs, "target": "worse_pick <= 0.05 at every n",
         "max_worse_pick": max(c["worse_pick"] for s in out_scenarios.values() for c in s["cells"]),
         "scenarios": out_scenarios, "wall_s": round(time.perf_counter() - started, 1),
     }
