@@ -29,6 +29,7 @@ from ragtune.decide.data import KNOWLEDGE, DecideData, check_scorable, load_data
 from ragtune.decide.decision import Measured, build_decision
 from ragtune.decide.distilled import DISTILLED, Extra, extras, restore, train_distilled
 from ragtune.decide.ports import DecidePorts
+from ragtune.decide.repeats import Repeat
 from ragtune.errors import InputError, RagtuneError
 from ragtune.evaluation.config import EvalConfig
 from ragtune.generation.base import untrainable_reason
@@ -75,6 +76,7 @@ class DecideRunner:
         self.state: dict[str, Any] = {}
         self.facts: Any = None  # the advisor's Facts, measured once per run
         self.run_dir: Path | None = None
+        self.measured: Repeat | None = None  # what the last run measured, for combining repeats
 
     # --- check ----------------------------------------------------------------------------------------
 
@@ -108,7 +110,7 @@ class DecideRunner:
         fields = cfg.model_dump(mode="json", exclude={"resume", "prices", "queries_per_month", "months", "latency_budget_ms",
                                                       "attribution", "content_may_leave", "changes_per_month",
                                                       "tuned_hosting_usd_per_month", "margin", "weights",
-                                                      "min_questions"})
+                                                      "min_questions", "repeats"})
         fields["model"] = self.spec
         fields["ragtune_version"] = package_version()  # rows scored by another version are not reused
         for key in ("questions", "examples"):
@@ -397,4 +399,5 @@ class DecideRunner:
         names += [DISTILLED, "teacher"] if self.config.teacher is not None else []
         decision = build_decision(self.config, measured, self.facts, changes, changes_source, names)
         decision.config["model"] = self.spec
+        self.measured = Repeat(measured, decision, changes, changes_source, names, self.facts)
         return decision
