@@ -16,6 +16,10 @@ decided through ``Workspace.decide_rows``, the library call behind ``ragtune dec
   share of decisions with no candidate shown as good;
 - ``truth_pick``: share of decisions whose settled pick is the truth's pick.
 
+The pool of each scenario and its decided cells are phases kept in ``<work>/<scenario>/state.json``: a rerun reuses
+them and lists them under ``resumed_phases`` (with the commit and time each was made), so one process per scenario
+can build and decide side by side and a last run gathers them.
+
 The candidate names are the roles the decision costs them by; ``stands_for`` in the result says what answered
 under each name (every one is the extractive generator, with or without retrieval).
 
@@ -220,7 +224,6 @@ def main() -> int:
     ns = [int(x) for x in args.ns.split(",")]
     ws = Workspace(RagtuneConfig.load({"home": tempfile.mkdtemp(prefix="decide_subsample_")}))  # runs no model
     out_scenarios = {}
-    pending = {}
     pool_runner = ProcessPoolExecutor(max_workers=args.jobs)
     resumed = []
     for name in args.scenarios:
@@ -229,21 +232,30 @@ def main() -> int:
         phase = f"pool {name} {args.questions}"
         if phase in phases.state:
             resumed.append(phase)
-        pool = phases.run(phase, lambda: build_pool(scenario, work, args.questions))
+        pool = phases.run(phase, lambda: build_pool(scenario, work, args.questions))  # noqa: B023 - run at once
         if args.pool_only:
             continue
         known = truth(ws, Path(pool["rows"]), args.margin)
         log(f"{name}: truth {json.dumps({k: known[k] for k in ('means', 'best', 'as_good', 'cheapest_as_good')})}")
-        pending[name] = [pool_runner.submit(subsample, pool["rows"], n, args.draws, args.margin, 1000 * (i + 1), known)
-                         for i, n in enumerate(ns)]
-        out_scenarios[name] = {"describe": scenario.describe, "pool": {**pool, "resumed": phase in resumed},
-                               "stands_for": {c: r["describe"] for c, r in scenario.stands_for.items()},
-                               "groups": "none: questions are treated as independent", "truth": known}
-    for name, futures in pending.items():
-        out_scenarios[name]["cells"] = cells = [f.result() for f in futures]
+        step = f"cells {name} {args.questions} n={args.ns} draws={args.draws} margin={args.margin}"
+        if step in phases.state:
+            resumed.append(step)
+
+        def decide_cells() -> dict:
+            futures = [pool_runner.submit(subsample, pool["rows"], n, args.draws, args.margin, 1000 * (i + 1), known)
+                       for i, n in enumerate(ns)]
+            return {"cells": [f.result() for f in futures], "commit": commit(),
+                    "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+
+        decided = phases.run(step, decide_cells)
+        cells = decided["cells"]
         for cell in cells:
             log(f"{name} n={cell['n']}: worse_pick {cell['worse_pick']} not_yet_known {cell['not_yet_known']} "
                 f"truth_pick {cell['truth_pick']} unsettled {cell['unsettled']} picks {cell['picks']}")
+        out_scenarios[name] = {"describe": scenario.describe, "pool": {**pool, "resumed": phase in resumed},
+                               "cells_resumed": step in resumed, "cells_commit": decided.get("commit"),
+                               "stands_for": {c: r["describe"] for c, r in scenario.stands_for.items()},
+                               "groups": "none: questions are treated as independent", "truth": known, "cells": cells}
     pool_runner.shutdown()
     if args.pool_only:
         return 0
