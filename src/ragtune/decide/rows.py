@@ -32,7 +32,8 @@ from ragtune.errors import InputError
 from ragtune.generation.base import PricingBasis
 
 ROWS_FIELDS = {"model", "metric", "judge", "queries_per_month", "months", "latency_budget_ms", "attribution",
-               "content_may_leave", "changes_per_month", "prices", "margin", "weights", "seed", "index", "candidates"}
+               "content_may_leave", "changes_per_month", "prices", "margin", "weights", "seed", "index", "candidates",
+               "repeats"}
 """The ``decide`` settings that apply to a decision from rows."""
 
 _NUMBERS = ("score", "latency_ms", "input_tokens", "output_tokens", "faithfulness")
@@ -123,6 +124,8 @@ def decide_from_rows(path: str | Path, config: DecideConfig, default_model: str,
     """The decision from the rows of ``path`` (see the module docstring); ``facts``: the advisor's, for the rules;
     ``pricing``: how a model spec is paid for, as its generator declares (None: not known, so only a listed token
     price can cost it)."""
+    if config.repeats != 1:
+        raise InputError("--repeats reruns the candidates, and --rows runs none: give one of them")
     rows = read_rows(path)
     present = {r["candidate"] for r in rows}
     candidates = [c.value for c in config.candidates if c.value in present] + [c for c in (DISTILLED, TEACHER) if c in present]

@@ -49,11 +49,8 @@ def package_version() -> str:
     return f"{release}+{hashlib.sha256(Path(metrics.__file__).read_bytes()).hexdigest()[:12]}"
 
 
-Progress = Callable[[str, int, int], None]
-"""``(stage, done, total)``: stages are ``train ft``, ``train rag+ft`` and the candidates' names."""
-
-_WINDOW_OVERHEAD = 400
-"""Tokens of instructions, question and block headers besides the corpus itself (a generous allowance)."""
+Progress = Callable[[str, int, int], None]  # (stage, done, total): stages are train ft, train rag+ft, the candidates' names
+_WINDOW_OVERHEAD = 400  # tokens of instructions, question and block headers besides the corpus (a generous allowance)
 
 
 class DecideRunner:
@@ -395,8 +392,7 @@ class DecideRunner:
             skipped={c.value: why for c, why in self.skipped.items()} | self.extra_skipped, split=data.split, notes=self.notes,
             run={"id": self.state["run_id"], "dir": str(self.run_dir), "wall_s": round(wall, 2),
                  "resumed_phases": self.state.get("done", [])})
-        names = [c.value for c in self.config.candidates]
-        names += [DISTILLED, "teacher"] if self.config.teacher is not None else []
+        names = [c.value for c in self.config.candidates] + ([DISTILLED, "teacher"] if self.config.teacher is not None else [])
         decision = build_decision(self.config, measured, self.facts, changes, changes_source, names)
         decision.config["model"] = self.spec
         self.measured = Repeat(measured, decision, changes, changes_source, names, self.facts)
