@@ -23,7 +23,7 @@ can build and decide side by side and a last run gathers them.
 The candidate names are the roles the decision costs them by; ``stands_for`` in the result says what answered
 under each name (every one is the extractive generator, with or without retrieval).
 
-    python bench/decide_subsample.py [--draws 200] [--questions 400] [--work DIR] [--out bench/results/decide_subsample.json]
+    python bench/decide_subsample.py [--draws 200] [--jobs 4] [--questions N] [--work DIR] [--out FILE]
 """
 
 from __future__ import annotations
@@ -63,6 +63,7 @@ class Scenario:
     ingest: Callable[[Workspace], None]
     questions: Callable[[Path, int], Path]
     stands_for: dict[str, dict[str, Any]]  # candidate name -> the eval settings it answers with (and a description)
+    pool: int  # questions in the pool (what this machine answers in about a quarter of an hour)
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> Path:
@@ -115,9 +116,9 @@ def _roles(index: str) -> dict[str, dict[str, Any]]:
 
 SCENARIOS = {
     "rhdh": Scenario("rhdh", "Red Hat Developer Hub docs QA (28 documents), knowledge questions with reference answers",
-                     "rhdh", _ingest_rhdh, rhdh_questions, _roles("rhdh")),
+                     "rhdh", _ingest_rhdh, rhdh_questions, _roles("rhdh"), 300),
     "clark": Scenario("clark", "CLARK news (1,171 articles), questions on who holds which position, team or employer, "
-                      "each with its latest answer", "clark", _ingest_clark, clark_questions, _roles("clark")),
+                      "each with its latest answer", "clark", _ingest_clark, clark_questions, _roles("clark"), 400),
 }
 
 
@@ -210,7 +211,7 @@ def main() -> int:
     parser.add_argument("scenarios", nargs="*", default=list(SCENARIOS), help="Scenarios to run (default: all).")
     parser.add_argument("--draws", type=int, default=200)
     parser.add_argument("--ns", default="20,50,100,200")
-    parser.add_argument("--questions", type=int, default=400, help="Questions in each pool.")
+    parser.add_argument("--questions", type=int, default=None, help="Questions in each pool (default: the scenario's).")
     parser.add_argument("--margin", type=float, default=MARGIN)
     parser.add_argument("--work", default=str(Path(tempfile.gettempdir()) / "ragtune-bench-decide-subsample"),
                         help="Folder of the pools (kept: a rerun reuses them and says so).")
@@ -229,15 +230,16 @@ def main() -> int:
     for name in args.scenarios:
         scenario = SCENARIOS[name]
         phases = Phases(work / name)  # one state per scenario: pools can be built by processes side by side
-        phase = f"pool {name} {args.questions}"
+        questions = args.questions or scenario.pool
+        phase = f"pool {name} {questions}"
         if phase in phases.state:
             resumed.append(phase)
-        pool = phases.run(phase, lambda: build_pool(scenario, work, args.questions))  # noqa: B023 - run at once
+        pool = phases.run(phase, lambda: build_pool(scenario, work, questions))  # noqa: B023 - run at once
         if args.pool_only:
             continue
         known = truth(ws, Path(pool["rows"]), args.margin)
         log(f"{name}: truth {json.dumps({k: known[k] for k in ('means', 'best', 'as_good', 'cheapest_as_good')})}")
-        step = f"cells {name} {args.questions} n={args.ns} draws={args.draws} margin={args.margin}"
+        step = f"cells {name} {questions} n={args.ns} draws={args.draws} margin={args.margin}"
         if step in phases.state:
             resumed.append(step)
 
