@@ -5,6 +5,7 @@ import json
 import pytest
 
 from ragtune.advisor import Facts
+from ragtune.api import write_decision_report
 from ragtune.advisor.decision import stated_needs
 from ragtune.decide.config import DecideConfig
 from ragtune.decide.decision import Measured, build_decision
@@ -63,11 +64,12 @@ def test_the_share_of_repeats_whose_own_pick_is_the_overall_pick_is_reported():
     assert any("in 1 of 2" in r for r in d.reasons)
 
 
-def test_repeats_end_to_end_record_each_seed(support, questions_file):
+def test_repeats_end_to_end_record_each_seed_and_say_so_in_the_report(support, questions_file, tmp_path):
     d = support.decide(questions=questions_file, index="support", candidates="base,rag", model="extractive", repeats=2)
     assert d.repeats["seeds"] == [0, 1]
     assert len(d.repeats["picks"]) == 2
     assert json.loads(json.dumps(d.to_json()))["repeats"]["n"] == 2
+    assert "over 2 repeats" in write_decision_report(d, tmp_path / "decide.md").read_text()
 
 
 def test_repeats_below_one_is_bad_input(workspace, questions_file):

@@ -104,7 +104,7 @@ def combine_repeats(config: DecideConfig, repeats: list[Repeat]) -> Decision:
     seeds = [config.seed + i for i in range(len(repeats))]
     combined = replace(first.measured, rows=rows, kinds=kinds, scores=scores, trainings=trainings, skipped=skipped,
                        groups={q: g for m in ms for q, g in m.groups.items()},
-                       split={"repeats": len(repeats), "seeds": seeds, "test": len(kinds),
+                       split={"repeats": len(repeats), "seed": ", ".join(map(str, seeds)), "seeds": seeds, "test": len(kinds),
                               "by_repeat": [m.split for m in ms]},
                        notes=list(dict.fromkeys(n for m in ms for n in m.notes)),
                        run={"repeats": [m.run for m in ms]})
