@@ -180,6 +180,7 @@ class MeasuringMethods:
         Give a ``DecideConfig`` or its fields as keywords (``questions=``, ``examples=``, ``index=``, ``model=``,
         ``budget_s=``, ``queries_per_month=`` ...). Finished phases are kept, so ``resume=True`` redoes nothing.
         """
+        from ragtune.decide.repeats import run_repeats
         from ragtune.decide.runner import DecideRunner
 
         if config is None:
@@ -187,7 +188,8 @@ class MeasuringMethods:
         elif fields:
             config = validated(DecideConfig, {**config.model_dump(), **fields})
         config = config.model_copy(update={"prices": self._version_prices(config.prices, config.model)})
-        return DecideRunner(self._decide_ports(), config, progress).run()
+        ports = self._decide_ports()
+        return run_repeats(lambda one: DecideRunner(ports, one, progress), config)
 
     def decide_rows(self: "Workspace", rows: str | Path, config: DecideConfig | None = None, **fields: Any) -> Decision:
         """Decide again from per-question rows (``ragtune.decide.rows``: JSONL or a ``decide --out`` file), running

@@ -136,6 +136,7 @@ def decide(
                                  "(absolute) is as good as it."),
     weights: Optional[str] = typer.Option(None, "--weights", help="Task weights, e.g. knowledge=0.7,format=0.3 "
                                           "(default: each task's share of the questions)."),
+    repeats: int = typer.Option(1, "--repeats", min=1, max=20, help="Measure N times, seeds seed..seed+N-1: the seed spread."),
     rows: Optional[Path] = typer.Option(None, "--rows", help="Decide again from per-question rows (JSONL, or a decide --out "
                                         "file) without running any model."),
     latency_budget_ms: Optional[float] = typer.Option(None, "--latency-budget-ms", help="p50 latency a candidate may take."),
@@ -151,14 +152,14 @@ def decide(
     as_json: bool = JsonFlag,
 ) -> None:
     """Measure base, prompt, rag, ft and rag+ft on the same held-out questions; recommend the cheapest as good as the best."""
-    fields = dict(margin=margin, weights=weights, questions=questions, examples=examples, index=index, model=model, candidates=candidates,
+    fields = dict(margin=margin, weights=weights, repeats=repeats, questions=questions, examples=examples, index=index, model=model,
+                  candidates=candidates,
                   json_schema=load_schema(json_schema) if json_schema is not None else None, metric=metric, judge=judge, teacher=teacher,
                   budget_s=parse_duration(budget), max_steps=max_steps, batch_size=batch_size, max_length=max_length,
                   device=device, poll_interval_s=poll_interval, holdout=holdout, examples_holdout=examples_holdout, max_format_questions=max_format_questions,
                   shots=shots, seed=seed, queries_per_month=queries_per_month, months=months,
                   latency_budget_ms=latency_budget_ms, attribution=attribution, content_may_leave=content_may_leave,
-                  changes_per_month=changes_per_month, prices=PriceTable.load(prices) if prices is not None else None,
-                  resume=resume)
+                  changes_per_month=changes_per_month, prices=PriceTable.load(prices) if prices is not None else None, resume=resume)
     fields = {k: v for k, v in fields.items() if v is not None or k not in ("queries_per_month", "months", "weights")}
     if rows is not None:
         decision = workspace().decide_rows(rows, **{k: v for k, v in fields.items() if k in DECIDE_ROWS_FIELDS})

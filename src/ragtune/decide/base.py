@@ -80,6 +80,7 @@ class Decision:
     run: dict[str, Any]
     rows: list[dict[str, Any]] = field(default_factory=list)
     verdict: dict[str, Any] = field(default_factory=dict)  # margin, as good / worse / not yet known, method, warnings
+    repeats: dict[str, Any] | None = None  # with --repeats: seeds, each repeat's pick and means, how stable the pick is
 
     def to_json(self, rows: bool = False) -> dict[str, Any]:
         """The decision as JSON-ready data: a figure that is not a number (NaN, infinite) is written as null."""

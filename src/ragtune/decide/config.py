@@ -112,6 +112,8 @@ class DecideConfig(BaseModel):
                                              "default: each task's share of the questions.")
     min_questions: int = Field(MIN_QUESTIONS, ge=1, description="Below this many questions in common every verdict is "
                                "'not yet known'.")
+    repeats: int = Field(1, ge=1, le=20, description="Runs with seeds seed, seed+1, ...: each its own split and training; "
+                         "per-question scores are averaged over the runs and the seed spread is reported.")
     resume: bool = Field(False, description="Continue the interrupted run of these settings: finished phases are not redone.")
 
     @field_validator("candidates", mode="before")

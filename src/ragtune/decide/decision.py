@@ -58,6 +58,12 @@ class Measured:
     run: dict[str, Any] = field(default_factory=dict)
     judged: bool | None = None  # knowledge rows scored by a judge (default: a judge is configured)
     acts_as: dict[str, str] = field(default_factory=dict)  # distilled, teacher -> the candidate costed alike
+    scores: dict[str, dict[str, float | None]] | None = None  # candidate -> question -> score, given (repeats averaged)
+
+
+def primary_metric(cfg: DecideConfig, m: Measured) -> PrimaryMetric:
+    """The metric that decides on what ``m`` measured."""
+    return choose_metric(m.tasks, cfg.judge is not None if m.judged is None else m.judged, cfg.metric)
 
 
 def verdict_rules(cfg: DecideConfig, metric: PrimaryMetric) -> VerdictRules:
@@ -72,7 +78,7 @@ def build_decision(cfg: DecideConfig, m: Measured, facts: Any, changes: float, c
 
     all_rows = [r for rs in m.rows.values() for r in rs]
     check_override(cfg.metric, all_rows)
-    metric = choose_metric(m.tasks, cfg.judge is not None if m.judged is None else m.judged, cfg.metric)
+    metric = primary_metric(cfg, m)
     rules = verdict_rules(cfg, metric)
     scores: dict[str, dict[str, float | None]] = {}
     costs: dict[str, CandidateCost] = {}
@@ -81,7 +87,7 @@ def build_decision(cfg: DecideConfig, m: Measured, facts: Any, changes: float, c
         if c in m.skipped or c not in m.rows:
             results[c] = CandidateResult(c, measured=False, skipped_reason=m.skipped.get(c, "no rows"))
             continue
-        scores[c] = per_question(m.rows[c], metric, m.kinds)
+        scores[c] = m.scores[c] if m.scores is not None and c in m.scores else per_question(m.rows[c], metric, m.kinds)
         results[c], costs[c] = _measured(cfg, c, m, scores[c], metric, rules, changes, changes_source)
     cited = None
     if cfg.attribution and KNOWLEDGE in m.tasks:

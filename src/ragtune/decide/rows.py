@@ -33,7 +33,8 @@ from ragtune.evaluation.pricing import PriceTable
 from ragtune.generation.base import PricingBasis
 
 ROWS_FIELDS = {"model", "metric", "judge", "queries_per_month", "months", "latency_budget_ms", "attribution",
-               "content_may_leave", "changes_per_month", "prices", "margin", "weights", "seed", "index", "candidates"}
+               "content_may_leave", "changes_per_month", "prices", "margin", "weights", "seed", "index", "candidates",
+               "repeats"}
 """The ``decide`` settings that apply to a decision from rows."""
 
 _NUMBERS = ("score", "latency_ms", "input_tokens", "output_tokens", "faithfulness")
@@ -126,6 +127,8 @@ def decide_from_rows(path: str | Path, config: DecideConfig, default_model: str,
     ``pricing``: how a model spec is paid for, as its generator declares (None: not known, so only a listed token
     price can cost it); ``prices_for``: the price table with what the workspace knows of the rows' specs (a managed
     version's price from its card)."""
+    if config.repeats != 1:
+        raise InputError("--repeats reruns the candidates, and --rows runs none: give one of them")
     rows = read_rows(path)
     present = {r["candidate"] for r in rows}
     candidates = [c.value for c in config.candidates if c.value in present] + [c for c in (DISTILLED, TEACHER) if c in present]

@@ -32,6 +32,7 @@ from ragtune.decide.decision import Measured, build_decision
 from ragtune.decide.distilled import DISTILLED, Extra, extras, restore, train_distilled
 from ragtune.decide.managed import ManagedTraining, tuning_route, with_version_price
 from ragtune.decide.ports import DecidePorts
+from ragtune.decide.repeats import Repeat
 from ragtune.errors import InputError, RagtuneError
 from ragtune.evaluation.config import EvalConfig
 from ragtune.generation.base import untrainable_reason
@@ -51,11 +52,8 @@ def package_version() -> str:
     return f"{release}+{hashlib.sha256(Path(metrics.__file__).read_bytes()).hexdigest()[:12]}"
 
 
-Progress = Callable[[str, int, int], None]
-"""``(stage, done, total)``: stages are ``train ft``, ``train rag+ft`` and the candidates' names."""
-
-_WINDOW_OVERHEAD = 400
-"""Tokens of instructions, question and block headers besides the corpus itself (a generous allowance)."""
+Progress = Callable[[str, int, int], None]  # (stage, done, total): stages are train ft, train rag+ft, the candidates' names
+_WINDOW_OVERHEAD = 400  # tokens of instructions, question and block headers besides the corpus (a generous allowance)
 
 
 class DecideRunner:
@@ -79,6 +77,7 @@ class DecideRunner:
         self.facts: Any = None  # the advisor's Facts, measured once per run
         self.run_dir: Path | None = None
         self.managed = False  # ft and rag+ft train on the provider's fine-tuning service
+        self.measured: Repeat | None = None  # what the last run measured, for combining repeats
 
     # --- check ----------------------------------------------------------------------------------------
 
@@ -115,7 +114,7 @@ class DecideRunner:
         fields = cfg.model_dump(mode="json", exclude={"resume", "prices", "queries_per_month", "months", "latency_budget_ms",
                                                       "attribution", "content_may_leave", "changes_per_month",
                                                       "tuned_hosting_usd_per_month", "margin", "weights",
-                                                      "min_questions", "poll_interval_s"})
+                                                      "min_questions", "poll_interval_s", "repeats"})
         fields["model"] = self.spec
         fields["ragtune_version"] = package_version()  # rows scored by another version are not reused
         for key in ("questions", "examples"):
@@ -386,8 +385,8 @@ class DecideRunner:
             skipped={c.value: why for c, why in self.skipped.items()} | self.extra_skipped, split=data.split, notes=self.notes,
             run={"id": self.state["run_id"], "dir": str(self.run_dir), "wall_s": round(wall, 2),
                  "resumed_phases": self.state.get("done", [])})
-        names = [c.value for c in self.config.candidates]
-        names += [DISTILLED, "teacher"] if self.config.teacher is not None else []
+        names = [c.value for c in self.config.candidates] + ([DISTILLED, "teacher"] if self.config.teacher is not None else [])
         decision = build_decision(self.config, measured, self.facts, changes, changes_source, names)
         decision.config["model"] = self.spec
+        self.measured = Repeat(measured, decision, changes, changes_source, names, self.facts)
         return decision
