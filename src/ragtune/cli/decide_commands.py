@@ -152,14 +152,14 @@ def decide(
     as_json: bool = JsonFlag,
 ) -> None:
     """Measure base, prompt, rag, ft and rag+ft on the same held-out questions; recommend the cheapest as good as the best."""
-    fields = dict(margin=margin, weights=weights, repeats=repeats, questions=questions, examples=examples, index=index, model=model,
-                  candidates=candidates,
-                  json_schema=load_schema(json_schema) if json_schema is not None else None, metric=metric, judge=judge, teacher=teacher,
-                  budget_s=parse_duration(budget), max_steps=max_steps, batch_size=batch_size, max_length=max_length,
-                  device=device, poll_interval_s=poll_interval, holdout=holdout, examples_holdout=examples_holdout, max_format_questions=max_format_questions,
-                  shots=shots, seed=seed, queries_per_month=queries_per_month, months=months,
-                  latency_budget_ms=latency_budget_ms, attribution=attribution, content_may_leave=content_may_leave,
-                  changes_per_month=changes_per_month, prices=PriceTable.load(prices) if prices is not None else None, resume=resume)
+    fields = dict(margin=margin, weights=weights, repeats=repeats, questions=questions, examples=examples, index=index,
+                  model=model, candidates=candidates, json_schema=load_schema(json_schema) if json_schema is not None else None,
+                  metric=metric, judge=judge, teacher=teacher, budget_s=parse_duration(budget), max_steps=max_steps,
+                  batch_size=batch_size, max_length=max_length, device=device, poll_interval_s=poll_interval, holdout=holdout,
+                  examples_holdout=examples_holdout, max_format_questions=max_format_questions, shots=shots, seed=seed,
+                  queries_per_month=queries_per_month, months=months, latency_budget_ms=latency_budget_ms,
+                  attribution=attribution, content_may_leave=content_may_leave, changes_per_month=changes_per_month,
+                  prices=PriceTable.load(prices) if prices is not None else None, resume=resume)
     fields = {k: v for k, v in fields.items() if v is not None or k not in ("queries_per_month", "months", "weights")}
     if rows is not None:
         decision = workspace().decide_rows(rows, **{k: v for k, v in fields.items() if k in DECIDE_ROWS_FIELDS})
