@@ -162,9 +162,8 @@ def decide(
                   prices=PriceTable.load(prices) if prices is not None else None, resume=resume)
     fields = {k: v for k, v in fields.items() if v is not None or k not in ("queries_per_month", "months", "weights")}
     if rows is not None:
-        decision = workspace().decide_rows(rows, **{k: v for k, v in fields.items() if k in DECIDE_ROWS_FIELDS})
-        finish_decision(decision, out_file, report, as_json)
-        return
+        rows_fields = {k: v for k, v in fields.items() if k in DECIDE_ROWS_FIELDS}
+        return finish_decision(workspace().decide_rows(rows, **rows_fields), out_file, report, as_json)
     run_decision(fields, out_file, report, as_json, engine_settings(engine, ray_address))
 
 
