@@ -55,6 +55,10 @@ class DecideData:
     def of_kind(self, kind: str) -> list[Question]:
         return [q for q in self.test if task_kind(q) == kind]
 
+    def synthetic(self) -> set[str]:
+        """Ids of the held-out questions marked ``synthetic`` (written from an index, not by people)."""
+        return {q.id for q in self.test if q.metadata.get("synthetic") is True}
+
 
 def question_groups(questions: Sequence[Question]) -> dict[str, str]:
     """Question id -> cluster: questions that share a ``group`` (a field of the question file) or a gold document are
