@@ -13,8 +13,8 @@
   These are template questions: they reuse the sentence's own words, so retrieval finds their chunk more easily than
   it finds a person's question, and the reference answer is a sentence of the chunk.
 - ``ModelWriter`` (any generator spec: ``local``, ``anthropic:...``, ``openai:...@url``) asks the model for
-  ``{"question": ..., "answer": ...}`` from the chunk; the reply is parsed leniently (the first JSON object, else
-  ``Question:``/``Answer:`` lines); a reply that gives neither is rejected as ``unparseable``.
+  a ``Question:`` line and an ``Answer:`` line from the chunk; the reply is parsed leniently (those lines, a JSON object
+  with both fields, even one cut short); a reply that gives neither is rejected as ``unparseable``.
 """
 
 from __future__ import annotations
@@ -124,18 +124,16 @@ def _starts_with_pronoun(subject: str) -> bool:
 
 QUESTION_PROMPT = (
     "Read the passage and write one question that a user of this documentation might ask and that the passage "
-    "answers, and the short answer (one or two sentences, taken from the passage).\n"
-    'Reply with JSON only: {{"question": "...", "answer": "..."}}\n\nPassage:\n{text}')
-
-DRAFT_SCHEMA: dict[str, Any] = {"type": "object", "properties": {"question": {"type": "string"}, "answer": {"type": "string"}},
-                                "required": ["question", "answer"]}
+    "answers, and its short answer (one sentence, in the passage's words).\n"
+    "Reply in exactly two lines:\nQuestion: <the question>\nAnswer: <the answer>\n\nPassage:\n{text}")
 
 _LINE = re.compile(r"^\s*[*#>\-\s]*(question|q|answer|a)\s*[*]*\s*[:\-]\s*(.+)$", re.IGNORECASE | re.MULTILINE)
+_FIELD = re.compile(r'"(question|answer)"\s*:\s*"((?:[^"\\]|\\.)+)', re.IGNORECASE)  # a field of JSON cut short
 
 
 def parse_draft(text: str) -> tuple[str, str] | None:
     """``(question, answer)`` from a model's reply: its first JSON object with both fields, else ``Question:`` and
-    ``Answer:`` lines; None when it gives neither."""
+    ``Answer:`` lines, else the two fields of a JSON object cut short; None when it gives neither."""
     from ragtune.generation.structured import extract_json
 
     value = extract_json(text)
@@ -144,7 +142,7 @@ def parse_draft(text: str) -> tuple[str, str] | None:
         if isinstance(q, str) and isinstance(a, (str, int, float)) and not isinstance(a, bool) and q.strip() and str(a).strip():
             return q.strip(), str(a).strip()
     found: dict[str, str] = {}
-    for m in _LINE.finditer(text):
+    for m in [*_LINE.finditer(text), *_FIELD.finditer(text)]:
         key = "question" if m.group(1).lower().startswith("q") else "answer"
         found.setdefault(key, m.group(2).strip().strip('"').strip())
     if found.get("question") and found.get("answer"):
@@ -155,7 +153,7 @@ def parse_draft(text: str) -> tuple[str, str] | None:
 class ModelWriter:
     """A question and answer written by a generator from the chunk (module docstring)."""
 
-    def __init__(self, generator: Any, max_new_tokens: int = 128) -> None:
+    def __init__(self, generator: Any, max_new_tokens: int = 96) -> None:
         self.generator = generator
         self.spec = str(getattr(generator, "spec", "model"))
         self.max_new_tokens = max_new_tokens
@@ -164,7 +162,7 @@ class ModelWriter:
     def write(self, chunk: ChunkRecord) -> Draft | str:
         from ragtune.generation.base import GenerateOptions, Prompt
 
-        options = GenerateOptions(max_new_tokens=self.max_new_tokens, temperature=0.0, json_schema=DRAFT_SCHEMA)
+        options = GenerateOptions(max_new_tokens=self.max_new_tokens, temperature=0.0, stop=["\n\n"])
         prompt = Prompt(messages=[{"role": "user", "content": QUESTION_PROMPT.format(text=chunk.index_text[:6000])}])
         try:
             reply = self.generator.generate(prompt, options)
