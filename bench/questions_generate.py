@@ -1,5 +1,5 @@
 """Synthetic questions on a subset of the RHDH docs: the round-trip pass rate of each writer, and how the synthetic
-questions compare with the data set's human-written ones (retrieval recall@5 by document, and the decision
+questions compare with the data set's human-written ones (retrieval recall@1 and @5 by document, and the decision
 base vs rag with the extractive answerer on each set).
 
 The human questions kept are those whose reference context lies in one of the subset's documents (the document whose
@@ -90,8 +90,9 @@ def main() -> int:
     recall = {}
     for name, rows in (("human", humans), ("synthetic_extractive", synthetic)):
         qs = questions_from_rows((f"{name}:{i}", r) for i, r in enumerate(rows))
-        m = ws.evaluate_retrieval("rh", qs, recall_k=(5,), ndcg_k=(5,), mrr_k=(5,))["metrics"]
-        recall[name] = {"questions": len(qs), "recall@5": m["recall@5"]["mean"], "mrr@5": m["mrr@5"]["mean"]}
+        m = ws.evaluate_retrieval("rh", qs, recall_k=(1, 5), ndcg_k=(5,), mrr_k=(5,))["metrics"]
+        recall[name] = {"questions": len(qs), "recall@1": m["recall@1"]["mean"], "recall@5": m["recall@5"]["mean"],
+                        "mrr@5": m["mrr@5"]["mean"]}
     decisions = {"human": decide_on(ws, human_file), "synthetic_extractive": decide_on(ws, work / "extractive.jsonl")}
     order = {k: sorted(v["scores"], key=lambda c: -(v["scores"][c] or 0)) for k, v in decisions.items()}
     commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False).stdout.strip()
