@@ -75,3 +75,8 @@ def test_a_model_that_fails_is_a_counted_error():
 
     writer = ModelWriter(Broken())
     assert (writer.write(chunk("Some text here.")), writer.errors) == ("generator_error", ["RuntimeError: connection reset"])
+
+
+def test_parse_draft_reads_a_json_reply_cut_short():
+    reply = '{"question": "Which port is used?", "answer": "Port 8420 by default, unless'
+    assert parse_draft(reply) == ("Which port is used?", "Port 8420 by default, unless")
