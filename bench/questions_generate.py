@@ -59,6 +59,9 @@ def main() -> int:
     from ragtune.api import Workspace
     from ragtune.config import RagtuneConfig
 
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False).stdout.strip()
+    dirty = bool(subprocess.run(["git", "status", "--porcelain", "src"], cwd=ROOT, capture_output=True, text=True,
+                                check=False).stdout.strip())
     data = shared_data("rhdh_docs_qa")
     docs = DOCS[:args.docs]
     work = Path(tempfile.mkdtemp(prefix="qgen-bench-"))
@@ -83,6 +86,7 @@ def main() -> int:
         t = time.monotonic()
         local = ws.generate_questions("rh", args.local_n, model="local", attempts_per_question=1, progress=log)
         writers["local"] = {**local.summary(), "wall_s": round(time.monotonic() - t, 1),
+                            "s_per_chunk": round((time.monotonic() - t) / max(1, local.tried), 1),
                             "examples": [{k: x[k] for k in ("question", "reference_answer")} for x in local.rows[:5]]}
     synthetic = [json.loads(x) for x in (work / "extractive.jsonl").read_text().splitlines()]
     from ragtune.evaluation.questions import questions_from_rows
@@ -95,9 +99,6 @@ def main() -> int:
                         "mrr@5": m["mrr@5"]["mean"]}
     decisions = {"human": decide_on(ws, human_file), "synthetic_extractive": decide_on(ws, work / "extractive.jsonl")}
     order = {k: sorted(v["scores"], key=lambda c: -(v["scores"][c] or 0)) for k, v in decisions.items()}
-    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False).stdout.strip()
-    dirty = bool(subprocess.run(["git", "status", "--porcelain", "src"], cwd=ROOT, capture_output=True, text=True,
-                                check=False).stdout.strip())
     result = {"benchmark": "questions_generate", "commit": commit, "source_modified": dirty,
               "command": " ".join([sys.executable.rsplit("/", 1)[-1], *sys.argv]), "resumed": False,
               "cached": False, "embedder": "fake:64", "documents": docs, "chunks": chunks, "human_questions": len(humans),

@@ -80,3 +80,8 @@ def test_a_model_that_fails_is_a_counted_error():
 def test_parse_draft_reads_a_json_reply_cut_short():
     reply = '{"question": "Which port is used?", "answer": "Port 8420 by default, unless'
     assert parse_draft(reply) == ("Which port is used?", "Port 8420 by default, unless")
+
+
+def test_parse_draft_reads_an_unlabelled_question_and_the_line_after_it():
+    assert parse_draft("How long are entries kept?\n\nThey are kept for 400 days.") == (
+        "How long are entries kept?", "They are kept for 400 days.")

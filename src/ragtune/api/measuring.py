@@ -139,7 +139,8 @@ class MeasuringMethods:
             found = handle.search_batch([(str(i), q) for i, q in enumerate(questions)], k=depth)
             return [[h.chunk_id for h in hits] for _, hits in found]
 
-        made = generate(index, chunks, n, writer, search, self.support_scorer(embedder), round_trip, seed, progress)
+        made = generate(index, chunks, n, writer, search, self.support_scorer(embedder), round_trip, seed, progress,
+                        batch=16 if spec == TEMPLATE else 4)  # a model writes slowly: progress after every few chunks
         if out is not None:
             made.write(out, force=force)
         return made

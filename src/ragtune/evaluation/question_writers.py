@@ -133,7 +133,8 @@ _FIELD = re.compile(r'"(question|answer)"\s*:\s*"((?:[^"\\]|\\.)+)', re.IGNORECA
 
 def parse_draft(text: str) -> tuple[str, str] | None:
     """``(question, answer)`` from a model's reply: its first JSON object with both fields, else ``Question:`` and
-    ``Answer:`` lines, else the two fields of a JSON object cut short; None when it gives neither."""
+    ``Answer:`` lines, else the two fields of a JSON object cut short, else a line ending in "?" and the line after
+    it; None when it gives none of these."""
     from ragtune.generation.structured import extract_json
 
     value = extract_json(text)
@@ -144,9 +145,13 @@ def parse_draft(text: str) -> tuple[str, str] | None:
     found: dict[str, str] = {}
     for m in [*_LINE.finditer(text), *_FIELD.finditer(text)]:
         key = "question" if m.group(1).lower().startswith("q") else "answer"
-        found.setdefault(key, m.group(2).strip().strip('"').strip())
+        found.setdefault(key, m.group(2).strip().strip('"').lstrip("*-• ").strip())
     if found.get("question") and found.get("answer"):
         return found["question"], found["answer"]
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    asked = next((i for i, ln in enumerate(lines) if ln.endswith("?") and len(words(ln)) >= 3), None)
+    if asked is not None and asked + 1 < len(lines):  # an unlabelled question and the line after it
+        return lines[asked], lines[asked + 1]
     return None
 
 
@@ -162,7 +167,8 @@ class ModelWriter:
     def write(self, chunk: ChunkRecord) -> Draft | str:
         from ragtune.generation.base import GenerateOptions, Prompt
 
-        options = GenerateOptions(max_new_tokens=self.max_new_tokens, temperature=0.0, stop=["\n\n"])
+        # no stop strings: a local model's default (a blank line) would end the reply between "Question:" and the question
+        options = GenerateOptions(max_new_tokens=self.max_new_tokens, temperature=0.0, stop=[])
         prompt = Prompt(messages=[{"role": "user", "content": QUESTION_PROMPT.format(text=chunk.index_text[:6000])}])
         try:
             reply = self.generator.generate(prompt, options)
