@@ -57,7 +57,7 @@ def test_a_model_that_replies_garbage_is_counted_not_a_crash(ws):
 
 
 def test_an_answer_the_chunk_does_not_support_is_rejected(ws):
-    reply = json.dumps({"question": "What is the capital city of France?", "answer": "Paris is the capital of France."})
+    reply = json.dumps({"question": "What is the capital city of France?", "answer": "Paris, on the river Seine, has been the capital since 987."})
     made = ws.generate_questions("support", 2, model=f"fake:{reply}", k=100)
     assert (made.rejected["unsupported"], made.rejected["duplicate"]) == (1, made.tried - 1)
 
@@ -98,3 +98,9 @@ def test_force_replaces_an_existing_out_file(ws, tmp_path):
     out.write_text("old\n")
     ws.generate_questions("support", 2, out=out, force=True)
     assert len(load_questions(out)) == 2
+
+
+def test_an_answer_that_only_restates_its_question_is_rejected(ws):
+    reply = "Question: How do you view the audit log entries?\nAnswer: To view the audit log entries, you can follow these."
+    made = ws.generate_questions("support", 1, model=f"fake:{reply}", attempts_per_question=1)
+    assert made.rejected["restates_question"] == 1

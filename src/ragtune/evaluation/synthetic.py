@@ -8,8 +8,10 @@ drawn chunk into a question and a short reference answer, and the pair is kept o
 2. every sentence of the answer is supported by the chunk: support at least ``min_support`` by the workspace's support
    scorer, the same one that checks citations (``unsupported``).
 
-Drafts are also rejected when the question is too short or repeats another (``too_short``, ``duplicate``) or when the
-question contains its whole answer (``answer_in_question``). Each kept row is a question-file row
+Drafts are also rejected when the question or the answer is under three words or the question repeats another
+(``too_short``, ``duplicate``), when the question contains its whole answer (``answer_in_question``), or when the
+answer adds fewer than two content words to the question (``restates_question``: "To view X, you can use the
+following steps:"). Each kept row is a question-file row
 (``ragtune.evaluation.questions``) marked ``"synthetic": true``, with ``gold_doc_ids``, ``gold_chunk_ids``,
 ``reference_contexts`` and ``group`` (its document: questions of one document are resampled together).
 """
@@ -27,14 +29,14 @@ from ragtune.errors import InputError
 from ragtune.evaluation.question_writers import Draft, QuestionWriter
 from ragtune.generation.base import ContextBlock
 from ragtune.generation.citations import SupportScorer
-from ragtune.generation.text import split_sentences, words
+from ragtune.generation.text import content_terms, split_sentences, words
 from ragtune.index.base import ChunkRecord
 
 Search = Callable[[list[str], int], list[list[str]]]
 """Chunk ids found for each question, best first: ``search(questions, k)``."""
 
 REJECT_REASONS = ("no_sentence", "no_key_terms", "generator_error", "unparseable", "too_short", "duplicate",
-                  "answer_in_question", "not_retrieved", "unsupported")
+                  "answer_in_question", "restates_question", "not_retrieved", "unsupported")
 
 
 @dataclass(frozen=True)
@@ -123,13 +125,14 @@ def stratified_order(chunks: Sequence[ChunkRecord], seed: int) -> list[ChunkReco
 
 def _draft_problem(draft: Draft, seen: set[str]) -> str | None:
     key = " ".join(words(draft.question))
-    if len(words(draft.question)) < 3 or not words(draft.answer):
+    if len(words(draft.question)) < 3 or len(words(draft.answer)) < 3:
         return "too_short"
     if key in seen:
         return "duplicate"
-    answer = " ".join(words(draft.answer))
-    if len(answer) >= 3 and answer in key:
+    if " ".join(words(draft.answer)) in key:
         return "answer_in_question"
+    if len(set(content_terms(draft.answer)) - set(content_terms(draft.question))) < 2:
+        return "restates_question"
     return None
 
 
