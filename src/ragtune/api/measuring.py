@@ -74,7 +74,9 @@ class MeasuringMethods:
         from ragtune.decide.ports import DecidePorts
 
         return DecidePorts(eval=self.eval_ports(), evaluate=self.evaluate, tune_lora=self.tune_lora,
-                           tune_raft=self.tune_raft, store=self.store, distill=self.distill)
+                           tune_raft=self.tune_raft, store=self.store, distill=self.distill,
+                           tune_managed=lambda config, progress, prices: self.tune_managed(config, progress, prices),
+                           raft_data=self.raft_data, models=self.models)
 
     # --- evaluation -------------------------------------------------------------------------------------
 
@@ -236,7 +238,8 @@ class MeasuringMethods:
                              content_may_leave=config.content_may_leave, changes_per_month=config.changes_per_month)
         facts = (measure_facts(self.store, needs, index=config.index) if config.index is not None
                  else Facts(stated=needs))
-        return decide_from_rows(rows, config, self.config.generation.model, facts, pricing=self._pricing_of)
+        return decide_from_rows(rows, config, self.config.generation.model, facts, pricing=self._pricing_of,
+                                prices_for=lambda table, specs: self._version_prices(table, *specs))
 
     def _pricing_of(self: "Workspace", spec: str) -> PricingBasis | None:
         """How the model of ``spec`` is paid for, as its generator declares; None when no generator can be built for it

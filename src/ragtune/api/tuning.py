@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from ragtune.tuning.managed import JobStatus, ManagedConfig
     from ragtune.tuning.base import TrainingConfig
     from ragtune.tuning.launch import Launch
-    from ragtune.tuning.raft import RaftSettings
+    from ragtune.tuning.raft import RaftBuilder, RaftData, RaftSettings
 
 TrainingProgress = Callable[[TrainingEvent], None]
 
@@ -91,18 +91,27 @@ class TuningMethods:
         ``lora.data`` is replaced by the rows built here (``ragtune.tuning.raft``); use the version as ``tuned:NAME``
         with ``ask --index`` or in the ``rag+ft`` eval variant.
         """
-        from ragtune.tuning.raft import RaftBuilder
-
-        target = self.index(index)
-        manifest = target.manifest  # IndexNotFoundError before anything is built
-        if manifest.chunks == 0:
-            raise InputError(f"index '{index}' holds no documents: add some with ragtune ingest PATH --index {index}")
+        builder = self._raft_builder(index, raft)  # IndexNotFoundError before anything is built
         loaded = load_questions(questions) if isinstance(questions, (str, Path)) else list(questions)
         if launch is not None:
             return self._launched("tune_raft", (loaded, index, raft, lora), lora, launch, progress)
-        builder = RaftBuilder(index, manifest.generation, target.retriever(), lambda: self.store.all_chunks(index), raft)
-        parts = TunerParts(self.models, raft=builder, questions=loaded, index_generation=lambda: target.manifest.generation)
+        parts = TunerParts(self.models, raft=builder, questions=loaded,
+                           index_generation=lambda: self.index(index).manifest.generation)
         return build_tuner("raft", lora, parts).train(progress)
+
+    def raft_data(self: "Workspace", questions: Sequence[Question], index: str, raft: "RaftSettings") -> "RaftData":
+        """The RAFT rows ``tune_raft`` would train on (each question with its oracle chunk among distractors, as ``ask``
+        prompts), built without training: a provider's fine-tuning job takes them as chat examples."""
+        return self._raft_builder(index, raft).build(list(questions))
+
+    def _raft_builder(self: "Workspace", index: str, raft: "RaftSettings") -> "RaftBuilder":
+        from ragtune.tuning.raft import RaftBuilder
+
+        target = self.index(index)
+        manifest = target.manifest
+        if manifest.chunks == 0:
+            raise InputError(f"index '{index}' holds no documents: add some with ragtune ingest PATH --index {index}")
+        return RaftBuilder(index, manifest.generation, target.retriever(), lambda: self.store.all_chunks(index), raft)
 
     def tune_managed(self: "Workspace", config: "ManagedConfig", progress: TrainingProgress | None = None,
                      prices: "PriceTable | None" = None, region: str | None = None) -> ModelCard:

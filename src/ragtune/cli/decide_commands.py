@@ -81,8 +81,8 @@ def run_decision(fields: dict, out_file: Optional[Path], report: Optional[Path],
         with StageProgress() as progress:
             decision = workspace(**(settings or {})).decide(progress=progress, **fields)
     except KeyboardInterrupt:
-        err.print("[yellow]interrupted: finished trainings and candidates are kept; the same command with --resume "
-                  "goes on from there[/]")
+        err.print("[yellow]interrupted: finished trainings and candidates are kept, and a provider's fine-tuning job keeps "
+                  "running; the same command with --resume goes on from there (and follows that job)[/]")
         raise typer.Exit(130) from None
     finish_decision(decision, out_file, report, as_json)
 
@@ -121,6 +121,7 @@ def decide(
     batch_size: int = typer.Option(4, "--batch-size", min=1, help="Training batch size."),
     max_length: int = typer.Option(512, "--max-length", min=32, help="Longest training row in tokens."),
     device: str = typer.Option("cpu", "--device", help="Where training runs: cpu, cuda or auto."),
+    poll_interval: float = typer.Option(10.0, "--poll-interval", min=0, help="Seconds between polls of a provider's job (-m openai:)."),
     holdout: float = typer.Option(0.5, "--holdout", help="Share of questions with references held out when tuned candidates train."),
     examples_holdout: float = typer.Option(0.2, "--examples-holdout", help="Share of examples held out as format questions."),
     max_format_questions: int = typer.Option(50, "--max-format-questions", min=1, help="At most this many held-out examples are asked."),
@@ -149,11 +150,10 @@ def decide(
     as_json: bool = JsonFlag,
 ) -> None:
     """Measure base, prompt, rag, ft and rag+ft on the same held-out questions; recommend the cheapest as good as the best."""
-    fields = dict(margin=margin, weights=weights,
-                  questions=questions, examples=examples, index=index, model=model, candidates=candidates,
+    fields = dict(margin=margin, weights=weights, questions=questions, examples=examples, index=index, model=model, candidates=candidates,
                   json_schema=load_schema(json_schema) if json_schema is not None else None, metric=metric, judge=judge, teacher=teacher,
                   budget_s=parse_duration(budget), max_steps=max_steps, batch_size=batch_size, max_length=max_length,
-                  device=device, holdout=holdout, examples_holdout=examples_holdout, max_format_questions=max_format_questions,
+                  device=device, poll_interval_s=poll_interval, holdout=holdout, examples_holdout=examples_holdout, max_format_questions=max_format_questions,
                   shots=shots, seed=seed, queries_per_month=queries_per_month, months=months,
                   latency_budget_ms=latency_budget_ms, attribution=attribution, content_may_leave=content_may_leave,
                   changes_per_month=changes_per_month, prices=PriceTable.load(prices) if prices is not None else None,

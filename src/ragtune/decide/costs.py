@@ -5,9 +5,11 @@
   ``local``, ``gguf``, ``tuned``, ``extractive``). An API model the table does not price (give ``--prices``) has an
   *unknown* cost: it is never costed by its latency as if it ran here.
 - Failed answers are costed like the others: their time and tokens were spent.
-- One-off: the measured training time at the price of the machine it ran on (CPU machine or GPU).
+- One-off: the measured training time at the price of the machine it ran on (CPU machine or GPU); a provider's
+  job: its trained tokens (billed: measured; estimated: assumed) at the dated training price, from its card.
 - Per month: queries x per query, plus, for tuned candidates, one retraining per content change (changes per
-  month measured from the index's ingest history, or stated) and any stated hosting fee.
+  month measured from the index's ingest history, or stated) and any stated hosting fee (a provider's hosting
+  where it charges for it).
 - The cost that ranks candidates is the total over the horizon: one-off + months x monthly.
 
 ``figures`` holds every figure with ``basis`` ``measured``, ``stated`` or ``assumed`` and its source; ``assumed``
@@ -36,6 +38,18 @@ class Training:
     teacher_usd: float | None = None  # a distilled model: what the teacher's answers cost (None: unknown)
     teacher_basis: str | None = None  # measured, assumed or unknown; None: no teacher
     teacher_source: str = ""
+    managed: dict[str, Any] | None = None  # a provider's job: its card's ``cost``, trained tokens and whether billed
+
+    @classmethod
+    def of(cls, record: dict[str, Any]) -> "Training":
+        """The training of a kept record of the run's state."""
+        return cls(record["ref"], float(record["seconds"]), record["device"], managed=record.get("managed"))
+
+    @property
+    def cost_unknown(self) -> bool:
+        """Whether a one-off cost is not known (no price for the teacher or for the provider's training)."""
+        managed = ((self.managed or {}).get("cost") or {}).get("training") or {}
+        return self.teacher_basis == "unknown" or (self.managed is not None and managed.get("usd") is None)
 
 
 @dataclass
@@ -109,12 +123,16 @@ def _training_costs(training: Training, config: DecideConfig, changes_per_month:
     """The one-off cost of a tuned candidate's training (and of its teacher's answers, when distilled) and its fixed
     monthly cost (retrainings, hosting)."""
     prices = config.prices
-    rate = prices.gpu_usd_per_hour if training.device == "cuda" else prices.machine_usd_per_hour
-    one_off = training.seconds / 3600 * rate
-    _figure(figures, assumed, "training_s", round(training.seconds, 1), "measured", f"training {training.ref}")
-    _figure(figures, assumed, f"prices.{'gpu' if training.device == 'cuda' else 'machine'}_usd_per_hour", rate,
-            "assumed", f"the measured {training.seconds:,.0f} s of training at the rate of its machine "
-            f"({training.device}), as of {prices.as_of}")
+    hosted = 0.0
+    if training.managed is not None:
+        one_off, hosted = _provider_training(training, figures, assumed)
+    else:
+        rate = prices.gpu_usd_per_hour if training.device == "cuda" else prices.machine_usd_per_hour
+        one_off = training.seconds / 3600 * rate
+        _figure(figures, assumed, "training_s", round(training.seconds, 1), "measured", f"training {training.ref}")
+        _figure(figures, assumed, f"prices.{'gpu' if training.device == 'cuda' else 'machine'}_usd_per_hour", rate,
+                "assumed", f"the measured {training.seconds:,.0f} s of training at the rate of its machine "
+                f"({training.device}), as of {prices.as_of}")
     if training.teacher_basis is not None:
         _figure(figures, assumed, "teacher_usd", training.teacher_usd, training.teacher_basis, training.teacher_source)
         one_off += training.teacher_usd or 0.0
@@ -126,10 +144,41 @@ def _training_costs(training: Training, config: DecideConfig, changes_per_month:
     if hosting:
         fixed += hosting
         _figure(figures, assumed, "tuned_hosting_usd_per_month", hosting, "stated", "--tuned-hosting")
+    elif training.managed is not None:
+        fixed += hosted  # the provider's hosting figure is in ``figures`` already
     else:
         _figure(figures, assumed, "tuned_hosting_usd_per_month", 0, "assumed",
                 "the adapter runs on the serving machine, paid by the second")
     return one_off, fixed
+
+
+HOURS_PER_MONTH = 730
+
+
+def _provider_training(training: Training, figures: dict[str, dict[str, Any]], assumed: list[str]) -> tuple[float, float]:
+    """The one-off training cost and the monthly hosting of a provider's job, from its card's ``cost``: trained tokens
+    (billed: measured; estimated from the data: assumed) × the dated training price, and the provider's hosting."""
+    managed = training.managed or {}
+    cost = managed.get("cost") or {}
+    job, tokens, key = managed.get("job_id"), managed.get("trained_tokens"), cost.get("key")
+    train, hosting = cost.get("training") or {}, cost.get("hosting") or {}
+    _figure(figures, assumed, "training_s", round(training.seconds, 1), "measured",
+            f"following {managed.get('provider')} job {job} to its end (the provider's machines are billed by token)")
+    _figure(figures, assumed, "trained_tokens", tokens, "measured" if managed.get("billed") else "assumed",
+            f"{train.get('tokens_from', 'trained tokens')} (job {job})")
+    if train.get("usd_per_mtok") is not None:
+        _figure(figures, assumed, f"prices.{key}", f"{train['usd_per_mtok']:g} per 1M trained tokens", "assumed",
+                f"the provider's list training price as of {train.get('as_of')}")
+        source = f"{tokens:,} trained tokens × {train['usd_per_mtok']:g} per 1M (as of {train.get('as_of')})"
+    else:
+        source = train.get("note", f"no training price for '{key}'")
+    _figure(figures, assumed, "training_usd", train.get("usd"), train.get("label", "unknown"), source)
+    per_hour = hosting.get("usd_per_hour")
+    monthly = per_hour * HOURS_PER_MONTH if per_hour else 0.0
+    hours = f"{per_hour:g} per hour × {HOURS_PER_MONTH} hours; " if per_hour else ""
+    _figure(figures, assumed, "tuned_hosting_usd_per_month", None if per_hour is None else monthly,
+            "unknown" if per_hour is None else "assumed", f"{managed.get('provider')}: {hours}{hosting.get('note')}")
+    return float(train.get("usd") or 0.0), monthly
 
 
 def candidate_cost(candidate: Candidate | str, spec: str, pricing: PricingBasis | None, rows: Sequence[dict[str, Any]],
@@ -169,13 +218,27 @@ def candidate_cost(candidate: Candidate | str, spec: str, pricing: PricingBasis 
     if candidate.tuned and training is not None:
         one_off, fixed = _training_costs(training, config, changes_per_month, changes_source, figures, assumed)
     monthly = None if per_query is None else fixed + per_query * config.queries_per_month
-    if training is not None and training.teacher_basis == "unknown":
-        monthly = None  # the one-off teacher cost is not known: neither is the total
+    if training is not None and training.cost_unknown:
+        monthly = None  # a one-off cost (the teacher's answers, the provider's training) is not known: neither is the total
     return CandidateCost(n=len(rows), latency_ms_p50=percentile(latencies, 50) if latencies else 0.0,
                          latency_ms_mean=mean_ms, input_tokens=n_in, output_tokens=n_out, per_query_usd=per_query,
                          one_off_usd=one_off, monthly_fixed_usd=fixed, monthly_usd=monthly,
                          total_usd=None if monthly is None else one_off + config.months * monthly, assumed=assumed,
                          basis=basis, figures=figures)
+
+
+def changes_per_month(stated: float | None, facts: Any) -> tuple[float, str]:
+    """Content change cycles per month (each one retrains a tuned candidate) and where the figure comes from: stated,
+    else the index's ingest history (assumed when under a month of it), else none without an index."""
+    if stated is not None:
+        return stated, "stated"
+    index = facts.index
+    if index is not None and index.observed_days < 30:
+        return index.change_cycles_per_month, (f"assumed: index '{index.index}' has only {index.observed_days:.0f} days of "
+                                               "ingest history, under a month")
+    if index is not None:
+        return index.change_cycles_per_month, f"measured: index '{index.index}' ingest history"
+    return 0.0, "no index: no content changes measured"
 
 
 def break_even(pick: str, costs: dict[str, CandidateCost], months: int, candidates: Sequence[str]) -> list[dict[str, Any]]:

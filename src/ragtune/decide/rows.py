@@ -30,6 +30,7 @@ from ragtune.decide.data import FORMAT, KNOWLEDGE
 from ragtune.decide.decision import Measured, build_decision
 from ragtune.decide.distilled import DISTILLED, TEACHER, acts_as
 from ragtune.errors import InputError
+from ragtune.evaluation.pricing import PriceTable
 from ragtune.generation.base import PricingBasis
 
 ROWS_FIELDS = {"model", "metric", "judge", "queries_per_month", "months", "latency_budget_ms", "attribution",
@@ -120,10 +121,12 @@ def _reject(constant: str) -> Any:
 
 
 def decide_from_rows(path: str | Path, config: DecideConfig, default_model: str, facts: Any,
-                     pricing: Callable[[str], PricingBasis | None] = lambda spec: None) -> Decision:
+                     pricing: Callable[[str], PricingBasis | None] = lambda spec: None,
+                     prices_for: Callable[[PriceTable, list[str]], PriceTable] = lambda table, specs: table) -> Decision:
     """The decision from the rows of ``path`` (see the module docstring); ``facts``: the advisor's, for the rules;
     ``pricing``: how a model spec is paid for, as its generator declares (None: not known, so only a listed token
-    price can cost it)."""
+    price can cost it); ``prices_for``: the price table with what the workspace knows of the rows' specs (a managed
+    version's price from its card)."""
     rows = read_rows(path)
     present = {r["candidate"] for r in rows}
     candidates = [c.value for c in config.candidates if c.value in present] + [c for c in (DISTILLED, TEACHER) if c in present]
@@ -145,6 +148,7 @@ def decide_from_rows(path: str | Path, config: DecideConfig, default_model: str,
         specs[c] = given or ("tuned:rows" if acts_as(c, config.index).tuned else model)
     # rows of a tuned candidate that name no model were answered by a version of the base model: paid for alike
     bases = {c: (model if spec == "tuned:rows" else spec) for c, spec in specs.items()}
+    config = config.model_copy(update={"prices": prices_for(config.prices, list(specs.values()))})
     measured = Measured(rows=by_candidate, kinds=kinds, tasks=tasks, specs=specs,
                         pricing={c: basis for c, spec in bases.items() if (basis := pricing(spec)) is not None},
                         groups={r["id"]: str(r["group"]) for r in rows if r.get("group") is not None},

@@ -76,7 +76,12 @@ def job_cost(price: ModelPrice | None, tokens: int | None, billed: bool, key: st
 def version_price(card: ModelCard) -> ModelPrice | None:
     """The per-token price of a managed version's fine-tuned model, from its card's ``cost`` (None: not managed, or the
     card gives no price)."""
-    inference = (card.cost or {}).get("inference") or {} if card.kind == "managed" else {}
+    return inference_price(card.cost or {}) if card.kind == "managed" else None
+
+
+def inference_price(cost: dict[str, Any]) -> ModelPrice | None:
+    """The fine-tuned model's per-token price in a card's ``cost`` (``job_cost``), or None when it gives none."""
+    inference = cost.get("inference") or {}
     if "input_per_mtok" not in inference or "output_per_mtok" not in inference:
         return None
     return ModelPrice(input_per_mtok=inference["input_per_mtok"], output_per_mtok=inference["output_per_mtok"],
