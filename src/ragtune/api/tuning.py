@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence
 
 from ragtune.errors import ConfigError, InputError
-from ragtune.evaluation.questions import Question, load_questions
+from ragtune.evaluation.questions import Question, load_questions, questions_from_rows
 from ragtune.tuning import ModelCard, TrainingEvent
 from ragtune.tuning.embedding import EmbeddingTuneConfig
 from ragtune.tuning.kinds import TunerParts, build_tuner
@@ -135,12 +135,15 @@ class TuningMethods:
                              f" (the job in progress would become {name}@v{pending})")
         return cancel_job(self.models, name, lambda base: fine_tuning_service(base, self.config.generation, region)[0])
 
-    def distill(self: "Workspace", questions: str | Path | Sequence[Question], teacher: str, student: LoraConfig,
+    def distill(self: "Workspace", questions: str | Path | Sequence[Question] | None, teacher: str, student: LoraConfig,
                 index: str | None = None, schema: dict | None = None, prices: "PriceTable | None" = None,
-                progress: TrainingProgress | None = None) -> ModelCard:
+                progress: TrainingProgress | None = None, generate: int = 100) -> ModelCard:
         """Distil ``teacher`` into ``student``: the teacher answers ``questions`` (over ``index`` when given), the answers
         that abstain, are unsupported by their citations or do not fit ``schema`` are dropped and counted, and the student
-        (``student.base``, LoRA) is trained on the rest and published as ``NAME@vN`` (``ragtune.tuning.distill``)."""
+        (``student.base``, LoRA) is trained on the rest and published as ``NAME@vN`` (``ragtune.tuning.distill``).
+
+        Without ``questions``, ``generate`` synthetic questions are written from ``index`` (``generate_questions``) and
+        the version's card records that they are synthetic."""
         import shutil
 
         from ragtune.evaluation.pricing import PriceTable
@@ -150,7 +153,19 @@ class TuningMethods:
         manifest = self.index(index).manifest if index is not None else None
         if manifest is not None and manifest.chunks == 0:
             raise InputError(f"index '{index}' holds no documents: add some with ragtune ingest PATH --index {index}")
-        loaded = load_questions(questions) if isinstance(questions, (str, Path)) else list(questions)
+        synthetic = None
+        if questions is None:
+            if index is None:
+                raise InputError("distill needs --questions FILE (JSONL with id and question per line), or --index NAME "
+                                 "to write synthetic questions from")
+            made_questions = self.generate_questions(index, generate)
+            synthetic = made_questions.summary()
+            if not made_questions.rows:
+                raise InputError(f"index '{index}': no synthetic question passed the round trip "
+                                 f"(rejected: {synthetic['rejected']}); give --questions FILE")
+            loaded = questions_from_rows((f"{index}:synthetic:{i}", r) for i, r in enumerate(made_questions.rows, start=1))
+        else:
+            loaded = load_questions(questions) if isinstance(questions, (str, Path)) else list(questions)
         folder = self.models.model_dir(student.name) / ".distill"
         made = teacher_rows(loaded, lambda q: self.ask(q.question, index, model=teacher, schema=schema or q.schema), folder,
                             over_index=index is not None, schema=schema, notify=progress)
@@ -160,7 +175,8 @@ class TuningMethods:
                   "index_generation": manifest.generation if manifest is not None else None,
                   "teacher_tokens": {"input": made.input_tokens, "output": made.output_tokens},
                   "teacher_cost": {"usd": None if cost is None else round(cost, 6),
-                                   "label": "unknown" if cost is None else "measured"}}
+                                   "label": "unknown" if cost is None else "measured"},
+                  **({"synthetic_questions": synthetic} if synthetic is not None else {})}
         config = student.model_copy(update={"data": made.rows})
         card = LoraTuner(config, self.models, data_source=source,
                          attachments={"teacher_rows": made.rows, "teacher_dropped": made.dropped}).train(progress)

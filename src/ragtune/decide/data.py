@@ -57,6 +57,10 @@ class DecideData:
     def of_kind(self, kind: str) -> list[Question]:
         return [q for q in self.test if task_kind(q) == kind]
 
+    def synthetic(self) -> set[str]:
+        """Ids of the held-out questions marked ``synthetic`` (written from an index, not by people)."""
+        return {q.id for q in self.test if q.metadata.get("synthetic") is True}
+
     def write_ft_rows(self, path: Path) -> Path:
         """Write what ``ft`` trains on to ``path`` (chat rows): the training examples, and each training question with
         its first reference answer."""

@@ -10,7 +10,8 @@ The file is JSONL, one row per (question, candidate), or a ``decide --out`` file
 - ``error``: why the answer failed (a failed answer scores 0 and is costed); ``answer``: the answer text;
 - ``latency_ms``, ``input_tokens``, ``output_tokens`` (numbers, 0 or more): for the costs; ``model``: the spec the
   candidate answered with (for its price; default ``--model`` or the configured model);
-- ``faithfulness`` (0-1): the support of the answer by the passages it cites (for ``--attribution``).
+- ``faithfulness`` (0-1): the support of the answer by the passages it cites (for ``--attribution``);
+- ``synthetic`` (true): the question was written from the index (``ragtune questions generate``); the decision says so.
 
 Every problem is reported with its line; the first ones end the command with an ``InputError`` (exit 2).
 """
@@ -154,6 +155,7 @@ def decide_from_rows(path: str | Path, config: DecideConfig, default_model: str,
     measured = Measured(rows=by_candidate, kinds=kinds, tasks=tasks, specs=specs,
                         pricing={c: basis for c, spec in bases.items() if (basis := pricing(spec)) is not None},
                         groups={r["id"]: str(r["group"]) for r in rows if r.get("group") is not None},
+                        synthetic={r["id"] for r in rows if r.get("synthetic") is True},
                         judged=any("judge_correct" in r for r in rows), split={"test": len(kinds), "rows": str(path)},
                         notes=notes, run={"rows": str(path)}, acts_as={c: acts_as(c, config.index).value for c in candidates})
     changes = config.changes_per_month or 0.0

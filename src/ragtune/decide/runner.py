@@ -379,7 +379,7 @@ class DecideRunner:
         specs |= {e.name: f"tuned:{e.tuned}" if e.tuned else e.spec for e in more.values()}
         measured = Measured(
             rows={c.value: r for c, r in rows.items()} | extra_rows, kinds=data.kinds(), tasks=data.tasks(), specs=specs,
-            pricing={c: self.ports.eval.generator(spec).pricing for c, spec in specs.items()},
+            pricing={c: self.ports.eval.generator(spec).pricing for c, spec in specs.items()}, synthetic=data.synthetic(),
             groups=question_groups(data.test), trainings={c.value: t for c, t in self.trainings.items()} | self.extra_trainings,
             training_records=self.state["trainings"], acts_as={e.name: e.acts_as.value for e in more.values()},
             skipped={c.value: why for c, why in self.skipped.items()} | self.extra_skipped, split=data.split, notes=self.notes,
