@@ -2,8 +2,9 @@
 
 - **shared prefix**: the tokens every row begins with (the chat template's system turn, instructions, a few-shot
   block) are encoded once; their keys and values seed each row's cache (a prefix KV cache);
-- **no padding while encoding prompts**: each row's own remainder is encoded alone (encoding costs per token, so
-  padding would be pure waste), then the rows' caches are left-padded into one batch cache;
+- **no padding while encoding prompts**: the rows' own remainders are packed into one pass (each attending only to
+  the prefix and itself; encoding costs per token, so padding would be pure waste), then the rows' caches are
+  left-padded into one batch cache;
 - **finished rows leave**: a row that ends (an end-of-sequence token, a stop string, the answer cap) is dropped from
   the input, the attention mask and the cache at once, so each later step costs what the rows still writing cost.
 
