@@ -75,14 +75,14 @@ def test_a_prompt_too_long_for_the_window_is_skipped_and_the_rest_answered(refer
 def test_out_of_memory_halves_the_batch_and_the_answers_stay_the_same(smollm, references, monkeypatch):
     import torch
 
-    real = smollm._model.generate
+    real = smollm._model.forward
 
     def limited(*args, **kwargs):
         if kwargs["input_ids"].shape[0] > 2:
             raise torch.OutOfMemoryError("out of memory: tried to allocate a lot")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(smollm._model, "generate", limited)
+    monkeypatch.setattr(smollm._model, "forward", limited)
     smollm.oom_splits.clear()
     results = smollm.generate_batch([prompt(q) for q in QUESTIONS], GenerateOptions(max_new_tokens=24))
     assert [r.text for r in results] == [references[q][0] for q in QUESTIONS]

@@ -99,3 +99,8 @@ class SchemaLogitsProcessor:
         scores = scores.clone()
         lltorch.apply_token_bitmask_inplace(scores, self.bitmask.to(scores.device))
         return scores
+
+    def keep(self, rows: list[int]) -> None:
+        """Only ``rows`` (positions in the batch so far, in order) go on: the others have ended."""
+        self.matchers = [self.matchers[r] for r in rows]
+        self.bitmask = self.bitmask[:len(rows)]

@@ -22,6 +22,7 @@ from ragtune.config import GenerationConfig
 from ragtune.errors import ConfigError, InputError, ProviderError
 from ragtune.generation.base import GenerateOptions, Generation, GeneratorBase, Prompt, TextCallback, Usage
 from ragtune.generation.batching import BatchQueue, BatchResult, batch_key, per_prompt
+from ragtune.generation.greedy_decode import decode_greedy, plain_greedy
 from ragtune.generation.hf_models import resolve_causal_lm
 from ragtune.generation.local_batch import decode_rows, halving, out_of_memory, padding_id, plan_batches
 
@@ -48,6 +49,7 @@ class LocalGenerator(GeneratorBase):
         self._tokenizer: Any = None
         self._device = "cpu"
         self._pad_id = 0
+        self._plain_greedy = False
         self._lock = threading.Lock()
         self.batch_queue = BatchQueue(self.generate_batch, self.config.batch_size)
         self.oom_splits: list[int] = []
@@ -82,6 +84,7 @@ class LocalGenerator(GeneratorBase):
             tokenizer.pad_token = tokenizer.eos_token
         self._tokenizer, self._model, self._device = tokenizer, model, device
         self._pad_id = padding_id(tokenizer)
+        self._plain_greedy = plain_greedy(model)
         return self
 
     def constrains(self, schema: dict) -> bool:
@@ -218,12 +221,26 @@ class LocalGenerator(GeneratorBase):
             if options[0].seed is not None:
                 torch.manual_seed(options[0].seed)
             try:
-                news = decode_rows(self._model, rows, kwargs, self._pad_id, self._device)
+                if options[0].temperature == 0 and self._plain_greedy:
+                    news = self._decode_greedy(rows, kwargs)
+                else:
+                    news = decode_rows(self._model, rows, kwargs, self._pad_id, self._device)
             except RuntimeError as exc:
                 if out_of_memory(exc):
                     raise
                 raise ProviderError(f"{self.spec}: generation failed: {exc}") from exc
         return [self._generation(len(ids), new, o, stop) for ids, new, o in zip(rows, news, options)]
+
+    def _decode_greedy(self, rows: list[list[int]], kwargs: dict[str, Any]) -> list[list[int]]:
+        """``decode_rows`` by the cheaper loop of ``ragtune.generation.greedy_decode``, with the same settings."""
+        from transformers import StopStringCriteria
+
+        eos = self._model.generation_config.eos_token_id
+        stop = StopStringCriteria(self._tokenizer, kwargs["stop_strings"]) if kwargs.get("stop_strings") else None
+        processors = kwargs.get("logits_processor") or [None]
+        return decode_greedy(self._model, rows, kwargs["max_new_tokens"], pad_id=self._pad_id, device=self._device,
+                             eos_ids=[] if eos is None else [eos] if isinstance(eos, int) else list(eos), stop=stop,
+                             processor=processors[0])
 
     def _stream(self, inputs: dict, kwargs: dict, stop: list[str], on_text: TextCallback) -> tuple[list[int], str]:
         """Generate on a worker thread and hand text to ``on_text`` as it comes (stop strings held back)."""
