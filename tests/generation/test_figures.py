@@ -54,3 +54,8 @@ def test_an_acronym_is_spelled_as_the_passages_spell_it():
 
 def test_an_acronym_the_passages_do_not_spell_is_kept():
     assert expand_acronyms("What is AWS?", ["Net sales rose."]) == "What is AWS?"
+
+
+def test_years_after_a_month_and_day_share_them():
+    assert column_labels("Three Months Ended March 31, 2022 2023") == ["three months ended March 31, 2022",
+                                                                       "three months ended March 31, 2023"]

@@ -268,7 +268,7 @@ class AnswerPipeline:
             return "retrieval found no passage for the question"
         cfg = self.config
         if score < cfg.min_answerability:
-            return f"the passages do not support an answer (answerability {score:.2f} < {cfg.min_answerability:.2f})"
+            return f"no retrieved passage is relevant enough to answer (answerability {score:.2f} < {cfg.min_answerability:.2f})"
         dense = [float(b.scores["dense"]) for b in blocks if "dense" in b.scores]
         if not dense and self.embedder is not None:
             vectors = self.embedder.embed_documents([b.text for b in blocks])

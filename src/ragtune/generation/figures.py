@@ -93,7 +93,15 @@ def expand_acronyms(question: str, passages: list[str]) -> str:
 def column_labels(header: str) -> list[str]:
     """The column labels of a table header: each date (or year) under its span (``three months ended July 1, 2023``)."""
     spans = [(m.start(), m.group(0).lower()) for m in _SPAN.finditer(header)]
-    dates = [(m.start(), " ".join(m.group(0).split())) for m in _DATE.finditer(header)]
+    dates: list[tuple[int, str]] = []
+    day = ""  # the month and day of the last full date: bare years after it share them ("March 31, 2022 2023")
+    for m in _DATE.finditer(header):
+        date = " ".join(m.group(0).split())
+        if date.isdigit() and day:
+            date = f"{day} {date}"
+        elif not date.isdigit():
+            day = date.rsplit(" ", 1)[0] if date[0].isalpha() and "," in date else ""
+        dates.append((m.start(), date))
     if not dates:
         return []
     if spans and len(dates) % len(spans) == 0:
@@ -108,7 +116,7 @@ def label_row(row: str, header: str) -> str:
     label = re.split(r"\s\(?\$?\s?-?\d", row.strip(), maxsplit=1)[0].rstrip(" $")
     rest = row.strip()[len(label):]
     cells = [" ".join(m.group(0).split()) for m in _AMOUNT.finditer(rest)]
-    amounts = [c for c in cells if not c.endswith("%")]
+    amounts = [c for c in cells if not c.endswith("%")] or cells  # a row of rates only: the rates
     if not labels or len(amounts) != len(labels):
         return row
     return f"{label}: " + "; ".join(f"{a} ({lab})" for a, lab in zip(amounts, labels))
