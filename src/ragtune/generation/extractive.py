@@ -129,27 +129,8 @@ class ExtractiveGenerator(GeneratorBase):
         if prompt.per_source:
             per = FIGURE_QUOTES if wants_figures else 1
             return [(n, _quoted(text, headers[n])) for n, text in self._per_source(prompt, ranked, score, per)]
-        chosen: list[tuple[int, str]] = []
-        covered: set[str] = set()
-        said: set[str] = set()
-        quoted: set[str] = set()  # figures quoted so far
-        for c in ranked:
-            if len(chosen) >= self.sentences + (FIGURE_QUOTES if wants_figures else 0):
-                break
-            new_terms = (q_terms & set(c[4])) - covered
-            new_figures = set(figures(c[3][c[2]])) - quoted if c[6] else set()
-            key = " ".join(words(c[3][c[2]]))
-            if key in said or (chosen and (score(c) < 0.6 * top or not (new_terms or new_figures))):
-                continue
-            said.add(key)
-            quoted |= new_figures
-            covered |= q_terms & set(c[4])
-            text = c[3][c[2]]
-            if text.rstrip().endswith(":"):
-                items = c[3][c[2] + 1:c[2] + 1 + _LIST_ITEMS]
-                text = text.rstrip() + " " + "; ".join(s.rstrip(".;") for s in items) + ("." if items else "")
-            chosen.append((c[1], _quoted(text, headers[c[1]])))
-        return chosen
+        limit = self.sentences + (FIGURE_QUOTES if wants_figures else 0)
+        return [(n, _quoted(text, headers[n])) for n, text in _in_turn(ranked, score, q_terms, limit)]
 
     @staticmethod
     def _per_source(prompt: Prompt, ranked: list, score, per: int = 1) -> list[tuple[int, str]]:
@@ -179,6 +160,33 @@ class ExtractiveGenerator(GeneratorBase):
             for i, part in enumerate(parts or [text]):
                 on_text(part if i == 0 else " " + part)
         return Generation(text=text, usage=Usage(0, 0), finish_reason="stop", model=self.spec)
+
+
+def _in_turn(ranked: list, score, q_terms: set[str], limit: int) -> list[tuple[int, str]]:
+    """Up to ``limit`` of ``ranked`` (best first): after the first, those scoring at least 0.6 of it that add
+    question words or figures; a list introduction brings its items."""
+    top = score(ranked[0])
+    chosen: list[tuple[int, str]] = []
+    covered: set[str] = set()
+    said: set[str] = set()
+    quoted: set[str] = set()  # figures quoted so far
+    for c in ranked:
+        if len(chosen) >= limit:
+            break
+        new_terms = (q_terms & set(c[4])) - covered
+        new_figures = set(figures(c[3][c[2]])) - quoted if c[6] else set()
+        key = " ".join(words(c[3][c[2]]))
+        if key in said or (chosen and (score(c) < 0.6 * top or not (new_terms or new_figures))):
+            continue
+        said.add(key)
+        quoted |= new_figures
+        covered |= q_terms & set(c[4])
+        text = c[3][c[2]]
+        if text.rstrip().endswith(":"):
+            items = c[3][c[2] + 1:c[2] + 1 + _LIST_ITEMS]
+            text = text.rstrip() + " " + "; ".join(s.rstrip(".;") for s in items) + ("." if items else "")
+        chosen.append((c[1], text))
+    return chosen
 
 
 def _quoted(text: str, headers: dict[str, str]) -> str:
