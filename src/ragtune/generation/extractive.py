@@ -31,7 +31,7 @@ from ragtune.generation.text import content_terms, split_sentences, words
 _MIN_WORDS = 4
 _LIST_ITEMS = 8
 _ROW = ROW
-FIGURE_QUOTES = 2
+FIGURE_QUOTES = 4
 """A question that asks for figures gets this many more quotes (per document, this many in all) when they add figures."""
 HEADING_WEIGHT = 0.5
 """A question word found only in the heading path or context header of a sentence's block counts this much."""
