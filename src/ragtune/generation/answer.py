@@ -6,7 +6,8 @@ generate, then cite.
 2. Abstention before generating: no candidates, an answerability score (``ragtune.generation.answerability``:
    the best block's weighted share of the question's key terms, names weighing most) below
    ``min_answerability``, or no block relevant enough (cosine similarity to the question below
-   ``min_dense_score`` and answerability below ``min_term_coverage``) gives ``abstained: true`` and no model call.
+   ``min_dense_score`` and share of the question's content words in the block and its heading path below
+   ``min_term_coverage``) gives ``abstained: true`` and no model call.
 3. The blocks are fitted to the generator's window by a token budget, best first; a question that
    leaves no room in the window is a ``QuestionError``.
 4. The model answers; loops and repeated sentences are cut. A reply that says it cannot answer from the
@@ -40,7 +41,7 @@ from ragtune.generation.citations import Citation, CitedText, OverlapSupportScor
 from ragtune.generation.extractive import ExtractiveGenerator
 from ragtune.generation.prompts import CANNOT_ANSWER, alone_prompt, block_header, context_prompt, is_refusal, rag_prompt
 from ragtune.generation.structured import StructuredResult, generate_structured, with_schema
-from ragtune.generation.text import collapse_repeats
+from ragtune.generation.text import collapse_repeats, content_terms, coverage
 from ragtune.index.base import Filters
 from ragtune.retrieval.base import Reranker, Retriever, ScoredChunk
 from ragtune.retrieval.self_query import QueryPlan, QueryPlanner, interleave_by_document, retrieve_planned
@@ -274,10 +275,12 @@ class AnswerPipeline:
             vectors = self.embedder.embed_documents([b.text for b in blocks])
             dense = [float(v) for v in vectors @ self.embedder.embed_query(question)]
         best_dense = max(dense) if dense else None
-        if score >= cfg.min_term_coverage or (best_dense is not None and best_dense >= cfg.min_dense_score):
+        q_terms = content_terms(question)  # plain coverage of each passage with its heading path
+        cover = max(coverage(q_terms, set(content_terms(" ".join([*b.headings, b.text])))) for b in blocks)
+        if cover >= cfg.min_term_coverage or (best_dense is not None and best_dense >= cfg.min_dense_score):
             return None
         dense_part = f"similarity {best_dense:.2f} < {cfg.min_dense_score:.2f} and " if best_dense is not None else ""
-        return (f"no retrieved passage is relevant enough ({dense_part}question words covered {score:.2f} "
+        return (f"no retrieved passage is relevant enough ({dense_part}question words covered {cover:.2f} "
                 f"< {cfg.min_term_coverage:.2f})")
 
     def _unsupported(self, prompt: Prompt, blocks: list[ContextBlock], cited: CitedText) -> CitedText | None:
