@@ -16,6 +16,9 @@ for each of the 119 human-reviewed questions of ``qa.jsonl``:
   digits; years left out) found in the answer, over questions whose reference has figures;
 - p50 and p95 of ``ask``'s total latency.
 
+Settings are chosen on the dev split (even positions of ``qa.jsonl``) and reported on the test split (odd
+positions) in ``by_split``, beside the figures over all questions.
+
 Each run is stored under its ``--label`` in ``bench/results/answers_sec10q.json`` (other labels kept), with the
 commit, the command, the configuration overrides and whether the index was reused.
 """
@@ -175,6 +178,8 @@ def main() -> None:
         "questions_used": f"first {len(rows)} of qa.jsonl" if args.questions else "all of qa.jsonl",
         "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "results": aggregate(per), "by_type": by_type,
+        "by_split": {"dev (even positions: settings chosen here)": aggregate(per[0::2]),
+                     "test (odd positions)": aggregate(per[1::2])} if not args.questions else None,
         "examples": [{k: r[k] for k in ("id", "gold", "cited", "f1", "answer", "trace")} for r in per[:4]],
     }
     doc = json.loads(args.out.read_text()) if args.out.is_file() else {}

@@ -190,6 +190,9 @@ class AnswerConfig(_Strict):
                                                                       "question is below this ...")
     min_term_coverage: float = Field(0.34, ge=0.0, le=1.0, description="... and fewer than this share of the question's content "
                                                                        "words occur in the best chunk.")
+    min_answerability: float = Field(0.40, ge=0.0, le=1.0, description="Abstain when the best chunk (with its headings "
+                                     "and context header) holds less than this weighted share of the question's key "
+                                     "terms, names weighing most (0-1; chosen on dev data by bench/abstention_joint.py).")
     min_support: float = Field(0.35, ge=0.0, le=1.0, description="A sentence is cited to a block only when the block supports it "
                                                                  "at least this much (0-1).")
     support_model: str | None = Field(None, description="NLI cross-encoder (folder or hub id) that scores support instead of "

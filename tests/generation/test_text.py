@@ -26,3 +26,8 @@ def test_collapse_repeats_cuts_loops_and_repeated_sentences():
     assert collapse_repeats("The port is 8420. 1. 1. 1. 1. 1.") == "The port is 8420. 1."
     assert collapse_repeats("It is 8420. It is 8420. Then stop.") == "It is 8420. Then stop."
     assert collapse_repeats("Port 8420 [1]. Set by NV_LISTEN_PORT [1].") == "Port 8420 [1]. Set by NV_LISTEN_PORT [1]."
+
+
+def test_a_quoted_table_row_of_repeated_figures_is_not_a_loop():
+    row = "Statutory federal income tax rate 21 % 21 % 21 % 21 % [1]. Effective tax rate 14.9 % 17.0 % [2]."
+    assert collapse_repeats(row) == row

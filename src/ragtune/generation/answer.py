@@ -3,9 +3,11 @@ generate, then cite.
 
 1. Retrieval finds candidates; a reranker, when given, reorders them; the best ``k`` become numbered
    context blocks.
-2. Abstention before generating: no candidates, or none relevant enough (the best block's cosine
-   similarity to the question below ``min_dense_score`` and its share of the question's content words
-   below ``min_term_coverage``), gives ``abstained: true`` and no model call.
+2. Abstention before generating: no candidates, an answerability score (``ragtune.generation.answerability``:
+   the best block's weighted share of the question's key terms, names weighing most) below
+   ``min_answerability``, or no block relevant enough (cosine similarity to the question below
+   ``min_dense_score`` and share of the question's content words in the block and its heading path below
+   ``min_term_coverage``) gives ``abstained: true`` and no model call.
 3. The blocks are fitted to the generator's window by a token budget, best first; a question that
    leaves no room in the window is a ``QuestionError``.
 4. The model answers; loops and repeated sentences are cut. A reply that says it cannot answer from the
@@ -33,6 +35,7 @@ from typing import Any, Callable
 from ragtune.config import AnswerConfig, FallbackPolicy
 from ragtune.embeddings.base import Embedder
 from ragtune.errors import QuestionError
+from ragtune.generation.answerability import answerability
 from ragtune.generation.base import ContextBlock, GenerateOptions, Generator, Prompt, TextCallback, Usage
 from ragtune.generation.citations import Citation, CitedText, OverlapSupportScorer, SupportScorer, cite
 from ragtune.generation.extractive import ExtractiveGenerator
@@ -66,6 +69,7 @@ class Answer:
     raw_answer: str = ""
     structured: StructuredResult | None = None
     plan: QueryPlan | None = None
+    answerability: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The ``ask --json`` document (with ``structured`` only for answers to a JSON Schema)."""
@@ -76,7 +80,8 @@ class Answer:
                 "index": self.index, "dropped_citations": self.dropped_citations, "fallback": self.fallback,
                 "context": [{"marker": b.number, "doc_id": b.doc_id, "chunk_id": b.chunk_id, "source": b.source,
                              "page": b.page, "score": round(float(b.score), 6)} for b in self.context],
-                "trimmed_blocks": self.trimmed_blocks, "raw_answer": self.raw_answer}
+                "trimmed_blocks": self.trimmed_blocks, "raw_answer": self.raw_answer,
+                "answerability": None if self.answerability is None else round(self.answerability, 4)}
         if self.structured is not None:
             doc["structured"] = self.structured.to_json()
         if self.plan is not None:
@@ -128,7 +133,8 @@ class AnswerPipeline:
             return self._structured(answer, context_prompt(question, blocks, system), schema, repairs, started, latency)
         blocks, trimmed = self._fit(question, hits, lambda b: rag_prompt(question, b, system), bool(plan and plan.per_document))
         answer.context, answer.trimmed_blocks = blocks, trimmed
-        reason = self._irrelevant(question, blocks)
+        answer.answerability = answerability(question, blocks) if blocks else None
+        reason = self._irrelevant(question, blocks, answer.answerability)
         if reason:
             return self._abstain(answer, reason, started, latency)
         prompt = rag_prompt(question, blocks, system)
@@ -257,22 +263,24 @@ class AnswerPipeline:
                 hi = mid - 1
         return " ".join(words[:lo])
 
-    def _irrelevant(self, question: str, blocks: list[ContextBlock]) -> str | None:
-        """Why the blocks cannot support an answer, or None when the best of them is relevant enough."""
-        if not blocks:
+    def _irrelevant(self, question: str, blocks: list[ContextBlock], score: float | None) -> str | None:
+        """Why the blocks cannot support an answer, or None when they can (``score``: their answerability)."""
+        if not blocks or score is None:
             return "retrieval found no passage for the question"
-        q_terms = content_terms(question)
-        best_cover = max(coverage(q_terms, set(content_terms(b.text))) for b in blocks)
+        cfg = self.config
+        if score < cfg.min_answerability:
+            return f"no retrieved passage is relevant enough to answer (answerability {score:.2f} < {cfg.min_answerability:.2f})"
         dense = [float(b.scores["dense"]) for b in blocks if "dense" in b.scores]
         if not dense and self.embedder is not None:
             vectors = self.embedder.embed_documents([b.text for b in blocks])
             dense = [float(v) for v in vectors @ self.embedder.embed_query(question)]
         best_dense = max(dense) if dense else None
-        cfg = self.config
-        if best_cover >= cfg.min_term_coverage or (best_dense is not None and best_dense >= cfg.min_dense_score):
+        q_terms = content_terms(question)  # plain coverage of each passage with its heading path
+        cover = max(coverage(q_terms, set(content_terms(" ".join([*b.headings, b.text])))) for b in blocks)
+        if cover >= cfg.min_term_coverage or (best_dense is not None and best_dense >= cfg.min_dense_score):
             return None
         dense_part = f"similarity {best_dense:.2f} < {cfg.min_dense_score:.2f} and " if best_dense is not None else ""
-        return (f"no retrieved passage is relevant enough ({dense_part}question words covered {best_cover:.2f} "
+        return (f"no retrieved passage is relevant enough ({dense_part}question words covered {cover:.2f} "
                 f"< {cfg.min_term_coverage:.2f})")
 
     def _unsupported(self, prompt: Prompt, blocks: list[ContextBlock], cited: CitedText) -> CitedText | None:

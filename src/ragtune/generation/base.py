@@ -50,12 +50,16 @@ class ContextBlock:
     page: int | None = None
     score: float = 0.0
     scores: dict[str, float] = field(default_factory=dict)
+    headings: tuple[str, ...] = ()
+    indexed: str = ""
+    """The text the chunk was indexed as: its context header and heading path, then ``text`` ('' when unknown)."""
 
     @classmethod
     def from_scored(cls, number: int, scored: ScoredChunk) -> "ContextBlock":
         c = scored.chunk
         return cls(number=number, text=c.text, chunk_id=c.chunk_id, doc_id=c.doc_id, source=c.source, page=c.page,
-                   score=scored.score, scores=dict(scored.scores))
+                   score=scored.score, scores=dict(scored.scores), headings=tuple(c.headings),
+                   indexed=c.index_text)
 
 
 @dataclass

@@ -4,11 +4,16 @@ answer the question, each cited with its block's marker. Always available offlin
 A sentence scores by the question's content words it contains, each weighted by how rare it is among the
 candidate sentences (idf), plus a bonus for question word pairs it keeps in order, and a small prior
 for blocks that retrieval ranked higher, plus a bonus for a table row whose label (``Gross margin``) the question
-names (two thirds of its words or more). A chosen sentence that introduces a list (ends with ':') brings
-the list's items with it.
+names (two thirds of its words or more). A question word found only in the block's heading path or context
+header counts half (``HEADING_WEIGHT``): "What is the policy?" is answered from the passage under "Policy".
+A question that asks for an amount or how one changed (``ragtune.generation.figures``) prefers sentences and
+rows that hold figures (``FIGURE_WEIGHT``), and its acronyms (``R&D``) are read as the passages spell them. A
+chosen sentence that introduces a list (ends with ':') brings the list's items with it; a sentence is quoted once.
 
 Table rows stay whole: a line that is a label followed by figures (``Total net sales 81,797 82,959``) is a
-candidate of its own, so a row is quoted with its label and all its figures, never cut or run into the next row.
+candidate of its own, so a row is quoted with its label and all its figures, never cut or run into the next row;
+under a header that names periods each figure is quoted with its column (``$ 81,797 (three months ended July 1,
+2023)``).
 For a question over several documents (``Prompt.per_source``) the answer takes the best sentence of each
 document, in the order of the blocks, so every source it was given is quoted and cited.
 """
@@ -19,12 +24,19 @@ import math
 import re
 
 from ragtune.generation.base import GenerateOptions, Generation, GeneratorBase, Prompt, TextCallback, Usage, estimate_tokens
+from ragtune.generation.figures import ROW, asks_for_figures, figures, expand_acronyms, figure_count, label_row, row_headers
 from ragtune.generation.prompts import CANNOT_ANSWER
 from ragtune.generation.text import content_terms, split_sentences, words
 
 _MIN_WORDS = 4
 _LIST_ITEMS = 8
-_ROW = re.compile(r"^[^\W\d_][^\n]*?(?:\s+\(?\$?\s?-?[\d,.]+\)?\s?%?|\s+[—–-]){2,}\s*$")
+_ROW = ROW
+FIGURE_QUOTES = 4
+"""A question that asks for figures gets this many more quotes (per document, this many in all) when they add figures."""
+HEADING_WEIGHT = 0.5
+"""A question word found only in the heading path or context header of a sentence's block counts this much."""
+FIGURE_WEIGHT = 0.3
+"""Bonus for a passage with figures when the question asks for one (two figures or more give it all)."""
 
 
 def row_label(unit: str) -> set[str]:
@@ -74,15 +86,23 @@ class ExtractiveGenerator(GeneratorBase):
     def select(self, prompt: Prompt) -> list[tuple[int, str]]:
         """The ``(block number, sentence)`` pairs that answer ``prompt.question``, best first (scored on
         ``prompt.focus`` when retrieval settled part of the question)."""
-        question = content_terms(prompt.focus or "") or content_terms(prompt.question or "")
-        if not question or not prompt.blocks:
+        asked = (prompt.focus or "") if content_terms(prompt.focus or "") else (prompt.question or "")
+        if not content_terms(asked) or not prompt.blocks:
             return []
-        candidates = []  # (block rank, block number, sentence index, sentences of block, terms)
+        question = content_terms(expand_acronyms(asked, [b.text for b in prompt.blocks]))
+        wants_figures = asks_for_figures(prompt.question or asked)
+        candidates = []  # (block rank, block number, sentence index, sentences of block, terms, row label, figures)
+        headers: dict[int, dict[str, str]] = {}
+        around: dict[int, set[str]] = {}  # the terms of each block's heading path and context header
         for rank, block in enumerate(prompt.blocks):
             sentences = [u for s in split_sentences(block.text) for u in units(s.text)]
+            headers[block.number] = row_headers(block.text)
+            lead = block.indexed[:-len(block.text)] if block.text and block.indexed.endswith(block.text) else ""
+            around[block.number] = set(content_terms(lead))
             for i, sentence in enumerate(sentences):
                 if len(words(sentence)) >= _MIN_WORDS:
-                    candidates.append((rank, block.number, i, sentences, content_terms(sentence), row_label(sentence)))
+                    candidates.append((rank, block.number, i, sentences, content_terms(sentence), row_label(sentence),
+                                       min(figure_count(sentence), 2) / 2 if wants_figures else 0.0))
         if not candidates:
             return []
         n = len(candidates)
@@ -97,7 +117,9 @@ class ExtractiveGenerator(GeneratorBase):
             present = q_terms & set(terms)
             pairs = q_pairs & set(zip(terms, terms[1:]))
             named = len(q_terms & c[5]) / len(c[5]) if c[5] else 0.0  # a table row whose label the question names
-            return (math.fsum(idf[t] for t in present) / total + 0.1 * min(len(pairs), 3)
+            relevance = (math.fsum(idf[t] for t in present) / total
+                         + HEADING_WEIGHT * math.fsum(idf[t] for t in (q_terms & around[c[1]]) - present) / total)
+            return (relevance + (FIGURE_WEIGHT * c[6] if relevance > 0 else 0.0) + 0.1 * min(len(pairs), 3)
                     + (0.3 * named if named >= 0.66 else 0.0) + 0.05 / (1 + c[0]) - 0.002 * max(0, len(terms) - 40))
 
         ranked = sorted(candidates, key=lambda c: -score(c))
@@ -105,33 +127,30 @@ class ExtractiveGenerator(GeneratorBase):
         if top <= 0.05:
             return []
         if prompt.per_source:
-            return self._per_source(prompt, ranked, score)
-        chosen: list[tuple[int, str]] = []
-        covered: set[str] = set()
-        for c in ranked:
-            if len(chosen) >= self.sentences:
-                break
-            new_terms = (q_terms & set(c[4])) - covered
-            if chosen and (score(c) < 0.6 * top or not new_terms):
-                continue
-            covered |= q_terms & set(c[4])
-            text = c[3][c[2]]
-            if text.rstrip().endswith(":"):
-                items = c[3][c[2] + 1:c[2] + 1 + _LIST_ITEMS]
-                text = text.rstrip() + " " + "; ".join(s.rstrip(".;") for s in items) + ("." if items else "")
-            chosen.append((c[1], text))
-        return chosen
+            per = FIGURE_QUOTES if wants_figures else 1
+            return [(n, _quoted(text, headers[n])) for n, text in self._per_source(prompt, ranked, score, per)]
+        limit = self.sentences + (FIGURE_QUOTES if wants_figures else 0)
+        return [(n, _quoted(text, headers[n])) for n, text in _in_turn(ranked, score, q_terms, limit)]
 
     @staticmethod
-    def _per_source(prompt: Prompt, ranked: list, score) -> list[tuple[int, str]]:
-        """The best candidate of each document among ``ranked`` (best first), in the order of the blocks."""
+    def _per_source(prompt: Prompt, ranked: list, score, per: int = 1) -> list[tuple[int, str]]:
+        """The ``per`` best candidates of each document among ``ranked`` (a second one only when it quotes new
+        figures), documents in the order of the blocks."""
         doc_of = {b.number: b.doc_id for b in prompt.blocks}
-        best: dict[str, tuple] = {}
+        best: dict[str, list[tuple]] = {}
+        said: set[str] = set()
+        quoted: dict[str, set[str]] = {}
         for c in ranked:
-            if score(c) > 0.05:
-                best.setdefault(doc_of[c[1]], c)
+            doc, key, found = doc_of[c[1]], " ".join(words(c[3][c[2]])), set(figures(c[3][c[2]]))
+            if score(c) <= 0.05 or key in said or len(best.get(doc, [])) >= per:
+                continue
+            if doc in best and not (c[6] and found - quoted[doc]):
+                continue
+            best.setdefault(doc, []).append(c)
+            quoted.setdefault(doc, set()).update(found)
+            said.add(key)
         order = {b.doc_id: i for i, b in reversed(list(enumerate(prompt.blocks)))}
-        return [(c[1], c[3][c[2]]) for _, c in sorted(best.items(), key=lambda item: order[item[0]])]
+        return [(c[1], c[3][c[2]]) for _, cs in sorted(best.items(), key=lambda item: order[item[0]]) for c in cs]
 
     def generate(self, prompt: Prompt, options: GenerateOptions | None = None, on_text: TextCallback | None = None) -> Generation:
         chosen = self.select(prompt)
@@ -141,6 +160,39 @@ class ExtractiveGenerator(GeneratorBase):
             for i, part in enumerate(parts or [text]):
                 on_text(part if i == 0 else " " + part)
         return Generation(text=text, usage=Usage(0, 0), finish_reason="stop", model=self.spec)
+
+
+def _in_turn(ranked: list, score, q_terms: set[str], limit: int) -> list[tuple[int, str]]:
+    """Up to ``limit`` of ``ranked`` (best first): after the first, those scoring at least 0.6 of it that add
+    question words or figures; a list introduction brings its items."""
+    top = score(ranked[0])
+    chosen: list[tuple[int, str]] = []
+    covered: set[str] = set()
+    said: set[str] = set()
+    quoted: set[str] = set()  # figures quoted so far
+    for c in ranked:
+        if len(chosen) >= limit:
+            break
+        new_terms = (q_terms & set(c[4])) - covered
+        new_figures = set(figures(c[3][c[2]])) - quoted if c[6] else set()
+        key = " ".join(words(c[3][c[2]]))
+        if key in said or (chosen and (score(c) < 0.6 * top or not (new_terms or new_figures))):
+            continue
+        said.add(key)
+        quoted |= new_figures
+        covered |= q_terms & set(c[4])
+        text = c[3][c[2]]
+        if text.rstrip().endswith(":"):
+            items = c[3][c[2] + 1:c[2] + 1 + _LIST_ITEMS]
+            text = text.rstrip() + " " + "; ".join(s.rstrip(".;") for s in items) + ("." if items else "")
+        chosen.append((c[1], text))
+    return chosen
+
+
+def _quoted(text: str, headers: dict[str, str]) -> str:
+    """``text``, a table row with its figures labelled by their columns when its table's header is known."""
+    header = headers.get(text.strip())
+    return label_row(text, header) if header else text
 
 
 def _cited(sentence: str, number: int) -> str:

@@ -11,6 +11,7 @@ _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
 # heading, or at a line break after . ! ? or ':'. Other single line breaks are soft wraps inside a sentence.
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])(?<!^\d\.)(?<!^\d\d\.)[\"')\]]*\s+(?=[\"'(\[*`]?[A-Z0-9])|[ \t]*\n[ \t]*\n\s*"
                              r"|[ \t]*\n(?=[ \t]*(?:[-*•+]|\d+[.)]|#+)\s)|(?<=[.!?:])[ \t]*\n\s*", re.MULTILINE)
+_WORD_CHAR = re.compile(r"[^\W\d_]")
 _BULLET = re.compile(r"^\s*(?:[-*•+]|\d+[.)]|#+)\s+")
 STOPWORDS = frozenset("""
 a about above after again against all am an and any are as at be because been before being below between both but by
@@ -82,10 +83,12 @@ def collapse_repeats(text: str, max_repeats: int = 2) -> str:
     """Cut degenerate loops out of model output: repeated sentences and runs of a repeated phrase.
 
     A sentence already said is dropped; a phrase of up to eight words repeated back to back more than
-    ``max_repeats`` times is cut to one occurrence, and the text ends there (what follows a loop is noise).
+    ``max_repeats`` times is cut to one occurrence, and the text ends there (what follows a loop is noise);
+    a repeated phrase without a letter (table figures) is not a loop.
     """
     loop = re.compile(r"((?:\S+\s+){1,8}?)\1{%d,}" % max_repeats)
-    match = loop.search(text + " ")
+    # a run of figures without words (a quoted table row: "21 % 21 % 21 %") is not a loop
+    match = next((m for m in loop.finditer(text + " ") if _WORD_CHAR.search(m.group(1))), None)
     if match:
         text = text[:match.start()] + match.group(1).rstrip()
     kept: list[str] = []
