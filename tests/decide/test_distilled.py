@@ -4,7 +4,8 @@
 import pytest
 
 from ragtune.decide.config import DecideConfig
-from ragtune.decide.costs import Training, candidate_cost
+from ragtune.costs.candidates import Training
+from ragtune.decide.costs import candidate_cost
 from ragtune.decide.distilled import restore
 from ragtune.generation.base import PricingBasis
 from ragtune.errors import InputError

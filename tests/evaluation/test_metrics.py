@@ -15,7 +15,7 @@ from ragtune.evaluation.metrics import (
     ranking_metrics,
     strip_markers,
 )
-from ragtune.evaluation.pricing import PriceTable
+from ragtune.costs.prices import PriceTable
 from ragtune.generation.base import PricingBasis
 from ragtune.evaluation.questions import Question
 from ragtune.generation.citations import OverlapSupportScorer

@@ -28,7 +28,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from ragtune.advisor.base import Approach, BreakEven, CostReport, Facts, SensitivityRow, VariantCost
-from ragtune.evaluation.pricing import PRICES_AS_OF  # one dated price table for the package
+from ragtune.costs.prices import PRICES_AS_OF  # one dated price table for the package
 
 
 class TrainingMode(str, Enum):

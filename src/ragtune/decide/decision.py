@@ -10,7 +10,8 @@ from typing import Any
 
 from ragtune.decide.base import CandidateResult, Decision
 from ragtune.decide.config import DecideConfig
-from ragtune.decide.costs import CandidateCost, Training, break_even, by_volume, candidate_cost
+from ragtune.costs.candidates import CandidateCost, Training, break_even, by_volume
+from ragtune.decide.costs import candidate_cost
 from ragtune.decide.data import KNOWLEDGE
 from ragtune.decide.reasons import decision_reasons, disagreements, what_would_change
 from ragtune.decide.selection import (

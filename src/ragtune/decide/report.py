@@ -13,7 +13,7 @@ from jinja2 import Environment, select_autoescape
 
 from ragtune.advisor.report import COLOURS, write_report_file
 from ragtune.decide.base import Decision
-from ragtune.decide.costs import money
+from ragtune.costs.candidates import money
 from ragtune.evaluation.base import metric_info
 
 _COLOURS = {"base": "#111827", **COLOURS}

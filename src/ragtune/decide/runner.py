@@ -24,7 +24,7 @@ from typing import Any, Callable
 from ragtune.decide.base import Decision
 from ragtune.decide.candidates import TRAIN_SYSTEM, answer_plan, lora_base
 from ragtune.decide.config import Candidate, DecideConfig
-from ragtune.decide.costs import Training
+from ragtune.costs.candidates import Training
 from ragtune.decide.data import KNOWLEDGE, DecideData, check_scorable, load_data, question_groups
 from ragtune.decide.decision import Measured, build_decision
 from ragtune.decide.distilled import DISTILLED, Extra, extras, restore, train_distilled

@@ -28,7 +28,7 @@ from ragtune.evaluation.answers import exact_match, token_f1
 from ragtune.evaluation.base import AnswerRecord, RetrievedChunk, RowEvaluator
 from ragtune.evaluation.cache import GenerationCache, cache_key
 from ragtune.evaluation.formats import extract_json, field_scores, schema_valid
-from ragtune.evaluation.pricing import PriceTable
+from ragtune.costs.prices import PriceTable
 from ragtune.evaluation.questions import Question
 from ragtune.evaluation.retrieval import mrr, ndcg_at_k, recall_at_k
 from ragtune.evaluation.stats import mean_ci95, percentile_ci95

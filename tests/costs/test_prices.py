@@ -5,7 +5,7 @@ import json
 import pytest
 
 from ragtune.errors import InputError
-from ragtune.evaluation.pricing import PRICES_AS_OF, PriceTable
+from ragtune.costs.prices import PRICES_AS_OF, PriceTable
 from ragtune.generation.base import PricingBasis
 
 TOKENS, MACHINE = PricingBasis.per_token, PricingBasis.machine_seconds
