@@ -107,9 +107,15 @@ def test_small_static_corpus_costs_decide_between_prompt_and_retrieval(news_fact
     busy = decide(Facts(stated=needs(), index=news_facts), AdvisorConfig())
     assert busy.rules_recommendation is Approach.prompt and busy.recommendation is Approach.rag
     assert "the corpus fits in a prompt, but at 50,000 queries/month" in busy.reasons[0]
-    quiet = decide(Facts(stated=needs(queries_per_month=10), index=news_facts), AdvisorConfig())
+    served = news_facts.model_copy(update={"store": "server"})  # a store served apart pays its plan every month
+    quiet = decide(Facts(stated=needs(queries_per_month=10), index=served), AdvisorConfig())
     assert quiet.recommendation is Approach.prompt
     assert quiet.costs.variants["prompt"].cumulative[-1] < quiet.costs.variants["rag"].cumulative[-1]
+
+
+def test_an_embedded_store_costs_its_storage_only_so_retrieval_is_cheap_even_when_quiet(news_facts):
+    quiet = decide(Facts(stated=needs(queries_per_month=10), index=news_facts), AdvisorConfig())
+    assert quiet.costs.variants["rag"].cumulative[-1] < quiet.costs.variants["prompt"].cumulative[-1]
 
 
 def test_content_that_may_not_leave(news_facts, facts_2000):

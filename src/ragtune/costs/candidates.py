@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ragtune.common import format_money
+from ragtune.costs.figures import Basis, Figures, stated_or_assumed
 from ragtune.costs.prices import PriceTable
 from ragtune.generation.base import PricingBasis
 
@@ -51,13 +52,16 @@ class CandidateCost:
     monthly_fixed_usd: float
     monthly_usd: float | None
     total_usd: float | None
-    assumed: list[str] = field(default_factory=list)
     basis: str = ""
-    figures: dict[str, dict[str, Any]] = field(default_factory=dict)
+    figures: Figures = field(default_factory=Figures)
 
     @property
     def cost_per_1k_queries(self) -> float | None:
         return None if self.per_query_usd is None else self.per_query_usd * 1000
+
+    @property
+    def assumed(self) -> list[str]:
+        return self.figures.assumed
 
 
 def money(x: float | None, currency: str = "USD", per: str = "") -> str:
@@ -65,68 +69,82 @@ def money(x: float | None, currency: str = "USD", per: str = "") -> str:
     return format_money(x, currency, per)
 
 
-def record_figure(figures: dict[str, dict[str, Any]], assumed: list[str], name: str, value: Any, basis: str,
-                  source: str) -> None:
-    """Record one figure with its basis and source (an assumed one is also listed in words in ``assumed``)."""
-    figures[name] = {"value": value, "basis": basis, "source": source}
-    if basis == "assumed":
-        assumed.append(f"{name} = {value}: {source}")
-
-
 Unit = Callable[[float, float, float], float]
 """The cost of one answer from its input tokens, output tokens and milliseconds."""
 
 
-def unit_cost(spec: str, pricing: PricingBasis | None, prices: PriceTable, figures: dict[str, dict[str, Any]],
-              assumed: list[str], mean_ms: float) -> tuple[Unit | None, str]:
+def _machine(device: str | None) -> str:
+    return "one GPU" if device == "cuda" else "a serving machine without a GPU"
+
+
+def unit_cost(spec: str, pricing: PricingBasis | None, prices: PriceTable, figures: Figures, mean_ms: float,
+              device: str | None = None) -> tuple[Unit | None, str]:
     """How one answer of ``spec`` is costed (None: unknown), and the words of it; ``pricing``: how its generator says
-    it is paid for (None: not known, so only a listed token price can cost it)."""
+    it is paid for (None: not known, so only a listed token price can cost it); ``device``: where a model paid by
+    machine time ran (``cuda``: the GPU's rate; anything else or None: the machine's)."""
     own = pricing is PricingBasis.machine_seconds
     basis = pricing or PricingBasis.per_token
-    price = prices.price_for(spec, basis)
+    price = prices.price_for(spec, basis, device)
     if not own and price is None:
-        record_figure(figures, assumed, "price_per_mtok", None, "unknown", f"no price for {spec}: give --prices")
+        figures.add("price_per_mtok", None, Basis.unknown, f"no price for {spec}: give --prices")
         return None, f"unknown: no price for {spec} (give --prices with its price per 1M tokens)"
     if price is not None and prices.charges_tokens(spec, basis):
         when = price.as_of or prices.as_of
-        record_figure(figures, assumed, f"prices.{spec}", f"{price.input_per_mtok:g}/{price.output_per_mtok:g} per 1M in/out",
-                      "assumed", f"list price as of {when}")
+        figures.add(f"prices.{spec}", f"{price.input_per_mtok:g}/{price.output_per_mtok:g} per 1M in/out",
+                    stated_or_assumed(prices.stated_price(spec)),
+                    f"{'price file' if prices.stated_price(spec) else 'list price'} as of {when}")
         words = (f"measured tokens × {spec} list price ({price.input_per_mtok:g}/{price.output_per_mtok:g} "
                  f"{prices.currency} per 1M in/out, as of {when})")
         return (lambda i, o, ms: (i * price.input_per_mtok + o * price.output_per_mtok) / 1e6), words
     if not own:  # a served model priced at 0 per token: what its provider charges is not known here
-        record_figure(figures, assumed, "price_per_mtok", 0, "assumed", f"the price table gives {spec} no per-token price")
+        figures.add("price_per_mtok", 0, Basis.assumed, f"the price table gives {spec} no per-token price")
         return (lambda i, o, ms: 0.0), f"{spec}: priced at 0 per token by the price table"
-    rate = prices.machine_usd_per_hour
-    record_figure(figures, assumed, "prices.machine_usd_per_hour", rate, "assumed",
-                  f"serving machine without a GPU, on-demand, as of {prices.as_of}; the answers were timed on this machine")
+    name, rate = prices.machine_rate(device)
+    where = "where the answers ran was not recorded" if device is None else f"the answers were timed on {device}"
+    figures.add(f"prices.{name}", rate, stated_or_assumed(prices.stated(name)),
+                f"{_machine(device)}, on-demand, as of {prices.as_of}; {where}")
     return ((lambda i, o, ms: ms / 1000 * rate / 3600),
-            f"measured {mean_ms:,.0f} ms per answer × {rate:g} {prices.currency}/hour serving machine (assumed)")
+            f"measured {mean_ms:,.0f} ms per answer × {rate:g} {prices.currency}/hour for {_machine(device)} "
+            f"({'stated' if prices.stated(name) else 'assumed'})")
+
+
+def changes_per_month(stated: float | None, index: Any) -> tuple[float, str]:
+    """Content changes per month, each one retraining of a tuned candidate, and where the figure came from: ``stated``,
+    else measured from the ingest history of ``index`` (an advisor's ``IndexFacts``; assumed when that history spans
+    under a month), else none."""
+    if stated is not None:
+        return stated, "stated"
+    if index is None:
+        return 0.0, "no index: no content changes measured"
+    if index.observed_days < 30:
+        return index.change_cycles_per_month, (f"assumed: index '{index.index}' has only {index.observed_days:.0f} days "
+                                               "of ingest history, under a month")
+    return index.change_cycles_per_month, f"measured: index '{index.index}' ingest history"
 
 
 def training_costs(training: Training, prices: PriceTable, hosting: float | None, changes_per_month: float,
-                   changes_source: str, figures: dict[str, dict[str, Any]], assumed: list[str]) -> tuple[float, float]:
+                   changes_source: str, figures: Figures) -> tuple[float, float]:
     """The one-off cost of a tuned candidate's training (and of its teacher's answers, when distilled) and its fixed
     monthly cost (retrainings, hosting)."""
-    rate = prices.gpu_usd_per_hour if training.device == "cuda" else prices.machine_usd_per_hour
+    name, rate = prices.machine_rate(training.device)
     one_off = training.seconds / 3600 * rate
-    record_figure(figures, assumed, "training_s", round(training.seconds, 1), "measured", f"training {training.ref}")
-    record_figure(figures, assumed, f"prices.{'gpu' if training.device == 'cuda' else 'machine'}_usd_per_hour", rate,
-                  "assumed", f"the measured {training.seconds:,.0f} s of training at the rate of its machine "
-            f"({training.device}), as of {prices.as_of}")
+    figures.add("training_s", round(training.seconds, 1), Basis.measured, f"training {training.ref}")
+    figures.add(f"prices.{name}", rate, stated_or_assumed(prices.stated(name)),
+                f"the measured {training.seconds:,.0f} s of training at the rate of its machine ({training.device}), "
+                f"as of {prices.as_of}")
     if training.teacher_basis is not None:
-        record_figure(figures, assumed, "teacher_usd", training.teacher_usd, training.teacher_basis, training.teacher_source)
+        figures.add("teacher_usd", training.teacher_usd, training.teacher_basis, training.teacher_source)
         one_off += training.teacher_usd or 0.0
     fixed = changes_per_month * one_off
-    record_figure(figures, assumed, "retrainings_per_month", changes_per_month,
-                  "stated" if changes_source == "stated" else "measured" if changes_source.startswith("measured") else "assumed",
-                  f"one retraining per content change ({changes_source})")
+    figures.add("retrainings_per_month", changes_per_month,
+                Basis.stated if changes_source == "stated" else Basis.measured if changes_source.startswith("measured")
+                else Basis.assumed, f"one retraining per content change ({changes_source})")
     if hosting:
         fixed += hosting
-        record_figure(figures, assumed, "tuned_hosting_usd_per_month", hosting, "stated", "--tuned-hosting")
+        figures.add("tuned_hosting_usd_per_month", hosting, Basis.stated, "--tuned-hosting")
     else:
-        record_figure(figures, assumed, "tuned_hosting_usd_per_month", 0, "assumed",
-                      "the adapter runs on the serving machine, paid by the second")
+        figures.add("tuned_hosting_usd_per_month", 0, Basis.assumed,
+                    "the adapter runs on the serving machine, paid by the second")
     return one_off, fixed
 
 

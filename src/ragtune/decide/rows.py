@@ -148,7 +148,8 @@ def decide_from_rows(path: str | Path, config: DecideConfig, default_model: str,
                         pricing={c: basis for c, spec in bases.items() if (basis := pricing(spec)) is not None},
                         groups={r["id"]: str(r["group"]) for r in rows if r.get("group") is not None},
                         judged=any("judge_correct" in r for r in rows), split={"test": len(kinds), "rows": str(path)},
-                        notes=notes, run={"rows": str(path)}, acts_as={c: acts_as(c, config.index).value for c in candidates})
+                        notes=notes, run={"rows": str(path)}, acts_as={c: acts_as(c, config.index).value for c in candidates},
+                        pricing_of=pricing)
     changes = config.changes_per_month or 0.0
     source = "stated" if config.changes_per_month is not None else "not measured from rows"
     decision = build_decision(config, measured, facts, changes, source, candidates)
