@@ -109,3 +109,14 @@ def test_the_rate_of_a_machine_is_the_gpus_where_it_ran_on_cuda():
     table = PriceTable.default()
     assert (table.machine_rate("cuda"), table.machine_rate("cpu")) == (("gpu_usd_per_hour", table.gpu_usd_per_hour),
                                                                          ("machine_usd_per_hour", table.machine_usd_per_hour))
+
+
+def test_a_rate_from_a_price_file_is_labelled_stated_in_the_decision(cli, tmp_path):
+    path = tmp_path / "prices.json"
+    path.write_text(json.dumps({"machine_usd_per_hour": 0.4}))
+    code, out, err = cli("decide", "--rows", _rows(tmp_path), "-m", "extractive", "--prices", path, "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    figure = doc["candidates"]["base"]["cost_figures"]["prices.machine_usd_per_hour"]
+    assert (figure["value"], figure["basis"]) == (0.4, "stated")
+    assert doc["config"]["prices"]["stated"] == ["machine_usd_per_hour"]

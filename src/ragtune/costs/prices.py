@@ -136,6 +136,11 @@ class PriceTable(BaseModel):
         table._stated = self._stated | set(given)
         return table
 
+    def rates(self) -> dict[str, Any]:
+        """The table's date, currency, machine rates and store prices (not the model prices), and which are stated."""
+        out = self.model_dump(mode="json", exclude={"prices"})
+        return {**out, "stated": sorted(k for k in out if self.stated(k))}
+
     def machine_rate(self, device: str | None) -> tuple[str, float]:
         """The hourly rate of the machine a model ran on, and its field: the GPU's for ``cuda``, else the machine's."""
         field = "gpu_usd_per_hour" if device == "cuda" else "machine_usd_per_hour"

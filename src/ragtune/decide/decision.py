@@ -124,9 +124,7 @@ def build_decision(cfg: DecideConfig, m: Measured, facts: Any, changes: float, c
         break_even=break_even(pick, costs, cfg.months, list(costs)) if pick else [],
         facts=facts.model_dump(mode="json"), split=m.split, notes=list(dict.fromkeys(m.notes)),
         config={**cfg.model_dump(mode="json", exclude={"prices"}),
-                "prices": {"as_of": cfg.prices.as_of, "currency": cfg.prices.currency,
-                           "machine_usd_per_hour": cfg.prices.machine_usd_per_hour,
-                           "gpu_usd_per_hour": cfg.prices.gpu_usd_per_hour}},
+                "prices": cfg.prices.rates()},
         run=m.run, measurement_cost=measurement_cost(all_rows, cfg.prices, m.pricing_of),
         rows=[{**r, "primary": metric.score(r, m.kinds.get(r["id"], KNOWLEDGE)),
                **({"group": m.groups[r["id"]]} if r["id"] in m.groups else {})}
