@@ -1,6 +1,7 @@
 """The price table: dated Claude defaults, prefix matching, models paid by machine time, overrides from a file."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -120,3 +121,12 @@ def test_a_rate_from_a_price_file_is_labelled_stated_in_the_decision(cli, tmp_pa
     figure = doc["candidates"]["base"]["cost_figures"]["prices.machine_usd_per_hour"]
     assert (figure["value"], figure["basis"]) == (0.4, "stated")
     assert doc["config"]["prices"]["stated"] == ["machine_usd_per_hour"]
+
+
+def test_the_cost_model_takes_the_gpu_rate_of_the_price_file(cli, tmp_path):
+    path = tmp_path / "prices.toml"
+    path.write_text("gpu_usd_per_hour = 4.0\n")
+    tickets = Path(__file__).resolve().parents[2] / "examples" / "tickets.jsonl"
+    code, out, err = cli("cost", "--examples", tickets, "--queries-per-month", 1000, "--prices", path, "--json")
+    assert code == 0, err
+    assert json.loads(out)["prices"]["gpu_usd_per_hour"] == 4.0

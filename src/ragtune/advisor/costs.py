@@ -72,7 +72,7 @@ class CostConfig(BaseModel):
     epochs: float = Field(3, gt=0, description="Passes over the training tokens.")
     gpu_peak_flops: float = Field(989e12, gt=0, description="Peak dense bf16 FLOP/s of one training GPU (H100 SXM).")
     gpu_utilisation: float = Field(0.35, gt=0, le=1, description="Model FLOPs utilisation reached in training.")
-    gpu_usd_per_hour: float = Field(2.5, ge=0, description="Rented GPU price per hour (H100 on-demand, as of 2026-11).")
+    gpu_usd_per_hour: float = Field(2.5, ge=0, description="Rented GPU price per hour (H100 on-demand, as of 2026-11; unset: the price table's).")
     training_overhead_gpu_hours: float = Field(1.0, ge=0, description="GPU hours per training run besides the FLOPs (setup, evaluation, checkpoints).")
     managed_training_usd_per_mtok: float = Field(3.0, ge=0, description="Managed fine-tuning price per 1M training tokens (as of 2026-11).")
     hosting_gpus: float = Field(1, ge=0, description="GPUs dedicated to serving the tuned model (self_hosted).")
@@ -157,6 +157,8 @@ class CostModel:
     def __init__(self, config: CostConfig | None = None, prices: PriceTable | None = None) -> None:
         self.config = config or CostConfig()
         self.prices = prices or PriceTable.default()
+        if "gpu_usd_per_hour" not in self.config.model_fields_set:  # one GPU rate: the price table's unless set here
+            self.config = self.config.model_copy(update={"gpu_usd_per_hour": self.prices.gpu_usd_per_hour})
 
     def store_hosting(self, q: CostInputs) -> Figure:
         """The store's monthly hosting for the index of ``q`` (``ragtune.costs.hosting``, as ``decide`` prices it)."""
