@@ -1,13 +1,14 @@
 """A candidate's cost from what was measured while it answered and trained, each figure labelled with its source.
 
 - Per query (``unit_cost``): the measured input and output tokens at the price table's price for the spec (API
-  models), or the measured seconds per answer at the serving machine's hourly price (models on your own hardware:
-  ``local``, ``gguf``, ``tuned``, ``extractive``). An API model the table does not price (give ``--prices``) has an
-  *unknown* cost: it is never costed by its latency as if it ran here.
+  models), or the measured seconds per answer at the hourly rate of the machine they answered on, CPU or GPU
+  (models on your own hardware: ``local``, ``gguf``, ``tuned``, ``extractive``). An API model the table does not
+  price (give ``--prices``) has an *unknown* cost: it is never costed by its latency as if it ran here.
 - One-off (``training_costs``): the measured training time at the price of the machine it ran on (CPU machine or GPU),
   plus a distilled model's teacher answers.
-- Per month: queries x per query, plus, for tuned candidates, one retraining per content change (changes per
-  month measured from the index's ingest history, or stated) and any stated hosting fee.
+- Per month: queries x per query, plus the store's hosting for a candidate that retrieves (``ragtune.costs.hosting``)
+  and, for tuned candidates, one retraining per content change (``changes_per_month``: measured from the index's
+  ingest history, or stated) and any stated hosting fee.
 - Over the horizon: one-off + months x monthly; ``break_even`` and ``by_volume`` read the lines that makes.
 
 Each figure is recorded with ``basis`` ``measured``, ``stated``, ``assumed`` or ``unknown`` and its source; the
