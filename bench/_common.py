@@ -102,6 +102,29 @@ def write_result(path: Path, result: dict) -> None:
     tmp.replace(path)
 
 
+def commit() -> str:
+    """The checkout's short commit id (what every result records)."""
+    return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+
+
+def serve(app: Any) -> tuple[Any, str]:
+    """Serve an ASGI ``app`` on a free loopback port in a daemon thread: ``(server, "http://127.0.0.1:PORT/v1")``
+    (set ``server.should_exit`` to stop it)."""
+    import socket
+    import threading
+
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", lifespan="off"))
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.02)
+    return server, f"http://127.0.0.1:{port}/v1"
+
+
 def finish(path: Path, result: dict) -> int:
     """Record the load average at the end, write ``result`` to ``path``, say where, and give the exit status 0."""
     result["loadavg_end"] = list(os.getloadavg())

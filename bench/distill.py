@@ -23,14 +23,12 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-from _common import RESULTS, ROOT, Phases, finish, shared_data
+from _common import RESULTS, ROOT, Phases, commit, finish, serve, shared_data
 
 from ragtune.api import Workspace  # noqa: E402
 from ragtune.config import RagtuneConfig  # noqa: E402
@@ -47,10 +45,6 @@ from fake_fine_tuning import FakeProvider, Script, fake_app  # noqa: E402
 DATA = shared_data("rhdh_docs_qa")
 OUT = RESULTS / "distill.json"
 API_TEACHER = "anthropic:claude-sonnet-4-5"
-
-
-def commit() -> str:
-    return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
 
 
 def split(work: Path, train_n: int, test_n: int, seed: int) -> tuple[Path, list[dict]]:
@@ -119,21 +113,6 @@ def distillation(work: Path, args, phases: Phases) -> dict:
             "distill": distilled, "scores": {"student_before": before, "student_after": after, "teacher": teacher},
             "api_teacher_priced": api_teacher,
             "student_f1_share_of_teacher": round(after["token_f1"] / teacher["token_f1"], 3) if teacher["token_f1"] else None}
-
-
-def serve(app):
-    import socket
-
-    import uvicorn
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", lifespan="off"))
-    threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
-        time.sleep(0.02)
-    return server, f"http://127.0.0.1:{port}/v1"
 
 
 def managed(work: Path, args) -> dict:

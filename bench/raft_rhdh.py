@@ -88,7 +88,7 @@ def evaluate(ws: Workspace, work, name: str, variants: str, tuned: str | None) -
     started = time.monotonic()
     result = ws.evaluate(work / "test.jsonl", EvalConfig.create(variants=variants, model="local", index="rhdh", tuned=tuned),
                          progress=progress)
-    result.write(work / f"{name}.results.json")
+    result.write(RESULTS / f"raft_rhdh_{name}.results.json")  # kept, so the report can be written again from its rows
     write_eval_report(result, RESULTS / f"raft_rhdh_{name}.md")
     return {"variants": summary(result), "notes": result.notes, "tuned": tuned, "questions": result.config["question_count"],
             "wall_s": round(time.monotonic() - started, 1)}

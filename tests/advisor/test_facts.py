@@ -1,10 +1,16 @@
 import json
+import shutil
+from pathlib import Path
 
 import pytest
 
 from ragtune.advisor import eval_facts, example_facts, index_facts, regex_counter
 from ragtune.documents import count_tokens
+from ragtune.api import Workspace
+from ragtune.config import RagtuneConfig
 from ragtune.errors import IndexNotFoundError, InputError
+
+EXAMPLE_DOCS = Path(__file__).resolve().parents[2] / "examples" / "docs"
 
 CHANGED_GUIDES = 8  # guides ingested first in a shorter edition, then in full (conftest)
 
@@ -21,10 +27,44 @@ def test_index_facts_measure_size_history_and_citability(advisor_ws, counter):
     assert facts.changed_share == pytest.approx(CHANGED_GUIDES / 27, abs=1e-4)
     assert facts.versions_per_document == pytest.approx((27 + CHANGED_GUIDES) / 27, abs=1e-4)
     assert facts.churn_per_cycle == pytest.approx((CHANGED_GUIDES / 27 + 1 / 27) / 2, abs=1e-4)
-    # The history spans seconds: its two cycles count as one month's.
+    # The history spans seconds: its two cycles count as one month's, an assumption the facts say.
     assert facts.change_cycles_per_month == 2
-    assert any("counted as one month" in n for n in facts.notes)
+    assert facts.content_changes == CHANGED_GUIDES + 1
+    assert facts.monthly_churn == pytest.approx((CHANGED_GUIDES + 1) / 27, abs=1e-4)
+    assert not facts.churn_measured
+    assert any("assumed to be one month's" in n for n in facts.notes)
     assert facts.citable_share == 1.0  # files are citable
+
+
+def _small_index(tmp_path: Path) -> tuple[Workspace, Path]:
+    docs = tmp_path / "docs"
+    shutil.copytree(EXAMPLE_DOCS, docs)
+    ws = Workspace(RagtuneConfig.load({"home": str(tmp_path / "home"), "embedder": {"model": "fake:64"}}, env={}))
+    ws.ingest([str(docs)], index="kb")
+    return ws, docs
+
+
+def test_a_removal_undone_by_the_same_content_is_no_change(tmp_path):
+    ws, docs = _small_index(tmp_path)
+    ws.index("kb").remove(["docs/sla.md"])
+    assert ws.ingest([str(docs)], index="kb").added == 1  # the same file back
+    facts = index_facts(ws.store, "kb", regex_counter())
+    assert facts.ingests == 3
+    assert facts.content_changes == 0
+    assert facts.change_cycles == 0
+    assert facts.monthly_churn == 0.0
+    assert facts.changed_share == 0.0
+
+
+def test_a_removal_and_new_content_are_changes(tmp_path):
+    ws, docs = _small_index(tmp_path)
+    ws.index("kb").remove(["docs/sla.md"])
+    (docs / "sla.md").write_text("# SLA\n\nA new edition of the service levels.\n", encoding="utf-8")
+    ws.ingest([str(docs)], index="kb")
+    facts = index_facts(ws.store, "kb", regex_counter())
+    assert facts.content_changes == 2
+    assert facts.change_cycles == 2
+    assert facts.monthly_churn == pytest.approx(2 / 5)
 
 
 def test_index_tokens_do_not_count_chunk_overlap_twice(advisor_ws):

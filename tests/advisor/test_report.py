@@ -76,10 +76,10 @@ def test_advice_money_carries_the_currency_sign(advice):
 
 
 def test_a_required_attribution_reads_yes():
-    from ragtune.advisor.report import value_words
+    from ragtune.advisor.base import format_value
 
-    words = value_words({"attribution_required": True, "citable_share": 0.5})
-    assert words == "answers must cite sources yes; answers that can cite a source 50%"
+    words = format_value({"attribution_required": True, "citable_share": 0.5})
+    assert words == "answers must cite sources yes; documents citable 50%"
 
 
 def test_the_reasons_say_why_the_cheapest_approach_lost(advice):

@@ -12,7 +12,9 @@ def test_changing_content_reads_the_change_history(support_facts, news_facts):
     changing = changing_content(Facts(stated=needs(), index=support_facts), T)
     assert changing.fired and changing.favours is Approach.rag
     assert changing.value["changed_share"] == support_facts.changed_share > T.changed_share
-    assert "30% of documents changed (threshold 5%)" in changing.explanation
+    assert "30% of stored documents were edited since first ingested (threshold 5%)" in changing.explanation
+    # Seconds of history: the monthly rate is said to be an assumption.
+    assert "assumed: the history spans 0.0 days, too short to measure a monthly rate" in changing.explanation
     static = changing_content(Facts(stated=needs(), index=news_facts), T)
     assert not static.fired and static.value == {"changed_share": 0.0, "monthly_churn": 0.0}
     assert static.would_change
@@ -20,6 +22,14 @@ def test_changing_content_reads_the_change_history(support_facts, news_facts):
     strict = RuleThresholds(changed_share=0.5, monthly_churn=0.5)
     assert not changing_content(Facts(stated=needs(), index=support_facts), strict).fired
     assert changing_content(Facts(stated=needs(), index=support_facts), RuleThresholds(changed_share=0.5)).fired
+
+
+def test_a_month_of_history_measures_the_monthly_churn(support_facts):
+    month = support_facts.model_copy(update={"observed_days": 60.0, "churn_measured": True, "monthly_churn": 0.02})
+    verdict = changing_content(Facts(stated=needs(), index=month), RuleThresholds(changed_share=0.5))
+    assert verdict.value["monthly_churn"] == 0.02
+    assert "2% of the corpus changes per month (measured over 60 days; threshold 5%)" in verdict.explanation
+    assert not verdict.fired
 
 
 def test_stated_changes_and_proprietary_content_count(news_facts):

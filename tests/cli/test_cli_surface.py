@@ -4,10 +4,12 @@ idea (old spellings still accepted), quiet libraries, and progress lines for lon
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,7 @@ from typer.testing import CliRunner
 
 from ragtune import __version__
 from ragtune.cli import app
-from ragtune.cli.group import DEPRECATED_SPELLINGS, polish
+from ragtune.cli.group import DEPRECATED_SPELLINGS, NOISY_LOGGERS, polish, quiet_libraries
 from ragtune.cli.output import StageProgress
 
 SRC = Path(__file__).resolve().parents[2] / "src"
@@ -115,15 +117,27 @@ def test_docs_and_indexes_never_cut_ids_at_80_columns(run, tmp_path):
     assert index in run("indexes").stdout
 
 
+def test_docs_shows_only_filled_columns_and_indexes_a_readable_time(run, docs_dir):
+    assert run("ingest", docs_dir, "--index", "kb").exit_code == 0
+    listing = run("docs", "--index", "kb").stdout
+    assert "organization" not in listing  # no document names one
+    assert "version" in listing
+    table = run("indexes").stdout
+    assert re.search(r"\b\d{4}-\d\d-\d\d \d\d:\d\d\b", table)
+    assert not re.search(r"\d\dT\d\d:", table)
+
+
 def test_old_spellings_still_work_with_a_deprecation_note_and_are_left_out_of_help(run, tmp_path):
     examples = tmp_path / "ex.jsonl"
     examples.write_text('{"input": "a", "output": "b"}\n', encoding="utf-8")
-    result = run("tune", "lora", "--data", examples, "--name", "x", "--time-budget", "soon")
+    result = run("tune", "lora", "--data", examples, "--eval-data", examples, "--name", "x", "--time-budget", "soon")
     assert result.exit_code == 2 and "--budget 'soon'" in result.stderr
     assert "note: --data is deprecated; use --examples" in result.stderr
+    assert "note: --eval-data is deprecated; use --eval-examples" in result.stderr
     assert "note: --time-budget is deprecated; use --budget" in result.stderr
     text = run("tune", "lora", "--help").stdout
     assert "--examples" in text and "--budget" in text and "--data " not in text and "--time-budget" not in text
+    assert "--eval-examples" in text and "--eval-data" not in text
 
 
 def test_eval_takes_questions_as_an_option_and_the_report_format_from_its_extension(run, docs_dir, tmp_path):
@@ -153,6 +167,22 @@ def test_lance_warnings_are_silent_unless_verbose(tmp_path, docs_dir):
     assert list(json.loads(quiet.stdout)) == list(json.loads(loud.stdout))
 
 
+def test_library_warnings_are_silent_unless_verbose():
+    levels = {name: logging.getLogger(name).level for name in NOISY_LOGGERS}
+    try:
+        for verbose, expected in ((False, ["ragtune's own"]), (True, ["deprecated in the library", "ragtune's own"])):
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                quiet_libraries(verbose)
+                warnings.warn_explicit("deprecated in the library", FutureWarning, "modeling_utils.py", 1,
+                                       module="transformers.modeling_utils")
+                warnings.warn_explicit("ragtune's own", UserWarning, "x.py", 1, module="ragtune.x")
+            assert [str(w.message) for w in caught] == expected
+    finally:
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
+
+
 def test_progress_in_a_pipe_is_plain_lines_only_for_waits(capsys):
     progress = StageProgress(interval=2.0)
     progress.live, progress._bar = False, None
@@ -165,6 +195,30 @@ def test_progress_in_a_pipe_is_plain_lines_only_for_waits(capsys):
     assert lines[0].startswith("answer rag: 3/10 (30%) in 2 s") and lines[0].endswith("left")  # the rate and time left
     assert lines[1].startswith("answer rag: 10/10")
     assert all("\x1b" not in line and "\r" not in line for line in lines)
+
+
+def test_a_wait_after_a_stage_ended_says_how_long_not_the_stage_again(capsys):
+    progress = StageProgress(interval=2.0)
+    progress.live, progress._bar = False, None
+    progress("load", 5, 5)
+    ended = progress._ended["load"]
+    progress.tick(ended + 2.2)  # the first wait: how long since the last stage ended
+    progress.tick(ended + 5.0)  # under ten seconds since: nothing
+    progress.tick(ended + 12.6)
+    progress.tick(ended + 23.0)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == ["working: 2 s since load ended", "working: 13 s since load ended", "working: 23 s since load ended"]
+
+
+def test_a_stage_that_does_not_move_is_repeated_less_often(capsys):
+    progress = StageProgress(interval=2.0)
+    progress.live, progress._bar = False, None
+    progress("train ft", 0, 1)
+    start = progress._stage_started["train ft"]
+    for second in (2.2, 4.4, 6.6, 8.8, 12.5):
+        progress.tick(start + second)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == ["train ft: 0/1 (0%) in 2 s", "train ft: 0/1 (0%) in 12 s"]
 
 
 def test_reports_outside_the_workspace_get_the_callers_permissions(tmp_path):

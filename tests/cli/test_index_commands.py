@@ -68,6 +68,15 @@ def test_bad_queries_file_names_line(cli, docs_dir, tmp_path):
     assert code == 2 and "q.jsonl:2" in err
 
 
+def test_a_skipped_file_is_named_once_in_its_line(cli, docs_dir):
+    bad = docs_dir / "broken.pdf"
+    bad.write_bytes(b"%PDF-1.4\nnot a pdf at all\n")
+    code, _, err = cli("ingest", docs_dir, "--index", "support")
+    line = next(line for line in err.splitlines() if line.startswith("skipped"))
+    assert code == 0 and line.startswith(f"skipped {bad}: ")
+    assert line.count(str(bad)) == 1
+
+
 def test_strict_folder_with_binary_file(cli, docs_dir):
     (docs_dir / "blob.txt").write_bytes(b"\x00\x01\x02binary")
     code, out, err = cli("ingest", docs_dir, "--index", "support", "--json")

@@ -12,6 +12,8 @@ def test_metric_by_task_never_exact_match():
     assert choose_metric([KNOWLEDGE], judge=True, override=None).by_task == {KNOWLEDGE: "judge_correct"}
     both = choose_metric([KNOWLEDGE, FORMAT], judge=False, override=None)
     assert both.name == "token_f1+format_score" and "exact" not in both.describe()
+    # in words, not field names
+    assert "knowledge questions by token F1" in both.describe() and "by format score:" in both.describe()
     assert choose_metric([KNOWLEDGE], judge=False, override="exact_match").name == "exact_match"
 
 

@@ -58,13 +58,20 @@ class IndexFacts(_Model):
     first_ingest: str | None = Field(None, description="Time of the first commit.")
     last_ingest: str | None = Field(None, description="Time of the last commit.")
     observed_days: float = Field(0.0, description="Days between the first and the last commit.")
-    change_cycles: int = Field(description="Commits after the first one: re-ingests that changed something.")
+    change_cycles: int = Field(description="Commits after the first one that changed content (a removal undone by adding the "
+                                           "same content back changes nothing).")
     change_cycles_per_month: float = Field(description="Change cycles per 30 days (a history shorter than a month counts as one "
                                                        "month).")
     documents_changed: int = Field(description="Documents stored now at version 2 or later.")
     changed_share: float = Field(description="Share of documents stored now that changed at least once.")
     versions_per_document: float = Field(description="Mean version number of the stored documents.")
+    content_changes: int = Field(0, description="Documents added, updated or removed after the first commit, a removal "
+                                                "undone and its undoing not counted.")
     churn_per_cycle: float = Field(description="Mean share of the corpus added, updated or removed per change cycle.")
+    monthly_churn: float = Field(0.0, description="Share of the corpus changed per 30 days over the history's span (a "
+                                                  "history under 30 days counts as one month: see churn_measured).")
+    churn_measured: bool = Field(False, description="True when the history spans 30 days or more; else monthly_churn is "
+                                                    "an assumption from a history too short to give a monthly rate.")
     citable_documents: int = Field(description="Documents with a source fit for citation (a URL, a file, a titled record).")
     citable_share: float = Field(description="Share of documents with a source fit for citation.")
     notes: list[str] = Field(default_factory=list, description="How the facts were measured, where it matters.")
@@ -250,12 +257,29 @@ class Recommendation(_Model):
         return self.model_dump(mode="json")
 
 
-def format_value(value: object) -> str:
-    """A fact or threshold for a table cell: dicts as k=v pairs, numbers with separators."""
+_FACT_WORDS = {"changed_share": "documents edited", "monthly_churn": "corpus changed per month",
+               "attribution_required": "answers must cite sources", "citable_share": "documents citable",
+               "content_may_leave": "content may leave", "changes_per_month": "changes per month",
+               "schema_fit": "outputs fitting one schema",
+               "queries_per_month": "queries per month", "months": "months"}
+
+
+def fact_words(fact: str) -> str:
+    """A fact's name, or a comma-separated list of them, in words (``changed_share`` reads ``documents edited``)."""
+    return ", ".join(_FACT_WORDS.get(p.strip(), p.strip().replace("_", " ")) for p in fact.split(",") if p.strip())
+
+
+def format_value(value: object, fact: str = "") -> str:
+    """A fact or threshold in words for a table cell: several facts as ``name value`` pairs, yes/no, shares (a
+    ``fact`` named ``*share*``, ``*churn*`` or ``*fit*``) as percentages, numbers with separators."""
     if isinstance(value, dict):
-        return ", ".join(f"{k}={format_value(v)}" for k, v in value.items())
+        return "; ".join(f"{fact_words(k)} {format_value(v, k)}" for k, v in value.items())
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (int, float)) and any(word in fact for word in ("share", "churn", "fit")):
+        return f"{value:.0%}"
     if isinstance(value, float):
         return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:,.4g}"
-    if isinstance(value, int) and not isinstance(value, bool):
+    if isinstance(value, int):
         return f"{value:,}"
     return "—" if value is None else str(value)

@@ -120,6 +120,10 @@ def cost_inputs(facts: Facts, prompt_corpus_limit: float) -> CostInputs:
                       change_cycles_per_month=index.change_cycles_per_month, churn_per_cycle=index.churn_per_cycle)
         src.update({k: where for k in ("corpus_tokens", "chunks", "chunk_tokens", "chunk_bytes", "embedding_dimension", "store",
                                        "change_cycles_per_month", "churn_per_cycle")})
+        if not index.churn_measured and index.change_cycles:
+            short = (f"assumed: index '{index.index}' has {index.observed_days:.1f} days of ingest history, under 30, "
+                     "counted as one month")
+            src.update(change_cycles_per_month=short, churn_per_cycle=short)
         if index.total_tokens <= prompt_corpus_limit:
             values["prompt_corpus_tokens"] = index.total_tokens
             src["prompt_corpus_tokens"] = f"{where} (the corpus fits in a prompt)"

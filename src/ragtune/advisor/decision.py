@@ -217,7 +217,7 @@ def next_command(choice: Approach, facts: Facts, model: str | None) -> str:
         return f"ragtune data check {ex.file}"
     name = index.index if index is not None else "NAME"
     if choice.uses_tuning and ex is not None:
-        return f"ragtune tune lora --data {ex.file} --base {spec} --name {Path(ex.file).stem.replace('.', '-')}"
+        return f"ragtune tune lora --examples {ex.file} --base {spec} --name {Path(ex.file).stem.replace('.', '-')}"
     if facts.eval is None and index is not None and choice is Approach.rag:
         return f"ragtune decide --questions QUESTIONS.jsonl --index {name} -m {spec} --report decide.html"
     if choice.uses_retrieval:
@@ -225,15 +225,26 @@ def next_command(choice: Approach, facts: Facts, model: str | None) -> str:
     return f'ragtune ask "QUESTION" -m {spec}'
 
 
-def _why_not_cheapest(choice: Approach, verdicts: list[RuleVerdict], costs: CostReport, eligible: list[Any]) -> list[str]:
-    """Why the cheapest approach of the cost table lost: it does not retrieve, and the rules found answers that need to."""
-    cheapest = min(costs.variants.values(), key=lambda v: v.cumulative[-1])
-    if cheapest.approach == choice or cheapest in eligible:
+def _why_not_cheapest(choice: Approach, verdicts: list[RuleVerdict], costs: CostReport, eligible: list[Any],
+                      verdict: EvalVerdict | None) -> list[str]:
+    """Why the cheapest approach of the cost table lost: it does not retrieve where answers need to, it scored
+    lower in the eval, or the rules call for what it lacks."""
+    cheapest = min(costs.variants.values(), key=lambda v: v.cumulative[-1]).approach
+    if cheapest == choice:
         return []
-    rules = [v.question for v in verdicts if v.fired and v.favours is not None and v.favours.uses_retrieval]
-    because = f" ({'; '.join(rules)})" if rules else ""
-    return [f"{cheapest.approach.value} is the cheapest in the cost table but does not retrieve, and the rules found "
-            f"that answers here need retrieval{because}"]
+    lead = f"{cheapest.value} is the cheapest in the cost table"
+    if verdict is not None and VARIANT_OF[cheapest] in verdict.scores and VARIANT_OF[choice] in verdict.scores:
+        theirs, mine = verdict.scores[VARIANT_OF[cheapest]].mean, verdict.scores[VARIANT_OF[choice]].mean
+        if mine > theirs:
+            return [f"{lead} but scored {theirs:.3f} {verdict.metric} in the eval against {mine:.3f} for {choice.value}"]
+    retrieval = [v.question for v in verdicts if v.fired and v.favours is not None and v.favours.uses_retrieval]
+    if cheapest.value not in {v.approach.value for v in eligible} and retrieval:
+        return [f"{lead} but does not retrieve, and the rules found that answers here need retrieval "
+                f"({'; '.join(retrieval)})"]
+    rules = [v.question for v in verdicts if v.fired and v.favours is not None and v.favours != cheapest]
+    if rules:
+        return [f"{lead} but the rules call for {choice.value} ({'; '.join(rules)})"]
+    return [f"{lead}; {choice.value} is chosen for the reasons above, not for cost"]
 
 
 def decide(facts: Facts, config: AdvisorConfig, model: str | None = None) -> Recommendation:
@@ -279,7 +290,7 @@ def decide(facts: Facts, config: AdvisorConfig, model: str | None = None) -> Rec
         if cheap.approach != choice:
             line += f"; {cheap.approach.value} would cost {_money(cheap.cumulative[-1], cur)} over the same {costs.months} months"
         reasons.append(line)
-        reasons.extend(_why_not_cheapest(choice, verdicts, costs, eligible))
+        reasons.extend(_why_not_cheapest(choice, verdicts, costs, eligible, verdict))
     if facts.stated.content_may_leave is False and choice.uses_tuning:
         warnings.append("content may not leave: tune on your own GPUs, not a managed fine-tuning service")
     return Recommendation(recommendation=choice, reasons=reasons, rules_recommendation=by_rules, rules=verdicts, eval=verdict,

@@ -22,6 +22,7 @@ from ragtune.documents import count_tokens
 from ragtune.errors import ConfigError, InputError
 from ragtune.evaluation.base import read_results
 from ragtune.index import ChunkRecord, DocRecord, Store
+from ragtune.index.base import content_changes
 
 _URL_FIELDS = ("url", "link", "source_url", "href", "uri")
 _MONTH_DAYS = 30.0
@@ -127,14 +128,18 @@ def index_facts(store: Store, name: str, counter: TokenCounter) -> IndexFacts:
     history = manifest.history
     times = [t for t in (_parse_time(e.at) for e in history) if t is not None]
     days = (max(times) - min(times)).total_seconds() / 86400 if len(times) > 1 else 0.0
-    later = history[1:]
+    changes = content_changes(history)[1:]  # the first commit is the corpus itself, not a change to it
     n_docs = len(docs)
-    churn = [min(1.0, (e.added + e.updated + e.removed) / max(1, n_docs)) for e in later]
+    cycles = sum(1 for c in changes if c)
+    changed_documents = sum(changes)
+    share = changed_documents / max(1, n_docs)
+    measured = days >= _MONTH_DAYS
     changed = sum(1 for d in docs if d.version > 1)
     citable = sum(1 for d in docs if is_citable(d))
     notes = list(counter.notes)
-    if later and days < _MONTH_DAYS:
-        notes.append(f"the change history spans {days:.1f} days: its {len(later)} change cycle(s) are counted as one month's")
+    if history[1:] and not measured:
+        notes.append(f"the change history spans {days:.1f} days, under {_MONTH_DAYS:.0f}: its {changed_documents} content "
+                     f"change(s) are assumed to be one month's")
     return IndexFacts(
         index=name, documents=n_docs, chunks=len(chunks), total_tokens=total_tokens,
         chunk_tokens_mean=round(statistics.fmean(chunk_tokens), 2) if chunk_tokens else 0.0,
@@ -142,11 +147,12 @@ def index_facts(store: Store, name: str, counter: TokenCounter) -> IndexFacts:
         tokenizer=counter.name, embedding_dimension=manifest.embedder.dimension, store=EMBEDDED if store.embedded else SERVER,
         indexes_in_workspace=len(store.list_indexes()), ingests=len(history),
         first_ingest=history[0].at if history else None, last_ingest=history[-1].at if history else None,
-        observed_days=round(days, 3), change_cycles=len(later),
-        change_cycles_per_month=round(len(later) / max(1.0, days / _MONTH_DAYS), 4),
+        observed_days=round(days, 3), change_cycles=cycles,
+        change_cycles_per_month=round(cycles / max(1.0, days / _MONTH_DAYS), 4),
         documents_changed=changed, changed_share=round(changed / n_docs, 4) if n_docs else 0.0,
         versions_per_document=round(statistics.fmean(d.version for d in docs), 4) if docs else 0.0,
-        churn_per_cycle=round(statistics.fmean(churn), 4) if churn else 0.0,
+        content_changes=changed_documents, churn_per_cycle=round(min(1.0, share / cycles), 4) if cycles else 0.0,
+        monthly_churn=round(share / max(1.0, days / _MONTH_DAYS), 4), churn_measured=measured,
         citable_documents=citable, citable_share=round(citable / n_docs, 4) if n_docs else 0.0, notes=notes)
 
 

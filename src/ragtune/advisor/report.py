@@ -14,7 +14,7 @@ from typing import Callable, Mapping, Sequence
 
 from jinja2 import Environment, select_autoescape
 
-from ragtune.advisor.base import CostReport, Recommendation, format_value
+from ragtune.advisor.base import CostReport, Recommendation, fact_words, format_value
 from ragtune.common import format_money
 from ragtune.errors import InputError, StoreError
 from ragtune.common import write_text_atomic
@@ -150,31 +150,10 @@ def _months(x: float) -> str:
     return "at once" if x < 0.1 else f"in {x:.1f} months"
 
 
-_FACT_WORDS = {"changed_share": "documents changed", "monthly_churn": "corpus changed per month",
-               "attribution_required": "answers must cite sources", "citable_share": "answers that can cite a source",
-               "queries_per_month": "queries per month", "months": "months"}
-
-
-def fact_words(fact: str) -> str:
-    """A fact's name, or a comma-separated list of them, in words (``changed_share`` reads ``documents changed``)."""
-    return ", ".join(_FACT_WORDS.get(p.strip(), p.strip().replace("_", " ")) for p in fact.split(",") if p.strip())
-
-
-def value_words(value: object, fact: str = "") -> str:
-    """A fact's value in words: yes/no, shares as percentages, several facts as ``name value`` pairs."""
-    if isinstance(value, dict):
-        return "; ".join(f"{fact_words(k)} {value_words(v, k)}" for k, v in value.items())
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, (int, float)) and ("share" in fact or "churn" in fact):
-        return f"{value:.0%}"
-    return format_value(value)
-
-
 def _environment(autoescape: bool) -> Environment:
     env = Environment(autoescape=select_autoescape(default=autoescape, default_for_string=autoescape),
                       trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(money=format_money, num=_num, fmt=value_words, words=fact_words, months=_months)
+    env.filters.update(money=format_money, num=_num, fmt=format_value, words=fact_words, months=_months)
     return env
 
 _MARKDOWN = _environment(autoescape=False).from_string("""\

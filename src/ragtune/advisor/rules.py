@@ -48,13 +48,20 @@ def changing_content(facts: Facts, t: RuleThresholds) -> RuleVerdict:
     value: dict[str, object] = {}
     parts, fired = [], False
     if index is not None:
-        cycles = stated.changes_per_month if stated.changes_per_month is not None else index.change_cycles_per_month
-        churn = round(cycles * (index.churn_per_cycle or (1.0 if stated.changes_per_month is not None else 0.0)), 4)
+        if stated.changes_per_month is not None:
+            churn = round(stated.changes_per_month * (index.churn_per_cycle or 1.0), 4)
+            basis = f"from the stated {stated.changes_per_month:g} change cycles/month"
+        else:
+            churn = index.monthly_churn
+            basis = (f"measured over {index.observed_days:.0f} days" if index.churn_measured else
+                     f"assumed: the history spans {index.observed_days:.1f} days, too short to measure a monthly rate, "
+                     f"and its {index.content_changes} content change(s) are taken as one month's")
         value.update(changed_share=index.changed_share, monthly_churn=churn)
         changing = index.changed_share >= t.changed_share or churn >= t.monthly_churn
         fired |= changing
-        parts.append(f"{_pct(index.changed_share)} of documents changed (threshold {_pct(t.changed_share)}), "
-                     f"{_pct(churn)} of the corpus changes per month (threshold {_pct(t.monthly_churn)})")
+        parts.append(f"{_pct(index.changed_share)} of stored documents were edited since first ingested (threshold "
+                     f"{_pct(t.changed_share)}); {_pct(churn)} of the corpus changes per month ({basis}; threshold "
+                     f"{_pct(t.monthly_churn)})")
     elif stated.changes_per_month is not None:
         value["changes_per_month"] = stated.changes_per_month
         fired |= stated.changes_per_month >= t.change_cycles_per_month

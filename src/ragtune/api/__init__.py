@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from ragtune.evaluation.config import validated
     from ragtune.costs.prices import PriceTable
     from ragtune.evaluation.questions import load_beir, load_questions, questions_from_rows
+    from ragtune.evaluation.synthetic import GeneratedQuestions
     from ragtune.evaluation.report import metric_table, write_text, format_value as format_metric_value
     from ragtune.evaluation.retrieval import read_qrels
     from ragtune.evaluation.updates import DatedDocFields, TimedQuestionFields, UpdatesConfig, write_updates
@@ -70,7 +71,8 @@ if TYPE_CHECKING:
 __all__ = ["ALL_INDEXES", "AdvisorConfig", "Answer", "ApiKey", "Citation", "DatedDocFields", "DECIDE_ROWS_FIELDS",
            "DecideConfig",
            "Decision", "Device", "EmbeddingLoss", "EmbeddingTuneConfig", "Engine", "EvalConfig", "EvalResult",
-           "Filters", "GenerateOptions", "Generation", "Generator", "Hit", "Index", "IndexManifest", "IngestReport",
+           "Filters", "GeneratedQuestions",
+           "GenerateOptions", "Generation", "Generator", "Hit", "Index", "IndexManifest", "IngestReport",
            "JOB_FILES", "Job", "JobRunner", "JobStore", "JsonlFields", "KeyStore", "Launch", "Launcher", "LoraConfig",
            "LoraTargets", "ManagedConfig", "NoOracleTarget", "PairsConfig", "PriceTable", "Principal", "Prompt", "RaftSettings",
            "RagtuneConfig", "ReindexReport", "RerankerHead", "RerankerLoss", "RerankerTuneConfig", "Role",
@@ -97,6 +99,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "format_metric_value": ("ragtune.evaluation.report", "format_value"),
     "format_money": ("ragtune.common", "format_money"),
     "format_value": ("ragtune.advisor.base", "format_value"),
+    "GeneratedQuestions": ("ragtune.evaluation.synthetic", "GeneratedQuestions"),
     "GenerateOptions": ("ragtune.generation.base", "GenerateOptions"),
     "Generation": ("ragtune.generation.base", "Generation"),
     "Generator": ("ragtune.generation.base", "Generator"),

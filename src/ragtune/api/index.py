@@ -235,11 +235,13 @@ class Index:
 
     def remove(self, doc_ids: Sequence[str]) -> int:
         """Remove documents by id; ``InputError`` names any id the index does not hold."""
-        sources = {d.doc_id: d.source for d in self.workspace.store.documents(self.name)}
+        stored = {d.doc_id: d for d in self.workspace.store.documents(self.name)}
+        sources = {d: rec.source for d, rec in stored.items()}
         missing = [d for d in doc_ids if d not in sources]
         if missing:
             raise InputError(f"index '{self.name}' has no document '{missing[0]}'")
-        self.workspace.store.commit(self.name, [], list(doc_ids), IngestEvent(removed=len(doc_ids)))
+        self.workspace.store.commit(self.name, [], list(doc_ids),
+                                    IngestEvent(removed=len(doc_ids), removed_hashes=[stored[d].hash for d in doc_ids]))
         uploads = self.workspace.uploads_dir(self.name).resolve()
         for doc_id in doc_ids:  # an uploaded file goes with its document
             source = Path(sources.get(doc_id, ""))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from ragtune.advisor import (AdvisorConfig, CostReport, Facts, Recommendation, StatedNeeds, decide, estimate_costs,
                              measure_facts, stated_needs)
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from ragtune.api.workspace import Workspace
     from ragtune.decide.ports import DecidePorts
     from ragtune.costs.prices import PriceTable
+    from ragtune.evaluation.synthetic import GeneratedQuestions
     from ragtune.evaluation.updates import UpdatesConfig, UpdatesResult
 
 
@@ -73,7 +74,9 @@ class MeasuringMethods:
         from ragtune.decide.ports import DecidePorts
 
         return DecidePorts(eval=self.eval_ports(), evaluate=self.evaluate, tune_lora=self.tune_lora,
-                           tune_raft=self.tune_raft, store=self.store, distill=self.distill)
+                           tune_raft=self.tune_raft, store=self.store, distill=self.distill,
+                           tune_managed=lambda config, progress, prices: self.tune_managed(config, progress, prices),
+                           raft_data=self.raft_data, models=self.models)
 
     # --- evaluation -------------------------------------------------------------------------------------
 
@@ -106,6 +109,43 @@ class MeasuringMethods:
         from ragtune.tuning.managed.prices import with_version_prices
 
         return with_version_prices(prices, [*specs, self.config.generation.model], self.model_card)
+
+    def generate_questions(self: "Workspace", index: str, n: int = 200, *, model: str | None = None, k: int = 5,
+                           seed: int = 0, min_support: float | None = None, attempts_per_question: int = 3,
+                           out: str | Path | None = None, force: bool = False,
+                           progress: Callable[[str], None] | None = None) -> "GeneratedQuestions":
+        """Up to ``n`` questions with reference answers drawn from ``index``, stratified across its documents, each
+        kept only when the index's search finds its chunk within ``k`` and that chunk supports its answer
+        (``ragtune.evaluation.synthetic``). ``model``: ``extractive`` (template questions, no model; the default) or a
+        generator spec. With ``out`` the rows are written there as a question file (an existing file only with
+        ``force``)."""
+        from ragtune.evaluation.question_writers import DEFAULT_WRITER, TEMPLATE, ModelWriter, TemplateWriter, TermRarity
+        from ragtune.evaluation.synthetic import RoundTrip
+        from ragtune.evaluation.synthetic import generate_questions as generate
+
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise InputError(f"n: must be a whole number of at least 1 (got {n!r})")
+        handle = self.index(index)
+        if out is not None and Path(out).exists() and not force:
+            raise InputError(f"--out {out}: the file exists; give --force to replace it")
+        round_trip = RoundTrip(k=k, min_support=self.config.answer.min_support if min_support is None else min_support,
+                               attempts_per_question=attempts_per_question)
+        round_trip.check()
+        chunks = self.store.all_chunks(index)
+        spec = model or DEFAULT_WRITER
+        writer = (TemplateWriter(TermRarity([c.text for c in chunks])) if spec == TEMPLATE
+                  else ModelWriter(self.generator(spec)))
+        embedder = handle._embedder(None)
+
+        def search(questions: list[str], depth: int) -> list[list[str]]:
+            found = handle.search_batch([(str(i), q) for i, q in enumerate(questions)], k=depth)
+            return [[h.chunk_id for h in hits] for _, hits in found]
+
+        made = generate(index, chunks, n, writer, search, self.support_scorer(embedder), round_trip, seed, progress,
+                        batch=16 if spec == TEMPLATE else 4)  # a model writes slowly: progress after every few chunks
+        if out is not None:
+            made.write(out, force=force)
+        return made
 
     def evaluate_retrieval(self: "Workspace", index: str, questions: Sequence[Question],
                            qrels: dict[str, dict[str, int]] | None = None, *, ndcg_k: Sequence[int] = (10,),
@@ -178,6 +218,7 @@ class MeasuringMethods:
         Give a ``DecideConfig`` or its fields as keywords (``questions=``, ``examples=``, ``index=``, ``model=``,
         ``budget_s=``, ``queries_per_month=`` ...). Finished phases are kept, so ``resume=True`` redoes nothing.
         """
+        from ragtune.decide.repeats import run_repeats
         from ragtune.decide.runner import DecideRunner
 
         if config is None:
@@ -185,7 +226,8 @@ class MeasuringMethods:
         elif fields:
             config = validated(DecideConfig, {**config.model_dump(), **fields})
         config = config.model_copy(update={"prices": self._version_prices(config.prices, config.model)})
-        return DecideRunner(self._decide_ports(), config, progress).run()
+        ports = self._decide_ports()
+        return run_repeats(lambda one: DecideRunner(ports, one, progress), config)
 
     def decide_rows(self: "Workspace", rows: str | Path, config: DecideConfig | None = None, **fields: Any) -> Decision:
         """Decide again from per-question rows (``ragtune.decide.rows``: JSONL or a ``decide --out`` file), running
@@ -198,7 +240,8 @@ class MeasuringMethods:
                              content_may_leave=config.content_may_leave, changes_per_month=config.changes_per_month)
         facts = (measure_facts(self.store, needs, index=config.index) if config.index is not None
                  else Facts(stated=needs))
-        return decide_from_rows(rows, config, self.config.generation.model, facts, pricing=self._pricing_of)
+        return decide_from_rows(rows, config, self.config.generation.model, facts, pricing=self._pricing_of,
+                                prices_for=lambda table, specs: self._version_prices(table, *specs))
 
     def _pricing_of(self: "Workspace", spec: str) -> PricingBasis | None:
         """How the model of ``spec`` is paid for, as its generator declares; None when no generator can be built for it

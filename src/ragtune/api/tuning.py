@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence
 
 from ragtune.errors import ConfigError, InputError
-from ragtune.evaluation.questions import Question, load_questions
+from ragtune.evaluation.questions import Question, load_questions, questions_from_rows
 from ragtune.tuning import ModelCard, TrainingEvent
 from ragtune.tuning.embedding import EmbeddingTuneConfig
 from ragtune.tuning.kinds import TunerParts, build_tuner
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from ragtune.tuning.managed import JobStatus, ManagedConfig
     from ragtune.tuning.base import TrainingConfig
     from ragtune.tuning.launch import Launch
-    from ragtune.tuning.raft import RaftSettings
+    from ragtune.tuning.raft import RaftBuilder, RaftData, RaftSettings
 
 TrainingProgress = Callable[[TrainingEvent], None]
 
@@ -91,18 +91,27 @@ class TuningMethods:
         ``lora.data`` is replaced by the rows built here (``ragtune.tuning.raft``); use the version as ``tuned:NAME``
         with ``ask --index`` or in the ``rag+ft`` eval variant.
         """
-        from ragtune.tuning.raft import RaftBuilder
-
-        target = self.index(index)
-        manifest = target.manifest  # IndexNotFoundError before anything is built
-        if manifest.chunks == 0:
-            raise InputError(f"index '{index}' holds no documents: add some with ragtune ingest PATH --index {index}")
+        builder = self._raft_builder(index, raft)  # IndexNotFoundError before anything is built
         loaded = load_questions(questions) if isinstance(questions, (str, Path)) else list(questions)
         if launch is not None:
             return self._launched("tune_raft", (loaded, index, raft, lora), lora, launch, progress)
-        builder = RaftBuilder(index, manifest.generation, target.retriever(), lambda: self.store.all_chunks(index), raft)
-        parts = TunerParts(self.models, raft=builder, questions=loaded, index_generation=lambda: target.manifest.generation)
+        parts = TunerParts(self.models, raft=builder, questions=loaded,
+                           index_generation=lambda: self.index(index).manifest.generation)
         return build_tuner("raft", lora, parts).train(progress)
+
+    def raft_data(self: "Workspace", questions: Sequence[Question], index: str, raft: "RaftSettings") -> "RaftData":
+        """The RAFT rows ``tune_raft`` would train on (each question with its oracle chunk among distractors, as ``ask``
+        prompts), built without training: a provider's fine-tuning job takes them as chat examples."""
+        return self._raft_builder(index, raft).build(list(questions))
+
+    def _raft_builder(self: "Workspace", index: str, raft: "RaftSettings") -> "RaftBuilder":
+        from ragtune.tuning.raft import RaftBuilder
+
+        target = self.index(index)
+        manifest = target.manifest
+        if manifest.chunks == 0:
+            raise InputError(f"index '{index}' holds no documents: add some with ragtune ingest PATH --index {index}")
+        return RaftBuilder(index, manifest.generation, target.retriever(), lambda: self.store.all_chunks(index), raft)
 
     def tune_managed(self: "Workspace", config: "ManagedConfig", progress: TrainingProgress | None = None,
                      prices: "PriceTable | None" = None, region: str | None = None) -> ModelCard:
@@ -126,12 +135,15 @@ class TuningMethods:
                              f" (the job in progress would become {name}@v{pending})")
         return cancel_job(self.models, name, lambda base: fine_tuning_service(base, self.config.generation, region)[0])
 
-    def distill(self: "Workspace", questions: str | Path | Sequence[Question], teacher: str, student: LoraConfig,
+    def distill(self: "Workspace", questions: str | Path | Sequence[Question] | None, teacher: str, student: LoraConfig,
                 index: str | None = None, schema: dict | None = None, prices: "PriceTable | None" = None,
-                progress: TrainingProgress | None = None) -> ModelCard:
+                progress: TrainingProgress | None = None, generate: int = 100) -> ModelCard:
         """Distil ``teacher`` into ``student``: the teacher answers ``questions`` (over ``index`` when given), the answers
         that abstain, are unsupported by their citations or do not fit ``schema`` are dropped and counted, and the student
-        (``student.base``, LoRA) is trained on the rest and published as ``NAME@vN`` (``ragtune.tuning.distill``)."""
+        (``student.base``, LoRA) is trained on the rest and published as ``NAME@vN`` (``ragtune.tuning.distill``).
+
+        Without ``questions``, ``generate`` synthetic questions are written from ``index`` (``generate_questions``) and
+        the version's card records that they are synthetic."""
         import shutil
 
         from ragtune.costs.prices import PriceTable
@@ -141,7 +153,19 @@ class TuningMethods:
         manifest = self.index(index).manifest if index is not None else None
         if manifest is not None and manifest.chunks == 0:
             raise InputError(f"index '{index}' holds no documents: add some with ragtune ingest PATH --index {index}")
-        loaded = load_questions(questions) if isinstance(questions, (str, Path)) else list(questions)
+        synthetic = None
+        if questions is None:
+            if index is None:
+                raise InputError("distill needs --questions FILE (JSONL with id and question per line), or --index NAME "
+                                 "to write synthetic questions from")
+            made_questions = self.generate_questions(index, generate)
+            synthetic = made_questions.summary()
+            if not made_questions.rows:
+                raise InputError(f"index '{index}': no synthetic question passed the round trip "
+                                 f"(rejected: {synthetic['rejected']}); give --questions FILE")
+            loaded = questions_from_rows((f"{index}:synthetic:{i}", r) for i, r in enumerate(made_questions.rows, start=1))
+        else:
+            loaded = load_questions(questions) if isinstance(questions, (str, Path)) else list(questions)
         folder = self.models.model_dir(student.name) / ".distill"
         made = teacher_rows(loaded, lambda q: self.ask(q.question, index, model=teacher, schema=schema or q.schema), folder,
                             over_index=index is not None, schema=schema, notify=progress)
@@ -151,7 +175,8 @@ class TuningMethods:
                   "index_generation": manifest.generation if manifest is not None else None,
                   "teacher_tokens": {"input": made.input_tokens, "output": made.output_tokens},
                   "teacher_cost": {"usd": None if cost is None else round(cost, 6),
-                                   "label": "unknown" if cost is None else "measured"}}
+                                   "label": "unknown" if cost is None else "measured"},
+                  **({"synthetic_questions": synthetic} if synthetic is not None else {})}
         config = student.model_copy(update={"data": made.rows})
         card = LoraTuner(config, self.models, data_source=source,
                          attachments={"teacher_rows": made.rows, "teacher_dropped": made.dropped}).train(progress)

@@ -55,11 +55,12 @@ def print_advice(rec) -> None:
     for w in rec.warnings:
         out.print(f"[yellow]warning:[/] {escape(w)}", highlight=False)
     rules = Table(title="the five questions")
-    for col in ("rule", "fact", "value", "threshold", "verdict"):
+    for col in ("question", "measured or stated", "threshold", "verdict"):
         rules.add_column(col, overflow="fold")
     for v in rec.rules:
         verdict = "withheld" if v.withheld else (v.favours.value if v.fired and v.favours else "—")
-        rules.add_row(*(escape(x) for x in (v.rule, v.fact, format_value(v.value), format_value(v.threshold), verdict)))
+        rules.add_row(*(escape(x) for x in (v.question, format_value(v.value, v.fact), format_value(v.threshold, v.fact),
+                                            verdict)))
     out.print(rules)
     if rec.eval is not None:
         ev = Table(title=f"eval: {rec.eval.metric}")

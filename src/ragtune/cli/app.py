@@ -7,7 +7,8 @@ import typer
 from ragtune import __version__
 from ragtune.api import prepare_process
 from ragtune.cli import (advise_commands, ask_commands, data_commands, decide_commands, distill_commands, doctor_commands,
-                         eval_commands, index_commands, keys_commands, mcp_commands, models_commands, serve_commands,
+                         eval_commands, index_commands, keys_commands, mcp_commands, models_commands, questions_commands,
+                         serve_commands,
                          serve_model_commands, tune_commands)
 from ragtune.cli.group import RagtuneGroup
 
@@ -46,6 +47,7 @@ models_commands.register(app)
 eval_commands.register(app)
 advise_commands.register(app)
 decide_commands.register(app)
+questions_commands.register(app)
 doctor_commands.register(app)
 
 

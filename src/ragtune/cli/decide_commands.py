@@ -27,7 +27,8 @@ def _figure(value: object) -> str:
 def print_decision(decision: Decision) -> None:
     """The candidates side by side, the pick and why, the rules of thumb beside the measurement."""
     cur = decision.config["prices"]["currency"]
-    table = Table(title=f"decide: {decision.primary_metric} on {decision.split.get('test')} held-out questions "
+    metric = " + ".join(api.metric_info(part).label.replace("_", " ") for part in decision.primary_metric.split("+"))
+    table = Table(title=f"decide: {metric} on {decision.split.get('test')} held-out questions "
                         f"({cur}, prices as of {decision.config['prices']['as_of']})")
     for col in ("candidate", "mean [95% CI]", "verdict", "vs best [CI]", "p50 ms", "per 1k", "monthly", "one-off"):
         table.add_column(col, justify="left" if col in ("candidate", "verdict") else "right", overflow="fold",
@@ -83,8 +84,8 @@ def run_decision(fields: dict, out_file: Optional[Path], report: Optional[Path],
         with StageProgress() as progress:
             decision = workspace(**(settings or {})).decide(progress=progress, **fields)
     except KeyboardInterrupt:
-        err.print("[yellow]interrupted: finished trainings and candidates are kept; the same command with --resume "
-                  "goes on from there[/]")
+        err.print("[yellow]interrupted: finished trainings and candidates are kept, and a provider's fine-tuning job keeps "
+                  "running; the same command with --resume goes on from there (and follows that job)[/]")
         raise typer.Exit(130) from None
     finish_decision(decision, out_file, report, as_json)
 
@@ -123,6 +124,7 @@ def decide(
     batch_size: int = typer.Option(4, "--batch-size", min=1, help="Training batch size."),
     max_length: int = typer.Option(512, "--max-length", min=32, help="Longest training row in tokens."),
     device: str = typer.Option("cpu", "--device", help="Where training runs: cpu, cuda or auto."),
+    poll_interval: float = typer.Option(10.0, "--poll-interval", min=0, help="Seconds between polls of a provider's job (-m openai:)."),
     holdout: float = typer.Option(0.5, "--holdout", help="Share of questions with references held out when tuned candidates train."),
     examples_holdout: float = typer.Option(0.2, "--examples-holdout", help="Share of examples held out as format questions."),
     max_format_questions: int = typer.Option(50, "--max-format-questions", min=1, help="At most this many held-out examples are asked."),
@@ -136,6 +138,7 @@ def decide(
                                  "(absolute) is as good as it."),
     weights: Optional[str] = typer.Option(None, "--weights", help="Task weights, e.g. knowledge=0.7,format=0.3 "
                                           "(default: each task's share of the questions)."),
+    repeats: int = typer.Option(1, "--repeats", min=1, max=20, help="Measure N times, seeds seed..seed+N-1: the seed spread."),
     rows: Optional[Path] = typer.Option(None, "--rows", help="Decide again from per-question rows (JSONL, or a decide --out "
                                         "file) without running any model."),
     latency_budget_ms: Optional[float] = typer.Option(None, "--latency-budget-ms", help="p50 latency a candidate may take."),
@@ -151,20 +154,18 @@ def decide(
     as_json: bool = JsonFlag,
 ) -> None:
     """Measure base, prompt, rag, ft and rag+ft on the same held-out questions; recommend the cheapest as good as the best."""
-    fields = dict(margin=margin, weights=weights,
-                  questions=questions, examples=examples, index=index, model=model, candidates=candidates,
-                  json_schema=load_schema(json_schema) if json_schema is not None else None, metric=metric, judge=judge, teacher=teacher,
-                  budget_s=parse_duration(budget), max_steps=max_steps, batch_size=batch_size, max_length=max_length,
-                  device=device, holdout=holdout, examples_holdout=examples_holdout, max_format_questions=max_format_questions,
-                  shots=shots, seed=seed, queries_per_month=queries_per_month, months=months,
-                  latency_budget_ms=latency_budget_ms, attribution=attribution, content_may_leave=content_may_leave,
-                  changes_per_month=changes_per_month, prices=PriceTable.load(prices) if prices is not None else None,
-                  resume=resume)
+    fields = dict(margin=margin, weights=weights, repeats=repeats, questions=questions, examples=examples, index=index,
+                  model=model, candidates=candidates, json_schema=load_schema(json_schema) if json_schema is not None else None,
+                  metric=metric, judge=judge, teacher=teacher, budget_s=parse_duration(budget), max_steps=max_steps,
+                  batch_size=batch_size, max_length=max_length, device=device, poll_interval_s=poll_interval, holdout=holdout,
+                  examples_holdout=examples_holdout, max_format_questions=max_format_questions, shots=shots, seed=seed,
+                  queries_per_month=queries_per_month, months=months, latency_budget_ms=latency_budget_ms,
+                  attribution=attribution, content_may_leave=content_may_leave, changes_per_month=changes_per_month,
+                  prices=PriceTable.load(prices) if prices is not None else None, resume=resume)
     fields = {k: v for k, v in fields.items() if v is not None or k not in ("queries_per_month", "months", "weights")}
     if rows is not None:
-        decision = workspace().decide_rows(rows, **{k: v for k, v in fields.items() if k in DECIDE_ROWS_FIELDS})
-        finish_decision(decision, out_file, report, as_json)
-        return
+        rows_fields = {k: v for k, v in fields.items() if k in DECIDE_ROWS_FIELDS}
+        return finish_decision(workspace().decide_rows(rows, **rows_fields), out_file, report, as_json)
     run_decision(fields, out_file, report, as_json, engine_settings(engine, ray_address))
 
 

@@ -17,7 +17,10 @@ _NOT_HERE = {"base", "launcher", "nproc", "fsdp"}
 
 @handle_errors
 @with_options(options(
-    questions=(Optional[Path], typer.Option(None, "--questions", help="Questions the teacher answers (JSONL: id, question[, schema]).")),
+    questions=(Optional[Path], typer.Option(None, "--questions", help="Questions the teacher answers (JSONL: id, question[, schema]); "
+                                            "without it, synthetic questions are written from --index.")),
+    generate=(int, typer.Option(100, "--generate", min=1, help="Without --questions: how many synthetic questions to write "
+                                "from --index (template questions, round-trip checked).")),
     teacher=(str, typer.Option(..., "--teacher", help="The large model: anthropic:..., openai:MODEL@URL, local:... .")),
     student=(str, typer.Option("local", "--student", help="The open-weight model to train (LoRA): local, local:<folder or hub id>.")),
     index=(Optional[str], typer.Option(None, "--index", help="The teacher answers over this index, with citations that are checked.")),
@@ -30,17 +33,21 @@ def distill(**opts: Any) -> None:
     do not fit the schema are dropped and counted; the student is LoRA-trained on the rest. Prints NAME@vN."""
     from ragtune.api import PriceTable, load_schema
 
-    if opts["questions"] is None:
-        raise InputError("distill needs --questions FILE (JSONL with id and question per line) for the teacher to answer")
-    if not opts["questions"].is_file():
+    if opts["questions"] is None and opts["index"] is None:
+        raise InputError("distill needs --questions FILE (JSONL with id and question per line) for the teacher to answer, "
+                         "or --index NAME to write synthetic questions from (ragtune questions generate)")
+    if opts["questions"] is not None and not opts["questions"].is_file():
         raise InputError(f"{opts['questions']}: no such file")
-    config = lora_config({**opts, "base": opts["student"], "four_bit": opts["four_bit"]}, data=opts["questions"], system=None)
+    # the student trains on the teacher's kept answers, whichever questions they answer: data is replaced by them
+    data = opts["questions"] or Path(f"synthetic-questions-of-{opts['index']}.jsonl")
+    config = lora_config({**opts, "base": opts["student"], "four_bit": opts["four_bit"]}, data=data, system=None)
     schema = load_schema(opts["json_schema"]) if opts["json_schema"] is not None else None
     prices = PriceTable.load(opts["prices"]) if opts["prices"] is not None else None
     ws = workspace()
     try:
         with TrainingProgress() as progress:
-            card = ws.distill(opts["questions"], opts["teacher"], config, opts["index"], schema, prices, progress)
+            card = ws.distill(opts["questions"], opts["teacher"], config, opts["index"], schema, prices, progress,
+                              generate=opts["generate"])
     except KeyboardInterrupt:
         err.print("[yellow]interrupted: no version was created[/]")
         raise typer.Exit(130) from None
@@ -50,6 +57,10 @@ def distill(**opts: Any) -> None:
     out.print(card.ref, highlight=False)
     source = (card.data.source if card.data else None) or {}
     counts, cost = source.get("counts", {}), source.get("teacher_cost", {})
+    if source.get("synthetic_questions"):
+        made = source["synthetic_questions"]
+        err.print(f"no --questions: the teacher answered {made['generated']} synthetic questions written from index "
+                  f"'{made['index']}' by {made['model']} (round-trip pass rate {made['pass_rate']})", highlight=False)
     err.print(f"teacher {source.get('teacher')}: {counts.get('kept')} of {counts.get('asked')} answers kept ({counts.get('abstained')} "
               f"abstained, {counts.get('unsupported')} unsupported, {counts.get('invalid')} invalid); teacher cost "
               f"{'$' + format(cost['usd'], '.4f') if cost.get('usd') is not None else 'unknown'}; student eval loss "

@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 import textwrap
+import warnings
 from collections.abc import Sequence
 from typing import Any, get_args
 
@@ -25,13 +26,15 @@ from ragtune.cli.output import report_error
 VERBOSE_FLAG = "--verbose"
 NOISY_LOGGERS = ("pypdf", "pypdfium2", "pdfminer", "lance", "lancedb", "httpx", "urllib3", "transformers", "datasets",
                  "sentence_transformers", "onnxruntime", "ray", "peft", "accelerate")
-DEPRECATED_SPELLINGS = {"--data": "--examples", "--time-budget": "--budget", "--markdown": "--report"}
-METAVAR_BY_NAME = {"index": "NAME", "name": "NAME", "model": "SPEC", "base": "SPEC", "judge": "SPEC", "rerank": "SPEC",
+DEPRECATED_SPELLINGS = {"--data": "--examples", "--eval-data": "--eval-examples", "--time-budget": "--budget",
+                       "--markdown": "--report"}
+METAVAR_BY_NAME = {"index": "NAME", "name": "NAME", "model": "SPEC", "base": "SPEC", "judge": "SPEC", "teacher": "SPEC",
+                   "rerank": "SPEC",
                    "embedder": "SPEC", "generator": "SPEC", "tuned": "NAME[@vN]", "budget": "DURATION",
                    "time_budget": "DURATION", "host": "HOST", "port": "PORT", "variants": "LIST", "candidates": "LIST"}
 
 
-# Help text is wrapped at spaces only, so that an option named in a description (--eval-data) is never split.
+# Help text is wrapped at spaces only, so that an option named in a description (--eval-examples) is never split.
 _textwrap.TextWrapper.wordsep_re = textwrap.TextWrapper.wordsep_simple_re
 
 
@@ -110,11 +113,14 @@ def polish(command: Any) -> None:
 
 
 def quiet_libraries(verbose: bool) -> None:
-    """Silence third-party loggers (and Lance's Rust log) unless ``verbose``; ragtune's own notices reach stderr."""
+    """Silence third-party loggers and warnings (and Lance's Rust log) unless ``verbose``; ragtune's own notices reach
+    stderr."""
     if not verbose:
         os.environ.setdefault("LANCEDB_LOG", "error")  # Lance's Rust log: "No existing dataset ... will be created"
         for name in NOISY_LOGGERS:
             logging.getLogger(name).setLevel(logging.ERROR)
+            # and their Python warnings (a library's FutureWarning about its own API is no news to the user)
+            warnings.filterwarnings("ignore", module=rf"{name}(\.|$)")
     own = logging.getLogger("ragtune")
     if not any(getattr(h, "ragtune_cli", False) for h in own.handlers):
         handler = logging.StreamHandler(sys.stderr)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from ragtune.api import SearchResult, Workspace, index_summary
@@ -72,7 +74,8 @@ def ingest(
     table.add_row(*(str(v) for v in (report.added, report.updated, report.removed, report.unchanged, report.chunks, len(report.skipped))))
     out.print(table)
     for s in report.skipped:
-        err.print(f"[yellow]skipped[/] {s['source']}: {s['error']}", highlight=False)
+        why = s["error"].removeprefix(f"{s['source']}: ")  # an error that names its file already: the path once
+        err.print(f"[yellow]skipped[/] {escape(s['source'])}: {escape(why)}", highlight=False, soft_wrap=True)
 
 
 
@@ -140,6 +143,14 @@ def reindex(
 
 
 
+def _minute(stamp: str) -> str:
+    """An ISO time as ``2026-12-07 17:21`` (UTC, to the minute); as given when it is not one."""
+    try:
+        return datetime.fromisoformat(stamp).astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return stamp
+
+
 def indexes(as_json: bool = JsonFlag) -> None:
     """List the indexes in the workspace."""
     ws = workspace()
@@ -149,10 +160,12 @@ def indexes(as_json: bool = JsonFlag) -> None:
         return
     table = Table(title="indexes")
     table.add_column("name", min_width=max((len(m.name) for m in manifests), default=4), no_wrap=True)  # never cut
-    for col in ("documents", "chunks", "embedder", "updated"):
+    for col in ("documents", "chunks"):
+        table.add_column(col, justify="right", no_wrap=True)
+    for col in ("embedder", "updated (UTC)"):
         table.add_column(col, overflow="fold")
     for m in manifests:
-        table.add_row(m.name, str(m.documents), str(m.chunks), m.embedder.name, m.updated_at)
+        table.add_row(m.name, f"{m.documents:,}", f"{m.chunks:,}", m.embedder.name, _minute(m.updated_at))
     out.print(table)
     for name, why in damaged.items():
         err.print(f"[bold red]damaged[/] {name}: {why}", highlight=False)
@@ -168,12 +181,16 @@ def docs(index: str = IndexOpt, as_json: bool = JsonFlag) -> None:
     table = Table(title=f"documents in {index}")
     widest = max((len(d.doc_id) for d in documents), default=6)
     table.add_column("doc_id", min_width=widest, no_wrap=True)  # ids are never cut: ragtune remove needs them whole
-    for col in ("source", "version", "chunks", "organization", "form", "period", "hash"):
+    table.add_column("source", overflow="fold")
+    for col in ("version", "chunks"):
+        table.add_column(col, justify="right", no_wrap=True)
+    facets = [k for k in ("organization", "form", "period") if any(d.metadata.get(k) for d in documents)]  # filled ones
+    for col in facets:
         table.add_column(col, overflow="fold")
+    table.add_column("hash", no_wrap=True)
     for d in documents:
-        meta = d.metadata
-        table.add_row(d.doc_id, d.source, str(d.version), str(d.chunks), str(meta.get("organization") or ""),
-                      str(meta.get("form") or ""), str(meta.get("period") or ""), d.hash[:12])
+        table.add_row(d.doc_id, d.source, str(d.version), str(d.chunks), *(str(d.metadata.get(k) or "") for k in facets),
+                      d.hash[:8])
     out.print(table)
 
 

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
-from ragtune.cli.progress_lines import ProgressLines
+from ragtune.cli.progress_lines import ProgressLines, duration
 from ragtune.errors import IndexNotFoundError, RagtuneError
 
 # The caller's umask, read before a workspace makes this process's 077: files written where the caller asked, outside
@@ -123,6 +123,9 @@ class StageProgress:
         self._start = self._last = time.monotonic()
         self._state: tuple[str, int, int] | None = None
         self._shown: set[str] = set()
+        self._ended: dict[str, float] = {}
+        self._printed: tuple[str, int, int] | None = None
+        self._waiting: tuple[str, float] | None = None  # the stage end a waiting line was printed for
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None
 
@@ -145,6 +148,8 @@ class StageProgress:
         if self._bar is None:
             self._stage_started.setdefault(stage, time.monotonic())
             self._state = (stage, done, total)
+            if done >= total:
+                self._ended[stage] = time.monotonic()
             if done >= total and stage in self._shown:
                 self._write(time.monotonic())
             return
@@ -153,18 +158,36 @@ class StageProgress:
         self._bar.update(self._tasks[stage], completed=done, total=total)
 
     def tick(self, now: float) -> None:
-        """Print the current stage when ``interval`` seconds have passed since the last line (or the start)."""
-        if self._state is not None and now - self._last >= self._interval:
-            self._write(now)
+        """Print the current stage when ``interval`` seconds have passed since the last line (or the start), or
+        ``WAITING_EVERY_S`` seconds when it has not moved since; after a stage has ended, while the next is still
+        unannounced, how long the work has gone on since (every ``WAITING_EVERY_S`` seconds)."""
+        if self._state is None or now - self._last < self._interval:
+            return
+        stage, done, total = self._state
+        slow = now - self._last >= max(self._interval, self.WAITING_EVERY_S)
+        if done < total:
+            if self._state != self._printed or slow:
+                self._write(now)
+            return
+        ended = self._ended.get(stage, now)
+        if (self._waiting != (stage, ended) and now - ended >= self._interval) or slow:
+            self._last, self._waiting = now, (stage, ended)
+            self._print(f"working: {duration(now - ended)} since {stage} ended")
+
+    WAITING_EVERY_S = 10.0
 
     def _write(self, now: float) -> None:
         if self._state is None:
             return
         stage, done, total = self._state
-        self._last = now
+        self._last, self._printed = now, self._state
         self._shown.add(stage)
         elapsed = now - self._stage_started.get(stage, self._start)
-        sys.stderr.write(ProgressLines.line(stage, done, total, elapsed) + "\n")  # with the rate and the time left
+        self._print(ProgressLines.line(stage, done, total, elapsed))  # with the rate and the time left
+
+    @staticmethod
+    def _print(line: str) -> None:
+        sys.stderr.write(line + "\n")
         sys.stderr.flush()
 
     def _tick_until_stopped(self) -> None:

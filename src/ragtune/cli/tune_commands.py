@@ -184,8 +184,10 @@ TRAINING_OPTIONS += LAUNCH_OPTIONS
 LORA_OPTIONS = options(
     name=(str, typer.Option(..., "--name", help="Registry name; the run becomes NAME@vN (never overwriting).")),
     base=(str, typer.Option("local", "--base", help="Open-weight base model: local, local:<folder or hub id>, gguf:<file>.")),
-    eval_data=(Optional[Path], typer.Option(None, "--eval-data", help="Held-out examples for eval loss (default: a share of the data).")),
-    eval_fraction=(float, typer.Option(0.1, "--eval-fraction", min=0, max=0.49, help="Share of the data held out when no --eval-data.")),
+    eval_data=(Optional[Path], typer.Option(None, "--eval-examples", "--eval-data",
+                                            help="Held-out examples for eval loss (default: a share of the examples).")),
+    eval_fraction=(float, typer.Option(0.1, "--eval-fraction", min=0, max=0.49,
+                                       help="Share of the examples held out when no --eval-examples.")),
     epochs=(float, typer.Option(1.0, "--epochs", min=0.01, help="Passes over the data.")),
     max_steps=(Optional[int], typer.Option(None, "--max-steps", min=1, help="Stop after N optimiser steps.")),
     time_budget=(Optional[str], typer.Option(None, "--budget", "--time-budget", help="Stop and publish after this long (90s, 20m, 1h).")),

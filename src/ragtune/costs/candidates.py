@@ -37,6 +37,18 @@ class Training:
     teacher_usd: float | None = None  # a distilled model: what the teacher's answers cost (None: unknown)
     teacher_basis: str | None = None  # measured, assumed or unknown; None: no teacher
     teacher_source: str = ""
+    managed: dict[str, Any] | None = None  # a provider's job: its card's ``cost``, trained tokens and whether billed
+
+    @classmethod
+    def of(cls, record: dict[str, Any]) -> "Training":
+        """The training of a kept record of the run's state."""
+        return cls(record["ref"], float(record["seconds"]), record["device"], managed=record.get("managed"))
+
+    @property
+    def cost_unknown(self) -> bool:
+        """Whether a one-off cost is not known (no price for the teacher or for the provider's training)."""
+        managed = ((self.managed or {}).get("cost") or {}).get("training") or {}
+        return self.teacher_basis == "unknown" or (self.managed is not None and managed.get("usd") is None)
 
 
 @dataclass
@@ -126,13 +138,17 @@ def changes_per_month(stated: float | None, index: Any) -> tuple[float, str]:
 def training_costs(training: Training, prices: PriceTable, hosting: float | None, changes_per_month: float,
                    changes_source: str, figures: Figures) -> tuple[float, float]:
     """The one-off cost of a tuned candidate's training (and of its teacher's answers, when distilled) and its fixed
-    monthly cost (retrainings, hosting)."""
-    name, rate = prices.machine_rate(training.device)
-    one_off = training.seconds / 3600 * rate
-    figures.add("training_s", round(training.seconds, 1), Basis.measured, f"training {training.ref}")
-    figures.add(f"prices.{name}", rate, stated_or_assumed(prices.stated(name)),
-                f"the measured {training.seconds:,.0f} s of training at the rate of its machine ({training.device}), "
-                f"as of {prices.as_of}")
+    monthly cost (retrainings, hosting); a provider's job is costed from its card (``provider_training``)."""
+    hosted = 0.0
+    if training.managed is not None:
+        one_off, hosted = provider_training(training, figures)
+    else:
+        name, rate = prices.machine_rate(training.device)
+        one_off = training.seconds / 3600 * rate
+        figures.add("training_s", round(training.seconds, 1), Basis.measured, f"training {training.ref}")
+        figures.add(f"prices.{name}", rate, stated_or_assumed(prices.stated(name)),
+                    f"the measured {training.seconds:,.0f} s of training at the rate of its machine ({training.device}), "
+                    f"as of {prices.as_of}")
     if training.teacher_basis is not None:
         figures.add("teacher_usd", training.teacher_usd, training.teacher_basis, training.teacher_source)
         one_off += training.teacher_usd or 0.0
@@ -143,10 +159,41 @@ def training_costs(training: Training, prices: PriceTable, hosting: float | None
     if hosting:
         fixed += hosting
         figures.add("tuned_hosting_usd_per_month", hosting, Basis.stated, "--tuned-hosting")
+    elif training.managed is not None:
+        fixed += hosted  # the provider's hosting figure is in ``figures`` already
     else:
         figures.add("tuned_hosting_usd_per_month", 0, Basis.assumed,
                     "the adapter runs on the serving machine, paid by the second")
     return one_off, fixed
+
+
+HOURS_PER_MONTH = 730
+
+
+def provider_training(training: Training, figures: Figures) -> tuple[float, float]:
+    """The one-off training cost and the monthly hosting of a provider's job, from its card's ``cost``: trained tokens
+    (billed: measured; estimated from the data: assumed) × the dated training price, and the provider's hosting."""
+    managed = training.managed or {}
+    cost = managed.get("cost") or {}
+    job, tokens, key = managed.get("job_id"), managed.get("trained_tokens"), cost.get("key")
+    train, hosting = cost.get("training") or {}, cost.get("hosting") or {}
+    figures.add("training_s", round(training.seconds, 1), Basis.measured,
+                f"following {managed.get('provider')} job {job} to its end (the provider's machines are billed by token)")
+    figures.add("trained_tokens", tokens, Basis.measured if managed.get("billed") else Basis.assumed,
+                f"{train.get('tokens_from', 'trained tokens')} (job {job})")
+    if train.get("usd_per_mtok") is not None:
+        figures.add(f"prices.{key}", f"{train['usd_per_mtok']:g} per 1M trained tokens", Basis.assumed,
+                    f"the provider's list training price as of {train.get('as_of')}")
+        source = f"{tokens:,} trained tokens × {train['usd_per_mtok']:g} per 1M (as of {train.get('as_of')})"
+    else:
+        source = train.get("note", f"no training price for '{key}'")
+    figures.add("training_usd", train.get("usd"), train.get("label", "unknown"), source)
+    per_hour = hosting.get("usd_per_hour")
+    monthly = per_hour * HOURS_PER_MONTH if per_hour else 0.0
+    hours = f"{per_hour:g} per hour × {HOURS_PER_MONTH} hours; " if per_hour else ""
+    figures.add("tuned_hosting_usd_per_month", None if per_hour is None else monthly,
+                Basis.unknown if per_hour is None else Basis.assumed, f"{managed.get('provider')}: {hours}{hosting.get('note')}")
+    return float(train.get("usd") or 0.0), monthly
 
 
 def break_even(pick: str, costs: dict[str, CandidateCost], months: int, candidates: Sequence[str]) -> list[dict[str, Any]]:

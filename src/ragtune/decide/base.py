@@ -81,6 +81,7 @@ class Decision:
     run: dict[str, Any]
     rows: list[dict[str, Any]] = field(default_factory=list)
     verdict: dict[str, Any] = field(default_factory=dict)  # margin, as good / worse / not yet known, method, warnings
+    repeats: dict[str, Any] | None = None  # with --repeats: seeds, each repeat's pick and means, how stable the pick is
     measurement_cost: dict[str, Any] = field(default_factory=dict)  # the judge's tokens and money: a one-off, not serving
 
     def measuring(self) -> list[str]:

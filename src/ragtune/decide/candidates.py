@@ -28,6 +28,13 @@ def lora_base(spec: str) -> str:
     return spec.removeprefix("local:") if spec.startswith("local:") else spec
 
 
+def raft_settings(chunks: int, seed: int):
+    """The RAFT rows of ``rag+ft`` over an index of ``chunks`` chunks: up to two distractors beside the oracle."""
+    from ragtune.tuning.raft import RaftSettings
+
+    return RaftSettings(distractors=min(2, max(0, chunks - 1)), seed=seed)
+
+
 @dataclass
 class AnswerPlan:
     """How one candidate answers the questions of one task kind: the eval settings besides the question set."""

@@ -91,6 +91,8 @@ class DecideConfig(BaseModel):
     max_length: int = Field(512, ge=32, description="Longest training row in tokens (RAFT rows, which carry context, get at least 1024).")
     learning_rate: float = Field(2e-4, gt=0, description="LoRA learning rate.")
     device: str = Field("cpu", description="Where training runs: cpu, cuda or auto.")
+    poll_interval_s: float = Field(10.0, ge=0, description="Seconds between polls of a provider's fine-tuning job (a model "
+                                   "whose provider fine-tunes, e.g. openai:, trains ft and rag+ft there).")
     holdout: float = Field(0.5, gt=0, le=1, description="Share of knowledge questions with references held out when some train.")
     examples_holdout: float = Field(0.2, gt=0, lt=1, description="Share of examples held out as format questions.")
     max_format_questions: int = Field(50, ge=1, description="At most this many held-out examples become format questions.")
@@ -110,6 +112,8 @@ class DecideConfig(BaseModel):
                                              "default: each task's share of the questions.")
     min_questions: int = Field(MIN_QUESTIONS, ge=1, description="Below this many questions in common every verdict is "
                                "'not yet known'.")
+    repeats: int = Field(1, ge=1, le=20, description="Runs with seeds seed, seed+1, ...: each its own split and training; "
+                         "per-question scores are averaged over the runs and the seed spread is reported.")
     resume: bool = Field(False, description="Continue the interrupted run of these settings: finished phases are not redone.")
 
     @field_validator("candidates", mode="before")

@@ -1,7 +1,9 @@
 """What each candidate of ``decide`` costs: its answer rows and training through the cost model
 (``ragtune.costs.candidates``), with the volume and horizon ``decide`` was given.
 
-Failed answers are costed like the others: their time and tokens were spent. ``figures`` holds every figure with
+Failed answers are costed like the others: their time and tokens were spent. A provider's job (``Training.managed``)
+is costed from its card: trained tokens (billed: measured; estimated: assumed) at the dated training price, and the
+provider's hosting where it charges for it. ``figures`` holds every figure with
 ``basis`` ``measured``, ``stated`` or ``assumed`` and its source; ``assumed`` lists the assumed ones in words.
 """
 
@@ -57,8 +59,8 @@ def candidate_cost(candidate: Candidate | str, spec: str, pricing: PricingBasis 
                                               changes_per_month, changes_source, figures)
         fixed += tuned_fixed
     monthly = None if per_query is None else fixed + per_query * config.queries_per_month
-    if training is not None and training.teacher_basis == "unknown":
-        monthly = None  # the one-off teacher cost is not known: neither is the total
+    if training is not None and training.cost_unknown:
+        monthly = None  # a one-off cost (the teacher's answers, the provider's training) is not known: neither is the total
     return CandidateCost(n=len(rows), latency_ms_p50=percentile(latencies, 50) if latencies else 0.0,
                          latency_ms_mean=mean_ms, input_tokens=n_in, output_tokens=n_out, per_query_usd=per_query,
                          one_off_usd=one_off, monthly_fixed_usd=fixed, monthly_usd=monthly,

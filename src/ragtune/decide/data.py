@@ -13,9 +13,11 @@
 
 from __future__ import annotations
 
+import json
 import math
 import random
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Sequence
 
 from ragtune.decide.config import DecideConfig
@@ -54,6 +56,19 @@ class DecideData:
 
     def of_kind(self, kind: str) -> list[Question]:
         return [q for q in self.test if task_kind(q) == kind]
+
+    def synthetic(self) -> set[str]:
+        """Ids of the held-out questions marked ``synthetic`` (written from an index, not by people)."""
+        return {q.id for q in self.test if q.metadata.get("synthetic") is True}
+
+    def write_ft_rows(self, path: Path) -> Path:
+        """Write what ``ft`` trains on to ``path`` (chat rows): the training examples, and each training question with
+        its first reference answer."""
+        rows = [{"messages": e.messages} for e in self.train_examples]
+        rows += [{"messages": [{"role": "user", "content": q.question},
+                               {"role": "assistant", "content": q.reference_answers[0]}]} for q in self.train_questions]
+        path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+        return path
 
 
 def question_groups(questions: Sequence[Question]) -> dict[str, str]:

@@ -19,6 +19,7 @@ from ragtune.decide.data import KNOWLEDGE
 from ragtune.decide.reasons import decision_reasons, disagreements, what_would_change
 from ragtune.decide.selection import (
     PrimaryMetric,
+    Selection,
     check_override,
     choose_metric,
     higher_is_better,
@@ -62,8 +63,24 @@ class Measured:
     run: dict[str, Any] = field(default_factory=dict)
     judged: bool | None = None  # knowledge rows scored by a judge (default: a judge is configured)
     acts_as: dict[str, str] = field(default_factory=dict)  # distilled, teacher -> the candidate costed alike
+    scores: dict[str, dict[str, float | None]] | None = None  # candidate -> question -> score, given (repeats averaged)
+    synthetic: set[str] = field(default_factory=set)  # ids of questions written from the index, not by people
     serving_device: str | None = None  # where the models paid by machine time answered (cpu, cuda); None: not recorded
     pricing_of: Callable[[str], PricingBasis | None] = lambda spec: None  # how a model spec (the judge's) is paid for
+
+
+def primary_metric(cfg: DecideConfig, m: Measured) -> PrimaryMetric:
+    """The metric that decides on what ``m`` measured."""
+    return choose_metric(m.tasks, cfg.judge is not None if m.judged is None else m.judged, cfg.metric)
+
+
+def synthetic_warning(m: Measured) -> str | None:
+    """The warning a decision carries when some of its questions are synthetic (``ragtune questions generate``)."""
+    made = len(m.synthetic & set(m.kinds))
+    if not made:
+        return None
+    return (f"{made} of {len(m.kinds)} questions are synthetic (written from the index by ragtune questions generate, "
+            "not by people): the verdicts measure the candidates on them, and may not carry over to real users' questions")
 
 
 def store_figure(cfg: DecideConfig, facts: Any) -> Figure | None:
@@ -86,7 +103,7 @@ def build_decision(cfg: DecideConfig, m: Measured, facts: Any, changes: float, c
 
     all_rows = [r for rs in m.rows.values() for r in rs]
     check_override(cfg.metric, all_rows)
-    metric = choose_metric(m.tasks, cfg.judge is not None if m.judged is None else m.judged, cfg.metric)
+    metric = primary_metric(cfg, m)
     rules = verdict_rules(cfg, metric)
     scores: dict[str, dict[str, float | None]] = {}
     costs: dict[str, CandidateCost] = {}
@@ -95,8 +112,9 @@ def build_decision(cfg: DecideConfig, m: Measured, facts: Any, changes: float, c
         if c in m.skipped or c not in m.rows:
             results[c] = CandidateResult(c, measured=False, skipped_reason=m.skipped.get(c, "no rows"))
             continue
-        scores[c] = per_question(m.rows[c], metric, m.kinds)
-        results[c], costs[c] = _measured(cfg, c, m, scores[c], metric, rules, changes, changes_source, store_figure(cfg, facts))
+        scores[c] = m.scores[c] if m.scores is not None and c in m.scores else per_question(m.rows[c], metric, m.kinds)
+        results[c], costs[c] = _measured(cfg, c, m, scores[c], metric, rules, changes, changes_source,
+                                         store_figure(cfg, facts))
     cited = None
     if cfg.attribution and KNOWLEDGE in m.tasks:
         cited = {c: attributed_share(m.rows[c], m.kinds) for c in scores}
@@ -114,7 +132,6 @@ def build_decision(cfg: DecideConfig, m: Measured, facts: Any, changes: float, c
     verdicts = apply_rules(facts, RuleThresholds())
     by_rules, _ = rules_choice(verdicts)
     pick = selection.pick
-    v = selection.verdicts
     return Decision(
         recommendation=pick, primary_metric=metric.name, primary_metric_description=metric.describe(),
         reasons=decision_reasons(cfg, metric, selection, results, costs, m.split, rules),
@@ -127,16 +144,27 @@ def build_decision(cfg: DecideConfig, m: Measured, facts: Any, changes: float, c
                 "prices": cfg.prices.rates()},
         run=m.run, measurement_cost=measurement_cost(all_rows, cfg.prices, m.pricing_of),
         rows=[{**r, "primary": metric.score(r, m.kinds.get(r["id"], KNOWLEDGE)),
-               **({"group": m.groups[r["id"]]} if r["id"] in m.groups else {})}
+               **({"group": m.groups[r["id"]]} if r["id"] in m.groups else {}),
+               **({"synthetic": True} if r["id"] in m.synthetic else {})}
               for c in candidates if c in m.rows for r in m.rows[c]],
-        verdict={"margin": rules.margin, "settled": selection.settled, "as_good": selection.tied,
-                 "worse": v.of("worse") if v else [], "not_yet_known": v.of("not yet known") if v else [],
-                 "method": v.method if v else None, "questions_in_common": v.n if v else 0,
-                 "questions_left_out": v.excluded if v else 0, "task_weights": v.weights if v else {},
-                 "higher_is_better": rules.higher_is_better, "min_questions": rules.min_questions,
-                 "max_failed_share": rules.max_failed_share, "attribution_support": ATTRIBUTION_SUPPORT,
-                 "warnings": v.warnings if v else [], "money_unknown": selection.unknown_cost,
-                 "by_volume": by_volume(costs, selection.tied, cfg.queries_per_month, cfg.months) if selection.settled else []})
+verdict=_verdict_record(cfg, m, selection, rules, costs))
+
+
+def _verdict_record(cfg: DecideConfig, m: Measured, selection: Selection, rules: VerdictRules,
+                    costs: dict[str, CandidateCost]) -> dict[str, Any]:
+    """The decision's ``verdict``: the margin, each outcome, the method, the warnings (synthetic questions first)."""
+    v = selection.verdicts
+    synthetic = synthetic_warning(m)
+    return {"margin": rules.margin, "settled": selection.settled, "as_good": selection.tied,
+            "worse": v.of("worse") if v else [], "not_yet_known": v.of("not yet known") if v else [],
+            "method": v.method if v else None, "questions_in_common": v.n if v else 0,
+            "questions_left_out": v.excluded if v else 0, "task_weights": v.weights if v else {},
+            "higher_is_better": rules.higher_is_better, "min_questions": rules.min_questions,
+            "max_failed_share": rules.max_failed_share, "attribution_support": ATTRIBUTION_SUPPORT,
+            "synthetic_questions": len(m.synthetic & set(m.kinds)),
+            "warnings": ([synthetic] if synthetic else []) + (v.warnings if v else []),
+            "money_unknown": selection.unknown_cost,
+            "by_volume": by_volume(costs, selection.tied, cfg.queries_per_month, cfg.months) if selection.settled else []}
 
 
 def _measured(cfg: DecideConfig, c: str, m: Measured, scores: dict[str, float | None], metric: PrimaryMetric,

@@ -1,19 +1,24 @@
-"""What ``DecideRunner`` needs from a workspace: the evaluation ports, an evaluation of a question set, the two
-trainings (LoRA and RAFT) and the store the facts are measured in. ``ragtune.api`` builds them."""
+"""What ``DecideRunner`` needs from a workspace: the evaluation ports, an evaluation of a question set, the
+trainings (LoRA, RAFT, a provider's job) and the store the facts are measured in. ``ragtune.api`` builds them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Protocol, Sequence
+from typing import TYPE_CHECKING, Callable, Protocol, Sequence
 
 from ragtune.evaluation.base import EvalResult
 from ragtune.evaluation.config import EvalConfig
 from ragtune.evaluation.ports import EvalPorts
+from ragtune.costs.prices import PriceTable
 from ragtune.evaluation.questions import Question
 from ragtune.index.base import Store
 from ragtune.tuning.base import TrainingEvent
 from ragtune.tuning.lora import LoraConfig
-from ragtune.tuning.registry import ModelCard
+from ragtune.tuning.registry import ModelCard, ModelRegistry
+
+if TYPE_CHECKING:
+    from ragtune.tuning.managed import ManagedConfig
+    from ragtune.tuning.raft import RaftData, RaftSettings
 
 TrainingProgress = Callable[[TrainingEvent], None]
 
@@ -36,3 +41,9 @@ class DecidePorts:
     distill: Callable[..., ModelCard] | None = None
     """``(questions, teacher, lora config, index, schema, prices, progress)``: the teacher's checked answers train the
     student (``Workspace.distill``)."""
+    tune_managed: Callable[[ManagedConfig, TrainingProgress | None, PriceTable | None], ModelCard] | None = None
+    """A provider's fine-tuning job, published as a ``managed`` version (``Workspace.tune_managed``)."""
+    raft_data: Callable[[Sequence[Question], str, RaftSettings], RaftData] | None = None
+    """``(questions, index, raft settings)``: the RAFT rows over the index, built without training."""
+    models: ModelRegistry | None = None
+    """The model registry: a managed version already trained on the same rows is reused, not paid for twice."""

@@ -65,14 +65,16 @@ def quality_cost_svg(decision: Decision, width: int = 960, height: int = 400) ->
                  f'<text x="{left + pw / 2}" y="{height - 8}" text-anchor="middle">monthly cost, {escape(cur)} (log scale)</text>'
                  f'<text x="14" y="{top + ph / 2}" text-anchor="middle" transform="rotate(-90 14 {top + ph / 2})">'
                  f'{escape(axis)}, mean with 95% interval</text>')
+    placed: list[tuple[float, float, float]] = []  # labels drawn so far: x, baseline y, width
     for i, (name, c) in enumerate(points):
         colour = _COLOURS.get(name, "#7c3aed")
         x, y = px(c.monthly_usd or 0.0), py(c.score)
+        label_y = _free_line(placed, x + 8, y - 6, 7.0 * len(name))
         low, high = c.ci95 or [c.score, c.score]
         parts.append(f'<line x1="{x:.1f}" y1="{py(low):.1f}" x2="{x:.1f}" y2="{py(high):.1f}" stroke="{colour}" stroke-width="2"/>'
                      f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="{colour}"><title>{escape(name)}: {c.score:.3f} '
                      f'[{low:.3f}, {high:.3f}], {money(c.monthly_usd, cur, "/month")}</title></circle>'
-                     f'<text x="{x + 8:.1f}" y="{y - 6:.1f}">{escape(name)}</text>')
+                     f'<text x="{x + 8:.1f}" y="{label_y:.1f}">{escape(name)}</text>')
         if name == decision.recommendation:
             parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="11" fill="none" stroke="#16a34a" stroke-width="2.5"/>'
                          f'<text x="{x + 8:.1f}" y="{y + 16:.1f}" fill="#16a34a" font-weight="bold">pick</text>')
@@ -81,6 +83,14 @@ def quality_cost_svg(decision: Decision, width: int = 960, height: int = 400) ->
                      f'<text x="{left + pw + 30}" y="{ly + 4}">{escape(name)}</text>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _free_line(placed: list[tuple[float, float, float]], x: float, y: float, width: float) -> float:
+    """The baseline nearest above ``y`` where a label of ``width`` at ``x`` overlaps none of ``placed`` (then added)."""
+    while any(abs(y - py) < 13 and x < px + pw and px < x + width for px, py, pw in placed):
+        y -= 14
+    placed.append((x, y, width))
+    return y
 
 
 BESIDE = (("citation_precision", "citation precision"), ("faithfulness", "faithfulness"), ("abstained", "abstained"),

@@ -10,7 +10,8 @@ The file is JSONL, one row per (question, candidate), or a ``decide --out`` file
 - ``error``: why the answer failed (a failed answer scores 0 and is costed); ``answer``: the answer text;
 - ``latency_ms``, ``input_tokens``, ``output_tokens`` (numbers, 0 or more): for the costs; ``model``: the spec the
   candidate answered with (for its price; default ``--model`` or the configured model);
-- ``faithfulness`` (0-1): the support of the answer by the passages it cites (for ``--attribution``).
+- ``faithfulness`` (0-1): the support of the answer by the passages it cites (for ``--attribution``);
+- ``synthetic`` (true): the question was written from the index (``ragtune questions generate``); the decision says so.
 
 Every problem is reported with its line; the first ones end the command with an ``InputError`` (exit 2).
 """
@@ -29,10 +30,12 @@ from ragtune.decide.data import FORMAT, KNOWLEDGE
 from ragtune.decide.decision import Measured, build_decision
 from ragtune.decide.distilled import DISTILLED, TEACHER, acts_as
 from ragtune.errors import InputError
+from ragtune.costs.prices import PriceTable
 from ragtune.generation.base import PricingBasis
 
 ROWS_FIELDS = {"model", "metric", "judge", "queries_per_month", "months", "latency_budget_ms", "attribution",
-               "content_may_leave", "changes_per_month", "prices", "margin", "weights", "seed", "index", "candidates"}
+               "content_may_leave", "changes_per_month", "prices", "margin", "weights", "seed", "index", "candidates",
+               "repeats"}
 """The ``decide`` settings that apply to a decision from rows."""
 
 _NUMBERS = ("score", "latency_ms", "input_tokens", "output_tokens", "faithfulness")
@@ -119,10 +122,14 @@ def _reject(constant: str) -> Any:
 
 
 def decide_from_rows(path: str | Path, config: DecideConfig, default_model: str, facts: Any,
-                     pricing: Callable[[str], PricingBasis | None] = lambda spec: None) -> Decision:
+                     pricing: Callable[[str], PricingBasis | None] = lambda spec: None,
+                     prices_for: Callable[[PriceTable, list[str]], PriceTable] = lambda table, specs: table) -> Decision:
     """The decision from the rows of ``path`` (see the module docstring); ``facts``: the advisor's, for the rules;
     ``pricing``: how a model spec is paid for, as its generator declares (None: not known, so only a listed token
-    price can cost it)."""
+    price can cost it); ``prices_for``: the price table with what the workspace knows of the rows' specs (a managed
+    version's price from its card)."""
+    if config.repeats != 1:
+        raise InputError("--repeats reruns the candidates, and --rows runs none: give one of them")
     rows = read_rows(path)
     present = {r["candidate"] for r in rows}
     candidates = [c.value for c in config.candidates if c.value in present] + [c for c in (DISTILLED, TEACHER) if c in present]
@@ -144,9 +151,11 @@ def decide_from_rows(path: str | Path, config: DecideConfig, default_model: str,
         specs[c] = given or ("tuned:rows" if acts_as(c, config.index).tuned else model)
     # rows of a tuned candidate that name no model were answered by a version of the base model: paid for alike
     bases = {c: (model if spec == "tuned:rows" else spec) for c, spec in specs.items()}
+    config = config.model_copy(update={"prices": prices_for(config.prices, list(specs.values()))})
     measured = Measured(rows=by_candidate, kinds=kinds, tasks=tasks, specs=specs,
                         pricing={c: basis for c, spec in bases.items() if (basis := pricing(spec)) is not None},
                         groups={r["id"]: str(r["group"]) for r in rows if r.get("group") is not None},
+                        synthetic={r["id"] for r in rows if r.get("synthetic") is True},
                         judged=any("judge_correct" in r for r in rows), split={"test": len(kinds), "rows": str(path)},
                         notes=notes, run={"rows": str(path)}, acts_as={c: acts_as(c, config.index).value for c in candidates},
                         pricing_of=pricing)

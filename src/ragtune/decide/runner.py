@@ -6,7 +6,9 @@ Phases, each kept in ``<home>/decide/<run id>/`` the moment it ends so that ``re
 1. check: the model, the index, the questions and examples; which candidates can apply, and why not;
 2. split: held-out questions and training rows (``ragtune.decide.data``), seeded and recorded;
 3. train: ``ft`` (LoRA on the examples and the training questions) and ``rag+ft`` (RAFT over the index when
-   the training questions carry references, else the ``ft`` model over retrieval), sharing the time budget;
+   the training questions carry references, else the ``ft`` model over retrieval), sharing the time budget; on
+   the provider's fine-tuning service instead when the model is an API model whose provider offers it
+   (``ragtune.decide.managed``);
 4. answer: each candidate, through the eval runner (its generation cache too);
 5. decide: primary metric, per-question scores, paired intervals against the best, measured costs, the pick,
    the rules of thumb (``ragtune.advisor``) and where they disagree with the measurement.
@@ -22,13 +24,15 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ragtune.decide.base import Decision
-from ragtune.decide.candidates import TRAIN_SYSTEM, answer_plan, lora_base
+from ragtune.decide.candidates import TRAIN_SYSTEM, answer_plan, lora_base, raft_settings
 from ragtune.decide.config import Candidate, DecideConfig
 from ragtune.costs.candidates import Training, changes_per_month
 from ragtune.decide.data import KNOWLEDGE, DecideData, check_scorable, load_data, question_groups
 from ragtune.decide.decision import Measured, build_decision
 from ragtune.decide.distilled import DISTILLED, Extra, extras, restore, train_distilled
+from ragtune.decide.managed import ManagedTraining, tuning_route, with_version_price
 from ragtune.decide.ports import DecidePorts
+from ragtune.decide.repeats import Repeat
 from ragtune.errors import InputError, RagtuneError
 from ragtune.machine import loaded_device
 from ragtune.evaluation.config import EvalConfig
@@ -49,11 +53,8 @@ def package_version() -> str:
     return f"{release}+{hashlib.sha256(Path(metrics.__file__).read_bytes()).hexdigest()[:12]}"
 
 
-Progress = Callable[[str, int, int], None]
-"""``(stage, done, total)``: stages are ``train ft``, ``train rag+ft`` and the candidates' names."""
-
-_WINDOW_OVERHEAD = 400
-"""Tokens of instructions, question and block headers besides the corpus itself (a generous allowance)."""
+Progress = Callable[[str, int, int], None]  # (stage, done, total): stages are train ft, train rag+ft, the candidates' names
+_WINDOW_OVERHEAD = 400  # tokens of instructions, question and block headers besides the corpus (a generous allowance)
 
 
 class DecideRunner:
@@ -76,6 +77,8 @@ class DecideRunner:
         self.state: dict[str, Any] = {}
         self.facts: Any = None  # the advisor's Facts, measured once per run
         self.run_dir: Path | None = None
+        self.managed = False  # ft and rag+ft train on the provider's fine-tuning service
+        self.measured: Repeat | None = None  # what the last run measured, for combining repeats
 
     # --- check ----------------------------------------------------------------------------------------
 
@@ -88,16 +91,19 @@ class DecideRunner:
             if path is not None and not Path(path).is_file():
                 raise InputError(f"{flag} {path}: no such file")
         generator = ports.generator(self.spec)  # an unknown spec fails here, before anything runs
+        untrainable: str | None = None
         if cfg.index is not None:
             manifest = ports.index(cfg.index).manifest
             if manifest.chunks == 0:
                 raise InputError(f"index '{cfg.index}' holds no documents: add some with "
                                  f"ragtune ingest PATH --index {cfg.index}")
+        if any(c.tuned for c in cfg.candidates):
+            self.managed, untrainable = tuning_route(generator, self.spec, self.settings.generation, self.ports)
         for c in cfg.candidates:
             if c.retrieves and cfg.index is None:
                 self.skipped[c] = "no --index: there are no documents to retrieve from"
-            elif c.tuned and (reason := untrainable_reason(generator, self.spec)):
-                self.skipped[c] = reason
+            elif c.tuned and untrainable:
+                self.skipped[c] = untrainable
         teacher = ports.generator(cfg.teacher) if cfg.teacher is not None else None  # an unknown teacher fails here
         if teacher is not None and (why := untrainable_reason(generator, self.spec)):
             self.extra_skipped[DISTILLED] = f"the student {why}"
@@ -109,7 +115,7 @@ class DecideRunner:
         fields = cfg.model_dump(mode="json", exclude={"resume", "prices", "queries_per_month", "months", "latency_budget_ms",
                                                       "attribution", "content_may_leave", "changes_per_month",
                                                       "tuned_hosting_usd_per_month", "margin", "weights",
-                                                      "min_questions"})
+                                                      "min_questions", "poll_interval_s", "repeats"})
         fields["model"] = self.spec
         fields["ragtune_version"] = package_version()  # rows scored by another version are not reused
         for key in ("questions", "examples"):
@@ -164,17 +170,19 @@ class DecideRunner:
                 self.skipped[c] = f"nothing to train on: {why}"
         if plan.get(Candidate.rag_ft) == "lora" and Candidate.ft in plan:
             plan[Candidate.rag_ft] = "reuse"  # the ft model over retrieval: no second training
-        trainings: list[str] = [c.value for c, how in plan.items() if how != "reuse"]
+        trainings: list[str] = [] if self.managed else [c.value for c, how in plan.items() if how != "reuse"]
         if self._distils():
             trainings.append(DISTILLED)
         share = cfg.budget_s / max(1, len(trainings))
+        if self.managed and cfg.budget_s <= 0:  # the budget does not bound a provider's job, but 0 trains nothing
+            self.skipped.update({c: "a training budget of 0 s: no job is started at the provider (give --budget)" for c in plan})
+            return {}, share
         if trainings and share < cfg.min_training_s:
+            why = (f"the training budget of {cfg.budget_s:g} s gives each of {len(trainings)} training(s) {share:g} s, under "
+                   f"the {cfg.min_training_s:g} s one needs")
             if self._distils():
-                self.extra_skipped[DISTILLED] = (f"the training budget of {cfg.budget_s:g} s gives each of {len(trainings)} "
-                                                 f"training(s) {share:g} s, under the {cfg.min_training_s:g} s one needs")
-            for c in plan:
-                self.skipped[c] = (f"the training budget of {cfg.budget_s:g} s gives each of {len(trainings)} training(s) "
-                                   f"{share:g} s, under the {cfg.min_training_s:g} s one needs: give a larger --budget")
+                self.extra_skipped[DISTILLED] = why
+            self.skipped.update({c: f"{why}: give a larger --budget" for c in plan})
             return {}, share
         return plan, share
 
@@ -188,14 +196,6 @@ class DecideRunner:
                           truncate=True, learning_rate=cfg.learning_rate, eval_fraction=0, seed=cfg.seed, device=cfg.device,
                           save_steps=10_000, system=None if raft else TRAIN_SYSTEM, mixed_outputs=not raft)
 
-    def _write_ft_rows(self, data: DecideData) -> Path:
-        path = self.run_dir / "ft_train.jsonl"
-        rows = [{"messages": e.messages} for e in data.train_examples]
-        rows += [{"messages": [{"role": "user", "content": q.question},
-                               {"role": "assistant", "content": q.reference_answers[0]}]} for q in data.train_questions]
-        path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-        return path
-
     def _train(self, data: DecideData) -> None:
         plan, share = self._training_plan(data)
         trainings = [c for c, how in plan.items() if how != "reuse"]
@@ -207,15 +207,10 @@ class DecideRunner:
                 continue
             how = plan[c]
             name = f"decide-{self.state['run_id']}-{'raft' if how == 'raft' else 'ft'}"
-            stage = f"train {c.value}"
             try:
-                card = self._run_training(how, name, data, share, stage)
+                kept[key] = self._run_training(how, name, data, share, c)
             except RagtuneError as exc:
                 kept[key] = {"skipped": f"training failed: {exc}"}
-            else:
-                kept[key] = {"ref": card.ref, "seconds": card.wall_time_s, "device": str(card.metrics.get("device", "cpu")),
-                             "how": how, "on_format": bool(data.train_examples) and how == "lora",
-                             "steps": card.metrics.get("steps"), "rows": card.data.rows if card.data else None}
             self._save()
             self._restore_training(c, kept[key])
         if plan.get(Candidate.rag_ft) == "reuse" and Candidate.ft in self.tuned_refs:
@@ -249,30 +244,38 @@ class DecideRunner:
             self.skipped[c] = kept["skipped"]
             return
         self.tuned_refs[c] = kept["ref"]
-        self.trainings[c] = Training(kept["ref"], float(kept["seconds"]), kept["device"])
+        self.trainings[c] = Training.of(kept)
         self.tuned_on_format[c] = bool(kept.get("on_format"))
+        if "managed" in kept:  # its answers are priced at the fine-tuned model's price from its card
+            self.config = self.config.model_copy(update={"prices": with_version_price(self.config.prices, kept)})
 
     def _steps(self, stage: str):
         """A training's progress callback reporting its steps as ``stage`` (reported started at once)."""
         from ragtune.tuning.base import TrainingEvent
 
         def on_event(event: TrainingEvent) -> None:
-            if event.kind == "step" and event.step is not None:
+            if event.kind in ("step", "info") and event.step is not None:  # a provider's job reports steps in its events
                 self.progress(stage, event.step, event.max_steps or event.step)
 
         self.progress(stage, 0, 1)
         return on_event
 
-    def _run_training(self, how: str, name: str, data: DecideData, share: float, stage: str):
-        on_event = self._steps(stage)
+    def _run_training(self, how: str, name: str, data: DecideData, share: float, c: Candidate) -> dict[str, Any]:
+        """The kept record of ``c``'s training: on the provider's service, else RAFT (``how``) or LoRA here."""
+        on_event = self._steps(f"train {c.value}")
+        if self.managed:
+            return ManagedTraining(self.ports, self.config, self.spec, self.run_dir, self.notes).train(how, name, data, on_event,
+                                                                                                        c.value)
         if how == "raft":
-            from ragtune.tuning.raft import RaftSettings
-
-            chunks = self.ports.eval.index(self.config.index).manifest.chunks
-            settings = RaftSettings(distractors=min(2, max(0, chunks - 1)), seed=self.config.seed)
             lora = self._lora_config(name, self.run_dir / "raft_train.jsonl", share, raft=True)
-            return self.ports.tune_raft(data.train_questions, self.config.index, settings, lora, on_event)
-        return self.ports.tune_lora(self._lora_config(name, self._write_ft_rows(data), share, raft=False), on_event)
+            settings = raft_settings(self.ports.eval.index(str(self.config.index)).manifest.chunks, self.config.seed)
+            card = self.ports.tune_raft(data.train_questions, self.config.index, settings, lora, on_event)
+        else:
+            rows = data.write_ft_rows(self.run_dir / "ft_train.jsonl")
+            card = self.ports.tune_lora(self._lora_config(name, rows, share, raft=False), on_event)
+        return {"ref": card.ref, "seconds": card.wall_time_s, "device": str(card.metrics.get("device", "cpu")), "how": how,
+                "on_format": bool(data.train_examples) and how == "lora", "steps": card.metrics.get("steps"),
+                "rows": card.data.rows if card.data else None}
 
     # --- answer ---------------------------------------------------------------------------------------
 
@@ -378,15 +381,15 @@ class DecideRunner:
         measured = Measured(
             rows={c.value: r for c, r in rows.items()} | extra_rows, kinds=data.kinds(), tasks=data.tasks(), specs=specs,
             pricing={c: self.ports.eval.generator(spec).pricing for c, spec in specs.items()},
-            pricing_of=lambda spec: self.ports.eval.generator(spec).pricing,
+            pricing_of=lambda spec: self.ports.eval.generator(spec).pricing, synthetic=data.synthetic(),
             serving_device=loaded_device(self.settings.generation.device),
             groups=question_groups(data.test), trainings={c.value: t for c, t in self.trainings.items()} | self.extra_trainings,
             training_records=self.state["trainings"], acts_as={e.name: e.acts_as.value for e in more.values()},
             skipped={c.value: why for c, why in self.skipped.items()} | self.extra_skipped, split=data.split, notes=self.notes,
             run={"id": self.state["run_id"], "dir": str(self.run_dir), "wall_s": round(wall, 2),
                  "resumed_phases": self.state.get("done", [])})
-        names = [c.value for c in self.config.candidates]
-        names += [DISTILLED, "teacher"] if self.config.teacher is not None else []
+        names = [c.value for c in self.config.candidates] + ([DISTILLED, "teacher"] if self.config.teacher is not None else [])
         decision = build_decision(self.config, measured, self.facts, changes, changes_source, names)
         decision.config["model"] = self.spec
+        self.measured = Repeat(measured, decision, changes, changes_source, names, self.facts)
         return decision

@@ -23,6 +23,7 @@ import numpy as np
 from ragtune.decide.data import FORMAT, KNOWLEDGE
 from ragtune.decide.verdict import AS_GOOD, VerdictRules, Verdicts, decide_verdicts, task_weights
 from ragtune.errors import InputError
+from ragtune.evaluation.base import metric_info
 
 FORMAT_METRIC = "format_score"
 
@@ -64,7 +65,7 @@ class PrimaryMetric:
             return f"{self.override} (chosen with --metric)"
         parts = {KNOWLEDGE: "knowledge questions by {m} against the reference answers",
                  FORMAT: "format questions by {m}: the mean of schema validity and the share of reference fields right"}
-        return "; ".join(parts[t].format(m=m) for t, m in self.by_task.items())
+        return "; ".join(parts[t].format(m=metric_info(m).label.replace("_", " ")) for t, m in self.by_task.items())
 
     def score(self, row: dict[str, Any], kind: str) -> float | None:
         """The row's score on this metric (0 for a failed answer on a quality metric; None where it does not apply)."""

@@ -185,11 +185,11 @@ def decide_verdicts(scores: dict[str, dict[str, float | None]], kinds: dict[str,
     sources = len(set(clusters))
     small = n < rules.min_questions or sources < rules.min_questions
     if n < rules.min_questions:
-        warnings.append(f"only {n} question(s) in common, under the {rules.min_questions} a verdict needs: every verdict "
-                        "is not yet known")
+        warnings.append(f"only {n} question(s) in common, under the {rules.min_questions} a verdict needs: every "
+                        "candidate's verdict is 'not yet known'")
     elif small:
         warnings.append(f"the {n} questions come from only {sources} source(s), under the {rules.min_questions} a verdict "
-                        "needs (questions of one source are resampled together): every verdict is not yet known")
+                        "needs (questions of one source are resampled together): every candidate's verdict is 'not yet known'")
     least = max(rules.min_questions, math.ceil(n * rules.min_questions / sources)) if small else 0
     tail = rules.alpha / max(1, m) / 2
     z = NormalDist().inv_cdf(1 - tail)

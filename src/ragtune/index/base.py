@@ -21,11 +21,12 @@ Contract every store keeps (tests/index/conformance.py checks it):
 from __future__ import annotations
 
 import fnmatch
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, ContextManager, Iterable, Protocol, Sequence
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 from ragtune.common import utc_now
 from ragtune.config import ChunkingConfig
@@ -46,6 +47,42 @@ class IngestEvent(BaseModel):
     unchanged: int = 0
     chunks: int = 0
     embedder: str | None = Field(None, description="Spec of the embedder, when this event re-embedded every chunk.")
+    removed_hashes: list[str] = Field(default_factory=list, description="Content hashes of the documents it removed.")
+    restored_hashes: list[str] = Field(default_factory=list, description="Content hashes of the documents it added that an "
+                                       "earlier event removed (a removal undone, not new content).")
+
+    @model_serializer(mode="wrap")
+    def _without_empty_hashes(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Empty hash lists are left out, so manifests written before they existed keep their checksums."""
+        data = handler(self)
+        for key in ("removed_hashes", "restored_hashes"):
+            if not data.get(key):
+                data.pop(key, None)
+        return data
+
+
+def pending_removals(history: Sequence[IngestEvent]) -> Counter[str]:
+    """Content hashes removed in ``history`` and not restored since (what a new document may restore)."""
+    pending: Counter[str] = Counter()
+    for event in history:
+        pending.subtract(event.restored_hashes)
+        pending.update(event.removed_hashes)
+    return +pending
+
+
+def content_changes(history: Sequence[IngestEvent]) -> list[int]:
+    """Documents each event really changed: its additions, updates and removals, less a removal that a later event
+    undid by adding the same content back and that addition itself (a re-added document is not new content)."""
+    changes = [e.added + e.updated + e.removed for e in history]
+    open_removals: dict[str, list[int]] = {}
+    for i, event in enumerate(history):
+        for h in event.restored_hashes:
+            if open_removals.get(h):
+                changes[open_removals[h].pop()] -= 1
+                changes[i] -= 1
+        for h in event.removed_hashes:
+            open_removals.setdefault(h, []).append(i)
+    return [max(0, c) for c in changes]
 
 
 class IndexManifest(BaseModel):

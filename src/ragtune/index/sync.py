@@ -22,7 +22,8 @@ from ragtune.documents.discovery import Skip, SourceFile
 from ragtune.embeddings.base import Embedder
 from ragtune.common import utc_now
 from ragtune.errors import InputError
-from ragtune.index.base import CONTEXT_KEY, ChunkRecord, CommittedInterrupt, DocRecord, DocumentChange, IngestEvent, Store
+from ragtune.index.base import (CONTEXT_KEY, ChunkRecord, CommittedInterrupt, DocRecord, DocumentChange, IngestEvent, Store,
+                                pending_removals)
 
 Progress = Callable[[str, int, int], None]
 """Progress callback: ``(stage, done, total)``."""
@@ -85,8 +86,12 @@ def _sync_files(store: Store, index: str, embedder: Embedder, chunker: Chunker, 
     if upserts or removed:
         if progress:
             progress("commit", 0, 1)
-        event = IngestEvent(added=report.added, updated=report.updated, removed=report.removed, unchanged=report.unchanged)
-        before = store.manifest(index).generation
+        manifest = store.manifest(index)
+        added = [doc for doc, _, version in sync.changed if version == 1]
+        event = IngestEvent(added=report.added, updated=report.updated, removed=report.removed, unchanged=report.unchanged,
+                            removed_hashes=[sync.existing[d].hash for d in removed],
+                            restored_hashes=_restored(manifest.history, added))
+        before = manifest.generation
         try:
             report.generation = store.commit(index, upserts, removed, event).generation
             if progress:
@@ -98,6 +103,17 @@ def _sync_files(store: Store, index: str, embedder: Embedder, chunker: Chunker, 
                 raise CommittedInterrupt(index, now) from exc
             raise
     return report
+
+
+def _restored(history: Sequence[IngestEvent], added: Sequence[Document]) -> list[str]:
+    """Content hashes of the ``added`` documents that put back content an earlier event removed."""
+    pending = pending_removals(history)
+    restored = []
+    for doc in added:
+        if pending[doc.content_hash] > 0:
+            pending[doc.content_hash] -= 1
+            restored.append(doc.content_hash)
+    return restored
 
 
 LINES_NAMED = 5

@@ -55,3 +55,9 @@ def test_the_student_is_trained_on_the_teachers_checked_answers(tmp_path, exampl
     rows = (ws.models.path(card.ref) / card.files["teacher_rows"]).read_text().splitlines()
     assert len(rows) == source["counts"]["kept"]
     assert "[1]" not in rows[0]
+
+
+def test_distill_without_questions_asks_the_teacher_synthetic_questions_from_the_index(cli, example_docs):
+    cli("ingest", example_docs, "--index", "support")
+    code, _, err = cli("distill", "--teacher", "fake:No idea.", "--index", "support", "--name", "small", "--generate", 4)
+    assert (code, "all 4 questions failed the checks" in " ".join(err.split())) == (2, True)

@@ -2,7 +2,7 @@
 
 Routes: ``POST /v1/files`` (multipart upload), ``POST /v1/fine_tuning/jobs``, ``GET /v1/fine_tuning/jobs/{id}``,
 ``GET /v1/fine_tuning/jobs/{id}/events`` (newest first), ``POST /v1/fine_tuning/jobs/{id}/cancel`` and
-``POST /v1/chat/completions`` (the fine-tuned model answers). ``FakeProvider.script`` sets how a new job goes:
+``POST /v1/chat/completions`` (the fine-tuned models answer, and the models named in ``serves``). ``FakeProvider.script`` sets how a new job goes:
 how many polls it stays running, and whether it then succeeds, fails (with a message) or is cancelled.
 ``fine_tuning=False`` makes it a server without fine-tuning (404 on those routes).
 """
@@ -20,12 +20,14 @@ class Script:
     running_polls: int = 1  # polls that see the job running before it ends
     outcome: str = "succeeded"  # succeeded, failed or cancelled
     error: str = "training file has too few examples for this model"
+    reports_tokens: bool = True  # whether the succeeded job reports its trained (billed) tokens
 
 
 @dataclass
 class FakeProvider:
     script: Script = field(default_factory=Script)
     fine_tuning: bool = True
+    serves: tuple[str, ...] = ()  # base models that answer chat completions besides the fine-tuned ones
     files: dict[str, bytes] = field(default_factory=dict)
     jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
     requests: list[tuple[str, str, Any]] = field(default_factory=list)  # (method, path, body)
@@ -91,7 +93,8 @@ def fake_app(state: FakeProvider):
             return
         job["finished_at"] = job["created_at"] + 60 * job["_polls"]
         if script.outcome == "succeeded":
-            job.update(status="succeeded", trained_tokens=job["_tokens"], result_files=["file-result-1"],
+            job.update(status="succeeded", trained_tokens=job["_tokens"] if script.reports_tokens else None,
+                       result_files=["file-result-1"],
                        fine_tuned_model=f"ft:{job['model']}:org-fake:{job['_suffix']}:{job['id']}")
             job["_events"].append(("info", "The job has successfully completed", {}))
         elif script.outcome == "failed":
@@ -128,7 +131,8 @@ def fake_app(state: FakeProvider):
 
     async def chat(request: Request):
         body = await request.json()
-        known = {j["fine_tuned_model"] for j in state.jobs.values() if j["fine_tuned_model"]}
+        state.requests.append(("POST", "/chat/completions", {"model": body["model"]}))
+        known = {j["fine_tuned_model"] for j in state.jobs.values() if j["fine_tuned_model"]} | set(state.serves)
         if body["model"] not in known:
             return JSONResponse({"error": {"message": f"The model '{body['model']}' does not exist", "type": "invalid_request_error"}},
                                 status_code=404)
@@ -160,6 +164,7 @@ if __name__ == "__main__":  # serve it by hand: python tests/tuning/managed/fake
     parser.add_argument("--port", type=int, default=8009)
     parser.add_argument("--polls", type=int, default=3, help="Polls a job stays running before it succeeds.")
     parser.add_argument("--outcome", default="succeeded", choices=["succeeded", "failed", "cancelled"])
+    parser.add_argument("--serves", action="append", default=[], help="A base model that answers chat completions too.")
     args = parser.parse_args()
-    uvicorn.run(fake_app(FakeProvider(script=Script(running_polls=args.polls, outcome=args.outcome))), host="127.0.0.1",
-                port=args.port, log_level="warning")
+    state = FakeProvider(script=Script(running_polls=args.polls, outcome=args.outcome), serves=tuple(args.serves))
+    uvicorn.run(fake_app(state), host="127.0.0.1", port=args.port, log_level="warning")

@@ -2,9 +2,9 @@
 keeps that job's identity in the run folder so an interrupted command can follow it again (``--resume``) or
 cancel it (``ragtune models cancel``).
 
-A service does four things: ``start`` (upload the converted examples and create the job), ``status`` (one poll),
-``events`` (the provider's messages not seen yet) and ``cancel``. Every status is mapped onto one vocabulary:
-``queued``, ``running``, ``succeeded``, ``failed`` and ``cancelled``.
+A service checks its credentials (``ready``), then does four things: ``start`` (upload the converted examples
+and create the job), ``status`` (one poll), ``events`` (the provider's messages not seen yet) and ``cancel``.
+Every status is mapped onto one vocabulary: ``queued``, ``running``, ``succeeded``, ``failed`` and ``cancelled``.
 """
 
 from __future__ import annotations
@@ -65,6 +65,10 @@ class FineTuningService(Protocol):
     provider: str
     limits: ProviderLimits
     hosting_note: str | None  # how the provider charges for hosting the trained model, when it does
+
+    def ready(self) -> None:
+        """Check the credentials before anything is sent: ``MissingKeyError`` naming the variable to set."""
+        ...
 
     def rows(self, messages: list[list[dict[str, str]]]) -> list[dict[str, Any]]:
         """The provider's training rows for each conversation (chat messages ending with the reply to learn)."""

@@ -52,6 +52,16 @@ class BedrockCustomization:
                 raise ConfigError("'bedrock:' fine-tuning needs a region: set AWS_REGION (or AWS_DEFAULT_REGION)") from exc
         return self._bedrock, self._s3
 
+    def ready(self) -> None:
+        """boto3's chain must find credentials (clients given to the constructor bring their own)."""
+        if self._bedrock is not None:
+            return
+        self.clients()
+        import boto3
+
+        if boto3.Session().get_credentials() is None:
+            raise MissingKeyError("Bedrock: no AWS credentials: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+
     def rows(self, messages: list[list[dict[str, str]]]) -> list[dict[str, Any]]:
         """Bedrock's conversation rows: the system prompt beside the user and assistant turns."""
         rows = []

@@ -44,6 +44,9 @@ class OpenAIFineTuning:
                                          "fine-tuning jobs on 'openai:'", "--base openai:<model>@http://host:port/v1")
         return self._client
 
+    def ready(self) -> None:
+        self.client()
+
     def rows(self, messages: list[list[dict[str, str]]]) -> list[dict[str, Any]]:
         return [{"messages": conversation} for conversation in messages]
 

@@ -5,7 +5,7 @@ What a managed job costs (training prices, the labelled job cost) is in ``ragtun
 
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 from ragtune.costs.prices import ModelPrice, PriceTable
 from ragtune.errors import RagtuneError
@@ -15,7 +15,12 @@ from ragtune.tuning.registry import ModelCard
 def version_price(card: ModelCard) -> ModelPrice | None:
     """The per-token price of a managed version's fine-tuned model, from its card's ``cost`` (None: not managed, or the
     card gives no price)."""
-    inference = (card.cost or {}).get("inference") or {} if card.kind == "managed" else {}
+    return inference_price(card.cost or {}) if card.kind == "managed" else None
+
+
+def inference_price(cost: dict[str, Any]) -> ModelPrice | None:
+    """The fine-tuned model's per-token price in a card's ``cost`` (``job_cost``), or None when it gives none."""
+    inference = cost.get("inference") or {}
     if "input_per_mtok" not in inference or "output_per_mtok" not in inference:
         return None
     return ModelPrice(input_per_mtok=inference["input_per_mtok"], output_per_mtok=inference["output_per_mtok"],

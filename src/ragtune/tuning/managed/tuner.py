@@ -93,7 +93,8 @@ class ManagedTuner(BaseTuner):
             for event in self.service.events(record.job_id, seen):
                 log.append(event.message)
                 metrics.update(event.metrics)
-                notify(TrainingEvent("info", message=f"{self.service.provider}: {event.message}"))
+                notify(TrainingEvent("info", message=f"{self.service.provider}: {event.message}",
+                                     step=event.metrics.get("step"), max_steps=event.metrics.get("total_steps")))
             line = f"job {job.id}: {job.provider_status or job.status}" + (
                 f", {job.trained_tokens:,} trained tokens" if job.trained_tokens else "")
             if line != shown:
