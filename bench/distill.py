@@ -33,7 +33,7 @@ from _common import RESULTS, ROOT, Phases, commit, finish, serve, shared_data
 from ragtune.api import Workspace  # noqa: E402
 from ragtune.config import RagtuneConfig  # noqa: E402
 from ragtune.evaluation.answers import token_f1  # noqa: E402
-from ragtune.evaluation.pricing import PriceTable  # noqa: E402
+from ragtune.costs.prices import PriceTable  # noqa: E402
 from ragtune.generation import estimate_tokens  # noqa: E402
 from ragtune.generation.base import PricingBasis  # noqa: E402
 from ragtune.tuning.lora import LoraConfig  # noqa: E402

@@ -114,3 +114,12 @@ def launch_env() -> tuple[int, int, bool]:
     """This process's rank and the world size under a launcher (``torchrun``, ``accelerate launch``: their ``RANK`` and
     ``WORLD_SIZE``; 0 and 1 otherwise), and whether the launch asked for FSDP (``RAGTUNE_FSDP``)."""
     return int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1")), os.environ.get("RAGTUNE_FSDP") == "1"
+
+
+def loaded_device(configured: str) -> str:
+    """Where a local model configured for ``configured`` (``auto``, ``cpu``, ``cuda`` ...) ran in this process: ``auto``
+    is the GPU when torch is loaded and sees one (torch not loaded: no local model ran on a GPU here)."""
+    if configured != "auto":
+        return configured
+    torch = sys.modules.get("torch")
+    return "cuda" if torch is not None and torch.cuda.is_available() else "cpu"

@@ -103,19 +103,30 @@ def test_examples_with_errors_withhold_the_fine_tuning_verdict(facts_broken):
     assert rec.next_command == f"ragtune data check {facts_broken.file}"
 
 
+def served(facts):
+    """The index as if in a store served apart, which pays its plan every month (the embedded store pays storage only)."""
+    return facts.model_copy(update={"store": "server"})
+
+
 def test_small_static_corpus_costs_decide_between_prompt_and_retrieval(news_facts):
     busy = decide(Facts(stated=needs(), index=news_facts), AdvisorConfig())
     assert busy.rules_recommendation is Approach.prompt and busy.recommendation is Approach.rag
     assert "the corpus fits in a prompt, but at 50,000 queries/month" in busy.reasons[0]
-    quiet = decide(Facts(stated=needs(queries_per_month=10), index=news_facts), AdvisorConfig())
+    served = news_facts.model_copy(update={"store": "server"})  # a store served apart pays its plan every month
+    quiet = decide(Facts(stated=needs(queries_per_month=10), index=served), AdvisorConfig())
     assert quiet.recommendation is Approach.prompt
     assert quiet.costs.variants["prompt"].cumulative[-1] < quiet.costs.variants["rag"].cumulative[-1]
+
+
+def test_an_embedded_store_costs_its_storage_only_so_retrieval_is_cheap_even_when_quiet(news_facts):
+    quiet = decide(Facts(stated=needs(queries_per_month=10), index=news_facts), AdvisorConfig())
+    assert quiet.costs.variants["rag"].cumulative[-1] < quiet.costs.variants["prompt"].cumulative[-1]
 
 
 def test_the_cheapest_approach_that_lost_is_told_why(news_facts, make_eval):
     # At 10 queries/month carrying the corpus in the prompt is cheapest; the eval measured rag far better.
     path = make_eval("news", {"base": retrieved_answer, "rag": tuned_answer})
-    rec = decide(Facts(stated=needs(queries_per_month=10), index=news_facts, eval=eval_facts(path)), AdvisorConfig())
+    rec = decide(Facts(stated=needs(queries_per_month=10), index=served(news_facts), eval=eval_facts(path)), AdvisorConfig())
     assert rec.costs.cheapest is Approach.prompt
     assert rec.recommendation is Approach.rag
     assert "prompt is the cheapest in the cost table but scored 0.000 schema_valid in the eval against 0.900 for rag" \
@@ -123,7 +134,7 @@ def test_the_cheapest_approach_that_lost_is_told_why(news_facts, make_eval):
 
 
 def test_the_cheapest_approach_without_retrieval_loses_to_the_retrieval_rules(news_facts):
-    rec = decide(Facts(stated=needs(queries_per_month=10, attribution_required=True), index=news_facts), AdvisorConfig())
+    rec = decide(Facts(stated=needs(queries_per_month=10, attribution_required=True), index=served(news_facts)), AdvisorConfig())
     assert rec.costs.cheapest is Approach.prompt and rec.recommendation is Approach.rag
     assert any(r.startswith("prompt is the cheapest in the cost table but does not retrieve") and
                "Must answers cite their sources?" in r for r in rec.reasons)

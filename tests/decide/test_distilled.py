@@ -4,7 +4,8 @@
 import pytest
 
 from ragtune.decide.config import DecideConfig
-from ragtune.decide.costs import Training, candidate_cost
+from ragtune.costs.candidates import Training
+from ragtune.decide.costs import candidate_cost
 from ragtune.decide.distilled import restore
 from ragtune.generation.base import PricingBasis
 from ragtune.errors import InputError
@@ -60,21 +61,21 @@ def test_the_teachers_measured_cost_is_a_labelled_one_off():
               "teacher_tokens": {"input": 100_000, "output": 20_000}}
     distilled = _cost(restore(record, PricingBasis.per_token))
     assert distilled.one_off_usd == pytest.approx(plain.one_off_usd + 0.5)
-    assert distilled.figures["teacher_usd"]["basis"] == "measured"
-    assert "100,000 input and 20,000 output tokens" in distilled.figures["teacher_usd"]["source"]
+    assert distilled.figures.items["teacher_usd"].basis == "measured"
+    assert "100,000 input and 20,000 output tokens" in distilled.figures.items["teacher_usd"].source
     assert distilled.per_query_usd == plain.per_query_usd  # answering costs the same: only the one-off differs
 
 
 def test_a_teacher_without_a_price_makes_the_total_unknown_not_zero():
     record = {"ref": "s@v1", "seconds": 36.0, "device": "cpu", "teacher": "openai:unlisted", "teacher_usd": None}
     cost = _cost(restore(record, PricingBasis.per_token))
-    assert cost.figures["teacher_usd"]["basis"] == "unknown"
+    assert cost.figures.items["teacher_usd"].basis == "unknown"
     assert cost.total_usd is None
 
 
 def test_a_teacher_on_own_hardware_is_labelled_assumed():
     record = {"ref": "s@v1", "seconds": 36.0, "device": "cpu", "teacher": "fake", "teacher_usd": 0.0}
-    assert _cost(restore(record, PricingBasis.machine_seconds)).figures["teacher_usd"]["basis"] == "assumed"
+    assert _cost(restore(record, PricingBasis.machine_seconds)).figures.items["teacher_usd"].basis == "assumed"
 
 
 @pytest.mark.slow

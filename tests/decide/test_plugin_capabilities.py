@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ragtune.evaluation.pricing import ModelPrice, PriceTable
+from ragtune.costs.prices import ModelPrice, PriceTable
 from ragtune.generation import ExtractiveGenerator, generators
 from ragtune.generation.base import PricingBasis
 

@@ -87,7 +87,7 @@ def test_every_cost_figure_is_labelled_and_unstated_volume_is_assumed(workspace,
     assert {f["basis"] for f in figures.values()} <= {"measured", "stated", "assumed", "unknown"}
     assert figures["queries_per_month"]["basis"] == "assumed"
     assert figures["months"]["basis"] == "stated"
-    assert figures["store_hosting_usd_per_month"]["basis"] == "assumed"
+    assert figures["store_hosting_usd_per_month"]["basis"] == "unknown"  # no --index: the store was not measured
     assert any(a.startswith("queries_per_month") for a in d.candidates["rag"].assumed)
 
 

@@ -149,7 +149,7 @@ def test_few_sources_leave_every_verdict_not_yet_known():
 
 
 def test_the_cheapest_as_good_changes_across_volume_where_the_cost_lines_cross():
-    from ragtune.decide.costs import CandidateCost, by_volume
+    from ragtune.costs.candidates import CandidateCost, by_volume
     from ragtune.decide.reasons import volume_sentences
 
     def cost(one_off, per_query):

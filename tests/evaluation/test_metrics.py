@@ -15,7 +15,7 @@ from ragtune.evaluation.metrics import (
     ranking_metrics,
     strip_markers,
 )
-from ragtune.evaluation.pricing import PriceTable
+from ragtune.costs.prices import PriceTable
 from ragtune.generation.base import PricingBasis
 from ragtune.evaluation.questions import Question
 from ragtune.generation.citations import OverlapSupportScorer
@@ -115,11 +115,18 @@ def test_cost_from_the_price_table():
     assert "cost_usd" not in ev.evaluate(Question("q", "?"), rec)
 
 
-def test_a_model_paid_by_machine_time_costs_the_machine_rate_for_its_generating_seconds():
+def test_a_model_paid_by_machine_time_costs_the_machine_rate_for_the_whole_answer():
     table = PriceTable.default()
     ev = CostEvaluator(table, lambda spec: PricingBasis.machine_seconds)
-    rec = record("x", latency_ms={"total": 3_700_000.0, "generation": 3_600_000.0})  # an hour generating
+    rec = record("x", latency_ms={"total": 3_600_000.0, "generation": 3_500_000.0})  # an hour answering
     assert ev.evaluate(Question("q", "?"), rec)["cost_usd"] == pytest.approx(table.machine_usd_per_hour)
+
+
+def test_a_model_that_answered_on_a_gpu_costs_the_gpu_rate():
+    table = PriceTable.default()
+    ev = CostEvaluator(table, lambda spec: PricingBasis.machine_seconds, device="cuda")
+    rec = record("x", latency_ms={"total": 3_600_000.0, "generation": 3_500_000.0})
+    assert ev.evaluate(Question("q", "?"), rec)["cost_usd"] == pytest.approx(table.gpu_usd_per_hour)
 
 
 def test_aggregate_adds_percentiles_and_cost_per_thousand():

@@ -174,3 +174,24 @@ def test_rhdh_extractive_end_to_end(ws_for, tmp_path, shared_data):
     assert rag["token_f1"]["mean"] > 0.2 and rag["token_f1"]["ci95"][0] > 0.1
     assert rag["recall@10"]["mean"] > 0.5 and rag["citation_precision"]["mean"] > 0.4
     assert rag["faithfulness"]["mean"] > 0.9
+
+
+def test_the_judges_own_tokens_are_counted_and_priced_as_the_cost_of_measuring(eval_ws, questions_file, register_plugin):
+    from ragtune.costs.prices import ModelPrice, PriceTable
+    from ragtune.generation import FakeGenerator, generators
+    from ragtune.generation.base import PricingBasis
+
+    class HostedJudge(FakeGenerator):
+        pricing = PricingBasis.per_token
+
+    verdict = '{"correct": true, "reason": "same facts"}'
+    register_plugin(generators, "hosted", lambda rest, config, home: HostedJudge(verdict, spec=f"hosted:{rest}"))
+    prices = PriceTable.default().model_copy(update={"prices": {"hosted:judge": ModelPrice(input_per_mtok=2.0,
+                                                                                            output_per_mtok=8.0)}})
+    result = eval_ws().evaluate(questions_file, EvalConfig.create(variants="rag", model="fake", index="support",
+                                                                  judge="hosted:judge", prices=prices, cache=False))
+    judged = [r["judge"] for r in result.rows if r.get("judge", {}).get("model") == "hosted:judge"]
+    spent = result.config["measurement_cost"]["judge"]["hosted:judge"]
+    assert spent["input_tokens"] == sum(j["input_tokens"] for j in judged) > 0
+    assert (spent["usd"]["value"], spent["usd"]["basis"]) == (
+        pytest.approx((spent["input_tokens"] * 2.0 + spent["output_tokens"] * 8.0) / 1e6), "measured")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from ragtune.config import GenerationConfig
-from ragtune.evaluation.pricing import PriceTable
+from ragtune.costs.prices import PriceTable
 from ragtune.generation import FakeGenerator, generators, load_generator
 from ragtune.generation.base import GeneratorBase, PricingBasis, untrainable_reason
 

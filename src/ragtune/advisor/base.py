@@ -51,6 +51,8 @@ class IndexFacts(_Model):
     chunk_bytes_mean: float = Field(description="Mean UTF-8 bytes of a chunk's text (vector store size).")
     tokenizer: str = Field(description="Tokenizer that counted the tokens.")
     embedding_dimension: int = Field(description="Dimension of the index's vectors.")
+    store: str = Field("embedded", description="Where the index is stored: 'embedded' (LanceDB in the serving process) or "
+                                               "'server' (a store served apart, PostgreSQL with pgvector).")
     indexes_in_workspace: int = Field(description="Indexes (tenants, product lines) in the workspace.")
     ingests: int = Field(description="Committed changes in the index's history.")
     first_ingest: str | None = Field(None, description="Time of the first commit.")

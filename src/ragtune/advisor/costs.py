@@ -3,8 +3,8 @@
 Every price and rate is a field of ``CostConfig`` with a dated default (``prices_as_of``); every quantity
 comes from measured facts where there are some (``CostInputs`` records where each came from).
 
-- ``rag``: embedding the corpus once, re-embedding what changes at each re-ingest, vector store hosting
-  per month, retrieval and the query's embedding per query, and the retrieved context's extra input
+- ``rag``: embedding the corpus once, re-embedding what changes at each re-ingest, the store's hosting per
+  month (the one rule of ``ragtune.costs.hosting``, the same figure ``decide`` uses), retrieval and the query's embedding per query, and the retrieved context's extra input
   tokens at the generator's price.
 - ``ft``: training compute, either ``6 · N · T`` FLOPs (N parameters, T tokens × epochs) at a stated GPU
   utilisation and hourly price, or a managed service's price per training token; one retrain per
@@ -28,7 +28,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from ragtune.advisor.base import Approach, BreakEven, CostReport, Facts, SensitivityRow, VariantCost
-from ragtune.evaluation.pricing import PRICES_AS_OF  # one dated price table for the package
+from ragtune.costs.figures import Figure
+from ragtune.costs.hosting import EMBEDDED, store_hosting
+from ragtune.costs.prices import PRICES_AS_OF, PriceTable  # one dated price table for the package
 
 
 class TrainingMode(str, Enum):
@@ -47,9 +49,12 @@ class CostConfig(BaseModel):
     currency: str = Field("USD", description="Currency of every price below.")
     # retrieval
     embedding_usd_per_mtok: float = Field(0.02, ge=0, description="Embedding, per 1M tokens embedded (hosted small embedding model, as of 2026-11).")
-    vector_store_base_usd_per_month: float = Field(50.0, ge=0, description="Vector store plan minimum per month (managed serverless tier, as of 2026-11).")
-    vector_store_usd_per_gb_month: float = Field(0.33, ge=0, description="Vector store storage per GB-month (as of 2026-11).")
-    vector_overhead_bytes: int = Field(200, ge=0, description="Stored bytes per chunk besides its vector and text (ids, metadata, index).")
+    vector_store_base_usd_per_month: float | None = Field(None, ge=0, description="Store hosting per month besides storage, "
+                                                          "stated (default: the price table's by store, as of 2026-11: 0 embedded, 50 served apart).")
+    vector_store_usd_per_gb_month: float | None = Field(None, ge=0, description="Store storage per GB-month, stated (default: "
+                                                        "the price table's, 0.33 as of 2026-11).")
+    vector_overhead_bytes: int | None = Field(None, ge=0, description="Stored bytes per chunk besides its vector and text, stated "
+                                              "(default: the price table's, 200).")
     retrieval_usd_per_1k_queries: float = Field(0.05, ge=0, description="Vector store read charges per 1,000 queries (as of 2026-11).")
     context_chunks: int = Field(5, ge=0, description="Retrieved chunks put in the prompt per query.")
     # tokens per query
@@ -67,7 +72,7 @@ class CostConfig(BaseModel):
     epochs: float = Field(3, gt=0, description="Passes over the training tokens.")
     gpu_peak_flops: float = Field(989e12, gt=0, description="Peak dense bf16 FLOP/s of one training GPU (H100 SXM).")
     gpu_utilisation: float = Field(0.35, gt=0, le=1, description="Model FLOPs utilisation reached in training.")
-    gpu_usd_per_hour: float = Field(2.5, ge=0, description="Rented GPU price per hour (H100 on-demand, as of 2026-11).")
+    gpu_usd_per_hour: float = Field(2.5, ge=0, description="Rented GPU price per hour (H100 on-demand, as of 2026-11; unset: the price table's).")
     training_overhead_gpu_hours: float = Field(1.0, ge=0, description="GPU hours per training run besides the FLOPs (setup, evaluation, checkpoints).")
     managed_training_usd_per_mtok: float = Field(3.0, ge=0, description="Managed fine-tuning price per 1M training tokens (as of 2026-11).")
     hosting_gpus: float = Field(1, ge=0, description="GPUs dedicated to serving the tuned model (self_hosted).")
@@ -89,6 +94,7 @@ class CostInputs(BaseModel):
     chunk_tokens: float = Field(0, ge=0)
     chunk_bytes: float = Field(0, ge=0)
     embedding_dimension: int = Field(0, ge=0)
+    store: str = Field(EMBEDDED, description="Where the index is stored: 'embedded' or 'server' (ragtune.costs.hosting).")
     change_cycles_per_month: float = Field(0, ge=0)
     churn_per_cycle: float = Field(0, ge=0, le=1)
     training_tokens: float = Field(0, ge=0, description="Tokens of one training epoch.")
@@ -110,9 +116,9 @@ def cost_inputs(facts: Facts, prompt_corpus_limit: float) -> CostInputs:
         approaches += [Approach.rag, Approach.rag_ft]
         where = f"measured: index '{index.index}'"
         values.update(corpus_tokens=index.total_tokens, chunks=index.chunks, chunk_tokens=index.chunk_tokens_mean,
-                      chunk_bytes=index.chunk_bytes_mean, embedding_dimension=index.embedding_dimension,
+                      chunk_bytes=index.chunk_bytes_mean, embedding_dimension=index.embedding_dimension, store=index.store,
                       change_cycles_per_month=index.change_cycles_per_month, churn_per_cycle=index.churn_per_cycle)
-        src.update({k: where for k in ("corpus_tokens", "chunks", "chunk_tokens", "chunk_bytes", "embedding_dimension",
+        src.update({k: where for k in ("corpus_tokens", "chunks", "chunk_tokens", "chunk_bytes", "embedding_dimension", "store",
                                        "change_cycles_per_month", "churn_per_cycle")})
         if not index.churn_measured and index.change_cycles:
             short = (f"assumed: index '{index.index}' has {index.observed_days:.1f} days of ingest history, under 30, "
@@ -149,10 +155,23 @@ def cost_inputs(facts: Facts, prompt_corpus_limit: float) -> CostInputs:
 
 
 class CostModel:
-    """Prices the approaches for given quantities (see the module docstring for the model)."""
+    """Prices the approaches for given quantities (see the module docstring for the model); ``prices``: the price table
+    (``--prices``) whose store rule and rates the config's stated fields override."""
 
-    def __init__(self, config: CostConfig | None = None) -> None:
+    def __init__(self, config: CostConfig | None = None, prices: PriceTable | None = None) -> None:
         self.config = config or CostConfig()
+        self.prices = prices or PriceTable.default()
+        if "gpu_usd_per_hour" not in self.config.model_fields_set:  # one GPU rate: the price table's unless set here
+            self.config = self.config.model_copy(update={"gpu_usd_per_hour": self.prices.gpu_usd_per_hour})
+
+    def store_hosting(self, q: CostInputs) -> Figure:
+        """The store's monthly hosting for the index of ``q`` (``ragtune.costs.hosting``, as ``decide`` prices it)."""
+        c = self.config
+        prices = self.prices.with_stated(store_server_usd_per_month=c.vector_store_base_usd_per_month,
+                                         store_embedded_usd_per_month=c.vector_store_base_usd_per_month,
+                                         store_usd_per_gb_month=c.vector_store_usd_per_gb_month,
+                                         store_overhead_bytes=c.vector_overhead_bytes)
+        return store_hosting(prices, q.store, q.chunks, q.embedding_dimension, q.chunk_bytes)
 
     def training_run(self, tokens_per_epoch: float) -> tuple[float, dict[str, float]]:
         """Cost of one training run and its parts (FLOPs and GPU hours when self-hosted)."""
@@ -198,8 +217,7 @@ class CostModel:
         per_query["output_tokens"] = tokens_out * c.generator_output_usd_per_mtok / 1e6 * price
         if approach.uses_retrieval:
             one_off["embed_corpus"] = q.corpus_tokens * c.embedding_usd_per_mtok / 1e6
-            gb = q.chunks * (q.embedding_dimension * 4 + q.chunk_bytes + c.vector_overhead_bytes) / 1e9
-            monthly["vector_store"] = c.vector_store_base_usd_per_month + gb * c.vector_store_usd_per_gb_month
+            monthly["vector_store"] = self.store_hosting(q).value
             monthly["re_embed"] = q.change_cycles_per_month * q.churn_per_cycle * q.corpus_tokens * c.embedding_usd_per_mtok / 1e6
             per_query["retrieval"] = c.retrieval_usd_per_1k_queries / 1000
             per_query["embed_query"] = c.query_tokens * c.embedding_usd_per_mtok / 1e6
@@ -262,7 +280,7 @@ class CostModel:
                     value = base * factor
                     if name == "context_chunks":
                         value = int(round(value))
-                    model, inputs = CostModel(self.config.model_copy(update={name: value})), q
+                    model, inputs = CostModel(self.config.model_copy(update={name: value}), self.prices), q
                 totals = {a.value: v.cumulative[-1] for a, v in model._totals(inputs).items()}
                 cheapest = min(totals, key=lambda k: totals[k])
                 rows.append(SensitivityRow(parameter=name, factor=factor, value=round(value, 6), total=totals,
@@ -293,6 +311,9 @@ class CostModel:
                 assumptions.append(f"training: managed service at {c.managed_training_usd_per_mtok:g} per 1M tokens × {c.epochs:g} epochs")
             assumptions.append("ft is retrained at every content change cycle; rag+ft's tuned part "
                                + ("is too" if c.retrain_rag_ft_on_change else "learns format only and is not"))
+        if Approach.rag in variants or Approach.rag_ft in variants:
+            store = self.store_hosting(q)
+            assumptions.append(f"store hosting {store.value:g} {c.currency}/month ({store.basis.value}): {store.source}")
         if Approach.prompt in variants and q.prompt_corpus_tokens:
             assumptions.append(f"the prompt variant carries the whole corpus ({q.prompt_corpus_tokens:,.0f} tokens) in every prompt")
         assumptions.extend(notes or [])

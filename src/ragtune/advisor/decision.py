@@ -21,6 +21,7 @@ from ragtune.common import format_money
 from ragtune.advisor.costs import CostConfig, CostModel, TrainingMode, cost_inputs, round_volume
 from ragtune.advisor.facts import TokenCounter, eval_facts, example_facts, index_facts, token_counter
 from ragtune.advisor.rules import RuleThresholds, apply_rules, rules_choice
+from ragtune.costs.prices import PriceTable
 from ragtune.common import validation_message
 from ragtune.errors import ConfigError, InputError
 from ragtune.index import Store
@@ -37,6 +38,8 @@ class AdvisorConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     costs: CostConfig = Field(default_factory=CostConfig, description="Prices and rates of the cost model.")
+    prices: PriceTable = Field(default_factory=PriceTable.default, description="The price table (--prices) shared with eval "
+                                                                                "and decide: store hosting, machine rates.")
     rules: RuleThresholds = Field(default_factory=RuleThresholds, description="Thresholds of the rules of thumb.")
     tokenizer: str | None = Field(None, description="Generator spec whose tokenizer counts tokens ('regex' for the estimate).")
 
@@ -114,7 +117,7 @@ def estimate_costs(facts: Facts, config: AdvisorConfig) -> CostReport:
     if facts.stated.content_may_leave is False and costs.training is TrainingMode.managed:
         costs = costs.model_copy(update={"training": TrainingMode.self_hosted})
         notes.append("content may not leave: fine-tuning costed on self-hosted GPUs, not a managed service")
-    return CostModel(costs).run(cost_inputs(facts, config.rules.knowledge_tokens), notes)
+    return CostModel(costs, config.prices).run(cost_inputs(facts, config.rules.knowledge_tokens), notes)
 
 
 def eval_verdict(facts: Facts, choice: Approach, thresholds: RuleThresholds) -> EvalVerdict | None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from ragtune.advisor.base import EvalFacts, ExampleFacts, ExampleIssue, IndexFacts, MetricValue
+from ragtune.costs.hosting import EMBEDDED, SERVER
 from ragtune.documents import count_tokens
 from ragtune.errors import ConfigError, InputError
 from ragtune.evaluation.base import read_results
@@ -143,7 +144,7 @@ def index_facts(store: Store, name: str, counter: TokenCounter) -> IndexFacts:
         index=name, documents=n_docs, chunks=len(chunks), total_tokens=total_tokens,
         chunk_tokens_mean=round(statistics.fmean(chunk_tokens), 2) if chunk_tokens else 0.0,
         chunk_bytes_mean=round(statistics.fmean(len(c.text.encode("utf-8")) for c in chunks), 2) if chunks else 0.0,
-        tokenizer=counter.name, embedding_dimension=manifest.embedder.dimension,
+        tokenizer=counter.name, embedding_dimension=manifest.embedder.dimension, store=EMBEDDED if store.embedded else SERVER,
         indexes_in_workspace=len(store.list_indexes()), ingests=len(history),
         first_ingest=history[0].at if history else None, last_ingest=history[-1].at if history else None,
         observed_days=round(days, 3), change_cycles=cycles,

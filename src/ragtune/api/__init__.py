@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from ragtune.generation.structured import load_schema
     from ragtune.evaluation.base import SchemaMode, metric_info
     from ragtune.evaluation.config import validated
-    from ragtune.evaluation.pricing import PriceTable
+    from ragtune.costs.prices import PriceTable
     from ragtune.evaluation.questions import load_beir, load_questions, questions_from_rows
     from ragtune.evaluation.synthetic import GeneratedQuestions
     from ragtune.evaluation.report import metric_table, write_text, format_value as format_metric_value
@@ -63,7 +63,7 @@ if TYPE_CHECKING:
     from ragtune.common import format_money
     from ragtune.decide import parse_candidates, parse_duration
     from ragtune.decide.rows import ROWS_FIELDS as DECIDE_ROWS_FIELDS
-    from ragtune.decide.costs import money
+    from ragtune.costs.candidates import money
     from ragtune.decide.report import figure_words
     from ragtune.serving import ALL_INDEXES
     from ragtune.serving.jobs import JOB_FILES, Job, JobRunner, JobStore
@@ -120,13 +120,13 @@ _LAZY: dict[str, tuple[str, str]] = {
     "LoraTargets": ("ragtune.tuning.lora", "LoraTargets"),
     "metric_info": ("ragtune.evaluation.base", "metric_info"),
     "metric_table": ("ragtune.evaluation.report", "metric_table"),
-    "money": ("ragtune.decide.costs", "money"),
+    "money": ("ragtune.costs.candidates", "money"),
     "figure_words": ("ragtune.decide.report", "figure_words"),
     "NoOracleTarget": ("ragtune.tuning.raft", "NoOracleTarget"),
     "PairsConfig": ("ragtune.tuning.pairs", "PairsConfig"),
     "parse_candidates": ("ragtune.decide", "parse_candidates"),
     "parse_duration": ("ragtune.decide", "parse_duration"),
-    "PriceTable": ("ragtune.evaluation.pricing", "PriceTable"),
+    "PriceTable": ("ragtune.costs.prices", "PriceTable"),
     "Prompt": ("ragtune.generation.base", "Prompt"),
     "questions_from_rows": ("ragtune.evaluation.questions", "questions_from_rows"),
     "RaftSettings": ("ragtune.tuning.raft", "RaftSettings"),

@@ -23,7 +23,7 @@ from ragtune.index.sync import Progress
 if TYPE_CHECKING:
     from ragtune.api.workspace import Workspace
     from ragtune.decide.ports import DecidePorts
-    from ragtune.evaluation.pricing import PriceTable
+    from ragtune.costs.prices import PriceTable
     from ragtune.evaluation.synthetic import GeneratedQuestions
     from ragtune.evaluation.updates import UpdatesConfig, UpdatesResult
 

@@ -17,7 +17,7 @@ from ragtune.tuning.reranker import RerankerTuneConfig
 
 if TYPE_CHECKING:
     from ragtune.api.workspace import Workspace
-    from ragtune.evaluation.pricing import PriceTable
+    from ragtune.costs.prices import PriceTable
     from ragtune.tuning.managed import JobStatus, ManagedConfig
     from ragtune.tuning.base import TrainingConfig
     from ragtune.tuning.launch import Launch
@@ -146,7 +146,7 @@ class TuningMethods:
         the version's card records that they are synthetic."""
         import shutil
 
-        from ragtune.evaluation.pricing import PriceTable
+        from ragtune.costs.prices import PriceTable
         from ragtune.tuning.distill import teacher_rows
         from ragtune.tuning.lora import LoraTuner
 

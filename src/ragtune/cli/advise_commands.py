@@ -92,6 +92,12 @@ def _finish(costs, rec, report: Optional[Path], as_json: bool) -> None:
         err.print(f"report written to {report}", highlight=False, soft_wrap=True)
 
 
+def _settings(opts: dict[str, Any]):
+    """The advisor's settings from ``--config`` and ``--set``, with the price table of ``--prices``."""
+    cfg = api.load_advisor_config(opts["config"], opts["settings"])
+    return cfg if opts["prices"] is None else cfg.model_copy(update={"prices": api.PriceTable.load(opts["prices"])})
+
+
 NEEDS_OPTIONS = options(
     index=(Optional[str], typer.Option(None, "--index", "-i", help="Index whose corpus and change history are measured.")),
     examples=(Optional[Path], typer.Option(None, "--examples", help="Fine-tuning examples (JSONL) to measure.")),
@@ -106,6 +112,8 @@ NEEDS_OPTIONS = options(
 SETTINGS_OPTIONS = options(
     config=(Optional[Path], typer.Option(None, "--config", help="Prices and thresholds: a TOML or JSON file with [costs] and [rules].")),
     settings=(list[str], typer.Option([], "--set", help="Override one setting: costs.FIELD=VALUE or rules.FIELD=VALUE (repeatable).")),
+    prices=(Optional[Path], typer.Option(None, "--prices", help="Price file (JSON or TOML) shared with eval and decide: "
+                                                                "store hosting, machine rates, model prices.")),
     report=(Optional[Path], typer.Option(None, "--report", help="Also write a report: .html (with the cost charts) or .md.")),
     as_json=(bool, JsonFlag),
 )
@@ -119,7 +127,7 @@ SETTINGS_OPTIONS = options(
 ), SETTINGS_OPTIONS)
 def advise(**opts: Any) -> None:
     """Recommend rag, ft, rag+ft or prompt from measured facts, with reasons, evidence, costs and the next command."""
-    cfg = api.load_advisor_config(opts["config"], opts["settings"])
+    cfg = _settings(opts)
     if opts["model"] and cfg.tokenizer is None:
         cfg = cfg.model_copy(update={"tokenizer": opts["model"]})
     rec = workspace().advise(_needs(opts), index=opts["index"], examples=opts["examples"], evaluation=opts["eval_file"],
@@ -131,7 +139,7 @@ def advise(**opts: Any) -> None:
 @with_options(NEEDS_OPTIONS, SETTINGS_OPTIONS)
 def cost(**opts: Any) -> None:
     """The cost model alone: monthly and cumulative cost per approach, break-even volumes, sensitivity."""
-    cfg = api.load_advisor_config(opts["config"], opts["settings"])
+    cfg = _settings(opts)
     costs = workspace().cost(_needs(opts), index=opts["index"], examples=opts["examples"], evaluation=opts["eval_file"],
                              config=cfg)
     _finish(costs, None, opts["report"], opts["as_json"])

@@ -49,6 +49,8 @@ def print_decision(decision: Decision) -> None:
                    if f["basis"] in ("assumed", "unknown")]
         if assumed:
             out.print(f"[dim]{escape(name)} costs assumed: {escape('; '.join(assumed))}[/]", highlight=False, soft_wrap=True)
+    for line in decision.measuring():
+        out.print(f"[dim]measuring cost: {escape(line)}[/]", highlight=False, soft_wrap=True)
     for w in decision.verdict.get("warnings", []):
         err.print(f"[yellow]warning:[/] {escape(w)}", highlight=False, soft_wrap=True)
     for name, c in decision.candidates.items():

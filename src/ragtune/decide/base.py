@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from ragtune.errors import StoreError
-from ragtune.common import write_json_atomic
+from ragtune.common import format_money, write_json_atomic
+from ragtune.costs.measurement import measurement_words
 
 FORMAT_VERSION = 1
 """Version of the ``decide --out`` file."""
@@ -81,6 +82,11 @@ class Decision:
     rows: list[dict[str, Any]] = field(default_factory=list)
     verdict: dict[str, Any] = field(default_factory=dict)  # margin, as good / worse / not yet known, method, warnings
     repeats: dict[str, Any] | None = None  # with --repeats: seeds, each repeat's pick and means, how stable the pick is
+    measurement_cost: dict[str, Any] = field(default_factory=dict)  # the judge's tokens and money: a one-off, not serving
+
+    def measuring(self) -> list[str]:
+        """What measuring cost (the judge's tokens), one sentence per judge, with its label and source."""
+        return measurement_words(self.measurement_cost, self.config.get("prices", {}).get("currency", "USD"), format_money)
 
     def to_json(self, rows: bool = False) -> dict[str, Any]:
         """The decision as JSON-ready data: a figure that is not a number (NaN, infinite) is written as null."""

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from ragtune.decide.verdict import MARGIN, MIN_QUESTIONS
 from ragtune.errors import InputError
 from ragtune.evaluation.base import Variant
-from ragtune.evaluation.pricing import PriceTable
+from ragtune.costs.prices import PriceTable
 
 
 Candidate = Variant

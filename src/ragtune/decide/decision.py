@@ -6,11 +6,15 @@ The same code decides after the candidates answered (``DecideRunner``) and from 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from ragtune.decide.base import CandidateResult, Decision
 from ragtune.decide.config import DecideConfig
-from ragtune.decide.costs import CandidateCost, Training, break_even, by_volume, candidate_cost
+from ragtune.costs.candidates import CandidateCost, Training, break_even, by_volume
+from ragtune.costs.figures import Figure
+from ragtune.costs.hosting import store_hosting
+from ragtune.costs.measurement import measurement_cost
+from ragtune.decide.costs import candidate_cost
 from ragtune.decide.data import KNOWLEDGE
 from ragtune.decide.reasons import decision_reasons, disagreements, what_would_change
 from ragtune.decide.selection import (
@@ -61,6 +65,8 @@ class Measured:
     acts_as: dict[str, str] = field(default_factory=dict)  # distilled, teacher -> the candidate costed alike
     scores: dict[str, dict[str, float | None]] | None = None  # candidate -> question -> score, given (repeats averaged)
     synthetic: set[str] = field(default_factory=set)  # ids of questions written from the index, not by people
+    serving_device: str | None = None  # where the models paid by machine time answered (cpu, cuda); None: not recorded
+    pricing_of: Callable[[str], PricingBasis | None] = lambda spec: None  # how a model spec (the judge's) is paid for
 
 
 def primary_metric(cfg: DecideConfig, m: Measured) -> PrimaryMetric:
@@ -75,6 +81,14 @@ def synthetic_warning(m: Measured) -> str | None:
         return None
     return (f"{made} of {len(m.kinds)} questions are synthetic (written from the index by ragtune questions generate, "
             "not by people): the verdicts measure the candidates on them, and may not carry over to real users' questions")
+
+
+def store_figure(cfg: DecideConfig, facts: Any) -> Figure | None:
+    """The monthly hosting of the measured index's store, by the rule ``advise`` uses too (None: no index measured)."""
+    index = getattr(facts, "index", None)
+    if index is None:
+        return None
+    return store_hosting(cfg.prices, index.store, index.chunks, index.embedding_dimension, index.chunk_bytes_mean)
 
 
 def verdict_rules(cfg: DecideConfig, metric: PrimaryMetric) -> VerdictRules:
@@ -99,7 +113,8 @@ def build_decision(cfg: DecideConfig, m: Measured, facts: Any, changes: float, c
             results[c] = CandidateResult(c, measured=False, skipped_reason=m.skipped.get(c, "no rows"))
             continue
         scores[c] = m.scores[c] if m.scores is not None and c in m.scores else per_question(m.rows[c], metric, m.kinds)
-        results[c], costs[c] = _measured(cfg, c, m, scores[c], metric, rules, changes, changes_source)
+        results[c], costs[c] = _measured(cfg, c, m, scores[c], metric, rules, changes, changes_source,
+                                         store_figure(cfg, facts))
     cited = None
     if cfg.attribution and KNOWLEDGE in m.tasks:
         cited = {c: attributed_share(m.rows[c], m.kinds) for c in scores}
@@ -126,10 +141,8 @@ def build_decision(cfg: DecideConfig, m: Measured, facts: Any, changes: float, c
         break_even=break_even(pick, costs, cfg.months, list(costs)) if pick else [],
         facts=facts.model_dump(mode="json"), split=m.split, notes=list(dict.fromkeys(m.notes)),
         config={**cfg.model_dump(mode="json", exclude={"prices"}),
-                "prices": {"as_of": cfg.prices.as_of, "currency": cfg.prices.currency,
-                           "machine_usd_per_hour": cfg.prices.machine_usd_per_hour,
-                           "gpu_usd_per_hour": cfg.prices.gpu_usd_per_hour}},
-        run=m.run,
+                "prices": cfg.prices.rates()},
+        run=m.run, measurement_cost=measurement_cost(all_rows, cfg.prices, m.pricing_of),
         rows=[{**r, "primary": metric.score(r, m.kinds.get(r["id"], KNOWLEDGE)),
                **({"group": m.groups[r["id"]]} if r["id"] in m.groups else {}),
                **({"synthetic": True} if r["id"] in m.synthetic else {})}
@@ -155,11 +168,12 @@ def _verdict_record(cfg: DecideConfig, m: Measured, selection: Selection, rules:
 
 
 def _measured(cfg: DecideConfig, c: str, m: Measured, scores: dict[str, float | None], metric: PrimaryMetric,
-              rules: VerdictRules, changes: float, changes_source: str) -> tuple[CandidateResult, CandidateCost]:
+              rules: VerdictRules, changes: float, changes_source: str,
+              store: Figure | None) -> tuple[CandidateResult, CandidateCost]:
     """A measured candidate's result (score with its interval, per task, costs, training) and its costs."""
     mine = m.rows[c]
     cost = candidate_cost(m.acts_as.get(c, c), m.specs[c], m.pricing.get(c), mine, cfg, m.trainings.get(c), changes,
-                          changes_source)
+                          changes_source, store, m.serving_device)
     valid = {q: s for q, s in scores.items() if s is not None}
     summary = stratified(valid, m.kinds, weights=rules.weights)
     by_task = {}
@@ -174,6 +188,6 @@ def _measured(cfg: DecideConfig, c: str, m: Measured, scores: dict[str, float | 
         by_task=by_task, metrics=aggregate(rows, [c])[c], latency_ms_p50=round(cost.latency_ms_p50, 1),
         input_tokens=round(cost.input_tokens, 1), output_tokens=round(cost.output_tokens, 1),
         cost_per_1k_queries=cost.cost_per_1k_queries, monthly_usd=cost.monthly_usd, one_off_usd=cost.one_off_usd,
-        total_usd=cost.total_usd, cost_basis=cost.basis, assumed=cost.assumed, cost_figures=cost.figures,
+        total_usd=cost.total_usd, cost_basis=cost.basis, assumed=cost.assumed, cost_figures=cost.figures.to_json(),
         training=None if training is None else {**m.training_records.get(c, {}), "ref": training.ref})
     return result, cost

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ragtune.decide.config import Candidate, DecideConfig
-from ragtune.decide.costs import Training
+from ragtune.costs.candidates import Training
 from ragtune.decide.data import DecideData
 from ragtune.decide.ports import DecidePorts, TrainingProgress
 from ragtune.errors import RagtuneError

@@ -24,7 +24,7 @@ from ragtune.decide.config import DecideConfig
 from ragtune.decide.data import DecideData
 from ragtune.decide.ports import DecidePorts, TrainingProgress
 from ragtune.errors import ConfigError, RagtuneError
-from ragtune.evaluation.pricing import PriceTable
+from ragtune.costs.prices import PriceTable
 from ragtune.generation.base import Generator, untrainable_reason
 from ragtune.tuning.base import RUN_DIR
 from ragtune.tuning.data.examples import file_sha256

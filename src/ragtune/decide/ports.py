@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Callable, Protocol, Sequence
 from ragtune.evaluation.base import EvalResult
 from ragtune.evaluation.config import EvalConfig
 from ragtune.evaluation.ports import EvalPorts
-from ragtune.evaluation.pricing import PriceTable
+from ragtune.costs.prices import PriceTable
 from ragtune.evaluation.questions import Question
 from ragtune.index.base import Store
 from ragtune.tuning.base import TrainingEvent

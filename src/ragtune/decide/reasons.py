@@ -7,7 +7,7 @@ from typing import Any
 
 from ragtune.decide.base import CandidateResult
 from ragtune.decide.config import DecideConfig
-from ragtune.decide.costs import CandidateCost, break_even, by_volume, money
+from ragtune.costs.candidates import CandidateCost, break_even, by_volume, money
 from ragtune.decide.selection import PrimaryMetric, Selection
 from ragtune.decide.verdict import AS_GOOD, NOT_YET_KNOWN, WORSE, VerdictRules
 

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from ragtune.decide.base import Decision
 from ragtune.decide.config import DecideConfig
-from ragtune.decide.costs import Training
+from ragtune.costs.candidates import Training
 from ragtune.decide.decision import Measured, build_decision, primary_metric
 from ragtune.decide.selection import per_question
 

@@ -13,7 +13,7 @@ from jinja2 import Environment, select_autoescape
 
 from ragtune.advisor.report import COLOURS, write_report_file
 from ragtune.decide.base import Decision
-from ragtune.decide.costs import money
+from ragtune.costs.candidates import money
 from ragtune.evaluation.base import metric_info
 
 _COLOURS = {"base": "#111827", **COLOURS}
@@ -216,7 +216,8 @@ queries/month over {{ d.config.months }} months; model <code>{{ d.config.model }
 <td style="text-align:left">{{ v.explanation }}</td></tr>{% endfor %}</table>
 <h2>What would change the answer</h2><ul>{% for w in changes %}<li>{{ w }}</li>{% endfor %}</ul>
 <h2>Costs: how each was found</h2><ul>{% for name, c in d.candidates.items() if c.measured %}<li><b>{{ name }}</b>: {{ c.cost_basis }}.
-<ul>{% for k, f in c.cost_figures.items() %}<li>{{ words(k) }}: {{ value(k, f.value, cur) }}, <b>{{ f.basis }}</b> ({{ f.source }})</li>{% endfor %}</ul></li>{% endfor %}</ul>
+<ul>{% for k, f in c.cost_figures.items() %}<li>{{ words(k) }}: {{ value(k, f.value, cur) }}, <b>{{ f.basis }}</b> ({{ f.source }})</li>{% endfor %}</ul></li>{% endfor %}
+{% for line in d.measuring() %}<li><b>measuring</b>: {{ line }}</li>{% endfor %}</ul>
 <h2>Questions</h2><p>{{ d.split.test }} held out (seed {{ d.split.seed }}){% if d.split.dropped %}; {{ d.split.dropped|length }} dropped as repeats of training rows{% endif %}.</p>
 {% if h2h.rows %}<details class="questions"><summary>{{ h2h.pick }} against the runner-up {{ h2h.other }}, question by question:
 {{ h2h.win }} wins, {{ h2h.loss }} losses, {{ h2h.tie }} ties</summary>
@@ -264,6 +265,13 @@ Verdicts against the best: {{ d.verdict.method }}.
 {% for w in changes %}
 - {{ w }}
 {% endfor %}
+{% if d.measuring() %}
+
+## What measuring cost
+{% for line in d.measuring() %}
+- {{ line }}
+{% endfor %}
+{% endif %}
 {% if h2h.rows %}
 
 ## Questions

@@ -30,7 +30,7 @@ from ragtune.decide.data import FORMAT, KNOWLEDGE
 from ragtune.decide.decision import Measured, build_decision
 from ragtune.decide.distilled import DISTILLED, TEACHER, acts_as
 from ragtune.errors import InputError
-from ragtune.evaluation.pricing import PriceTable
+from ragtune.costs.prices import PriceTable
 from ragtune.generation.base import PricingBasis
 
 ROWS_FIELDS = {"model", "metric", "judge", "queries_per_month", "months", "latency_budget_ms", "attribution",
@@ -157,7 +157,8 @@ def decide_from_rows(path: str | Path, config: DecideConfig, default_model: str,
                         groups={r["id"]: str(r["group"]) for r in rows if r.get("group") is not None},
                         synthetic={r["id"] for r in rows if r.get("synthetic") is True},
                         judged=any("judge_correct" in r for r in rows), split={"test": len(kinds), "rows": str(path)},
-                        notes=notes, run={"rows": str(path)}, acts_as={c: acts_as(c, config.index).value for c in candidates})
+                        notes=notes, run={"rows": str(path)}, acts_as={c: acts_as(c, config.index).value for c in candidates},
+                        pricing_of=pricing)
     changes = config.changes_per_month or 0.0
     source = "stated" if config.changes_per_month is not None else "not measured from rows"
     decision = build_decision(config, measured, facts, changes, source, candidates)

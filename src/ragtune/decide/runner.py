@@ -26,7 +26,7 @@ from typing import Any, Callable
 from ragtune.decide.base import Decision
 from ragtune.decide.candidates import TRAIN_SYSTEM, answer_plan, lora_base, raft_settings
 from ragtune.decide.config import Candidate, DecideConfig
-from ragtune.decide.costs import Training, changes_per_month
+from ragtune.costs.candidates import Training, changes_per_month
 from ragtune.decide.data import KNOWLEDGE, DecideData, check_scorable, load_data, question_groups
 from ragtune.decide.decision import Measured, build_decision
 from ragtune.decide.distilled import DISTILLED, Extra, extras, restore, train_distilled
@@ -34,6 +34,7 @@ from ragtune.decide.managed import ManagedTraining, tuning_route, with_version_p
 from ragtune.decide.ports import DecidePorts
 from ragtune.decide.repeats import Repeat
 from ragtune.errors import InputError, RagtuneError
+from ragtune.machine import loaded_device
 from ragtune.evaluation.config import EvalConfig
 from ragtune.generation.base import untrainable_reason
 from ragtune.tuning.data.examples import file_sha256
@@ -373,13 +374,15 @@ class DecideRunner:
 
     def _decide(self, data: DecideData, rows: dict[Candidate, list[dict[str, Any]]],
                 extra_rows: dict[str, list[dict[str, Any]]], wall: float) -> Decision:
-        changes, changes_source = changes_per_month(self.config.changes_per_month, self.facts)
+        changes, changes_source = changes_per_month(self.config.changes_per_month, self.facts.index)
         specs = {c.value: (f"tuned:{self.tuned_refs[c]}" if c.tuned else self.spec) for c in rows}
         more = {e.name: e for e in extras(self.config, self.spec, self.extra_refs)}
         specs |= {e.name: f"tuned:{e.tuned}" if e.tuned else e.spec for e in more.values()}
         measured = Measured(
             rows={c.value: r for c, r in rows.items()} | extra_rows, kinds=data.kinds(), tasks=data.tasks(), specs=specs,
-            pricing={c: self.ports.eval.generator(spec).pricing for c, spec in specs.items()}, synthetic=data.synthetic(),
+            pricing={c: self.ports.eval.generator(spec).pricing for c, spec in specs.items()},
+            pricing_of=lambda spec: self.ports.eval.generator(spec).pricing, synthetic=data.synthetic(),
+            serving_device=loaded_device(self.settings.generation.device),
             groups=question_groups(data.test), trainings={c.value: t for c, t in self.trainings.items()} | self.extra_trainings,
             training_records=self.state["trainings"], acts_as={e.name: e.acts_as.value for e in more.values()},
             skipped={c.value: why for c, why in self.skipped.items()} | self.extra_skipped, split=data.split, notes=self.notes,

@@ -10,7 +10,7 @@ from ragtune.config import SearchMode
 from ragtune.common import validation_message
 from ragtune.errors import InputError
 from ragtune.evaluation.base import SchemaMode, Variant, parse_variants
-from ragtune.evaluation.pricing import PriceTable
+from ragtune.costs.prices import PriceTable
 
 Model = TypeVar("Model", bound=BaseModel)
 

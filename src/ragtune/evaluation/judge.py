@@ -46,6 +46,15 @@ class Verdict:
         return {"correct": self.correct, "reason": self.reason, "usage": self.usage.to_json()}
 
 
+def row_verdict(verdict: dict[str, Any], spec: str | None) -> dict[str, Any]:
+    """A verdict as a result row holds it: correct and reason, and, when the judge ``spec`` was asked (the verdict has
+    usage), its model and tokens (what ``ragtune.costs.measurement`` prices)."""
+    row = {"correct": verdict.get("correct"), "reason": verdict.get("reason", "")}
+    if spec and isinstance(verdict.get("usage"), dict):
+        row.update(model=spec, **{k: int(verdict["usage"].get(k, 0)) for k in ("input_tokens", "output_tokens")})
+    return row
+
+
 def judge_messages(question: str, references: Sequence[str], answer: str) -> list[dict[str, str]]:
     """The judge's conversation for one answer."""
     refs = "\n".join(f"- {r}" for r in references)

@@ -28,7 +28,7 @@ from ragtune.evaluation.answers import exact_match, token_f1
 from ragtune.evaluation.base import AnswerRecord, RetrievedChunk, RowEvaluator
 from ragtune.evaluation.cache import GenerationCache, cache_key
 from ragtune.evaluation.formats import extract_json, field_scores, schema_valid
-from ragtune.evaluation.pricing import PriceTable
+from ragtune.costs.prices import PriceTable
 from ragtune.evaluation.questions import Question
 from ragtune.evaluation.retrieval import mrr, ndcg_at_k, recall_at_k
 from ragtune.evaluation.stats import mean_ci95, percentile_ci95
@@ -223,15 +223,17 @@ class FormatEvaluator:
 
 
 class CostEvaluator:
-    """Latency, tokens and money (from ``prices``) of one answer."""
+    """Latency, tokens and money of one answer: the price table's ``cost`` (``ragtune.costs``), as ``decide`` prices
+    it: tokens at a per-token price, or the answer's whole time at the rate of the machine it ran on (``device``)."""
 
     name = "cost"
     primary_metric = "cost_usd"
     greater_is_better = False
 
-    def __init__(self, prices: PriceTable, pricing: Callable[[str], PricingBasis]) -> None:
+    def __init__(self, prices: PriceTable, pricing: Callable[[str], PricingBasis], device: str | None = None) -> None:
         self.prices = prices
         self.pricing = pricing  # how the model of a spec is paid for (its generator declares it)
+        self.device = device  # where a model paid by machine time answered
 
     def evaluate(self, question: Question, record: AnswerRecord) -> dict[str, float]:
         answer = record.answer
@@ -241,8 +243,7 @@ class CostEvaluator:
         latency = answer.get("latency_ms") or {}
         n_in, n_out = int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0))
         out = {"latency_ms": float(latency.get("total", 0.0)), "input_tokens": float(n_in), "output_tokens": float(n_out)}
-        seconds = float(latency.get("generation", 0.0)) / 1000
-        cost = self.prices.cost(record.model, self.pricing(record.model), n_in, n_out, seconds)
+        cost = self.prices.cost(record.model, self.pricing(record.model), n_in, n_out, out["latency_ms"] / 1000, self.device)
         if cost is not None:
             out["cost_usd"] = cost
         return out

@@ -30,24 +30,17 @@ from ragtune.evaluation.base import FORMAT_VERSION, AnswerRecord, EvalResult, Sc
 from ragtune.evaluation.cache import GenerationCache, cache_key
 from ragtune.evaluation.concurrency import run_each
 from ragtune.evaluation.config import EvalConfig
-from ragtune.evaluation.judge import LLMJudge, resolve_judge_spec
-from ragtune.evaluation.metrics import (
-    AbstentionEvaluator,
-    AnswerEvaluator,
-    CitationEvaluator,
-    CostEvaluator,
-    FormatEvaluator,
-    RetrievalEvaluator,
-    aggregate,
-    evaluate_row,
-    has_gold,
-    retrieved_chunks,
-)
+from ragtune.evaluation.judge import LLMJudge, resolve_judge_spec, row_verdict
+from ragtune.evaluation.metrics import (AbstentionEvaluator, AnswerEvaluator, CitationEvaluator, CostEvaluator,
+                                       FormatEvaluator, RetrievalEvaluator, aggregate, evaluate_row, has_gold,
+                                       retrieved_chunks)
 from ragtune.evaluation.ports import EvalPorts, TunedModel
 from ragtune.evaluation.questions import Question
 from ragtune.generation.base import PricingBasis
-from ragtune.common import library_versions
+from ragtune.common import format_money, library_versions
+from ragtune.costs.measurement import measurement_cost, measurement_words
 from ragtune.generation.batching import batch_queue_of
+from ragtune.machine import loaded_device
 
 Progress = Callable[[str, int, int], None]
 """Progress callback: ``(stage, done, total)``; stages are the variant names, then ``judge``."""
@@ -254,7 +247,7 @@ class EvalRunner:
         def one(record: AnswerRecord) -> None:
             q = questions[record.question_id]
             if record.answer.get("abstained"):
-                record.judge = {"correct": False, "reason": "abstained", "usage": {"input_tokens": 0, "output_tokens": 0}}
+                record.judge = {"correct": False, "reason": "abstained"}  # no judge was asked: no usage
                 return
             fields = {"cache": CACHE_VERSION, "judge": spec, "question": q.question, "references": q.reference_answers,
                       "answer": record.answer.get("answer", "")}
@@ -302,10 +295,13 @@ class EvalRunner:
             records.extend(answered)
         self.judge_all(records, by_id)
         evaluators = self._evaluators()
-        rows = [self._row(by_id[r.question_id], r, evaluate_row(evaluators, by_id[r.question_id], r)) for r in records]
+        rows = [self._row(by_id[r.question_id], r, evaluate_row(evaluators, by_id[r.question_id], r), self.judge_spec)
+                for r in records]
         variants = [p.variant.value for p in plans]
         self._explain(questions, rows)
         config = self._config_json(plans, questions, source, time.perf_counter() - started)
+        config["measurement_cost"] = measurement_cost(rows, self.config.prices, self._pricing)
+        self.notes.extend(measurement_words(config["measurement_cost"], self.config.prices.currency, format_money))
         return EvalResult(config=config, rows=rows, aggregates=aggregate(rows, variants), notes=self.notes)
 
     def _evaluators(self) -> list:
@@ -318,10 +314,11 @@ class EvalRunner:
         k = cfg.k or answer.k
         citations = CitationEvaluator(scorer, answer.min_support, self.scores if cfg.cache else None, scorer_id)
         return [AnswerEvaluator(), RetrievalEvaluator(k, cfg.retrieval_depth), citations,
-                AbstentionEvaluator(), FormatEvaluator(), CostEvaluator(cfg.prices, self._pricing)]
+                AbstentionEvaluator(), FormatEvaluator(),
+                CostEvaluator(cfg.prices, self._pricing, loaded_device(self.settings.generation.device))]
 
     @staticmethod
-    def _row(question: Question, record: AnswerRecord, metrics: dict[str, float]) -> dict[str, Any]:
+    def _row(question: Question, record: AnswerRecord, metrics: dict[str, float], judge: str | None = None) -> dict[str, Any]:
         row: dict[str, Any] = {"id": question.id, "variant": record.variant.value, "model": record.model,
                                "question": question.question}
         answer = record.answer
@@ -338,7 +335,7 @@ class EvalRunner:
             row["structured"] = {"valid": s.get("valid"), "errors": s.get("errors", [])[:3], "attempts": s.get("attempts"),
                                  "constrained": bool(s.get("constrained"))}
         if record.judge is not None:
-            row["judge"] = {"correct": record.judge.get("correct"), "reason": record.judge.get("reason", "")}
+            row["judge"] = row_verdict(record.judge, judge)
         row["cached"] = record.cached
         row.update({k: round(v, 6) for k, v in metrics.items()})
         return row

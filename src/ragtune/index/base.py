@@ -249,6 +249,8 @@ class DocumentChange:
 class Store(Protocol):
     """A backend holding many named indexes (see the module docstring for the contract)."""
 
+    embedded: bool  # runs inside the process that answers (its hosting is the machine's), or served apart
+
     def list_indexes(self) -> list[str]: ...
 
     def exists(self, name: str) -> bool: ...

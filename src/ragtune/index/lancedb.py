@@ -75,6 +75,8 @@ log = logging.getLogger("ragtune.index")
 class LanceDBStore:
     """Named indexes as LanceDB tables and search segments under ``<home>/indexes`` (see the module docstring)."""
 
+    embedded = True
+
     def __init__(self, home: Path, config: IndexConfig | None = None) -> None:
         self.root = Path(home) / "indexes"
         self.config = config or IndexConfig()

@@ -63,6 +63,8 @@ __all__ = ["PgVectorStore", "glob_to_regex", "text_search_config"]
 class PgVectorStore:
     """Named indexes in a PostgreSQL database with pgvector (see the module docstring)."""
 
+    embedded = False
+
     def __init__(self, uri: str, config: IndexConfig | None = None) -> None:
         if not uri.startswith(("postgresql://", "postgres://")):
             raise ConfigError(f"store URI '{_redact(uri)}': expected postgresql://USER:PASSWORD@HOST:PORT/DATABASE")

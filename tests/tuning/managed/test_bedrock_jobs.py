@@ -10,7 +10,7 @@ import json
 import pytest
 
 from ragtune.errors import ConfigError, InputError, MissingKeyError, TuningError
-from ragtune.evaluation.pricing import ModelPrice, PriceTable
+from ragtune.costs.prices import ModelPrice, PriceTable
 from ragtune.tuning.managed import ManagedConfig, ManagedTuner
 from ragtune.tuning.managed.bedrock import BedrockCustomization
 

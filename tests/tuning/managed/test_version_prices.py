@@ -8,7 +8,7 @@ import json
 import pytest
 
 from ragtune.evaluation.config import EvalConfig
-from ragtune.evaluation.pricing import ModelPrice, PriceTable
+from ragtune.costs.prices import ModelPrice, PriceTable
 from ragtune.tuning.managed import ManagedConfig
 from ragtune.tuning.managed.prices import version_price, with_version_prices
 

@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ragtune.errors import InputError, TuningError
-from ragtune.evaluation.pricing import PriceTable
+from ragtune.costs.prices import PriceTable
 from ragtune.tuning.base import RUN_DIR, BaseTuner, Progress, Staging, TrainingEvent
 from ragtune.tuning.data.examples import file_sha256
 from ragtune.tuning.managed.base import JOB_FILE, FineTuningService, JobRecord, JobStatus
 from ragtune.tuning.managed.config import ManagedConfig
 from ragtune.tuning.managed.examples import check_and_convert
-from ragtune.tuning.managed.prices import fine_tuning_price, job_cost, price_key
+from ragtune.costs.training import fine_tuning_price, job_cost, price_key
 from ragtune.tuning.registry import DataInfo, ModelCard, ModelRegistry
 
 DATA_FILE = "provider_data.jsonl"

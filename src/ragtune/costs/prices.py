@@ -1,11 +1,14 @@
 """What answers cost: a typed price table with dated list prices for Claude models, overridable from a file.
 
 A model's price is per million input and output tokens, plus, for models that run on your own hardware, an
-optional hourly rate for the machine (charged for the seconds spent generating). Specs are matched exactly,
+optional hourly rate for the machine (charged for the seconds an answer took). The table also holds the machine
+rates (a machine without a GPU, one GPU: ``machine_rate`` picks by where a model ran) and the store's hosting
+(``ragtune.costs.hosting``). ``stated`` says which figures a price file gave, so each figure is labelled ``stated``
+or ``assumed`` (a dated default). Specs are matched exactly,
 then by the longest key that the spec starts with (``anthropic:claude-sonnet-4-5-20250929`` takes the price
 of ``anthropic:claude-sonnet-4-5``). How a model is paid for is what its generator declares (``pricing``): a
 model paid by machine time (``extractive``, ``local``, ``gguf``, ``tuned`` ...) that the table does not list costs
-nothing per token and the machine rate (``machine_usd_per_hour``) for its generating seconds, as ``decide`` prices it; a
+nothing per token and the rate of the machine it ran on for the seconds of its answers, in ``eval`` as in ``decide``; a
 model billed per token that the table does not know has no price (``None``), and reports say so.
 
     >>> table = PriceTable.default()
@@ -19,7 +22,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from ragtune.common import validation_message
 from ragtune.errors import InputError
@@ -66,8 +69,17 @@ class PriceTable(BaseModel):
                                         "(on-demand 4-vCPU cloud instance, as of 2026-11): own-hardware models are charged "
                                         "their measured seconds at this rate.")
     gpu_usd_per_hour: float = Field(2.50, ge=0, description="One data-centre GPU per hour (H100 on-demand, as of 2026-11): "
-                                    "training that ran on CUDA is charged its measured seconds at this rate.")
+                                    "training or answers that ran on CUDA are charged their measured seconds at this rate.")
+    store_server_usd_per_month: float = Field(50.0, ge=0, description="A store served apart from the answering machine "
+                                              "(PostgreSQL with pgvector, a managed vector database): its plan minimum per "
+                                              "month (managed serverless tier, as of 2026-11).")
+    store_embedded_usd_per_month: float = Field(0.0, ge=0, description="The embedded store (LanceDB in the workspace) per "
+                                                "month besides its storage: it runs in the serving process.")
+    store_usd_per_gb_month: float = Field(0.33, ge=0, description="Store storage per GB-month (as of 2026-11).")
+    store_overhead_bytes: int = Field(200, ge=0, description="Stored bytes per chunk besides its vector and text (ids, "
+                                      "metadata, index).")
     prices: dict[str, ModelPrice] = Field(default_factory=dict, description="Model spec or spec prefix -> price.")
+    _stated: set[str] = PrivateAttr(default_factory=set)
 
     @classmethod
     def default(cls) -> "PriceTable":
@@ -93,29 +105,56 @@ class PriceTable(BaseModel):
             raise InputError(f"{path}: not a valid {kind} price file: {exc}") from exc
         if not isinstance(data, dict):
             raise InputError(f"{path}: a price file is an object with 'prices'")
-        merged: dict[str, Any] = (base or cls.default()).model_dump()
+        base = base or cls.default()
+        merged: dict[str, Any] = base.model_dump()
         merged["prices"].update(data.get("prices") or {})
-        for key in ("currency", "as_of", "machine_usd_per_hour", "gpu_usd_per_hour"):
-            if key in data:
-                merged[key] = data[key]
-        extra = set(data) - {"prices", "currency", "as_of", "machine_usd_per_hour", "gpu_usd_per_hour"}
+        fields = [k for k in cls.model_fields if k != "prices"]
+        extra = set(data) - {"prices", *fields}
         if extra:
-            raise InputError(f"{path}: unknown field '{sorted(extra)[0]}' (expected prices, currency, as_of, "
-                             "machine_usd_per_hour, gpu_usd_per_hour)")
+            raise InputError(f"{path}: unknown field '{sorted(extra)[0]}' (expected prices, {', '.join(fields)})")
+        merged.update({k: data[k] for k in fields if k in data})
         try:
-            return cls.model_validate(merged)
+            table = cls.model_validate(merged)
         except ValidationError as exc:
             raise InputError(validation_message(exc, str(path), first_only=True)) from exc
+        table._stated = base._stated | {k for k in data if k != "prices"} | {f"prices.{k}" for k in data.get("prices") or {}}
+        return table
 
-    def price_for(self, spec: str, basis: PricingBasis) -> ModelPrice | None:
+    def stated(self, field: str) -> bool:
+        """Whether a price file (or the caller, through ``with_stated``) gave ``field``, rather than its dated default."""
+        return field in self._stated
+
+    def stated_price(self, spec: str) -> bool:
+        """Whether the price ``spec`` is charged at (its exact key, else the longest key it starts with) is stated."""
+        keys = [key for key in self.prices if spec == key or spec.startswith(key)]
+        return bool(keys) and self.stated(f"prices.{spec if spec in self.prices else max(keys, key=len)}")
+
+    def with_stated(self, **values: Any) -> "PriceTable":
+        """A copy with ``values`` set and counted as stated (values of None are left as they are)."""
+        given = {k: v for k, v in values.items() if v is not None}
+        table = self.model_copy(update=given)
+        table._stated = self._stated | set(given)
+        return table
+
+    def rates(self) -> dict[str, Any]:
+        """The table's date, currency, machine rates and store prices (not the model prices), and which are stated."""
+        out = self.model_dump(mode="json", exclude={"prices"})
+        return {**out, "stated": sorted(k for k in out if self.stated(k))}
+
+    def machine_rate(self, device: str | None) -> tuple[str, float]:
+        """The hourly rate of the machine a model ran on, and its field: the GPU's for ``cuda``, else the machine's."""
+        field = "gpu_usd_per_hour" if device == "cuda" else "machine_usd_per_hour"
+        return field, float(getattr(self, field))
+
+    def price_for(self, spec: str, basis: PricingBasis, device: str | None = None) -> ModelPrice | None:
         """The price of ``spec`` (paid as ``basis`` says): exact key, else the longest key it starts with, else free per
-        token at the machine rate for a model paid by machine time, else None."""
+        token at the rate of the machine it ran on (``device``) for a model paid by machine time, else None."""
         if spec in self.prices:
             return self.prices[spec]
         matches = [key for key in self.prices if spec.startswith(key)]
         if matches:
             return self.prices[max(matches, key=len)]
-        return ModelPrice(per_hour=self.machine_usd_per_hour) if basis is PricingBasis.machine_seconds else None
+        return ModelPrice(per_hour=self.machine_rate(device)[1]) if basis is PricingBasis.machine_seconds else None
 
     def charges_tokens(self, spec: str, basis: PricingBasis) -> bool:
         """Whether ``spec`` is billed per token at a known price, rather than by the machine time it runs on."""
@@ -123,9 +162,11 @@ class PriceTable(BaseModel):
         tokens = price is not None and (price.input_per_mtok > 0 or price.output_per_mtok > 0)
         return basis is PricingBasis.per_token and tokens
 
-    def cost(self, spec: str, basis: PricingBasis, input_tokens: int, output_tokens: int, seconds: float = 0.0) -> float | None:
-        """What one call cost in ``currency`` (None when the table has no price for ``spec``)."""
-        price = self.price_for(spec, basis)
+    def cost(self, spec: str, basis: PricingBasis, input_tokens: float, output_tokens: float, seconds: float = 0.0,
+             device: str | None = None) -> float | None:
+        """What one call cost in ``currency`` (None when the table has no price for ``spec``): its tokens at the token
+        price, and ``seconds`` at the hourly rate of a model run on your own machine (``device``: where it ran)."""
+        price = self.price_for(spec, basis, device)
         if price is None:
             return None
         tokens = (input_tokens * price.input_per_mtok + output_tokens * price.output_per_mtok) / 1e6
