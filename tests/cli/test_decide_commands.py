@@ -43,6 +43,19 @@ def test_decide_terminal_table(cli):
     assert "recommendation:" in out and "rules of thumb alone" in out and "skipped" in out and "not a language model" in out
 
 
+def test_decide_tables_read_whole_at_80_columns(cli):
+    ingest(cli)
+    code, out, err = cli("decide", "--index", "support", "-q", EXAMPLES / "questions.jsonl", "-m", "extractive",
+                         "--candidates", "base,rag")
+    assert code == 0, err
+    table_lines = [line for line in out.splitlines() if line.startswith(("│", "┃", "┏", "└"))]
+    assert max(len(line) for line in table_lines) <= 80
+    assert re.search(r"│ rag\b.*│ \d\.\d{3} \[\d\.\d\d, \d\.\d\d\] │", out)  # the mean and its whole interval on the row
+    assert re.search(r"│ base\b.*│ +\d[\d,]* │ +\$[\d.]+ │", out)  # latency and cost per 1k on one row
+    assert re.search(r"│ (as good|worse|not yet known) +│", out)  # a verdict in words, not folded a letter a line
+    assert "e-0" not in out  # no figure in scientific notation
+
+
 def test_decide_bad_input_is_exit_2(cli, tmp_path):
     ingest(cli)
     code, _, err = cli("decide", "--index", "support", "-m", "extractive")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from pathlib import Path
 from typing import Optional
 
@@ -21,18 +23,25 @@ from ragtune.api import DECIDE_ROWS_FIELDS
 
 
 def _figure(value: object) -> str:
-    return f"{value:,g}" if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
+    """A number as people write it: thousands separated, small ones to two significant digits, never ``7e-06``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    if value == 0 or abs(value) >= 1:
+        return f"{value:,g}"
+    return f"{value:.{1 - math.floor(math.log10(abs(value)))}f}".rstrip("0").rstrip(".")
 
 
 def print_decision(decision: Decision) -> None:
     """The candidates side by side, the pick and why, the rules of thumb beside the measurement."""
     cur = decision.config["prices"]["currency"]
     metric = " + ".join(api.metric_info(part).label.replace("_", " ") for part in decision.primary_metric.split("+"))
-    table = Table(title=f"decide: {metric} on {decision.split.get('test')} held-out questions "
-                        f"({cur}, prices as of {decision.config['prices']['as_of']})")
-    for col in ("candidate", "mean [95% CI]", "verdict", "vs best [CI]", "p50 ms", "per 1k", "monthly", "one-off"):
-        table.add_column(col, justify="left" if col in ("candidate", "verdict") else "right", overflow="fold",
-                         no_wrap=col in ("candidate", "mean [95% CI]", "per 1k", "monthly", "one-off"))  # an interval stays on one line; no figure is cut
+    quality = Table(title=f"decide: {metric} on {decision.split.get('test')} held-out questions")
+    costs = Table(title=f"cost ({cur}, prices as of {decision.config['prices']['as_of']}, "
+                        f"{decision.config.get('queries_per_month', 0):,.0f} queries/month)")
+    for table, cols in ((quality, ("candidate", "mean [95% CI]", "verdict", "vs best [95% CI]")),
+                        (costs, ("candidate", "p50 ms", "per 1k queries", "monthly", "one-off"))):
+        for col in cols:  # two tables, so that each reads whole at 80 columns: no interval or figure is cut
+            table.add_column(col, justify="left" if col in ("candidate", "verdict") else "right", no_wrap=col != "verdict")
     for name, c in decision.candidates.items():
         if not c.measured:
             continue
@@ -41,9 +50,11 @@ def print_decision(decision: Decision) -> None:
         diff = "—" if not vs.get("ci95") else f"{vs['delta']:+.3f} [{vs['ci95'][0]:+.2f}, {vs['ci95'][1]:+.2f}]"
         score = "—" if c.score is None else f"{c.score:.3f} [{c.ci95[0]:.2f}, {c.ci95[1]:.2f}]"
         verdict = (c.verdict or "—") + (" (best)" if name == decision.best else "")
-        table.add_row(name + mark, score, verdict, diff, f"{c.latency_ms_p50:,.0f}", money(c.cost_per_1k_queries, cur),
-                      money(c.monthly_usd, cur), money(c.one_off_usd, cur))
-    out.print(table)
+        quality.add_row(name + mark, score, verdict, diff)
+        costs.add_row(name + mark, f"{c.latency_ms_p50:,.0f}", money(c.cost_per_1k_queries, cur), money(c.monthly_usd, cur),
+                      money(c.one_off_usd, cur))
+    out.print(quality)
+    out.print(costs)
     for name, c in decision.candidates.items():
         assumed = [f"{figure_words(k)} {_figure(f['value'])}" for k, f in c.cost_figures.items()
                    if f["basis"] in ("assumed", "unknown")]
