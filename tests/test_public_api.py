@@ -23,7 +23,7 @@ API = [
     "SearchResult", "StatedNeeds", "TimedQuestionFields", "TrainingEvent", "UpdatesConfig", "Workspace",
     "batch_queue_of", "check_examples", "check_index_name", "compare_runs", "format_metric_value", "format_money", "format_value",
     "index_summary", "is_managed", "load_advisor_config", "load_beir", "load_questions", "load_schema", "metric_info",
-    "metric_table", "money", "figure_words", "parse_candidates", "parse_duration", "prepare_process", "questions_from_rows",
+    "metric_table", "money", "figure_words", "assumed_figures", "parse_candidates", "parse_duration", "prepare_process", "questions_from_rows",
     "read_qrels", "read_results",
     "split_examples", "stated_needs", "stream_generation", "validated", "validation_message", "write_advice_report",
     "write_decision_report", "write_eval_report", "write_text", "write_updates",

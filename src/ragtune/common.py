@@ -128,3 +128,12 @@ def format_money(x: float | None, currency: str = "USD", per: str = "") -> str:
     sign = _CURRENCY_SIGNS.get(currency.upper())
     amount = f"{sign}{digits}" if sign else f"{digits} {currency}"
     return ("-" if x < 0 else "") + amount + per
+
+
+def format_number(x: float) -> str:
+    """A figure for people: thousands separated (``10,000``), below 1 to two significant digits (``0.000007``),
+    never in scientific notation."""
+    if x == 0 or abs(x) >= 1:
+        return f"{x:,g}" if abs(x) < 1e15 else f"{x:,.0f}"
+    return f"{x:.{1 - math.floor(math.log10(abs(x)))}f}".rstrip("0").rstrip(".")
+

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from ragtune.api import write_decision_report
-from ragtune.common import format_money
+from ragtune.common import format_money, format_number
 
 from .test_rows import rows_of, write_rows
 
@@ -34,6 +34,12 @@ def md(decision, tmp_path):
                                                (0.1, "", "$0.10")])
 def test_money_has_its_unit_and_two_significant_digits_below_one(amount, per, text):
     assert format_money(amount, "USD", per) == text
+
+
+@pytest.mark.parametrize("value, text", [(7e-06, "0.000007"), (0.2, "0.2"), (0.0123, "0.012"), (10_000, "10,000"),
+                                         (0, "0"), (12.5, "12.5")])
+def test_a_figure_is_written_without_scientific_notation(value, text):
+    assert format_number(value) == text
 
 
 def test_a_currency_without_a_sign_is_named_after_the_amount():

@@ -64,7 +64,7 @@ if TYPE_CHECKING:
     from ragtune.decide import parse_candidates, parse_duration
     from ragtune.decide.rows import ROWS_FIELDS as DECIDE_ROWS_FIELDS
     from ragtune.costs.candidates import money
-    from ragtune.decide.report import figure_words
+    from ragtune.decide.report import assumed_figures, figure_words
     from ragtune.serving import ALL_INDEXES
     from ragtune.serving.jobs import JOB_FILES, Job, JobRunner, JobStore
 
@@ -80,8 +80,8 @@ __all__ = ["ALL_INDEXES", "AdvisorConfig", "Answer", "ApiKey", "Citation", "Date
            "UpdatesConfig", "Workspace", "batch_queue_of", "check_examples", "check_index_name", "compare_runs",
            "format_metric_value",
            "format_money", "format_value", "index_summary", "is_managed", "load_advisor_config", "load_beir", "load_questions",
-           "load_schema", "metric_info", "metric_table", "money", "figure_words", "parse_candidates", "prepare_process",
-           "parse_duration",
+           "load_schema", "metric_info", "metric_table", "money", "figure_words", "assumed_figures", "parse_candidates",
+           "prepare_process", "parse_duration",
            "questions_from_rows", "read_qrels", "read_results", "split_examples", "stated_needs", "stream_generation",
            "validated", "validation_message", "write_advice_report", "write_decision_report", "write_eval_report",
            "write_text", "write_updates"]
@@ -122,6 +122,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "metric_table": ("ragtune.evaluation.report", "metric_table"),
     "money": ("ragtune.costs.candidates", "money"),
     "figure_words": ("ragtune.decide.report", "figure_words"),
+    "assumed_figures": ("ragtune.decide.report", "assumed_figures"),
     "NoOracleTarget": ("ragtune.tuning.raft", "NoOracleTarget"),
     "PairsConfig": ("ragtune.tuning.pairs", "PairsConfig"),
     "parse_candidates": ("ragtune.decide", "parse_candidates"),

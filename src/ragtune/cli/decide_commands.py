@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 from pathlib import Path
 from typing import Optional
 
@@ -16,19 +14,10 @@ from ragtune.cli.index_commands import EngineOpt, JsonFlag, RayAddressOpt, engin
 from ragtune.api import Engine
 from ragtune.cli.output import StageProgress, emit_json, err, handle_errors, out, share_written
 from ragtune.api import Decision, parse_duration
-from ragtune.api import figure_words, money
+from ragtune.api import assumed_figures, money
 from ragtune.api import PriceTable
 from ragtune.api import load_schema
 from ragtune.api import DECIDE_ROWS_FIELDS
-
-
-def _figure(value: object) -> str:
-    """A number as people write it: thousands separated, small ones to two significant digits, never ``7e-06``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return str(value)
-    if value == 0 or abs(value) >= 1:
-        return f"{value:,g}"
-    return f"{value:.{1 - math.floor(math.log10(abs(value)))}f}".rstrip("0").rstrip(".")
 
 
 def print_decision(decision: Decision) -> None:
@@ -56,10 +45,8 @@ def print_decision(decision: Decision) -> None:
     out.print(quality)
     out.print(costs)
     for name, c in decision.candidates.items():
-        assumed = [f"{figure_words(k)} {_figure(f['value'])}" for k, f in c.cost_figures.items()
-                   if f["basis"] in ("assumed", "unknown")]
-        if assumed:
-            out.print(f"[dim]{escape(name)} costs assumed: {escape('; '.join(assumed))}[/]", highlight=False, soft_wrap=True)
+        if (assumed := assumed_figures(c, cur)) != "—":
+            out.print(f"[dim]{escape(name)} costs assumed: {escape(assumed)}[/]", highlight=False, soft_wrap=True)
     for line in decision.measuring():
         out.print(f"[dim]measuring cost: {escape(line)}[/]", highlight=False, soft_wrap=True)
     for w in decision.verdict.get("warnings", []):

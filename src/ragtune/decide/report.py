@@ -12,6 +12,7 @@ from typing import Any
 from jinja2 import Environment, select_autoescape
 
 from ragtune.advisor.report import COLOURS, write_report_file
+from ragtune.common import format_number
 from ragtune.decide.base import Decision
 from ragtune.costs.candidates import money
 from ragtune.evaluation.base import metric_info
@@ -129,11 +130,11 @@ def figure_words(name: str) -> str:
 
 def _value(name: str, value: Any, currency: str) -> str:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return money(value, currency) if "usd" in name else f"{value:,g}"
+        return money(value, currency) if "usd" in name else format_number(value)
     return "unknown" if value is None else str(value)
 
 
-def _assumed(c: Any, currency: str = "USD") -> str:
+def assumed_figures(c: Any, currency: str = "USD") -> str:
     """The assumed (or unknown) cost figures of a candidate, in words; the sources are in ``cost_figures``."""
     return "; ".join(f"{figure_words(k)} {_value(k, f['value'], currency)}" for k, f in c.cost_figures.items()
                      if f["basis"] in ("assumed", "unknown")) or "—"
@@ -293,7 +294,7 @@ def _render(template: str, decision: Decision, autoescape: bool) -> str:
     env = Environment(autoescape=select_autoescape(default=autoescape, default_for_string=autoescape), trim_blocks=True,
                       lstrip_blocks=True)
     return env.from_string(template).render(d=decision, chart=quality_cost_svg(decision), ci=_ci, money=money,
-                                            score=_score, vs=_vs, assumed=_assumed, beside=beside,
+                                            score=_score, vs=_vs, assumed=assumed_figures, beside=beside,
                                             cur=decision.config["prices"]["currency"], axis=metric_words(decision.primary_metric),
                                             changes=what_would_change(decision), h2h=head_to_head(decision),
                                             words=figure_words, value=_value)
