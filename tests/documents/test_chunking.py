@@ -60,3 +60,35 @@ def test_a_long_single_line_is_cut_in_one_pass_without_holding_every_token():
     assert peak < 4 * len(line)  # the chunks' text and little more (a list of every token is ~40x the text)
     assert all(doc.text[c.start:c.end] == c.text and count_tokens(c.text) <= 256 for c in chunks[:50])
     assert chunks[-1].end == len(doc.text)
+
+
+SALES = ("Net sales by category (in millions):\nThree Months Ended\nJuly 1, 2023 June 25, 2022\n"
+         + "\n".join(f"Product line {i} $ {1000 + i},{100 + i} $ {900 + i},{200 + i}" for i in range(40)))
+HEADER = "Columns: Net sales by category (in millions): Three Months Ended July 1, 2023 June 25, 2022"
+
+
+def test_a_table_over_the_budget_is_cut_between_rows():
+    chunks = RecursiveChunker(ChunkingConfig(max_tokens=60, overlap_tokens=0)).chunk(make_doc([(SALES, 1, ())]))
+    rows = {line for c in chunks for line in c.text.split("\n")}
+    assert {f"Product line {i} $ {1000 + i},{100 + i} $ {900 + i},{200 + i}" for i in range(40)} <= rows
+
+
+def test_a_chunk_inside_a_table_repeats_its_period_header():
+    chunks = RecursiveChunker(ChunkingConfig(max_tokens=60, overlap_tokens=0)).chunk(make_doc([(SALES, 1, ())]))
+    assert all(c.context == HEADER for c in chunks[1:])
+
+
+def test_the_chunk_holding_the_header_gets_no_columns_line():
+    chunks = RecursiveChunker(ChunkingConfig(max_tokens=60, overlap_tokens=0)).chunk(make_doc([(SALES, 1, ())]))
+    assert chunks[0].context == ""
+
+
+def test_a_repeated_header_stays_out_of_the_chunk_text():
+    doc = make_doc([(SALES, 1, ())])
+    chunks = RecursiveChunker(ChunkingConfig(max_tokens=60, overlap_tokens=0)).chunk(doc)
+    assert all(doc.text[c.start:c.end] == c.text for c in chunks)
+
+
+def test_the_columns_line_is_indexed_with_the_chunk():
+    chunks = RecursiveChunker(ChunkingConfig(max_tokens=60, overlap_tokens=0)).chunk(make_doc([(SALES, 1, ())]))
+    assert chunks[2].index_text.startswith(HEADER + "\nProduct line 8 ")

@@ -35,3 +35,13 @@ def test_a_stored_chunk_is_indexed_with_the_header_its_metadata_records():
     assert record.index_text == "Apple | 10-Q\nPart I\ntext"
     bare = ChunkRecord("d#0", "d", 0, "text", 0, 4, None, ("Part I",), "s", "pdf", {})
     assert bare.index_text == "Part I\ntext"
+
+
+def test_the_document_header_comes_before_the_columns_of_a_table_split_across_chunks():
+    from ragtune.config import ChunkingConfig
+
+    rows = "\n".join(f"Segment {i} $ {1000 + i},{100 + i} $ {900 + i},{200 + i}" for i in range(40))
+    doc = Document.from_parts("d", "/data/2023 Q3 AAPL.pdf", [(f"Three Months Ended\nJuly 1, 2023 June 25, 2022\n{rows}", 2, ())],
+                              "pdf", META)
+    chunks = HeaderChunker(RecursiveChunker(ChunkingConfig(max_tokens=60, overlap_tokens=0))).chunk(doc)
+    assert chunks[1].context == document_header(doc) + "\nColumns: Three Months Ended July 1, 2023 June 25, 2022"

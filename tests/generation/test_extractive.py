@@ -140,3 +140,27 @@ def test_the_same_sentence_is_quoted_once():
     text = "Audit entries are kept for 400 days."
     out = ExtractiveGenerator(sentences=3).generate(prompt("How long are audit entries kept?", text, text)).text
     assert out == "Audit entries are kept for 400 days [1]."
+
+
+def test_a_row_in_a_chunk_that_starts_inside_a_table_is_quoted_with_the_periods_of_its_context():
+    row = "Research and development $ 7,442 $ 6,797"
+    block = ContextBlock(1, f"{row}\nTotal operating expenses $ 13,415 $ 12,809", "c1", "d1", "s1",
+                         indexed=f"Acme | Form 10-Q\nColumns: Three Months Ended July 1, 2023 June 25, 2022\n{row}\n"
+                                 "Total operating expenses $ 13,415 $ 12,809")
+    out = ExtractiveGenerator(sentences=1).generate(Prompt(messages=[], question="How much did Acme spend on R&D?",
+                                                           blocks=[block])).text
+    assert out.startswith("Research and development: $ 7,442 (three months ended July 1, 2023); $ 6,797 (three months "
+                          "ended June 25, 2022) [1]")
+
+
+def test_a_figure_question_quotes_a_row_from_the_far_end_of_a_long_table_with_its_period(tmp_path, ws_for):
+    rows = "\n".join(f"Model {chr(65 + i // 26)}{chr(65 + i % 26)} revenue $ {1000 + i},{100 + i} $ {900 + i},{200 + i}"
+                     for i in range(60))
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "sales.txt").write_text("Net sales by product (in millions):\nThree Months Ended\n"
+                                                 f"July 1, 2023 June 25, 2022\n{rows}\n", encoding="utf-8")
+    ws = ws_for(tmp_path / "home", answer={"figure_pool": 10})
+    ws.ingest([str(tmp_path / "docs")], "sales")
+    answer = ws.ask("How much revenue did Model CF bring?", "sales", model="extractive")
+    assert answer.answer.startswith("Model CF revenue: $ 1057,157 (three months ended July 1, 2023); $ 957,257 (three "
+                                    "months ended June 25, 2022) [1]")

@@ -38,7 +38,8 @@ from ragtune.errors import QuestionError
 from ragtune.generation.answerability import answerability
 from ragtune.generation.base import ContextBlock, GenerateOptions, Generator, Prompt, TextCallback, Usage
 from ragtune.generation.citations import Citation, CitedText, OverlapSupportScorer, SupportScorer, cite
-from ragtune.generation.extractive import ExtractiveGenerator
+from ragtune.generation.extractive import ExtractiveGenerator, prefer_answering
+from ragtune.generation.figures import asks_for_figures
 from ragtune.generation.prompts import CANNOT_ANSWER, alone_prompt, block_header, context_prompt, is_refusal, rag_prompt
 from ragtune.generation.structured import StructuredResult, generate_structured, with_schema
 from ragtune.generation.text import collapse_repeats, content_terms, coverage
@@ -204,9 +205,18 @@ class AnswerPipeline:
         return answer
 
     def _retrieve(self, question: str, filters: Filters | None, plan: QueryPlan | None) -> list[ScoredChunk]:
-        """The best ``k`` chunks; for a plan over several documents at least one of each (``ragtune.retrieval.self_query``)."""
+        """The best ``k`` chunks; for a plan over several documents at least one of each (``ragtune.retrieval.self_query``);
+        for a question that asks for figures, those of a deeper pool that best answer it (``figure_pool``)."""
         plan = plan or QueryPlan()
         k = max(self.config.k, self.config.per_document_k * len(plan.filters)) if plan.per_document else self.config.k
+        if self.config.figure_pool > 0 and asks_for_figures(question):
+            keep = k if plan.per_document else (self.config.figure_k or k)
+            pool = self.config.figure_pool * (len(plan.filters) if plan.per_document else 1)
+            return prefer_answering(question, self._ranked(question, max(pool, keep), filters, plan), keep,
+                                    plan.per_document, plan.focus)
+        return self._ranked(question, k, filters, plan)
+
+    def _ranked(self, question: str, k: int, filters: Filters | None, plan: QueryPlan) -> list[ScoredChunk]:
         if self.reranker is None:
             return retrieve_planned(self.retriever, question, k, filters, plan)
         candidates = retrieve_planned(self.retriever, question, max(k, self.rerank_candidates), filters, plan)

@@ -13,7 +13,7 @@ chosen sentence that introduces a list (ends with ':') brings the list's items w
 Table rows stay whole: a line that is a label followed by figures (``Total net sales 81,797 82,959``) is a
 candidate of its own, so a row is quoted with its label and all its figures, never cut or run into the next row;
 under a header that names periods each figure is quoted with its column (``$ 81,797 (three months ended July 1,
-2023)``).
+2023)``), also in a chunk that starts inside a table whose header its chunker carried in its context.
 For a question over several documents (``Prompt.per_source``) the answer takes the best sentence of each
 document, in the order of the blocks, so every source it was given is quoted and cited.
 """
@@ -22,11 +22,17 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
+from typing import Any, Callable
 
-from ragtune.generation.base import GenerateOptions, Generation, GeneratorBase, Prompt, TextCallback, Usage, estimate_tokens
-from ragtune.generation.figures import ROW, asks_for_figures, figures, expand_acronyms, figure_count, label_row, row_headers
+from ragtune.generation.base import (ContextBlock, GenerateOptions, Generation, GeneratorBase, Prompt, TextCallback, Usage,
+                                     estimate_tokens)
+from ragtune.documents.tables import ROW, columns_of, label_row, row_headers
+from ragtune.generation.figures import asks_for_figures, figures, expand_acronyms, figure_count
 from ragtune.generation.prompts import CANNOT_ANSWER
 from ragtune.generation.text import content_terms, split_sentences, words
+from ragtune.retrieval.base import ScoredChunk
+from ragtune.retrieval.self_query import interleave_by_document
 
 _MIN_WORDS = 4
 _LIST_ITEMS = 8
@@ -86,51 +92,28 @@ class ExtractiveGenerator(GeneratorBase):
     def select(self, prompt: Prompt) -> list[tuple[int, str]]:
         """The ``(block number, sentence)`` pairs that answer ``prompt.question``, best first (scored on
         ``prompt.focus`` when retrieval settled part of the question)."""
-        asked = (prompt.focus or "") if content_terms(prompt.focus or "") else (prompt.question or "")
-        if not content_terms(asked) or not prompt.blocks:
+        scored = _Scored.of(prompt)
+        if scored is None:
             return []
-        question = content_terms(expand_acronyms(asked, [b.text for b in prompt.blocks]))
-        wants_figures = asks_for_figures(prompt.question or asked)
-        candidates = []  # (block rank, block number, sentence index, sentences of block, terms, row label, figures)
-        headers: dict[int, dict[str, str]] = {}
-        around: dict[int, set[str]] = {}  # the terms of each block's heading path and context header
-        for rank, block in enumerate(prompt.blocks):
-            sentences = [u for s in split_sentences(block.text) for u in units(s.text)]
-            headers[block.number] = row_headers(block.text)
-            lead = block.indexed[:-len(block.text)] if block.text and block.indexed.endswith(block.text) else ""
-            around[block.number] = set(content_terms(lead))
-            for i, sentence in enumerate(sentences):
-                if len(words(sentence)) >= _MIN_WORDS:
-                    candidates.append((rank, block.number, i, sentences, content_terms(sentence), row_label(sentence),
-                                       min(figure_count(sentence), 2) / 2 if wants_figures else 0.0))
-        if not candidates:
-            return []
-        n = len(candidates)
-        q_terms = set(question)
-        df = {t: sum(1 for c in candidates if t in c[4]) for t in q_terms}
-        idf = {t: math.log(1 + n / (1 + df[t])) for t in q_terms}
-        total = math.fsum(idf.values()) or 1.0
-        q_pairs = set(zip(question, question[1:]))
-
-        def score(c) -> float:
-            terms = c[4]
-            present = q_terms & set(terms)
-            pairs = q_pairs & set(zip(terms, terms[1:]))
-            named = len(q_terms & c[5]) / len(c[5]) if c[5] else 0.0  # a table row whose label the question names
-            relevance = (math.fsum(idf[t] for t in present) / total
-                         + HEADING_WEIGHT * math.fsum(idf[t] for t in (q_terms & around[c[1]]) - present) / total)
-            return (relevance + (FIGURE_WEIGHT * c[6] if relevance > 0 else 0.0) + 0.1 * min(len(pairs), 3)
-                    + (0.3 * named if named >= 0.66 else 0.0) + 0.05 / (1 + c[0]) - 0.002 * max(0, len(terms) - 40))
-
-        ranked = sorted(candidates, key=lambda c: -score(c))
+        ranked, score, headers = scored.ranked, scored.score, scored.headers
         top = score(ranked[0])
         if top <= 0.05:
             return []
         if prompt.per_source:
-            per = FIGURE_QUOTES if wants_figures else 1
+            per = FIGURE_QUOTES if scored.wants_figures else 1
             return [(n, _quoted(text, headers[n])) for n, text in self._per_source(prompt, ranked, score, per)]
-        limit = self.sentences + (FIGURE_QUOTES if wants_figures else 0)
-        return [(n, _quoted(text, headers[n])) for n, text in _in_turn(ranked, score, q_terms, limit)]
+        limit = self.sentences + (FIGURE_QUOTES if scored.wants_figures else 0)
+        return [(n, _quoted(text, headers[n])) for n, text in _in_turn(ranked, score, scored.q_terms, limit)]
+
+    @staticmethod
+    def block_scores(prompt: Prompt) -> dict[int, float]:
+        """Each block's best sentence or table row score for ``prompt.question`` (0 for a block with none)."""
+        scored = _Scored.of(prompt)
+        best = {b.number: 0.0 for b in prompt.blocks}
+        if scored is not None:
+            for c in scored.ranked:
+                best[c[1]] = max(best[c[1]], scored.score(c))
+        return best
 
     @staticmethod
     def _per_source(prompt: Prompt, ranked: list, score, per: int = 1) -> list[tuple[int, str]]:
@@ -162,6 +145,59 @@ class ExtractiveGenerator(GeneratorBase):
         return Generation(text=text, usage=Usage(0, 0), finish_reason="stop", model=self.spec)
 
 
+
+@dataclass
+class _Scored:
+    """The candidate sentences and rows of a prompt's blocks, best first, with the score that ranked them."""
+
+    ranked: list
+    score: Callable[[Any], float]
+    headers: dict[int, dict[str, str]]
+    q_terms: set[str]
+    wants_figures: bool
+
+    @classmethod
+    def of(cls, prompt: Prompt) -> "_Scored | None":
+        """Score ``prompt``'s candidates (see the module docstring); None when there is nothing to score."""
+        asked = (prompt.focus or "") if content_terms(prompt.focus or "") else (prompt.question or "")
+        if not content_terms(asked) or not prompt.blocks:
+            return None
+        question = content_terms(expand_acronyms(asked, [b.text for b in prompt.blocks]))
+        wants_figures = asks_for_figures(prompt.question or asked)
+        candidates = []  # (block rank, block number, sentence index, sentences of block, terms, row label, figures)
+        headers: dict[int, dict[str, str]] = {}
+        around: dict[int, set[str]] = {}  # the terms of each block's heading path and context header
+        for rank, block in enumerate(prompt.blocks):
+            sentences = [u for s in split_sentences(block.text) for u in units(s.text)]
+            lead = block.indexed[:-len(block.text)] if block.text and block.indexed.endswith(block.text) else ""
+            headers[block.number] = {"": columns_of(lead), **row_headers(block.text)}
+            around[block.number] = set(content_terms(lead))
+            for i, sentence in enumerate(sentences):
+                if len(words(sentence)) >= _MIN_WORDS:
+                    candidates.append((rank, block.number, i, sentences, content_terms(sentence), row_label(sentence),
+                                       min(figure_count(sentence), 2) / 2 if wants_figures else 0.0))
+        if not candidates:
+            return None
+        n = len(candidates)
+        q_terms = set(question)
+        df = {t: sum(1 for c in candidates if t in c[4]) for t in q_terms}
+        idf = {t: math.log(1 + n / (1 + df[t])) for t in q_terms}
+        total = math.fsum(idf.values()) or 1.0
+        q_pairs = set(zip(question, question[1:]))
+
+        def score(c) -> float:
+            terms = c[4]
+            present = q_terms & set(terms)
+            pairs = q_pairs & set(zip(terms, terms[1:]))
+            named = len(q_terms & c[5]) / len(c[5]) if c[5] else 0.0  # a table row whose label the question names
+            relevance = (math.fsum(idf[t] for t in present) / total
+                         + HEADING_WEIGHT * math.fsum(idf[t] for t in (q_terms & around[c[1]]) - present) / total)
+            return (relevance + (FIGURE_WEIGHT * c[6] if relevance > 0 else 0.0) + 0.1 * min(len(pairs), 3)
+                    + (0.3 * named if named >= 0.66 else 0.0) + 0.05 / (1 + c[0]) - 0.002 * max(0, len(terms) - 40))
+
+        return cls(sorted(candidates, key=lambda c: -score(c)), score, headers, q_terms, wants_figures)
+
+
 def _in_turn(ranked: list, score, q_terms: set[str], limit: int) -> list[tuple[int, str]]:
     """Up to ``limit`` of ``ranked`` (best first): after the first, those scoring at least 0.6 of it that add
     question words or figures; a list introduction brings its items."""
@@ -190,8 +226,9 @@ def _in_turn(ranked: list, score, q_terms: set[str], limit: int) -> list[tuple[i
 
 
 def _quoted(text: str, headers: dict[str, str]) -> str:
-    """``text``, a table row with its figures labelled by their columns when its table's header is known."""
-    header = headers.get(text.strip())
+    """``text``, a table row with its figures labelled by their columns when its table's header is known (in the
+    block, or under ``''``: the header of the table the block starts in, from its context)."""
+    header = headers.get(text.strip()) or (headers.get("", "") if _ROW.match(text.strip()) else "")
     return label_row(text, header) if header else text
 
 
@@ -200,3 +237,13 @@ def _cited(sentence: str, number: int) -> str:
     if s and s[-1] in ".!?":
         return f"{s[:-1]} [{number}]{s[-1]}"
     return f"{s} [{number}]."
+
+
+def prefer_answering(question: str, hits: list[ScoredChunk], keep: int, per_document: bool = False,
+                     focus: str | None = None) -> list[ScoredChunk]:
+    """The ``keep`` chunks of ``hits`` whose best sentence or table row answers ``question`` best (the extractive
+    score, with retrieval order as its prior and tie-break), best first; over several documents, in turns from each."""
+    blocks = [ContextBlock.from_scored(i, h) for i, h in enumerate(hits, start=1)]
+    scores = ExtractiveGenerator.block_scores(Prompt(messages=[], question=question, blocks=blocks, focus=focus))
+    ranked = [hits[i - 1] for i in sorted(scores, key=lambda n: (-scores[n], n))]
+    return interleave_by_document(ranked, keep) if per_document else ranked[:keep]

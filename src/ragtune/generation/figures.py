@@ -1,13 +1,12 @@
-"""Figures for extractive answers: questions that ask for amounts, passages that carry them, table rows with periods.
+"""Figures for extractive answers: questions that ask for amounts, and passages that carry them.
 
 - ``asks_for_figures``: a question asks for a figure when it asks "how much/many", or names a measure (revenue,
   sales, expenses, rate, margin, cash, inventory, ...) or a change of one (changed, compare, trend, over time).
 - ``figure_count``: the amounts, percentages and grouped numbers of a passage (years left out).
 - ``expand_acronyms``: an acronym of the question (``R&D``, ``AWS``) spelled out as the passages spell it
   (``research and development``), so a table row labelled with the long form is found.
-- ``label_row``: a table row quoted with its column headers: ``Total net sales $ 81,797 $ 82,959`` under the
-  headers ``Three Months Ended | July 1, 2023 | June 25, 2022`` becomes ``Total net sales: $ 81,797 (three months
-  ended July 1, 2023); $ 82,959 (three months ended June 25, 2022)``, so each figure keeps its period.
+
+Table rows and the periods of their columns are read by ``ragtune.documents.tables``.
 """
 
 from __future__ import annotations
@@ -28,13 +27,6 @@ _MEASURES = frozenset(content_terms(
 _ACRONYM = re.compile(r"\b[A-Z](?:&[A-Z]){1,3}\b|\b[A-Z]{2,5}\b")
 _JOINERS = frozenset({"and", "&", "of", "the"})
 _WORD = re.compile(r"[A-Za-z]+|&")
-_DATE = re.compile(r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?\s+\d{1,2},\s*(?:19|20)\d\d"
-                   r"|\bQ[1-4]\s+(?:19|20)\d\d\b|\b(?:19|20)\d\d\b")
-_SPAN = re.compile(r"\b(?:Three|Six|Nine|Twelve)\s+Months\s+Ended\b|\bYear\s+Ended\b|\bQuarter\s+Ended\b", re.I)
-_AMOUNT = re.compile(r"\(?\$?\s?-?\d[\d,]*(?:\.\d+)?\)?(?:\s?%)?|\s[—–-](?=\s|$)")
-ROW = re.compile(r"^[^\W\d_][^\n]*?(?:\s+\(?\$?\s?-?[\d,.]+\)?\s?%?|\s+[—–-]){2,}\s*$")
-"""A table row: a label followed by two or more figures (or dashes for empty cells)."""
-_HEADER_LINES = 12
 
 
 def figures(text: str) -> list[str]:
@@ -87,63 +79,4 @@ def expand_acronyms(question: str, passages: list[str]) -> str:
         if counts:
             spelled = max(sorted(counts), key=lambda s: counts[s])
             out = re.sub(rf"(?<![\w&]){re.escape(acronym)}(?![\w&])", f"{acronym} ({spelled})", out, count=1)
-    return out
-
-
-def column_labels(header: str) -> list[str]:
-    """The column labels of a table header: each date (or year) under its span (``three months ended July 1, 2023``)."""
-    spans = [(m.start(), m.group(0).lower()) for m in _SPAN.finditer(header)]
-    dates: list[tuple[int, str]] = []
-    day = ""  # the month and day of the last full date: bare years after it share them ("March 31, 2022 2023")
-    for m in _DATE.finditer(header):
-        date = " ".join(m.group(0).split())
-        if date.isdigit() and day:
-            date = f"{day} {date}"
-        elif not date.isdigit():
-            day = date.rsplit(" ", 1)[0] if date[0].isalpha() and "," in date else ""
-        dates.append((m.start(), date))
-    if not dates:
-        return []
-    if spans and len(dates) % len(spans) == 0:
-        per = len(dates) // len(spans)
-        return [f"{spans[i // per][1]} {d}" for i, (_, d) in enumerate(dates)]
-    return [d for _, d in dates]
-
-
-def label_row(row: str, header: str) -> str:
-    """``row`` with each amount followed by its column label from ``header``; unchanged unless they pair one to one."""
-    labels = column_labels(header)
-    label = re.split(r"\s\(?\$?\s?-?\d", row.strip(), maxsplit=1)[0].rstrip(" $")
-    rest = row.strip()[len(label):]
-    cells = [" ".join(m.group(0).split()) for m in _AMOUNT.finditer(rest)]
-    amounts = [c for c in cells if not c.endswith("%")] or cells  # a row of rates only: the rates
-    if not labels or len(amounts) != len(labels):
-        return row
-    return f"{label}: " + "; ".join(f"{a} ({lab})" for a, lab in zip(amounts, labels))
-
-
-def _is_row(line: str) -> bool:
-    """Whether ``line`` is a table row (a line of dates, such as a header, is not)."""
-    return bool(ROW.match(line)) and bool(ROW.match(_DATE.sub("", line)))
-
-
-def row_headers(text: str) -> dict[str, str]:
-    """Each table row line of ``text`` (stripped) mapped to its table's header: the short lines above the table's
-    first row that name periods (dates, years, 'Three Months Ended'); rows of a table without such lines are left out."""
-    lines = [line.strip() for line in text.split("\n")]
-    out: dict[str, str] = {}
-    header = ""
-    previous_row = False
-    for i, line in enumerate(lines):
-        is_row = _is_row(line)
-        if is_row and not previous_row:
-            above: list[str] = []
-            for prior in reversed(lines[max(0, i - _HEADER_LINES):i]):
-                if _is_row(prior) or len(prior.split()) > 12:
-                    break
-                above.insert(0, prior)
-            header = " ".join(above) if column_labels(" ".join(above)) else ""
-        if is_row and header:
-            out.setdefault(line, header)
-        previous_row = is_row
     return out

@@ -2,8 +2,9 @@
 
 A chunk of a quarterly filing rarely names its company, form or period: those live on the cover page and in
 the file name. ``HeaderChunker`` wraps a chunker and gives each chunk its document's header (``Chunk.context``),
-which is embedded and lexically indexed before the heading path and the text; the stored text, and so every
-citation, stays the original passage. The header is built from the document's metadata
+which is embedded and lexically indexed before the heading path and the text (above the header of the table
+the chunk starts in, when its chunker gave it one); the stored text, and so every citation, stays the original
+passage. The header is built from the document's metadata
 (``ragtune.documents.metadata``): title, organisation and ticker, form, period and period end, e.g.
 ``2023 Q3 AAPL | Apple Inc. (AAPL) | Form 10-Q | period 2023-Q3 (Q3 2023) ended 2023-07-01``.
 A title that is already the first heading (JSONL rows, Markdown) or that is only an identifier is left out.
@@ -58,4 +59,4 @@ class HeaderChunker:
     def chunk(self, document: Document) -> list[Chunk]:
         header = document_header(document)
         chunks = self.inner.chunk(document)
-        return [replace(c, context=header) for c in chunks] if header else chunks
+        return [replace(c, context="\n".join(p for p in (header, c.context) if p)) for c in chunks] if header else chunks
