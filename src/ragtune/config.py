@@ -186,11 +186,11 @@ class AnswerConfig(_Strict):
                                                              "model's window.")
     per_document_k: int = Field(2, ge=1, le=20, description="Context blocks from each document for a question over several "
                                 "documents (retrieval.per_document); the token budget grows with them, within the window.")
-    figure_pool: int = Field(0, ge=0, le=200, description="A question that asks for figures (amounts, rates, totals, how "
-                             "one changed) draws this many candidates (per document, for a question over several) and keeps "
-                             "those whose sentences or table rows best answer it (0: plain retrieval).")
-    figure_k: int = Field(0, ge=0, le=100, description="Context blocks kept for a question that asks for figures, within "
-                          "max_context_tokens (0: k; a question over several documents keeps per_document_k of each).")
+    figure_pool: int = Field(10, ge=0, le=200, description="A question that asks for figures (amounts, rates, totals, how "
+                             "one changed) draws this many candidates (per document, for a question over several) ...")
+    figure_blocks: int = Field(2, ge=0, le=20, description="... and adds to its k context blocks this many more of them "
+                               "(per document, over several), those whose sentences or table rows best answer it, within the "
+                               "context budget (0: none; 10 and 2 chosen on the dev half of bench/answers_sec10q.py).")
     min_dense_score: float = Field(0.30, ge=-1.0, le=1.0, description="Abstain when the best chunk's cosine similarity to the "
                                                                       "question is below this ...")
     min_term_coverage: float = Field(0.34, ge=0.0, le=1.0, description="... and fewer than this share of the question's content "

@@ -159,7 +159,7 @@ def test_a_figure_question_quotes_a_row_from_the_far_end_of_a_long_table_with_it
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "sales.txt").write_text("Net sales by product (in millions):\nThree Months Ended\n"
                                                  f"July 1, 2023 June 25, 2022\n{rows}\n", encoding="utf-8")
-    ws = ws_for(tmp_path / "home", answer={"figure_pool": 10})
+    ws = ws_for(tmp_path / "home")
     ws.ingest([str(tmp_path / "docs")], "sales")
     answer = ws.ask("How much revenue did Model CF bring?", "sales", model="extractive")
     assert answer.answer.startswith("Model CF revenue: $ 1057,157 (three months ended July 1, 2023); $ 957,257 (three "

@@ -37,8 +37,8 @@ from ragtune.embeddings.base import Embedder
 from ragtune.errors import QuestionError
 from ragtune.generation.answerability import answerability
 from ragtune.generation.base import ContextBlock, GenerateOptions, Generator, Prompt, TextCallback, Usage
-from ragtune.generation.citations import Citation, CitedText, OverlapSupportScorer, SupportScorer, cite
-from ragtune.generation.extractive import ExtractiveGenerator, prefer_answering
+from ragtune.generation.citations import Citation, CitedText, OverlapSupportScorer, SupportScorer, cite, cited_numbers
+from ragtune.generation.extractive import ExtractiveGenerator, with_answering
 from ragtune.generation.figures import asks_for_figures
 from ragtune.generation.prompts import CANNOT_ANSWER, alone_prompt, block_header, context_prompt, is_refusal, rag_prompt
 from ragtune.generation.structured import StructuredResult, generate_structured, with_schema
@@ -132,7 +132,8 @@ class AnswerPipeline:
             blocks, trimmed = self._fit(question, hits, lambda b: self._with_schema(context_prompt(question, b, system), schema))
             answer.context, answer.trimmed_blocks = blocks, trimmed
             return self._structured(answer, context_prompt(question, blocks, system), schema, repairs, started, latency)
-        blocks, trimmed = self._fit(question, hits, lambda b: rag_prompt(question, b, system), bool(plan and plan.per_document))
+        blocks, trimmed = self._fit(question, hits, lambda b: rag_prompt(question, b, system),
+                                    bool(plan and plan.per_document) or len(hits) > self.config.k)
         answer.context, answer.trimmed_blocks = blocks, trimmed
         answer.answerability = answerability(question, blocks) if blocks else None
         reason = self._irrelevant(question, blocks, answer.answerability)
@@ -149,7 +150,7 @@ class AnswerPipeline:
         text = collapse_repeats(generation.text)
         if is_refusal(text):
             return self._abstain(answer, "the model said the context does not answer the question", started, latency)
-        cited = cite(text, blocks, self.support, self.config.min_support)
+        cited = cite(text, self._checked(text, blocks, question), self.support, self.config.min_support)
         answer.dropped_citations = cited.dropped
         if not cited.citations:
             cited = self._unsupported(prompt, blocks, cited)
@@ -206,15 +207,25 @@ class AnswerPipeline:
 
     def _retrieve(self, question: str, filters: Filters | None, plan: QueryPlan | None) -> list[ScoredChunk]:
         """The best ``k`` chunks; for a plan over several documents at least one of each (``ragtune.retrieval.self_query``);
-        for a question that asks for figures, those of a deeper pool that best answer it (``figure_pool``)."""
+        for a question that asks for figures, also those of a deeper pool that best answer it (``figure_blocks``)."""
         plan = plan or QueryPlan()
         k = max(self.config.k, self.config.per_document_k * len(plan.filters)) if plan.per_document else self.config.k
-        if self.config.figure_pool > 0 and asks_for_figures(question):
-            keep = k if plan.per_document else (self.config.figure_k or k)
-            pool = self.config.figure_pool * (len(plan.filters) if plan.per_document else 1)
-            return prefer_answering(question, self._ranked(question, max(pool, keep), filters, plan), keep,
-                                    plan.per_document, plan.focus)
+        cfg = self.config
+        if cfg.figure_pool > 0 and cfg.figure_blocks > 0 and asks_for_figures(question):
+            depth = cfg.figure_pool * (len(plan.filters) if plan.per_document else 1)
+            pool = self._ranked(question, max(k, depth), filters, plan)
+            return with_answering(question, pool, k, cfg.figure_blocks, plan.per_document, plan.focus)
         return self._ranked(question, k, filters, plan)
+
+    def _checked(self, text: str, blocks: list[ContextBlock], question: str) -> list[ContextBlock]:
+        """The blocks an answer's support is checked against: all of them, but of the blocks a figure question added
+        beyond ``k`` (``figure_blocks``) only those the answer cites."""
+        extra = self.config.figure_blocks if self.config.figure_pool > 0 and asks_for_figures(question) else 0
+        if not extra:
+            return blocks
+        k = self.config.k
+        cited = cited_numbers(text)
+        return [b for i, b in enumerate(blocks) if i < k or b.number in cited]
 
     def _ranked(self, question: str, k: int, filters: Filters | None, plan: QueryPlan) -> list[ScoredChunk]:
         if self.reranker is None:
@@ -237,14 +248,14 @@ class AnswerPipeline:
                              f"window of {self.generator.spec}; shorten the question")
 
     def _fit(self, question: str, hits: list[ScoredChunk], build: Callable[[list[ContextBlock]], Prompt],
-             per_document: bool = False) -> tuple[list[ContextBlock], int]:
+             grows: bool = False) -> tuple[list[ContextBlock], int]:
         """Number the hits as blocks and keep, best first, those that fit the token budget of ``build``'s prompt (for a
-        question over several documents, a budget that grows with the blocks retrieved for them)."""
+        question over several documents, or one given more than ``k`` blocks, a budget that grows with them)."""
         empty = build([])
         self._check_window(empty, question)
         window = self.generator.context_window
         free = window - self._prompt_tokens(empty) - self.options.max_new_tokens - _WINDOW_MARGIN
-        budget = min(self.config.max_context_tokens * max(1, -(-len(hits) // self.config.k)) if per_document
+        budget = min(self.config.max_context_tokens * max(1, -(-len(hits) // self.config.k)) if grows
                      else self.config.max_context_tokens, free)
         blocks: list[ContextBlock] = []
         used, trimmed = 0, 0

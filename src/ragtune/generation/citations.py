@@ -194,6 +194,11 @@ def _identity():
     return torch.nn.Identity()
 
 
+def cited_numbers(text: str) -> set[int]:
+    """The block numbers that ``text``'s well-formed markers cite."""
+    return {n for match in _VALID.finditer(text) for n in _expand(match.group(1))}
+
+
 def _expand(group: str) -> list[int]:
     numbers: list[int] = []
     for part in re.split(r"\s*(?:[,;]|and)\s*", group.strip()):

@@ -32,7 +32,6 @@ from ragtune.generation.figures import asks_for_figures, figures, expand_acronym
 from ragtune.generation.prompts import CANNOT_ANSWER
 from ragtune.generation.text import content_terms, split_sentences, words
 from ragtune.retrieval.base import ScoredChunk
-from ragtune.retrieval.self_query import interleave_by_document
 
 _MIN_WORDS = 4
 _LIST_ITEMS = 8
@@ -239,11 +238,17 @@ def _cited(sentence: str, number: int) -> str:
     return f"{s} [{number}]."
 
 
-def prefer_answering(question: str, hits: list[ScoredChunk], keep: int, per_document: bool = False,
-                     focus: str | None = None) -> list[ScoredChunk]:
-    """The ``keep`` chunks of ``hits`` whose best sentence or table row answers ``question`` best (the extractive
-    score, with retrieval order as its prior and tie-break), best first; over several documents, in turns from each."""
+def with_answering(question: str, hits: list[ScoredChunk], first: int, extra: int, per_document: bool = False,
+                   focus: str | None = None) -> list[ScoredChunk]:
+    """The ``first`` of ``hits``, then the ``extra`` others (``extra`` of each document, over several) whose best
+    sentence or table row answers ``question`` best (the extractive score, retrieval order breaking ties)."""
     blocks = [ContextBlock.from_scored(i, h) for i, h in enumerate(hits, start=1)]
     scores = ExtractiveGenerator.block_scores(Prompt(messages=[], question=question, blocks=blocks, focus=focus))
-    ranked = [hits[i - 1] for i in sorted(scores, key=lambda n: (-scores[n], n))]
-    return interleave_by_document(ranked, keep) if per_document else ranked[:keep]
+    taken: dict[str, int] = {}
+    added: list[ScoredChunk] = []
+    for n in sorted(range(first + 1, len(hits) + 1), key=lambda n: (-scores[n], n)):
+        doc = hits[n - 1].chunk.doc_id if per_document else ""
+        if scores[n] > 0 and taken.get(doc, 0) < extra:
+            taken[doc] = taken.get(doc, 0) + 1
+            added.append(hits[n - 1])
+    return hits[:first] + added
