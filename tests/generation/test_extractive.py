@@ -164,3 +164,19 @@ def test_a_figure_question_quotes_a_row_from_the_far_end_of_a_long_table_with_it
     answer = ws.ask("How much revenue did Model CF bring?", "sales", model="extractive")
     assert answer.answer.startswith("Model CF revenue: $ 1057,157 (three months ended July 1, 2023); $ 957,257 (three "
                                     "months ended June 25, 2022) [1]")
+
+
+def _hit(n, text, doc="d1"):
+    from ragtune.index.base import ChunkRecord
+    from ragtune.retrieval.base import ScoredChunk
+
+    return ScoredChunk(ChunkRecord(f"{doc}#{n}", doc, n, text, 0, len(text), None, (), f"{doc}.txt", "txt"), 1.0 / (1 + n))
+
+
+def test_a_figure_question_keeps_the_retrieved_blocks_and_adds_the_deeper_one_whose_row_answers_it():
+    from ragtune.generation.extractive import with_answering
+
+    hits = [_hit(0, "Revenue recognition follows the five-step model."), _hit(1, "Headcount grew in the quarter."),
+            _hit(2, "Cafeteria hours changed."), _hit(3, "Services revenue $ 20,766 $ 19,516")]
+    kept = with_answering("How much services revenue was there?", hits, first=1, extra=1)
+    assert [h.chunk.chunk_id for h in kept] == ["d1#0", "d1#3"]
