@@ -2,7 +2,8 @@
 generate, then cite.
 
 1. Retrieval finds candidates; a reranker, when given, reorders them; the best ``k`` become numbered
-   context blocks.
+   context blocks. A question that asks for figures (``ragtune.generation.figures``) also gets the
+   ``figure_blocks`` candidates of a deeper pool (``figure_pool``) whose sentences or table rows best answer it.
 2. Abstention before generating: no candidates, an answerability score (``ragtune.generation.answerability``:
    the best block's weighted share of the question's key terms, names weighing most) below
    ``min_answerability``, or no block relevant enough (cosine similarity to the question below
@@ -218,8 +219,8 @@ class AnswerPipeline:
         return self._ranked(question, k, filters, plan)
 
     def _checked(self, text: str, blocks: list[ContextBlock], question: str) -> list[ContextBlock]:
-        """The blocks an answer's support is checked against: all of them, but of the blocks a figure question added
-        beyond ``k`` (``figure_blocks``) only those the answer cites."""
+        """The blocks an answer's support is checked against: all of them; for a question given more by
+        ``figure_blocks``, the first ``k`` and those the answer cites (checking every block costs most of an answer)."""
         extra = self.config.figure_blocks if self.config.figure_pool > 0 and asks_for_figures(question) else 0
         if not extra:
             return blocks
