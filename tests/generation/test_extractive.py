@@ -180,3 +180,10 @@ def test_a_figure_question_keeps_the_retrieved_blocks_and_adds_the_deeper_one_wh
             _hit(2, "Cafeteria hours changed."), _hit(3, "Services revenue $ 20,766 $ 19,516")]
     kept = with_answering("How much services revenue was there?", hits, first=1, extra=1)
     assert [h.chunk.chunk_id for h in kept] == ["d1#0", "d1#3"]
+
+
+def test_a_figure_question_adds_no_block_without_a_table_row():
+    from ragtune.generation.extractive import with_answering
+
+    hits = [_hit(0, "Revenue recognition follows the five-step model."), _hit(1, "Services revenue grew 6% to $20.8 billion.")]
+    assert [h.chunk.chunk_id for h in with_answering("How much services revenue was there?", hits, first=1, extra=1)] == ["d1#0"]

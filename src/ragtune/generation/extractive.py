@@ -27,7 +27,7 @@ from typing import Any, Callable
 
 from ragtune.generation.base import (ContextBlock, GenerateOptions, Generation, GeneratorBase, Prompt, TextCallback, Usage,
                                      estimate_tokens)
-from ragtune.documents.tables import ROW, columns_of, label_row, row_headers
+from ragtune.documents.tables import ROW, columns_of, is_row, label_row, row_headers
 from ragtune.generation.figures import asks_for_figures, figures, expand_acronyms, figure_count
 from ragtune.generation.prompts import CANNOT_ANSWER
 from ragtune.generation.text import content_terms, split_sentences, words
@@ -240,15 +240,17 @@ def _cited(sentence: str, number: int) -> str:
 
 def with_answering(question: str, hits: list[ScoredChunk], first: int, extra: int, per_document: bool = False,
                    focus: str | None = None) -> list[ScoredChunk]:
-    """The ``first`` of ``hits``, then the ``extra`` others (``extra`` of each document, over several) whose best
-    sentence or table row answers ``question`` best (the extractive score, retrieval order breaking ties)."""
+    """The ``first`` of ``hits``, then the ``extra`` others (``extra`` of each document, over several) that hold a
+    table row and whose best sentence or row answers ``question`` best (the extractive score, retrieval order
+    breaking ties)."""
     blocks = [ContextBlock.from_scored(i, h) for i, h in enumerate(hits, start=1)]
     scores = ExtractiveGenerator.block_scores(Prompt(messages=[], question=question, blocks=blocks, focus=focus))
     taken: dict[str, int] = {}
     added: list[ScoredChunk] = []
     for n in sorted(range(first + 1, len(hits) + 1), key=lambda n: (-scores[n], n)):
         doc = hits[n - 1].chunk.doc_id if per_document else ""
-        if scores[n] > 0 and taken.get(doc, 0) < extra:
+        tabular = any(is_row(line.strip()) for line in hits[n - 1].chunk.text.split("\n"))
+        if scores[n] > 0 and taken.get(doc, 0) < extra and tabular:
             taken[doc] = taken.get(doc, 0) + 1
             added.append(hits[n - 1])
     return hits[:first] + added
