@@ -189,8 +189,9 @@ class AnswerConfig(_Strict):
     figure_pool: int = Field(10, ge=0, le=200, description="A question that asks for figures (amounts, rates, totals, how "
                              "one changed) draws this many candidates (per document, for a question over several) ...")
     figure_blocks: int = Field(2, ge=0, le=20, description="... and adds to its k context blocks this many more of them "
-                               "(per document, over several), those whose sentences or table rows best answer it, within the "
-                               "context budget (0: none; 10 and 2 chosen on the dev half of bench/answers_sec10q.py).")
+                               "(per document, over several), those holding a table row whose sentences or rows best answer "
+                               "it, within the context budget (0: none; 10 and 2 chosen on the dev half of "
+                               "bench/answers_sec10q.py).")
     min_dense_score: float = Field(0.30, ge=-1.0, le=1.0, description="Abstain when the best chunk's cosine similarity to the "
                                                                       "question is below this ...")
     min_term_coverage: float = Field(0.34, ge=0.0, le=1.0, description="... and fewer than this share of the question's content "
