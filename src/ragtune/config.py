@@ -190,9 +190,10 @@ class AnswerConfig(_Strict):
                                                                       "question is below this ...")
     min_term_coverage: float = Field(0.34, ge=0.0, le=1.0, description="... and fewer than this share of the question's content "
                                                                        "words occur in the best chunk.")
-    min_answerability: float = Field(0.40, ge=0.0, le=1.0, description="Abstain when the best chunk (with its headings "
+    min_answerability: float = Field(0.33, ge=0.0, le=1.0, description="Abstain when the best chunk (with its headings "
                                      "and context header) holds less than this weighted share of the question's key "
-                                     "terms, names weighing most (0-1; chosen on dev data by bench/abstention_joint.py).")
+                                     "terms, names weighing most, or comes from another organisation's or period's "
+                                     "documents (0-1; chosen on dev data by bench/abstention.py).")
     min_support: float = Field(0.35, ge=0.0, le=1.0, description="A sentence is cited to a block only when the block supports it "
                                                                  "at least this much (0-1).")
     support_model: str | None = Field(None, description="NLI cross-encoder (folder or hub id) that scores support instead of "
@@ -221,6 +222,7 @@ class ContextMode(str, Enum):
     """What is indexed with each chunk besides its text and heading path."""
 
     header = "header"  # a line naming the document: title, organisation, form, period
+    summary = "summary"  # the header, then a one-sentence situating summary of the chunk written by a generator
     none = "none"
 
 
@@ -233,7 +235,11 @@ class IndexConfig(_Strict):
     lock_timeout_s: float = Field(600.0, ge=0, description="How long a writer waits for another process writing the same index "
                                                             "before it gives up (0: fail at once; RAGTUNE_LOCK_TIMEOUT_S).")
     context: ContextMode = Field(ContextMode.header, description="Context indexed with every chunk of a new index "
-                                 "('header': its document's title, organisation, form and period; recorded in the index).")
+                                 "('header': its document's title, organisation, form and period; 'summary': the header "
+                                 "and a one-sentence situating summary written by summary_model; 'none'; recorded in the "
+                                 "index).")
+    summary_model: str | None = Field(None, description="Generator that writes the situating summaries of context = "
+                                      "'summary' (default: the [generation] model; recorded in the index).")
 
 
 class ServeConfig(_Strict):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ragtune.documents import Document, RecursiveChunker
 from ragtune.documents.base import CONTEXT_KEY
-from ragtune.documents.chunking import HeaderChunker, document_header
+from ragtune.documents.chunking import HeaderChunker, SummaryChunker, document_header
 from ragtune.index.base import ChunkRecord
 
 META = {"title": "0000320193-23-000077", "organization": "Apple Inc.", "ticker": "AAPL", "form": "10-Q",
@@ -35,3 +37,40 @@ def test_a_stored_chunk_is_indexed_with_the_header_its_metadata_records():
     assert record.index_text == "Apple | 10-Q\nPart I\ntext"
     bare = ChunkRecord("d#0", "d", 0, "text", 0, 4, None, ("Part I",), "s", "pdf", {})
     assert bare.index_text == "Part I\ntext"
+
+
+def test_a_summary_chunk_is_indexed_with_header_and_sentence_and_keeps_its_text():
+    seen = []
+    chunker = SummaryChunker(RecursiveChunker(), lambda doc, chunk: seen.append((doc, chunk)) or "It reports sales.")
+    (chunk,) = chunker.chunk(_doc(META))
+    assert chunk.text == "Total net sales 81,797 82,959"
+    assert chunk.index_text == document_header(_doc(META)) + "\nIt reports sales.\nTotal net sales 81,797 82,959"
+    assert seen == [("Total net sales 81,797 82,959", "Total net sales 81,797 82,959")]
+
+
+def _summary_index(tmp_path, ws_for):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "policy.md").write_text("# Policy\n\nAlpha's refund window is 30 days.\n", encoding="utf-8")
+    ws = ws_for(tmp_path / "home", index={"context": "summary", "summary_model": "fake:Refund rules of Alpha."})
+    ws.ingest([str(docs)], "p")
+    return ws
+
+
+def test_the_summary_is_indexed_and_recorded_but_never_stored_as_the_text(tmp_path, ws_for):
+    ws = _summary_index(tmp_path, ws_for)
+    (record,) = ws.store.all_chunks("p")
+    manifest = ws.store.manifest("p")
+    assert (manifest.context, manifest.context_model) == ("summary", "fake:Refund rules of Alpha.")
+    assert "Refund rules of Alpha." in record.index_text
+    assert "Refund rules" not in record.text
+    assert "Refund rules" not in ws.ask("What is the refund window?", "p", model="extractive").answer
+
+
+def test_a_bad_context_mode_is_a_config_error_naming_the_field(tmp_path):
+    from ragtune.config import RagtuneConfig
+    from ragtune.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="context") as raised:
+        RagtuneConfig.load({"home": str(tmp_path), "index": {"context": "abstract"}}, env={})
+    assert raised.value.exit_code == 2

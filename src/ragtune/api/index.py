@@ -7,12 +7,13 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence, TypeVar
 
 from ragtune.config import ContextMode, Engine, SearchMode
 from ragtune.documents import Chunker, JsonlFields, RecursiveChunker
-from ragtune.documents.chunking import HeaderChunker
+from ragtune.documents.chunking import HeaderChunker, SummaryChunker
 from ragtune.embeddings import Embedder
 from ragtune.errors import ChunkNotFoundError, EmbedderMismatchError, InputError, QuestionError, StoreError
 from ragtune.generation import GenerateOptions
 from ragtune.generation.answer import Answer, AnswerPipeline
 from ragtune.generation.base import TextCallback
+from ragtune.generation.situating import SituatingWriter
 from ragtune.index import DocRecord, Filters, IndexManifest, IngestEvent
 from ragtune.index.base import document_facets
 from ragtune.index.reindex import ReindexReport, reindex
@@ -80,6 +81,9 @@ class Index:
         chunker: Chunker = RecursiveChunker(manifest.chunking)
         if manifest.context == ContextMode.header.value:
             chunker = HeaderChunker(chunker)
+        elif manifest.context == ContextMode.summary.value:
+            spec = manifest.context_model or self.workspace.config.generation.model
+            chunker = SummaryChunker(chunker, SituatingWriter(self.workspace.generator(spec)))
         return sync_sources(self.workspace.store, self.name, model, chunker,
                             paths, include=include, exclude=exclude, strict=strict, jsonl_fields=jsonl_fields, progress=progress,
                             limits=self.workspace.config.ingest, engine=self._sync_engine(model, embedder, progress))

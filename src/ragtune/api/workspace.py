@@ -14,7 +14,7 @@ from typing import Any, Sequence
 from ragtune.api.index import Index
 from ragtune.api.measuring import MeasuringMethods
 from ragtune.api.tuning import TuningMethods
-from ragtune.config import ChunkingConfig, EmbedderConfig, EmbedderPrecision, RagtuneConfig, SearchMode
+from ragtune.config import ChunkingConfig, ContextMode, EmbedderConfig, EmbedderPrecision, RagtuneConfig, SearchMode
 from ragtune.documents import JsonlFields, discover
 from ragtune.embeddings import Embedder, load_embedder
 from ragtune.errors import InputError
@@ -181,8 +181,11 @@ class Workspace(TuningMethods, MeasuringMethods):
         other processes only after its first commit (``Store.create``)."""
         check_index_name(name)
         info = self.embedder(embedder).info
+        context = self.config.index.context
+        summary_model = self.config.index.summary_model or self.config.generation.model
         self.store.create(IndexManifest(name=name, embedder=info, chunking=chunking or self.config.chunking,
-                                        context=self.config.index.context.value),
+                                        context=context.value,
+                                        context_model=summary_model if context is ContextMode.summary else None),
                           provisional=provisional)
         return Index(self, name)
 

@@ -35,7 +35,7 @@ from typing import Any, Callable
 from ragtune.config import AnswerConfig, FallbackPolicy
 from ragtune.embeddings.base import Embedder
 from ragtune.errors import QuestionError
-from ragtune.generation.answerability import answerability
+from ragtune.generation.answerability import answerability, mismatch
 from ragtune.generation.base import ContextBlock, GenerateOptions, Generator, Prompt, TextCallback, Usage
 from ragtune.generation.citations import Citation, CitedText, OverlapSupportScorer, SupportScorer, cite
 from ragtune.generation.extractive import ExtractiveGenerator
@@ -133,10 +133,11 @@ class AnswerPipeline:
             return self._structured(answer, context_prompt(question, blocks, system), schema, repairs, started, latency)
         blocks, trimmed = self._fit(question, hits, lambda b: rag_prompt(question, b, system), bool(plan and plan.per_document))
         answer.context, answer.trimmed_blocks = blocks, trimmed
-        answer.answerability = answerability(question, blocks) if blocks else None
+        answer.answerability = answerability(question, blocks, plan) if blocks else None
         reason = self._irrelevant(question, blocks, answer.answerability)
         if reason:
-            return self._abstain(answer, reason, started, latency)
+            why = mismatch(question, blocks, plan)
+            return self._abstain(answer, f"{reason}: {why}" if why else reason, started, latency)
         prompt = rag_prompt(question, blocks, system)
         if plan is not None:
             prompt.per_source, prompt.focus = plan.per_document, plan.focus

@@ -99,8 +99,10 @@ class IndexManifest(BaseModel):
     documents: int = 0
     chunks: int = 0
     history: list[IngestEvent] = Field(default_factory=list)
-    context: str = Field("none", description="What chunks are indexed with besides their text ('header' or 'none'; "
-                         "indexes made before this field: 'none').")
+    context: str = Field("none", description="What chunks are indexed with besides their text ('header', 'summary' or "
+                         "'none'; indexes made before this field: 'none').")
+    context_model: str | None = Field(None, description="The generator that writes the situating summaries of context "
+                                      "'summary' (None otherwise).")
     facets: list[dict[str, str]] | None = Field(None, description="The organisation, ticker, form and period of each "
                                                 "document that names one (what questions are read for); None: not recorded.")
     backend: dict[str, Any] = Field(default_factory=dict, description="Store-private state (table versions, files).")

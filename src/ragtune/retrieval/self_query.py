@@ -75,6 +75,15 @@ def _aliases(organization: str, ticker: str | None) -> list[str]:
     return sorted((a for a in aliases if a), key=len, reverse=True)
 
 
+def _named(text: str, aliases: Sequence[str]) -> bool:
+    return any(re.search(rf"(?<![\w-]){re.escape(a)}(?![\w-])", text) for a in aliases)
+
+
+def names_organization(question: str, organization: str, ticker: str | None = None) -> bool:
+    """Whether ``question`` names ``organization``: its full name, its name's first word or its ticker."""
+    return _named(question.lower(), _aliases(organization, ticker))
+
+
 class QueryPlanner:
     """Reads questions for the organisations and periods that ``documents`` hold (see the module docstring)."""
 
@@ -90,8 +99,7 @@ class QueryPlanner:
 
     def _organizations(self, question: str) -> list[str]:
         text = question.lower()
-        return [org for org, aliases in self.organizations.items()
-                if any(re.search(rf"(?<![\w-]){re.escape(a)}(?![\w-])", text) for a in aliases)]
+        return [org for org, aliases in self.organizations.items() if _named(text, aliases)]
 
     @staticmethod
     def _periods(question: str) -> list[str]:
