@@ -17,10 +17,10 @@ from ragtune.generation.text import split_sentences
 
 INSTRUCTION = ("Write one short sentence that situates the chunk within the overall document, to improve search "
                "retrieval of the chunk. Answer only with that sentence.")
-DOCUMENT_CHARS = 1200
+DOCUMENT_CHARS = 800
 """How much of the document's start the prompt shows (titles, cover page, first section)."""
-CHUNK_CHARS = 1500
-MAX_NEW_TOKENS = 48
+CHUNK_CHARS = 800
+MAX_NEW_TOKENS = 40
 
 
 def situating_prompt(document_text: str, chunk_text: str) -> Prompt:
