@@ -71,6 +71,6 @@ def test_a_bad_context_mode_is_a_config_error_naming_the_field(tmp_path):
     from ragtune.config import RagtuneConfig
     from ragtune.errors import ConfigError
 
-    with pytest.raises(ConfigError, match="context") as raised:
+    with pytest.raises(ConfigError, match="index.context") as raised:
         RagtuneConfig.load({"home": str(tmp_path), "index": {"context": "abstract"}}, env={})
     assert raised.value.exit_code == 2
