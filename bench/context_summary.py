@@ -71,6 +71,8 @@ def main() -> None:
     parser.add_argument("--home", type=Path, required=True)
     parser.add_argument("--model", default="local")
     parser.add_argument("--files", nargs="+", default=["2023 Q2 AAPL.pdf", "2023 Q3 AAPL.pdf"])
+    parser.add_argument("--cost-only", action="store_true", help="Report the sentences written so far (their cost and "
+                        "examples) and the header index's retrieval, without finishing the summary index.")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
     data = shared_data("sec10q_dev")
@@ -82,11 +84,11 @@ def main() -> None:
     results: dict[str, Any] = {}
     recorded: Recorded | None = None
     resumed = (args.home / "situating.jsonl").is_file()
-    for mode in ("header", "summary"):
+    for mode in ("header",) if args.cost_only else ("header", "summary"):
         ws = Workspace(RagtuneConfig.load({"home": str(args.home), "index": {"context": mode, "summary_model": args.model}},
                                           env={}))
+        recorded = Recorded(ws.generator(args.model), args.home / "situating.jsonl")
         if mode == "summary":
-            recorded = Recorded(ws.generator(args.model), args.home / "situating.jsonl")
             ws._generators[args.model] = recorded  # every sentence is kept, so a stopped run resumes
         started = time.perf_counter()
         if not ws.store.exists(mode):
@@ -109,7 +111,7 @@ def main() -> None:
               "usd_at_machine_rate": round(secs / n * 1000 / 3600 * rate, 3)}
     result = {"benchmark": "context_summary", "commit": commit(), "command": "python " + " ".join(sys.argv),
               "cached": recorded.reused > 0, "resumed": resumed, "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-              "model": args.model, "files": args.files, "sentences": n,
+              "model": args.model, "files": args.files, "sentences": n, "summary_index_finished": not args.cost_only,
               "machine": f"2 cores shared with other jobs; {field} = {rate} USD/hour", "per_1k_chunks": per_1k,
               "retrieval": results, "examples": [r["text"] for r in written[:5]]}
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -74,3 +74,11 @@ def test_a_bad_context_mode_is_a_config_error_naming_the_field(tmp_path):
     with pytest.raises(ConfigError, match="index.context") as raised:
         RagtuneConfig.load({"home": str(tmp_path), "index": {"context": "abstract"}}, env={})
     assert raised.value.exit_code == 2
+
+
+def test_a_situating_reply_that_repeats_the_instruction_is_dropped():
+    from ragtune.generation.fake import FakeGenerator
+    from ragtune.generation.situating import INSTRUCTION, SituatingWriter
+
+    assert SituatingWriter(FakeGenerator(INSTRUCTION))("Apple Inc. Form 10-Q", "Total net sales 81,797") == ""
+    assert SituatingWriter(FakeGenerator("Sales of Apple in Q3 2023."))("Apple Inc.", "Total net sales") == "Sales of Apple in Q3 2023."

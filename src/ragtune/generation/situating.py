@@ -33,7 +33,8 @@ def situating_prompt(document_text: str, chunk_text: str) -> Prompt:
 
 class SituatingWriter:
     """Writes situating sentences with ``generator`` (greedy, at most ``MAX_NEW_TOKENS``), keeping the first sentence
-    of each reply ('' for a refusal or an empty reply), and counts the calls, tokens and seconds spent."""
+    of each reply ('' for an empty reply, a refusal or the instruction repeated), and counts the calls, tokens and
+    seconds spent."""
 
     def __init__(self, generator: Generator) -> None:
         self.generator = generator
@@ -49,7 +50,7 @@ class SituatingWriter:
         self.calls += 1
         self.usage = self.usage + generation.usage
         text = " ".join(generation.text.split())
-        if not text or is_refusal(text):
-            return ""
+        if not text or is_refusal(text) or text.lower().startswith(INSTRUCTION[:40].lower()):
+            return ""  # nothing, a refusal, or the instruction said back
         sentences = split_sentences(text)
         return sentences[0].text.strip() if sentences else text
