@@ -113,10 +113,10 @@ def main() -> None:
               "cached": recorded.reused > 0, "resumed": resumed, "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
               "model": args.model, "files": args.files, "sentences": n, "summary_index_finished": not args.cost_only,
               "machine": f"2 cores shared with other jobs; {field} = {rate} USD/hour", "per_1k_chunks": per_1k,
-              "retrieval": results, "examples": [r["text"] for r in written[:5]]}
+              "retrieval": results, "raw_replies": [r["text"] for r in written[:5]]}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps({k: result[k] for k in ("per_1k_chunks", "retrieval", "examples")}, indent=2))
+    print(json.dumps({k: result[k] for k in ("per_1k_chunks", "retrieval", "raw_replies")}, indent=2))
 
 
 if __name__ == "__main__":
