@@ -62,7 +62,7 @@ class MeasuringMethods:
         return EvalPorts(
             settings=EvalSettings.of(self.config), answer=self.ask, generator=self.generator, index=self.index,
             search=lambda index, queries, **options: self.index(index).search_batch(queries, **options),
-            tuned=self._tuned_model, support=lambda spec: self.support_scorer(self.embedder(spec)), executor=executor)
+            tuned=self._tuned_model, support=lambda spec: self.components.support_scorer(self.embedder(spec)), executor=executor)
 
     def _tuned_model(self: "Workspace", ref: str) -> TunedModel:
         card = self.model_card(ref)
@@ -135,13 +135,13 @@ class MeasuringMethods:
         spec = model or DEFAULT_WRITER
         writer = (TemplateWriter(TermRarity([c.text for c in chunks])) if spec == TEMPLATE
                   else ModelWriter(self.generator(spec)))
-        embedder = handle._embedder(None)
+        embedder = handle.embedder(None)
 
         def search(questions: list[str], depth: int) -> list[list[str]]:
             found = handle.search_batch([(str(i), q) for i, q in enumerate(questions)], k=depth)
             return [[h.chunk_id for h in hits] for _, hits in found]
 
-        made = generate(index, chunks, n, writer, search, self.support_scorer(embedder), round_trip, seed, progress,
+        made = generate(index, chunks, n, writer, search, self.components.support_scorer(embedder), round_trip, seed, progress,
                         batch=16 if spec == TEMPLATE else 4)  # a model writes slowly: progress after every few chunks
         if out is not None:
             made.write(out, force=force)

@@ -57,7 +57,7 @@ class TuningMethods:
 
         self._check_pair_sources(data)
         generator = self.generator(data.generator) if data.generator else None
-        return build_pairs(data, store=self.store, embedder_for=lambda name: self.index(name)._embedder(None),
+        return build_pairs(data, store=self.store, embedder_for=lambda name: self.index(name).embedder(None),
                            generator=generator, notify=notify)
 
     def _check_pair_sources(self: "Workspace", data: PairsConfig) -> None:
@@ -126,7 +126,7 @@ class TuningMethods:
     def cancel_managed(self: "Workspace", ref: str, region: str | None = None) -> "JobStatus":
         """Cancel the provider's job behind ``NAME`` (or ``NAME@vN``, the version it would become) and clear its run."""
         from ragtune.tuning.managed import cancel_job, fine_tuning_service
-        from ragtune.tuning.registry import parse_ref
+        from ragtune.components.registry import parse_ref
 
         name, version = parse_ref(ref)
         pending = (self.models.versions(name) or [0])[-1] + 1

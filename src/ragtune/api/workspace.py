@@ -14,21 +14,21 @@ from typing import Any, Sequence
 from ragtune.api.index import Index
 from ragtune.api.measuring import MeasuringMethods
 from ragtune.api.tuning import TuningMethods
-from ragtune.config import ChunkingConfig, EmbedderConfig, EmbedderPrecision, RagtuneConfig, SearchMode
+from ragtune.components.parts import Components
+from ragtune.config import ChunkingConfig, RagtuneConfig, SearchMode
 from ragtune.documents import JsonlFields, discover
-from ragtune.embeddings import Embedder, load_embedder
+from ragtune.embeddings import Embedder
 from ragtune.errors import InputError
-from ragtune.generation import GenerateOptions, Generator, load_generator
-from ragtune.generation.answer import Answer, AnswerPipeline
+from ragtune.generation import Generator
+from ragtune.generation.answer import Answer, AskRequest
 from ragtune.generation.base import TextCallback
-from ragtune.generation.citations import NLISupportScorer, OverlapSupportScorer, SupportScorer
-from ragtune.index import CommittedInterrupt, Filters, IndexManifest, IngestEvent, Store, check_index_name, open_store, store_kind
+from ragtune.index import CommittedInterrupt, Filters, IndexManifest, IngestEvent, Store, check_index_name, store_kind
 from ragtune.index.doctor import DoctorReport, check_store
 from ragtune.index.sync import IngestReport, Progress
-from ragtune.retrieval import Reranker, load_reranker
+from ragtune.retrieval import Reranker
 from ragtune.serving.keys import KeyStore
 from ragtune.serving.paths import check_walk, confine
-from ragtune.tuning.registry import ModelCard, ModelRegistry
+from ragtune.components.registry import ModelCard, ModelRegistry
 
 
 class Workspace(TuningMethods, MeasuringMethods):
@@ -38,21 +38,20 @@ class Workspace(TuningMethods, MeasuringMethods):
     pools and the umask (077: the workspace and everything written in it is the owner's alone)."""
 
     def __init__(self, config: RagtuneConfig | None = None) -> None:
-        self.config = config or RagtuneConfig.load()
-        self._store: Store | None = None
-        self._embedders: dict[tuple[str, str], Embedder] = {}
+        self.components = Components(config or RagtuneConfig.load())
+        self.config = self.components.config
         self._keys: KeyStore | None = None
-        self._generators: dict[str, Generator] = {}
-        self._rerankers: dict[str, Reranker] = {}
-        self._nli: SupportScorer | None = None
 
-    # --- parts, built once ----------------------------------------------------------------------------
+    # --- parts, built once (``ragtune.components``) ------------------------------------------------------
 
     @property
     def store(self) -> Store:
-        if self._store is None:
-            self._store = open_store(self.config)
-        return self._store
+        return self.components.store
+
+    @property
+    def models(self) -> ModelRegistry:
+        """The versioned model registry under ``<home>/models``."""
+        return self.components.models
 
     @property
     def keys(self) -> KeyStore:
@@ -69,57 +68,15 @@ class Workspace(TuningMethods, MeasuringMethods):
 
     def embedder(self, spec: str | None = None, precision: str | None = None) -> Embedder:
         """The embedder for ``spec`` at ``precision`` (defaults: the configured ones), built once per workspace."""
-        spec = self._pinned(spec or self.config.embedder.model)
-        config = self.embedder_config(precision)
-        key = (spec, config.precision.value)
-        if key not in self._embedders:
-            self._embedders[key] = load_embedder(spec, config, self.config.home)
-        return self._embedders[key]
-
-    def embedder_config(self, precision: str | None = None) -> EmbedderConfig:
-        """The embedder settings at ``precision`` (default: the configured one): an index is queried and extended
-        at the precision it records, wherever its embedder is built (here, or on Ray workers)."""
-        config = self.config.embedder
-        if precision is None or precision == config.precision.value:
-            return config
-        return config.model_copy(update={"precision": EmbedderPrecision(precision)})
-
-    def _pinned(self, spec: str) -> str:
-        """``tuned:NAME`` as ``tuned:NAME@vN`` (its latest version now), so a newer version is never served from a cache."""
-        if spec.startswith("tuned:") and "@" not in spec:
-            return f"tuned:{self.models.card(spec).ref}"
-        return spec
+        return self.components.embedder(spec, precision)
 
     def generator(self, spec: str | None = None) -> Generator:
         """The generator for a model spec (default: the configured one), built once per workspace."""
-        spec = spec or self.config.generation.model
-        if spec not in self._generators:
-            self._generators[spec] = load_generator(spec, self.config.generation, self.config.home)
-        return self._generators[spec]
+        return self.components.generator(spec)
 
     def reranker(self, spec: str | None = None) -> Reranker | None:
         """The reranker for a spec (default: the configured one, or None when reranking is off)."""
-        spec = spec or self.config.rerank.model
-        if not spec:
-            return None
-        spec = self._pinned(spec)
-        if spec not in self._rerankers:
-            self._rerankers[spec] = load_reranker(spec, self.config.rerank, self.config.home)
-        return self._rerankers[spec]
-
-    def support_scorer(self, embedder: Embedder | None) -> SupportScorer:
-        """How citation support is scored: the configured NLI cross-encoder, else embedding + lexical overlap."""
-        model = self.config.answer.support_model
-        if not model:
-            return OverlapSupportScorer(embedder)
-        if self._nli is None:
-            self._nli = NLISupportScorer(model, self.config.rerank.device)
-        return self._nli
-
-    @property
-    def models(self) -> ModelRegistry:
-        """The versioned model registry under ``<home>/models``."""
-        return ModelRegistry(self.config.home)
+        return self.components.reranker(spec)
 
     def model_cards(self) -> list[ModelCard]:
         """The card of every version of every model."""
@@ -140,20 +97,10 @@ class Workspace(TuningMethods, MeasuringMethods):
         With ``schema`` (a JSON Schema, see ``load_schema``) the answer is JSON that fits it: instructed, validated
         and repaired up to ``repairs`` times (``Answer.structured``). ``system`` adds a system prompt. ``whole_corpus``
         puts every chunk of ``index`` in the context instead of retrieving (the ``prompt`` variant). ``max_new_tokens``
-        caps this answer (default: ``generation.max_new_tokens``).
+        caps this answer (default: ``generation.max_new_tokens``). See ``AskRequest`` and ``Answerer``.
         """
-        if repairs < 0:
-            raise InputError("repairs must be 0 or more")
-        if index is not None:
-            return self.index(index).ask(question, model=model, k=k, rerank=rerank, mode=mode, filters=filters, on_text=on_text,
-                                         schema=schema, repairs=repairs, system=system, whole_corpus=whole_corpus,
-                                         max_new_tokens=max_new_tokens)
-        if whole_corpus:
-            raise InputError("whole_corpus needs an index whose corpus goes into the prompt")
-        options = GenerateOptions.from_config(self.config.generation)
-        options.max_new_tokens = max_new_tokens or options.max_new_tokens
-        return AnswerPipeline(self.generator(model), self.config.answer, options).ask(
-            question, on_text=on_text, schema=schema, repairs=repairs, system=system)
+        return self.components.answerer.ask(AskRequest(question, index, model, k, rerank, mode, filters, schema, repairs,
+                                                       system, whole_corpus, max_new_tokens, on_text))
 
     # --- indexes ----------------------------------------------------------------------------------------
 

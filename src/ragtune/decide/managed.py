@@ -30,7 +30,7 @@ from ragtune.tuning.base import RUN_DIR
 from ragtune.tuning.data.examples import file_sha256
 from ragtune.tuning.managed import JobRecord, ManagedConfig, fine_tuning_service, is_managed
 from ragtune.tuning.managed.prices import inference_price
-from ragtune.tuning.registry import ModelCard, ModelRegistry
+from ragtune.components.registry import ModelCard, ModelRegistry
 
 EPOCHS = 3
 """Passes of a managed job over its rows: as many as the local ft's LoRA."""

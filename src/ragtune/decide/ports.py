@@ -14,7 +14,7 @@ from ragtune.evaluation.questions import Question
 from ragtune.index.base import Store
 from ragtune.tuning.base import TrainingEvent
 from ragtune.tuning.lora import LoraConfig
-from ragtune.tuning.registry import ModelCard, ModelRegistry
+from ragtune.components.registry import ModelCard, ModelRegistry
 
 if TYPE_CHECKING:
     from ragtune.tuning.managed import ManagedConfig

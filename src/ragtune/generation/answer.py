@@ -32,7 +32,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
-from ragtune.config import AnswerConfig, FallbackPolicy
+from ragtune.config import AnswerConfig, FallbackPolicy, SearchMode
 from ragtune.embeddings.base import Embedder
 from ragtune.errors import QuestionError
 from ragtune.generation.answerability import answerability
@@ -44,9 +44,35 @@ from ragtune.generation.structured import StructuredResult, generate_structured,
 from ragtune.generation.text import collapse_repeats, content_terms, coverage
 from ragtune.index.base import Filters
 from ragtune.retrieval.base import Reranker, Retriever, ScoredChunk
-from ragtune.retrieval.self_query import QueryPlan, QueryPlanner, interleave_by_document, retrieve_planned
+from ragtune.retrieval.self_query import QueryPlan, QueryPlanner, retrieve_ranked
 
 _WINDOW_MARGIN = 16
+
+
+@dataclass(frozen=True)
+class AskRequest:
+    """One question and how to answer it: the options every face, runner and worker gives the one answer path
+    (``ragtune.components.answerer``).
+
+    ``index``: the index to answer from (None: the model alone); ``model``: a generator spec (default: the configured
+    one); ``k``, ``rerank``, ``mode``, ``filters``: the retrieval; ``schema``: a JSON Schema the answer must fit,
+    repaired up to ``repairs`` times; ``system``: an extra system prompt; ``whole_corpus``: every chunk of ``index``
+    in the context instead of the retrieved ones; ``max_new_tokens``: this answer's cap (default:
+    ``generation.max_new_tokens``); ``on_text``: called with the text as it streams."""
+
+    question: str
+    index: str | None = None
+    model: str | None = None
+    k: int | None = None
+    rerank: str | None = None
+    mode: SearchMode | str | None = None
+    filters: Filters | None = None
+    schema: dict[str, Any] | None = None
+    repairs: int = 1
+    system: str | None = None
+    whole_corpus: bool = False
+    max_new_tokens: int | None = None
+    on_text: TextCallback | None = field(default=None, compare=False)
 
 
 @dataclass
@@ -107,12 +133,11 @@ class AnswerPipeline:
         self.fallback = fallback or ExtractiveGenerator()
         self.planner = planner
 
-    def ask(self, question: str, *, filters: Filters | None = None, on_text: TextCallback | None = None,
-            schema: dict[str, Any] | None = None, repairs: int = 1, system: str | None = None) -> Answer:
-        """Answer one question (see the module docstring)."""
-        if not question or not question.strip():
-            raise QuestionError("the question is empty")
-        question = question.strip()
+    def ask(self, request: AskRequest) -> Answer:
+        """Answer one question (see the module docstring; the request's retrieval options are the ones this pipeline
+        was built with)."""
+        question, schema, repairs, system, on_text = (request.question.strip(), request.schema, request.repairs,
+                                                      request.system, request.on_text)
         self.generator.load()  # a missing key or model fails now, before any retrieval
         started = time.perf_counter()
         if self.retriever is None:
@@ -123,7 +148,7 @@ class AnswerPipeline:
                 return self._structured(answer, prompt, schema, repairs, started, {"retrieval": 0.0})
             return self._alone(question, started, on_text, system)
         plan = self.planner.plan(question) if self.planner is not None else None
-        hits = self._retrieve(question, filters, plan)
+        hits = self._retrieve(question, request.filters, plan)
         retrieved = time.perf_counter()
         latency = {"retrieval": (retrieved - started) * 1000, "generation": 0.0}
         answer = Answer(question=question, answer=CANNOT_ANSWER, model=self.generator.spec, index=self.index_name, plan=plan)
@@ -207,13 +232,7 @@ class AnswerPipeline:
         """The best ``k`` chunks; for a plan over several documents at least one of each (``ragtune.retrieval.self_query``)."""
         plan = plan or QueryPlan()
         k = max(self.config.k, self.config.per_document_k * len(plan.filters)) if plan.per_document else self.config.k
-        if self.reranker is None:
-            return retrieve_planned(self.retriever, question, k, filters, plan)
-        candidates = retrieve_planned(self.retriever, question, max(k, self.rerank_candidates), filters, plan)
-        if plan.per_document:
-            reranked = self.reranker.rerank(question, candidates, len(candidates))
-            return interleave_by_document(reranked, k)
-        return self.reranker.rerank(question, candidates, k)
+        return retrieve_ranked(self.retriever, question, k, filters, plan, self.reranker, self.rerank_candidates)
 
     def _prompt_tokens(self, prompt: Prompt) -> int:
         return sum(self.generator.count_tokens(m["content"]) for m in prompt.messages) + 8 * len(prompt.messages)
