@@ -7,9 +7,16 @@ launched training ranks). A program that embeds the library calls it too if it w
 
 from __future__ import annotations
 
-from ragtune.config import RagtuneConfig
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ragtune.config import Engine, RagtuneConfig
 from ragtune.errors import RagtuneError
 from ragtune.machine import apply_threads, default_threads, private_files
+
+if TYPE_CHECKING:
+    from ragtune.components.answerer import Answerer
+    from ragtune.evaluation.executor import AnswerExecutor
 
 
 def prepare_process(config: RagtuneConfig | None = None) -> None:
@@ -23,3 +30,28 @@ def prepare_process(config: RagtuneConfig | None = None) -> None:
             config = None
     apply_threads(config.threads if config is not None and config.threads else default_threads())
     private_files()
+
+
+@dataclass(frozen=True)
+class ProcessAnswerer:
+    """Builds the ``Answerer`` of a worker process (a Ray actor) from the configuration: the process is prepared,
+    then components of the same configuration are built there (answering locally). Picklable, unlike components."""
+
+    config: RagtuneConfig
+
+    def __call__(self) -> "Answerer":
+        from ragtune.components.parts import Components
+
+        prepare_process(self.config)
+        return Components(self.config.model_copy(update={"engine": Engine.local})).answerer
+
+
+def answer_executor(config: RagtuneConfig) -> "AnswerExecutor | None":
+    """Where eval and decide answers are generated: on Ray actors with ``engine = "ray"``; None: in this process."""
+    if config.engine is not Engine.ray:
+        return None
+    from ragtune.distributed import require_ray
+    from ragtune.distributed.answers import RayAnswers
+
+    require_ray()
+    return RayAnswers(config.ray, ProcessAnswerer(config.model_copy(update={"home": config.home.resolve()})))

@@ -33,16 +33,14 @@ class Answerer:
             raise InputError("repairs must be 0 or more")
         if request.index is None and request.whole_corpus:
             raise InputError("whole_corpus needs an index whose corpus goes into the prompt")
-        manifest = self.components.store.manifest(request.index) if request.index is not None else None
+        reader = IndexReader(self.components, request.index) if request.index is not None else None
+        manifest = reader.filled() if reader is not None else None  # read once: every part below takes it
         if not request.question or not request.question.strip():
             raise QuestionError("the question is empty")
-        if manifest is None:
+        if reader is None or manifest is None:
             return AnswerPipeline(self.components.generator(request.model), self.components.config.answer,
                                   self._options(request)).ask(request)
-        if manifest.chunks == 0:
-            raise InputError(f"index '{manifest.name}' holds no documents: add some with ragtune ingest PATH "
-                             f"--index {manifest.name}")
-        pipeline = self._pipeline(request, IndexReader(self.components, manifest.name), manifest)
+        pipeline = self._pipeline(request, reader, manifest)
         answer = retry_stale(lambda: pipeline.ask(request))
         if request.whole_corpus and answer.trimmed_blocks:
             raise QuestionError(f"the corpus of index '{manifest.name}' does not fit the window of {answer.model}: "

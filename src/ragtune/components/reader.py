@@ -3,6 +3,7 @@ with (checked against the one it was built with), its retrievers, the query plan
 
 from __future__ import annotations
 
+import hashlib
 from typing import TYPE_CHECKING, Callable, Sequence, TypeVar
 
 from ragtune.config import SearchMode
@@ -41,6 +42,13 @@ class IndexReader:
     @property
     def manifest(self) -> IndexManifest:
         return self.components.store.manifest(self.name)
+
+    def filled(self) -> IndexManifest:
+        """The manifest of this index, which must hold documents (``InputError`` naming the command that adds some)."""
+        manifest = self.manifest
+        if manifest.chunks == 0:
+            raise InputError(f"index '{self.name}' holds no documents: add some with ragtune ingest PATH --index {self.name}")
+        return manifest
 
     def embedder(self, spec: str | None = None, manifest: IndexManifest | None = None) -> Embedder:
         """The embedder the index is queried with (``spec``, default its own), at the precision it records;
@@ -131,6 +139,17 @@ class IndexReader:
     def documents(self) -> list[DocRecord]:
         """Every document in the index."""
         return sorted(self.components.store.documents(self.name), key=lambda d: d.doc_id)
+
+    def fingerprint(self) -> str:
+        """A hash of what the index holds (documents and their content hashes, embedder, chunking): equal content,
+        equal hash."""
+        manifest = self.manifest
+        digest = hashlib.sha256()
+        digest.update(manifest.embedder.model_dump_json().encode())
+        digest.update(manifest.chunking.model_dump_json().encode())
+        for doc in self.documents():
+            digest.update(f"\n{doc.doc_id}\t{doc.hash}".encode())
+        return digest.hexdigest()
 
 
 def _top_hits(scored: list[ScoredChunk], k: int, unique_docs: bool) -> list[Hit]:
