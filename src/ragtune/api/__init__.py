@@ -20,7 +20,7 @@ from ragtune.advisor import AdvisorConfig, StatedNeeds, load_advisor_config
 from ragtune.advisor.report import write_report as write_advice_report
 from ragtune.api.files import check_examples, compare_runs, split_examples, write_decision_report, write_eval_report
 from ragtune.api.index import Index, index_summary
-from ragtune.api.process import prepare_process
+from ragtune.components.process import prepare_process
 from ragtune.api.workspace import Workspace
 from ragtune.decide import DecideConfig, Decision
 from ragtune.evaluation.base import EvalResult, read_results

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 from ragtune.advisor import (AdvisorConfig, CostReport, Facts, Recommendation, StatedNeeds, decide, estimate_costs,
                              measure_facts, stated_needs)
 from ragtune.api.index import Index
-from ragtune.api.process import answer_executor
 from ragtune.components.parts import Components
 from ragtune.components.registry import ModelCard, ModelRegistry
 from ragtune.config import ChunkingConfig, RagtuneConfig, SearchMode
@@ -44,6 +43,7 @@ from ragtune.tuning.service import TrainingProgress, Tuning
 
 if TYPE_CHECKING:
     from ragtune.costs.prices import PriceTable
+    from ragtune.evaluation.executor import AnswerExecutor
     from ragtune.evaluation.synthetic import GeneratedQuestions
     from ragtune.evaluation.updates import UpdatesConfig, UpdatesResult
     from ragtune.tuning.base import TrainingConfig
@@ -326,8 +326,14 @@ class Workspace:
         config = config or EvalConfig()
         tuned = f"tuned:{config.tuned.removeprefix('tuned:')}" if config.tuned else None
         config = config.model_copy(update={"prices": self._version_prices(config.prices, config.model, tuned)})
-        runner = EvalRunner(self.components, config, progress, answer_executor(self.config))
+        runner = EvalRunner(self.components, config, progress, self._executor())
         return runner.run(list(questions)[:limit], source)
+
+    def _executor(self) -> "AnswerExecutor | None":
+        """Where eval and decide answers are generated: Ray actors with ``engine = "ray"`` (``distributed.answers``)."""
+        from ragtune.distributed.answers import RayAnswers
+
+        return RayAnswers.of(self.config)
 
     def _version_prices(self, prices: "PriceTable", *specs: str | None) -> "PriceTable":
         """``prices`` with the per-token price a managed ``tuned:`` version's card gives (``ragtune.tuning.managed``)."""
@@ -383,7 +389,7 @@ class Workspace:
         """The knowledge-update test (``ragtune.evaluation.updates``): ask at T1 and T2, and measure who moved."""
         from ragtune.evaluation.updates import UpdatesRunner
 
-        return UpdatesRunner(self.components, config, self.ingest, progress, answer_executor(self.config)).run()
+        return UpdatesRunner(self.components, config, self.ingest, progress, self._executor()).run()
 
     # --- advice and the decision (``ragtune.advisor``, ``ragtune.decide``) -----------------------------------
 
@@ -427,7 +433,7 @@ class Workspace:
         elif fields:
             config = validated(DecideConfig, {**config.model_dump(), **fields})
         config = config.model_copy(update={"prices": self._version_prices(config.prices, config.model)})
-        executor = answer_executor(self.config)
+        executor = self._executor()
         return run_repeats(lambda one: DecideRunner(self.components, one, progress, executor), config)
 
     def decide_rows(self, rows: str | Path, config: DecideConfig | None = None, **fields: Any) -> Decision:

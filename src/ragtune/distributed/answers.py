@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterator, Sequence
 
-from ragtune.components.answerer import Answerer
-from ragtune.config import RayConfig
-from ragtune.distributed import cluster_slots, connect
+from ragtune.components.parts import Components
+from ragtune.components.process import prepare_process
+from ragtune.config import Engine, RagtuneConfig
+from ragtune.distributed import cluster_slots, connect, require_ray
 from ragtune.errors import QuestionError
 from ragtune.evaluation.config import REMOTE_PREFIXES
 from ragtune.evaluation.executor import AnswerOutcome
@@ -23,10 +24,12 @@ from ragtune.generation.answer import AskRequest
 
 
 class _AnswerActor:
-    """A Ray actor: builds its ``Answerer`` once and answers requests with it."""
+    """A Ray actor: prepares its process, builds components of the run's configuration (answering locally) once,
+    and answers requests with their ``Answerer``."""
 
-    def __init__(self, factory: Callable[[], Answerer]) -> None:
-        self.answerer = factory()
+    def __init__(self, config: RagtuneConfig) -> None:
+        prepare_process(config)
+        self.answerer = Components(config.model_copy(update={"engine": Engine.local})).answerer
 
     def run(self, position: int, request: AskRequest) -> AnswerOutcome:
         try:
@@ -42,12 +45,19 @@ def remote_model(spec: str) -> bool:
 
 
 class RayAnswers:
-    """Answers eval requests on Ray actors (see the module docstring); ``factory`` builds the ``Answerer`` in an actor
-    (picklable: it is sent to each one)."""
+    """Answers eval requests on Ray actors (see the module docstring), each built from ``config``."""
 
-    def __init__(self, config: RayConfig, factory: Callable[[], Answerer]) -> None:
-        self.config = config
-        self.factory = factory
+    def __init__(self, config: RagtuneConfig) -> None:
+        self.actor_config = config.model_copy(update={"home": config.home.resolve()})
+        self.config = config.ray
+
+    @classmethod
+    def of(cls, config: RagtuneConfig) -> "RayAnswers | None":
+        """The executor of eval and decide answers for ``config``: Ray's with ``engine = "ray"``; None: this process."""
+        if config.engine is not Engine.ray:
+            return None
+        require_ray()
+        return cls(config)
 
     def _actors(self, ray: Any, spec: str, workers: int) -> tuple[list[Any], int]:
         """The actors for ``spec`` and how many calls each takes at once."""
@@ -55,11 +65,11 @@ class RayAnswers:
         actor = ray.remote(_AnswerActor)
         options: dict[str, Any] = {"num_cpus": 1, "max_restarts": cfg.max_retries, "max_task_retries": cfg.max_retries}
         if remote_model(spec):
-            return [actor.options(**options, max_concurrency=workers).remote(self.factory)], workers
+            return [actor.options(**options, max_concurrency=workers).remote(self.actor_config)], workers
         count = cfg.answer_actors or cluster_slots(ray, cfg.answer_gpus)
         if cfg.answer_gpus:
             options["num_gpus"] = cfg.answer_gpus
-        return [actor.options(**options).remote(self.factory) for _ in range(count)], 1
+        return [actor.options(**options).remote(self.actor_config) for _ in range(count)], 1
 
     def run(self, requests: Sequence[AskRequest], workers: Callable[[str], int]) -> Iterator[AnswerOutcome]:
         """Every request answered on the actors of its model, yielded as each finishes."""
