@@ -50,8 +50,7 @@ class Components:
         return self._embedders[key]
 
     def embedder_config(self, precision: str | None = None) -> EmbedderConfig:
-        """The embedder settings at ``precision`` (default: the configured one): an index is queried and extended
-        at the precision it records, wherever its embedder is built (here, or on Ray workers)."""
+        """The embedder settings at ``precision`` (default: the configured one), here or on Ray workers."""
         config = self.config.embedder
         if precision is None or precision == config.precision.value:
             return config

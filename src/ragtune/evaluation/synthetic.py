@@ -209,9 +209,7 @@ def _row(number: int, chunk: ChunkRecord, draft: Draft, model: str, rank: int, s
 def questions_from_index(components: Components, index: str, n: int, *, model: str | None = None, k: int = 5,
                          seed: int = 0, min_support: float | None = None, attempts_per_question: int = 3,
                          progress: Callable[[str], None] | None = None) -> GeneratedQuestions:
-    """Up to ``n`` questions written from ``index``'s chunks (``generate_questions``), each kept only when the index's
-    search finds its chunk within ``k`` and that chunk supports its answer. ``model``: ``extractive`` (template
-    questions, no model; the default) or a generator spec."""
+    """Up to ``n`` questions written from ``index``'s chunks that pass the round trip (``Workspace.generate_questions``)."""
     from ragtune.evaluation.question_writers import DEFAULT_WRITER, TEMPLATE, ModelWriter, TemplateWriter, TermRarity
 
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
