@@ -32,7 +32,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
-from ragtune.config import AnswerConfig, FallbackPolicy
+from ragtune.config import AnswerConfig, FallbackPolicy, SearchMode
 from ragtune.embeddings.base import Embedder
 from ragtune.errors import QuestionError
 from ragtune.generation.answerability import answerability, mismatch
@@ -44,9 +44,33 @@ from ragtune.generation.structured import StructuredResult, generate_structured,
 from ragtune.generation.text import collapse_repeats, content_terms, coverage
 from ragtune.index.base import Filters
 from ragtune.retrieval.base import Reranker, Retriever, ScoredChunk
-from ragtune.retrieval.self_query import QueryPlan, QueryPlanner, interleave_by_document, retrieve_planned
+from ragtune.retrieval.self_query import QueryPlan, QueryPlanner, retrieve_ranked
 
 _WINDOW_MARGIN = 16
+
+
+@dataclass(frozen=True)
+class AskRequest:
+    """One question and how to answer it, as every face, runner and worker gives it to ``components.answerer``.
+
+    ``index``: None for the model alone; ``model``: a generator spec (default: the configured one); ``schema``: a JSON
+    Schema the answer must fit, repaired up to ``repairs`` times; ``system``: an extra system prompt; ``whole_corpus``:
+    every chunk of ``index`` in the context instead of the retrieved ones (the ``prompt`` variant); ``max_new_tokens``:
+    this answer's cap (default: ``generation.max_new_tokens``); ``on_text``: called with the text as it streams."""
+
+    question: str
+    index: str | None = None
+    model: str | None = None
+    k: int | None = None
+    rerank: str | None = None
+    mode: SearchMode | str | None = None
+    filters: Filters | None = None
+    schema: dict[str, Any] | None = None
+    repairs: int = 1
+    system: str | None = None
+    whole_corpus: bool = False
+    max_new_tokens: int | None = None
+    on_text: TextCallback | None = field(default=None, compare=False)
 
 
 @dataclass
@@ -107,15 +131,15 @@ class AnswerPipeline:
         self.fallback = fallback or ExtractiveGenerator()
         self.planner = planner
 
-    def ask(self, question: str, *, filters: Filters | None = None, on_text: TextCallback | None = None,
-            schema: dict[str, Any] | None = None, repairs: int = 1, system: str | None = None) -> Answer:
-        """Answer one question (see the module docstring)."""
-        if not question or not question.strip():
-            raise QuestionError("the question is empty")
-        question = question.strip()
+    def ask(self, request: AskRequest) -> Answer:
+        """Answer one question (see the module docstring; the request's retrieval options are the ones this pipeline
+        was built with)."""
+        question, schema, repairs, system, on_text = (request.question.strip(), request.schema, request.repairs,
+                                                      request.system, request.on_text)
         self.generator.load()  # a missing key or model fails now, before any retrieval
         started = time.perf_counter()
-        if self.retriever is None:
+        retriever = self.retriever
+        if retriever is None:
             if schema is not None:
                 prompt = alone_prompt(question, system)
                 self._check_window(self._with_schema(prompt, schema), question)
@@ -123,7 +147,7 @@ class AnswerPipeline:
                 return self._structured(answer, prompt, schema, repairs, started, {"retrieval": 0.0})
             return self._alone(question, started, on_text, system)
         plan = self.planner.plan(question) if self.planner is not None else None
-        hits = self._retrieve(question, filters, plan)
+        hits = self._retrieve(retriever, question, request.filters, plan)
         retrieved = time.perf_counter()
         latency = {"retrieval": (retrieved - started) * 1000, "generation": 0.0}
         answer = Answer(question=question, answer=CANNOT_ANSWER, model=self.generator.spec, index=self.index_name, plan=plan)
@@ -152,9 +176,10 @@ class AnswerPipeline:
         cited = cite(text, blocks, self.support, self.config.min_support)
         answer.dropped_citations = cited.dropped
         if not cited.citations:
-            cited = self._unsupported(prompt, blocks, cited)
-            if cited is None:
+            kept = self._unsupported(prompt, blocks, cited)
+            if kept is None:
                 return self._abstain(answer, "no context block supports the generated answer", started, latency)
+            cited = kept
             answer.fallback = "extractive" if cited.citations else None
         answer.answer, answer.citations = cited.text, cited.citations
         if plan is not None and plan.note:
@@ -204,17 +229,12 @@ class AnswerPipeline:
             answer.abstained, answer.abstain_reason = True, "the model said it cannot answer"
         return answer
 
-    def _retrieve(self, question: str, filters: Filters | None, plan: QueryPlan | None) -> list[ScoredChunk]:
+    def _retrieve(self, retriever: Retriever, question: str, filters: Filters | None,
+                  plan: QueryPlan | None) -> list[ScoredChunk]:
         """The best ``k`` chunks; for a plan over several documents at least one of each (``ragtune.retrieval.self_query``)."""
         plan = plan or QueryPlan()
         k = max(self.config.k, self.config.per_document_k * len(plan.filters)) if plan.per_document else self.config.k
-        if self.reranker is None:
-            return retrieve_planned(self.retriever, question, k, filters, plan)
-        candidates = retrieve_planned(self.retriever, question, max(k, self.rerank_candidates), filters, plan)
-        if plan.per_document:
-            reranked = self.reranker.rerank(question, candidates, len(candidates))
-            return interleave_by_document(reranked, k)
-        return self.reranker.rerank(question, candidates, k)
+        return retrieve_ranked(retriever, question, k, filters, plan, self.reranker, self.rerank_candidates)
 
     def _prompt_tokens(self, prompt: Prompt) -> int:
         return sum(self.generator.count_tokens(m["content"]) for m in prompt.messages) + 8 * len(prompt.messages)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 from ragtune.index.base import Filters
-from ragtune.retrieval.base import Retriever, ScoredChunk
+from ragtune.retrieval.base import Reranker, Retriever, ScoredChunk
 
 _ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "1st": 1, "2nd": 2, "3rd": 3, "4th": 4}
 _PERIODS = (
@@ -191,3 +191,14 @@ def interleave_by_document(scored: Sequence[ScoredChunk], limit: int) -> list[Sc
     for rank in range(max((len(g) for g in groups.values()), default=0)):
         out.extend(g[rank] for g in groups.values() if rank < len(g))
     return out[:limit]
+
+
+def retrieve_ranked(retriever: Retriever, question: str, k: int, filters: Filters | None, plan: QueryPlan,
+                    reranker: Reranker | None = None, candidates: int = 0) -> list[ScoredChunk]:
+    """The ``k`` best chunks as ``plan`` says (``retrieve_planned``); with ``reranker``, ``max(k, candidates)`` are
+    fetched, reordered by it, and the best ``k`` kept (taken in turns from each document for a plan over several)."""
+    if reranker is None:
+        return retrieve_planned(retriever, question, k, filters, plan)
+    found = retrieve_planned(retriever, question, max(k, candidates), filters, plan)
+    reranked = reranker.rerank(question, found, len(found))
+    return interleave_by_document(reranked, k) if plan.per_document else reranked[:k]

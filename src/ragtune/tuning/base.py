@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ragtune.common import library_versions, validation_message
 from ragtune.errors import ConfigError, InputError
 from ragtune.tuning import ranks
-from ragtune.tuning.registry import ModelCard, ModelRegistry, check_model_name
+from ragtune.components.registry import ModelCard, ModelRegistry, check_model_name
 
 RUN_DIR = ".run"  # a run in progress: settings, checkpoints, log (``runs.py``)
 LOG_FILE = "train.log"

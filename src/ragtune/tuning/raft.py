@@ -41,7 +41,7 @@ from ragtune.index.base import ChunkRecord
 from ragtune.retrieval.base import Retriever, ScoredChunk
 from ragtune.tuning import ranks
 from ragtune.tuning.base import RUN_DIR, BaseTuner, Progress, Staging, TrainingEvent
-from ragtune.tuning.registry import ModelCard, ModelRegistry
+from ragtune.components.registry import ModelCard, ModelRegistry
 
 if TYPE_CHECKING:
     from ragtune.tuning.lora import LoraConfig
