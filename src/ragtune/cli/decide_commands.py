@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 from rich.markup import escape
@@ -37,7 +37,8 @@ def print_decision(decision: Decision) -> None:
         mark = " ★" if name == decision.recommendation else ""
         vs = c.vs_best or {}
         diff = "—" if not vs.get("ci95") else f"{vs['delta']:+.3f} [{vs['ci95'][0]:+.2f}, {vs['ci95'][1]:+.2f}]"
-        score = "—" if c.score is None else f"{c.score:.3f} [{c.ci95[0]:.2f}, {c.ci95[1]:.2f}]"
+        interval = "" if c.ci95 is None else f" [{c.ci95[0]:.2f}, {c.ci95[1]:.2f}]"
+        score = "—" if c.score is None else f"{c.score:.3f}{interval}"
         verdict = (c.verdict or "—") + (" (best)" if name == decision.best else "")
         quality.add_row(name + mark, score, verdict, diff)
         costs.add_row(name + mark, f"{c.latency_ms_p50:,.0f}", money(c.cost_per_1k_queries, cur), money(c.monthly_usd, cur),
@@ -152,14 +153,14 @@ def decide(
     as_json: bool = JsonFlag,
 ) -> None:
     """Measure base, prompt, rag, ft and rag+ft on the same held-out questions; recommend the cheapest as good as the best."""
-    fields = dict(margin=margin, weights=weights, repeats=repeats, questions=questions, examples=examples, index=index,
-                  model=model, candidates=candidates, json_schema=load_schema(json_schema) if json_schema is not None else None,
-                  metric=metric, judge=judge, teacher=teacher, budget_s=parse_duration(budget), max_steps=max_steps,
-                  batch_size=batch_size, max_length=max_length, device=device, poll_interval_s=poll_interval, holdout=holdout,
-                  examples_holdout=examples_holdout, max_format_questions=max_format_questions, shots=shots, seed=seed,
-                  queries_per_month=queries_per_month, months=months, latency_budget_ms=latency_budget_ms,
-                  attribution=attribution, content_may_leave=content_may_leave, changes_per_month=changes_per_month,
-                  prices=PriceTable.load(prices) if prices is not None else None, resume=resume)
+    fields: dict[str, Any] = dict(
+        margin=margin, weights=weights, repeats=repeats, questions=questions, examples=examples, index=index, model=model,
+        candidates=candidates, json_schema=load_schema(json_schema) if json_schema is not None else None, metric=metric,
+        judge=judge, teacher=teacher, budget_s=parse_duration(budget), max_steps=max_steps, batch_size=batch_size,
+        max_length=max_length, device=device, poll_interval_s=poll_interval, holdout=holdout, examples_holdout=examples_holdout,
+        max_format_questions=max_format_questions, shots=shots, seed=seed, queries_per_month=queries_per_month, months=months,
+        latency_budget_ms=latency_budget_ms, attribution=attribution, content_may_leave=content_may_leave,
+        changes_per_month=changes_per_month, prices=PriceTable.load(prices) if prices is not None else None, resume=resume)
     fields = {k: v for k, v in fields.items() if v is not None or k not in ("queries_per_month", "months", "weights")}
     if rows is not None:
         rows_fields = {k: v for k, v in fields.items() if k in DECIDE_ROWS_FIELDS}

@@ -133,9 +133,9 @@ def run(
               f"{run_info.get('wall_s', 0):.1f} s[/]", highlight=False)
     for note in result.notes:
         err.print(f"[yellow]note[/] {note}", highlight=False)
-    for path in (out_file, *reports):
-        if path is not None:
-            err.print(f"wrote {path}", highlight=False, soft_wrap=True)
+    for written in (out_file, *reports):
+        if written is not None:
+            err.print(f"wrote {written}", highlight=False, soft_wrap=True)
 
 
 @eval_app.command("compare")
@@ -188,12 +188,13 @@ def retrieval(
     as_json: bool = JsonFlag,
 ) -> None:
     """nDCG@k, recall and MRR of an index against relevance judgements, with 95% intervals."""
-    if (beir is None) == (questions is None):
-        raise InputError("give either --beir FOLDER or --questions FILE")
-    if beir is not None:
+    judgements: dict[str, dict[str, int]] | None
+    if beir is not None and questions is None:
         rows, judgements = load_beir(beir, split)
-    else:
+    elif questions is not None and beir is None:
         rows, judgements = load_questions(questions), read_qrels(qrels) if qrels is not None else None
+    else:
+        raise InputError("give either --beir FOLDER or --questions FILE")
     report = _workspace().evaluate_retrieval(index, rows, judgements, ndcg_k=(k,), recall_k=(recall_k,), mrr_k=(k,),
                                              mode=mode, rerank=rerank)
     if out_file is not None:

@@ -93,16 +93,17 @@ def search(
     as_json: bool = JsonFlag,
 ) -> None:
     """Ranked chunks for a query, or a batch of queries."""
-    if (query is None) == (queries is None):
-        raise InputError("give either a QUERY or --queries FILE")
     filters = parse_filters(source, types, where)
-    idx = workspace().index(index)
-    if queries is not None:
-        results = idx.search_batch([(q.id, q.question) for q in load_questions(queries)], k=k, mode=mode, filters=filters, unique_docs=unique_docs,
-                                   rerank=rerank)
+    if query is None and queries is not None:
+        asked = [(q.id, q.question) for q in load_questions(queries)]
+        results = workspace().index(index).search_batch(asked, k=k, mode=mode, filters=filters, unique_docs=unique_docs,
+                                                        rerank=rerank)
         emit_jsonl({"query_id": qid, "hits": [{"doc_id": h.doc_id, "chunk_id": h.chunk_id, "score": round(h.score, 6)}
                                                for h in hits]} for qid, hits in results)
         return
+    if query is None or queries is not None:
+        raise InputError("give either a QUERY or --queries FILE")
+    idx = workspace().index(index)
     if unique_docs:
         ranked = idx.search_batch([("q", query)], k=k, mode=mode, filters=filters, unique_docs=True, rerank=rerank)
         hits = SearchResult(query, index, mode.value, ranked[0][1])

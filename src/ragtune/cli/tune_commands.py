@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
 from ragtune.cli.data_commands import read_system
 from ragtune.cli.index_commands import workspace
@@ -49,7 +49,7 @@ class TrainingProgress:
     def __init__(self, every_s: float = 15.0) -> None:
         self.bar = Progress(TextColumn("[bold]train[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
                             console=err, transient=False) if err.is_terminal else None
-        self.task = None
+        self.task: TaskID | None = None
         self.every_s, self.last = every_s, 0.0
         self.loss: Optional[float] = None
         self.eval_loss: Optional[float] = None
