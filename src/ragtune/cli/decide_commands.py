@@ -19,6 +19,15 @@ from ragtune.api import PriceTable
 from ragtune.api import load_schema
 from ragtune.api import DECIDE_ROWS_FIELDS
 
+SchemaOpt = typer.Option(None, "--json-schema", help="JSON Schema of format answers (default: inferred from the examples).")
+JudgeOpt = typer.Option(None, "--judge", help="Judge model spec: knowledge answers scored by judged correctness.")
+PollOpt = typer.Option(10.0, "--poll-interval", min=0, help="Seconds between polls of a provider's job (-m openai:).")
+HoldoutOpt = typer.Option(0.5, "--holdout", help="Share of questions with references held out when tuned candidates train.")
+FormatQuestionsOpt = typer.Option(50, "--max-format-questions", min=1, help="At most this many held-out examples are asked.")
+ContentMayLeaveOpt = typer.Option(None, "--content-may-leave/--content-stays",
+                                  help="Whether content may go to a training pipeline.")
+ChangesOpt = typer.Option(None, "--changes-per-month", help="Content changes per month (default: measured).")
+
 
 def print_decision(decision: Decision) -> None:
     """The candidates side by side, the pick and why, the rules of thumb beside the measurement."""
@@ -114,19 +123,19 @@ def decide(
     index: Optional[str] = typer.Option(None, "--index", "-i", help="Index the rag candidates search (optional)."),
     model: Optional[str] = typer.Option(None, "--model", "-m", help="Model spec every candidate uses (default: configured)."),
     candidates: str = typer.Option("base,prompt,rag,ft,rag+ft", "--candidates", help="Comma-separated candidates to measure."),
-    json_schema: Optional[Path] = typer.Option(None, "--json-schema", help="JSON Schema of format answers (default: inferred from the examples)."),
+    json_schema: Optional[Path] = SchemaOpt,
     metric: Optional[str] = typer.Option(None, "--metric", help="Primary metric overriding the rule (e.g. exact_match)."),
-    judge: Optional[str] = typer.Option(None, "--judge", help="Judge model spec: knowledge answers scored by judged correctness."),
+    judge: Optional[str] = JudgeOpt,
     teacher: Optional[str] = typer.Option(None, "--teacher", help="Teacher spec: adds the candidates distilled and teacher."),
     budget: str = typer.Option("20m", "--budget", help="Training time shared by ft and rag+ft (e.g. 90s, 20m, 1h)."),
     max_steps: Optional[int] = typer.Option(None, "--max-steps", min=1, help="Cap on optimiser steps per training."),
     batch_size: int = typer.Option(4, "--batch-size", min=1, help="Training batch size."),
     max_length: int = typer.Option(512, "--max-length", min=32, help="Longest training row in tokens."),
     device: str = typer.Option("cpu", "--device", help="Where training runs: cpu, cuda or auto."),
-    poll_interval: float = typer.Option(10.0, "--poll-interval", min=0, help="Seconds between polls of a provider's job (-m openai:)."),
-    holdout: float = typer.Option(0.5, "--holdout", help="Share of questions with references held out when tuned candidates train."),
+    poll_interval: float = PollOpt,
+    holdout: float = HoldoutOpt,
     examples_holdout: float = typer.Option(0.2, "--examples-holdout", help="Share of examples held out as format questions."),
-    max_format_questions: int = typer.Option(50, "--max-format-questions", min=1, help="At most this many held-out examples are asked."),
+    max_format_questions: int = FormatQuestionsOpt,
     shots: int = typer.Option(3, "--shots", min=0, max=20, help="Few-shot examples in the prompt candidate."),
     seed: int = typer.Option(0, "--seed", help="Seed of the splits, the few-shot draw and training."),
     queries_per_month: Optional[float] = typer.Option(None, "--queries-per-month", help="Queries answered per month "
@@ -142,8 +151,8 @@ def decide(
                                         "file) without running any model."),
     latency_budget_ms: Optional[float] = typer.Option(None, "--latency-budget-ms", help="p50 latency a candidate may take."),
     attribution: Optional[bool] = typer.Option(None, "--attribution/--no-attribution", help="Whether answers must cite sources."),
-    content_may_leave: Optional[bool] = typer.Option(None, "--content-may-leave/--content-stays", help="Whether content may go to a training pipeline."),
-    changes_per_month: Optional[float] = typer.Option(None, "--changes-per-month", help="Content changes per month (default: measured)."),
+    content_may_leave: Optional[bool] = ContentMayLeaveOpt,
+    changes_per_month: Optional[float] = ChangesOpt,
     prices: Optional[Path] = typer.Option(None, "--prices", help="Price file (JSON or TOML) overriding the dated defaults."),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run: finished phases are not redone."),
     out_file: Optional[Path] = typer.Option(None, "--out", help="Write the decision with every per-question row (JSON)."),

@@ -48,8 +48,8 @@ def quality_cost_svg(decision: Decision, width: int = 960, height: int = 400) ->
     cur = decision.config["prices"]["currency"]
     axis = metric_words(decision.primary_metric)
     volume = decision.config.get("queries_per_month", 0)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" preserveAspectRatio="xMidYMid meet" role="img" '
-             f'aria-label="quality against monthly cost" font-family="sans-serif" font-size="11">',
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
+             f'preserveAspectRatio="xMidYMid meet" role="img" aria-label="quality against monthly cost" font-family="sans-serif" font-size="11">',
              f'<text x="{left}" y="18" font-size="13" font-weight="bold">{escape(axis)} (mean) against monthly cost '
              f'at {volume:,.0f} queries/month</text>']
     for i in range(6):
@@ -72,7 +72,8 @@ def quality_cost_svg(decision: Decision, width: int = 960, height: int = 400) ->
         x, y = px(c.monthly_usd or 0.0), py(score)
         label_y = _free_line(placed, x + 8, y - 6, 7.0 * len(name))
         low, high = c.ci95 or [score, score]
-        parts.append(f'<line x1="{x:.1f}" y1="{py(low):.1f}" x2="{x:.1f}" y2="{py(high):.1f}" stroke="{colour}" stroke-width="2"/>'
+        parts.append(f'<line x1="{x:.1f}" y1="{py(low):.1f}" x2="{x:.1f}" y2="{py(high):.1f}" stroke="{colour}" '
+                     'stroke-width="2"/>'
                      f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="{colour}"><title>{escape(name)}: {score:.3f} '
                      f'[{low:.3f}, {high:.3f}], {money(c.monthly_usd, cur, "/month")}</title></circle>'
                      f'<text x="{x + 8:.1f}" y="{label_y:.1f}">{escape(name)}</text>')
