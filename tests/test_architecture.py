@@ -82,6 +82,12 @@ def test_every_package_has_a_place_in_the_layers():
     assert packages - set(LAYERS) == set(), "add new packages to LAYERS in their place"
 
 
+def test_the_documented_chain_is_the_one_enforced():
+    layers = (SRC.parents[1] / "docs" / "architecture.md").read_text(encoding="utf-8").split("## Layers", 1)[1]
+    diagram = layers.split("```", 2)[1]  # the section's first block
+    assert diagram.replace("->", " ").split() == LAYERS
+
+
 def test_imports_run_left_to_right():
     upward = [f"{a} -> {b} (in {', '.join(sorted(set(mods)))})" for (a, b), mods in _edges().items()
               if a in LAYERS and b in LAYERS and LAYERS.index(b) > LAYERS.index(a)]

@@ -33,9 +33,10 @@ def test_chunks_are_indexed_with_the_header_and_keep_their_text():
 
 
 def test_a_stored_chunk_is_indexed_with_the_header_its_metadata_records():
-    record = ChunkRecord("d#0", "d", 0, "text", 0, 4, None, ("Part I",), "s", "pdf", {CONTEXT_KEY: "Apple | 10-Q"})
+    record = ChunkRecord("d#0", "d", 0, "text", 0, 4, None, ("Part I",), source="s", doc_type="pdf",
+                         metadata={CONTEXT_KEY: "Apple | 10-Q"})
     assert record.index_text == "Apple | 10-Q\nPart I\ntext"
-    bare = ChunkRecord("d#0", "d", 0, "text", 0, 4, None, ("Part I",), "s", "pdf", {})
+    bare = ChunkRecord("d#0", "d", 0, "text", 0, 4, None, ("Part I",), source="s", doc_type="pdf")
     assert bare.index_text == "Part I\ntext"
 
 
@@ -82,3 +83,10 @@ def test_a_situating_reply_that_repeats_the_instruction_is_dropped():
 
     assert SituatingWriter(FakeGenerator(INSTRUCTION))("Apple Inc. Form 10-Q", "Total net sales 81,797") == ""
     assert SituatingWriter(FakeGenerator("Sales of Apple in Q3 2023."))("Apple Inc.", "Total net sales") == "Sales of Apple in Q3 2023."
+
+
+def test_a_chunk_stored_keeps_its_header_in_its_metadata_and_its_index_text():
+    (chunk,) = HeaderChunker(RecursiveChunker()).chunk(_doc(META))
+    record = ChunkRecord.of(chunk, "s", "pdf", {"ticker": "AAPL"})
+    assert record.metadata == {"ticker": "AAPL", CONTEXT_KEY: chunk.context}
+    assert record.index_text == chunk.index_text

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
-from ragtune.cli.progress_lines import ProgressLines, duration
+from ragtune.cli.progress_lines import duration, progress_line
 from ragtune.errors import IndexNotFoundError, RagtuneError
 
 # The caller's umask, read before a workspace makes this process's 077: files written where the caller asked, outside
@@ -183,7 +183,7 @@ class StageProgress:
         self._last, self._printed = now, self._state
         self._shown.add(stage)
         elapsed = now - self._stage_started.get(stage, self._start)
-        self._print(ProgressLines.line(stage, done, total, elapsed))  # with the rate and the time left
+        self._print(progress_line(stage, done, total, elapsed))  # with the rate and the time left
 
     @staticmethod
     def _print(line: str) -> None:

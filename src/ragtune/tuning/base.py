@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Iterator, Protocol, runtime_checkable
+from typing import Any, Callable, ClassVar, Iterator, Protocol, Self, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -70,7 +70,7 @@ class TrainingConfig(BaseModel):
     resume: bool = Field(False, description="Continue the interrupted run of this name from its last checkpoint.")
 
     @classmethod
-    def build(cls, **values: Any) -> "TrainingConfig":
+    def build(cls, **values: Any) -> Self:
         """Validate ``values``; a ``ConfigError`` names each bad setting."""
         try:
             return cls(**values)
