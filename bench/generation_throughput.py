@@ -12,9 +12,10 @@ the baseline is the plain runs' mean. Answers of each run are compared with the 
 The constrained figure runs in one process: the same SNIPS prompts (schema in the system prompt) decoded with and
 without the schema's token mask, one at a time and in one batch; cost per output token = decode time / output tokens.
 ``--skip-constrained`` (``--skip-eval``) keeps the constrained (eval) figures of the previous result file, its commit
-recorded with them.
+recorded with them. Earlier results are kept under ``previous_runs``; bench/generation_runtimes.py adds ``runtimes``.
 
-    python bench/generation_throughput.py [--questions 16] [--max-tokens 48] [--batches 1,4,8,16] [--before-src DIR]
+    python bench/generation_throughput.py [--questions 16] [--max-tokens 48] [--batches 1,4,8,16] [--plain-runs 3]
+                                          [--before-src DIR]
 """
 
 from __future__ import annotations
@@ -248,8 +249,6 @@ def main() -> int:
     parser.add_argument("--batches", default="1,4,8,16")
     parser.add_argument("--plain-runs", type=int, choices=(2, 3), default=3,
                         help="Plain-loop runs: 3 (before, between and after the ragtune runs) or 2 (before and after).")
-    parser.add_argument("--runtimes", action="store_true",
-                        help="Also time other runtimes (ONNX Runtime GenAI, llama.cpp) where installed.")
     parser.add_argument("--constrained-rows", type=int, default=8)
     parser.add_argument("--constrained-batches", default="8", help="Batch sizes of the constrained figure (e.g. 1,8).")
     parser.add_argument("--skip-eval", action="store_true", help="Only the constrained figure.")
@@ -266,7 +265,8 @@ def main() -> int:
     questions.write_text("".join(json.dumps({"id": r["id"], "question": r["question"], "reference_answer": r["reference_answer"]})
                                  + "\n" for r in rows), encoding="utf-8")
     previous = RESULTS / "generation_throughput.json"
-    result: dict = {"commit": git_commit(), "questions": len(rows), "command": "python bench/generation_throughput.py " + " ".join(sys.argv[1:]),
+    result: dict = {"commit": git_commit(), "questions": len(rows),
+                    "command": "python bench/generation_throughput.py " + " ".join(sys.argv[1:]),
                     "data": f"rhdh_docs_qa/qa.jsonl, first {len(rows)} questions, variant base (model alone)",
                     "model": "local (SmolLM2-135M-Instruct, transformers fp32, CPU)", "threads": 1,
                     "max_new_tokens": args.max_tokens, "niceness": os.nice(0),
@@ -288,13 +288,9 @@ def main() -> int:
                                  for b in args.constrained_batches.split(",")}
         result["constrained"]["rows"] = args.constrained_rows
         result["constrained"]["target"] = "constrained within 1.1x of unconstrained per token"
-    if args.runtimes:
-        from generation_runtimes import runtime_figures
-
-        log("other runtimes ...")
-        result["runtimes"] = runtime_figures([alone_prompt(r["question"]).messages for r in rows], args.max_tokens, LOCAL_STOP,
-                                             work, child_env())
     result["loadavg_end"] = list(os.getloadavg())
+    if "runtimes" in kept:  # bench/generation_runtimes.py's figures, kept with their own commit
+        result["runtimes"] = kept.pop("runtimes")
     earlier = kept.pop("previous_runs", [])
     result["previous_runs"] = ([kept] if kept else []) + earlier
     write_result(previous, result)
