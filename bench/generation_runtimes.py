@@ -5,7 +5,8 @@ Each figure is decode time only (model load reported apart), CPU seconds of one 
 (the transformers chat template), the same answer cap and stop strings, greedy:
 
 - ``transformers``: a plain one-at-a-time ``model.generate`` loop, and ragtune's batched loop (``generate_batch``);
-  its answers are the reference the others are compared with, answer by answer;
+  its answers are the reference the others are compared with, answer by answer; the same batch after torch's dynamic
+  int8 quantisation of the linear layers;
 - ``onnxruntime_genai``: the model exported offline from the local transformers folder by the package's model builder,
   fp32 and int4 (CPU), at batch 1 and in left-padded batches;
 - ``llama_cpp``: llama-cpp-python on the GGUF file, where it is installed.
@@ -34,9 +35,11 @@ import torch
 from ragtune.config import GenerationConfig
 from ragtune.generation.base import GenerateOptions, Prompt
 from ragtune.generation.local import LocalGenerator, cut_at_stops
-conversations, cap, stops, batch, out = json.load(open(sys.argv[1]))
+conversations, cap, stops, batch, out, int8 = json.load(open(sys.argv[1]))
 started = time.process_time()
 gen = LocalGenerator(None, config=GenerationConfig(threads=1, batch_size=batch)).load()
+if int8:
+    gen._model = torch.ao.quantization.quantize_dynamic(gen._model, {torch.nn.Linear}, dtype=torch.qint8)
 load = time.process_time() - started
 rows = [gen._encode(Prompt(messages=m)) for m in conversations]
 started = time.process_time()
@@ -142,13 +145,14 @@ def runtime_figures(conversations: list, cap: int, stops: list[str], work: Path,
                                 f"cap {cap}, stops {stops}; answers compared with ragtune's transformers batch (stripped)"}
     rows_file = work / "runtime-rows.json"
     runs = {}
-    for size in (batch, 1):
-        job = work / f"transformers-{size}.json"
-        job.write_text(json.dumps([conversations, cap, stops, size, str(rows_file)]))
-        runs[size] = _child(["-c", TRANSFORMERS, str(job)], env)
+    for name, size, int8 in ((batch, batch, False), (1, 1, False), ("int8", batch, True)):
+        job = work / f"transformers-{name}.json"
+        job.write_text(json.dumps([conversations, cap, stops, size, str(rows_file), int8]))
+        runs[name] = _child(["-c", TRANSFORMERS, str(job)], env)
     reference = runs[batch]["answers"]
     figures["transformers"] = {"batch_1_generate": _figure(runs[1], reference),
-                               f"batch_{batch}_ragtune": _figure(runs[batch], None)}
+                               f"batch_{batch}_ragtune": _figure(runs[batch], None),
+                               f"batch_{batch}_ragtune_int8_dynamic": _figure(runs["int8"], reference)}
     if importlib.util.find_spec("onnxruntime_genai") is None:
         figures["onnxruntime_genai"] = "not installed (pip install onnxruntime-genai onnx_ir)"
     else:
