@@ -153,7 +153,7 @@ class GenerationConfig(_Strict):
     threads: int | None = Field(None, ge=1, le=256, description="torch / llama.cpp threads for local models (default: the "
                                                                 "top-level 'threads').")
     device: str = Field("auto", description="torch device for local models: auto (GPU when present), cpu, cuda, mps.")
-    batch_size: int = Field(16, ge=1, le=256, description="Most answers a local transformers model writes at once (greedy "
+    batch_size: int = Field(32, ge=1, le=256, description="Most answers a local transformers model writes at once (greedy "
                                                           "replies only; 1 answers one at a time).")
     local_backend: LocalBackend = Field(LocalBackend.transformers, description="Runtime for plain 'local': transformers, gguf "
                                                                                "(llama-cpp-python) or auto (gguf when "
