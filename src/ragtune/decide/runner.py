@@ -29,6 +29,7 @@ from ragtune.decide.config import Candidate, DecideConfig
 from ragtune.costs.candidates import Training, changes_per_month
 from ragtune.decide.data import KNOWLEDGE, DecideData, check_scorable, load_data, question_groups
 from ragtune.decide.decision import Measured, build_decision
+from ragtune.decide.lanes import answer_candidates
 from ragtune.decide.distilled import DISTILLED, Extra, extras, restore, train_distilled
 from ragtune.decide.managed import ManagedTraining, tuning_route, with_version_price
 from ragtune.decide.ports import DecidePorts
@@ -291,7 +292,9 @@ class DecideRunner:
                     f"{self.spec} with room for the question and the answer: retrieval (rag) is the way to carry it")
         return None
 
-    def _answer(self, c: Candidate, data: DecideData, extra: Extra | None = None) -> list[dict[str, Any]]:
+    def _answer(self, c: Candidate, data: DecideData, extra: Extra | None = None,
+                notes: list[str] | None = None) -> list[dict[str, Any]]:
+        """``c``'s rows (kept in the run folder), its notes added to ``notes`` (default: the run's)."""
         name = extra.name if extra else c.value
         path = self.run_dir / "rows" / f"{name.replace('+', '_')}.json"
         if path.is_file():
@@ -317,7 +320,7 @@ class DecideRunner:
             for row in result.rows:
                 row["candidate"], row["task"] = name, kind
             rows.extend(result.rows)
-            self.notes.extend(f"{name} ({kind} questions): {n}" for n in result.notes
+            (self.notes if notes is None else notes).extend(f"{name} ({kind} questions): {n}" for n in result.notes
                               if kind == KNOWLEDGE or not n.startswith(("no gold documents", "no reference answers")))
             offset += len(questions)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -346,16 +349,7 @@ class DecideRunner:
                 self.skipped[Candidate.prompt] = reason
         if any(c.tuned and c not in self.skipped for c in cfg.candidates) or self._distils():
             self._train(data)
-        rows: dict[Candidate, list[dict[str, Any]]] = {}
-        for c in cfg.candidates:
-            if c in self.skipped:
-                continue
-            rows[c] = self._answer(c, data)
-            self._finish_phase(f"answer {c.value}")
-        extra_rows: dict[str, list[dict[str, Any]]] = {}
-        for extra in extras(cfg, self.spec, self.extra_refs):
-            extra_rows[extra.name] = self._answer(extra.acts_as, data, extra)
-            self._finish_phase(f"answer {extra.name}")
+        rows, extra_rows = answer_candidates(self, data)  # side by side where the cores allow (``decide.lanes``)
         return self._decide(data, rows, extra_rows, time.perf_counter() - started)
 
     # --- decide ---------------------------------------------------------------------------------------
