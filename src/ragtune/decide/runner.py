@@ -212,6 +212,7 @@ class DecideRunner:
                 kept[key] = self._run_training(how, name, data, share, c)
             except RagtuneError as exc:
                 kept[key] = {"skipped": f"training failed: {exc}"}
+            self.progress(f"train {key}", 1, 1)  # ended, at whatever step the budget stopped it
             self._save()
             self._restore_training(c, kept[key])
         if plan.get(Candidate.rag_ft) == "reuse" and Candidate.ft in self.tuned_refs:
@@ -233,6 +234,7 @@ class DecideRunner:
         if DISTILLED not in kept:
             lora = self._lora_config(f"decide-{self.state['run_id']}-distilled", self.run_dir / "distilled.jsonl", share, False)
             kept[DISTILLED] = train_distilled(self.ports, self.config, data, lora, self._steps("train distilled"))
+            self.progress("train distilled", 1, 1)
             self._save()
         if "skipped" in (record := kept[DISTILLED]):
             self.extra_skipped[DISTILLED] = record["skipped"]
