@@ -9,7 +9,8 @@ Phases, each kept in ``<home>/decide/<run id>/`` the moment it ends so that ``re
    the training questions carry references, else the ``ft`` model over retrieval), sharing the time budget; on
    the provider's fine-tuning service instead when the model is an API model whose provider offers it
    (``ragtune.decide.managed``);
-4. answer: each candidate, through the eval runner (its generation cache too);
+4. answer: each candidate, through the eval runner (its generation cache too), candidates of different models side
+   by side where the machine has the cores (``ragtune.decide.lanes``);
 5. decide: primary metric, per-question scores, paired intervals against the best, measured costs, the pick,
    the rules of thumb (``ragtune.advisor``) and where they disagree with the measurement.
 """
@@ -322,8 +323,9 @@ class DecideRunner:
             for row in result.rows:
                 row["candidate"], row["task"] = name, kind
             rows.extend(result.rows)
-            (self.notes if notes is None else notes).extend(f"{name} ({kind} questions): {n}" for n in result.notes
-                              if kind == KNOWLEDGE or not n.startswith(("no gold documents", "no reference answers")))
+            (self.notes if notes is None else notes).extend(
+                f"{name} ({kind} questions): {n}" for n in result.notes
+                if kind == KNOWLEDGE or not n.startswith(("no gold documents", "no reference answers")))
             offset += len(questions)
         path.parent.mkdir(parents=True, exist_ok=True)
         write_json_atomic(path, rows)
