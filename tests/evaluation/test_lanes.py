@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from ragtune.evaluation.config import EvalConfig
-from ragtune.evaluation.lanes import candidates_at_once, run_lanes
+from ragtune.evaluation.lanes import candidates_at_once, cores_shared, run_lanes
 
 from .conftest import QUESTIONS
 
@@ -92,3 +92,17 @@ def test_variants_of_two_models_side_by_side_give_the_rows_of_one_by_one(eval_ws
     assert set(stages) == {"base", "rag", "ft", "rag+ft"}
     again = eval_ws(generation={"parallel_candidates": 2}).evaluate(questions_file, config)
     assert again.config["run"]["cached"] == 4 * len(QUESTIONS) and _rows(again) == _rows(one_by_one)
+
+
+def test_torch_keeps_to_each_lanes_share_of_the_cores_and_comes_back():
+    torch = pytest.importorskip("torch")
+    before = torch.get_num_threads()
+    torch.set_num_threads(4)
+    try:
+        with cores_shared(2, cores=4):
+            inside = torch.get_num_threads()
+        with cores_shared(4, cores=16):  # a share above the threads set: left as it is
+            unchanged = torch.get_num_threads()
+        assert (inside, unchanged, torch.get_num_threads()) == (2, 4, 4)
+    finally:
+        torch.set_num_threads(before)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ragtune.decide.distilled import Extra, extras
 from ragtune.evaluation.judge import resolve_judge_spec
-from ragtune.evaluation.lanes import candidates_at_once, load_models, run_lanes
+from ragtune.evaluation.lanes import candidates_at_once, side_by_side
 from ragtune.machine import loaded_device
 
 if TYPE_CHECKING:
@@ -42,10 +42,8 @@ def answer_candidates(runner: "DecideRunner", data: "DecideData") -> tuple[dict[
 
     lanes = [spec for _, spec, _, _ in jobs]
     at_once = _at_once(runner, len(set(lanes)))
-    if at_once > 1:
-        judge = resolve_judge_spec(runner.config.judge, runner.settings.generation) if runner.config.judge else None
-        load_models(runner.ports.eval, [*lanes, *([judge] if judge else [])], runner.config.index)
-    rows = run_lanes(lanes, answer, at_once, finished)
+    judge = [resolve_judge_spec(runner.config.judge, runner.settings.generation)] if runner.config.judge and at_once > 1 else []
+    rows = side_by_side(runner.ports.eval, lanes, answer, at_once, runner.config.index, judge, finished)
     return dict(zip(candidates, rows)), {e.name: r for e, r in zip(more, rows[len(candidates):])}
 
 

@@ -14,8 +14,10 @@ answers are cached, so the same command resumes from there).
 
 from __future__ import annotations
 
+import sys
 import threading
-from typing import TYPE_CHECKING, Callable, Iterable, Sequence, TypeVar
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence, TypeVar
 
 from ragtune.machine import loaded_device, machine_cores
 
@@ -120,6 +122,34 @@ def load_models(ports: "EvalPorts", specs: Iterable[str], index: str | None) -> 
         load()
 
 
+def side_by_side(ports: "EvalPorts", lanes: Sequence[str], fn: Callable[[int], T], at_once: int, index: str | None,
+                 also_load: Sequence[str] = (), finished: Callable[[int], None] | None = None) -> list[T]:
+    """``run_lanes`` for candidates: with more than one at once, their models (and ``also_load``) loaded first, and
+    torch held to each lane's share of the cores while they answer."""
+    if at_once <= 1:
+        return run_lanes(lanes, fn, 1, finished)
+    load_models(ports, [*lanes, *also_load], index)
+    with cores_shared(at_once):
+        return run_lanes(lanes, fn, at_once, finished)
+
+
+@contextmanager
+def cores_shared(at_once: int, cores: int | None = None) -> Iterator[None]:
+    """Within the block, torch (when loaded) computes on at most ``cores // at_once`` threads (each lane's share),
+    fewer if it was set to fewer; its thread count comes back afterwards."""
+    torch = sys.modules.get("torch")
+    share = max(1, (machine_cores() if cores is None else cores) // max(1, at_once))
+    before = torch.get_num_threads() if torch is not None else share
+    if torch is None or before <= share:
+        yield
+        return
+    torch.set_num_threads(share)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def answer_variants(runner: "EvalRunner", plans: Sequence["VariantPlan"],
                     questions: Sequence["Question"]) -> list[list["AnswerRecord"]]:
     """Each plan's answers (``EvalRunner.answer_all``), plans of different model specs side by side where it pays."""
@@ -127,6 +157,5 @@ def answer_variants(runner: "EvalRunner", plans: Sequence["VariantPlan"],
     lanes = [plan.spec for plan in plans]
     at_once = candidates_at_once(len(set(lanes)), generation.parallel_candidates, generation.threads,
                                  loaded_device(generation.device))
-    if at_once > 1:
-        load_models(runner.ports, lanes, next((plan.index for plan in plans if plan.index is not None), None))
-    return run_lanes(lanes, lambda i: runner.answer_all(plans[i], questions), at_once)
+    index = next((plan.index for plan in plans if plan.index is not None), None)
+    return side_by_side(runner.ports, lanes, lambda i: runner.answer_all(plans[i], questions), at_once, index)
