@@ -234,7 +234,7 @@ class DecideRunner:
         kept = self.state["trainings"]
         if DISTILLED not in kept:
             lora = self._lora_config(f"decide-{self.state['run_id']}-distilled", self.run_dir / "distilled.jsonl", share, False)
-            kept[DISTILLED] = train_distilled(self.ports, self.config, data, lora, self._steps("train distilled"))
+            kept[DISTILLED] = train_distilled(self.ports, self.config, data, lora, self._steps("train distilled", share))
             self.progress("train distilled", 1, 1)
             self._save()
         if "skipped" in (record := kept[DISTILLED]):
@@ -253,20 +253,24 @@ class DecideRunner:
         if "managed" in kept:  # its answers are priced at the fine-tuned model's price from its card
             self.config = self.config.model_copy(update={"prices": with_version_price(self.config.prices, kept)})
 
-    def _steps(self, stage: str):
-        """A training's progress callback reporting its steps as ``stage`` (reported started at once)."""
-        from ragtune.tuning.base import TrainingEvent
+    def _steps(self, stage: str, budget_s: float | None = None):
+        """A training's progress callback reporting its steps as ``stage`` (reported started at once), out of those
+        its time budget ``budget_s`` lets it reach at the rate so far."""
+        from ragtune.tuning.base import TrainingEvent, steps_in_budget
+
+        started = time.monotonic()
 
         def on_event(event: TrainingEvent) -> None:
             if event.kind in ("step", "info") and event.step is not None:  # a provider's job reports steps in its events
-                self.progress(stage, event.step, event.max_steps or event.step)
+                total = steps_in_budget(event.step, event.max_steps or event.step, time.monotonic() - started, budget_s)
+                self.progress(stage, event.step, total)
 
         self.progress(stage, 0, 1)
         return on_event
 
     def _run_training(self, how: str, name: str, data: DecideData, share: float, c: Candidate) -> dict[str, Any]:
         """The kept record of ``c``'s training: on the provider's service, else RAFT (``how``) or LoRA here."""
-        on_event = self._steps(f"train {c.value}")
+        on_event = self._steps(f"train {c.value}", None if self.managed else share)
         if self.managed:
             return ManagedTraining(self.ports, self.config, self.spec, self.run_dir, self.notes).train(how, name, data, on_event,
                                                                                                         c.value)
