@@ -153,6 +153,10 @@ class GenerationConfig(_Strict):
     threads: int | None = Field(None, ge=1, le=256, description="torch / llama.cpp threads for local models (default: the "
                                                                 "top-level 'threads').")
     device: str = Field("auto", description="torch device for local models: auto (GPU when present), cpu, cuda, mps.")
+    parallel_candidates: int | None = Field(None, ge=1, le=64, description="Candidates of eval and decide that answer at "
+                                            "once when they run different models (RAGTUNE_PARALLEL_CANDIDATES; 1: one "
+                                            "after another; default: as many as the machine's cores hold at 'threads' "
+                                            "each, on the CPU).")
     batch_size: int = Field(32, ge=1, le=256, description="Most answers a local transformers model writes at once (greedy "
                                                           "replies only; 1 answers one at a time).")
     local_backend: LocalBackend = Field(LocalBackend.transformers, description="Runtime for plain 'local': transformers, gguf "
@@ -328,7 +332,8 @@ class RagtuneConfig(_Strict):
                 data[key] = env[var]
         sections = {"RAGTUNE_EMBEDDER": ("embedder", "model"), "RAGTUNE_MODEL": ("generation", "model"),
                     "RAGTUNE_RERANK": ("rerank", "model"), "RAGTUNE_RERANK_WEIGHT": ("rerank", "weight"),
-                    "RAGTUNE_RAY_ADDRESS": ("ray", "address"), "RAGTUNE_LOCK_TIMEOUT_S": ("index", "lock_timeout_s")}
+                    "RAGTUNE_RAY_ADDRESS": ("ray", "address"), "RAGTUNE_LOCK_TIMEOUT_S": ("index", "lock_timeout_s"),
+                    "RAGTUNE_PARALLEL_CANDIDATES": ("generation", "parallel_candidates")}
         for var, (section, key) in sections.items():
             if env.get(var):
                 data.setdefault(section, {})[key] = env[var]

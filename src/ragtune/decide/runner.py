@@ -9,7 +9,8 @@ Phases, each kept in ``<home>/decide/<run id>/`` the moment it ends so that ``re
    the training questions carry references, else the ``ft`` model over retrieval), sharing the time budget; on
    the provider's fine-tuning service instead when the model is an API model whose provider offers it
    (``ragtune.decide.managed``);
-4. answer: each candidate, through the eval runner (its generation cache too);
+4. answer: each candidate, through the eval runner (its generation cache too), candidates of different models side
+   by side where the machine has the cores (``ragtune.decide.lanes``);
 5. decide: primary metric, per-question scores, paired intervals against the best, measured costs, the pick,
    the rules of thumb (``ragtune.advisor``) and where they disagree with the measurement.
 """
@@ -30,6 +31,7 @@ from ragtune.decide.config import Candidate, DecideConfig
 from ragtune.costs.candidates import Training, changes_per_month
 from ragtune.decide.data import KNOWLEDGE, DecideData, check_scorable, load_data, question_groups
 from ragtune.decide.decision import Measured, build_decision
+from ragtune.decide.lanes import answer_candidates
 from ragtune.decide.distilled import DISTILLED, Extra, extras, restore, train_distilled
 from ragtune.decide.managed import ManagedTraining, tuning_route, with_version_price
 from ragtune.decide.repeats import Repeat
@@ -208,6 +210,7 @@ class DecideRunner:
                 kept[key] = self._run_training(how, name, data, share, c)
             except RagtuneError as exc:
                 kept[key] = {"skipped": f"training failed: {exc}"}
+            self.progress(f"train {key}", 1, 1)  # ended, at whatever step the budget stopped it
             self._save()
             self._restore_training(c, kept[key])
         if plan.get(Candidate.rag_ft) == "reuse" and Candidate.ft in self.tuned_refs:
@@ -229,7 +232,8 @@ class DecideRunner:
         if DISTILLED not in kept:
             lora = lora_config(self.config, self.spec, f"decide-{self.state['run_id']}-distilled",
                                self.run_dir / "distilled.jsonl", share, False)
-            kept[DISTILLED] = train_distilled(self.tuning, self.config, data, lora, self._steps("train distilled"))
+            kept[DISTILLED] = train_distilled(self.tuning, self.config, data, lora, self._steps("train distilled", share))
+            self.progress("train distilled", 1, 1)
             self._save()
         if "skipped" in (record := kept[DISTILLED]):
             self.extra_skipped[DISTILLED] = record["skipped"]
@@ -247,20 +251,22 @@ class DecideRunner:
         if "managed" in kept:  # its answers are priced at the fine-tuned model's price from its card
             self.config = self.config.model_copy(update={"prices": with_version_price(self.config.prices, kept)})
 
-    def _steps(self, stage: str):
-        """A training's progress callback reporting its steps as ``stage`` (reported started at once)."""
-        from ragtune.tuning.base import TrainingEvent
+    def _steps(self, stage: str, budget_s: float | None = None):
+        """A training's progress callback: its steps as ``stage``, out of those ``budget_s`` allows at the rate so far."""
+        from ragtune.tuning.base import TrainingEvent, steps_in_budget
+        started = time.monotonic()
 
         def on_event(event: TrainingEvent) -> None:
             if event.kind in ("step", "info") and event.step is not None:  # a provider's job reports steps in its events
-                self.progress(stage, event.step, event.max_steps or event.step)
+                total = steps_in_budget(event.step, event.max_steps or event.step, time.monotonic() - started, budget_s)
+                self.progress(stage, event.step, total)
 
         self.progress(stage, 0, 1)
         return on_event
 
     def _run_training(self, how: str, name: str, data: DecideData, share: float, c: Candidate) -> dict[str, Any]:
         """The kept record of ``c``'s training: on the provider's service, else RAFT (``how``) or LoRA here."""
-        on_event = self._steps(f"train {c.value}")
+        on_event = self._steps(f"train {c.value}", None if self.managed else share)
         if self.managed:
             return ManagedTraining(self.tuning, self.config, self.spec, self.run_dir, self.notes).train(how, name, data,
                                                                                                          on_event, c.value)
@@ -290,7 +296,9 @@ class DecideRunner:
                     f"{self.spec} with room for the question and the answer: retrieval (rag) is the way to carry it")
         return None
 
-    def _answer(self, c: Candidate, data: DecideData, extra: Extra | None = None) -> list[dict[str, Any]]:
+    def _answer(self, c: Candidate, data: DecideData, extra: Extra | None = None,
+                notes: list[str] | None = None) -> list[dict[str, Any]]:
+        """``c``'s rows (kept in the run folder), its notes added to ``notes`` (default: the run's)."""
         name = extra.name if extra else c.value
         path = self.run_dir / "rows" / f"{name.replace('+', '_')}.json"
         if path.is_file():
@@ -316,8 +324,9 @@ class DecideRunner:
             for row in result.rows:
                 row["candidate"], row["task"] = name, kind
             rows.extend(result.rows)
-            self.notes.extend(f"{name} ({kind} questions): {n}" for n in result.notes
-                              if kind == KNOWLEDGE or not n.startswith(("no gold documents", "no reference answers")))
+            (self.notes if notes is None else notes).extend(
+                f"{name} ({kind} questions): {n}" for n in result.notes
+                if kind == KNOWLEDGE or not n.startswith(("no gold documents", "no reference answers")))
             offset += len(questions)
         path.parent.mkdir(parents=True, exist_ok=True)
         write_json_atomic(path, rows)
@@ -351,16 +360,7 @@ class DecideRunner:
                 self.skipped[Candidate.prompt] = reason
         if any(c.tuned and c not in self.skipped for c in cfg.candidates) or self._distils():
             self._train(data)
-        rows: dict[Candidate, list[dict[str, Any]]] = {}
-        for c in cfg.candidates:
-            if c in self.skipped:
-                continue
-            rows[c] = self._answer(c, data)
-            self._finish_phase(f"answer {c.value}")
-        extra_rows: dict[str, list[dict[str, Any]]] = {}
-        for extra in extras(cfg, self.spec, self.extra_refs):
-            extra_rows[extra.name] = self._answer(extra.acts_as, data, extra)
-            self._finish_phase(f"answer {extra.name}")
+        rows, extra_rows = answer_candidates(self, data)  # side by side where the cores allow (``decide.lanes``)
         return self._decide(data, rows, extra_rows, time.perf_counter() - started)
 
     # --- decide ---------------------------------------------------------------------------------------

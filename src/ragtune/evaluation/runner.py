@@ -30,6 +30,7 @@ from ragtune.evaluation.base import FORMAT_VERSION, AnswerRecord, EvalResult, Sc
 from ragtune.evaluation.cache import GenerationCache, cache_key
 from ragtune.evaluation.concurrency import run_each
 from ragtune.evaluation.config import EvalConfig
+from ragtune.evaluation.lanes import answer_variants
 from ragtune.evaluation.judge import LLMJudge, resolve_judge_spec, row_verdict
 from ragtune.evaluation.metrics import (AbstentionEvaluator, AnswerEvaluator, CitationEvaluator, CostEvaluator,
                                        FormatEvaluator, RetrievalEvaluator, aggregate, evaluate_row, has_gold,
@@ -299,10 +300,9 @@ class EvalRunner:
         records: list[AnswerRecord] = []
         if self.executor is not None:  # every variant's questions fan out together (``evaluation.executor``)
             from ragtune.evaluation.executor import answer_elsewhere
-
             by_plan = answer_elsewhere(self, self.executor, plans, questions)
-        else:
-            by_plan = [self.answer_all(plan, questions) for plan in plans]
+        else:  # variants of different models side by side where the cores allow (``evaluation.lanes``)
+            by_plan = answer_variants(self, plans, questions)
         for plan, answered in zip(plans, by_plan):
             if plan.variant.retrieves:
                 for record in answered:
