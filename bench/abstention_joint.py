@@ -42,7 +42,7 @@ def rhdh_scores(home: Path) -> list[dict]:
         hits = pipeline._retrieve(question, None, plan)
         blocks, _ = pipeline._fit(question, hits, lambda b: rag_prompt(question, b, None))
         out.append({"id": row["id"], "split": "dev" if i % 2 == 0 else "test", "answerable": True, "abstained": False,
-                    "score": answerability(question, blocks) if blocks else 0.0})
+                    "score": answerability(question, blocks, plan) if blocks else 0.0})
     return out
 
 

@@ -12,9 +12,10 @@ the baseline is the plain runs' mean. Answers of each run are compared with the 
 The constrained figure runs in one process: the same SNIPS prompts (schema in the system prompt) decoded with and
 without the schema's token mask, one at a time and in one batch; cost per output token = decode time / output tokens.
 ``--skip-constrained`` (``--skip-eval``) keeps the constrained (eval) figures of the previous result file, its commit
-recorded with them.
+recorded with them. Earlier results are kept under ``previous_runs``; bench/generation_runtimes.py adds ``runtimes``.
 
-    python bench/generation_throughput.py [--questions 16] [--max-tokens 48] [--batches 1,4,8,16] [--before-src DIR]
+    python bench/generation_throughput.py [--questions 16] [--max-tokens 48] [--batches 1,4,8,16] [--plain-runs 3]
+                                          [--before-src DIR]
 """
 
 from __future__ import annotations
@@ -214,7 +215,8 @@ def eval_figures(args: argparse.Namespace, conversations: list, questions: Path,
     eval_run(str(largest), largest)
     if args.before_src:
         eval_run(f"{largest}_before", largest, args.before_src.resolve(), "before")
-    plain_run()
+    if args.plain_runs > 2:
+        plain_run()
     for size in sizes:
         if size != largest:
             eval_run(str(size), size)
@@ -245,6 +247,8 @@ def main() -> int:
     parser.add_argument("--questions", type=int, default=16)
     parser.add_argument("--max-tokens", type=int, default=48)
     parser.add_argument("--batches", default="1,4,8,16")
+    parser.add_argument("--plain-runs", type=int, choices=(2, 3), default=3,
+                        help="Plain-loop runs: 3 (before, between and after the ragtune runs) or 2 (before and after).")
     parser.add_argument("--constrained-rows", type=int, default=8)
     parser.add_argument("--constrained-batches", default="8", help="Batch sizes of the constrained figure (e.g. 1,8).")
     parser.add_argument("--skip-eval", action="store_true", help="Only the constrained figure.")
@@ -261,7 +265,8 @@ def main() -> int:
     questions.write_text("".join(json.dumps({"id": r["id"], "question": r["question"], "reference_answer": r["reference_answer"]})
                                  + "\n" for r in rows), encoding="utf-8")
     previous = RESULTS / "generation_throughput.json"
-    result: dict = {"commit": git_commit(), "command": "python bench/generation_throughput.py " + " ".join(sys.argv[1:]),
+    result: dict = {"commit": git_commit(), "questions": len(rows),
+                    "command": "python bench/generation_throughput.py " + " ".join(sys.argv[1:]),
                     "data": f"rhdh_docs_qa/qa.jsonl, first {len(rows)} questions, variant base (model alone)",
                     "model": "local (SmolLM2-135M-Instruct, transformers fp32, CPU)", "threads": 1,
                     "max_new_tokens": args.max_tokens, "niceness": os.nice(0),
@@ -284,6 +289,10 @@ def main() -> int:
         result["constrained"]["rows"] = args.constrained_rows
         result["constrained"]["target"] = "constrained within 1.1x of unconstrained per token"
     result["loadavg_end"] = list(os.getloadavg())
+    if "runtimes" in kept:  # bench/generation_runtimes.py's figures, kept with their own commit
+        result["runtimes"] = kept.pop("runtimes")
+    earlier = kept.pop("previous_runs", [])
+    result["previous_runs"] = ([kept] if kept else []) + earlier
     write_result(previous, result)
     print(json.dumps({k: v for k, v in result.items() if k in ("plain_loop", "ragtune_eval", "constrained")}, indent=1))
     return 0

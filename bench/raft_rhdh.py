@@ -30,7 +30,7 @@ from ragtune.config import RagtuneConfig  # noqa: E402
 from ragtune.evaluation.answers import token_f1  # noqa: E402
 from ragtune.evaluation.questions import load_questions  # noqa: E402
 from ragtune.generation import GenerateOptions  # noqa: E402
-from ragtune.generation.answer import AnswerPipeline  # noqa: E402
+from ragtune.generation.answer import AnswerPipeline, AskRequest  # noqa: E402
 from ragtune.generation.prompts import ALONE_SYSTEM  # noqa: E402
 from ragtune.tuning.heldout import read_training_questions, seen_in_training  # noqa: E402
 from ragtune.tuning.raft import oracle_chunks  # noqa: E402
@@ -103,16 +103,17 @@ def robustness(ws: Workspace, work, model: str, raft_ref: str) -> dict:
                             read_training_questions(ws.models.path(card.ref) / card.files["questions"]))
     questions = [q for q in load_questions(work / "test.jsonl") if q.id not in seen]
     retriever = index.retriever()
-    embedder = index._embedder(None)
+    embedder = index.embedder(None)
     config = ws.config
     f1s, abstained, removed = [], 0, 0
     for i, q in enumerate(questions, start=1):
         gold = {c.chunk_id for c in oracle_chunks(q, retriever)}
         removed += len(gold)
         pipeline = AnswerPipeline(ws.generator(model), config.answer, GenerateOptions.from_config(config.generation),
-                                  retriever=WithoutChunks(retriever, gold), embedder=embedder, support=ws.support_scorer(embedder),
+                                  retriever=WithoutChunks(retriever, gold), embedder=embedder,
+                                  support=ws.components.support_scorer(embedder),
                                   index_name="rhdh", fallback=ws.generator("extractive"))
-        answer = pipeline.ask(q.question)
+        answer = pipeline.ask(AskRequest(q.question))
         abstained += answer.abstained
         f1s.append(token_f1(answer.answer if not answer.abstained else "", q.reference_answers))
         if i % 10 == 0:

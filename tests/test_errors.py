@@ -72,7 +72,7 @@ def test_moved_classes_are_still_importable_where_they_were():
     from ragtune.documents.loaders.pdf import EncryptedPdfError
     from ragtune.embeddings.onnx_export import ExportError
     from ragtune.index.segments import SegmentError
-    from ragtune.tuning.registry import ModelNotFoundError
+    from ragtune.components.registry import ModelNotFoundError
 
     assert (EncryptedPdfError, ExportError, SegmentError, ModelNotFoundError) == (
         errors.EncryptedPdfError, errors.ExportError, errors.SegmentError, errors.ModelNotFoundError)

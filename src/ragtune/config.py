@@ -153,7 +153,11 @@ class GenerationConfig(_Strict):
     threads: int | None = Field(None, ge=1, le=256, description="torch / llama.cpp threads for local models (default: the "
                                                                 "top-level 'threads').")
     device: str = Field("auto", description="torch device for local models: auto (GPU when present), cpu, cuda, mps.")
-    batch_size: int = Field(16, ge=1, le=256, description="Most answers a local transformers model writes at once (greedy "
+    parallel_candidates: int | None = Field(None, ge=1, le=64, description="Candidates of eval and decide that answer at "
+                                            "once when they run different models (RAGTUNE_PARALLEL_CANDIDATES; 1: one "
+                                            "after another; default: as many as the machine's cores hold at 'threads' "
+                                            "each, on the CPU).")
+    batch_size: int = Field(32, ge=1, le=256, description="Most answers a local transformers model writes at once (greedy "
                                                           "replies only; 1 answers one at a time).")
     local_backend: LocalBackend = Field(LocalBackend.transformers, description="Runtime for plain 'local': transformers, gguf "
                                                                                "(llama-cpp-python) or auto (gguf when "
@@ -196,9 +200,10 @@ class AnswerConfig(_Strict):
                                                                       "question is below this ...")
     min_term_coverage: float = Field(0.34, ge=0.0, le=1.0, description="... and fewer than this share of the question's content "
                                                                        "words occur in the best chunk.")
-    min_answerability: float = Field(0.40, ge=0.0, le=1.0, description="Abstain when the best chunk (with its headings "
+    min_answerability: float = Field(0.33, ge=0.0, le=1.0, description="Abstain when the best chunk (with its headings "
                                      "and context header) holds less than this weighted share of the question's key "
-                                     "terms, names weighing most (0-1; chosen on dev data by bench/abstention_joint.py).")
+                                     "terms, names weighing most, or comes from another organisation's or period's "
+                                     "documents (0-1; chosen on dev data by bench/abstention.py).")
     min_support: float = Field(0.35, ge=0.0, le=1.0, description="A sentence is cited to a block only when the block supports it "
                                                                  "at least this much (0-1).")
     support_model: str | None = Field(None, description="NLI cross-encoder (folder or hub id) that scores support instead of "
@@ -227,6 +232,7 @@ class ContextMode(str, Enum):
     """What is indexed with each chunk besides its text and heading path."""
 
     header = "header"  # a line naming the document: title, organisation, form, period
+    summary = "summary"  # the header, then a one-sentence situating summary of the chunk written by a generator
     none = "none"
 
 
@@ -239,7 +245,11 @@ class IndexConfig(_Strict):
     lock_timeout_s: float = Field(600.0, ge=0, description="How long a writer waits for another process writing the same index "
                                                             "before it gives up (0: fail at once; RAGTUNE_LOCK_TIMEOUT_S).")
     context: ContextMode = Field(ContextMode.header, description="Context indexed with every chunk of a new index "
-                                 "('header': its document's title, organisation, form and period; recorded in the index).")
+                                 "('header': its document's title, organisation, form and period; 'summary': the header "
+                                 "and a one-sentence situating summary written by summary_model; 'none'; recorded in the "
+                                 "index).")
+    summary_model: str | None = Field(None, description="Generator that writes the situating summaries of context = "
+                                      "'summary' (default: the [generation] model; recorded in the index).")
 
 
 class ServeConfig(_Strict):
@@ -328,7 +338,8 @@ class RagtuneConfig(_Strict):
                 data[key] = env[var]
         sections = {"RAGTUNE_EMBEDDER": ("embedder", "model"), "RAGTUNE_MODEL": ("generation", "model"),
                     "RAGTUNE_RERANK": ("rerank", "model"), "RAGTUNE_RERANK_WEIGHT": ("rerank", "weight"),
-                    "RAGTUNE_RAY_ADDRESS": ("ray", "address"), "RAGTUNE_LOCK_TIMEOUT_S": ("index", "lock_timeout_s")}
+                    "RAGTUNE_RAY_ADDRESS": ("ray", "address"), "RAGTUNE_LOCK_TIMEOUT_S": ("index", "lock_timeout_s"),
+                    "RAGTUNE_PARALLEL_CANDIDATES": ("generation", "parallel_candidates")}
         for var, (section, key) in sections.items():
             if env.get(var):
                 data.setdefault(section, {})[key] = env[var]

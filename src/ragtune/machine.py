@@ -40,6 +40,12 @@ def default_threads(root: Path = Path("/"), env: Mapping[str, str] | None = None
     environ: Mapping[str, str] = os.environ if env is None else env
     if environ.get("RAGTUNE_THREADS", "").strip().isdigit() and int(environ["RAGTUNE_THREADS"]) >= 1:
         return int(environ["RAGTUNE_THREADS"])
+    return machine_cores(root, cpus)
+
+
+def machine_cores(root: Path = Path("/"), cpus: list[int] | None = None) -> int:
+    """The cores this process may compute on, whatever threads are configured: the physical cores of ``cpus``
+    (default ``os.sched_getaffinity``), or the cgroup CPU quota when that is lower (at least 1)."""
     cores = physical_cores(_usable_cpus() if cpus is None else cpus, root / "sys/devices/system/cpu")
     quota = cgroup_cpu_limit(root)
     return max(1, min(cores, quota) if quota is not None else cores)

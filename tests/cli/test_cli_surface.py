@@ -221,6 +221,28 @@ def test_a_stage_that_does_not_move_is_repeated_less_often(capsys):
     assert lines == ["train ft: 0/1 (0%) in 2 s", "train ft: 0/1 (0%) in 12 s"]
 
 
+def test_candidates_answering_side_by_side_each_get_their_rate_and_time_left(capsys):
+    clock = [100.0]
+    progress = StageProgress(interval=2.0, clock=lambda: clock[0])
+    progress.live, progress._bar = False, None
+    progress("base", 0, 40)
+    progress("ft", 0, 20)
+    clock[0] = 120.0
+    progress("base", 16, 40)  # a batch of 16 in 20 s: 0.8 a second, 24 left
+    progress("ft", 4, 20)
+    progress.tick(120.0)
+    assert capsys.readouterr().err.splitlines() == ["base: 16/40 (40%) in 20 s, 0.80/s, about 30 s left",
+                                                    "ft: 4/20 (20%) in 20 s, 0.20/s, about 1 min 20 s left"]
+    clock[0] = 125.0
+    progress("base", 40, 40)
+    progress.tick(125.0)  # base ended (said once), ft has not moved since it was printed: nothing more yet
+    assert capsys.readouterr().err.splitlines() == ["base: 40/40 (100%) in 25 s, done"]
+    progress.tick(131.0)
+    assert capsys.readouterr().err == ""
+    progress.tick(135.0)  # still not moving: again after ten seconds, the rate and time left measured until now
+    assert capsys.readouterr().err.splitlines() == ["ft: 4/20 (20%) in 35 s, 0.11/s, about 2 min 20 s left"]
+
+
 def test_reports_outside_the_workspace_get_the_callers_permissions(tmp_path):
     home = tmp_path / "home"
     home.mkdir()

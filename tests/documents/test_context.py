@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ragtune.documents import Document, RecursiveChunker
 from ragtune.documents.base import CONTEXT_KEY
-from ragtune.documents.chunking import HeaderChunker, document_header
+from ragtune.documents.chunking import HeaderChunker, SummaryChunker, document_header
 from ragtune.index.base import ChunkRecord
 
 META = {"title": "0000320193-23-000077", "organization": "Apple Inc.", "ticker": "AAPL", "form": "10-Q",
@@ -31,10 +33,63 @@ def test_chunks_are_indexed_with_the_header_and_keep_their_text():
 
 
 def test_a_stored_chunk_is_indexed_with_the_header_its_metadata_records():
-    record = ChunkRecord("d#0", "d", 0, "text", 0, 4, None, ("Part I",), "s", "pdf", {CONTEXT_KEY: "Apple | 10-Q"})
+    record = ChunkRecord("d#0", "d", 0, "text", 0, 4, None, ("Part I",), source="s", doc_type="pdf",
+                         metadata={CONTEXT_KEY: "Apple | 10-Q"})
     assert record.index_text == "Apple | 10-Q\nPart I\ntext"
-    bare = ChunkRecord("d#0", "d", 0, "text", 0, 4, None, ("Part I",), "s", "pdf", {})
+    bare = ChunkRecord("d#0", "d", 0, "text", 0, 4, None, ("Part I",), source="s", doc_type="pdf")
     assert bare.index_text == "Part I\ntext"
+
+
+def test_a_summary_chunk_is_indexed_with_header_and_sentence_and_keeps_its_text():
+    seen = []
+    chunker = SummaryChunker(RecursiveChunker(), lambda doc, chunk: seen.append((doc, chunk)) or "It reports sales.")
+    (chunk,) = chunker.chunk(_doc(META))
+    assert chunk.text == "Total net sales 81,797 82,959"
+    assert chunk.index_text == document_header(_doc(META)) + "\nIt reports sales.\nTotal net sales 81,797 82,959"
+    assert seen == [("Total net sales 81,797 82,959", "Total net sales 81,797 82,959")]
+
+
+def _summary_index(tmp_path, ws_for):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "policy.md").write_text("# Policy\n\nAlpha's refund window is 30 days.\n", encoding="utf-8")
+    ws = ws_for(tmp_path / "home", index={"context": "summary", "summary_model": "fake:Refund rules of Alpha."})
+    ws.ingest([str(docs)], "p")
+    return ws
+
+
+def test_the_summary_is_indexed_and_recorded_but_never_stored_as_the_text(tmp_path, ws_for):
+    ws = _summary_index(tmp_path, ws_for)
+    (record,) = ws.store.all_chunks("p")
+    manifest = ws.store.manifest("p")
+    assert (manifest.context, manifest.context_model) == ("summary", "fake:Refund rules of Alpha.")
+    assert "Refund rules of Alpha." in record.index_text
+    assert "Refund rules" not in record.text
+    assert "Refund rules" not in ws.ask("What is the refund window?", "p", model="extractive").answer
+
+
+def test_a_bad_context_mode_is_a_config_error_naming_the_field(tmp_path):
+    from ragtune.config import RagtuneConfig
+    from ragtune.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="index.context") as raised:
+        RagtuneConfig.load({"home": str(tmp_path), "index": {"context": "abstract"}}, env={})
+    assert raised.value.exit_code == 2
+
+
+def test_a_situating_reply_that_repeats_the_instruction_is_dropped():
+    from ragtune.generation.fake import FakeGenerator
+    from ragtune.generation.situating import INSTRUCTION, SituatingWriter
+
+    assert SituatingWriter(FakeGenerator(INSTRUCTION))("Apple Inc. Form 10-Q", "Total net sales 81,797") == ""
+    assert SituatingWriter(FakeGenerator("Sales of Apple in Q3 2023."))("Apple Inc.", "Total net sales") == "Sales of Apple in Q3 2023."
+
+
+def test_a_chunk_stored_keeps_its_header_in_its_metadata_and_its_index_text():
+    (chunk,) = HeaderChunker(RecursiveChunker()).chunk(_doc(META))
+    record = ChunkRecord.of(chunk, "s", "pdf", {"ticker": "AAPL"})
+    assert record.metadata == {"ticker": "AAPL", CONTEXT_KEY: chunk.context}
+    assert record.index_text == chunk.index_text
 
 
 def test_the_document_header_comes_before_the_columns_of_a_table_split_across_chunks():

@@ -163,7 +163,7 @@ def test_an_export_that_cannot_be_made_falls_back_to_torch_once(monkeypatch, tmp
 
 
 def test_a_truncated_tuned_embedder_matches_torch(tmp_path, torch_minilm):
-    from ragtune.tuning.registry import ModelCard, ModelRegistry
+    from ragtune.components.registry import ModelCard, ModelRegistry
 
     home = tmp_path / "home"
     registry = ModelRegistry(home)
@@ -195,7 +195,7 @@ def test_an_int8_index_is_queried_with_int8(tmp_path, cache, config_for):
     reader = Workspace(config_for(tmp_path / "home", embedder={"model": "local", "precision": "fp32", "onnx_cache": str(cache)}))
     assert reader.config.embedder.precision.value == "fp32"
     idx = reader.index("support")
-    assert idx._embedder(None).info.precision == "int8"
+    assert idx.embedder(None).info.precision == "int8"
     assert idx.search("how often are keys rotated", mode="dense")[0].doc_id == "docs/security-policy.md"
     report = idx.reindex("local")  # the configured precision: fp32
     assert report.changed and idx.manifest.embedder.precision == "fp32"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from ragtune.generation import FakeGenerator, generators
-from ragtune.tuning.registry import ModelCard, ModelRegistry
+from ragtune.components.registry import ModelCard, ModelRegistry
 
 QUESTIONS = [
     {"id": "retention", "question": "How long are audit entries kept?", "reference_answer": "400 days",

@@ -8,7 +8,7 @@ import pytest
 from ragtune.errors import ConfigError, EvaluationError, InputError, MissingKeyError
 from ragtune.evaluation.base import FORMAT_VERSION
 from ragtune.evaluation.config import EvalConfig
-from ragtune.tuning.registry import ModelNotFoundError
+from ragtune.components.registry import ModelNotFoundError
 
 from .conftest import QUESTIONS, write_jsonl
 

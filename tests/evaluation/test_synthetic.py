@@ -47,7 +47,7 @@ def test_the_same_seed_gives_the_same_questions(ws):
 
 
 def test_stratified_order_takes_one_chunk_per_document_per_round():
-    chunks = [ChunkRecord(f"{d}#{i}", d, i, "text", 0, 4, None, (), d, "md") for d in "abc" for i in range(3 if d == "a" else 1)]
+    chunks = [ChunkRecord(f"{d}#{i}", d, i, "text", 0, 4, None, (), source=d, doc_type="md") for d in "abc" for i in range(3 if d == "a" else 1)]
     assert sorted(c.doc_id for c in stratified_order(chunks, 0)[:3]) == ["a", "b", "c"]
 
 

@@ -3,7 +3,7 @@ import pytest
 from ragtune.api import Workspace
 from ragtune.errors import InputError
 from ragtune.generation import FakeGenerator
-from ragtune.generation.answer import AnswerPipeline
+from ragtune.generation.answer import AnswerPipeline, AskRequest
 from ragtune.generation.prompts import CANNOT_ANSWER
 from ragtune.config import AnswerConfig
 
@@ -81,10 +81,10 @@ def test_answer_no_block_supports_follows_the_policy(ws_for, support_home, polic
 def test_context_is_trimmed_to_the_window_best_first(ws_for, support_home):
     ws = ws_for(support_home)
     index = ws.index("support")
-    full = AnswerPipeline(FakeGenerator(), AnswerConfig(k=5), retriever=index.retriever("lexical")).ask(QUESTION)
+    full = AnswerPipeline(FakeGenerator(), AnswerConfig(k=5), retriever=index.retriever("lexical")).ask(AskRequest(QUESTION))
     assert full.trimmed_blocks == 0 and len(full.context) == 5
     gen = FakeGenerator(context_window=260)
-    small = AnswerPipeline(gen, AnswerConfig(k=5), retriever=index.retriever("lexical")).ask(QUESTION)
+    small = AnswerPipeline(gen, AnswerConfig(k=5), retriever=index.retriever("lexical")).ask(AskRequest(QUESTION))
     assert 1 <= len(small.context) < 5 and small.trimmed_blocks >= 1
     kept = [b.chunk_id for b in small.context]
     assert kept[0] == full.context[0].chunk_id
@@ -97,7 +97,7 @@ def test_question_longer_than_the_window_is_bad_input(ws_for, support_home):
     index = ws_for(support_home).index("support")
     pipeline = AnswerPipeline(FakeGenerator(context_window=300), retriever=index.retriever("lexical"))
     with pytest.raises(InputError, match="300-token window"):
-        pipeline.ask("audit " * 400)
+        pipeline.ask(AskRequest("audit " * 400))
 
 
 def test_empty_index_and_empty_question_are_bad_input(ws_for, tmp_path, support_home):

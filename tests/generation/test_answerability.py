@@ -1,5 +1,7 @@
-from ragtune.generation.answerability import NAME_WEIGHT, answerability, key_terms
+from ragtune.generation.answerability import NAME_WEIGHT, answerability, key_terms, mismatch
 from ragtune.generation.base import ContextBlock
+from ragtune.index.base import Filters
+from ragtune.retrieval.self_query import QueryPlan
 
 
 def block(text: str, indexed: str = "") -> ContextBlock:
@@ -47,3 +49,67 @@ def test_a_question_its_heading_answers_is_not_abstained_on(tmp_path, ws_for):
 def test_a_question_about_a_name_no_passage_holds_is_abstained_on(tmp_path, ws_for):
     answer = _policy_index(tmp_path, ws_for).ask("How long is Beta's refund window?", "policy", model="extractive")
     assert answer.abstained and "answerability" in answer.abstain_reason
+
+
+def filing_block(text: str, organization: str, period: str, ticker: str) -> ContextBlock:
+    return ContextBlock(1, text, "c1", "d1", "s1", indexed=f"{organization} ({ticker}) | period {period}\n{text}",
+                        metadata={"organization": organization, "period": period, "ticker": ticker})
+
+
+AMAZON = filing_block("Total net sales were $ 143,083 million.", "Amazon.com, Inc.", "2023-Q3", "AMZN")
+APPLE = filing_block("Total net sales were $ 81,797 million.", "Apple Inc.", "2023-Q3", "AAPL")
+
+
+def test_passages_of_another_organisation_than_the_planned_one_score_zero():
+    plan = QueryPlan(matched={"organization": ["Apple Inc."]})
+    assert answerability("What were Apple's total net sales?", [AMAZON], plan) == 0.0
+
+
+def test_passages_of_the_planned_organisation_are_scored_on_their_terms():
+    plan = QueryPlan(matched={"organization": ["Apple Inc."]})
+    assert answerability("What were Apple's total net sales?", [APPLE], plan) > 0.5
+
+
+def test_passages_of_another_period_than_the_planned_one_mismatch():
+    plan = QueryPlan(matched={"period": ["2022-Q3"]})
+    assert mismatch("What were total net sales in Q3 2022?", [APPLE], plan) is not None
+
+
+def test_a_period_no_document_holds_is_no_mismatch():
+    plan = QueryPlan(matched={"period": ["2019-Q1"]}, note="No document covers 2019-Q1.")
+    assert mismatch("What were total net sales in Q1 2019?", [APPLE], plan) is None
+
+
+def test_a_name_no_passage_holds_mismatches_an_index_of_another_organisation():
+    assert mismatch("What were Apple's total net sales?", [AMAZON]) is not None
+
+
+def test_a_question_naming_the_passages_organisation_is_no_mismatch():
+    assert mismatch("What were Amazon's total net sales?", [AMAZON]) is None
+
+
+def test_passages_without_an_organisation_decide_nothing():
+    assert mismatch("What were total net sales at Apple?", [block("Total net sales were $ 5 million.")]) is None
+
+
+def test_an_unanswerable_question_over_another_companys_filing_abstains_and_an_answerable_one_does_not(tmp_path, ws_for):
+    from tests.test_filings import FILINGS, _filing
+
+    docs = tmp_path / "filings"
+    docs.mkdir()
+    for name in ("2023 Q1 NWND.pdf", "2023 Q1 CTSO.pdf"):
+        _filing(docs / name, *FILINGS[name])
+    ws = ws_for(tmp_path / "home")
+    ws.ingest([str(docs)], "f")
+    question = "What were Northwind's total net sales in Q1 2023?"
+    other = ws.ask(question, "f", model="extractive", filters=Filters(metadata={"ticker": "CTSO"}))
+    assert other.abstained and "Contoso" in other.abstain_reason
+    assert not ws.ask(question, "f", model="extractive").abstained
+
+
+def test_a_question_about_an_owner_no_passage_names_mismatches():
+    assert mismatch("How long is Beta's refund window?", [block("Alpha's refund window is 30 days.")]) is not None
+
+
+def test_a_question_about_an_owner_a_passage_names_is_no_mismatch():
+    assert mismatch("How long is Alpha's refund window?", [block("Alpha's refund window is 30 days.")]) is None

@@ -170,7 +170,8 @@ def _hit(n, text, doc="d1"):
     from ragtune.index.base import ChunkRecord
     from ragtune.retrieval.base import ScoredChunk
 
-    return ScoredChunk(ChunkRecord(f"{doc}#{n}", doc, n, text, 0, len(text), None, (), f"{doc}.txt", "txt"), 1.0 / (1 + n))
+    return ScoredChunk(ChunkRecord(chunk_id=f"{doc}#{n}", doc_id=doc, position=n, text=text, start=0, end=len(text), page=None,
+                                   headings=(), source=f"{doc}.txt", doc_type="txt"), 1.0 / (1 + n))
 
 
 def test_a_figure_question_keeps_the_retrieved_blocks_and_adds_the_deeper_one_whose_row_answers_it():

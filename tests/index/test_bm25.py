@@ -32,7 +32,7 @@ def test_save_and_load_keep_scores_and_token_pattern(tmp_path):
     built = BM25Index().build(TEXTS)
     built.save(tmp_path)
     loaded = BM25Index.load(tmp_path)
-    assert loaded.token_pattern == built.token_pattern
+    assert loaded.tokenizer.token_pattern == built.tokenizer.token_pattern
     np.testing.assert_allclose(loaded.scores("vitamin D"), built.scores("vitamin D"), rtol=1e-6)
 
 
@@ -43,7 +43,7 @@ def test_index_saved_without_a_pattern_keeps_cutting_queries_the_old_way(tmp_pat
     del meta["token_pattern"]
     (tmp_path / "meta.json").write_text(json.dumps(meta))
     loaded = BM25Index.load(tmp_path)
-    assert loaded.token_pattern == r"(?u)\b\w\w+\b"
+    assert loaded.tokenizer.token_pattern == r"(?u)\b\w\w+\b"
     # "D" is not a token under the old pattern: the query is just "vitamin"
     np.testing.assert_array_equal(loaded.scores("vitamin D"), loaded.scores("vitamin"))
 

@@ -3,6 +3,7 @@ its checksum and its segments, and copies of recent generations are kept."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import random
@@ -118,3 +119,14 @@ def test_a_file_checked_once_is_not_read_again_in_the_process(store, monkeypatch
     assert other.search_lexical("kb", "alpha", 5) == fresh.search_lexical("kb", "alpha", 5)
     assert reads == []
 
+
+
+def test_a_manifest_written_before_a_field_was_added_still_matches_its_checksum(store, tmp_path):
+    path = tmp_path / "ws" / "indexes" / "kb" / "manifest.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    del data["context_model"]  # as a version without the field wrote it, checksum included
+    data["backend"].pop("checksum")
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    data["backend"]["checksum"] = "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+    path.write_text(json.dumps(data), encoding="utf-8")
+    assert _fresh(store).manifest("kb").context_model is None

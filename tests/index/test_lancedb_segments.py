@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -245,7 +246,7 @@ def test_a_commit_killed_at_any_step_leaves_the_previous_version_whole(tmp_path,
 def test_headings_are_indexed_with_the_text_as_the_record_gives_them(tmp_path):
     store = _store(tmp_path)
     headed = change("a", ["rotate every ninety days"])
-    headed.chunks[0].headings = ("Security", "API keys")
+    headed.chunks[0] = replace(headed.chunks[0], headings=("Security", "API keys"))
     store.commit("kb", [headed, change("b", ["audit log"])], [], IngestEvent())
     assert [c for c, _ in store.search_lexical("kb", "security keys", 5)] == ["a#0"]
     (record,) = store.get_chunks("kb", ["a#0"])

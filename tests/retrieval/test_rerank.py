@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from ragtune.config import RerankConfig
+from ragtune.documents.base import CONTEXT_KEY, index_text
 from ragtune.errors import ConfigError
 from ragtune.retrieval import CrossEncoderReranker, load_reranker, register_reranker, rerankers
 
@@ -63,7 +64,7 @@ def test_search_with_rerank_orders_candidates_by_the_cross_encoder(ws_for, suppo
     hits = ws.index("support").search(query, k=3, rerank=f"local:{reranker_dir}")
     assert len(hits) == 3 and all("rerank" in h.scores for h in hits)
     expected = CrossEncoder(str(reranker_dir), device="cpu").predict(
-        [(query, ("" if not c.headings else " / ".join(c.headings) + "\n") + c.text) for c in candidates])
+        [(query, index_text(c.text, c.headings, c.metadata.get(CONTEXT_KEY, ""))) for c in candidates])
     order = [candidates[i].chunk_id for i in np.argsort(-expected, kind="stable")[:3]]
     assert [h.chunk_id for h in hits] == order
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)

@@ -66,7 +66,7 @@ class _Recording(Retriever):
         if self.empty and filters is not None and filters.metadata:
             return []
         doc = (filters.metadata.get("period") if filters else None) or "any"
-        return [ScoredChunk(ChunkRecord(f"{doc}#{i}", doc, i, "t", 0, 1, None, (), doc, "pdf"), 1.0 - i / 10) for i in range(k)]
+        return [ScoredChunk(ChunkRecord(f"{doc}#{i}", doc, i, "t", 0, 1, None, (), source=doc, doc_type="pdf"), 1.0 - i / 10) for i in range(k)]
 
 
 def test_per_document_retrieval_gives_each_document_a_share_and_keeps_caller_filters():

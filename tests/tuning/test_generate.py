@@ -11,7 +11,7 @@ from ragtune.tuning.export import export_model
 from ragtune.tuning.generate import ChatModel, load_with_adapter
 from ragtune.tuning.lora import LoraConfig
 from ragtune.tuning.lora.tuner import LoraTuner
-from ragtune.tuning.registry import ModelRegistry
+from ragtune.components.registry import ModelRegistry
 from ragtune.tuning.tuned import resolve_tuned
 
 pytestmark = pytest.mark.slow

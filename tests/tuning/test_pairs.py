@@ -177,7 +177,7 @@ def test_synthetic_pairs_with_a_generator_and_its_fallback():
 
 def test_mining_excludes_the_positive_document_and_near_duplicates(topic_index):
     ws = topic_index
-    search = IndexCandidates(ws.store, "kb", ws.index("kb")._embedder(None))
+    search = IndexCandidates(ws.store, "kb", ws.index("kb").embedder(None))
     positive = [c for c in ws.store.all_chunks("kb") if c.doc_id == "kb/audit.md"][0]
     pairs = [Pair("q1", "audit log sign-in records", positive.chunk_id, positive.index_text, positive_doc="kb/audit.md"),
              Pair("q2", "audit entries export", "x", TOPICS["export"], positive_doc=None)]
@@ -190,7 +190,7 @@ def test_mining_excludes_the_positive_document_and_near_duplicates(topic_index):
 
 def test_margin_guard_drops_candidates_scoring_like_the_positive(topic_index):
     ws = topic_index
-    embedder = ws.index("kb")._embedder(None)
+    embedder = ws.index("kb").embedder(None)
     search = IndexCandidates(ws.store, "kb", embedder)
     query, positive = "Backups of the vault run every six hours", "Copies of vault data are made four times a day."
     limit = 0.6 * float(embedder.embed_query(query) @ embedder.embed_documents([positive])[0])
@@ -209,7 +209,7 @@ def test_an_index_too_small_to_mine_from_is_an_error(ws_for, tmp_path):
     (tmp_path / "one.md").write_text("# One\n\nOnly one document lives here, about keys.\n")
     ws = ws_for(tmp_path / "home")
     ws.ingest([str(tmp_path / "one.md")], "tiny")
-    search = IndexCandidates(ws.store, "tiny", ws.index("tiny")._embedder(None))
+    search = IndexCandidates(ws.store, "tiny", ws.index("tiny").embedder(None))
     with pytest.raises(InputError, match=r"holds 1 document\(s\) and 1 chunk\(s\): too few .*--negatives 0"):
         mine_negatives([Pair("q", "keys", "p", "keys")], search, negatives=1, depth=5, margin=0.95)
     pairs = write(tmp_path / "p.jsonl", [{"query": "keys", "positive": "about keys"}])

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from ragtune.errors import InputError
-from ragtune.tuning.registry import ModelCard, ModelNotFoundError, ModelRegistry, parse_ref
+from ragtune.components.registry import ModelCard, ModelNotFoundError, ModelRegistry, parse_ref
 
 
 def _publish(registry, name="intents", payload="weights", kind="lora"):

@@ -1,7 +1,7 @@
 import pytest
 
 from ragtune.errors import ConfigError
-from ragtune.tuning.registry import ModelCard, ModelNotFoundError, ModelRegistry
+from ragtune.components.registry import ModelCard, ModelNotFoundError, ModelRegistry
 from ragtune.tuning.tuned import register_tuned_plugins, resolve_tuned, tuned_embedder, tuned_generator, tuned_reranker
 
 

@@ -4,8 +4,8 @@ Every price and rate is a field of ``CostConfig`` with a dated default (``prices
 comes from measured facts where there are some (``CostInputs`` records where each came from).
 
 - ``rag``: embedding the corpus once, re-embedding what changes at each re-ingest, the store's hosting per
-  month (the one rule of ``ragtune.costs.hosting``, the same figure ``decide`` uses), retrieval and the query's embedding per query, and the retrieved context's extra input
-  tokens at the generator's price.
+  month (the one rule of ``ragtune.costs.hosting``, the same figure ``decide`` uses), retrieval and the query's
+  embedding per query, and the retrieved context's extra input tokens at the generator's price.
 - ``ft``: training compute, either ``6 · N · T`` FLOPs (N parameters, T tokens × epochs) at a stated GPU
   utilisation and hourly price, or a managed service's price per training token; one retrain per
   content-change cycle; hosting of the tuned model per month; tokens at the generator's price times
@@ -48,38 +48,58 @@ class CostConfig(BaseModel):
     prices_as_of: str = Field(PRICES_AS_OF, description="Month the default prices were taken from public price lists.")
     currency: str = Field("USD", description="Currency of every price below.")
     # retrieval
-    embedding_usd_per_mtok: float = Field(0.02, ge=0, description="Embedding, per 1M tokens embedded (hosted small embedding model, as of 2026-11).")
+    embedding_usd_per_mtok: float = Field(0.02, ge=0,
+                                          description="Embedding, per 1M tokens embedded (hosted small embedding model, as of "
+                                                      "2026-11).")
     vector_store_base_usd_per_month: float | None = Field(None, ge=0, description="Store hosting per month besides storage, "
-                                                          "stated (default: the price table's by store, as of 2026-11: 0 embedded, 50 served apart).")
+                                                          "stated (default: the price table's by store, as of 2026-11: 0 "
+                                                          "embedded, 50 served apart).")
     vector_store_usd_per_gb_month: float | None = Field(None, ge=0, description="Store storage per GB-month, stated (default: "
                                                         "the price table's, 0.33 as of 2026-11).")
-    vector_overhead_bytes: int | None = Field(None, ge=0, description="Stored bytes per chunk besides its vector and text, stated "
+    vector_overhead_bytes: int | None = Field(None, ge=0,
+                                              description="Stored bytes per chunk besides its vector and text, stated "
                                               "(default: the price table's, 200).")
-    retrieval_usd_per_1k_queries: float = Field(0.05, ge=0, description="Vector store read charges per 1,000 queries (as of 2026-11).")
+    retrieval_usd_per_1k_queries: float = Field(0.05, ge=0,
+                                                description="Vector store read charges per 1,000 queries (as of 2026-11).")
     context_chunks: int = Field(5, ge=0, description="Retrieved chunks put in the prompt per query.")
     # tokens per query
     system_prompt_tokens: float = Field(150, ge=0, description="Tokens of the instructions every variant sends.")
     query_tokens: float = Field(40, ge=0, description="Tokens of a user's question.")
     output_tokens: float = Field(200, ge=0, description="Tokens of an answer, when neither examples nor an eval measure it.")
-    few_shot_examples: int = Field(3, ge=0, description="Examples placed in the prompt of untuned variants (when examples exist).")
+    few_shot_examples: int = Field(3, ge=0,
+                                   description="Examples placed in the prompt of untuned variants (when examples exist).")
     # generator
-    generator_input_usd_per_mtok: float = Field(3.0, ge=0, description="Generator input tokens, per 1M (frontier API model, as of 2026-11).")
-    generator_output_usd_per_mtok: float = Field(15.0, ge=0, description="Generator output tokens, per 1M (frontier API model, as of 2026-11).")
-    tuned_token_price_factor: float = Field(1.0, ge=0, description="Per-token price of the tuned model relative to the generator's.")
+    generator_input_usd_per_mtok: float = Field(3.0, ge=0,
+                                                description="Generator input tokens, per 1M (frontier API model, as of 2026-11).")
+    generator_output_usd_per_mtok: float = Field(15.0, ge=0,
+                                                 description="Generator output tokens, per 1M (frontier API model, as of "
+                                                             "2026-11).")
+    tuned_token_price_factor: float = Field(1.0, ge=0,
+                                            description="Per-token price of the tuned model relative to the generator's.")
     # fine-tuning
-    training: TrainingMode = Field(TrainingMode.self_hosted, description="self_hosted (6·N·T FLOPs on rented GPUs) or managed (price per token).")
+    training: TrainingMode = Field(TrainingMode.self_hosted,
+                                   description="self_hosted (6·N·T FLOPs on rented GPUs) or managed (price per token).")
     model_params: float = Field(8e9, gt=0, description="Parameters N of the model tuned (8B open-weight model).")
     epochs: float = Field(3, gt=0, description="Passes over the training tokens.")
     gpu_peak_flops: float = Field(989e12, gt=0, description="Peak dense bf16 FLOP/s of one training GPU (H100 SXM).")
     gpu_utilisation: float = Field(0.35, gt=0, le=1, description="Model FLOPs utilisation reached in training.")
-    gpu_usd_per_hour: float = Field(2.5, ge=0, description="Rented GPU price per hour (H100 on-demand, as of 2026-11; unset: the price table's).")
-    training_overhead_gpu_hours: float = Field(1.0, ge=0, description="GPU hours per training run besides the FLOPs (setup, evaluation, checkpoints).")
-    managed_training_usd_per_mtok: float = Field(3.0, ge=0, description="Managed fine-tuning price per 1M training tokens (as of 2026-11).")
+    gpu_usd_per_hour: float = Field(2.5, ge=0,
+                                    description="Rented GPU price per hour (H100 on-demand, as of 2026-11; unset: the price "
+                                                "table's).")
+    training_overhead_gpu_hours: float = Field(1.0, ge=0,
+                                               description="GPU hours per training run besides the FLOPs (setup, evaluation, "
+                                                           "checkpoints).")
+    managed_training_usd_per_mtok: float = Field(3.0, ge=0,
+                                                 description="Managed fine-tuning price per 1M training tokens (as of 2026-11).")
     hosting_gpus: float = Field(1, ge=0, description="GPUs dedicated to serving the tuned model (self_hosted).")
     hours_per_month: float = Field(730, gt=0, description="Hours a hosted GPU is paid for per month.")
-    managed_hosting_usd_per_month: float = Field(0.0, ge=0, description="Managed service fee per month for hosting a tuned model.")
-    retrain_rag_ft_on_change: bool = Field(False, description="Retrain rag+ft's tuned model at every content change (it learns format, not content).")
-    sensitivity_factors: list[float] = Field(default_factory=lambda: [0.5, 2.0], description="Factors applied to each input in the sensitivity table.")
+    managed_hosting_usd_per_month: float = Field(0.0, ge=0,
+                                                 description="Managed service fee per month for hosting a tuned model.")
+    retrain_rag_ft_on_change: bool = Field(False,
+                                           description="Retrain rag+ft's tuned model at every content change (it learns format, "
+                                                       "not content).")
+    sensitivity_factors: list[float] = Field(default_factory=lambda: [0.5, 2.0],
+                                             description="Factors applied to each input in the sensitivity table.")
 
 
 class CostInputs(BaseModel):
@@ -101,7 +121,8 @@ class CostInputs(BaseModel):
     example_tokens: float = Field(0, ge=0, description="Mean tokens of one example (prompt + completion), for few-shot prompts.")
     output_tokens: float | None = Field(None, ge=0, description="Measured answer length, when known.")
     prompt_corpus_tokens: float = Field(0, ge=0, description="Corpus tokens the prompt variant carries in its prompt.")
-    measured_tokens: dict[str, tuple[float, float]] = Field(default_factory=dict, description="approach -> measured (input, output) tokens per query.")
+    measured_tokens: dict[str, tuple[float, float]] = Field(default_factory=dict,
+                                                            description="approach -> measured (input, output) tokens per query.")
     approaches: list[Approach] = Field(description="Approaches that can be costed with the facts given.")
     sources: dict[str, str] = Field(default_factory=dict, description="quantity -> where its value came from.")
 
@@ -147,7 +168,8 @@ def cost_inputs(facts: Facts, prompt_corpus_limit: float) -> CostInputs:
         for variant, metrics in evaluation.variants.items():
             approach = Approach.from_variant(variant)
             if approach is not None and "input_tokens" in metrics and "output_tokens" in metrics:
-                values.setdefault("measured_tokens", {})[approach.value] = (metrics["input_tokens"].mean, metrics["output_tokens"].mean)
+                measured = (metrics["input_tokens"].mean, metrics["output_tokens"].mean)
+                values.setdefault("measured_tokens", {})[approach.value] = measured
                 src[f"tokens[{approach.value}]"] = f"measured: eval '{evaluation.file}'"
     order = [Approach.prompt, Approach.rag, Approach.ft, Approach.rag_ft]
     values["approaches"] = [a for a in order if a in approaches]
@@ -235,8 +257,10 @@ class CostModel:
         breakdown.update({f"monthly.{k}": round(v, 6) for k, v in monthly.items()})
         breakdown.update({f"per_query.{k}": round(v, 8) for k, v in per_query.items()})
         return VariantCost(approach=approach, one_off=round(first, 6), monthly_fixed=round(fixed, 6), per_query=round(pq, 8),
-                           monthly=round(month_total, 6), cumulative=[round(first + month_total * m, 4) for m in range(q.months + 1)],
-                           breakdown=breakdown, input_tokens_per_query=round(tokens_in, 2), output_tokens_per_query=round(tokens_out, 2))
+                           monthly=round(month_total, 6),
+                           cumulative=[round(first + month_total * m, 4) for m in range(q.months + 1)],
+                           breakdown=breakdown, input_tokens_per_query=round(tokens_in, 2),
+                           output_tokens_per_query=round(tokens_out, 2))
 
     @staticmethod
     def break_even(a: VariantCost, b: VariantCost, months: int, volume: float) -> BreakEven | None:
@@ -308,19 +332,21 @@ class CostModel:
                 assumptions.append(f"the tuned model is hosted on {c.hosting_gpus:g} GPU(s) × {c.hours_per_month:g} h/month; "
                                    f"capacity is not modelled (raise hosting_gpus for high volumes)")
             else:
-                assumptions.append(f"training: managed service at {c.managed_training_usd_per_mtok:g} per 1M tokens × {c.epochs:g} epochs")
+                assumptions.append(f"training: managed service at {c.managed_training_usd_per_mtok:g} per 1M "
+                                   f"tokens × {c.epochs:g} epochs")
             assumptions.append("ft is retrained at every content change cycle; rag+ft's tuned part "
                                + ("is too" if c.retrain_rag_ft_on_change else "learns format only and is not"))
         if Approach.rag in variants or Approach.rag_ft in variants:
             store = self.store_hosting(q)
             assumptions.append(f"store hosting {store.value:g} {c.currency}/month ({store.basis.value}): {store.source}")
         if Approach.prompt in variants and q.prompt_corpus_tokens:
-            assumptions.append(f"the prompt variant carries the whole corpus ({q.prompt_corpus_tokens:,.0f} tokens) in every prompt")
+            assumptions.append(f"the prompt variant carries the whole corpus ({q.prompt_corpus_tokens:,.0f} tokens) "
+                               "in every prompt")
         assumptions.extend(notes or [])
-        return CostReport(currency=c.currency, prices_as_of=c.prices_as_of, queries_per_month=q.queries_per_month, months=q.months,
-                          variants={a.value: v for a, v in variants.items()}, break_even=pairs, sensitivity=self.sensitivity(q),
-                          cheapest=cheapest, assumptions=assumptions, inputs=q.model_dump(mode="json"),
-                          prices=c.model_dump(mode="json"))
+        return CostReport(currency=c.currency, prices_as_of=c.prices_as_of, queries_per_month=q.queries_per_month,
+                          months=q.months, variants={a.value: v for a, v in variants.items()}, break_even=pairs,
+                          sensitivity=self.sensitivity(q), cheapest=cheapest, assumptions=assumptions,
+                          inputs=q.model_dump(mode="json"), prices=c.model_dump(mode="json"))
 
 
 def round_volume(value: float) -> float:

@@ -106,7 +106,9 @@ def measure_facts(store: Store, needs: StatedNeeds, *, index: str | None = None,
         store.manifest(index)  # IndexNotFoundError before any tokenizer loads
     if index is None and examples is None and eval_part is None:
         raise InputError("nothing to measure: give --index, --examples or --eval (or several)")
-    counter = counter or (token_counter(tokenizer) if (index is not None or examples is not None) else None)
+    if index is None and examples is None:  # only the eval: no tokenizer is loaded
+        return Facts(stated=needs, index=None, examples=None, eval=eval_part)
+    counter = counter or token_counter(tokenizer)
     return Facts(stated=needs, index=index_facts(store, index, counter) if index is not None else None,
                  examples=example_facts(examples, counter) if examples is not None else None, eval=eval_part)
 
@@ -269,8 +271,8 @@ def decide(facts: Facts, config: AdvisorConfig, model: str | None = None) -> Rec
                               f"{_money(rag_total, cur)} for retrieval → rag")
     verdict = eval_verdict(facts, choice, config.rules)
     if verdict is not None:
-        if verdict.overrides:
-            measured = Approach.from_variant(verdict.best)
+        measured = Approach.from_variant(verdict.best)  # always known: the verdict compares approaches only
+        if verdict.overrides and measured is not None:
             disagreements.append(f"the rules of thumb say {choice.value}, the eval says {measured.value}: {verdict.explanation}. "
                                  "The measurement wins.")
             reasons.insert(0, f"measured: {verdict.explanation} → {measured.value}")

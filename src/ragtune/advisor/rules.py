@@ -12,6 +12,8 @@ read the examples are withheld when the examples file has errors: a verdict on b
 
 from __future__ import annotations
 
+from functools import partial
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from ragtune.advisor.base import Approach, Facts, RuleVerdict
@@ -124,67 +126,59 @@ def _examples_withheld(facts: Facts) -> str | None:
 def consistent_format(facts: Facts, t: RuleThresholds) -> RuleVerdict:
     """Rule 3: a consistent output format or style → ft (with enough examples) or a system prompt."""
     ex = facts.examples
-    q = "Is a consistent output format or style wanted?"
+    verdict = partial(RuleVerdict, rule="consistent_format", question="Is a consistent output format or style wanted?",
+                      fact="schema_fit", threshold=t.format_fit)
     if ex is None:
-        return RuleVerdict(rule="consistent_format", question=q, fact="schema_fit", value=None, threshold=t.format_fit,
-                           fired=False,
-                           explanation="no examples given: unknown")
+        return verdict(value=None, fired=False, explanation="no examples given: unknown")
     withheld = _examples_withheld(facts)
     if withheld:
-        return RuleVerdict(rule="consistent_format", question=q, fact="schema_fit", value=ex.schema_fit, threshold=t.format_fit,
-                           fired=False, withheld=True, explanation=withheld)
+        return verdict(value=ex.schema_fit, fired=False, withheld=True, explanation=withheld)
     if ex.output_kind != "json" or ex.schema_fit is None:
-        return RuleVerdict(rule="consistent_format", question=q, fact="output_kind", value=ex.output_kind, threshold="json",
-                           fired=False, explanation=f"outputs are free text ({ex.rows} rows): no structured format to enforce",
-                           would_change="examples whose outputs are JSON of one shape")
+        return verdict(fact="output_kind", value=ex.output_kind, threshold="json", fired=False,
+                       explanation=f"outputs are free text ({ex.rows} rows): no structured format to enforce",
+                       would_change="examples whose outputs are JSON of one shape")
     fired = ex.schema_fit >= t.format_fit
     target = Approach.ft if ex.rows >= t.labelled_examples else Approach.prompt
     how = (f"ft: {ex.rows} examples teach the format" if target is Approach.ft
            else f"a system prompt with few-shot examples ({ex.rows} examples are too few to tune on)")
-    return RuleVerdict(rule="consistent_format", question=q, fact="schema_fit", value=ex.schema_fit, threshold=t.format_fit,
-                       fired=fired, favours=target if fired else None,
-                       explanation=f"{_pct(ex.schema_fit)} of JSON outputs fit one schema (threshold {_pct(t.format_fit)}) → "
-                                   + (how if fired else "the outputs disagree on their structure: no consistent format to learn"),
-                       would_change=None if fired else f"outputs that agree on one structure (≥{_pct(t.format_fit)} fit)")
+    return verdict(value=ex.schema_fit, fired=fired, favours=target if fired else None,
+                   explanation=f"{_pct(ex.schema_fit)} of JSON outputs fit one schema (threshold {_pct(t.format_fit)}) → "
+                               + (how if fired else "the outputs disagree on their structure: no consistent format to learn"),
+                   would_change=None if fired else f"outputs that agree on one structure (≥{_pct(t.format_fit)} fit)")
 
 
 def knowledge_size(facts: Facts, t: RuleThresholds) -> RuleVerdict:
     """Rule 4: knowledge over ~200k tokens → rag."""
     index = facts.index
-    q = "Is the knowledge over ~200k tokens?"
+    verdict = partial(RuleVerdict, rule="knowledge_size", question="Is the knowledge over ~200k tokens?",
+                      fact="total_tokens", threshold=t.knowledge_tokens)
     if index is None:
-        return RuleVerdict(rule="knowledge_size", question=q, fact="total_tokens", value=None, threshold=t.knowledge_tokens,
-                           fired=False, explanation="no index given: no corpus to measure",
-                           would_change="a corpus of documents (--index)")
+        return verdict(value=None, fired=False, explanation="no index given: no corpus to measure",
+                       would_change="a corpus of documents (--index)")
     fired = index.total_tokens > t.knowledge_tokens
-    verdict = "rag: it cannot go into every prompt" if fired else "the whole corpus fits in a prompt"
-    return RuleVerdict(rule="knowledge_size", question=q, fact="total_tokens", value=index.total_tokens,
-                       threshold=t.knowledge_tokens,
-                       fired=fired, favours=Approach.rag if fired else None,
-                       explanation=f"{index.total_tokens:,} tokens ({index.tokenizer}) vs {t.knowledge_tokens:,} → {verdict}",
-                       would_change=None if fired else f"a corpus over {t.knowledge_tokens:,} tokens → rag")
+    why = "rag: it cannot go into every prompt" if fired else "the whole corpus fits in a prompt"
+    return verdict(value=index.total_tokens, fired=fired, favours=Approach.rag if fired else None,
+                   explanation=f"{index.total_tokens:,} tokens ({index.tokenizer}) vs {t.knowledge_tokens:,} → {why}",
+                   would_change=None if fired else f"a corpus over {t.knowledge_tokens:,} tokens → rag")
 
 
 def labelled_examples(facts: Facts, t: RuleThresholds) -> RuleVerdict:
     """Rule 5: 1,000+ labelled examples → fine-tuning may pay."""
     ex = facts.examples
-    q = "Are there 1,000+ labelled examples?"
+    verdict = partial(RuleVerdict, rule="labelled_examples", question="Are there 1,000+ labelled examples?",
+                      fact="examples", threshold=t.labelled_examples)
     if ex is None:
-        return RuleVerdict(rule="labelled_examples", question=q, fact="examples", value=None, threshold=t.labelled_examples,
-                           fired=False, explanation="no examples given",
-                           would_change=f"{t.labelled_examples:,}+ labelled examples (--examples) → fine-tuning may pay")
+        return verdict(value=None, fired=False, explanation="no examples given",
+                       would_change=f"{t.labelled_examples:,}+ labelled examples (--examples) → fine-tuning may pay")
     withheld = _examples_withheld(facts)
     if withheld:
-        return RuleVerdict(rule="labelled_examples", question=q, fact="examples", value=ex.rows, threshold=t.labelled_examples,
-                           fired=False, withheld=True, explanation=withheld)
+        return verdict(value=ex.rows, fired=False, withheld=True, explanation=withheld)
     fired = ex.rows >= t.labelled_examples
-    return RuleVerdict(rule="labelled_examples", question=q, fact="examples", value=ex.rows, threshold=t.labelled_examples,
-                       fired=fired, favours=Approach.ft if fired else None,
-                       explanation=f"{ex.rows:,} usable examples vs {t.labelled_examples:,} → "
-                                   + ("fine-tuning may pay" if fired else "too few to tune on reliably: prompt with few-shot "
-                                                                          "examples"),
-                       would_change=None if fired else f"{t.labelled_examples - ex.rows:,} more clean examples → fine-tuning may "
-                                                       "pay")
+    return verdict(value=ex.rows, fired=fired, favours=Approach.ft if fired else None,
+                   explanation=f"{ex.rows:,} usable examples vs {t.labelled_examples:,} → "
+                               + ("fine-tuning may pay" if fired
+                                  else "too few to tune on reliably: prompt with few-shot examples"),
+                   would_change=None if fired else f"{t.labelled_examples - ex.rows:,} more clean examples → fine-tuning may pay")
 
 
 RULES = (changing_content, attribution, consistent_format, knowledge_size, labelled_examples)

@@ -5,9 +5,9 @@
 >>> ws.index("support").search("how do I rotate keys", k=5).to_json()
 >>> ws.ask("What does the audit log record?", index="support").to_json()   # cited answer
 
-``Workspace`` (``workspace.py``) holds the parts built once and the index management; its tuning and measuring
-methods come from ``tuning.py`` and ``measuring.py``; ``Index`` (``index.py``) is one named index; ``files.py``
-holds the functions over files. Each method checks its inputs and delegates to the layer below.
+``Workspace`` (``workspace.py``) is the facade over the parts built once (``ragtune.components``): each method checks
+its inputs, builds a request and calls one runner below; ``Index`` (``index.py``) is one named index; ``files.py``
+holds the functions over files. ``AskRequest`` and ``Answerer`` are the one answer path every face comes through.
 
 The faces (CLI, HTTP, MCP) import only this package (and ``ragtune.errors``): the settings, parsers and formatters
 they share with the library are re-exported here too, imported on first use (``_LAZY``) so that starting a face
@@ -20,7 +20,7 @@ from ragtune.advisor import AdvisorConfig, StatedNeeds, load_advisor_config
 from ragtune.advisor.report import write_report as write_advice_report
 from ragtune.api.files import check_examples, compare_runs, split_examples, write_decision_report, write_eval_report
 from ragtune.api.index import Index, index_summary
-from ragtune.api.process import prepare_process
+from ragtune.components.process import prepare_process
 from ragtune.api.workspace import Workspace
 from ragtune.decide import DecideConfig, Decision
 from ragtune.evaluation.base import EvalResult, read_results
@@ -34,7 +34,10 @@ from ragtune.retrieval.hits import Hit, SearchResult
 from ragtune.serving.keys import ApiKey, KeyStore, Principal, Role
 
 if TYPE_CHECKING:
+    from ragtune.components.answerer import Answerer
+    from ragtune.components.parts import Components
     from ragtune.config import Engine, RagtuneConfig, SearchMode
+    from ragtune.generation.answer import AskRequest
     from ragtune.common import validation_message
     from ragtune.documents import JsonlFields
     from ragtune.index import IndexManifest
@@ -68,7 +71,8 @@ if TYPE_CHECKING:
     from ragtune.serving import ALL_INDEXES
     from ragtune.serving.jobs import JOB_FILES, Job, JobRunner, JobStore
 
-__all__ = ["ALL_INDEXES", "AdvisorConfig", "Answer", "ApiKey", "Citation", "DatedDocFields", "DECIDE_ROWS_FIELDS",
+__all__ = ["ALL_INDEXES", "AdvisorConfig", "Answer", "Answerer", "ApiKey", "AskRequest", "Citation", "Components",
+           "DatedDocFields", "DECIDE_ROWS_FIELDS",
            "DecideConfig",
            "Decision", "Device", "EmbeddingLoss", "EmbeddingTuneConfig", "Engine", "EvalConfig", "EvalResult",
            "Filters", "GeneratedQuestions",
@@ -88,6 +92,9 @@ __all__ = ["ALL_INDEXES", "AdvisorConfig", "Answer", "ApiKey", "Citation", "Date
 
 _LAZY: dict[str, tuple[str, str]] = {
     "ALL_INDEXES": ("ragtune.serving", "ALL_INDEXES"),
+    "Answerer": ("ragtune.components.answerer", "Answerer"),
+    "AskRequest": ("ragtune.generation.answer", "AskRequest"),
+    "Components": ("ragtune.components.parts", "Components"),
     "batch_queue_of": ("ragtune.generation.batching", "batch_queue_of"),
     "check_index_name": ("ragtune.index.names", "check_index_name"),
     "DatedDocFields": ("ragtune.evaluation.updates", "DatedDocFields"),

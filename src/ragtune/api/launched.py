@@ -10,7 +10,7 @@ import pickle
 import sys
 from pathlib import Path
 
-from ragtune.api.process import prepare_process
+from ragtune.components.process import prepare_process
 from ragtune.api.workspace import Workspace
 from ragtune.common import write_json_atomic
 from ragtune.tuning.base import TrainingEvent

@@ -30,8 +30,8 @@ def print_costs(costs) -> None:
         table.add_column(col, justify="left" if col == "approach" else "right")
     for name, v in costs.variants.items():
         style = "bold" if v.approach == costs.cheapest else None
-        table.add_row(name, format_money(v.one_off), format_money(v.monthly_fixed), format_money(v.per_query * 1000), format_money(v.monthly),
-                      format_money(v.cumulative[-1]), style=style)
+        table.add_row(name, format_money(v.one_off), format_money(v.monthly_fixed), format_money(v.per_query * 1000),
+                      format_money(v.monthly), format_money(v.cumulative[-1]), style=style)
     out.print(table)
     if costs.break_even:
         be = Table(title="break-even (over the horizon)")
@@ -101,7 +101,8 @@ def _settings(opts: dict[str, Any]):
 NEEDS_OPTIONS = options(
     index=(Optional[str], typer.Option(None, "--index", "-i", help="Index whose corpus and change history are measured.")),
     examples=(Optional[Path], typer.Option(None, "--examples", help="Fine-tuning examples (JSONL) to measure.")),
-    eval_file=(Optional[Path], typer.Option(None, "--eval", help="Results of 'ragtune eval --out': measured scores outrank rules of thumb.")),
+    eval_file=(Optional[Path], typer.Option(None, "--eval",
+                                            help="Results of 'ragtune eval --out': measured scores outrank rules of thumb.")),
     queries_per_month=(float, typer.Option(..., "--queries-per-month", help="Queries answered per month.")),
     months=(int, typer.Option(12, "--months", help="Horizon of the cost comparison, in months.")),
     content_may_leave=(Optional[bool], typer.Option(None, "--content-may-leave/--content-stays",
@@ -110,8 +111,10 @@ NEEDS_OPTIONS = options(
                                                      help="Content change cycles per month (overrides the measured rate).")),
 )
 SETTINGS_OPTIONS = options(
-    config=(Optional[Path], typer.Option(None, "--config", help="Prices and thresholds: a TOML or JSON file with [costs] and [rules].")),
-    settings=(list[str], typer.Option([], "--set", help="Override one setting: costs.FIELD=VALUE or rules.FIELD=VALUE (repeatable).")),
+    config=(Optional[Path], typer.Option(None, "--config",
+                                         help="Prices and thresholds: a TOML or JSON file with [costs] and [rules].")),
+    settings=(list[str], typer.Option([], "--set",
+                                      help="Override one setting: costs.FIELD=VALUE or rules.FIELD=VALUE (repeatable).")),
     prices=(Optional[Path], typer.Option(None, "--prices", help="Price file (JSON or TOML) shared with eval and decide: "
                                                                 "store hosting, machine rates, model prices.")),
     report=(Optional[Path], typer.Option(None, "--report", help="Also write a report: .html (with the cost charts) or .md.")),
@@ -122,7 +125,8 @@ SETTINGS_OPTIONS = options(
 @handle_errors
 @with_options(NEEDS_OPTIONS, options(
     latency_budget_ms=(Optional[float], typer.Option(None, "--latency-budget-ms", help="p50 latency an answer may take.")),
-    attribution=(Optional[bool], typer.Option(None, "--attribution/--no-attribution", help="Whether answers must cite their sources.")),
+    attribution=(Optional[bool], typer.Option(None, "--attribution/--no-attribution",
+                                              help="Whether answers must cite their sources.")),
     model=(Optional[str], typer.Option(None, "--model", "-m", help="Generator spec: its tokenizer counts tokens where known.")),
 ), SETTINGS_OPTIONS)
 def advise(**opts: Any) -> None:

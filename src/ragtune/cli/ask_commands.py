@@ -51,7 +51,8 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def ask(
         question: str = typer.Argument(..., help="The question."),
-        index: Optional[str] = typer.Option(None, "--index", "-i", help="Index to answer from; without it the model answers alone."),
+        index: Optional[str] = typer.Option(None, "--index", "-i",
+                                            help="Index to answer from; without it the model answers alone."),
         model: Optional[str] = ModelOpt,
         k: Optional[int] = typer.Option(None, "--k", "-k", min=1, help="Context blocks given to the model (default 3)."),
         rerank: Optional[str] = typer.Option(None, "--rerank", help="Reranker spec: local:<CrossEncoder dir>, tuned:<name>."),
@@ -61,10 +62,12 @@ def register(app: typer.Typer) -> None:
         seed: Optional[int] = typer.Option(None, "--seed", help="Seed for sampling."),
         json_schema: Optional[Path] = typer.Option(None, "--json-schema", help="Answer with JSON that fits this JSON Schema "
                                                    "file (instructed, validated, repaired once)."),
-        repairs: int = typer.Option(1, "--repairs", min=0, help="With --json-schema: repair turns for a reply that does not fit."),
+        repairs: int = typer.Option(1, "--repairs", min=0,
+                                    help="With --json-schema: repair turns for a reply that does not fit."),
         system: Optional[str] = typer.Option(None, "--system", help="System prompt (added before the context instructions; "
                                              "replaces the default without --index)."),
-        stream: bool = typer.Option(False, "--stream", help="Print the model's text as it is written (with --json: JSONL deltas, then the answer)."),
+        stream: bool = typer.Option(False, "--stream",
+                                    help="Print the model's text as it is written (with --json: JSONL deltas, then the answer)."),
         as_json: bool = typer.Option(False, "--json", help="Print one JSON document on stdout and nothing else."),
         where: list[str] = typer.Option([], "--where", help="Only chunks whose metadata FIELD=VALUE (repeatable), "
                                         "e.g. --where period=2023-Q3."),

@@ -32,11 +32,13 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def check(
         path: Path = typer.Argument(..., help="Examples (JSONL): input/output, chat messages, ShareGPT or Alpaca rows."),
-        base: str = typer.Option("local", "--base", help="Base model whose tokenizer and chat template measure lengths ('none' to skip)."),
+        base: str = typer.Option("local", "--base",
+                                 help="Base model whose tokenizer and chat template measure lengths ('none' to skip)."),
         max_length: int = typer.Option(512, "--max-length", min=16, help="Longest row in tokens that training keeps."),
         test: Optional[Path] = typer.Option(None, "--test", help="A test file to check for leakage from the training rows."),
         system: Optional[str] = typer.Option(None, "--system", help="System prompt for rows without one (text or @file)."),
-        strict: bool = typer.Option(False, "--strict", help="Exit 2 unless the verdict is ready (rows with errors exit 2 anyway)."),
+        strict: bool = typer.Option(False, "--strict",
+                                    help="Exit 2 unless the verdict is ready (rows with errors exit 2 anyway)."),
         as_json: bool = JsonFlag,
     ) -> None:
         """Every error with its line and field, duplicates, leakage, token lengths, the JSON outputs' schema, and a verdict.
@@ -58,8 +60,10 @@ def register(app: typer.Typer) -> None:
         path: Path = typer.Argument(..., help="Examples (JSONL)."),
         test: float = typer.Option(0.1, "--test", help="Test share (below 1) or test row count (1 or more)."),
         seed: int = typer.Option(0, "--seed", help="Seed: the same seed gives the same split."),
-        stratify: Optional[str] = typer.Option(None, "--stratify", help="Keep the share of each value of this field, e.g. output.intent."),
-        out_dir: Optional[Path] = typer.Option(None, "--out-dir", help="Where to write the two files (default: beside the input)."),
+        stratify: Optional[str] = typer.Option(None, "--stratify",
+                                               help="Keep the share of each value of this field, e.g. output.intent."),
+        out_dir: Optional[Path] = typer.Option(None, "--out-dir",
+                                               help="Where to write the two files (default: beside the input)."),
         force: bool = typer.Option(False, "--force", help="Replace existing output files."),
         as_json: bool = JsonFlag,
     ) -> None:
@@ -84,7 +88,8 @@ def _print_report(doc: dict) -> None:
     if len(doc["errors"]) > 50:
         err.print(f"... and {len(doc['errors']) - 50} more error(s) (all of them with --json)")
     dup = doc["duplicates"]
-    out.print(f"duplicates: {dup['exact']} exact, {dup['near']} near, {dup['conflicting_prompts']} prompt(s) with different outputs")
+    out.print(f"duplicates: {dup['exact']} exact, {dup['near']} near, "
+              f"{dup['conflicting_prompts']} prompt(s) with different outputs")
     if doc["leakage"]:
         leak = doc["leakage"]
         out.print(f"leakage: {leak['leaked']} of {leak['test_rows']} test row(s) also in training", highlight=False)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 from rich.markup import escape
@@ -18,6 +18,15 @@ from ragtune.api import assumed_figures, money
 from ragtune.api import PriceTable
 from ragtune.api import load_schema
 from ragtune.api import DECIDE_ROWS_FIELDS
+
+SchemaOpt = typer.Option(None, "--json-schema", help="JSON Schema of format answers (default: inferred from the examples).")
+JudgeOpt = typer.Option(None, "--judge", help="Judge model spec: knowledge answers scored by judged correctness.")
+PollOpt = typer.Option(10.0, "--poll-interval", min=0, help="Seconds between polls of a provider's job (-m openai:).")
+HoldoutOpt = typer.Option(0.5, "--holdout", help="Share of questions with references held out when tuned candidates train.")
+FormatQuestionsOpt = typer.Option(50, "--max-format-questions", min=1, help="At most this many held-out examples are asked.")
+ContentMayLeaveOpt = typer.Option(None, "--content-may-leave/--content-stays",
+                                  help="Whether content may go to a training pipeline.")
+ChangesOpt = typer.Option(None, "--changes-per-month", help="Content changes per month (default: measured).")
 
 
 def print_decision(decision: Decision) -> None:
@@ -37,7 +46,8 @@ def print_decision(decision: Decision) -> None:
         mark = " ★" if name == decision.recommendation else ""
         vs = c.vs_best or {}
         diff = "—" if not vs.get("ci95") else f"{vs['delta']:+.3f} [{vs['ci95'][0]:+.2f}, {vs['ci95'][1]:+.2f}]"
-        score = "—" if c.score is None else f"{c.score:.3f} [{c.ci95[0]:.2f}, {c.ci95[1]:.2f}]"
+        interval = "" if c.ci95 is None else f" [{c.ci95[0]:.2f}, {c.ci95[1]:.2f}]"
+        score = "—" if c.score is None else f"{c.score:.3f}{interval}"
         verdict = (c.verdict or "—") + (" (best)" if name == decision.best else "")
         quality.add_row(name + mark, score, verdict, diff)
         costs.add_row(name + mark, f"{c.latency_ms_p50:,.0f}", money(c.cost_per_1k_queries, cur), money(c.monthly_usd, cur),
@@ -113,19 +123,19 @@ def decide(
     index: Optional[str] = typer.Option(None, "--index", "-i", help="Index the rag candidates search (optional)."),
     model: Optional[str] = typer.Option(None, "--model", "-m", help="Model spec every candidate uses (default: configured)."),
     candidates: str = typer.Option("base,prompt,rag,ft,rag+ft", "--candidates", help="Comma-separated candidates to measure."),
-    json_schema: Optional[Path] = typer.Option(None, "--json-schema", help="JSON Schema of format answers (default: inferred from the examples)."),
+    json_schema: Optional[Path] = SchemaOpt,
     metric: Optional[str] = typer.Option(None, "--metric", help="Primary metric overriding the rule (e.g. exact_match)."),
-    judge: Optional[str] = typer.Option(None, "--judge", help="Judge model spec: knowledge answers scored by judged correctness."),
+    judge: Optional[str] = JudgeOpt,
     teacher: Optional[str] = typer.Option(None, "--teacher", help="Teacher spec: adds the candidates distilled and teacher."),
     budget: str = typer.Option("20m", "--budget", help="Training time shared by ft and rag+ft (e.g. 90s, 20m, 1h)."),
     max_steps: Optional[int] = typer.Option(None, "--max-steps", min=1, help="Cap on optimiser steps per training."),
     batch_size: int = typer.Option(4, "--batch-size", min=1, help="Training batch size."),
     max_length: int = typer.Option(512, "--max-length", min=32, help="Longest training row in tokens."),
     device: str = typer.Option("cpu", "--device", help="Where training runs: cpu, cuda or auto."),
-    poll_interval: float = typer.Option(10.0, "--poll-interval", min=0, help="Seconds between polls of a provider's job (-m openai:)."),
-    holdout: float = typer.Option(0.5, "--holdout", help="Share of questions with references held out when tuned candidates train."),
+    poll_interval: float = PollOpt,
+    holdout: float = HoldoutOpt,
     examples_holdout: float = typer.Option(0.2, "--examples-holdout", help="Share of examples held out as format questions."),
-    max_format_questions: int = typer.Option(50, "--max-format-questions", min=1, help="At most this many held-out examples are asked."),
+    max_format_questions: int = FormatQuestionsOpt,
     shots: int = typer.Option(3, "--shots", min=0, max=20, help="Few-shot examples in the prompt candidate."),
     seed: int = typer.Option(0, "--seed", help="Seed of the splits, the few-shot draw and training."),
     queries_per_month: Optional[float] = typer.Option(None, "--queries-per-month", help="Queries answered per month "
@@ -141,8 +151,8 @@ def decide(
                                         "file) without running any model."),
     latency_budget_ms: Optional[float] = typer.Option(None, "--latency-budget-ms", help="p50 latency a candidate may take."),
     attribution: Optional[bool] = typer.Option(None, "--attribution/--no-attribution", help="Whether answers must cite sources."),
-    content_may_leave: Optional[bool] = typer.Option(None, "--content-may-leave/--content-stays", help="Whether content may go to a training pipeline."),
-    changes_per_month: Optional[float] = typer.Option(None, "--changes-per-month", help="Content changes per month (default: measured)."),
+    content_may_leave: Optional[bool] = ContentMayLeaveOpt,
+    changes_per_month: Optional[float] = ChangesOpt,
     prices: Optional[Path] = typer.Option(None, "--prices", help="Price file (JSON or TOML) overriding the dated defaults."),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run: finished phases are not redone."),
     out_file: Optional[Path] = typer.Option(None, "--out", help="Write the decision with every per-question row (JSON)."),
@@ -152,14 +162,14 @@ def decide(
     as_json: bool = JsonFlag,
 ) -> None:
     """Measure base, prompt, rag, ft and rag+ft on the same held-out questions; recommend the cheapest as good as the best."""
-    fields = dict(margin=margin, weights=weights, repeats=repeats, questions=questions, examples=examples, index=index,
-                  model=model, candidates=candidates, json_schema=load_schema(json_schema) if json_schema is not None else None,
-                  metric=metric, judge=judge, teacher=teacher, budget_s=parse_duration(budget), max_steps=max_steps,
-                  batch_size=batch_size, max_length=max_length, device=device, poll_interval_s=poll_interval, holdout=holdout,
-                  examples_holdout=examples_holdout, max_format_questions=max_format_questions, shots=shots, seed=seed,
-                  queries_per_month=queries_per_month, months=months, latency_budget_ms=latency_budget_ms,
-                  attribution=attribution, content_may_leave=content_may_leave, changes_per_month=changes_per_month,
-                  prices=PriceTable.load(prices) if prices is not None else None, resume=resume)
+    fields: dict[str, Any] = dict(
+        margin=margin, weights=weights, repeats=repeats, questions=questions, examples=examples, index=index, model=model,
+        candidates=candidates, json_schema=load_schema(json_schema) if json_schema is not None else None, metric=metric,
+        judge=judge, teacher=teacher, budget_s=parse_duration(budget), max_steps=max_steps, batch_size=batch_size,
+        max_length=max_length, device=device, poll_interval_s=poll_interval, holdout=holdout, examples_holdout=examples_holdout,
+        max_format_questions=max_format_questions, shots=shots, seed=seed, queries_per_month=queries_per_month, months=months,
+        latency_budget_ms=latency_budget_ms, attribution=attribution, content_may_leave=content_may_leave,
+        changes_per_month=changes_per_month, prices=PriceTable.load(prices) if prices is not None else None, resume=resume)
     fields = {k: v for k, v in fields.items() if v is not None or k not in ("queries_per_month", "months", "weights")}
     if rows is not None:
         rows_fields = {k: v for k, v in fields.items() if k in DECIDE_ROWS_FIELDS}

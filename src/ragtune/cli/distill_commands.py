@@ -17,14 +17,18 @@ _NOT_HERE = {"base", "launcher", "nproc", "fsdp"}
 
 @handle_errors
 @with_options(options(
-    questions=(Optional[Path], typer.Option(None, "--questions", help="Questions the teacher answers (JSONL: id, question[, schema]); "
-                                            "without it, synthetic questions are written from --index.")),
+    questions=(Optional[Path], typer.Option(None, "--questions",
+                                            help="Questions the teacher answers (JSONL: id, question[, schema]); "
+                                                 "without it, synthetic questions are written from --index.")),
     generate=(int, typer.Option(100, "--generate", min=1, help="Without --questions: how many synthetic questions to write "
                                 "from --index (template questions, round-trip checked).")),
     teacher=(str, typer.Option(..., "--teacher", help="The large model: anthropic:..., openai:MODEL@URL, local:... .")),
-    student=(str, typer.Option("local", "--student", help="The open-weight model to train (LoRA): local, local:<folder or hub id>.")),
-    index=(Optional[str], typer.Option(None, "--index", help="The teacher answers over this index, with citations that are checked.")),
-    json_schema=(Optional[Path], typer.Option(None, "--json-schema", help="The teacher answers JSON fitting this schema; misfits are dropped.")),
+    student=(str, typer.Option("local", "--student",
+                               help="The open-weight model to train (LoRA): local, local:<folder or hub id>.")),
+    index=(Optional[str], typer.Option(None, "--index",
+                                       help="The teacher answers over this index, with citations that are checked.")),
+    json_schema=(Optional[Path], typer.Option(None, "--json-schema",
+                                              help="The teacher answers JSON fitting this schema; misfits are dropped.")),
     prices=(Optional[Path], typer.Option(None, "--prices", help="Price file for the teacher's cost (JSON or TOML).")),
     max_length=(int, typer.Option(512, "--max-length", min=16, help="Longest student row in tokens.")),
 ), [p for p in LORA_OPTIONS if p.name not in _NOT_HERE])
@@ -61,8 +65,9 @@ def distill(**opts: Any) -> None:
         made = source["synthetic_questions"]
         err.print(f"no --questions: the teacher answered {made['generated']} synthetic questions written from index "
                   f"'{made['index']}' by {made['model']} (round-trip pass rate {made['pass_rate']})", highlight=False)
-    err.print(f"teacher {source.get('teacher')}: {counts.get('kept')} of {counts.get('asked')} answers kept ({counts.get('abstained')} "
-              f"abstained, {counts.get('unsupported')} unsupported, {counts.get('invalid')} invalid); teacher cost "
+    err.print(f"teacher {source.get('teacher')}: {counts.get('kept')} of {counts.get('asked')} answers kept "
+              f"({counts.get('abstained')} abstained, {counts.get('unsupported')} unsupported, "
+              f"{counts.get('invalid')} invalid); teacher cost "
               f"{'$' + format(cost['usd'], '.4f') if cost.get('usd') is not None else 'unknown'}; student eval loss "
               f"{card.metrics.get('eval_loss')}", highlight=False)
 

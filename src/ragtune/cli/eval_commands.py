@@ -27,6 +27,12 @@ from ragtune.api import load_schema
 
 JsonFlag = typer.Option(False, "--json", help="Print one JSON document on stdout and nothing else.")
 ModelOpt = typer.Option(None, "--model", "-m", help="Model spec of base and rag (default: configured, RAGTUNE_MODEL).")
+QuestionsOpt = typer.Option(None, "--questions", "-q", help="Question set (JSONL: id, question, and any references).")
+SchemaOpt = typer.Option(None, "--json-schema", help="JSON Schema for questions that carry none (format tasks).")
+JudgeOpt = typer.Option(None, "--judge", help="Judge correctness with this model spec "
+                        "('auto': Claude when ANTHROPIC_API_KEY is set).")
+ConcurrencyOpt = typer.Option(None, "--concurrency", min=1, max=64,
+                              help="Questions in flight (default: 4 for remote models, else 1).")
 
 
 class DefaultRunGroup(TyperGroup):
@@ -78,8 +84,7 @@ def _checked_files(questions: Optional[Path], reports: list[Path]) -> Path:
 @handle_errors
 def run(
     questions_arg: Optional[Path] = typer.Argument(None, hidden=True, show_default=False),
-    questions_opt: Optional[Path] = typer.Option(None, "--questions", "-q",
-                                                 help="Question set (JSONL: id, question, and any references)."),
+    questions_opt: Optional[Path] = QuestionsOpt,
     index: Optional[str] = typer.Option(None, "--index", "-i", help="Index that rag and rag+ft retrieve from."),
     variants: str = typer.Option("base,rag", "--variants", help="Comma-separated: base, rag, ft, rag+ft."),
     model: Optional[str] = ModelOpt,
@@ -88,13 +93,14 @@ def run(
     mode: Optional[SearchMode] = typer.Option(None, "--mode", help="Retrieval: lexical, dense or hybrid."),
     rerank: Optional[str] = typer.Option(None, "--rerank", help="Reranker spec for the retrieval variants."),
     system: Optional[str] = typer.Option(None, "--system", help="System prompt for every variant (e.g. a tuned model's)."),
-    json_schema: Optional[Path] = typer.Option(None, "--json-schema", help="JSON Schema for questions that carry none (format tasks)."),
+    json_schema: Optional[Path] = SchemaOpt,
     schema_mode: SchemaMode = typer.Option(SchemaMode.structured, "--schema-mode", help="structured: schema in the prompt, "
-                                           "reply validated and repaired; prompt: schema in the prompt only; score: not told, only scored."),
+                                           "reply validated and repaired; prompt: schema in the prompt only; score: not told, "
+                                           "only scored."),
     repairs: int = typer.Option(1, "--repairs", min=0, max=5, help="Repair turns in structured mode."),
-    judge: Optional[str] = typer.Option(None, "--judge", help="Judge correctness with this model spec ('auto': Claude when ANTHROPIC_API_KEY is set)."),
+    judge: Optional[str] = JudgeOpt,
     depth: int = typer.Option(10, "--depth", min=1, help="Ranks searched for recall, MRR and nDCG."),
-    concurrency: Optional[int] = typer.Option(None, "--concurrency", min=1, max=64, help="Questions in flight (default: 4 for remote models, else 1)."),
+    concurrency: Optional[int] = ConcurrencyOpt,
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Only the first N questions."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Generate again even where a cached answer exists."),
     prices: Optional[Path] = typer.Option(None, "--prices", help="Price file (JSON or TOML) overriding the dated defaults."),
@@ -133,9 +139,9 @@ def run(
               f"{run_info.get('wall_s', 0):.1f} s[/]", highlight=False)
     for note in result.notes:
         err.print(f"[yellow]note[/] {note}", highlight=False)
-    for path in (out_file, *reports):
-        if path is not None:
-            err.print(f"wrote {path}", highlight=False, soft_wrap=True)
+    for written in (out_file, *reports):
+        if written is not None:
+            err.print(f"wrote {written}", highlight=False, soft_wrap=True)
 
 
 @eval_app.command("compare")
@@ -188,12 +194,13 @@ def retrieval(
     as_json: bool = JsonFlag,
 ) -> None:
     """nDCG@k, recall and MRR of an index against relevance judgements, with 95% intervals."""
-    if (beir is None) == (questions is None):
-        raise InputError("give either --beir FOLDER or --questions FILE")
-    if beir is not None:
+    judgements: dict[str, dict[str, int]] | None
+    if beir is not None and questions is None:
         rows, judgements = load_beir(beir, split)
-    else:
+    elif questions is not None and beir is None:
         rows, judgements = load_questions(questions), read_qrels(qrels) if qrels is not None else None
+    else:
+        raise InputError("give either --beir FOLDER or --questions FILE")
     report = _workspace().evaluate_retrieval(index, rows, judgements, ndcg_k=(k,), recall_k=(recall_k,), mrr_k=(k,),
                                              mode=mode, rerank=rerank)
     if out_file is not None:
@@ -260,7 +267,8 @@ def updates(
     for name in names.values():
         table.add_column(name, justify="right")
     for variant, metrics in result.variants.items():
-        table.add_row(variant, *(f"{metrics[m]['mean']:.3f} [{metrics[m]['ci95'][0]:.2f}, {metrics[m]['ci95'][1]:.2f}]" for m in names))
+        table.add_row(variant, *(f"{metrics[m]['mean']:.3f} [{metrics[m]['ci95'][0]:.2f}, "
+                                 f"{metrics[m]['ci95'][1]:.2f}]" for m in names))
     out.print(table)
     for note in result.notes:
         err.print(f"[yellow]note[/] {note}", highlight=False)

@@ -20,10 +20,12 @@ from ragtune.api import Filters
 
 JsonFlag = typer.Option(False, "--json", help="Print one JSON document on stdout and nothing else.")
 IndexOpt = typer.Option(..., "--index", "-i", help="Index name.")
-EngineOpt = typer.Option(None, "--engine", help="Where the work runs: local (this process) or ray (pip install 'ragtune\\[ray]'); "
-                                                "default: configured (local).")
-RayAddressOpt = typer.Option(None, "--ray-address", help="With --engine ray: the cluster to join ('auto' or HOST:PORT of the head node); "
-                                                         "default: a local Ray with every core.")
+EngineOpt = typer.Option(None, "--engine",
+                         help="Where the work runs: local (this process) or ray (pip install 'ragtune\\[ray]'); "
+                              "default: configured (local).")
+RayAddressOpt = typer.Option(None, "--ray-address",
+                             help="With --engine ray: the cluster to join ('auto' or HOST:PORT of the head node); "
+                                  "default: a local Ray with every core.")
 
 
 def engine_settings(engine: Optional[Engine], address: Optional[str]) -> dict:
@@ -71,7 +73,8 @@ def ingest(
     table = Table(title=f"ingest → {index}")
     for col in ("added", "updated", "removed", "unchanged", "chunks", "skipped"):
         table.add_column(col, justify="right")
-    table.add_row(*(str(v) for v in (report.added, report.updated, report.removed, report.unchanged, report.chunks, len(report.skipped))))
+    counts = (report.added, report.updated, report.removed, report.unchanged, report.chunks, len(report.skipped))
+    table.add_row(*(str(v) for v in counts))
     out.print(table)
     for s in report.skipped:
         why = s["error"].removeprefix(f"{s['source']}: ")  # an error that names its file already: the path once
@@ -89,20 +92,22 @@ def search(
     types: list[str] = typer.Option([], "--type", help="Only these document types (txt, md, html, pdf, docx, jsonl)."),
     where: list[str] = typer.Option([], "--where", help="Only chunks whose metadata FIELD=VALUE (repeatable)."),
     unique_docs: bool = typer.Option(False, "--unique-docs", help="One hit per document (its best chunk)."),
-    rerank: Optional[str] = typer.Option(None, "--rerank", help="Reranker spec for the top candidates: local:<CrossEncoder dir>, tuned:<name>."),
+    rerank: Optional[str] = typer.Option(None, "--rerank",
+                                         help="Reranker spec for the top candidates: local:<CrossEncoder dir>, tuned:<name>."),
     as_json: bool = JsonFlag,
 ) -> None:
     """Ranked chunks for a query, or a batch of queries."""
-    if (query is None) == (queries is None):
-        raise InputError("give either a QUERY or --queries FILE")
     filters = parse_filters(source, types, where)
-    idx = workspace().index(index)
-    if queries is not None:
-        results = idx.search_batch([(q.id, q.question) for q in load_questions(queries)], k=k, mode=mode, filters=filters, unique_docs=unique_docs,
-                                   rerank=rerank)
+    if query is None and queries is not None:
+        asked = [(q.id, q.question) for q in load_questions(queries)]
+        results = workspace().index(index).search_batch(asked, k=k, mode=mode, filters=filters, unique_docs=unique_docs,
+                                                        rerank=rerank)
         emit_jsonl({"query_id": qid, "hits": [{"doc_id": h.doc_id, "chunk_id": h.chunk_id, "score": round(h.score, 6)}
                                                for h in hits]} for qid, hits in results)
         return
+    if query is None or queries is not None:
+        raise InputError("give either a QUERY or --queries FILE")
+    idx = workspace().index(index)
     if unique_docs:
         ranked = idx.search_batch([("q", query)], k=k, mode=mode, filters=filters, unique_docs=True, rerank=rerank)
         hits = SearchResult(query, index, mode.value, ranked[0][1])
@@ -135,8 +140,8 @@ def reindex(
         emit_json(report.to_json())
         return
     if not report.changed:
-        out.print(f"{index} already uses {report.embedder['name']} ({report.embedder['spec']}); nothing to do (--force re-embeds)",
-                  highlight=False)
+        out.print(f"{index} already uses {report.embedder['name']} ({report.embedder['spec']}); "
+                  "nothing to do (--force re-embeds)", highlight=False)
         return
     out.print(f"{index}: {report.chunks} chunks re-embedded with {report.embedder['spec']} ({report.embedder['dimension']}-d; "
               f"was {report.previous['spec']}, {report.previous['dimension']}-d) in {report.seconds:.1f} s", highlight=False)

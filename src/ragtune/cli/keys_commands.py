@@ -18,7 +18,8 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def create(
         index: str = typer.Option(..., "--index", "-i", help="The index the key may use, or '*' for every index."),
-        role: Role = typer.Option(Role.reader, "--role", help="reader (search, ask), writer (+ ingest, remove), admin (+ indexes, keys)."),
+        role: Role = typer.Option(Role.reader, "--role",
+                                  help="reader (search, ask), writer (+ ingest, remove), admin (+ indexes, keys)."),
         name: str = typer.Option("", "--name", help="A label to recognise the key by in listings."),
         as_json: bool = JsonFlag,
     ) -> None:
@@ -28,7 +29,8 @@ def register(app: typer.Typer) -> None:
             emit_json({"key": key, "index": record.index, "role": record.role.value})
             return
         out.print(key, markup=False, highlight=False)
-        err.print(f"key {record.id}: {record.role.value} on {record.index}. Store it now: it is not shown again.", highlight=False)
+        err.print(f"key {record.id}: {record.role.value} on {record.index}. Store it now: it is not shown again.",
+                  highlight=False)
 
     @keys.command("list")
     @handle_errors
@@ -47,7 +49,8 @@ def register(app: typer.Typer) -> None:
 
     @keys.command("revoke")
     @handle_errors
-    def revoke(key_id: str = typer.Argument(..., help="The key's id (from ragtune keys list)."), as_json: bool = JsonFlag) -> None:
+    def revoke(key_id: str = typer.Argument(..., help="The key's id (from ragtune keys list)."),
+               as_json: bool = JsonFlag) -> None:
         """Revoke a key: it stops working on the next request."""
         record = workspace().keys.revoke(key_id)
         if as_json:

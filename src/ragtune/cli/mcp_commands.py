@@ -18,8 +18,11 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def mcp(
         indexes: list[str] = typer.Option([], "--index", "-i", help="Only these indexes are visible (repeatable; default: all)."),
-        roots: list[Path] = typer.Option([], "--root", help="Folders the ingest tool may read (repeatable; default: the working directory)."),
-        models: list[str] = typer.Option([], "--model", "-m", help="Model specs the ask tool may use (repeatable; default: the configured one and extractive)."),
+        roots: list[Path] = typer.Option([], "--root",
+                                         help="Folders the ingest tool may read (repeatable; default: the working directory)."),
+        models: list[str] = typer.Option([], "--model", "-m",
+                                         help="Model specs the ask tool may use (repeatable; default: the configured one and "
+                                              "extractive)."),
         read_only: bool = typer.Option(False, "--read-only", help="Leave the ingest tool out."),
     ) -> None:
         """Serve MCP on stdio for assistants and IDEs (stdout carries the protocol; logs go to stderr)."""

@@ -35,8 +35,9 @@ def register(app: typer.Typer) -> None:
             return
         cards = workspace().model_cards()
         if as_json:
-            emit_json([{"ref": c.ref, "name": c.name, "version": c.version, "kind": c.kind, "base_model": c.base_model.get("spec"),
-                        "created_at": c.created_at, "eval_loss": c.metrics.get("eval_loss"), "scores": c.scores} for c in cards])
+            emit_json([{"ref": c.ref, "name": c.name, "version": c.version, "kind": c.kind,
+                        "base_model": c.base_model.get("spec"), "created_at": c.created_at,
+                        "eval_loss": c.metrics.get("eval_loss"), "scores": c.scores} for c in cards])
             return
         table = Table(title="models")
         table.add_column("model", overflow="fold")  # the whole ref, to copy into -m tuned:REF
@@ -64,7 +65,8 @@ def register(app: typer.Typer) -> None:
     def export(
         ref: str = typer.Argument(..., help="NAME or NAME@vN."),
         out_dir: Path = typer.Option(..., "--out", help="New folder to write (must not exist or be empty)."),
-        merge: bool = typer.Option(False, "--merge", help="Fold the adapter into the base weights: a standalone transformers folder."),
+        merge: bool = typer.Option(False, "--merge",
+                                   help="Fold the adapter into the base weights: a standalone transformers folder."),
         as_json: bool = JsonFlag,
     ) -> None:
         """Write a version as a folder usable without ragtune (the adapter, or merged weights with --merge)."""

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
-from ragtune.cli.progress_lines import ProgressLines, duration
+from ragtune.cli.progress_lines import duration, progress_line
 from ragtune.errors import IndexNotFoundError, RagtuneError
 
 # The caller's umask, read before a workspace makes this process's 077: files written where the caller asked, outside
@@ -107,12 +107,14 @@ def handle_errors(fn: Callable) -> Callable:
 
 
 class StageProgress:
-    """Progress on stderr driven by ``(stage, done, total)`` callbacks: a rich bar on a terminal; elsewhere (a pipe, a
-    log file) plain lines, only for waits: once ``interval`` seconds pass without a line, the current stage is printed
-    (``decide rag: 10/49, 14 s``), again every ``interval`` seconds while it lasts, and once more when a printed stage
-    ends. Work done within ``interval`` prints nothing."""
+    """Progress on stderr driven by ``(stage, done, total)`` callbacks: a rich bar per stage on a terminal; elsewhere (a
+    pipe, a log file) plain lines, only for waits: once ``interval`` seconds pass without a line, each stage under way
+    is printed with its measured rate and the time left at that rate (``rag: 10/49 (20%) in 14 s, 0.71/s, about
+    55 s left``; several at once when candidates answer side by side), again every ``interval`` seconds while it
+    moves (every ``WAITING_EVERY_S`` seconds while it does not), and once more when a printed stage ends. Work done
+    within ``interval`` prints nothing. ``clock`` gives the time (tests pass their own)."""
 
-    def __init__(self, enabled: bool = True, interval: float = 2.0) -> None:
+    def __init__(self, enabled: bool = True, interval: float = 2.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.enabled = enabled
         self.live = enabled and err.is_terminal and not os.environ.get("RAGTUNE_PLAIN_PROGRESS")
         self._bar = Progress(TextColumn("{task.description:>8}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
@@ -120,12 +122,15 @@ class StageProgress:
         self._tasks: dict[str, TaskID] = {}
         self._stage_started: dict[str, float] = {}
         self._interval = interval
-        self._start = self._last = time.monotonic()
-        self._state: tuple[str, int, int] | None = None
+        self._clock = clock
+        self._start = self._last = clock()
+        self._running: dict[str, tuple[int, int]] = {}  # stages under way: (done, total)
+        self._last_ended: str | None = None
         self._shown: set[str] = set()
         self._ended: dict[str, float] = {}
-        self._printed: tuple[str, int, int] | None = None
+        self._printed: dict[str, tuple[int, int]] = {}
         self._waiting: tuple[str, float] | None = None  # the stage end a waiting line was printed for
+        self._lock = threading.Lock()
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None
 
@@ -146,44 +151,47 @@ class StageProgress:
         if not self.enabled:
             return
         if self._bar is None:
-            self._stage_started.setdefault(stage, time.monotonic())
-            self._state = (stage, done, total)
-            if done >= total:
-                self._ended[stage] = time.monotonic()
-            if done >= total and stage in self._shown:
-                self._write(time.monotonic())
+            with self._lock:
+                now = self._clock()
+                self._stage_started.setdefault(stage, now)
+                if done < total:
+                    self._running[stage] = (done, total)
+                    return
+                self._running.pop(stage, None)
+                self._ended[stage], self._last_ended = now, stage
+                if stage in self._shown and self._printed.get(stage) != (done, total):
+                    self._write(now, stage, done, total)
             return
         if stage not in self._tasks:
             self._tasks[stage] = self._bar.add_task(stage, total=total)
         self._bar.update(self._tasks[stage], completed=done, total=total)
 
     def tick(self, now: float) -> None:
-        """Print the current stage when ``interval`` seconds have passed since the last line (or the start), or
-        ``WAITING_EVERY_S`` seconds when it has not moved since; after a stage has ended, while the next is still
-        unannounced, how long the work has gone on since (every ``WAITING_EVERY_S`` seconds)."""
-        if self._state is None or now - self._last < self._interval:
-            return
-        stage, done, total = self._state
-        slow = now - self._last >= max(self._interval, self.WAITING_EVERY_S)
-        if done < total:
-            if self._state != self._printed or slow:
-                self._write(now)
-            return
-        ended = self._ended.get(stage, now)
-        if (self._waiting != (stage, ended) and now - ended >= self._interval) or slow:
-            self._last, self._waiting = now, (stage, ended)
-            self._print(f"working: {duration(now - ended)} since {stage} ended")
+        """Print each stage under way when ``interval`` seconds have passed since the last line (or the start): those
+        that moved since they were printed, or all of them when ``WAITING_EVERY_S`` seconds passed; with none under
+        way, how long the work has gone on since the last stage ended (every ``WAITING_EVERY_S`` seconds)."""
+        with self._lock:
+            if now - self._last < self._interval or (not self._running and self._last_ended is None):
+                return
+            slow = now - self._last >= max(self._interval, self.WAITING_EVERY_S)
+            if self._running:
+                for stage, (done, total) in list(self._running.items()):
+                    if self._printed.get(stage) != (done, total) or slow:
+                        self._write(now, stage, done, total)
+                return
+            stage = str(self._last_ended)
+            ended = self._ended[stage]
+            if (self._waiting != (stage, ended) and now - ended >= self._interval) or slow:
+                self._last, self._waiting = now, (stage, ended)
+                self._print(f"working: {duration(now - ended)} since {stage} ended")
 
     WAITING_EVERY_S = 10.0
 
-    def _write(self, now: float) -> None:
-        if self._state is None:
-            return
-        stage, done, total = self._state
-        self._last, self._printed = now, self._state
+    def _write(self, now: float, stage: str, done: int, total: int) -> None:
+        self._last, self._printed[stage] = now, (done, total)
         self._shown.add(stage)
         elapsed = now - self._stage_started.get(stage, self._start)
-        self._print(ProgressLines.line(stage, done, total, elapsed))  # with the rate and the time left
+        self._print(progress_line(stage, done, total, elapsed))  # with the rate and the time left
 
     @staticmethod
     def _print(line: str) -> None:
@@ -192,7 +200,7 @@ class StageProgress:
 
     def _tick_until_stopped(self) -> None:
         while not self._stop.wait(min(self._interval, 1.0)):
-            self.tick(time.monotonic())
+            self.tick(self._clock())
 
 
 def options(**specs: tuple[Any, Any]) -> list[inspect.Parameter]:

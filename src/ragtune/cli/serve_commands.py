@@ -31,8 +31,11 @@ def register(app: typer.Typer) -> None:
         host: Optional[str] = typer.Option(None, "--host", help="Interface to bind (default 127.0.0.1)."),
         port: Optional[int] = typer.Option(None, "--port", min=1, max=65535, help="TCP port (default 8400)."),
         no_auth: bool = typer.Option(False, "--no-auth", help="Serve without API keys: loopback development only."),
-        models: list[str] = typer.Option([], "--model", "-m", help="A model spec clients may name in ask (repeatable; default: the configured one and extractive)."),
-        roots: list[Path] = typer.Option([], "--root", help="A server folder that ingest-by-path may read (repeatable; default: none)."),
+        models: list[str] = typer.Option([], "--model", "-m",
+                                         help="A model spec clients may name in ask (repeatable; default: the configured one and "
+                                              "extractive)."),
+        roots: list[Path] = typer.Option([], "--root",
+                                         help="A server folder that ingest-by-path may read (repeatable; default: none)."),
         max_upload_mb: Optional[float] = typer.Option(None, "--max-upload-mb", help="Largest upload in MiB (default 20)."),
     ) -> None:
         """Serve the HTTP API: OpenAPI at /docs, the web page at /."""

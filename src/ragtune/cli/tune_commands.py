@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
 from ragtune.cli.data_commands import read_system
 from ragtune.cli.index_commands import workspace
@@ -40,7 +40,9 @@ def _clock(seconds: Optional[float]) -> str:
     if seconds is None:
         return "--:--"
     seconds = int(seconds)
-    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}" if seconds >= 3600 else f"{seconds // 60}:{seconds % 60:02d}"
+    if seconds >= 3600:
+        return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+    return f"{seconds // 60}:{seconds % 60:02d}"
 
 
 class TrainingProgress:
@@ -49,7 +51,7 @@ class TrainingProgress:
     def __init__(self, every_s: float = 15.0) -> None:
         self.bar = Progress(TextColumn("[bold]train[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
                             console=err, transient=False) if err.is_terminal else None
-        self.task = None
+        self.task: TaskID | None = None
         self.every_s, self.last = every_s, 0.0
         self.loss: Optional[float] = None
         self.eval_loss: Optional[float] = None
@@ -65,21 +67,23 @@ class TrainingProgress:
             self.bar.__exit__(*exc)
 
     def __call__(self, event: TrainingEvent) -> None:
+        console = self.bar.console if self.bar else err
         if event.kind == "info" or event.kind == "start":
-            (self.bar.console if self.bar else err).print(f"[dim]{event.message}[/]", highlight=False)
+            console.print(f"[dim]{event.message}[/]", highlight=False)
             if event.kind == "start" and self.bar:
                 self.task = self.bar.add_task("train", total=event.max_steps, completed=event.step or 0, info="")
             return
         self.loss = event.loss if event.loss is not None else self.loss
         self.eta = event.eta_s if event.eta_s is not None else self.eta
         if event.kind == "eval" and event.scores is not None:
-            shown = "  ".join(f"{k} {v:.4f}" for k, v in event.scores.items() if k in ("ndcg@10", "mrr@10", "recall@10", "base_ndcg@10"))
-            (self.bar.console if self.bar else err).print(f"held-out {shown} ({event.message or f'step {event.step}'})", highlight=False)
+            shown = "  ".join(f"{k} {v:.4f}" for k, v in event.scores.items()
+                              if k in ("ndcg@10", "mrr@10", "recall@10", "base_ndcg@10"))
+            console.print(f"held-out {shown} ({event.message or f'step {event.step}'})", highlight=False)
             if event.max_steps is None:
                 return
         elif event.kind == "eval":
             self.eval_loss = event.eval_loss
-            (self.bar.console if self.bar else err).print(f"eval loss {event.eval_loss:.4f} at step {event.step}", highlight=False)
+            console.print(f"eval loss {event.eval_loss:.4f} at step {event.step}", highlight=False)
         info = (f"loss {self.loss:.4f}" if self.loss is not None else "loss -") + \
                (f"  eval {self.eval_loss:.4f}" if self.eval_loss is not None else "") + f"  ETA {_clock(self.eta)}"
         if self.bar and self.task is not None:
@@ -102,7 +106,8 @@ def pairs_config(pairs: Optional[Path], beir: Optional[Path], split: str, from_i
     except ValidationError as exc:
         message = validation_message(exc)
         raise InputError(message.replace("a pairs file", "--pairs FILE").replace("a BEIR folder", "--beir DIR")
-                         .replace("or an index", "or --from-index NAME").replace("it needs from_index", "it needs --from-index")) from None
+                         .replace("or an index", "or --from-index NAME")
+                         .replace("it needs from_index", "it needs --from-index")) from None
 
 
 def train_and_report(train: Callable, as_json: bool) -> None:
@@ -141,19 +146,22 @@ PAIR_OPTIONS = options(
                                                 "(default: --from-index; a BEIR folder alone: BM25 over its corpus).")),
     margin=(float, typer.Option(0.95, "--margin", min=0.01, max=1.0, help="False-negative guard: drop candidates scoring above "
                                                                            "this share of the positive's dense score.")),
-    eval_fraction=(float, typer.Option(0.1, "--eval-fraction", min=0, max=0.49, help="Share of queries held out for evaluation.")),
+    eval_fraction=(float, typer.Option(0.1, "--eval-fraction", min=0, max=0.49,
+                                       help="Share of queries held out for evaluation.")),
     eval_corpus_size=(int, typer.Option(1000, "--eval-corpus-size", min=10, help="Documents the held-out queries are searched in "
                                                                                    "(positives, hard candidates, distractors).")),
 )
 TRAINING_OPTIONS = options(
     epochs=(float, typer.Option(1.0, "--epochs", min=0.01, help="Passes over the pairs.")),
     max_steps=(Optional[int], typer.Option(None, "--max-steps", min=1, help="Stop after N optimiser steps.")),
-    time_budget=(Optional[str], typer.Option(None, "--budget", "--time-budget", help="Stop and publish after this long (90s, 20m, 1h).")),
+    time_budget=(Optional[str], typer.Option(None, "--budget", "--time-budget",
+                                             help="Stop and publish after this long (90s, 20m, 1h).")),
     batch_size=(int, typer.Option(32, "--batch-size", min=2, help="Pairs per batch.")),
     max_seq_length=(int, typer.Option(256, "--max-seq-length", min=16, help="Longest training input in tokens.")),
     save_steps=(int, typer.Option(50, "--save-steps", min=1, help="Checkpoint every N steps.")),
     eval_steps=(Optional[int], typer.Option(None, "--eval-steps", min=1, help="Evaluate every N steps (default: every epoch).")),
-    early_stopping=(Optional[int], typer.Option(None, "--early-stopping", min=1, help="Stop after N evaluations without a better held-out nDCG@10.")),
+    early_stopping=(Optional[int], typer.Option(None, "--early-stopping", min=1,
+                                                help="Stop after N evaluations without a better held-out nDCG@10.")),
     seed=(int, typer.Option(0, "--seed", help="Random seed.")),
     device=(Device, typer.Option(Device.cpu, "--device", help="cpu, cuda or auto.")),
     resume=(bool, typer.Option(False, "--resume", help="Continue the interrupted run of --name from its last checkpoint.")),
@@ -163,7 +171,8 @@ TRAINING_OPTIONS = options(
 
 LAUNCH_OPTIONS = options(
     launcher=(Optional[Launcher], typer.Option(None, "--launcher", help="Train data-parallel in --nproc processes started by "
-                                                                         "accelerate or torchrun (DDP; gloo on CPUs, NCCL on GPUs).")),
+                                                                         "accelerate or torchrun (DDP; gloo on CPUs, NCCL on "
+                                                                         "GPUs).")),
     nproc=(int, typer.Option(2, "--nproc", min=1, help="With --launcher: processes on this machine (one per GPU).")),
     fsdp=(bool, typer.Option(False, "--fsdp", help="With --launcher: shard the model (FSDP) instead of replicating it (DDP).")),
 )
@@ -190,19 +199,22 @@ LORA_OPTIONS = options(
                                        help="Share of the examples held out when no --eval-examples.")),
     epochs=(float, typer.Option(1.0, "--epochs", min=0.01, help="Passes over the data.")),
     max_steps=(Optional[int], typer.Option(None, "--max-steps", min=1, help="Stop after N optimiser steps.")),
-    time_budget=(Optional[str], typer.Option(None, "--budget", "--time-budget", help="Stop and publish after this long (90s, 20m, 1h).")),
+    time_budget=(Optional[str], typer.Option(None, "--budget", "--time-budget",
+                                             help="Stop and publish after this long (90s, 20m, 1h).")),
     learning_rate=(float, typer.Option(2e-4, "--lr", help="Peak learning rate.")),
     rank=(int, typer.Option(16, "--rank", "-r", min=1, help="LoRA rank.")),
     alpha=(float, typer.Option(32, "--alpha", help="LoRA alpha.")),
     dropout=(float, typer.Option(0.05, "--dropout", help="LoRA dropout.")),
     targets=(LoraTargets, typer.Option(LoraTargets.all_linear, "--targets", help="attention or all-linear (per architecture).")),
-    target_modules=(list[str], typer.Option([], "--target-module", help="Explicit module name (repeatable; overrides --targets).")),
+    target_modules=(list[str], typer.Option([], "--target-module",
+                                            help="Explicit module name (repeatable; overrides --targets).")),
     batch_size=(int, typer.Option(4, "--batch-size", min=1, help="Rows per batch.")),
     grad_accum=(int, typer.Option(1, "--grad-accum", min=1, help="Batches per optimiser step.")),
     truncate=(bool, typer.Option(False, "--truncate", help="Cut longer rows (prompt first) instead of dropping them.")),
     save_steps=(int, typer.Option(50, "--save-steps", min=1, help="Checkpoint every N steps.")),
     eval_steps=(Optional[int], typer.Option(None, "--eval-steps", min=1, help="Evaluate every N steps (default: every epoch).")),
-    early_stopping=(Optional[int], typer.Option(None, "--early-stopping", min=1, help="Stop after N evaluations without improvement.")),
+    early_stopping=(Optional[int], typer.Option(None, "--early-stopping", min=1,
+                                                help="Stop after N evaluations without improvement.")),
     seed=(int, typer.Option(0, "--seed", help="Random seed.")),
     device=(Device, typer.Option(Device.cpu, "--device", help="cpu, cuda or auto.")),
     four_bit=(bool, typer.Option(False, "--4bit", help="QLoRA: 4-bit base weights (bitsandbytes, CUDA only).")),
@@ -218,31 +230,36 @@ def lora_config(opts: dict[str, Any], *, data: Path, system: Optional[str]) -> L
             "targets", "batch_size", "grad_accum", "max_length", "truncate", "save_steps", "eval_steps", "early_stopping", "seed",
             "device", "resume")
     return LoraConfig.build(data=data, system=system, time_budget_s=parse_duration(opts["time_budget"]),
-                            target_modules=opts["target_modules"] or None, load_in_4bit=opts["four_bit"], **{k: opts[k] for k in keys})
+                            target_modules=opts["target_modules"] or None, load_in_4bit=opts["four_bit"],
+                            **{k: opts[k] for k in keys})
 
 
 def pair_settings(opts: dict[str, Any]) -> dict[str, Any]:
     """The settings every retrieval tune command shares, from its parsed options."""
     data = pairs_config(opts["pairs"], opts["beir"], opts["split"], opts["from_index"], opts["generator"], opts["samples"],
-                        opts["negatives"], opts["negatives_from"], opts["margin"], opts["eval_fraction"], opts["eval_corpus_size"],
-                        opts["seed"])
+                        opts["negatives"], opts["negatives_from"], opts["margin"], opts["eval_fraction"],
+                        opts["eval_corpus_size"], opts["seed"])
     keys = ("name", "base", "epochs", "max_steps", "learning_rate", "batch_size", "max_seq_length", "save_steps", "eval_steps",
             "early_stopping", "seed", "device", "resume")
     return {"data": data, "time_budget_s": parse_duration(opts["time_budget"]), **{k: opts[k] for k in keys}}
 
 
 MANAGED_OPTIONS = options(
-    poll_interval=(float, typer.Option(10.0, "--poll-interval", min=0, help="Managed job (--base openai:/bedrock:): seconds between polls.")),
+    poll_interval=(float, typer.Option(10.0, "--poll-interval", min=0,
+                                       help="Managed job (--base openai:/bedrock:): seconds between polls.")),
     role_arn=(Optional[str], typer.Option(None, "--role-arn", help="bedrock: the IAM role the service assumes.")),
     s3_uri=(Optional[str], typer.Option(None, "--s3-uri", help="bedrock: s3://bucket/prefix for the data and outputs.")),
     region=(Optional[str], typer.Option(None, "--region", help="bedrock: the AWS region (default: boto3's configuration).")),
-    prices=(Optional[Path], typer.Option(None, "--prices", help="Price file (JSON or TOML) with training_per_mtok / hosting_per_hour.")),
+    prices=(Optional[Path], typer.Option(None, "--prices",
+                                         help="Price file (JSON or TOML) with training_per_mtok / hosting_per_hour.")),
 )
 
 
 @handle_errors
-@with_options(options(data=(Path, typer.Option(..., "--examples", "--data", help="Training examples (JSONL; see: ragtune data check).")),
-                      system=(Optional[str], typer.Option(None, "--system", help="System prompt for rows without one (text or @file).")),
+@with_options(options(data=(Path, typer.Option(..., "--examples", "--data",
+                                               help="Training examples (JSONL; see: ragtune data check).")),
+                      system=(Optional[str], typer.Option(None, "--system",
+                                                          help="System prompt for rows without one (text or @file).")),
                       max_length=(int, typer.Option(512, "--max-length", min=16, help="Longest row in tokens."))),
               LORA_OPTIONS, MANAGED_OPTIONS)
 def lora(**opts: Any) -> None:
@@ -263,8 +280,8 @@ def managed(opts: dict[str, Any]) -> None:
     from ragtune.api import ManagedConfig, PriceTable
 
     config = ManagedConfig.build(name=opts["name"], data=opts["data"], base=opts["base"], system=read_system(opts["system"]),
-                                 epochs=opts["epochs"], seed=opts["seed"], resume=opts["resume"], poll_interval_s=opts["poll_interval"],
-                                 role_arn=opts["role_arn"], s3_uri=opts["s3_uri"])
+                                 epochs=opts["epochs"], seed=opts["seed"], resume=opts["resume"],
+                                 poll_interval_s=opts["poll_interval"], role_arn=opts["role_arn"], s3_uri=opts["s3_uri"])
     prices = PriceTable.load(opts["prices"]) if opts["prices"] is not None else None
     ws = workspace()
     try:
@@ -280,7 +297,8 @@ def managed(opts: dict[str, Any]) -> None:
     out.print(card.ref, highlight=False)
     training = card.cost.get("training", {})
     usd = training.get("usd")
-    err.print(f"{card.managed.get('provider')} job {card.managed.get('job_id')}: {card.metrics.get('trained_tokens'):,} trained tokens, "
+    err.print(f"{card.managed.get('provider')} job {card.managed.get('job_id')}: "
+              f"{card.metrics.get('trained_tokens'):,} trained tokens, "
               f"training {'$' + format(usd, '.4f') if usd is not None else 'cost unknown'} ({training.get('label')}"
               f"{', prices of ' + training['as_of'] if training.get('as_of') else ''}); answers as tuned:{card.name} "
               f"through {card.managed.get('model_id')}", highlight=False)
@@ -292,7 +310,8 @@ def managed(opts: dict[str, Any]) -> None:
     questions=(Path, typer.Option(..., "--questions", help="Questions with reference answers (JSONL: id, question, "
                                                            "reference_answer[, reference_contexts | gold_doc_ids]).")),
     distractors=(int, typer.Option(3, "--distractors", min=0, max=20, help="Distractor chunks per row.")),
-    oracle_share=(float, typer.Option(0.8, "--oracle-share", min=0.0, max=1.0, help="Share of rows whose context holds the oracle.")),
+    oracle_share=(float, typer.Option(0.8, "--oracle-share", min=0.0, max=1.0,
+                                      help="Share of rows whose context holds the oracle.")),
     without_oracle=(NoOracleTarget, typer.Option(NoOracleTarget.answer, "--without-oracle",
                                                  help="Target of rows without the oracle: answer (RAFT) or abstain.")),
     system=(Optional[str], typer.Option(None, "--system", help="Extra system prompt, as ask --system gives it (text or @file).")),
@@ -315,7 +334,8 @@ def raft(**opts: Any) -> None:
 @handle_errors
 @with_options(PAIR_OPTIONS, options(
     negatives=(int, typer.Option(1, "--negatives", min=0, max=32, help="Hard negatives per pair (0: in-batch only).")),
-    base=(str, typer.Option("local", "--base", help="Start from: local (the default embedder's MiniLM), local:<folder>, tuned:<name>.")),
+    base=(str, typer.Option("local", "--base",
+                            help="Start from: local (the default embedder's MiniLM), local:<folder>, tuned:<name>.")),
     loss=(EmbeddingLoss, typer.Option(EmbeddingLoss.mnrl, "--loss", help="mnrl or cached-mnrl (large batches, little memory).")),
     mini_batch_size=(int, typer.Option(16, "--mini-batch-size", min=1, help="cached-mnrl: texts per forward pass.")),
     matryoshka=(Optional[str], typer.Option(None, "--matryoshka", help="Matryoshka dimensions, e.g. 384,256,128,64.")),
@@ -343,7 +363,8 @@ def embeddings(**opts: Any) -> None:
                                                      "local:<cross-encoder folder>, tuned:<reranker>.")),
     loss=(RerankerLoss, typer.Option(RerankerLoss.mnrl, "--loss", help="mnrl (listwise, learns fastest) or bce (pointwise).")),
     head=(RerankerHead, typer.Option(RerankerHead.segment_cosine, "--head",
-                                     help="With --base local: segment-cosine (query/passage token cosine, starts useful) or classifier (new layer).")),
+                                     help="With --base local: segment-cosine (query/passage token cosine, starts useful) or "
+                                          "classifier (new layer).")),
     learning_rate=(float, typer.Option(5e-5, "--lr", help="Peak learning rate.")),
 ), TRAINING_OPTIONS)
 def reranker(**opts: Any) -> None:

@@ -7,12 +7,16 @@ too large for the window, a budget too small) and is listed with it, never recom
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from ragtune.decide.config import Candidate
+from ragtune.decide.config import Candidate, DecideConfig
 from ragtune.decide.data import FORMAT, KNOWLEDGE, DecideData, few_shot, few_shot_system
 from ragtune.evaluation.base import SchemaMode, Variant
 from ragtune.generation.prompts import ALONE_SYSTEM
+
+if TYPE_CHECKING:
+    from ragtune.tuning.lora import LoraConfig
 
 PROMPT_INSTRUCTIONS = {
     KNOWLEDGE: "You answer questions about the team's own documents, briefly and accurately.",
@@ -26,6 +30,17 @@ TRAIN_SYSTEM = ALONE_SYSTEM
 def lora_base(spec: str) -> str:
     """The ``LoraConfig.base`` of a trainable model spec."""
     return spec.removeprefix("local:") if spec.startswith("local:") else spec
+
+
+def lora_config(config: DecideConfig, spec: str, name: str, data: Path, share: float, raft: bool) -> "LoraConfig":
+    """How a decide run LoRA-tunes ``spec`` on ``data`` (RAFT rows when ``raft``) in ``share`` seconds."""
+    from ragtune.tuning.lora import LoraConfig
+
+    return LoraConfig(data=data, base=lora_base(spec), name=name, time_budget_s=share, max_steps=config.max_steps, epochs=3,
+                      batch_size=1 if raft else config.batch_size,
+                      max_length=max(1024, config.max_length * 2) if raft else config.max_length, truncate=True,
+                      learning_rate=config.learning_rate, eval_fraction=0, seed=config.seed, device=config.device,
+                      save_steps=10_000, system=None if raft else TRAIN_SYSTEM, mixed_outputs=not raft)
 
 
 def raft_settings(chunks: int, seed: int):

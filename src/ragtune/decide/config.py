@@ -79,16 +79,19 @@ class DecideConfig(BaseModel):
     index: str | None = Field(None, description="Index the retrieval candidates search and the prompt candidate carries.")
     model: str | None = Field(None, description="Model spec every candidate uses (default: the configured generation model).")
     candidates: list[Candidate] = Field(default_factory=lambda: list(ALL_CANDIDATES), description="Candidates to measure.")
-    json_schema: dict[str, Any] | None = Field(None, description="JSON Schema of format answers (default: inferred from the examples).")
+    json_schema: dict[str, Any] | None = Field(None,
+                                               description="JSON Schema of format answers (default: inferred from the examples).")
     metric: str | None = Field(None, description="Primary metric overriding the rule (a metric name of the eval rows).")
     judge: str | None = Field(None, description="Judge model spec: knowledge questions are scored by judged correctness.")
     teacher: str | None = Field(None, description="Teacher model spec: adds the candidates 'distilled' (the model LoRA-trained "
                                 "on the teacher's checked answers to the training questions) and 'teacher'.")
     budget_s: float = Field(1200.0, ge=0, description="Training time shared by the tuned candidates, in seconds.")
-    min_training_s: float = Field(60.0, ge=0, description="Least training time a tuned candidate needs; below it the candidate is skipped.")
+    min_training_s: float = Field(60.0, ge=0,
+                                  description="Least training time a tuned candidate needs; below it the candidate is skipped.")
     max_steps: int | None = Field(None, ge=1, description="Cap on optimiser steps of each training (besides the time budget).")
     batch_size: int = Field(4, ge=1, description="Training batch size.")
-    max_length: int = Field(512, ge=32, description="Longest training row in tokens (RAFT rows, which carry context, get at least 1024).")
+    max_length: int = Field(512, ge=32,
+                            description="Longest training row in tokens (RAFT rows, which carry context, get at least 1024).")
     learning_rate: float = Field(2e-4, gt=0, description="LoRA learning rate.")
     device: str = Field("cpu", description="Where training runs: cpu, cuda or auto.")
     poll_interval_s: float = Field(10.0, ge=0, description="Seconds between polls of a provider's fine-tuning job (a model "
@@ -100,11 +103,14 @@ class DecideConfig(BaseModel):
     seed: int = Field(0, description="Seed of the splits, the few-shot draw and the training.")
     queries_per_month: float = Field(10_000, ge=0, description="Queries answered per month (stated).")
     months: int = Field(12, ge=1, le=600, description="Horizon over which one-off costs are spread, in months.")
-    latency_budget_ms: float | None = Field(None, gt=0, description="p50 latency a candidate may take; candidates over it are excluded.")
+    latency_budget_ms: float | None = Field(None, gt=0,
+                                            description="p50 latency a candidate may take; candidates over it are excluded.")
     attribution: bool | None = Field(None, description="Answers must cite their sources (stated).")
     content_may_leave: bool | None = Field(None, description="Content may go to a training pipeline (stated).")
-    changes_per_month: float | None = Field(None, ge=0, description="Content change cycles per month (default: measured from the index).")
-    tuned_hosting_usd_per_month: float | None = Field(None, ge=0, description="Fixed monthly hosting of a tuned model (stated; default 0).")
+    changes_per_month: float | None = Field(None, ge=0,
+                                            description="Content change cycles per month (default: measured from the index).")
+    tuned_hosting_usd_per_month: float | None = Field(None, ge=0,
+                                                      description="Fixed monthly hosting of a tuned model (stated; default 0).")
     prices: PriceTable = Field(default_factory=PriceTable.default, description="The dated price table.")
     margin: float = Field(MARGIN, gt=0, lt=1, description="Margin of 'as good': a candidate within this of the best on the "
                           "primary metric (absolute) is as good as it.")

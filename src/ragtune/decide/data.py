@@ -151,7 +151,7 @@ def load_data(config: DecideConfig, split_questions: bool) -> DecideData:
             train_q = [q for q in questions if q.id in train_ids]
         test.extend(q for q in questions if q.id not in {t.id for t in train_q})
         record["questions"] = {"file": str(config.questions), "total": len(questions), "train_ids": [q.id for q in train_q]}
-    seen = [{"id": q.id, "text": q.question} for q in train_q]
+    seen: list[dict[str, Any]] = [{"id": q.id, "text": q.question} for q in train_q]
     seen += [{"id": None, "text": example_question(e)["text"]} for e in train_ex]
     dropped = seen_in_training(test, seen) if seen else {}
     if dropped:

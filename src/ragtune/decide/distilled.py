@@ -14,10 +14,10 @@ from typing import Any
 from ragtune.decide.config import Candidate, DecideConfig
 from ragtune.costs.candidates import Training
 from ragtune.decide.data import DecideData
-from ragtune.decide.ports import DecidePorts, TrainingProgress
 from ragtune.errors import RagtuneError
 from ragtune.generation.base import PricingBasis
 from ragtune.tuning.lora import LoraConfig
+from ragtune.tuning.service import TrainingProgress, Tuning
 
 DISTILLED = "distilled"
 TEACHER = "teacher"
@@ -61,17 +61,15 @@ def restore(record: dict[str, Any], basis: PricingBasis | None) -> Training:
                     teacher_basis=label, teacher_source=source)
 
 
-def train_distilled(ports: DecidePorts, config: DecideConfig, data: DecideData, lora: LoraConfig,
+def train_distilled(tuning: Tuning, config: DecideConfig, data: DecideData, lora: LoraConfig,
                     on_event: TrainingProgress) -> dict[str, Any]:
     """Distil ``config.teacher`` into ``lora.base`` on the training questions: the record kept in the run's state
     (``{"skipped": why}`` when it cannot)."""
-    if ports.distill is None:
-        return {"skipped": "this workspace cannot distil"}
     if not data.train_questions:
         return {"skipped": "nothing to distil on: no training questions (give --questions with more questions; "
                            "a share of them is held out)"}
     try:
-        card = ports.distill(data.train_questions, config.teacher, lora, config.index, None, config.prices, on_event)
+        card = tuning.distill(data.train_questions, str(config.teacher), lora, config.index, None, config.prices, on_event)
     except RagtuneError as exc:
         return {"skipped": f"distillation failed: {exc}"}
     source = (card.data.source if card.data else None) or {}

@@ -22,25 +22,25 @@ from ragtune.config import GenerationConfig
 from ragtune.decide.candidates import TRAIN_SYSTEM, raft_settings
 from ragtune.decide.config import DecideConfig
 from ragtune.decide.data import DecideData
-from ragtune.decide.ports import DecidePorts, TrainingProgress
-from ragtune.errors import ConfigError, RagtuneError
+from ragtune.errors import RagtuneError
 from ragtune.costs.prices import PriceTable
 from ragtune.generation.base import Generator, untrainable_reason
 from ragtune.tuning.base import RUN_DIR
 from ragtune.tuning.data.examples import file_sha256
 from ragtune.tuning.managed import JobRecord, ManagedConfig, fine_tuning_service, is_managed
 from ragtune.tuning.managed.prices import inference_price
-from ragtune.tuning.registry import ModelCard, ModelRegistry
+from ragtune.components.registry import ModelCard, ModelRegistry
+from ragtune.tuning.service import TrainingProgress, Tuning
 
 EPOCHS = 3
 """Passes of a managed job over its rows: as many as the local ft's LoRA."""
 
 
-def tuning_route(generator: Generator, spec: str, generation: GenerationConfig, ports: DecidePorts) -> tuple[bool, str | None]:
+def tuning_route(generator: Generator, spec: str, generation: GenerationConfig) -> tuple[bool, str | None]:
     """Whether ft and rag+ft train on the provider's service, and why they cannot train at all (None: they can, by
     LoRA here or there)."""
     reason = untrainable_reason(generator, spec)
-    if reason is None or not is_managed(spec) or ports.tune_managed is None:
+    if reason is None or not is_managed(spec):
         return False, reason
     why = managed_reason(spec, generation)
     return why is None, None if why is None else f"{reason}; nor on its provider's service: {why}"
@@ -83,12 +83,9 @@ def with_version_price(prices: PriceTable, record: dict[str, Any]) -> PriceTable
 class ManagedTraining:
     """Trains (or reuses) one decide run's managed versions (see the module docstring)."""
 
-    def __init__(self, ports: DecidePorts, config: DecideConfig, spec: str, run_dir: Path,
-                 notes: list[str]) -> None:
-        if ports.tune_managed is None or ports.models is None:
-            raise ConfigError("this workspace cannot run a provider's fine-tuning job")
-        self.ports, self.config, self.spec, self.run_dir, self.notes = ports, config, spec, run_dir, notes
-        self.models: ModelRegistry = ports.models
+    def __init__(self, tuning: Tuning, config: DecideConfig, spec: str, run_dir: Path, notes: list[str]) -> None:
+        self.tuning, self.config, self.spec, self.run_dir, self.notes = tuning, config, spec, run_dir, notes
+        self.models: ModelRegistry = tuning.components.models
 
     def train(self, how: str, name: str, data: DecideData, on_event: TrainingProgress, label: str) -> dict[str, Any]:
         """The kept record of ``label``'s version (``how``: ``lora`` on the ft rows, ``raft`` on RAFT rows)."""
@@ -100,8 +97,7 @@ class ManagedTraining:
             config = ManagedConfig(name=name, data=rows, base=self.spec, system=TRAIN_SYSTEM if how == "lora" else None,
                                    epochs=EPOCHS, seed=self.config.seed, poll_interval_s=self.config.poll_interval_s,
                                    resume=resumed)
-            assert self.ports.tune_managed is not None
-            card = self.ports.tune_managed(config, on_event, self.config.prices)
+            card = self.tuning.managed(config, on_event, self.config.prices)
         managed, training = card.managed, (card.cost or {}).get("training") or {}
         tokens = card.metrics.get("trained_tokens")
         self.notes.append(f"{label}: " + (f"reused {card.ref} (already trained on the same rows): no new job" if reused else
@@ -116,11 +112,9 @@ class ManagedTraining:
 
     def _raft_rows(self, data: DecideData) -> Path:
         """RAFT rows of the training questions over the index, written in the run folder (the seed keeps them the same)."""
-        if self.ports.raft_data is None:
-            raise ConfigError("this workspace cannot build RAFT rows")
         index = str(self.config.index)
-        settings = raft_settings(self.ports.eval.index(index).manifest.chunks, self.config.seed)
-        raft = self.ports.raft_data(data.train_questions, index, settings)
+        settings = raft_settings(self.tuning.components.index(index).manifest.chunks, self.config.seed)
+        raft = self.tuning.raft_data(data.train_questions, index, settings)
         for skipped in raft.skipped[:3]:
             self.notes.append(f"rag+ft: question '{skipped['id']}' gave no RAFT row: {skipped['reason']}")
         return raft.write(self.run_dir / "raft_managed")

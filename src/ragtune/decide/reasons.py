@@ -9,7 +9,7 @@ from ragtune.decide.base import CandidateResult
 from ragtune.decide.config import DecideConfig
 from ragtune.costs.candidates import CandidateCost, break_even, by_volume, money
 from ragtune.decide.selection import PrimaryMetric, Selection
-from ragtune.decide.verdict import AS_GOOD, NOT_YET_KNOWN, WORSE, VerdictRules
+from ragtune.decide.verdict import AS_GOOD, NOT_YET_KNOWN, WORSE, Comparison, VerdictRules
 
 
 def _score(r: CandidateResult) -> str:
@@ -56,8 +56,8 @@ def decision_reasons(cfg: DecideConfig, metric: PrimaryMetric, selection: Select
     for label in (AS_GOOD, WORSE, NOT_YET_KNOWN):
         named = [c for c in v.of(label)]
         if named:
-            reasons.append(f"{label}: " + ", ".join(f"{c} ({_score(results[c])}, Δ {v.comparisons[c].delta:+.3f}; "
-                                                     f"{v.comparisons[c].reason})" for c in named))
+            reasons.append(f"{label}: " + ", ".join(_compared(c, selection.best, results[c], v.comparisons[c])
+                                                     for c in named))
     pick = selection.pick
     assert pick is not None  # a best was found, so a pick was made
     totals = {c: k.total_usd for c, k in costs.items()}
@@ -74,6 +74,12 @@ def decision_reasons(cfg: DecideConfig, metric: PrimaryMetric, selection: Select
                        + ": no price for the model (give --prices)")
     reasons.extend(settle_sentences(selection, results, totals, rules.margin))
     return reasons
+
+
+def _compared(name: str, best: str, result: CandidateResult, comparison: Comparison) -> str:
+    """``name (score, Δ gap to the best; why)``; the best's delta is its lead over the runner-up."""
+    delta = f"leads by {comparison.delta:+.3f}" if name == best else f"Δ {comparison.delta:+.3f}"
+    return f"{name} ({_score(result)}, {delta}; {comparison.reason})"
 
 
 def disagreements(by_rules, selection: Selection, results: dict[str, CandidateResult]) -> list[str]:

@@ -28,16 +28,16 @@ def metric_words(name: str) -> str:
 def quality_cost_svg(decision: Decision, width: int = 960, height: int = 400) -> str:
     """Quality (primary metric, 95% interval) against monthly cost at the stated volume; the pick is ringed. The
     chart scales to the width of the page (``width="100%"``)."""
-    points = [(name, c) for name, c in decision.candidates.items() if c.measured and c.score is not None]
+    points = [(name, c, c.score) for name, c in decision.candidates.items() if c.measured and c.score is not None]
     if not points:
         return ""
     left, right, top, bottom = 70, 150, 34, 48
     pw, ph = width - left - right, height - top - bottom
-    costs = [max(c.monthly_usd or 0.0, 1e-6) for _, c in points]  # an unknown cost sits at the left edge
+    costs = [max(c.monthly_usd or 0.0, 1e-6) for _, c, _ in points]  # an unknown cost sits at the left edge
     lo, hi = math.log10(min(costs)), math.log10(max(costs))
     if hi - lo < 1:
         lo, hi = lo - 0.5, hi + 0.5
-    y_hi = max(1.0, max((c.ci95 or [c.score, c.score])[1] for _, c in points))
+    y_hi = max(1.0, max((c.ci95 or [score, score])[1] for _, c, score in points))
 
     def px(usd: float) -> float:
         return left + (math.log10(max(usd, 1e-6)) - lo) / (hi - lo) * pw
@@ -48,8 +48,8 @@ def quality_cost_svg(decision: Decision, width: int = 960, height: int = 400) ->
     cur = decision.config["prices"]["currency"]
     axis = metric_words(decision.primary_metric)
     volume = decision.config.get("queries_per_month", 0)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" preserveAspectRatio="xMidYMid meet" role="img" '
-             f'aria-label="quality against monthly cost" font-family="sans-serif" font-size="11">',
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
+             f'preserveAspectRatio="xMidYMid meet" role="img" aria-label="quality against monthly cost" font-family="sans-serif" font-size="11">',
              f'<text x="{left}" y="18" font-size="13" font-weight="bold">{escape(axis)} (mean) against monthly cost '
              f'at {volume:,.0f} queries/month</text>']
     for i in range(6):
@@ -67,13 +67,14 @@ def quality_cost_svg(decision: Decision, width: int = 960, height: int = 400) ->
                  f'<text x="14" y="{top + ph / 2}" text-anchor="middle" transform="rotate(-90 14 {top + ph / 2})">'
                  f'{escape(axis)}, mean with 95% interval</text>')
     placed: list[tuple[float, float, float]] = []  # labels drawn so far: x, baseline y, width
-    for i, (name, c) in enumerate(points):
+    for i, (name, c, score) in enumerate(points):
         colour = _COLOURS.get(name, "#7c3aed")
-        x, y = px(c.monthly_usd or 0.0), py(c.score)
+        x, y = px(c.monthly_usd or 0.0), py(score)
         label_y = _free_line(placed, x + 8, y - 6, 7.0 * len(name))
-        low, high = c.ci95 or [c.score, c.score]
-        parts.append(f'<line x1="{x:.1f}" y1="{py(low):.1f}" x2="{x:.1f}" y2="{py(high):.1f}" stroke="{colour}" stroke-width="2"/>'
-                     f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="{colour}"><title>{escape(name)}: {c.score:.3f} '
+        low, high = c.ci95 or [score, score]
+        parts.append(f'<line x1="{x:.1f}" y1="{py(low):.1f}" x2="{x:.1f}" y2="{py(high):.1f}" stroke="{colour}" '
+                     'stroke-width="2"/>'
+                     f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="{colour}"><title>{escape(name)}: {score:.3f} '
                      f'[{low:.3f}, {high:.3f}], {money(c.monthly_usd, cur, "/month")}</title></circle>'
                      f'<text x="{x + 8:.1f}" y="{label_y:.1f}">{escape(name)}</text>')
         if name == decision.recommendation:
@@ -158,9 +159,10 @@ def head_to_head(decision: Decision) -> dict[str, Any]:
     for r in decision.rows:
         if r.get("candidate") in (pick, other) and r.get("primary") is not None:
             scores.setdefault(str(r["id"]), {})[r["candidate"]] = float(r["primary"])
-    rows = [{"id": q, "pick": s[pick], "other": s[other],
-             "outcome": "win" if s[pick] > s[other] else "loss" if s[pick] < s[other] else "tie"}
-            for q, s in scores.items() if pick in s and other in s]
+    rows: list[dict[str, Any]] = [
+        {"id": q, "pick": s[pick], "other": s[other],
+         "outcome": "win" if s[pick] > s[other] else "loss" if s[pick] < s[other] else "tie"}
+        for q, s in scores.items() if pick in s and other in s]
     rows.sort(key=lambda r: ({"loss": 0, "win": 1, "tie": 2}[r["outcome"]], r["id"]))
     count = {k: sum(r["outcome"] == k for r in rows) for k in ("win", "loss", "tie")}
     return {"pick": pick, "other": other, "rows": rows, **count}

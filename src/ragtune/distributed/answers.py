@@ -1,7 +1,7 @@
 """Eval and decide answers on Ray: an ``AnswerExecutor`` (``ragtune.evaluation.executor``).
 
-Each model spec gets its own actors, each holding what answers (a workspace built from the same configuration:
-generators loaded once, the index opened once). A local model (``local``, ``tuned:``, ``gguf:``, ``extractive``
+Each model spec gets its own actors, each holding what answers (an ``Answerer`` over components built from the same
+configuration: generators loaded once, the index opened once). A local model (``local``, ``tuned:``, ``gguf:``, ``extractive``
 ...) gets one single-threaded actor per CPU, or one per GPU with ``ray.answer_gpus``; an API or served model
 (``anthropic:``, ``openai:``) gets one threaded actor with the run's concurrency limit, so the provider sees no
 more requests at once than a local run would send. The calls are spread over the actors, a bounded number in
@@ -13,23 +13,27 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterator, Sequence
 
-from ragtune.config import RayConfig
-from ragtune.distributed import cluster_slots, connect
+from ragtune.components.parts import Components
+from ragtune.components.process import prepare_process
+from ragtune.config import Engine, RagtuneConfig
+from ragtune.distributed import cluster_slots, connect, require_ray
 from ragtune.errors import QuestionError
 from ragtune.evaluation.config import REMOTE_PREFIXES
-from ragtune.evaluation.executor import AnswerCall, AnswerOutcome
-from ragtune.evaluation.ports import AnswerFn
+from ragtune.evaluation.executor import AnswerOutcome
+from ragtune.generation.answer import AskRequest
 
 
-class _Answerer:
-    """A Ray actor: builds the answer function once and answers calls with it."""
+class _AnswerActor:
+    """A Ray actor: prepares its process, builds components of the run's configuration (answering locally) once,
+    and answers requests with their ``Answerer``."""
 
-    def __init__(self, factory: Callable[[], AnswerFn]) -> None:
-        self.answer = factory()
+    def __init__(self, config: RagtuneConfig) -> None:
+        prepare_process(config)
+        self.answerer = Components(config.model_copy(update={"engine": Engine.local})).answerer
 
-    def run(self, position: int, call: AnswerCall) -> AnswerOutcome:
+    def run(self, position: int, request: AskRequest) -> AnswerOutcome:
         try:
-            answer = self.answer(call.question, call.index, **call.options)
+            answer = self.answerer.ask(request)
         except QuestionError as exc:  # this question only; any other error means the whole run is wrong
             return AnswerOutcome(position, error=str(exc))
         return AnswerOutcome(position, answer=answer.to_json())
@@ -41,42 +45,50 @@ def remote_model(spec: str) -> bool:
 
 
 class RayAnswers:
-    """Answers eval calls on Ray actors (see the module docstring); ``factory`` builds the answer function in an actor."""
+    """Answers eval requests on Ray actors (see the module docstring), each built from ``config``."""
 
-    def __init__(self, config: RayConfig, factory: Callable[[], AnswerFn]) -> None:
-        self.config = config
-        self.factory = factory
+    def __init__(self, config: RagtuneConfig) -> None:
+        self.actor_config = config.model_copy(update={"home": config.home.resolve()})
+        self.config = config.ray
+
+    @classmethod
+    def of(cls, config: RagtuneConfig) -> "RayAnswers | None":
+        """The executor of eval and decide answers for ``config``: Ray's with ``engine = "ray"``; None: this process."""
+        if config.engine is not Engine.ray:
+            return None
+        require_ray()
+        return cls(config)
 
     def _actors(self, ray: Any, spec: str, workers: int) -> tuple[list[Any], int]:
         """The actors for ``spec`` and how many calls each takes at once."""
         cfg = self.config
-        actor = ray.remote(_Answerer)
+        actor = ray.remote(_AnswerActor)
         options: dict[str, Any] = {"num_cpus": 1, "max_restarts": cfg.max_retries, "max_task_retries": cfg.max_retries}
         if remote_model(spec):
-            return [actor.options(**options, max_concurrency=workers).remote(self.factory)], workers
+            return [actor.options(**options, max_concurrency=workers).remote(self.actor_config)], workers
         count = cfg.answer_actors or cluster_slots(ray, cfg.answer_gpus)
         if cfg.answer_gpus:
             options["num_gpus"] = cfg.answer_gpus
-        return [actor.options(**options).remote(self.factory) for _ in range(count)], 1
+        return [actor.options(**options).remote(self.actor_config) for _ in range(count)], 1
 
-    def run(self, calls: Sequence[AnswerCall], workers: Callable[[str], int]) -> Iterator[AnswerOutcome]:
-        """Every call answered on the actors of its model, yielded as each finishes."""
-        if not calls:
+    def run(self, requests: Sequence[AskRequest], workers: Callable[[str], int]) -> Iterator[AnswerOutcome]:
+        """Every request answered on the actors of its model, yielded as each finishes."""
+        if not requests:
             return
         ray = connect(self.config)
         by_model: dict[str, list[int]] = {}
-        for position, call in enumerate(calls):
-            by_model.setdefault(call.model, []).append(position)
+        for position, request in enumerate(requests):
+            by_model.setdefault(request.model or "", []).append(position)
         for spec, positions in by_model.items():
             actors, per_actor = self._actors(ray, spec, workers(spec))
             try:
-                yield from self._spread(ray, actors, per_actor, [(p, calls[p]) for p in positions])
+                yield from self._spread(ray, actors, per_actor, [(p, requests[p]) for p in positions])
             finally:
                 for handle in actors:
                     ray.kill(handle)
 
     @staticmethod
-    def _spread(ray: Any, actors: list[Any], per_actor: int, todo: list[tuple[int, AnswerCall]]) -> Iterator[AnswerOutcome]:
+    def _spread(ray: Any, actors: list[Any], per_actor: int, todo: list[tuple[int, AskRequest]]) -> Iterator[AnswerOutcome]:
         """Round-robin over ``actors``, at most two rounds of ``per_actor`` calls each in flight."""
         limit = len(actors) * per_actor * 2
         pending: list[Any] = []
@@ -88,8 +100,8 @@ class RayAnswers:
                 if item is None:
                     exhausted = True
                     break
-                n, (position, call) = item
-                pending.append(actors[n % len(actors)].run.remote(position, call))
+                n, (position, request) = item
+                pending.append(actors[n % len(actors)].run.remote(position, request))
             if not pending:
                 break
             ready, pending = ray.wait(pending, num_returns=1)

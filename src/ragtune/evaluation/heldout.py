@@ -9,10 +9,12 @@ Jaccard similarity reaches ``threshold``.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
 from ragtune.common import normalise_text
+from ragtune.components.registry import ModelRegistry
 from ragtune.evaluation.questions import Question
 
 QUESTIONS_FILE = "questions.jsonl"
@@ -24,6 +26,23 @@ def read_training_questions(path: Path) -> list[dict[str, Any]]:
     if not path.is_file():
         return []
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@dataclass(frozen=True)
+class TunedModel:
+    """A tuned model version as an evaluation sees it: its ``NAME@vN``, its data source and its training questions."""
+
+    ref: str
+    source: dict[str, Any] = field(default_factory=dict)
+    training_questions: list[dict[str, Any]] = field(default_factory=list)
+
+
+def tuned_model(models: ModelRegistry, ref: str) -> TunedModel:
+    """The version ``ref`` (``NAME[@vN]``) of ``models``; ``ModelNotFoundError`` when there is none."""
+    card = models.card(ref)
+    source = (card.data.source if card.data is not None else None) or {}
+    questions = read_training_questions(models.path(card.ref) / card.files.get("questions", QUESTIONS_FILE))
+    return TunedModel(card.ref, dict(source), questions)
 
 
 def _words(text: str) -> frozenset[str]:

@@ -152,15 +152,15 @@ class CitationEvaluator:
         self.scorer, self.min_support = scorer, min_support
         self.cache, self.scorer_id = cache, scorer_id
 
-    def _faithfulness(self, answer: str, blocks: list[ContextBlock]) -> float | None:
+    def _faithfulness(self, scorer: SupportScorer, answer: str, blocks: list[ContextBlock]) -> float | None:
         if self.cache is None:
-            return faithfulness(answer, blocks, self.scorer, self.min_support)
+            return faithfulness(answer, blocks, scorer, self.min_support)
         fields = {"metric": "faithfulness", "scorer": self.scorer_id, "min_support": self.min_support, "answer": answer,
                   "blocks": [[b.number, b.text] for b in blocks]}
         key = cache_key(fields)
         cached = self.cache.get(key)
         if cached is None:
-            cached = {"value": faithfulness(answer, blocks, self.scorer, self.min_support)}
+            cached = {"value": faithfulness(answer, blocks, scorer, self.min_support)}
             self.cache.put(key, fields, cached)
         return cached["value"]
 
@@ -174,7 +174,7 @@ class CitationEvaluator:
         if self.scorer is not None:
             blocks = [ContextBlock(number=c["marker"], text=c.get("text", ""), chunk_id=c.get("chunk_id", ""),
                                    doc_id=c.get("doc_id", ""), source=c.get("source", "")) for c in citations]
-            score = self._faithfulness(answer.get("answer", ""), blocks)
+            score = self._faithfulness(self.scorer, answer.get("answer", ""), blocks)
             if score is not None:
                 out["faithfulness"] = score
         if has_gold(question) and question.answerable:

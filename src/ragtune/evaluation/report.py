@@ -143,7 +143,8 @@ def scatter_svg(points: Sequence[tuple[str, float | None, float | None, list[flo
     parts.append(f'<text x="{(left + width - right) / 2}" y="{height - 8}" text-anchor="middle" class="t">'
                  f'{html.escape(metric_info(x_metric).label)} (lower is cheaper)</text>')
     parts.append(f'<text x="14" y="{(top + height - bottom) / 2}" text-anchor="middle" class="t" '
-                 f'transform="rotate(-90 14 {(top + height - bottom) / 2})">{html.escape(metric_info(y_metric).label)}, mean with 95% interval</text>')
+                 f'transform="rotate(-90 14 {(top + height - bottom) / 2})">'
+                 f'{html.escape(metric_info(y_metric).label)}, mean with 95% interval</text>')
     for variant, xv, yv, ci in points:
         if xv is None or yv is None or math.isnan(xv) or math.isnan(yv):
             continue
@@ -264,7 +265,8 @@ def to_html(result: EvalResult) -> str:
         entry = by_question.setdefault(row["id"], {"id": row["id"], "question": row.get("question", ""), "answers": []})
         value = row.get(score)
         shown = f"{metric_info(score).label} {format_value(score, value)}" if value is not None else ""
-        entry["answers"].append({"variant": row["variant"], "answer": row.get("answer") or row.get("error") or "", "score": shown})
+        answer = row.get("answer") or row.get("error") or ""
+        entry["answers"].append({"variant": row["variant"], "answer": answer, "score": shown})
     questions = list(by_question.values())
     env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
     return env.from_string(_PAGE).render(

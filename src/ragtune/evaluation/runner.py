@@ -3,7 +3,7 @@
 1. Plan: ``base`` and ``rag`` use the model (``-m``), ``ft`` and ``rag+ft`` the tuned model at one exact version;
    ``rag`` and ``rag+ft`` retrieve from the index. The tuned version and the index are checked before any
    generation, and a remote model's key too.
-2. Answers go through ``Workspace.ask`` (``ragtune.generation.answer``); a question with a JSON Schema is
+2. Answers go through the one answer path (``ragtune.components.answerer``); a question with a JSON Schema is
    answered as structured output unless the schema mode is ``score``. Each answer is cached on disk the moment
    it exists (``ragtune.evaluation.cache``), keyed by everything that decides it, so a rerun, or a run resumed
    after a crash, generates only what is missing. Remote models answer several questions at once.
@@ -18,29 +18,34 @@ stops the run with ``EvaluationError``, saying how many answers are cached for t
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
+from ragtune.components.parts import Components
 from ragtune.errors import EvaluationError, InputError, QuestionError
 from ragtune.evaluation.answer_cap import AnswerCap, answer_cap
 from ragtune.evaluation.base import FORMAT_VERSION, AnswerRecord, EvalResult, SchemaMode, Variant
 from ragtune.evaluation.cache import GenerationCache, cache_key
 from ragtune.evaluation.concurrency import run_each
 from ragtune.evaluation.config import EvalConfig
+from ragtune.evaluation.lanes import answer_variants
 from ragtune.evaluation.judge import LLMJudge, resolve_judge_spec, row_verdict
 from ragtune.evaluation.metrics import (AbstentionEvaluator, AnswerEvaluator, CitationEvaluator, CostEvaluator,
                                        FormatEvaluator, RetrievalEvaluator, aggregate, evaluate_row, has_gold,
                                        retrieved_chunks)
-from ragtune.evaluation.ports import EvalPorts, TunedModel
+from ragtune.evaluation.heldout import TunedModel, seen_in_training, tuned_model
 from ragtune.evaluation.questions import Question
+from ragtune.generation.answer import AskRequest
 from ragtune.generation.base import PricingBasis
 from ragtune.common import format_money, library_versions
 from ragtune.costs.measurement import measurement_cost, measurement_words
 from ragtune.generation.batching import batch_queue_of
 from ragtune.machine import loaded_device
+
+if TYPE_CHECKING:
+    from ragtune.evaluation.executor import AnswerExecutor
 
 Progress = Callable[[str, int, int], None]
 """Progress callback: ``(stage, done, total)``; stages are the variant names, then ``judge``."""
@@ -60,14 +65,17 @@ class VariantPlan:
 
 
 class EvalRunner:
-    """Runs one ``EvalConfig`` over a question set in a workspace (see the module docstring)."""
+    """Runs one ``EvalConfig`` over a question set with ``components`` (see the module docstring); ``executor``:
+    where answers are generated when not in this process (``ragtune.evaluation.executor``)."""
 
-    def __init__(self, ports: EvalPorts, config: EvalConfig, progress: Progress | None = None) -> None:
-        self.ports = ports
-        self.settings = ports.settings
+    def __init__(self, components: Components, config: EvalConfig, progress: Progress | None = None,
+                 executor: "AnswerExecutor | None" = None) -> None:
+        self.components = components
+        self.settings = components.config
         self.config = config
         self.progress = progress or (lambda stage, done, total: None)
-        root = ports.settings.home / "eval-cache"
+        self.executor = executor
+        root = self.settings.home / "eval-cache"
         self.answers = GenerationCache(root, "answers")
         self.verdicts = GenerationCache(root, "judge")
         self.scores = GenerationCache(root, "scores")
@@ -87,14 +95,12 @@ class EvalRunner:
         cfg = self.config
         model = cfg.model or self.settings.generation.model
         if cfg.tuned:
-            self.tuned = self.ports.tuned(cfg.tuned.removeprefix("tuned:"))
+            self.tuned = tuned_model(self.components.models, cfg.tuned.removeprefix("tuned:"))
             self.tuned_ref = self.tuned.ref
         if cfg.index and any(v.retrieves or self._corpus(v) for v in cfg.variants):
-            index = self.ports.index(cfg.index)
-            manifest = index.manifest
-            if manifest.chunks == 0:
-                raise InputError(f"index '{cfg.index}' holds no documents: add some with ragtune ingest PATH --index {cfg.index}")
-            self.fingerprint = index_fingerprint(index)
+            index = self.components.index(cfg.index)
+            manifest = index.filled()
+            self.fingerprint = index.fingerprint()
             source = self.tuned.source if self.tuned is not None else {}
             if source.get("index") == cfg.index and source.get("index_generation") != manifest.generation \
                     and any(v.tuned and v.retrieves for v in cfg.variants):
@@ -103,19 +109,16 @@ class EvalRunner:
         plans = [VariantPlan(v, f"tuned:{self.tuned_ref}" if v.tuned else model,
                              cfg.index if v.retrieves or self._corpus(v) else None) for v in cfg.variants]
         for spec in dict.fromkeys(p.spec for p in plans):
-            generator = self.ports.generator(spec)  # an unknown spec fails here
+            generator = self.components.generator(spec)  # an unknown spec fails here
             if self.workers(spec) > 1:
                 generator.load()  # a remote model's missing key fails before any question
         return plans
 
     def held_out(self, questions: Sequence[Question]) -> list[Question]:
         """``questions`` without those the tuned model was trained on (same id, same or near-duplicate text)."""
-        if not self.tuned_ref or not any(v.tuned for v in self.config.variants):
+        if self.tuned is None or not any(v.tuned for v in self.config.variants):
             return list(questions)
-        from ragtune.evaluation.heldout import seen_in_training
-
-        tuned = self.tuned or self.ports.tuned(self.tuned_ref)
-        matches = seen_in_training(questions, tuned.training_questions)
+        matches = seen_in_training(questions, self.tuned.training_questions)
         if not matches:
             return list(questions)
         kept = [q for q in questions if q.id not in matches]
@@ -136,7 +139,7 @@ class EvalRunner:
         cfg = self.config
         return cfg.prompt_system or cfg.system if variant is Variant.prompt else cfg.system
 
-    def _key_fields(self, plan: VariantPlan, question: Question) -> dict[str, Any]:
+    def key_fields(self, plan: VariantPlan, question: Question) -> dict[str, Any]:
         cfg, ws = self.config, self.settings
         schema = question.schema if question.schema is not None and cfg.schema_mode is not SchemaMode.score else None
         fields: dict[str, Any] = {
@@ -160,34 +163,45 @@ class EvalRunner:
                           retrieval={**ws.retrieval.model_dump(mode="json"), "mode": (cfg.mode or ws.retrieval.mode).value})
         return fields
 
-    def answer_options(self, plan: VariantPlan, fields: dict[str, Any]) -> dict[str, Any]:
-        """The keyword arguments of ``ports.answer`` for one question of ``plan`` (``fields``: its cache key fields)."""
+    def request(self, plan: VariantPlan, question: Question, fields: dict[str, Any]) -> AskRequest:
+        """How one question of ``plan`` is asked (``fields``: its cache key fields)."""
         cfg = self.config
-        options = {"model": plan.spec, "k": cfg.k, "rerank": cfg.rerank, "mode": cfg.mode, "schema": fields["schema"],
-                   "repairs": fields["repairs"] or 0, "system": self._system(plan.variant),
-                   "whole_corpus": self._corpus(plan.variant)}
-        return {**options, "max_new_tokens": self.caps[plan.spec].max_new_tokens} if plan.spec in self.caps else options
+        cap = self.caps[plan.spec].max_new_tokens if plan.spec in self.caps else None
+        return AskRequest(question.question, plan.index, plan.spec, cfg.k, cfg.rerank, cfg.mode, None, fields["schema"],
+                          fields["repairs"] or 0, self._system(plan.variant), self._corpus(plan.variant), cap)
 
-    def _answer_one(self, plan: VariantPlan, question: Question) -> AnswerRecord:
-        fields = self._key_fields(plan, question)
+    def cached(self, plan: VariantPlan, question: Question) -> tuple[AnswerRecord | None, str, dict[str, Any]]:
+        """The cached answer to ``question`` by ``plan`` (None: it is to be generated), its cache key and key fields."""
+        fields = self.key_fields(plan, question)
         key = cache_key(fields)
-        if self.config.cache:
-            cached = self.answers.get(key)
-            if cached is not None:
-                with self._lock:
-                    self.counts["cached"] += 1
-                return AnswerRecord(question.id, plan.variant, plan.spec, cached, cached=True)
-        try:
-            answer = self.ports.answer(question.question, plan.index, **self.answer_options(plan, fields))
-        except QuestionError as exc:  # this question only; any other error means the whole run is wrong
+        value = self.answers.get(key) if self.config.cache else None
+        if value is None:
+            return None, key, fields
+        with self._lock:
+            self.counts["cached"] += 1
+        return AnswerRecord(question.id, plan.variant, plan.spec, value, cached=True), key, fields
+
+    def answered(self, plan: VariantPlan, question: Question, key: str, fields: dict[str, Any],
+                 value: dict[str, Any] | None, error: str | None = None) -> AnswerRecord:
+        """The record of a generated answer (``value``, cached under ``key``) or of why the question cannot be taken."""
+        if error is not None or value is None:
             with self._lock:
                 self.counts["errors"] += 1
-            return AnswerRecord(question.id, plan.variant, plan.spec, None, error=str(exc))
-        value = answer.to_json()
+            return AnswerRecord(question.id, plan.variant, plan.spec, None, error=error)
         self.answers.put(key, fields, value)
         with self._lock:
             self.counts["generated"] += 1
         return AnswerRecord(question.id, plan.variant, plan.spec, value)
+
+    def _answer_one(self, plan: VariantPlan, question: Question) -> AnswerRecord:
+        record, key, fields = self.cached(plan, question)
+        if record is not None:
+            return record
+        try:
+            answer = self.components.answerer.ask(self.request(plan, question, fields))
+        except QuestionError as exc:  # this question only; any other error means the whole run is wrong
+            return self.answered(plan, question, key, fields, None, str(exc))
+        return self.answered(plan, question, key, fields, answer.to_json())
 
     def answer_all(self, plan: VariantPlan, questions: Sequence[Question]) -> list[AnswerRecord]:
         """Every question answered by one variant, in order (cached answers reused, misses generated and cached); a
@@ -198,14 +212,14 @@ class EvalRunner:
 
     def workers(self, spec: str) -> int:
         """Questions in flight for ``spec``: the configured concurrency, else a batch for a model that decodes batches."""
-        queue = batch_queue_of(self.ports.generator(spec))
+        queue = batch_queue_of(self.components.generator(spec))
         return self.config.concurrency or (queue.max_batch if queue is not None else self.config.workers(spec))
 
     def _map(self, stage: str, items: Sequence[tuple[str, Any]], fn: Callable[[Any], Any], spec: str,
              order: Sequence[int] | None = None) -> list[Any]:
         """``fn`` over ``(question id, item)`` pairs, in order, as many at a time as ``spec`` takes, reporting progress."""
         return run_each(stage, items, lambda pair: self._guarded(fn, pair[0], pair[1]), self.workers(spec), self.progress,
-                        batch_queue_of(self.ports.generator(spec)), order)
+                        batch_queue_of(self.components.generator(spec)), order)
 
     def _guarded(self, fn: Callable[[Any], Any], qid: str, item: Any) -> Any:
         try:
@@ -227,10 +241,11 @@ class EvalRunner:
         """The search results of each question with gold (to the retrieval depth), for the retrieval metrics."""
         cfg = self.config
         judged = [q for q in questions if has_gold(q)]
-        if not judged or not any(v.retrieves for v in cfg.variants):
+        if not judged or cfg.index is None or not any(v.retrieves for v in cfg.variants):
             return {}
         depth = max(cfg.retrieval_depth, cfg.k or self.settings.answer.k)
-        results = self.ports.search(cfg.index, [(q.id, q.question) for q in judged], k=depth, mode=cfg.mode, rerank=cfg.rerank)
+        results = self.components.index(cfg.index).search_batch([(q.id, q.question) for q in judged], k=depth, mode=cfg.mode,
+                                                                rerank=cfg.rerank)
         return {qid: retrieved_chunks(hits) for qid, hits in results}
 
     def judge_all(self, records: list[AnswerRecord], questions: dict[str, Question]) -> None:
@@ -238,19 +253,19 @@ class EvalRunner:
         if not self.config.judge:
             return
         spec = self.judge_spec = resolve_judge_spec(self.config.judge, self.settings.generation)
-        judge = LLMJudge(self.ports.generator(spec))
+        judge = LLMJudge(self.components.generator(spec))
 
         def judged(record: AnswerRecord) -> bool:
             q = questions[record.question_id]
             return record.answer is not None and bool(q.reference_answers) and q.answerable and q.schema is None
 
         def one(record: AnswerRecord) -> None:
-            q = questions[record.question_id]
-            if record.answer.get("abstained"):
+            q, answer = questions[record.question_id], record.answer or {}
+            if answer.get("abstained"):
                 record.judge = {"correct": False, "reason": "abstained"}  # no judge was asked: no usage
                 return
             fields = {"cache": CACHE_VERSION, "judge": spec, "question": q.question, "references": q.reference_answers,
-                      "answer": record.answer.get("answer", "")}
+                      "answer": answer.get("answer", "")}
             key = cache_key(fields)
             verdict = self.verdicts.get(key) if self.config.cache else None
             if verdict is None:
@@ -277,17 +292,17 @@ class EvalRunner:
         questions = self.held_out(questions)
         if self.config.answer_cap:  # each model's answers capped from the references' lengths (``evaluation.answer_cap``)
             for spec in dict.fromkeys(p.spec for p in plans):
-                cap = answer_cap(questions, self.ports.generator(spec).count_tokens, self.settings.generation.max_new_tokens)
+                cap = answer_cap(questions, self.components.generator(spec).count_tokens,
+                                 self.settings.generation.max_new_tokens)
                 self.caps.update({spec: cap} if cap is not None else {})
         by_id = {q.id: q for q in questions}
         retrieved = self.retrieve(questions)
         records: list[AnswerRecord] = []
-        if self.ports.executor is not None:  # every variant's questions fan out together (``evaluation.executor``)
+        if self.executor is not None:  # every variant's questions fan out together (``evaluation.executor``)
             from ragtune.evaluation.executor import answer_elsewhere
-
-            by_plan = answer_elsewhere(self, plans, questions)
-        else:
-            by_plan = [self.answer_all(plan, questions) for plan in plans]
+            by_plan = answer_elsewhere(self, self.executor, plans, questions)
+        else:  # variants of different models side by side where the cores allow (``evaluation.lanes``)
+            by_plan = answer_variants(self, plans, questions)
         for plan, answered in zip(plans, by_plan):
             if plan.variant.retrieves:
                 for record in answered:
@@ -308,8 +323,8 @@ class EvalRunner:
         cfg, answer = self.config, self.settings.answer
         scorer, scorer_id = None, ""
         if cfg.index and any(v.retrieves for v in cfg.variants):
-            embedder = self.ports.index(cfg.index).manifest.embedder
-            scorer = self.ports.support(embedder.spec)
+            embedder = self.components.index(cfg.index).manifest.embedder
+            scorer = self.components.support_scorer(self.components.embedder(embedder.spec))
             scorer_id = answer.support_model or f"overlap:{embedder.model_dump_json()}"
         k = cfg.k or answer.k
         citations = CitationEvaluator(scorer, answer.min_support, self.scores if cfg.cache else None, scorer_id)
@@ -342,7 +357,7 @@ class EvalRunner:
 
     def _pricing(self, spec: str) -> PricingBasis:
         """How the model of ``spec`` is paid for, as its generator declares."""
-        return self.ports.generator(spec).pricing
+        return self.components.generator(spec).pricing
 
     def _explain(self, questions: Sequence[Question], rows: list[dict[str, Any]]) -> None:
         cfg = self.config
@@ -383,13 +398,3 @@ class EvalRunner:
             "run": {"wall_s": round(wall, 3), **self.counts},
         }
 
-
-def index_fingerprint(index: Any) -> str:
-    """A hash of what an index holds (documents and their content hashes, embedder, chunking): equal content, equal hash."""
-    manifest = index.manifest
-    digest = hashlib.sha256()
-    digest.update(manifest.embedder.model_dump_json().encode())
-    digest.update(manifest.chunking.model_dump_json().encode())
-    for doc in index.documents():
-        digest.update(f"\n{doc.doc_id}\t{doc.hash}".encode())
-    return digest.hexdigest()

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from ragtune.components.parts import Components
 from ragtune.errors import InputError
 from ragtune.evaluation.question_writers import Draft, QuestionWriter
 from ragtune.generation.base import ContextBlock
@@ -203,3 +204,29 @@ def _row(number: int, chunk: ChunkRecord, draft: Draft, model: str, rank: int, s
             "group": chunk.doc_id, "synthetic": True, "generator": model, "rule": draft.rule, "retrieved_rank": rank,
             "support": round(support, 4)}
 
+
+
+def questions_from_index(components: Components, index: str, n: int, *, model: str | None = None, k: int = 5,
+                         seed: int = 0, min_support: float | None = None, attempts_per_question: int = 3,
+                         progress: Callable[[str], None] | None = None) -> GeneratedQuestions:
+    """Up to ``n`` questions written from ``index``'s chunks that pass the round trip (``Workspace.generate_questions``)."""
+    from ragtune.evaluation.question_writers import DEFAULT_WRITER, TEMPLATE, ModelWriter, TemplateWriter, TermRarity
+
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise InputError(f"n: must be a whole number of at least 1 (got {n!r})")
+    reader = components.index(index)
+    round_trip = RoundTrip(k=k, min_support=components.config.answer.min_support if min_support is None else min_support,
+                           attempts_per_question=attempts_per_question)
+    round_trip.check()
+    chunks = components.store.all_chunks(index)
+    spec = model or DEFAULT_WRITER
+    writer = (TemplateWriter(TermRarity([c.text for c in chunks])) if spec == TEMPLATE
+              else ModelWriter(components.generator(spec)))
+    embedder = reader.embedder(None)
+
+    def search(questions: list[str], depth: int) -> list[list[str]]:
+        found = reader.search_batch([(str(i), q) for i, q in enumerate(questions)], k=depth)
+        return [[h.chunk_id for h in hits] for _, hits in found]
+
+    return generate_questions(index, chunks, n, writer, search, components.support_scorer(embedder), round_trip, seed,
+                              progress, batch=16 if spec == TEMPLATE else 4)  # a model writes slowly: progress every few

@@ -25,18 +25,19 @@ import json
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Protocol, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ragtune.components.parts import Components
 from ragtune.config import SearchMode
 from ragtune.documents import JsonlFields
 from ragtune.errors import InputError
 from ragtune.evaluation.answers import normalize_answer
 from ragtune.evaluation.base import Variant
 from ragtune.evaluation.config import EvalConfig, validated
+from ragtune.evaluation.executor import AnswerExecutor
 from ragtune.documents.loaders.jsonl import jsonl_objects
-from ragtune.evaluation.ports import UpdatesPorts
 from ragtune.evaluation.questions import Question
 from ragtune.evaluation.runner import EvalRunner
 from ragtune.evaluation.stats import mean_ci95
@@ -218,21 +219,29 @@ class UpdatesResult:
         return {"config": self.config, "variants": self.variants, "rows": self.rows, "notes": self.notes}
 
 
+class Ingest(Protocol):
+    """Syncs JSONL files into an index, creating it on first use (``Workspace.ingest``)."""
+
+    def __call__(self, paths: Sequence[str], index: str, *, jsonl_fields: JsonlFields | None = None,
+                 progress: Callable[[str, int, int], None] | None = None) -> Any: ...
+
+
 class UpdatesRunner:
     """Runs one ``UpdatesConfig`` (see the module docstring)."""
 
-    def __init__(self, ports: UpdatesPorts, config: UpdatesConfig, progress: Callable[[str, int, int],
-                                                                                      None] | None = None) -> None:
-        self.ports, self.config = ports, config
-        self.settings = ports.eval.settings
+    def __init__(self, components: Components, config: UpdatesConfig, ingest: Ingest,
+                 progress: Callable[[str, int, int], None] | None = None, executor: AnswerExecutor | None = None) -> None:
+        self.components, self.config, self.ingest, self.executor = components, config, ingest, executor
+        self.settings = components.config
         self.progress = progress
         self.staging = self.settings.home / "eval-cache" / "updates" / config.index / "corpus.jsonl"
 
     def _check_index(self) -> None:
         name = self.config.index
-        documents = self.ports.documents(name)
-        if documents is None:
+        store = self.components.store
+        if not store.exists(name):
             return
+        documents = store.documents(name)
         foreign = [d.source for d in documents if not d.source.startswith(str(self.staging))]
         if foreign:
             raise InputError(f"index '{name}' holds other documents ({foreign[0]} ...): the update test needs an index "
@@ -245,8 +254,8 @@ class UpdatesRunner:
         self.staging.parent.mkdir(parents=True, exist_ok=True)
         write_text_atomic(self.staging, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in kept))
         f = self.config.doc_fields
-        self.ports.ingest([str(self.staging)], self.config.index, jsonl_fields=JsonlFields(f.id, f.title, f.text),
-                          progress=self.progress)
+        self.ingest([str(self.staging)], self.config.index, jsonl_fields=JsonlFields(f.id, f.title, f.text),
+                    progress=self.progress)
         return len(kept)
 
     def _ask(self, questions: list[Question], variants: list[Variant], stage: str) -> dict[tuple[str, str], str]:
@@ -258,7 +267,7 @@ class UpdatesRunner:
             if self.progress:
                 self.progress(f"{variant}@{stage}", done, total)
 
-        result = EvalRunner(self.ports.eval, eval_config, progress).run(questions)
+        result = EvalRunner(self.components, eval_config, progress, self.executor).run(questions)
         return {(r["id"], r["variant"]): (r.get("answer") or "") for r in result.rows}
 
     def run(self) -> UpdatesResult:

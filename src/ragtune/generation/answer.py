@@ -33,10 +33,10 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
-from ragtune.config import AnswerConfig, FallbackPolicy
+from ragtune.config import AnswerConfig, FallbackPolicy, SearchMode
 from ragtune.embeddings.base import Embedder
 from ragtune.errors import QuestionError
-from ragtune.generation.answerability import answerability
+from ragtune.generation.answerability import answerability, mismatch
 from ragtune.generation.base import ContextBlock, GenerateOptions, Generator, Prompt, TextCallback, Usage
 from ragtune.generation.citations import Citation, CitedText, OverlapSupportScorer, SupportScorer, cite, cited_numbers
 from ragtune.generation.extractive import ExtractiveGenerator, with_answering
@@ -46,9 +46,33 @@ from ragtune.generation.structured import StructuredResult, generate_structured,
 from ragtune.generation.text import collapse_repeats, content_terms, coverage
 from ragtune.index.base import Filters
 from ragtune.retrieval.base import Reranker, Retriever, ScoredChunk
-from ragtune.retrieval.self_query import QueryPlan, QueryPlanner, interleave_by_document, retrieve_planned
+from ragtune.retrieval.self_query import QueryPlan, QueryPlanner, retrieve_ranked
 
 _WINDOW_MARGIN = 16
+
+
+@dataclass(frozen=True)
+class AskRequest:
+    """One question and how to answer it, as every face, runner and worker gives it to ``components.answerer``.
+
+    ``index``: None for the model alone; ``model``: a generator spec (default: the configured one); ``schema``: a JSON
+    Schema the answer must fit, repaired up to ``repairs`` times; ``system``: an extra system prompt; ``whole_corpus``:
+    every chunk of ``index`` in the context instead of the retrieved ones (the ``prompt`` variant); ``max_new_tokens``:
+    this answer's cap (default: ``generation.max_new_tokens``); ``on_text``: called with the text as it streams."""
+
+    question: str
+    index: str | None = None
+    model: str | None = None
+    k: int | None = None
+    rerank: str | None = None
+    mode: SearchMode | str | None = None
+    filters: Filters | None = None
+    schema: dict[str, Any] | None = None
+    repairs: int = 1
+    system: str | None = None
+    whole_corpus: bool = False
+    max_new_tokens: int | None = None
+    on_text: TextCallback | None = field(default=None, compare=False)
 
 
 @dataclass
@@ -109,15 +133,15 @@ class AnswerPipeline:
         self.fallback = fallback or ExtractiveGenerator()
         self.planner = planner
 
-    def ask(self, question: str, *, filters: Filters | None = None, on_text: TextCallback | None = None,
-            schema: dict[str, Any] | None = None, repairs: int = 1, system: str | None = None) -> Answer:
-        """Answer one question (see the module docstring)."""
-        if not question or not question.strip():
-            raise QuestionError("the question is empty")
-        question = question.strip()
+    def ask(self, request: AskRequest) -> Answer:
+        """Answer one question (see the module docstring; the request's retrieval options are the ones this pipeline
+        was built with)."""
+        question, schema, repairs, system, on_text = (request.question.strip(), request.schema, request.repairs,
+                                                      request.system, request.on_text)
         self.generator.load()  # a missing key or model fails now, before any retrieval
         started = time.perf_counter()
-        if self.retriever is None:
+        retriever = self.retriever
+        if retriever is None:
             if schema is not None:
                 prompt = alone_prompt(question, system)
                 self._check_window(self._with_schema(prompt, schema), question)
@@ -125,7 +149,7 @@ class AnswerPipeline:
                 return self._structured(answer, prompt, schema, repairs, started, {"retrieval": 0.0})
             return self._alone(question, started, on_text, system)
         plan = self.planner.plan(question) if self.planner is not None else None
-        hits = self._retrieve(question, filters, plan)
+        hits = self._retrieve(retriever, question, request.filters, plan)
         retrieved = time.perf_counter()
         latency = {"retrieval": (retrieved - started) * 1000, "generation": 0.0}
         answer = Answer(question=question, answer=CANNOT_ANSWER, model=self.generator.spec, index=self.index_name, plan=plan)
@@ -136,10 +160,11 @@ class AnswerPipeline:
         blocks, trimmed = self._fit(question, hits, lambda b: rag_prompt(question, b, system),
                                     bool(plan and plan.per_document) or len(hits) > self.config.k)
         answer.context, answer.trimmed_blocks = blocks, trimmed
-        answer.answerability = answerability(question, blocks) if blocks else None
+        answer.answerability = answerability(question, blocks, plan) if blocks else None
         reason = self._irrelevant(question, blocks, answer.answerability)
         if reason:
-            return self._abstain(answer, reason, started, latency)
+            why = mismatch(question, blocks, plan)
+            return self._abstain(answer, f"{reason}: {why}" if why else reason, started, latency)
         prompt = rag_prompt(question, blocks, system)
         if plan is not None:
             prompt.per_source, prompt.focus = plan.per_document, plan.focus
@@ -154,9 +179,10 @@ class AnswerPipeline:
         cited = cite(text, self._checked(text, blocks, question), self.support, self.config.min_support)
         answer.dropped_citations = cited.dropped
         if not cited.citations:
-            cited = self._unsupported(prompt, blocks, cited)
-            if cited is None:
+            kept = self._unsupported(prompt, blocks, cited)
+            if kept is None:
                 return self._abstain(answer, "no context block supports the generated answer", started, latency)
+            cited = kept
             answer.fallback = "extractive" if cited.citations else None
         answer.answer, answer.citations = cited.text, cited.citations
         if plan is not None and plan.note:
@@ -206,17 +232,18 @@ class AnswerPipeline:
             answer.abstained, answer.abstain_reason = True, "the model said it cannot answer"
         return answer
 
-    def _retrieve(self, question: str, filters: Filters | None, plan: QueryPlan | None) -> list[ScoredChunk]:
+    def _retrieve(self, retriever: Retriever, question: str, filters: Filters | None,
+                  plan: QueryPlan | None) -> list[ScoredChunk]:
         """The best ``k`` chunks; for a plan over several documents at least one of each (``ragtune.retrieval.self_query``);
         for a question that asks for figures, also those of a deeper pool that best answer it (``figure_blocks``)."""
         plan = plan or QueryPlan()
         k = max(self.config.k, self.config.per_document_k * len(plan.filters)) if plan.per_document else self.config.k
         cfg = self.config
         if cfg.figure_pool > 0 and cfg.figure_blocks > 0 and asks_for_figures(question):
-            depth = cfg.figure_pool * (len(plan.filters) if plan.per_document else 1)
-            pool = self._ranked(question, max(k, depth), filters, plan)
+            depth = max(k, cfg.figure_pool * (len(plan.filters) if plan.per_document else 1))
+            pool = retrieve_ranked(retriever, question, depth, filters, plan, self.reranker, self.rerank_candidates)
             return with_answering(question, pool, k, cfg.figure_blocks, plan.per_document, plan.focus)
-        return self._ranked(question, k, filters, plan)
+        return retrieve_ranked(retriever, question, k, filters, plan, self.reranker, self.rerank_candidates)
 
     def _checked(self, text: str, blocks: list[ContextBlock], question: str) -> list[ContextBlock]:
         """The blocks an answer's support is checked against: all of them; for a question given more by
@@ -227,15 +254,6 @@ class AnswerPipeline:
         k = self.config.k
         cited = cited_numbers(text)
         return [b for i, b in enumerate(blocks) if i < k or b.number in cited]
-
-    def _ranked(self, question: str, k: int, filters: Filters | None, plan: QueryPlan) -> list[ScoredChunk]:
-        if self.reranker is None:
-            return retrieve_planned(self.retriever, question, k, filters, plan)
-        candidates = retrieve_planned(self.retriever, question, max(k, self.rerank_candidates), filters, plan)
-        if plan.per_document:
-            reranked = self.reranker.rerank(question, candidates, len(candidates))
-            return interleave_by_document(reranked, k)
-        return self.reranker.rerank(question, candidates, k)
 
     def _prompt_tokens(self, prompt: Prompt) -> int:
         return sum(self.generator.count_tokens(m["content"]) for m in prompt.messages) + 8 * len(prompt.messages)

@@ -53,13 +53,15 @@ class ContextBlock:
     headings: tuple[str, ...] = ()
     indexed: str = ""
     """The text the chunk was indexed as: its context header and heading path, then ``text`` ('' when unknown)."""
+    metadata: dict[str, Any] = field(default_factory=dict)
+    """Its document's metadata (``organization``, ``period``, ...; see ``ragtune.documents.metadata``)."""
 
     @classmethod
     def from_scored(cls, number: int, scored: ScoredChunk) -> "ContextBlock":
         c = scored.chunk
         return cls(number=number, text=c.text, chunk_id=c.chunk_id, doc_id=c.doc_id, source=c.source, page=c.page,
                    score=scored.score, scores=dict(scored.scores), headings=tuple(c.headings),
-                   indexed=c.index_text)
+                   indexed=c.index_text, metadata=dict(c.metadata))
 
 
 @dataclass

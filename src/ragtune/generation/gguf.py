@@ -1,5 +1,6 @@
 """``gguf:<file>``: a GGUF model through llama-cpp-python (the optional ``gguf`` extra), about 2.5 times
-faster than transformers on CPU for the default SmolLM2. Plain ``local`` uses it when
+faster than transformers on CPU for the default SmolLM2 one answer at a time (it answers one at a time; the
+transformers path decodes greedy answers in batches, see docs/generation.md). Plain ``local`` uses it when
 ``generation.local_backend`` is ``gguf``, or ``auto`` and llama-cpp-python is installed.
 
 llama-cpp-python ships no wheel; the extra builds it from source. Build it with portable CPU flags (the

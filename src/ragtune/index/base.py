@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, ContextManager, Iterable, Protocol, Sequence
 
 import numpy as np
@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler
 
 from ragtune.common import utc_now
 from ragtune.config import ChunkingConfig
-from ragtune.documents.base import CONTEXT_KEY, index_text
+from ragtune.documents.base import CONTEXT_KEY, Chunk
 from ragtune.embeddings.base import EmbedderInfo
 from ragtune.errors import IndexNotFoundError, InputError
 
@@ -99,8 +99,10 @@ class IndexManifest(BaseModel):
     documents: int = 0
     chunks: int = 0
     history: list[IngestEvent] = Field(default_factory=list)
-    context: str = Field("none", description="What chunks are indexed with besides their text ('header' or 'none'; "
-                         "indexes made before this field: 'none').")
+    context: str = Field("none", description="What chunks are indexed with besides their text ('header', 'summary' or "
+                         "'none'; indexes made before this field: 'none').")
+    context_model: str | None = Field(None, description="The generator that writes the situating summaries of context "
+                                      "'summary' (None otherwise).")
     facets: list[dict[str, str]] | None = Field(None, description="The organisation, ticker, form and period of each "
                                                 "document that names one (what questions are read for); None: not recorded.")
     backend: dict[str, Any] = Field(default_factory=dict, description="Store-private state (table versions, files).")
@@ -144,25 +146,25 @@ class DocRecord:
                 "chunks": self.chunks, "metadata": self.metadata, "type": self.doc_type, "updated_at": self.updated_at}
 
 
-@dataclass
-class ChunkRecord:
-    """A stored chunk with the document fields a citation needs."""
+@dataclass(frozen=True, kw_only=True)
+class ChunkRecord(Chunk):
+    """A stored chunk: the chunk with the document fields a citation needs. Its context header is stored in its
+    metadata (``CONTEXT_KEY``), which is where ``context`` is read from."""
 
-    chunk_id: str
-    doc_id: str
-    position: int
-    text: str
-    start: int
-    end: int
-    page: int | None
-    headings: tuple[str, ...]
+    context: str = field(default="", init=False)
     source: str
     doc_type: str
     metadata: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def index_text(self) -> str:
-        return index_text(self.text, self.headings, str(self.metadata.get(CONTEXT_KEY) or ""))
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "context", str(self.metadata.get(CONTEXT_KEY) or ""))
+
+    @classmethod
+    def of(cls, chunk: Chunk, source: str, doc_type: str, metadata: dict[str, Any]) -> ChunkRecord:
+        """``chunk`` of a document with ``source``, ``doc_type`` and ``metadata``, as it is stored."""
+        own = {f.name: getattr(chunk, f.name) for f in fields(Chunk) if f.name != "context"}
+        return cls(**own, source=source, doc_type=doc_type,
+                   metadata={**metadata, CONTEXT_KEY: chunk.context} if chunk.context else metadata)
 
 
 @dataclass

@@ -60,14 +60,6 @@ class BM25Index:
         self._model = None
         self.size = 0
 
-    @property
-    def stemmer_name(self) -> str:
-        return self.tokenizer.stemmer_name
-
-    @property
-    def token_pattern(self) -> str:
-        return self.tokenizer.token_pattern
-
     def build(self, texts: Sequence[str]) -> "BM25Index":
         import bm25s
 
@@ -97,7 +89,7 @@ class BM25Index:
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        meta = {"size": self.size, "stemmer": self.stemmer_name, "token_pattern": self.token_pattern,
+        meta = {"size": self.size, "stemmer": self.tokenizer.stemmer_name, "token_pattern": self.tokenizer.token_pattern,
                 "model": self._model is not None}
         write_text_atomic(folder / "meta.json", json.dumps(meta))
         if self._model is not None:

@@ -218,7 +218,8 @@ class SegmentWriter:
     def backend(self) -> dict:
         """The manifest's record of the segments and the partitioning."""
         return {"segments": self.entries, "ivf": self.ivf,
-                "lexical": {"stemmer": self.analyzer.stemmer_name, "token_pattern": self.analyzer.token_pattern}}
+                "lexical": {"stemmer": self.analyzer.tokenizer.stemmer_name,
+                            "token_pattern": self.analyzer.tokenizer.token_pattern}}
 
 
 def _tier(rows: int) -> int:

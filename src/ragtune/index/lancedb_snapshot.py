@@ -75,9 +75,10 @@ class Snapshot:
             self.centroids = load_centroids(folder / "ivf" / f"{ivf['id']}.npy", ivf["partitions"], ivf.get("sum"))
             self.ivf_id = ivf["id"]
             self.nprobe = ivf.get("nprobe") or probes_for(len(self.centroids))
-            sorted_by_ivf = [seg.parts is not None and seg.ivf == self.ivf_id for seg in self.segments]
-            self._plain = [i for i, by_ivf in enumerate(sorted_by_ivf) if not by_ivf]
-            self._partitioned = [i for i, by_ivf in enumerate(sorted_by_ivf) if by_ivf]
+            # (segment, its partition bounds) for the segments sorted by this IVF; the others are scored whole
+            self._partitioned = [(i, seg.parts) for i, seg in enumerate(self.segments)
+                                 if seg.parts is not None and seg.ivf == self.ivf_id]
+            self._plain = sorted(set(range(len(self.segments))) - {i for i, _ in self._partitioned})
         self._masks: OrderedDict[str, list[np.ndarray | None]] = OrderedDict()
         self._located: dict[str, tuple[int, int]] = {}
         self._guard = threading.Lock()
@@ -166,9 +167,9 @@ class Snapshot:
 
     def _probed(self, vector: np.ndarray, k: int, masks: Sequence[np.ndarray | None], partitions: np.ndarray) -> list:
         found = self._exact(vector, k, masks, self._plain)
-        for i in self._partitioned:
+        for i, parts in self._partitioned:
             seg = self.segments[i]
-            starts, stops = np.asarray(seg.parts[partitions]), np.asarray(seg.parts[partitions + 1])
+            starts, stops = np.asarray(parts[partitions]), np.asarray(parts[partitions + 1])
             rows = _ranges(starts, stops)
             if not len(rows):
                 continue
@@ -192,8 +193,9 @@ class Snapshot:
             if not todo:
                 break
             left = []
+            alive = self.alive[i]
             for j, (cid, row) in enumerate(zip(todo, seg.find(todo, hashes).tolist())):
-                if row >= 0 and (self.alive[i] is None or self.alive[i][row]):
+                if row >= 0 and (alive is None or alive[row]):
                     where[cid] = (i, row)
                 else:
                     left.append(j)

@@ -44,14 +44,6 @@ class Analyzer:
     def __init__(self, stemmer: str = "english", token_pattern: str = TOKEN_PATTERN) -> None:
         self.tokenizer = Tokenizer(stemmer, token_pattern)
 
-    @property
-    def stemmer_name(self) -> str:
-        return self.tokenizer.stemmer_name
-
-    @property
-    def token_pattern(self) -> str:
-        return self.tokenizer.token_pattern
-
     def tokens(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """For ``texts``: tokens per text (int32), and for each token its text's row (int32) and stem hash (uint64)."""
         if not texts:

@@ -26,10 +26,17 @@ KEEP = 3
 _creating: set[str] = set()  # the markers this process wrote
 
 
+LATER_FIELDS = ("context_model",)
+"""Manifest fields added after checksums were first written: left out of the checksum while unset."""
+
+
 def manifest_checksum(manifest: IndexManifest) -> str:
     """The SHA-256 of ``manifest`` without its ``backend["checksum"]``, as ``sha256:<hex>``."""
     data = manifest.model_dump(mode="json")
     data["backend"] = {k: v for k, v in data["backend"].items() if k != "checksum"}
+    for added in LATER_FIELDS:  # unset, a field added after checksums began leaves them as they were
+        if data.get(added) is None:
+            data.pop(added, None)
     text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 

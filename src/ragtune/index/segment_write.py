@@ -17,7 +17,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ragtune.common import write_text_atomic
-from ragtune.index.base import CONTEXT_KEY, index_text
+from ragtune.documents.base import CONTEXT_KEY, index_text
 from ragtune.index.ivf import assign
 from ragtune.index.lexical import POSTING_FILES, Analyzer, Postings, hash_strings
 from ragtune.index.segments import FORMAT, RECORD_COLUMNS, Segment, file_checksum, folder_checksums, metadata_pairs

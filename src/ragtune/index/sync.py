@@ -22,7 +22,7 @@ from ragtune.documents.discovery import Skip, SourceFile
 from ragtune.embeddings.base import Embedder
 from ragtune.common import utc_now
 from ragtune.errors import InputError
-from ragtune.index.base import (CONTEXT_KEY, ChunkRecord, CommittedInterrupt, DocRecord, DocumentChange, IngestEvent, Store,
+from ragtune.index.base import (ChunkRecord, CommittedInterrupt, DocRecord, DocumentChange, IngestEvent, Store,
                                 pending_removals)
 
 Progress = Callable[[str, int, int], None]
@@ -287,10 +287,7 @@ def _changes(changed: Sequence[tuple[Document, str, int]], chunked: Sequence[Seq
     row = 0
     now = utc_now()
     for (doc, origin, version), chunks in zip(changed, chunked):
-        records = [ChunkRecord(chunk_id=c.chunk_id, doc_id=doc.doc_id, position=c.position, text=c.text, start=c.start,
-                               end=c.end, page=c.page, headings=c.headings, source=doc.source, doc_type=doc.doc_type,
-                               metadata={**doc.metadata, CONTEXT_KEY: c.context} if c.context else doc.metadata)
-                   for c in chunks]
+        records = [ChunkRecord.of(c, doc.source, doc.doc_type, doc.metadata) for c in chunks]
         upserts.append(DocumentChange(
             record=DocRecord(doc_id=doc.doc_id, source=doc.source, origin=origin, hash=doc.content_hash, version=version,
                              chunks=len(records), doc_type=doc.doc_type, metadata=doc.metadata, updated_at=now),

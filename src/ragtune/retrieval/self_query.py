@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 from ragtune.index.base import Filters
-from ragtune.retrieval.base import Retriever, ScoredChunk
+from ragtune.retrieval.base import Reranker, Retriever, ScoredChunk
 
 _ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "1st": 1, "2nd": 2, "3rd": 3, "4th": 4}
 _PERIODS = (
@@ -75,6 +75,15 @@ def _aliases(organization: str, ticker: str | None) -> list[str]:
     return sorted((a for a in aliases if a), key=len, reverse=True)
 
 
+def _named(text: str, aliases: Sequence[str]) -> bool:
+    return any(re.search(rf"(?<![\w-]){re.escape(a)}(?![\w-])", text) for a in aliases)
+
+
+def names_organization(question: str, organization: str, ticker: str | None = None) -> bool:
+    """Whether ``question`` names ``organization``: its full name, its name's first word or its ticker."""
+    return _named(question.lower(), _aliases(organization, ticker))
+
+
 class QueryPlanner:
     """Reads questions for the organisations and periods that ``documents`` hold (see the module docstring)."""
 
@@ -90,8 +99,7 @@ class QueryPlanner:
 
     def _organizations(self, question: str) -> list[str]:
         text = question.lower()
-        return [org for org, aliases in self.organizations.items()
-                if any(re.search(rf"(?<![\w-]){re.escape(a)}(?![\w-])", text) for a in aliases)]
+        return [org for org, aliases in self.organizations.items() if _named(text, aliases)]
 
     @staticmethod
     def _periods(question: str) -> list[str]:
@@ -183,3 +191,14 @@ def interleave_by_document(scored: Sequence[ScoredChunk], limit: int) -> list[Sc
     for rank in range(max((len(g) for g in groups.values()), default=0)):
         out.extend(g[rank] for g in groups.values() if rank < len(g))
     return out[:limit]
+
+
+def retrieve_ranked(retriever: Retriever, question: str, k: int, filters: Filters | None, plan: QueryPlan,
+                    reranker: Reranker | None = None, candidates: int = 0) -> list[ScoredChunk]:
+    """The ``k`` best chunks as ``plan`` says (``retrieve_planned``); with ``reranker``, ``max(k, candidates)`` are
+    fetched, reordered by it, and the best ``k`` kept (taken in turns from each document for a plan over several)."""
+    if reranker is None:
+        return retrieve_planned(retriever, question, k, filters, plan)
+    found = retrieve_planned(retriever, question, max(k, candidates), filters, plan)
+    reranked = reranker.rerank(question, found, len(found))
+    return interleave_by_document(reranked, k) if plan.per_document else reranked[:k]

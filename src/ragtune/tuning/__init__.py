@@ -3,7 +3,7 @@
 when this package is imported (``register_tuned_plugins()``)."""
 
 from ragtune.tuning.base import Tuner, TrainingEvent
-from ragtune.tuning.registry import ModelCard, ModelNotFoundError, ModelRegistry, parse_ref
+from ragtune.components.registry import ModelCard, ModelNotFoundError, ModelRegistry, parse_ref
 from ragtune.tuning.tuned import register_tuned_plugins, resolve_tuned
 
 __all__ = ["ModelCard", "ModelNotFoundError", "ModelRegistry", "TrainingEvent", "Tuner", "parse_ref", "register_tuned_plugins",

@@ -17,6 +17,8 @@ the run's work folders (``.run`` ...) only once the version is published, so ``r
 
 from __future__ import annotations
 
+import math
+
 import fcntl
 import shutil
 import tempfile
@@ -24,14 +26,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Iterator, Protocol, runtime_checkable
+from typing import Any, Callable, ClassVar, Iterator, Protocol, Self, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ragtune.common import library_versions, validation_message
 from ragtune.errors import ConfigError, InputError
 from ragtune.tuning import ranks
-from ragtune.tuning.registry import ModelCard, ModelRegistry, check_model_name
+from ragtune.components.registry import ModelCard, ModelRegistry, check_model_name
 
 RUN_DIR = ".run"  # a run in progress: settings, checkpoints, log (``runs.py``)
 LOG_FILE = "train.log"
@@ -70,7 +72,7 @@ class TrainingConfig(BaseModel):
     resume: bool = Field(False, description="Continue the interrupted run of this name from its last checkpoint.")
 
     @classmethod
-    def build(cls, **values: Any) -> "TrainingConfig":
+    def build(cls, **values: Any) -> Self:
         """Validate ``values``; a ``ConfigError`` names each bad setting."""
         try:
             return cls(**values)
@@ -105,6 +107,14 @@ class TrainingEvent:
     eta_s: float | None = None
     message: str | None = None
     scores: dict[str, float] | None = None  # "eval" events of retrieval models: held-out metrics such as ndcg@10
+
+
+def steps_in_budget(step: int, max_steps: int, elapsed_s: float, budget_s: float | None) -> int:
+    """The steps a training will reach: ``max_steps``, or fewer when its time budget ends it first at the rate so far
+    (``step`` steps in ``elapsed_s`` seconds); never fewer than ``step``. What a progress display's time left reads."""
+    if not budget_s or step <= 0 or elapsed_s <= 0:
+        return max(step, max_steps)
+    return max(step, min(max_steps, math.ceil(step * budget_s / elapsed_s)))
 
 
 @runtime_checkable

@@ -8,6 +8,7 @@ Open-weight causal LMs only: plain ``local`` (SmolLM2-135M-Instruct), ``local:<f
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ragtune.errors import ConfigError
 
@@ -56,7 +57,7 @@ def resolve_base_model(spec: str | None) -> BaseModelRef:
     return BaseModelRef(spec, resolve_causal_lm(spec))
 
 
-def load_tokenizer(spec: str | None) -> tuple[object, str]:
+def load_tokenizer(spec: str | None) -> tuple[Any, str]:
     """The tokenizer of a base model (with a chat template) and the model's display name."""
     from transformers import AutoTokenizer
 

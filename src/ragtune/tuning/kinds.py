@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 from ragtune.errors import ConfigError
 from ragtune.plugins import Registry
 from ragtune.tuning.base import Tuner
-from ragtune.tuning.registry import ModelRegistry
+from ragtune.components.registry import ModelRegistry
 
 if TYPE_CHECKING:
     from ragtune.evaluation.questions import Question

@@ -24,7 +24,7 @@ from typing import Any, Callable
 
 from ragtune.errors import ConfigError, TuningError
 from ragtune.tuning.base import TrainingEvent
-from ragtune.tuning.registry import ModelCard
+from ragtune.components.registry import ModelCard
 
 JOB_FILE, EVENTS_FILE, CARD_FILE = "job.pkl", "events.jsonl", "card.json"
 

@@ -26,7 +26,7 @@ from ragtune.errors import InputError
 from ragtune.tuning.base import BEST_DIR, BaseTuner, Staging, TrainingEvent, training_device
 from ragtune.tuning.pair_config import PairTuneConfig
 from ragtune.tuning.pairs import PairData
-from ragtune.tuning.registry import DataInfo, ModelCard, ModelRegistry
+from ragtune.components.registry import DataInfo, ModelCard, ModelRegistry
 from ragtune.tuning import ranks
 from ragtune.tuning.runs import (LOG_FILE, Notify, RunCallback, RunState, loss_metrics, open_run, peak_rss_mb, stop_reason,
                                  train_to_end, trainer_arguments)

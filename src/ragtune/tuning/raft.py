@@ -41,7 +41,7 @@ from ragtune.index.base import ChunkRecord
 from ragtune.retrieval.base import Retriever, ScoredChunk
 from ragtune.tuning import ranks
 from ragtune.tuning.base import RUN_DIR, BaseTuner, Progress, Staging, TrainingEvent
-from ragtune.tuning.registry import ModelCard, ModelRegistry
+from ragtune.components.registry import ModelCard, ModelRegistry
 
 if TYPE_CHECKING:
     from ragtune.tuning.lora import LoraConfig
@@ -108,12 +108,16 @@ class RaftData:
                 "oracle_kept": kept, "oracle_dropped": len(self.rows) - kept, "skipped": len(self.skipped),
                 "skipped_examples": self.skipped[:20]}
 
+    def written(self) -> dict[str, Any]:
+        """What ``raft.json`` holds: the summary and every skipped question."""
+        return {**self.summary(), "skipped_all": self.skipped}
+
     def write(self, folder: Path) -> Path:
-        """Write ``train.jsonl`` and ``raft.json`` (the summary) into ``folder``; the rows file's path."""
+        """Write ``train.jsonl`` and ``raft.json`` (``written``) into ``folder``; the rows file's path."""
         folder.mkdir(parents=True, exist_ok=True)
         rows = folder / "train.jsonl"
         write_text_atomic(rows, "".join(json.dumps(row.to_json(), ensure_ascii=False) + "\n" for row in self.rows))
-        write_json_atomic(folder / "raft.json", {**self.summary(), "skipped_all": self.skipped})
+        write_json_atomic(folder / "raft.json", self.written())
         return rows
 
 
@@ -318,7 +322,7 @@ class RaftTuner(BaseTuner):
                                              f"'{self.builder.index}'"))
         data = self.builder.build(self.questions)
         data.write(folder)
-        summary = read_raft_summary(folder)
+        summary = data.written()
         for skipped in data.skipped[:5]:
             notify(TrainingEvent("info", message=f"skipped question '{skipped['id']}': {skipped['reason']}"))
         if len(data.skipped) > 5:

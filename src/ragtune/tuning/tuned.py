@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ragtune.errors import ConfigError
 from ragtune.tuning.base_models import resolve_base_model
-from ragtune.tuning.registry import ModelCard, ModelRegistry
+from ragtune.components.registry import ModelCard, ModelRegistry
 
 TUNED_PREFIX = "tuned:"
 MODEL_DIR = "model"

@@ -16,7 +16,7 @@ import pytest
 from ragtune.errors import ConfigError, InputError
 from ragtune.tuning.lora import LoraConfig
 from ragtune.tuning.lora.tuner import LoraTuner
-from ragtune.tuning.registry import ModelRegistry
+from ragtune.components.registry import ModelRegistry
 
 pytestmark = pytest.mark.slow
 SRC = Path(__file__).resolve().parents[3] / "src"

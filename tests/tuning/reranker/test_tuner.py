@@ -54,7 +54,7 @@ def test_train_and_rerank_with_the_tuned_cross_encoder(facts_index, pairs_file):
 
 
 def test_reranker_specs_of_the_wrong_kind_and_bce_without_negatives(facts_index, tmp_path):
-    from ragtune.tuning.registry import ModelCard
+    from ragtune.components.registry import ModelCard
 
     ws = facts_index
     staging = ws.models.staging("emb")

@@ -8,6 +8,10 @@ passage. The header is built from the document's metadata
 (``ragtune.documents.metadata``): title, organisation and ticker, form, period and period end, e.g.
 ``2023 Q3 AAPL | Apple Inc. (AAPL) | Form 10-Q | period 2023-Q3 (Q3 2023) ended 2023-07-01``.
 A title that is already the first heading (JSONL rows, Markdown) or that is only an identifier is left out.
+
+``SummaryChunker`` adds, on a line after the header, a one-sentence situating summary of the chunk within its
+document, written by a generator (``ragtune.generation.situating``; ``[index] context = "summary"``). It too is
+kept in the chunk's metadata, so ``reindex`` embeds it again without writing it again.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from pathlib import Path
+from typing import Callable
 
 from ragtune.documents.base import Chunk, Chunker, Document
 
@@ -60,3 +65,23 @@ class HeaderChunker:
         header = document_header(document)
         chunks = self.inner.chunk(document)
         return [replace(c, context="\n".join(p for p in (header, c.context) if p)) for c in chunks] if header else chunks
+
+
+SituatingSummary = Callable[[str, str], str]
+"""Writes the situating sentence of a chunk: ``(start of the document's text, chunk text) -> sentence`` ('' for none)."""
+
+
+class SummaryChunker:
+    """A ``Chunker`` that gives every chunk of ``inner`` its document's context header and a situating sentence
+    written by ``summary`` (see the module docstring)."""
+
+    def __init__(self, inner: Chunker, summary: SituatingSummary) -> None:
+        self.inner = HeaderChunker(inner)
+        self.summary = summary
+
+    def chunk(self, document: Document) -> list[Chunk]:
+        out = []
+        for c in self.inner.chunk(document):
+            sentence = self.summary(document.text, c.text)
+            out.append(replace(c, context="\n".join(p for p in (c.context, sentence) if p)))
+        return out

@@ -144,7 +144,7 @@ def start_decide(body: DecideJobRequest, response: Response, request: Request, i
         inputs = {"questions": _jsonl(folder / "questions.jsonl", body.questions)}
         if body.examples:
             inputs["examples"] = _jsonl(folder / "examples.jsonl", body.examples)
-        decision = ws.decide(progress=progress, **fields, **inputs)
+        decision = ws.decide(validated(DecideConfig, {**fields, **inputs}), progress=progress)
         decision.write(folder / JOB_FILES["json"])
         write_decision_report(decision, folder / JOB_FILES["html"])
         write_decision_report(decision, folder / JOB_FILES["markdown"])

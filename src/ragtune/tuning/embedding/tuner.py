@@ -13,7 +13,7 @@ from ragtune.errors import ConfigError
 from ragtune.tuning.embedding.config import EmbeddingLoss, EmbeddingTuneConfig
 from ragtune.tuning.pair_tuner import PairTuner, PreparePairs
 from ragtune.tuning.pairs import PairData
-from ragtune.tuning.registry import ModelRegistry
+from ragtune.components.registry import ModelRegistry
 
 
 class EmbeddingTuner(PairTuner):

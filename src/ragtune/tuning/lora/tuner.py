@@ -28,7 +28,7 @@ from ragtune.tuning.heldout import QUESTIONS_FILE, write_training_questions
 from ragtune.tuning.lora.config import LoraConfig
 from ragtune.tuning.lora.data import EncodedData, prepare_data
 from ragtune.tuning.lora.model import Collator, completion_trainer_class, load_base, target_modules_for
-from ragtune.tuning.registry import DataInfo, ModelCard, ModelRegistry
+from ragtune.components.registry import DataInfo, ModelCard, ModelRegistry
 from ragtune.tuning.runs import (LOG_FILE, RunCallback, RunState, loss_metrics, open_run, peak_rss_mb, stop_reason,
                                  train_to_end, trainer_arguments)
 

@@ -9,7 +9,7 @@ from typing import Any, Callable, Iterable
 
 from ragtune.costs.prices import ModelPrice, PriceTable
 from ragtune.errors import RagtuneError
-from ragtune.tuning.registry import ModelCard
+from ragtune.components.registry import ModelCard
 
 
 def version_price(card: ModelCard) -> ModelPrice | None:

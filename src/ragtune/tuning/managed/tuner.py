@@ -23,7 +23,7 @@ from ragtune.tuning.managed.base import JOB_FILE, FineTuningService, JobRecord, 
 from ragtune.tuning.managed.config import ManagedConfig
 from ragtune.tuning.managed.examples import check_and_convert
 from ragtune.costs.training import fine_tuning_price, job_cost, price_key
-from ragtune.tuning.registry import DataInfo, ModelCard, ModelRegistry
+from ragtune.components.registry import DataInfo, ModelCard, ModelRegistry
 
 DATA_FILE = "provider_data.jsonl"
 EVENTS_FILE = "events.log"

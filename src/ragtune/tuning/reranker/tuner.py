@@ -16,7 +16,7 @@ from ragtune.errors import ConfigError
 from ragtune.tuning.base import TrainingEvent, training_device
 from ragtune.tuning.pair_tuner import PairTuner, PreparePairs
 from ragtune.tuning.pairs import PairData
-from ragtune.tuning.registry import ModelRegistry
+from ragtune.components.registry import ModelRegistry
 from ragtune.tuning.reranker.config import RerankerHead, RerankerLoss, RerankerTuneConfig
 from ragtune.tuning.runs import Notify
 

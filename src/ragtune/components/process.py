@@ -23,3 +23,4 @@ def prepare_process(config: RagtuneConfig | None = None) -> None:
             config = None
     apply_threads(config.threads if config is not None and config.threads else default_threads())
     private_files()
+
