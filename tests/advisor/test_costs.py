@@ -1,6 +1,7 @@
 import pytest
 
-from ragtune.advisor import Approach, CostConfig, CostInputs, CostModel, TrainingMode
+from ragtune.evaluation.base import Candidate
+from ragtune.advisor import CostConfig, CostInputs, CostModel, TrainingMode
 
 # Round prices so that every figure below can be checked by hand.
 HAND = CostConfig(embedding_usd_per_mtok=0.1, vector_store_base_usd_per_month=10, vector_store_usd_per_gb_month=0,
@@ -11,7 +12,7 @@ HAND = CostConfig(embedding_usd_per_mtok=0.1, vector_store_base_usd_per_month=10
 
 def inputs(**changes) -> CostInputs:
     values = dict(queries_per_month=50_000, months=12, corpus_tokens=1_000_000, chunks=10_000, chunk_tokens=100, chunk_bytes=400,
-                  embedding_dimension=384, training_tokens=1_000_000, approaches=[Approach.rag, Approach.ft])
+                  embedding_dimension=384, training_tokens=1_000_000, approaches=[Candidate.rag, Candidate.ft])
     values.update(changes)
     return CostInputs(**values)
 
@@ -29,25 +30,25 @@ def test_break_even_matches_a_hand_computation():
     assert ft.monthly_fixed == pytest.approx(200.0)
     assert ft.per_query == pytest.approx(190 * 2e-6 + 100 * 10e-6)  # 0.00138
     # Over 12 months: 0.10 + 12 (10 + 0.003384 Q) = 2 + 12 (200 + 0.00138 Q)  =>  Q = (1.9 / 12 + 190) / 0.002004
-    be = report.between(Approach.rag, Approach.ft)
+    be = report.between(Candidate.rag, Candidate.ft)
     assert be.queries_per_month == pytest.approx(94_889.39, abs=0.01)
     assert be.volume_for_3_month_payback == pytest.approx((1.9 / 3 + 190) / 0.002004, abs=0.01)  # 95,126.41
     assert be.payback_months is None  # at 50,000 queries/month ft never catches up
     assert rag.cumulative[-1] == pytest.approx(0.10 + 12 * (10 + 0.003384 * 50_000))  # 2,150.50
     assert ft.cumulative[-1] == pytest.approx(2.0 + 12 * (200 + 0.00138 * 50_000))  # 3,230.00
-    assert report.cheapest is Approach.rag
-    assert report.between(Approach.ft, Approach.rag) is None  # rag is not cheaper per query
+    assert report.cheapest is Candidate.rag
+    assert report.between(Candidate.ft, Candidate.rag) is None  # rag is not cheaper per query
 
 
 def test_break_even_volume_is_where_the_totals_meet():
     model = CostModel(HAND)
-    q_star = model.run(inputs()).between(Approach.rag, Approach.ft).queries_per_month
+    q_star = model.run(inputs()).between(Candidate.rag, Candidate.ft).queries_per_month
     at = model.run(inputs(queries_per_month=q_star))
     assert at.variants["rag"].cumulative[-1] == pytest.approx(at.variants["ft"].cumulative[-1], rel=1e-6)
     above = model.run(inputs(queries_per_month=200_000))
-    assert above.cheapest is Approach.ft
+    assert above.cheapest is Candidate.ft
     # At 200k: rag costs 10 + 676.8, ft 200 + 276 a month: ft saves 210.8/month and pays its extra 1.9 back at once.
-    assert above.between(Approach.rag, Approach.ft).payback_months == pytest.approx(1.9 / 210.8, abs=1e-3)
+    assert above.between(Candidate.rag, Candidate.ft).payback_months == pytest.approx(1.9 / 210.8, abs=1e-3)
 
 
 def test_self_hosted_training_uses_6NT_flops():
@@ -65,7 +66,7 @@ def test_self_hosted_training_uses_6NT_flops():
 
 def test_content_changes_cost_retraining_and_re_embedding():
     model = CostModel(HAND.model_copy(update={"vector_store_usd_per_gb_month": 1.0}))
-    q = inputs(change_cycles_per_month=2, churn_per_cycle=0.25, approaches=[Approach.rag, Approach.ft, Approach.rag_ft])
+    q = inputs(change_cycles_per_month=2, churn_per_cycle=0.25, approaches=[Candidate.rag, Candidate.ft, Candidate.rag_ft])
     report = model.run(q)
     rag, ft, both = (report.variants[a] for a in ("rag", "ft", "rag+ft"))
     # Re-embedding: 2 cycles x 25% of 1M tokens at 0.1/M; storage: 10,000 x (384*4 + 400 + 200) bytes at 1/GB.

@@ -34,7 +34,7 @@ def test_markdown_report_has_the_tables(advice):
     text = markdown_report(advice.costs, advice)
     assert text.startswith("# ragtune advice: **rag+ft**")
     assert "| rag | " in text and "| rag+ft | " in text and "### Sensitivity" in text
-    assert "Approach." not in text and "&gt;" not in text
+    assert "Candidate." not in text and "&gt;" not in text
     for reason in advice.reasons:
         assert reason in text
     cost_only = markdown_report(advice.costs)

@@ -1,4 +1,5 @@
-from ragtune.advisor import Approach, Facts, RuleThresholds, StatedNeeds, apply_rules
+from ragtune.evaluation.base import Candidate
+from ragtune.advisor import Facts, RuleThresholds, StatedNeeds, apply_rules
 from ragtune.advisor.rules import attribution, changing_content, consistent_format, knowledge_size, labelled_examples, rules_choice
 
 T = RuleThresholds()
@@ -10,7 +11,7 @@ def needs(**kw) -> StatedNeeds:
 
 def test_changing_content_reads_the_change_history(support_facts, news_facts):
     changing = changing_content(Facts(stated=needs(), index=support_facts), T)
-    assert changing.fired and changing.favours is Approach.rag
+    assert changing.fired and changing.favours is Candidate.rag
     assert changing.value["changed_share"] == support_facts.changed_share > T.changed_share
     assert "30% of stored documents were edited since first ingested (threshold 5%)" in changing.explanation
     # Seconds of history: the monthly rate is said to be an assumption.
@@ -46,15 +47,15 @@ def test_attribution_is_stated_and_checked_against_citable_sources(news_facts):
     assert "not stated" in attribution(Facts(stated=needs(), index=news_facts), T).explanation
     assert not attribution(Facts(stated=needs(attribution_required=False)), T).fired
     required = attribution(Facts(stated=needs(attribution_required=True), index=news_facts), T)
-    assert required.fired and required.favours is Approach.rag
+    assert required.fired and required.favours is Candidate.rag
     assert required.value["citable_share"] == 1.0 and "give documents URLs" not in required.explanation
 
 
 def test_consistent_format_needs_fitting_json_and_clean_rows(facts_2000, facts_300, facts_broken):
     many = consistent_format(Facts(stated=needs(), examples=facts_2000), T)
-    assert many.fired and many.favours is Approach.ft and many.value == facts_2000.schema_fit
+    assert many.fired and many.favours is Candidate.ft and many.value == facts_2000.schema_fit
     few = consistent_format(Facts(stated=needs(), examples=facts_300), T)
-    assert few.fired and few.favours is Approach.prompt
+    assert few.fired and few.favours is Candidate.prompt
     assert not consistent_format(Facts(stated=needs(), examples=facts_2000), RuleThresholds(format_fit=1.0)).fired
     broken = consistent_format(Facts(stated=needs(), examples=facts_broken), T)
     assert broken.withheld and not broken.fired
@@ -79,14 +80,14 @@ def test_labelled_examples_threshold_and_withholding(facts_300, facts_broken):
 
 
 def test_rules_choice_combines_verdicts(support_facts, news_facts, facts_2000, facts_300):
-    def choice(facts: Facts) -> Approach:
+    def choice(facts: Facts) -> Candidate:
         return rules_choice(apply_rules(facts, T))[0]
 
-    assert choice(Facts(stated=needs(), index=support_facts)) is Approach.rag
-    assert choice(Facts(stated=needs(), examples=facts_2000)) is Approach.ft
-    assert choice(Facts(stated=needs(), index=support_facts, examples=facts_2000)) is Approach.rag_ft
-    assert choice(Facts(stated=needs(), examples=facts_300)) is Approach.prompt
-    assert choice(Facts(stated=needs(), index=news_facts)) is Approach.prompt
+    assert choice(Facts(stated=needs(), index=support_facts)) is Candidate.rag
+    assert choice(Facts(stated=needs(), examples=facts_2000)) is Candidate.ft
+    assert choice(Facts(stated=needs(), index=support_facts, examples=facts_2000)) is Candidate.rag_ft
+    assert choice(Facts(stated=needs(), examples=facts_300)) is Candidate.prompt
+    assert choice(Facts(stated=needs(), index=news_facts)) is Candidate.prompt
     verdicts = apply_rules(Facts(stated=needs(), index=support_facts), T)
     assert [v.rule for v in verdicts] == ["changing_content", "attribution", "consistent_format", "knowledge_size",
                                           "labelled_examples"]

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ragtune.evaluation.base import AnswerRecord, RetrievedChunk, Variant
+from ragtune.evaluation.base import AnswerRecord, RetrievedChunk, Candidate
 from ragtune.evaluation.metrics import (
     AbstentionEvaluator,
     AnswerEvaluator,
@@ -24,7 +24,7 @@ AUDIT = "Audit entries are kept for 400 days. They can be exported as JSON Lines
 PORT = "The server listens on port 8420 by default."
 
 
-def record(answer="", variant=Variant.rag, **fields):
+def record(answer="", variant=Candidate.rag, **fields):
     doc = {"answer": answer, "citations": [], "abstained": False, "usage": {"input_tokens": 0, "output_tokens": 0},
            "latency_ms": {"total": 10.0, "generation": 8.0}}
     doc.update(fields)
@@ -60,7 +60,7 @@ def test_retrieval_against_gold_ids_source_paths_and_contexts():
     by_context = Question("q", "?", reference_contexts=["Audit entries are kept for 400 days. They can be exported as JSON Lines."])
     assert RetrievalEvaluator(k=1, depth=10).evaluate(by_context, rec)["mrr@10"] == 0.5
     assert RetrievalEvaluator(k=1).evaluate(Question("q", "?"), rec) == {}  # no gold: not measured
-    base = record(variant=Variant.base)
+    base = record(variant=Candidate.base)
     assert RetrievalEvaluator(k=1).evaluate(by_source, base) == {}
 
 
@@ -82,7 +82,7 @@ def test_citation_precision_recall_and_faithfulness():
                    citations=[cite(1, AUDIT)])
     assert evaluator.evaluate(q, shaky)["faithfulness"] == pytest.approx(1 / 3)
     assert evaluator.evaluate(q, record("I cannot answer.", abstained=True)) == {}
-    assert evaluator.evaluate(q, record("Kept 400 days.", variant=Variant.ft)) == {}
+    assert evaluator.evaluate(q, record("Kept 400 days.", variant=Candidate.ft)) == {}
     assert "citation_precision" not in evaluator.evaluate(q, record("Kept for 400 days in the audit store."))
 
 

@@ -8,32 +8,11 @@ and an eval run, plus the few things a user must state (``StatedNeeds``). Rules 
 
 from __future__ import annotations
 
-from enum import Enum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-
-class Approach(str, Enum):
-    """What the advisor can recommend: retrieval, tuning, both, or a system prompt alone."""
-
-    prompt = "prompt"
-    rag = "rag"
-    ft = "ft"
-    rag_ft = "rag+ft"
-
-    @property
-    def uses_retrieval(self) -> bool:
-        return self in (Approach.rag, Approach.rag_ft)
-
-    @property
-    def uses_tuning(self) -> bool:
-        return self in (Approach.ft, Approach.rag_ft)
-
-    @classmethod
-    def from_variant(cls, variant: str) -> "Approach | None":
-        """The approach an eval variant measures (``base`` is the untuned model with a prompt)."""
-        return {"base": cls.prompt, "prompt": cls.prompt, "rag": cls.rag, "ft": cls.ft, "rag+ft": cls.rag_ft}.get(variant)
+from ragtune.evaluation.base import Candidate
 
 
 class _Model(BaseModel):
@@ -160,7 +139,7 @@ class RuleVerdict(_Model):
     value: Any = Field(description="The fact's value (None when unknown).")
     threshold: Any = Field(None, description="The threshold it compared against.")
     fired: bool = Field(description="Whether the rule's condition holds.")
-    favours: Approach | None = Field(None, description="The approach it favours when fired.")
+    favours: Candidate | None = Field(None, description="The approach it favours when fired.")
     withheld: bool = Field(False, description="True when the rule could not judge (bad or missing input).")
     explanation: str = Field(description="One sentence: fact, threshold, verdict.")
     would_change: str | None = Field(None, description="What would flip this rule.")
@@ -172,7 +151,7 @@ class EvalVerdict(_Model):
     metric: str = Field(description="The metric that decides (the task's primary metric found in the file).")
     scores: dict[str, MetricValue] = Field(description="variant -> the deciding metric.")
     best: str = Field(description="Best variant on that metric (within the latency budget).")
-    rules_choice: Approach
+    rules_choice: Candidate
     rules_choice_score: float | None = None
     overrides: bool = Field(description="True when the eval's best clearly beats the rules' choice.")
     over_latency_budget: list[str] = Field(default_factory=list, description="Variants whose p50 latency exceeds the budget.")
@@ -182,7 +161,7 @@ class EvalVerdict(_Model):
 class VariantCost(_Model):
     """Cost of one approach: one-off, monthly fixed, per query, and cumulative over the horizon."""
 
-    approach: Approach
+    approach: Candidate
     one_off: float = Field(description="Paid once at the start (initial embedding, initial training).")
     monthly_fixed: float = Field(description="Paid every month whatever the volume (hosting, re-ingest, retraining).")
     per_query: float = Field(description="Paid per query (tokens, retrieval).")
@@ -197,8 +176,8 @@ class VariantCost(_Model):
 class BreakEven(_Model):
     """Where the approach with higher fixed costs and lower per-query costs starts to pay."""
 
-    cheaper_at_low_volume: Approach
-    cheaper_at_high_volume: Approach
+    cheaper_at_low_volume: Candidate
+    cheaper_at_high_volume: Candidate
     queries_per_month: float | None = Field(description="Volume above which the second is cheaper over the horizon (None: "
                                                         "never).")
     payback_months: float | None = Field(description="At the stated volume, months until the second's cumulative cost drops "
@@ -213,7 +192,7 @@ class SensitivityRow(_Model):
     factor: float
     value: float
     total: dict[str, float] = Field(description="approach -> cumulative cost over the horizon.")
-    cheapest: Approach
+    cheapest: Candidate
 
 
 class CostReport(_Model):
@@ -226,12 +205,12 @@ class CostReport(_Model):
     variants: dict[str, VariantCost]
     break_even: list[BreakEven]
     sensitivity: list[SensitivityRow]
-    cheapest: Approach
+    cheapest: Candidate
     assumptions: list[str]
     inputs: dict[str, Any] = Field(description="The quantities the model used, each with where it came from.")
     prices: dict[str, Any] = Field(description="The price configuration used.")
 
-    def between(self, low: Approach, high: Approach) -> BreakEven | None:
+    def between(self, low: Candidate, high: Candidate) -> BreakEven | None:
         for b in self.break_even:
             if b.cheaper_at_low_volume == low and b.cheaper_at_high_volume == high:
                 return b
@@ -241,9 +220,9 @@ class CostReport(_Model):
 class Recommendation(_Model):
     """The advisor's decision with its reasons, evidence and costs (``advise --json``)."""
 
-    recommendation: Approach
+    recommendation: Candidate
     reasons: list[str] = Field(description="Why, most important first.")
-    rules_recommendation: Approach = Field(description="What the rules of thumb alone say.")
+    rules_recommendation: Candidate = Field(description="What the rules of thumb alone say.")
     rules: list[RuleVerdict]
     eval: EvalVerdict | None = None
     disagreements: list[str] = Field(default_factory=list, description="Where measurements and rules of thumb disagree.")
@@ -252,6 +231,13 @@ class Recommendation(_Model):
     warnings: list[str] = Field(default_factory=list)
     facts: Facts
     costs: CostReport
+
+    @field_validator("recommendation", "rules_recommendation")
+    @classmethod
+    def _an_approach(cls, value: Candidate) -> Candidate:
+        if value is Candidate.base:
+            raise ValueError("'base' is measured, never recommended: the untuned model is the prompt approach")
+        return value
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json")

@@ -27,7 +27,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ragtune.advisor.base import Approach, BreakEven, CostReport, Facts, SensitivityRow, VariantCost
+from ragtune.evaluation.base import Candidate
+from ragtune.advisor.base import BreakEven, CostReport, Facts, SensitivityRow, VariantCost
 from ragtune.costs.figures import Figure
 from ragtune.costs.hosting import EMBEDDED, store_hosting
 from ragtune.costs.prices import PRICES_AS_OF, PriceTable  # one dated price table for the package
@@ -123,7 +124,7 @@ class CostInputs(BaseModel):
     prompt_corpus_tokens: float = Field(0, ge=0, description="Corpus tokens the prompt variant carries in its prompt.")
     measured_tokens: dict[str, tuple[float, float]] = Field(default_factory=dict,
                                                             description="approach -> measured (input, output) tokens per query.")
-    approaches: list[Approach] = Field(description="Approaches that can be costed with the facts given.")
+    approaches: list[Candidate] = Field(description="Approaches that can be costed with the facts given.")
     sources: dict[str, str] = Field(default_factory=dict, description="quantity -> where its value came from.")
 
 
@@ -132,9 +133,9 @@ def cost_inputs(facts: Facts, prompt_corpus_limit: float) -> CostInputs:
     stated, index, examples, evaluation = facts.stated, facts.index, facts.examples, facts.eval
     src: dict[str, str] = {"queries_per_month": "stated", "months": "stated"}
     values: dict[str, Any] = {"queries_per_month": stated.queries_per_month, "months": stated.months}
-    approaches = [Approach.prompt]
+    approaches = [Candidate.prompt]
     if index is not None:
-        approaches += [Approach.rag, Approach.rag_ft]
+        approaches += [Candidate.rag, Candidate.rag_ft]
         where = f"measured: index '{index.index}'"
         values.update(corpus_tokens=index.total_tokens, chunks=index.chunks, chunk_tokens=index.chunk_tokens_mean,
                       chunk_bytes=index.chunk_bytes_mean, embedding_dimension=index.embedding_dimension, store=index.store,
@@ -163,15 +164,15 @@ def cost_inputs(facts: Facts, prompt_corpus_limit: float) -> CostInputs:
         values["training_tokens"] = index.total_tokens
         src["training_tokens"] = f"measured: index '{index.index}' (no examples: the model is tuned on the documents)"
     if values.get("training_tokens"):
-        approaches.insert(2 if index is not None else 1, Approach.ft)
+        approaches.insert(2 if index is not None else 1, Candidate.ft)
     if evaluation is not None:
         for variant, metrics in evaluation.variants.items():
-            approach = Approach.from_variant(variant)
+            approach = Candidate.recommendable(variant)
             if approach is not None and "input_tokens" in metrics and "output_tokens" in metrics:
                 measured = (metrics["input_tokens"].mean, metrics["output_tokens"].mean)
                 values.setdefault("measured_tokens", {})[approach.value] = measured
                 src[f"tokens[{approach.value}]"] = f"measured: eval '{evaluation.file}'"
-    order = [Approach.prompt, Approach.rag, Approach.ft, Approach.rag_ft]
+    order = [Candidate.prompt, Candidate.rag, Candidate.ft, Candidate.rag_ft]
     values["approaches"] = [a for a in order if a in approaches]
     return CostInputs(**values, sources=src)
 
@@ -212,42 +213,42 @@ class CostModel:
             return c.managed_hosting_usd_per_month
         return c.hosting_gpus * c.gpu_usd_per_hour * c.hours_per_month
 
-    def tokens_per_query(self, approach: Approach, q: CostInputs) -> tuple[float, float, str]:
+    def tokens_per_query(self, approach: Candidate, q: CostInputs) -> tuple[float, float, str]:
         """(input, output) tokens of one query for ``approach``, and whether measured or modelled."""
         if approach.value in q.measured_tokens:
             tokens_in, tokens_out = q.measured_tokens[approach.value]
             return tokens_in, tokens_out, "measured"
         c = self.config
         tokens_in = c.system_prompt_tokens + c.query_tokens
-        if not approach.uses_tuning:
+        if not approach.tuned:
             tokens_in += c.few_shot_examples * q.example_tokens
-        if approach.uses_retrieval:
+        if approach.retrieves:
             tokens_in += c.context_chunks * q.chunk_tokens
-        elif approach is Approach.prompt:
+        elif approach is Candidate.prompt:
             tokens_in += q.prompt_corpus_tokens
         return tokens_in, q.output_tokens if q.output_tokens is not None else c.output_tokens, "modelled"
 
-    def variant(self, approach: Approach, q: CostInputs) -> VariantCost:
+    def variant(self, approach: Candidate, q: CostInputs) -> VariantCost:
         """The cost of one approach at the volume and horizon of ``q``."""
         c = self.config
         one_off: dict[str, float] = {}
         monthly: dict[str, float] = {}
         per_query: dict[str, float] = {}
         tokens_in, tokens_out, _ = self.tokens_per_query(approach, q)
-        price = c.tuned_token_price_factor if approach.uses_tuning else 1.0
+        price = c.tuned_token_price_factor if approach.tuned else 1.0
         per_query["input_tokens"] = tokens_in * c.generator_input_usd_per_mtok / 1e6 * price
         per_query["output_tokens"] = tokens_out * c.generator_output_usd_per_mtok / 1e6 * price
-        if approach.uses_retrieval:
+        if approach.retrieves:
             one_off["embed_corpus"] = q.corpus_tokens * c.embedding_usd_per_mtok / 1e6
             monthly["vector_store"] = self.store_hosting(q).value
             monthly["re_embed"] = q.change_cycles_per_month * q.churn_per_cycle * q.corpus_tokens * c.embedding_usd_per_mtok / 1e6
             per_query["retrieval"] = c.retrieval_usd_per_1k_queries / 1000
             per_query["embed_query"] = c.query_tokens * c.embedding_usd_per_mtok / 1e6
-        if approach.uses_tuning:
+        if approach.tuned:
             run, _ = self.training_run(q.training_tokens)
             one_off["training"] = run
             monthly["hosting"] = self.tuned_hosting()
-            if approach is Approach.ft or c.retrain_rag_ft_on_change:
+            if approach is Candidate.ft or c.retrain_rag_ft_on_change:
                 monthly["retraining"] = q.change_cycles_per_month * run
         fixed = sum(monthly.values())
         pq = sum(per_query.values())
@@ -283,7 +284,7 @@ class CostModel:
                          payback_months=round(payback, 3) if payback is not None else None,
                          volume_for_3_month_payback=round(q3, 2))
 
-    def _totals(self, q: CostInputs) -> dict[Approach, VariantCost]:
+    def _totals(self, q: CostInputs) -> dict[Candidate, VariantCost]:
         return {a: self.variant(a, q) for a in q.approaches}
 
     def sensitivity(self, q: CostInputs) -> list[SensitivityRow]:
@@ -308,7 +309,7 @@ class CostModel:
                 totals = {a.value: v.cumulative[-1] for a, v in model._totals(inputs).items()}
                 cheapest = min(totals, key=lambda k: totals[k])
                 rows.append(SensitivityRow(parameter=name, factor=factor, value=round(value, 6), total=totals,
-                                           cheapest=Approach(cheapest)))
+                                           cheapest=Candidate(cheapest)))
         return rows
 
     def run(self, q: CostInputs, notes: list[str] | None = None) -> CostReport:
@@ -324,7 +325,7 @@ class CostModel:
                         pairs.append(be)
         cheapest = min(variants.values(), key=lambda v: v.cumulative[-1]).approach
         assumptions = [f"prices as of {c.prices_as_of} in {c.currency}: replace them with yours (--config or --set)"]
-        if Approach.ft in variants or Approach.rag_ft in variants:
+        if Candidate.ft in variants or Candidate.rag_ft in variants:
             if c.training is TrainingMode.self_hosted:
                 assumptions.append(f"training: 6·N·T FLOPs with N={c.model_params:.3g} parameters, {c.epochs:g} epochs, "
                                    f"{c.gpu_utilisation:.0%} of {c.gpu_peak_flops:.3g} FLOP/s at {c.gpu_usd_per_hour:g}/GPU-hour "
@@ -336,10 +337,10 @@ class CostModel:
                                    f"tokens × {c.epochs:g} epochs")
             assumptions.append("ft is retrained at every content change cycle; rag+ft's tuned part "
                                + ("is too" if c.retrain_rag_ft_on_change else "learns format only and is not"))
-        if Approach.rag in variants or Approach.rag_ft in variants:
+        if Candidate.rag in variants or Candidate.rag_ft in variants:
             store = self.store_hosting(q)
             assumptions.append(f"store hosting {store.value:g} {c.currency}/month ({store.basis.value}): {store.source}")
-        if Approach.prompt in variants and q.prompt_corpus_tokens:
+        if Candidate.prompt in variants and q.prompt_corpus_tokens:
             assumptions.append(f"the prompt variant carries the whole corpus ({q.prompt_corpus_tokens:,.0f} tokens) "
                                "in every prompt")
         assumptions.extend(notes or [])

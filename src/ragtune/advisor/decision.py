@@ -16,7 +16,8 @@ from typing import Any, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ragtune.advisor.base import (Approach, CostReport, EvalFacts, EvalVerdict, Facts, Recommendation, RuleVerdict, StatedNeeds)
+from ragtune.evaluation.base import Candidate
+from ragtune.advisor.base import (CostReport, EvalFacts, EvalVerdict, Facts, Recommendation, RuleVerdict, StatedNeeds)
 from ragtune.common import format_money
 from ragtune.advisor.costs import CostConfig, CostModel, TrainingMode, cost_inputs, round_volume
 from ragtune.advisor.facts import TokenCounter, eval_facts, example_facts, index_facts, token_counter
@@ -26,7 +27,7 @@ from ragtune.common import validation_message
 from ragtune.errors import ConfigError, InputError
 from ragtune.index import Store
 
-VARIANT_OF = {Approach.prompt: "base", Approach.rag: "rag", Approach.ft: "ft", Approach.rag_ft: "rag+ft"}
+VARIANT_OF = {Candidate.prompt: "base", Candidate.rag: "rag", Candidate.ft: "ft", Candidate.rag_ft: "rag+ft"}
 FORMAT_METRICS = ("schema_valid", "json_valid", "fields_f1")
 ANSWER_METRICS = ("judge_correct", "token_f1", "faithfulness", "citation_precision", "schema_valid", "json_valid")
 """Deciding metrics in order of preference; exact match is never the headline of free-text answers."""
@@ -122,12 +123,12 @@ def estimate_costs(facts: Facts, config: AdvisorConfig) -> CostReport:
     return CostModel(costs, config.prices).run(cost_inputs(facts, config.rules.knowledge_tokens), notes)
 
 
-def eval_verdict(facts: Facts, choice: Approach, thresholds: RuleThresholds) -> EvalVerdict | None:
+def eval_verdict(facts: Facts, choice: Candidate, thresholds: RuleThresholds) -> EvalVerdict | None:
     """What the eval says about the rules' choice, on the task's deciding metric (None if it has none)."""
     evaluation = facts.eval
     if evaluation is None:
         return None
-    comparable = {v: m for v, m in evaluation.variants.items() if Approach.from_variant(v) is not None}
+    comparable = {v: m for v, m in evaluation.variants.items() if Candidate.recommendable(v) is not None}
     # the eval's own rows say what it measured: format metrics only where its questions asked for JSON
     format_task = any("schema_valid" in m or "json_valid" in m for m in comparable.values())
     order = FORMAT_METRICS if format_task else ANSWER_METRICS
@@ -176,14 +177,14 @@ def _volume(x: float) -> str:
     return f"{round_volume(x):,.0f}"
 
 
-def what_would_change(choice: Approach, verdicts: list[RuleVerdict], costs: CostReport, facts: Facts) -> list[str]:
+def what_would_change(choice: Candidate, verdicts: list[RuleVerdict], costs: CostReport, facts: Facts) -> list[str]:
     """Sentences naming what would change the answer: volumes, examples, corpus size, attribution, an eval."""
     out: list[str] = []
     h = costs.months
     for other in costs.variants:
-        other_a = Approach(other)
+        other_a = Candidate(other)
         # Only approaches that meet the needs the choice meets compete on cost.
-        if other_a == choice or choice.value not in costs.variants or (choice.uses_retrieval and not other_a.uses_retrieval):
+        if other_a == choice or choice.value not in costs.variants or (choice.retrieves and not other_a.retrieves):
             continue
         up = costs.between(choice, other_a)
         if up is not None and up.queries_per_month is not None:
@@ -202,7 +203,7 @@ def what_would_change(choice: Approach, verdicts: list[RuleVerdict], costs: Cost
             continue
         # A rule that would only add what the choice already has changes nothing.
         adds_retrieval = v.rule in ("changing_content", "attribution", "knowledge_size")
-        if (adds_retrieval and choice.uses_retrieval) or (not adds_retrieval and choice.uses_tuning):
+        if (adds_retrieval and choice.retrieves) or (not adds_retrieval and choice.tuned):
             continue
         out.append(v.would_change)
     if facts.eval is None:
@@ -211,23 +212,23 @@ def what_would_change(choice: Approach, verdicts: list[RuleVerdict], costs: Cost
     return out
 
 
-def next_command(choice: Approach, facts: Facts, model: str | None) -> str:
+def next_command(choice: Candidate, facts: Facts, model: str | None) -> str:
     """The one command to run next."""
     ex, index = facts.examples, facts.index
     spec = model or "local"
     if ex is not None and ex.invalid_rows:
         return f"ragtune data check {ex.file}"
     name = index.index if index is not None else "NAME"
-    if choice.uses_tuning and ex is not None:
+    if choice.tuned and ex is not None:
         return f"ragtune tune lora --examples {ex.file} --base {spec} --name {Path(ex.file).stem.replace('.', '-')}"
-    if facts.eval is None and index is not None and choice is Approach.rag:
+    if facts.eval is None and index is not None and choice is Candidate.rag:
         return f"ragtune decide --questions QUESTIONS.jsonl --index {name} -m {spec} --report decide.html"
-    if choice.uses_retrieval:
+    if choice.retrieves:
         return f'ragtune ask "QUESTION" --index {name} -m {spec}'
     return f'ragtune ask "QUESTION" -m {spec}'
 
 
-def _why_not_cheapest(choice: Approach, verdicts: list[RuleVerdict], costs: CostReport, eligible: list[Any],
+def _why_not_cheapest(choice: Candidate, verdicts: list[RuleVerdict], costs: CostReport, eligible: list[Any],
                       verdict: EvalVerdict | None) -> list[str]:
     """Why the cheapest approach of the cost table lost: it does not retrieve where answers need to, it scored
     lower in the eval, or the rules call for what it lacks."""
@@ -239,7 +240,7 @@ def _why_not_cheapest(choice: Approach, verdicts: list[RuleVerdict], costs: Cost
         theirs, mine = verdict.scores[VARIANT_OF[cheapest]].mean, verdict.scores[VARIANT_OF[choice]].mean
         if mine > theirs:
             return [f"{lead} but scored {theirs:.3f} {verdict.metric} in the eval against {mine:.3f} for {choice.value}"]
-    retrieval = [v.question for v in verdicts if v.fired and v.favours is not None and v.favours.uses_retrieval]
+    retrieval = [v.question for v in verdicts if v.fired and v.favours is not None and v.favours.retrieves]
     if cheapest.value not in {v.approach.value for v in eligible} and retrieval:
         return [f"{lead} but does not retrieve, and the rules found that answers here need retrieval "
                 f"({'; '.join(retrieval)})"]
@@ -262,16 +263,16 @@ def decide(facts: Facts, config: AdvisorConfig, model: str | None = None) -> Rec
             warnings.append(f"fine-tuning verdict {v.explanation}")
     warnings = list(dict.fromkeys(warnings))
     cur = costs.currency
-    if choice is Approach.prompt and facts.index is not None and {"rag", "prompt"} <= set(costs.variants):
+    if choice is Candidate.prompt and facts.index is not None and {"rag", "prompt"} <= set(costs.variants):
         rag_total, prompt_total = costs.variants["rag"].cumulative[-1], costs.variants["prompt"].cumulative[-1]
         if rag_total < prompt_total:
-            choice = Approach.rag
+            choice = Candidate.rag
             reasons.insert(0, f"the corpus fits in a prompt, but at {costs.queries_per_month:,.0f} queries/month sending it with "
                               f"every query costs {_money(prompt_total, cur)} over {costs.months} months against "
                               f"{_money(rag_total, cur)} for retrieval → rag")
     verdict = eval_verdict(facts, choice, config.rules)
     if verdict is not None:
-        measured = Approach.from_variant(verdict.best)  # always known: the verdict compares approaches only
+        measured = Candidate.recommendable(verdict.best)  # always known: the verdict compares approaches only
         if verdict.overrides and measured is not None:
             disagreements.append(f"the rules of thumb say {choice.value}, the eval says {measured.value}: {verdict.explanation}. "
                                  "The measurement wins.")
@@ -287,13 +288,13 @@ def decide(facts: Facts, config: AdvisorConfig, model: str | None = None) -> Rec
         line = (f"cost: {choice.value} is {_money(mine.monthly, cur)}/month at {costs.queries_per_month:,.0f} queries/month "
                 f"({_money(mine.cumulative[-1], cur)} over {costs.months} months)")
         # Only approaches that meet the needs the rules found compete on cost.
-        eligible = [v for v in costs.variants.values() if v.approach.uses_retrieval or not choice.uses_retrieval]
+        eligible = [v for v in costs.variants.values() if v.approach.retrieves or not choice.retrieves]
         cheap = min(eligible, key=lambda v: v.cumulative[-1])
         if cheap.approach != choice:
             line += f"; {cheap.approach.value} would cost {_money(cheap.cumulative[-1], cur)} over the same {costs.months} months"
         reasons.append(line)
         reasons.extend(_why_not_cheapest(choice, verdicts, costs, eligible, verdict))
-    if facts.stated.content_may_leave is False and choice.uses_tuning:
+    if facts.stated.content_may_leave is False and choice.tuned:
         warnings.append("content may not leave: tune on your own GPUs, not a managed fine-tuning service")
     return Recommendation(recommendation=choice, reasons=reasons, rules_recommendation=by_rules, rules=verdicts, eval=verdict,
                           disagreements=disagreements, what_would_change=what_would_change(choice, verdicts, costs, facts),

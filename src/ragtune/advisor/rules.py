@@ -16,7 +16,8 @@ from functools import partial
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ragtune.advisor.base import Approach, Facts, RuleVerdict
+from ragtune.evaluation.base import Candidate
+from ragtune.advisor.base import Facts, RuleVerdict
 
 
 class RuleThresholds(BaseModel):
@@ -85,7 +86,7 @@ def changing_content(facts: Facts, t: RuleThresholds) -> RuleVerdict:
     return RuleVerdict(
         rule="changing_content", question="Is the content proprietary or changing?", fact=", ".join(value), value=value,
         threshold={"changed_share": t.changed_share, "monthly_churn": t.monthly_churn}, fired=fired,
-        favours=Approach.rag if fired else None, explanation="; ".join(parts) + f" → {verdict}",
+        favours=Candidate.rag if fired else None, explanation="; ".join(parts) + f" → {verdict}",
         would_change=None if fired else f"documents changing (over {_pct(t.changed_share)} of them, or {_pct(t.monthly_churn)} "
                                          "of the corpus a month), or content that may not leave (--content-stays)")
 
@@ -111,7 +112,7 @@ def attribution(facts: Facts, t: RuleThresholds) -> RuleVerdict:
     return RuleVerdict(rule="attribution", question=q, fact="attribution_required, citable_share",
                        value={"attribution_required": True, "citable_share": citable},
                        threshold={"citable_share": t.citable_share},
-                       fired=True, favours=Approach.rag, explanation=text)
+                       fired=True, favours=Candidate.rag, explanation=text)
 
 
 def _examples_withheld(facts: Facts) -> str | None:
@@ -138,8 +139,8 @@ def consistent_format(facts: Facts, t: RuleThresholds) -> RuleVerdict:
                        explanation=f"outputs are free text ({ex.rows} rows): no structured format to enforce",
                        would_change="examples whose outputs are JSON of one shape")
     fired = ex.schema_fit >= t.format_fit
-    target = Approach.ft if ex.rows >= t.labelled_examples else Approach.prompt
-    how = (f"ft: {ex.rows} examples teach the format" if target is Approach.ft
+    target = Candidate.ft if ex.rows >= t.labelled_examples else Candidate.prompt
+    how = (f"ft: {ex.rows} examples teach the format" if target is Candidate.ft
            else f"a system prompt with few-shot examples ({ex.rows} examples are too few to tune on)")
     return verdict(value=ex.schema_fit, fired=fired, favours=target if fired else None,
                    explanation=f"{_pct(ex.schema_fit)} of JSON outputs fit one schema (threshold {_pct(t.format_fit)}) → "
@@ -157,7 +158,7 @@ def knowledge_size(facts: Facts, t: RuleThresholds) -> RuleVerdict:
                        would_change="a corpus of documents (--index)")
     fired = index.total_tokens > t.knowledge_tokens
     why = "rag: it cannot go into every prompt" if fired else "the whole corpus fits in a prompt"
-    return verdict(value=index.total_tokens, fired=fired, favours=Approach.rag if fired else None,
+    return verdict(value=index.total_tokens, fired=fired, favours=Candidate.rag if fired else None,
                    explanation=f"{index.total_tokens:,} tokens ({index.tokenizer}) vs {t.knowledge_tokens:,} → {why}",
                    would_change=None if fired else f"a corpus over {t.knowledge_tokens:,} tokens → rag")
 
@@ -174,7 +175,7 @@ def labelled_examples(facts: Facts, t: RuleThresholds) -> RuleVerdict:
     if withheld:
         return verdict(value=ex.rows, fired=False, withheld=True, explanation=withheld)
     fired = ex.rows >= t.labelled_examples
-    return verdict(value=ex.rows, fired=fired, favours=Approach.ft if fired else None,
+    return verdict(value=ex.rows, fired=fired, favours=Candidate.ft if fired else None,
                    explanation=f"{ex.rows:,} usable examples vs {t.labelled_examples:,} → "
                                + ("fine-tuning may pay" if fired
                                   else "too few to tune on reliably: prompt with few-shot examples"),
@@ -189,10 +190,10 @@ def apply_rules(facts: Facts, thresholds: RuleThresholds) -> list[RuleVerdict]:
     return [rule(facts, thresholds) for rule in RULES]
 
 
-def rules_choice(verdicts: list[RuleVerdict]) -> tuple[Approach, list[str]]:
+def rules_choice(verdicts: list[RuleVerdict]) -> tuple[Candidate, list[str]]:
     """What the rules of thumb recommend together, and why (most important first)."""
     by = {v.rule: v for v in verdicts}
-    for_rag = [v for v in verdicts if v.fired and v.favours is Approach.rag]
+    for_rag = [v for v in verdicts if v.fired and v.favours is Candidate.rag]
     tune = by["labelled_examples"].fired
     reasons = [v.explanation for v in for_rag]
     if tune:
@@ -200,15 +201,15 @@ def rules_choice(verdicts: list[RuleVerdict]) -> tuple[Approach, list[str]]:
         if by["consistent_format"].fired:
             reasons.append(by["consistent_format"].explanation)
     if for_rag and tune:
-        return Approach.rag_ft, reasons
+        return Candidate.rag_ft, reasons
     if for_rag:
-        return Approach.rag, reasons
+        return Candidate.rag, reasons
     if tune:
-        return Approach.ft, reasons
+        return Candidate.ft, reasons
     if by["consistent_format"].fired:
         reasons.append(by["consistent_format"].explanation)
     if by["knowledge_size"].value is not None:
         reasons.append(by["knowledge_size"].explanation)
     reasons.append("no rule calls for retrieval or tuning: start with a system prompt (and retrieval once there is a corpus to "
                    "search)")
-    return Approach.prompt, reasons
+    return Candidate.prompt, reasons

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ragtune.decide.config import Candidate, DecideConfig
+from ragtune.decide.config import DecideConfig
 from ragtune.decide.data import FORMAT, KNOWLEDGE, DecideData, few_shot, few_shot_system
-from ragtune.evaluation.base import SchemaMode, Variant
+from ragtune.evaluation.base import SchemaMode, Candidate
 from ragtune.generation.prompts import ALONE_SYSTEM
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ def raft_settings(chunks: int, seed: int):
 class AnswerPlan:
     """How one candidate answers the questions of one task kind: the eval settings besides the question set."""
 
-    variant: Variant
+    variant: Candidate
     schema_mode: SchemaMode
     system: str | None = None
     prompt_system: str | None = None
@@ -79,10 +79,10 @@ def answer_plan(candidate: Candidate, kind: str, data: DecideData, shots: int, s
         else:
             pool = [(e.prompt[-1]["content"] if e.prompt else "", e.completion) for e in data.train_examples]
         system = few_shot_system(PROMPT_INSTRUCTIONS[kind], few_shot(pool, shots, seed))
-        return AnswerPlan(Variant.prompt, SchemaMode.structured, prompt_system=system,
+        return AnswerPlan(Candidate.prompt, SchemaMode.structured, prompt_system=system,
                           prompt_corpus=kind == KNOWLEDGE and index is not None)
     if candidate.tuned and kind == FORMAT and tuned_on_format:
         return AnswerPlan(candidate, SchemaMode.score, system=TRAIN_SYSTEM if candidate is Candidate.ft else None)
     if candidate is Candidate.ft:
-        return AnswerPlan(Variant.ft, SchemaMode.prompt, system=TRAIN_SYSTEM)
+        return AnswerPlan(Candidate.ft, SchemaMode.prompt, system=TRAIN_SYSTEM)
     return AnswerPlan(candidate, SchemaMode.prompt)

@@ -10,14 +10,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ragtune.decide.verdict import MARGIN, MIN_QUESTIONS
 from ragtune.errors import InputError
-from ragtune.evaluation.base import Variant
+from ragtune.evaluation.base import Candidate
 from ragtune.costs.prices import PriceTable
 
-
-Candidate = Variant
-"""The five ways to adapt one model (DESIGN.md: Variants), in the order they are measured: the eval's variants."""
-
 ALL_CANDIDATES = list(Candidate)
+"""The candidates in the order they are measured: the eval's variants."""
 
 
 def parse_candidates(value: str | list[str] | list[Candidate]) -> list[Candidate]:

@@ -14,7 +14,8 @@ from typing import Any, cast
 
 from ragtune.costs.candidates import CandidateCost, Training, training_costs, unit_cost
 from ragtune.costs.figures import Basis, Figure, Figures, stated_or_assumed
-from ragtune.decide.config import Candidate, DecideConfig
+from ragtune.decide.config import DecideConfig
+from ragtune.evaluation.base import Candidate
 from ragtune.evaluation.stats import mean_ci95, percentile
 from ragtune.generation.base import PricingBasis
 

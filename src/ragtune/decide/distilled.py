@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ragtune.decide.config import Candidate, DecideConfig
+from ragtune.decide.config import DecideConfig
+from ragtune.evaluation.base import Candidate
 from ragtune.costs.candidates import Training
 from ragtune.decide.data import DecideData
 from ragtune.errors import RagtuneError

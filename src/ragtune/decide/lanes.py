@@ -17,7 +17,7 @@ from ragtune.evaluation.lanes import candidates_at_once, side_by_side
 from ragtune.machine import loaded_device
 
 if TYPE_CHECKING:
-    from ragtune.decide.config import Candidate
+    from ragtune.evaluation.base import Candidate
     from ragtune.decide.data import DecideData
     from ragtune.decide.runner import DecideRunner
 

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 from ragtune.components.parts import Components
 from ragtune.decide.base import Decision
 from ragtune.decide.candidates import answer_plan, lora_config, raft_settings
-from ragtune.decide.config import Candidate, DecideConfig
+from ragtune.decide.config import DecideConfig
 from ragtune.costs.candidates import Training, changes_per_month
 from ragtune.decide.data import KNOWLEDGE, DecideData, check_scorable, load_data, question_groups
 from ragtune.decide.decision import Measured, build_decision
@@ -37,7 +37,7 @@ from ragtune.decide.managed import ManagedTraining, tuning_route, with_version_p
 from ragtune.decide.repeats import Repeat
 from ragtune.errors import InputError, RagtuneError
 from ragtune.machine import loaded_device
-from ragtune.evaluation.base import EvalResult
+from ragtune.evaluation.base import Candidate, EvalResult
 from ragtune.evaluation.config import EvalConfig
 from ragtune.evaluation.questions import Question
 from ragtune.evaluation.runner import EvalRunner

@@ -35,8 +35,9 @@ FORMAT_VERSION = 1
 """Version of the results file; bumped when its shape changes in a way readers notice."""
 
 
-class Variant(str, Enum):
-    """The five variants of one model (DESIGN.md: Variants)."""
+class Candidate(str, Enum):
+    """The five ways to adapt one model (DESIGN.md: Variants): each eval row's variant, each ``decide`` candidate
+    and, ``base`` aside, each approach the advisor can recommend."""
 
     base = "base"
     prompt = "prompt"
@@ -46,22 +47,28 @@ class Variant(str, Enum):
 
     @property
     def retrieves(self) -> bool:
-        return self in (Variant.rag, Variant.rag_ft)
+        return self in (Candidate.rag, Candidate.rag_ft)
 
     @property
     def tuned(self) -> bool:
-        return self in (Variant.ft, Variant.rag_ft)
+        return self in (Candidate.ft, Candidate.rag_ft)
+
+    @classmethod
+    def recommendable(cls, name: str) -> "Candidate | None":
+        """The approach an eval variant named ``name`` measures (``base``, the untuned model, measures ``prompt``)."""
+        candidate = next((c for c in cls if c.value == name), None)
+        return cls.prompt if candidate is cls.base else candidate
 
 
-def parse_variants(text: str | list[str]) -> list[Variant]:
+def parse_variants(text: str | list[str]) -> list[Candidate]:
     """``"base,rag,ft,rag+ft"`` (or a list) as variants, in order; ``InputError`` names an unknown one."""
     items = text.split(",") if isinstance(text, str) else list(text)
-    variants: list[Variant] = []
+    variants: list[Candidate] = []
     for item in (i.strip() for i in items):
         if not item:
             continue
         try:
-            variant = Variant(item.lower())
+            variant = Candidate(item.lower())
         except ValueError:
             raise InputError(f"unknown variant '{item}' (choose from base, prompt, rag, ft, rag+ft)") from None
         if variant not in variants:
@@ -147,7 +154,7 @@ class AnswerRecord:
     """One question answered by one variant: the ``ask --json`` document and what the runner added."""
 
     question_id: str
-    variant: Variant
+    variant: Candidate
     model: str
     answer: dict[str, Any] | None
     retrieved: list[RetrievedChunk] | None = None

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ragtune.config import SearchMode
 from ragtune.common import validation_message
 from ragtune.errors import InputError
-from ragtune.evaluation.base import SchemaMode, Variant, parse_variants
+from ragtune.evaluation.base import SchemaMode, Candidate, parse_variants
 from ragtune.costs.prices import PriceTable
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -23,7 +23,7 @@ class EvalConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    variants: list[Variant] = Field(default_factory=lambda: [Variant.base, Variant.rag],
+    variants: list[Candidate] = Field(default_factory=lambda: [Candidate.base, Candidate.rag],
                                     description="Variants to run: base, prompt, rag, ft, rag+ft.")
     model: str | None = Field(None, description="Model spec of base and rag (default: the configured generation model).")
     tuned: str | None = Field(None, description="Tuned model NAME[@vN] of ft and rag+ft (latest version without @vN).")

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 from ragtune.components.parts import Components
 from ragtune.errors import EvaluationError, InputError, QuestionError
 from ragtune.evaluation.answer_cap import AnswerCap, answer_cap
-from ragtune.evaluation.base import FORMAT_VERSION, AnswerRecord, EvalResult, SchemaMode, Variant
+from ragtune.evaluation.base import FORMAT_VERSION, AnswerRecord, EvalResult, SchemaMode, Candidate
 from ragtune.evaluation.cache import GenerationCache, cache_key
 from ragtune.evaluation.concurrency import run_each
 from ragtune.evaluation.config import EvalConfig
@@ -59,7 +59,7 @@ _GENERATION_KEYS = ("max_new_tokens", "temperature", "top_p", "seed", "stop", "c
 class VariantPlan:
     """How one variant answers: with which model spec, from which index (None: the model alone)."""
 
-    variant: Variant
+    variant: Candidate
     spec: str
     index: str | None
 
@@ -131,13 +131,13 @@ class EvalRunner:
 
     # --- answers --------------------------------------------------------------------------------------
 
-    def _corpus(self, variant: Variant) -> bool:
+    def _corpus(self, variant: Candidate) -> bool:
         """Whether ``variant`` carries the whole corpus in its context (the prompt variant with ``prompt_corpus``)."""
-        return variant is Variant.prompt and self.config.prompt_corpus
+        return variant is Candidate.prompt and self.config.prompt_corpus
 
-    def _system(self, variant: Variant) -> str | None:
+    def _system(self, variant: Candidate) -> str | None:
         cfg = self.config
-        return cfg.prompt_system or cfg.system if variant is Variant.prompt else cfg.system
+        return cfg.prompt_system or cfg.system if variant is Candidate.prompt else cfg.system
 
     def key_fields(self, plan: VariantPlan, question: Question) -> dict[str, Any]:
         cfg, ws = self.config, self.settings

@@ -34,7 +34,7 @@ from ragtune.config import SearchMode
 from ragtune.documents import JsonlFields
 from ragtune.errors import InputError
 from ragtune.evaluation.answers import normalize_answer
-from ragtune.evaluation.base import Variant
+from ragtune.evaluation.base import Candidate
 from ragtune.evaluation.config import EvalConfig, validated
 from ragtune.evaluation.executor import AnswerExecutor
 from ragtune.documents.loaders.jsonl import jsonl_objects
@@ -258,7 +258,7 @@ class UpdatesRunner:
                     progress=self.progress)
         return len(kept)
 
-    def _ask(self, questions: list[Question], variants: list[Variant], stage: str) -> dict[tuple[str, str], str]:
+    def _ask(self, questions: list[Question], variants: list[Candidate], stage: str) -> dict[tuple[str, str], str]:
         cfg = self.config
         eval_config = EvalConfig.create(variants=variants, model=cfg.model, tuned=cfg.tuned, index=cfg.index, k=cfg.k,
                                         mode=cfg.mode)
@@ -283,7 +283,7 @@ class UpdatesRunner:
         if cfg.limit and len(changed) > cfg.limit:
             changed = sorted(random.Random(cfg.seed).sample(changed, cfg.limit), key=lambda c: int(c.id[1:]))
             notes.append(f"asked a seeded sample of {cfg.limit} of the {found} changed questions")
-        variants = [Variant.rag] + ([Variant.ft] if cfg.tuned else [])
+        variants = [Candidate.rag] + ([Candidate.ft] if cfg.tuned else [])
         if not cfg.tuned:
             notes.append("ft side not measured: no tuned model was given (train one on the T1 corpus and pass --tuned NAME)")
         self._check_index()
