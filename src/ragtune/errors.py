@@ -48,6 +48,14 @@ class InputError(RagtuneError):
 
     exit_code = 2
     http_status = 400
+    skips_one_prompt: ClassVar[bool] = True
+    """Whether a batch of prompts skips only the prompt that raised it and answers the others: so for a plain
+    ``InputError`` (a prompt too long for the window); each subclass names a cause that fails the whole batch (a
+    setting, a key, an index) unless it declares otherwise."""
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.skips_one_prompt = bool(cls.__dict__.get("skips_one_prompt", False))
 
 
 class ConfigError(InputError):

@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from ragtune.errors import InputError, ProviderError
+from ragtune.errors import ConfigError, InputError, MissingKeyError, ProviderError
 from ragtune.generation.base import GenerateOptions, Generation, Prompt
 from ragtune.generation.batching import BatchQueue, generate_batch
 from ragtune.generation.local_batch import halving, plan_batches
@@ -53,6 +53,26 @@ def test_generate_batch_passes_other_errors_on():
 
     with pytest.raises(ProviderError):
         generate_batch(Broken(), [prompt("a")])
+
+
+def test_generate_batch_raises_an_input_error_that_concerns_every_prompt():
+    class Unkeyed(Echo):
+        generate_batch = None
+
+        def generate(self, prompt, options=None, on_text=None):
+            raise MissingKeyError("set ECHO_KEY")
+
+    with pytest.raises(MissingKeyError):
+        generate_batch(Unkeyed(), [prompt("a"), prompt("b")])
+
+
+def test_only_a_plain_input_error_or_a_subclass_that_says_so_skips_one_prompt():
+    class Skipped(InputError):
+        skips_one_prompt = True
+
+    assert InputError("too long").skips_one_prompt
+    assert not ConfigError("bad setting").skips_one_prompt
+    assert Skipped("too long").skips_one_prompt
 
 
 def test_one_options_per_prompt_must_match_the_prompts():

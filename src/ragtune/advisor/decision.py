@@ -169,10 +169,6 @@ def eval_verdict(facts: Facts, choice: Candidate, thresholds: RuleThresholds) ->
                        over_latency_budget=over, explanation=text)
 
 
-def _money(x: float, currency: str) -> str:
-    return format_money(x, currency)
-
-
 def _volume(x: float) -> str:
     return f"{round_volume(x):,.0f}"
 
@@ -268,8 +264,8 @@ def decide(facts: Facts, config: AdvisorConfig, model: str | None = None) -> Rec
         if rag_total < prompt_total:
             choice = Candidate.rag
             reasons.insert(0, f"the corpus fits in a prompt, but at {costs.queries_per_month:,.0f} queries/month sending it with "
-                              f"every query costs {_money(prompt_total, cur)} over {costs.months} months against "
-                              f"{_money(rag_total, cur)} for retrieval → rag")
+                              f"every query costs {format_money(prompt_total, cur)} over {costs.months} months against "
+                              f"{format_money(rag_total, cur)} for retrieval → rag")
     verdict = eval_verdict(facts, choice, config.rules)
     if verdict is not None:
         measured = Candidate.recommendable(verdict.best)  # always known: the verdict compares approaches only
@@ -285,13 +281,14 @@ def decide(facts: Facts, config: AdvisorConfig, model: str | None = None) -> Rec
                         "is reported for two or more of base, rag, ft, rag+ft")
     if choice.value in costs.variants:
         mine = costs.variants[choice.value]
-        line = (f"cost: {choice.value} is {_money(mine.monthly, cur)}/month at {costs.queries_per_month:,.0f} queries/month "
-                f"({_money(mine.cumulative[-1], cur)} over {costs.months} months)")
+        line = (f"cost: {choice.value} is {format_money(mine.monthly, cur)}/month at {costs.queries_per_month:,.0f} "
+                f"queries/month ({format_money(mine.cumulative[-1], cur)} over {costs.months} months)")
         # Only approaches that meet the needs the rules found compete on cost.
         eligible = [v for v in costs.variants.values() if v.approach.retrieves or not choice.retrieves]
         cheap = min(eligible, key=lambda v: v.cumulative[-1])
         if cheap.approach != choice:
-            line += f"; {cheap.approach.value} would cost {_money(cheap.cumulative[-1], cur)} over the same {costs.months} months"
+            line += (f"; {cheap.approach.value} would cost {format_money(cheap.cumulative[-1], cur)} over the same "
+                     f"{costs.months} months")
         reasons.append(line)
         reasons.extend(_why_not_cheapest(choice, verdicts, costs, eligible, verdict))
     if facts.stated.content_may_leave is False and choice.tuned:

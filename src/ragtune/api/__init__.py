@@ -66,7 +66,7 @@ if TYPE_CHECKING:
     from ragtune.common import format_money
     from ragtune.decide import parse_candidates, parse_duration
     from ragtune.decide.rows import ROWS_FIELDS as DECIDE_ROWS_FIELDS
-    from ragtune.costs.candidates import money
+    from ragtune.common import format_money as money
     from ragtune.decide.report import assumed_figures, figure_words
     from ragtune.serving import ALL_INDEXES
     from ragtune.serving.jobs import JOB_FILES, Job, JobRunner, JobStore
@@ -127,7 +127,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "LoraTargets": ("ragtune.tuning.lora", "LoraTargets"),
     "metric_info": ("ragtune.evaluation.base", "metric_info"),
     "metric_table": ("ragtune.evaluation.report", "metric_table"),
-    "money": ("ragtune.costs.candidates", "money"),
+    "money": ("ragtune.common", "format_money"),
     "figure_words": ("ragtune.decide.report", "figure_words"),
     "assumed_figures": ("ragtune.decide.report", "assumed_figures"),
     "NoOracleTarget": ("ragtune.tuning.raft", "NoOracleTarget"),

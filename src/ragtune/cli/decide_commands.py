@@ -14,7 +14,7 @@ from ragtune.cli.index_commands import EngineOpt, JsonFlag, RayAddressOpt, engin
 from ragtune.api import Engine
 from ragtune.cli.output import StageProgress, emit_json, err, handle_errors, out, share_written
 from ragtune.api import Decision, parse_duration
-from ragtune.api import assumed_figures, money
+from ragtune.api import assumed_figures, format_money
 from ragtune.api import PriceTable
 from ragtune.api import load_schema
 from ragtune.api import DECIDE_ROWS_FIELDS
@@ -50,8 +50,8 @@ def print_decision(decision: Decision) -> None:
         score = "—" if c.score is None else f"{c.score:.3f}{interval}"
         verdict = (c.verdict or "—") + (" (best)" if name == decision.best else "")
         quality.add_row(name + mark, score, verdict, diff)
-        costs.add_row(name + mark, f"{c.latency_ms_p50:,.0f}", money(c.cost_per_1k_queries, cur), money(c.monthly_usd, cur),
-                      money(c.one_off_usd, cur))
+        costs.add_row(name + mark, f"{c.latency_ms_p50:,.0f}", format_money(c.cost_per_1k_queries, cur),
+                      format_money(c.monthly_usd, cur), format_money(c.one_off_usd, cur))
     out.print(quality)
     out.print(costs)
     for name, c in decision.candidates.items():

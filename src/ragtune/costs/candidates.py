@@ -21,7 +21,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ragtune.common import format_money
 from ragtune.costs.figures import Basis, Figures, stated_or_assumed
 from ragtune.costs.prices import PriceTable
 from ragtune.generation.base import PricingBasis
@@ -75,11 +74,6 @@ class CandidateCost:
     @property
     def assumed(self) -> list[str]:
         return self.figures.assumed
-
-
-def money(x: float | None, currency: str = "USD", per: str = "") -> str:
-    """An amount with its unit and sensible digits (see ``ragtune.common.format_money``); ``unknown`` for None."""
-    return format_money(x, currency, per)
 
 
 Unit = Callable[[float, float, float], float]

@@ -6,8 +6,9 @@ from itertools import pairwise
 from typing import Any
 
 from ragtune.decide.base import CandidateResult
+from ragtune.common import format_money
 from ragtune.decide.config import DecideConfig
-from ragtune.costs.candidates import CandidateCost, break_even, by_volume, money
+from ragtune.costs.candidates import CandidateCost, break_even, by_volume
 from ragtune.decide.selection import PrimaryMetric, Selection
 from ragtune.decide.verdict import AS_GOOD, NOT_YET_KNOWN, WORSE, Comparison, VerdictRules
 
@@ -68,7 +69,8 @@ def decision_reasons(cfg: DecideConfig, metric: PrimaryMetric, selection: Select
         p = costs[pick]
         cur = cfg.prices.currency
         reasons.append(f"cheapest of those as good at {cfg.queries_per_month:,.0f} queries/month over {cfg.months} months: "
-                       f"{pick} ({money(p.monthly_usd, cur, '/month')}, {money(p.one_off_usd, cur)} one-off; {p.basis})")
+                       f"{pick} ({format_money(p.monthly_usd, cur, '/month')}, {format_money(p.one_off_usd, cur)} one-off; "
+                       f"{p.basis})")
     if selection.unknown_cost:
         reasons.append("could not compare money with " + ", ".join(selection.unknown_cost)
                        + ": no price for the model (give --prices)")

@@ -12,9 +12,8 @@ from typing import Any
 from jinja2 import Environment, select_autoescape
 
 from ragtune.advisor.report import COLOURS, write_report_file
-from ragtune.common import format_number
+from ragtune.common import format_money, format_number
 from ragtune.decide.base import Decision
-from ragtune.costs.candidates import money
 from ragtune.evaluation.base import metric_info
 
 _COLOURS = {"base": "#111827", **COLOURS}
@@ -60,7 +59,7 @@ def quality_cost_svg(decision: Decision, width: int = 960, height: int = 400) ->
         if lo <= e <= hi:
             x = left + (e - lo) / (hi - lo) * pw
             parts.append(f'<line x1="{x:.1f}" y1="{top + ph}" x2="{x:.1f}" y2="{top + ph + 4}" stroke="#374151"/>'
-                         f'<text x="{x:.1f}" y="{top + ph + 16}" text-anchor="middle">{money(10.0 ** e, cur)}</text>')
+                         f'<text x="{x:.1f}" y="{top + ph + 16}" text-anchor="middle">{format_money(10.0 ** e, cur)}</text>')
     parts.append(f'<line x1="{left}" y1="{top + ph}" x2="{left + pw}" y2="{top + ph}" stroke="#374151"/>'
                  f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + ph}" stroke="#374151"/>'
                  f'<text x="{left + pw / 2}" y="{height - 8}" text-anchor="middle">monthly cost, {escape(cur)} (log scale)</text>'
@@ -75,7 +74,7 @@ def quality_cost_svg(decision: Decision, width: int = 960, height: int = 400) ->
         parts.append(f'<line x1="{x:.1f}" y1="{py(low):.1f}" x2="{x:.1f}" y2="{py(high):.1f}" stroke="{colour}" '
                      'stroke-width="2"/>'
                      f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="{colour}"><title>{escape(name)}: {score:.3f} '
-                     f'[{low:.3f}, {high:.3f}], {money(c.monthly_usd, cur, "/month")}</title></circle>'
+                     f'[{low:.3f}, {high:.3f}], {format_money(c.monthly_usd, cur, "/month")}</title></circle>'
                      f'<text x="{x + 8:.1f}" y="{label_y:.1f}">{escape(name)}</text>')
         if name == decision.recommendation:
             parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="11" fill="none" stroke="#16a34a" stroke-width="2.5"/>'
@@ -131,7 +130,7 @@ def figure_words(name: str) -> str:
 
 def _value(name: str, value: Any, currency: str) -> str:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return money(value, currency) if "usd" in name else format_number(value)
+        return format_money(value, currency) if "usd" in name else format_number(value)
     return "unknown" if value is None else str(value)
 
 
@@ -205,8 +204,8 @@ queries/month over {{ d.config.months }} months; model <code>{{ d.config.model }
 <tr class="{{ 'pick' if name == d.recommendation else '' }}"><td>{{ name }}</td><td>{{ score(c) }}</td><td class="ci">{{ ci(c) }}</td>
 <td>{{ c.verdict or "—" }}{% if name == d.best %} (best){% elif c.vs_best and c.vs_best.ci95 %}: <span class="ci">{{ vs(c) }}</span>{% endif %}</td>
 <td class="money">{{ "{:,.0f}".format(c.latency_ms_p50) }} ms</td><td>{{ "{:,.0f}".format(c.input_tokens) }}/{{ "{:,.0f}".format(c.output_tokens) }}</td>
-<td class="money">{{ money(c.cost_per_1k_queries, cur, " per 1k") }}</td><td class="money">{{ money(c.monthly_usd, cur, "/month") }}</td>
-<td class="money">{{ money(c.one_off_usd, cur) }}</td><td style="text-align:left">{{ beside(c) }}</td></tr>
+<td class="money">{{ format_money(c.cost_per_1k_queries, cur, " per 1k") }}</td><td class="money">{{ format_money(c.monthly_usd, cur, "/month") }}</td>
+<td class="money">{{ format_money(c.one_off_usd, cur) }}</td><td style="text-align:left">{{ beside(c) }}</td></tr>
 {% else %}
 <tr class="skip"><td>{{ name }}</td><td colspan="9">skipped: {{ c.skipped_reason }}</td></tr>
 {% endif %}
@@ -245,7 +244,7 @@ Verdicts against the best: {{ d.verdict.method }}.
 | --- | ---: | --- | --- | --- | ---: | ---: | ---: | ---: | --- |
 {% for name, c in d.candidates.items() %}
 {% if c.measured %}
-| {{ "**" ~ name ~ "**" if name == d.recommendation else name }} | {{ score(c) }} | {{ ci(c) }} | {{ c.verdict or "—" }}{{ " (best)" if name == d.best else "" }} | {{ vs(c) }} | {{ "{:,.0f}".format(c.latency_ms_p50) }} ms | {{ money(c.cost_per_1k_queries, cur, " per 1k") }} | {{ money(c.monthly_usd, cur, "/month") }} | {{ money(c.one_off_usd, cur) }} | {{ assumed(c, cur) }} |
+| {{ "**" ~ name ~ "**" if name == d.recommendation else name }} | {{ score(c) }} | {{ ci(c) }} | {{ c.verdict or "—" }}{{ " (best)" if name == d.best else "" }} | {{ vs(c) }} | {{ "{:,.0f}".format(c.latency_ms_p50) }} ms | {{ format_money(c.cost_per_1k_queries, cur, " per 1k") }} | {{ format_money(c.monthly_usd, cur, "/month") }} | {{ format_money(c.one_off_usd, cur) }} | {{ assumed(c, cur) }} |
 {% else %}
 | {{ name }} | skipped: {{ c.skipped_reason }} | | | | | | | | |
 {% endif %}
@@ -295,7 +294,7 @@ Verdicts against the best: {{ d.verdict.method }}.
 def _render(template: str, decision: Decision, autoescape: bool) -> str:
     env = Environment(autoescape=select_autoescape(default=autoescape, default_for_string=autoescape), trim_blocks=True,
                       lstrip_blocks=True)
-    return env.from_string(template).render(d=decision, chart=quality_cost_svg(decision), ci=_ci, money=money,
+    return env.from_string(template).render(d=decision, chart=quality_cost_svg(decision), ci=_ci, format_money=format_money,
                                             score=_score, vs=_vs, assumed=assumed_figures, beside=beside,
                                             cur=decision.config["prices"]["currency"], axis=metric_words(decision.primary_metric),
                                             changes=what_would_change(decision), h2h=head_to_head(decision),

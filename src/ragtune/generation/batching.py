@@ -47,7 +47,7 @@ def generate_batch(generator: Generator, prompts: Sequence[Prompt],
         try:
             results.append(generator.generate(prompt, opts))
         except InputError as exc:
-            if type(exc) is not InputError:
+            if not exc.skips_one_prompt:
                 raise
             results.append(exc)
     return results
