@@ -46,3 +46,7 @@ def test_every_exported_name_resolves(module, name):
 def test_an_unknown_api_name_is_an_attribute_error():
     with pytest.raises(AttributeError, match="no attribute 'nothing_here'"):
         ragtune.api.nothing_here  # noqa: B018
+
+
+def test_money_is_the_one_money_formatter():
+    assert ragtune.api.money is ragtune.api.format_money
