@@ -105,8 +105,11 @@ def test_ctrl_c_then_resume_from_the_command_line(tmp_path):
     options = ["decide", "--index", "support", "-q", EXAMPLES / "questions.jsonl", "-m", "extractive",
                "--candidates", "base,prompt,rag", "--json"]
     args = [*run, *options]
+    # Ctrl-C's default action in the child, even where this process was started in the background (where a shell
+    # leaves SIGINT ignored, and Python then installs no KeyboardInterrupt handler)
     proc = subprocess.Popen([sys.executable, "-c", paused, *map(str, options)], env=env, stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert proc.stdout.readline().strip() == "paused"
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
