@@ -94,15 +94,3 @@ def test_what_would_change_the_answer_is_never_an_empty_heading(md):
 def test_no_internal_field_names_in_the_assumptions(md):
     assert "queries_per_month" not in md
     assert "machine_usd_per_hour" not in md
-
-
-def test_chart_labels_of_candidates_close_together_do_not_overlap():
-    from ragtune.decide.report import _free_line
-
-    placed: list[tuple[float, float, float]] = []
-    first = _free_line(placed, 900.0, 100.0, 42.0)
-    second = _free_line(placed, 910.0, 100.0, 21.0)  # a point 10 px to the right, same height
-    elsewhere = _free_line(placed, 300.0, 100.0, 42.0)
-    assert first == 100.0
-    assert second == 86.0  # moved up one line
-    assert elsewhere == 100.0

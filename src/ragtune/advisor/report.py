@@ -7,29 +7,16 @@ where the lines cross at the break-even volumes.
 
 from __future__ import annotations
 
-import math
-from html import escape
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 from jinja2 import Environment, select_autoescape
 
 from ragtune.advisor.base import CostReport, Recommendation, fact_words, format_value
+from ragtune.charts import COLOURS, Plot, nice_ticks, tag
 from ragtune.common import format_money
 from ragtune.errors import InputError, StoreError
 from ragtune.common import write_text_atomic
-
-COLOURS = {"prompt": "#6b7280", "rag": "#2563eb", "ft": "#ea580c", "rag+ft": "#16a34a"}
-
-
-def _nice_ticks(top: float, count: int = 5) -> list[float]:
-    if top <= 0:
-        return [0.0, 1.0]
-    raw = top / count
-    magnitude = 10 ** math.floor(math.log10(raw))
-    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
-    return [step * i for i in range(int(math.ceil(top / step)) + 1)]
-
 
 def _short(x: float) -> str:
     for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
@@ -45,80 +32,33 @@ def line_chart_svg(title: str, series: Mapping[str, Sequence[tuple[float, float]
 
     ``y_cap`` limits the y axis; lines above it are clipped at the top of the plot.
     """
-    left, right, top, bottom = 70, 120, 30, 45
-    pw, ph = width - left - right, height - top - bottom
     xs = [x for pts in series.values() for x, _ in pts]
     ys = [y for pts in series.values() for _, y in pts]
     if not xs:
         return ""
-    x_min, x_max = min(xs), max(xs)
-    if log_x:
-        x_min, x_max = math.log10(max(x_min, 1e-9)), math.log10(max(x_max, 1e-9))
-    y_top = max(ys) if ys else 1.0
-    if y_cap is not None and 0 < y_cap < y_top:
-        y_top = y_cap
-    y_ticks = _nice_ticks(y_top)
-    y_max = y_ticks[-1] or 1.0
-    span = (x_max - x_min) or 1.0
-
-    def px(x: float) -> float:
-        v = math.log10(max(x, 1e-9)) if log_x else x
-        return left + (v - x_min) / span * pw
-
-    def py(y: float) -> float:
-        return top + ph - y / y_max * ph
-
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
-             f'role="img" aria-label="{escape(title)}" font-family="sans-serif" font-size="11">',
-             f'<text x="{left}" y="18" font-size="13" font-weight="bold">{escape(title)}</text>',
-             f'<clipPath id="plot"><rect x="{left}" y="{top}" width="{pw}" height="{ph}"/></clipPath>']
-    for t in y_ticks:
-        parts.append(f'<line x1="{left}" y1="{py(t):.1f}" x2="{left + pw}" y2="{py(t):.1f}" stroke="#e5e7eb"/>'
-                     f'<text x="{left - 6}" y="{py(t) + 4:.1f}" text-anchor="end">{_short(t)}</text>')
-    for t in _x_ticks(x_min, x_max, log_x):
-        parts.append(f'<line x1="{px(t):.1f}" y1="{top + ph}" x2="{px(t):.1f}" y2="{top + ph + 4}" stroke="#374151"/>'
-                     f'<text x="{px(t):.1f}" y="{top + ph + 16}" text-anchor="middle">{_short(t)}</text>')
-    parts.append(f'<line x1="{left}" y1="{top + ph}" x2="{left + pw}" y2="{top + ph}" stroke="#374151"/>'
-                 f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + ph}" stroke="#374151"/>'
-                 f'<text x="{left + pw / 2}" y="{height - 8}" text-anchor="middle">{escape(x_label)}</text>'
-                 f'<text x="14" y="{top + ph / 2}" text-anchor="middle" transform="rotate(-90 14 '
-                 f'{top + ph / 2})">{escape(y_label)}</text>')
+    y_ticks = nice_ticks(min(max(ys), y_cap) if y_cap is not None and y_cap > 0 else max(ys))
+    plot = Plot(title, title, width, height, (70, 120, 30, 45))
+    px, py = plot.scales((min(xs), max(xs)), (0.0, y_ticks[-1] or 1.0), log_x=log_x)
+    plot.heading(title)
+    plot.add(f'<clipPath id="plot">{tag("rect", x=plot.left, y=plot.top, width=plot.right - plot.left, height=plot.bottom - plot.top)}'
+             "</clipPath>")
+    plot.y_grid(py, y_ticks, _short)
+    plot.x_ticks(px, px.ticks(), _short)
+    plot.axes(x_label, y_label)
     shown: list[float] = []
     for x, label in marks:  # in order of priority: a mark too close to one shown is left out
-        if x <= 0 or not x_min <= (math.log10(x) if log_x else x) <= x_max or any(abs(px(x) - s) < 70 for s in shown):
+        if x <= 0 or not px.lo <= x <= px.hi or any(abs(px(x) - s) < 70 for s in shown):
             continue
         shown.append(px(x))
-        parts.append(f'<line x1="{px(x):.1f}" y1="{top}" x2="{px(x):.1f}" y2="{top + ph}" stroke="#9ca3af" stroke-dasharray="4 '
-                     '3"/>'
-                     f'<text x="{px(x) + 3:.1f}" y="{top + 10}" fill="#4b5563">{escape(label)}</text>')
-    parts.extend(_series_paths(series, px, py, left + pw, top))
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def _x_ticks(x_min: float, x_max: float, log_x: bool) -> list[float]:
-    """Where the x axis gets ticks: powers of ten on a log axis, whole numbers on a short one, round numbers else."""
-    if log_x:
-        return [10 ** e for e in range(math.floor(x_min), math.ceil(x_max) + 1) if x_min <= e <= x_max]
-    if x_max - x_min <= 24 and float(x_min).is_integer():
-        step = max(1, math.ceil((x_max - x_min) / 12))
-        return list(range(int(x_min), int(x_max) + 1, step))
-    return [t for t in _nice_ticks(x_max, 6) if x_min <= t <= x_max]
-
-
-def _series_paths(series: Mapping[str, Sequence[tuple[float, float]]], px: Callable[[float], float],
-                  py: Callable[[float], float], right: float, top: float) -> list[str]:
-    """One SVG path per series, and its legend entry to the right of the plot."""
-    parts = []
-    for i, (name, pts) in enumerate(series.items()):
-        colour = COLOURS.get(name, "#111827")
+        plot.add(tag("line", x1=px(x), y1=plot.top, x2=px(x), y2=plot.bottom, stroke="#9ca3af", stroke_dasharray="4 3"),
+                 tag("text", label, x=px(x) + 3, y=plot.top + 10, fill="#4b5563"))
+    for i, (name, pts) in enumerate(series.items()):  # one path per series, and its legend entry right of the plot
+        hue = COLOURS.get(name, "#111827")
         path = " ".join(f"{'M' if j == 0 else 'L'}{px(x):.1f},{py(y):.1f}" for j, (x, y) in enumerate(pts))
-        parts.append(f'<path d="{path}" fill="none" stroke="{colour}" stroke-width="2" '
-                     f'clip-path="url(#plot)"><title>{escape(name)}</title></path>')
-        ly = top + 14 + i * 18
-        parts.append(f'<line x1="{right + 12}" y1="{ly}" x2="{right + 32}" y2="{ly}" stroke="{colour}" stroke-width="3"/>'
-                     f'<text x="{right + 38}" y="{ly + 4}">{escape(name)}</text>')
-    return parts
+        plot.add(f'<path d="{path}" fill="none" stroke="{hue}" stroke-width="2" clip-path="url(#plot)">'
+                 f"{tag('title', name)}</path>")
+        plot.legend(i, hue, name, line=True)
+    return plot.svg()
 
 
 def cost_charts(costs: CostReport) -> list[str]:

@@ -5,19 +5,16 @@ answer) or Markdown. ``write_report`` picks the format from the suffix and write
 from __future__ import annotations
 
 import math
-from html import escape
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, select_autoescape
 
-from ragtune.advisor.report import COLOURS, write_report_file
+from ragtune.advisor.report import write_report_file
+from ragtune.charts import COLOURS, Plot, tag
 from ragtune.common import format_money, format_number
 from ragtune.decide.base import Decision
 from ragtune.evaluation.base import metric_info
-
-_COLOURS = {"base": "#111827", **COLOURS}
-
 
 def metric_words(name: str) -> str:
     """A metric name for people: ``token_f1+format_score`` reads ``token F1 + format score``."""
@@ -27,71 +24,33 @@ def metric_words(name: str) -> str:
 def quality_cost_svg(decision: Decision, width: int = 960, height: int = 400) -> str:
     """Quality (primary metric, 95% interval) against monthly cost at the stated volume; the pick is ringed. The
     chart scales to the width of the page (``width="100%"``)."""
-    points = [(name, c, c.score) for name, c in decision.candidates.items() if c.measured and c.score is not None]
+    points = [(name, c, c.score, max(c.monthly_usd or 0.0, 1e-6)) for name, c in decision.candidates.items()
+              if c.measured and c.score is not None]  # an unknown cost sits at the left edge
     if not points:
         return ""
-    left, right, top, bottom = 70, 150, 34, 48
-    pw, ph = width - left - right, height - top - bottom
-    costs = [max(c.monthly_usd or 0.0, 1e-6) for _, c, _ in points]  # an unknown cost sits at the left edge
-    lo, hi = math.log10(min(costs)), math.log10(max(costs))
+    lo, hi = math.log10(min(p[3] for p in points)), math.log10(max(p[3] for p in points))
     if hi - lo < 1:
         lo, hi = lo - 0.5, hi + 0.5
-    y_hi = max(1.0, max((c.ci95 or [score, score])[1] for _, c, score in points))
-
-    def px(usd: float) -> float:
-        return left + (math.log10(max(usd, 1e-6)) - lo) / (hi - lo) * pw
-
-    def py(y: float) -> float:
-        return top + ph - y / y_hi * ph
-
+    y_hi = max(1.0, max((c.ci95 or [score, score])[1] for _, c, score, _ in points))
     cur = decision.config["prices"]["currency"]
     axis = metric_words(decision.primary_metric)
-    volume = decision.config.get("queries_per_month", 0)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
-             f'preserveAspectRatio="xMidYMid meet" role="img" aria-label="quality against monthly cost" font-family="sans-serif" font-size="11">',
-             f'<text x="{left}" y="18" font-size="13" font-weight="bold">{escape(axis)} (mean) against monthly cost '
-             f'at {volume:,.0f} queries/month</text>']
-    for i in range(6):
-        y = y_hi * i / 5
-        parts.append(f'<line x1="{left}" y1="{py(y):.1f}" x2="{left + pw}" y2="{py(y):.1f}" stroke="#e5e7eb"/>'
-                     f'<text x="{left - 6}" y="{py(y) + 4:.1f}" text-anchor="end">{y:.2f}</text>')
-    for e in range(math.floor(lo), math.ceil(hi) + 1):
-        if lo <= e <= hi:
-            x = left + (e - lo) / (hi - lo) * pw
-            parts.append(f'<line x1="{x:.1f}" y1="{top + ph}" x2="{x:.1f}" y2="{top + ph + 4}" stroke="#374151"/>'
-                         f'<text x="{x:.1f}" y="{top + ph + 16}" text-anchor="middle">{format_money(10.0 ** e, cur)}</text>')
-    parts.append(f'<line x1="{left}" y1="{top + ph}" x2="{left + pw}" y2="{top + ph}" stroke="#374151"/>'
-                 f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + ph}" stroke="#374151"/>'
-                 f'<text x="{left + pw / 2}" y="{height - 8}" text-anchor="middle">monthly cost, {escape(cur)} (log scale)</text>'
-                 f'<text x="14" y="{top + ph / 2}" text-anchor="middle" transform="rotate(-90 14 {top + ph / 2})">'
-                 f'{escape(axis)}, mean with 95% interval</text>')
-    placed: list[tuple[float, float, float]] = []  # labels drawn so far: x, baseline y, width
-    for i, (name, c, score) in enumerate(points):
-        colour = _COLOURS.get(name, "#7c3aed")
-        x, y = px(c.monthly_usd or 0.0), py(score)
-        label_y = _free_line(placed, x + 8, y - 6, 7.0 * len(name))
+    plot = Plot("quality against monthly cost", "quality against monthly cost", width, height, (70, 150, 34, 48), fluid=True)
+    plot.heading(f"{axis} (mean) against monthly cost at {decision.config.get('queries_per_month', 0):,.0f} queries/month")
+    px, py = plot.scales((10.0 ** lo, 10.0 ** hi), (0.0, y_hi), log_x=True)
+    plot.y_grid(py, [y_hi * i / 5 for i in range(6)], lambda y: f"{y:.2f}")
+    plot.x_ticks(px, px.ticks(), lambda usd: format_money(usd, cur))
+    plot.axes(f"monthly cost, {cur} (log scale)", f"{axis}, mean with 95% interval")
+    for i, (name, c, score, usd) in enumerate(points):
+        hue = "#111827" if name == "base" else COLOURS.get(name, "#7c3aed")
+        x, y = px(usd), py(score)
         low, high = c.ci95 or [score, score]
-        parts.append(f'<line x1="{x:.1f}" y1="{py(low):.1f}" x2="{x:.1f}" y2="{py(high):.1f}" stroke="{colour}" '
-                     'stroke-width="2"/>'
-                     f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="{colour}"><title>{escape(name)}: {score:.3f} '
-                     f'[{low:.3f}, {high:.3f}], {format_money(c.monthly_usd, cur, "/month")}</title></circle>'
-                     f'<text x="{x + 8:.1f}" y="{label_y:.1f}">{escape(name)}</text>')
+        plot.point(x, y, (py(low), py(high)), hue, name,
+                   tooltip=f"{name}: {score:.3f} [{low:.3f}, {high:.3f}], {format_money(c.monthly_usd, cur, '/month')}")
         if name == decision.recommendation:
-            parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="11" fill="none" stroke="#16a34a" stroke-width="2.5"/>'
-                         f'<text x="{x + 8:.1f}" y="{y + 16:.1f}" fill="#16a34a" font-weight="bold">pick</text>')
-        ly = top + 14 + i * 18
-        parts.append(f'<circle cx="{left + pw + 20}" cy="{ly}" r="5" fill="{colour}"/>'
-                     f'<text x="{left + pw + 30}" y="{ly + 4}">{escape(name)}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def _free_line(placed: list[tuple[float, float, float]], x: float, y: float, width: float) -> float:
-    """The baseline nearest above ``y`` where a label of ``width`` at ``x`` overlaps none of ``placed`` (then added)."""
-    while any(abs(y - py) < 13 and x < px + pw and px < x + width for px, py, pw in placed):
-        y -= 14
-    placed.append((x, y, width))
-    return y
+            plot.add(tag("circle", cx=x, cy=y, r=11, fill="none", stroke="#16a34a", stroke_width=2.5),
+                     tag("text", "pick", x=x + 8, y=y + 16, fill="#16a34a", font_weight="bold"))
+        plot.legend(i, hue, name)
+    return plot.svg()
 
 
 BESIDE = (("citation_precision", "citation precision"), ("faithfulness", "faithfulness"), ("abstained", "abstained"),

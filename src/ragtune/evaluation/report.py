@@ -10,25 +10,20 @@ cost is money per 1,000 queries, or latency p50 when every variant is free), one
 
 from __future__ import annotations
 
-import html
 import math
 from pathlib import Path
 from typing import Any, Sequence
 
 from jinja2 import Environment, select_autoescape
 
+from ragtune.charts import AXIS, COLOURS, Plot, nice_ticks, tag
 from ragtune.common import format_money, write_text_atomic
 from ragtune.errors import InputError, StoreError
 from ragtune.evaluation.base import GROUPS, METRICS, EvalResult, metric_info
 
-COLOURS = {"base": "#6b7280", "rag": "#2563eb", "ft": "#ea580c", "rag+ft": "#16a34a"}
 QUALITY_ORDER = ["judge_correct", "token_f1", "output_exact", "fields_f1", "schema_valid", "faithfulness", "citation_precision"]
 _HIDDEN = {"cost_usd"}
 _MAX_FIELD_METRICS = 12
-
-
-def _colour(variant: str) -> str:
-    return COLOURS.get(variant, "#7c3aed")
 
 
 def format_value(metric: str, value: float | None) -> str:
@@ -79,82 +74,46 @@ def quality_and_cost(result: EvalResult) -> tuple[str | None, str | None]:
 
 
 def _axis_max(values: Sequence[float | None]) -> float:
-    top = max([v for v in values if v is not None and not math.isnan(v)] or [1.0])
-    if top <= 0:
-        return 1.0
-    magnitude = 10 ** math.floor(math.log10(top))
-    for step in (1, 2, 5, 10):
-        if top <= step * magnitude:
-            return step * magnitude
-    return 10 * magnitude
+    return nice_ticks(max([v for v in values if v is not None and not math.isnan(v)] or [1.0]), 1)[-1]
 
 
 def bar_chart_svg(metric: str, bars: Sequence[tuple[str, float | None, list[float] | None]], width: int = 320) -> str:
     """Horizontal bars, one per variant, with the 95% interval as a whisker."""
     info = metric_info(metric)
-    row, left, right, top = 26, 64, 64, 26
+    row, top = 26, 26
     height = top + row * len(bars) + 8
-    share = info.unit == "share"
-    scale_max = 1.0 if share else _axis_max([hi for _, m, ci in bars for hi in ([ci[1]] if ci else [m])])
-    plot = width - left - right
-    x = lambda v: left + plot * max(0.0, min(v, scale_max)) / scale_max  # noqa: E731
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-             f'aria-label="{html.escape(info.label)}"><title>{html.escape(info.label)}</title>',
-             f'<text x="4" y="16" class="t">{html.escape(info.label)}</text>',
-             f'<line x1="{left}" y1="{top - 4}" x2="{left}" y2="{height - 6}" class="axis"/>']
+    scale_max = 1.0 if info.unit == "share" else _axis_max([hi for _, m, ci in bars for hi in ([ci[1]] if ci else [m])])
+    plot = Plot(info.label, info.label, width, height, (64, 64, top, 8))
+    x = lambda v: plot.scales((0.0, scale_max), (0.0, 1.0))[0](max(0.0, min(v, scale_max)))  # noqa: E731
+    plot.heading(info.label, x=4)
+    plot.add(tag("line", x1=plot.left, y1=top - 4, x2=plot.left, y2=height - 6, stroke=AXIS, cls="axis"))
     for i, (variant, mean, ci) in enumerate(bars):
-        y = top + i * row
         if mean is None or math.isnan(mean):
             continue
-        parts.append(f'<text x="{left - 6}" y="{y + 14}" text-anchor="end" class="l">{html.escape(variant)}</text>')
-        parts.append(f'<rect x="{left}" y="{y + 3}" width="{x(mean) - left:.1f}" height="{row - 10}" fill="{_colour(variant)}"/>')
-        if ci and not any(math.isnan(c) for c in ci):
-            lo, hi = x(ci[0]), x(ci[1])
-            mid = y + 3 + (row - 10) / 2
-            parts.append(f'<path d="M{lo:.1f} {mid}H{hi:.1f}M{lo:.1f} {mid - 5}V{mid + 5}M{hi:.1f} {mid - 5}V{mid + 5}" '
-                         'class="ci"/>')
-        parts.append(f'<text x="{max(x(mean), x(ci[1]) if ci else 0) + 4:.1f}" y="{y + 14}" class="v">'
-                     f'{html.escape(format_value(metric, mean))}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
+        whisker = (x(ci[0]), x(ci[1])) if ci and not any(math.isnan(c) for c in ci) else None
+        plot.hbar(top + i * row + 3, row - 10, x(mean), whisker, COLOURS.get(variant, "#7c3aed"), variant,
+                  format_value(metric, mean))
+    return plot.svg()
 
 
 def scatter_svg(points: Sequence[tuple[str, float | None, float | None, list[float] | None]], x_metric: str, y_metric: str,
                 width: int = 960, height: int = 360) -> str:
     """Quality (y, with its interval) against cost (x) per variant, as wide as the page (``width="100%"``)."""
-    left, right, top, bottom = 64, 110, 20, 46
     xs = [p[1] for p in points if p[1] is not None and not math.isnan(p[1])]
     x_max = _axis_max(xs) if xs and max(xs) > 0 else 1.0
-    y_share = metric_info(y_metric).unit == "share"
-    y_max = 1.0 if y_share else _axis_max([p[2] for p in points])
-    px = lambda v: left + (width - left - right) * v / x_max  # noqa: E731
-    py = lambda v: top + (height - top - bottom) * (1 - v / y_max)  # noqa: E731
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" role="img" '
-             f'aria-label="quality against cost"><title>{html.escape(metric_info(y_metric).label)} against '
-             f'{html.escape(metric_info(x_metric).label)}</title>',
-             f'<path d="M{left} {top}V{height - bottom}H{width - right}" class="axis"/>']
-    for i in range(5):
-        y_tick, x_tick = y_max * i / 4, x_max * i / 4
-        parts.append(f'<text x="{left - 6}" y="{py(y_tick) + 4:.1f}" text-anchor="end" '
-                     f'class="l">{html.escape(format_value(y_metric, y_tick))}</text>')
-        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{py(y_tick):.1f}" y2="{py(y_tick):.1f}" class="grid"/>')
-        parts.append(f'<text x="{px(x_tick):.1f}" y="{height - bottom + 16}" text-anchor="middle" class="l">'
-                     f'{html.escape(format_value(x_metric, x_tick).removesuffix(" per 1k"))}</text>')
-    parts.append(f'<text x="{(left + width - right) / 2}" y="{height - 8}" text-anchor="middle" class="t">'
-                 f'{html.escape(metric_info(x_metric).label)} (lower is cheaper)</text>')
-    parts.append(f'<text x="14" y="{(top + height - bottom) / 2}" text-anchor="middle" class="t" '
-                 f'transform="rotate(-90 14 {(top + height - bottom) / 2})">'
-                 f'{html.escape(metric_info(y_metric).label)}, mean with 95% interval</text>')
+    y_max = 1.0 if metric_info(y_metric).unit == "share" else _axis_max([p[2] for p in points])
+    x_label, y_label = metric_info(x_metric).label, metric_info(y_metric).label
+    plot = Plot(f"{y_label} against {x_label}", "quality against cost", width, height, (64, 110, 20, 46), fluid=True)
+    px, py = plot.scales((0.0, x_max), (0.0, y_max))
+    plot.y_grid(py, [y_max * i / 4 for i in range(5)], lambda t: format_value(y_metric, t))
+    plot.x_ticks(px, [x_max * i / 4 for i in range(5)], lambda t: format_value(x_metric, t).removesuffix(" per 1k"))
+    plot.axes(f"{x_label} (lower is cheaper)", f"{y_label}, mean with 95% interval")
     for variant, xv, yv, ci in points:
         if xv is None or yv is None or math.isnan(xv) or math.isnan(yv):
             continue
-        cx, cy = px(xv), py(yv)
-        if ci and not any(math.isnan(c) for c in ci):
-            parts.append(f'<path d="M{cx:.1f} {py(ci[0]):.1f}V{py(ci[1]):.1f}" stroke="{_colour(variant)}" class="ci"/>')
-        parts.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="6" fill="{_colour(variant)}"/>')
-        parts.append(f'<text x="{cx + 9:.1f}" y="{cy + 4:.1f}" class="v">{html.escape(variant)}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
+        whisker = (py(ci[0]), py(ci[1])) if ci and not any(math.isnan(c) for c in ci) else None
+        plot.point(px(xv), py(yv), whisker, COLOURS.get(variant, "#7c3aed"), variant, r=6)
+    return plot.svg()
 
 
 # --- Markdown and HTML -------------------------------------------------------------------------------------
@@ -270,7 +229,7 @@ def to_html(result: EvalResult) -> str:
     questions = list(by_question.values())
     env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
     return env.from_string(_PAGE).render(
-        title=_title(result), settings=_settings(result), variants=variants, colours={v: _colour(v) for v in variants},
+        title=_title(result), settings=_settings(result), variants=variants, colours={v: COLOURS.get(v, "#7c3aed") for v in variants},
         scatter=scatter, groups=[(g, charts) for g, charts in groups.items()], table=table, notes=result.notes,
         questions=questions[:_MAX_QUESTIONS], more_questions=max(0, len(questions) - _MAX_QUESTIONS))
 
