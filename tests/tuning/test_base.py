@@ -14,3 +14,21 @@ from ragtune.tuning.base import steps_in_budget
 ])
 def test_the_steps_a_training_will_reach(step, max_steps, elapsed_s, budget_s, expected):
     assert steps_in_budget(step, max_steps, elapsed_s, budget_s) == expected
+
+
+def test_remaining_budget_takes_off_the_preparation():
+    from ragtune.tuning.base import remaining_budget
+
+    assert remaining_budget(600.0, 100.0) == 500.0
+
+
+def test_a_spent_budget_leaves_one_step():
+    from ragtune.tuning.base import remaining_budget
+
+    assert remaining_budget(60.0, 90.0) == 0.001
+
+
+def test_no_budget_stays_none():
+    from ragtune.tuning.base import remaining_budget
+
+    assert remaining_budget(None, 90.0) is None

@@ -180,3 +180,37 @@ def test_resume_reuses_the_rows_and_warns_when_the_index_changed(ws, example_doc
         ws.tune_raft(questions, "support", RaftSettings(distractors=1), config, events.append)
     assert seen[2][1]["index_generation"] == 2
 
+
+
+def test_building_the_rows_counts_against_the_time_budget(ws, example_docs, monkeypatch):
+    """The seconds spent building the rows come off the training's time budget, so a RAFT run keeps to it."""
+    import ragtune.tuning.lora as lora_module
+    import ragtune.tuning.raft as raft_module
+    from ragtune.tuning.lora import LoraConfig
+
+    budgets: list[float | None] = []
+
+    class FakeLora:
+        def __init__(self, config, registry, data_source=None, attachments=None):
+            budgets.append(config.time_budget_s)
+
+        def _fit(self, staging, progress):
+            raise _StopTraining
+
+    import time
+
+    real_clock, skipped = time.monotonic, [0.0]
+    build_rows = raft_module.RaftTuner._rows
+
+    def slow_rows(self, folder, notify):  # building the rows takes 30 s on the clock
+        skipped[0] += 30.0
+        return build_rows(self, folder, notify)
+
+    monkeypatch.setattr(time, "monotonic", lambda: real_clock() + skipped[0])
+    monkeypatch.setattr(raft_module.RaftTuner, "_rows", slow_rows)
+    monkeypatch.setattr(lora_module, "LoraTuner", FakeLora)
+    questions = example_docs.parent / "questions.jsonl"
+    config = LoraConfig(data=questions, name="raft-budget", time_budget_s=50.0)
+    with pytest.raises(_StopTraining):
+        ws.tune_raft(questions, "support", RaftSettings(distractors=1), config, lambda event: None)
+    assert budgets[0] <= 20.0  # 50 s less the 30 s the rows took (and the real moment they took)

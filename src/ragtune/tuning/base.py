@@ -109,6 +109,12 @@ class TrainingEvent:
     scores: dict[str, float] | None = None  # "eval" events of retrieval models: held-out metrics such as ndcg@10
 
 
+def remaining_budget(budget_s: float | None, spent_s: float) -> float | None:
+    """What a time budget leaves for training after ``spent_s`` seconds of preparation (building its rows): None
+    without a budget; a spent budget leaves 1 ms, so training stops after its first step."""
+    return None if budget_s is None else max(0.001, budget_s - spent_s)
+
+
 def steps_in_budget(step: int, max_steps: int, elapsed_s: float, budget_s: float | None) -> int:
     """The steps a training will reach: ``max_steps``, or fewer when its time budget ends it first at the rate so far
     (``step`` steps in ``elapsed_s`` seconds); never fewer than ``step``. What a progress display's time left reads."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -40,7 +41,7 @@ from ragtune.generation.text import content_terms, coverage, split_sentences
 from ragtune.index.base import ChunkRecord
 from ragtune.retrieval.base import Retriever, ScoredChunk
 from ragtune.tuning import ranks
-from ragtune.tuning.base import RUN_DIR, BaseTuner, Progress, Staging, TrainingEvent
+from ragtune.tuning.base import RUN_DIR, BaseTuner, Progress, Staging, TrainingEvent, remaining_budget
 from ragtune.components.registry import ModelCard, ModelRegistry
 
 if TYPE_CHECKING:
@@ -297,13 +298,15 @@ class RaftTuner(BaseTuner):
         folder = self.registry.model_dir(self.lora.name) / RAFT_DIR
         rows = folder / "train.jsonl"
         raft_rows = folder / "raft_train.jsonl"
+        started = time.monotonic()
         with ranks.leader_first():  # under a launcher rank 0 builds the rows; the other ranks read them
             if ranks.is_leader():
                 summary = self._rows(folder, notify)
                 raft_rows.write_bytes(rows.read_bytes())
             else:
                 summary = read_raft_summary(folder) or {}
-        config = self.lora.model_copy(update={"data": rows})
+        config = self.lora.model_copy(update={"data": rows, "time_budget_s": remaining_budget(
+            self.lora.time_budget_s, time.monotonic() - started)})
         tuner = lora.LoraTuner(config, self.registry, data_source={k: v for k, v in summary.items() if k != "skipped_all"},
                                attachments={"raft_data": raft_rows, "raft": folder / "raft.json"})
         return tuner._fit(staging, notify)  # under this tuner's lock; it publishes and clears .run and .raft
