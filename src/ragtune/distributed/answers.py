@@ -16,7 +16,7 @@ failure cancels what is in flight and stops the run.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Sequence
 
 from ragtune.components.parts import Components
@@ -68,7 +68,7 @@ class Pool:
     todo: deque[tuple[int, AskRequest]]
     in_flight: int = 0
     sent: int = 0
-    released: bool = field(default=False)
+    released: bool = False
 
     def room(self) -> int:
         """How many more calls to submit now."""
