@@ -285,8 +285,9 @@ class RayConfig(_Strict):
     embed_cpus: float = Field(1.0, gt=0, description="CPUs each embedding actor holds.")
     embed_gpus: float = Field(0.0, ge=0, description="GPUs each embedding actor holds (0: CPU actors; 1: one actor per GPU).")
     parse_batch_size: int = Field(16, ge=1, description="Files read and parsed per task.")
-    answer_actors: int | None = Field(None, ge=1, description="Generator actors of an eval run (default: one per CPU, or per GPU "
-                                      "with answer_gpus, for local models; one for API and served models).")
+    answer_actors: int | None = Field(None, ge=1, description="Generator actors of an eval or decide run for local models, "
+                                      "shared by the models answering at once, at least one each (default: one per CPU, or "
+                                      "per GPU with answer_gpus); API and served models get one each.")
     answer_gpus: float = Field(0.0, ge=0, description="GPUs each generator actor holds (local models).")
     max_retries: int = Field(3, ge=0, description="Times a parse task or generator actor whose worker died is retried "
                              "(Ray Data restarts chunking tasks and embedding actors on its own).")

@@ -60,3 +60,38 @@ def test_a_run_stopped_in_one_lane_resumes_without_redoing_what_finished(decide_
     resumed = decide_in("home", 2, resume=True, progress=lambda stage, done, total: again.append(stage))
     assert "teacher" in again and not finished & set(again)  # what had finished is read back, not answered again
     assert _rows(resumed) == _rows(decide_in("fresh", 1))
+
+
+class _InProcess:
+    """An answer executor that answers here, recording the requests of each run it is given."""
+
+    def __init__(self, ws) -> None:
+        self.ws = ws
+        self.runs: list[list] = []
+
+    def run(self, requests, workers):
+        from ragtune.errors import QuestionError
+        from ragtune.evaluation.executor import AnswerOutcome
+
+        self.runs.append(list(requests))
+        for position, request in enumerate(requests):
+            try:
+                yield AnswerOutcome(position, answer=self.ws.components.answerer.ask(request).to_json())
+            except QuestionError as exc:
+                yield AnswerOutcome(position, error=str(exc))
+
+
+def test_with_an_executor_every_candidate_goes_out_in_one_run(ws_for, support_home, tmp_path, questions_file, decide_in):
+    shutil.copytree(support_home, tmp_path / "executor")
+    ws = ws_for(tmp_path / "executor")
+    executor = _InProcess(ws)
+    ws._executor = lambda: executor
+    decision = ws.decide(questions=questions_file, **FIELDS)
+    assert len(executor.runs) == 1
+    asked = {(r.model, r.index) for r in executor.runs[0]}  # base, rag and the teacher (fake, with retrieval)
+    assert asked == {("extractive", None), ("extractive", "support"), ("fake", "support")}
+    one_by_one = decide_in("one", 1)
+    assert _rows(decision) == _rows(one_by_one)
+    assert decision.notes == one_by_one.notes
+    phases = [p for p in decision.run["resumed_phases"] if p.startswith("answer")]
+    assert phases == ["answer base", "answer rag", "answer teacher"]

@@ -10,6 +10,8 @@ import pytest
 
 from ragtune.api import EvalConfig, Workspace
 from ragtune.config import RagtuneConfig
+from ragtune.distributed.answers import RayAnswers, shares
+from ragtune.generation.answer import AskRequest
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 LONG = {"id": "long", "question": "Why? " * 5000}  # too long for the fake model's window: an error row, on both engines
@@ -60,6 +62,37 @@ def test_a_run_resumed_on_the_other_engine_reuses_the_cache(ray_local, tmp_path)
                                                                                  model="extractive"))
     run = both.config["run"]
     assert run["cached"] == first.config["run"]["generated"] and run["generated"] == 4
+
+
+class _Recording(RayAnswers):
+    """Ray's executor, recording each call it submits (with its model) and each time it waits for an answer."""
+
+    def __init__(self, config: RagtuneConfig) -> None:
+        super().__init__(config)
+        self.events: list[tuple[str, str | None]] = []
+
+    def _submit(self, actor, position, request):
+        self.events.append(("submit", request.model))
+        return super()._submit(actor, position, request)
+
+    def _wait(self, ray, refs):
+        self.events.append(("wait", None))
+        return super()._wait(ray, refs)
+
+
+def test_the_models_of_a_ray_run_answer_at_the_same_time(ray_local, tmp_path):
+    executor = _Recording(_ws(tmp_path / "ray", "ray").config)
+    requests = [AskRequest(q, "docs", model) for model in ("extractive", "fake") for q in ("When?", "Who?", "How?")]
+    outcomes = list(executor.run(requests, lambda spec: 1))
+    before_first_wait = executor.events[:executor.events.index(("wait", None))]
+    assert {model for _, model in before_first_wait} == {"extractive", "fake"}
+    assert sorted(o.position for o in outcomes) == list(range(len(requests)))
+    assert all(o.answer is not None for o in outcomes)
+
+
+def test_the_models_share_the_clusters_actors():
+    assert shares(5, 2) == [3, 2] and shares(2, 2) == [1, 1]
+    assert shares(1, 3) == [1, 1, 1]  # each model gets one: the later ones start as the first are released
 
 
 @pytest.mark.slow

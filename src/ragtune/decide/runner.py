@@ -296,16 +296,15 @@ class DecideRunner:
                     f"{self.spec} with room for the question and the answer: retrieval (rag) is the way to carry it")
         return None
 
-    def _answer(self, c: Candidate, data: DecideData, extra: Extra | None = None,
-                notes: list[str] | None = None) -> list[dict[str, Any]]:
-        """``c``'s rows (kept in the run folder), its notes added to ``notes`` (default: the run's)."""
+    def _answer(self, c: Candidate, data: DecideData, extra: Extra | None = None, notes: list[str] | None = None,
+                executor: "AnswerExecutor | None" = None) -> list[dict[str, Any]]:
+        """``c``'s rows (kept in the run folder), notes added to ``notes``, answers by ``executor`` (default: the run's)."""
         name = extra.name if extra else c.value
         path = self.run_dir / "rows" / f"{name.replace('+', '_')}.json"
         if path.is_file():
             return json.loads(path.read_text(encoding="utf-8"))
         cfg = self.config
-        total = len(data.test)
-        offset = 0
+        total, offset = len(data.test), 0
         rows: list[dict[str, Any]] = []
         for kind in data.tasks():
             questions = data.of_kind(kind)
@@ -320,7 +319,7 @@ class DecideRunner:
                 if stage != "judge":
                     self.progress(name, base + done, total)
 
-            result = self._evaluate(questions, eval_config, report)
+            result = self._evaluate(questions, eval_config, report, executor or self.executor)
             for row in result.rows:
                 row["candidate"], row["task"] = name, kind
             rows.extend(result.rows)
@@ -332,11 +331,12 @@ class DecideRunner:
         write_json_atomic(path, rows)
         return rows
 
-    def _evaluate(self, questions: Sequence[Question], config: EvalConfig, progress: Progress) -> EvalResult:
+    def _evaluate(self, questions: Sequence[Question], config: EvalConfig, progress: Progress,
+                  executor: "AnswerExecutor | None") -> EvalResult:
         """One candidate's answers to ``questions``, scored, priced at a managed version's price from its card."""
         specs = [config.model, f"tuned:{config.tuned}" if config.tuned else None, self.settings.generation.model]
         prices = with_version_prices(config.prices, specs, self.components.models.card)
-        return EvalRunner(self.components, config.model_copy(update={"prices": prices}), progress, self.executor).run(questions)
+        return EvalRunner(self.components, config.model_copy(update={"prices": prices}), progress, executor).run(questions)
 
     # --- the run --------------------------------------------------------------------------------------
 

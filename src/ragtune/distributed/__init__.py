@@ -3,8 +3,9 @@
 - ``RayIngest`` (``ingest.py``) is a ``SyncEngine``: files are read and parsed by Ray tasks, the changed documents
   chunked by Ray Data tasks and embedded by an actor pool that holds the embedder; the comparison of content
   hashes and the one atomic commit stay with ``ragtune.index.sync``, so the outcome equals a local ingest.
-- ``RayAnswers`` (``answers.py``) is an ``AnswerExecutor``: an eval run's questions fan out to actors that hold
-  the generators, and every answer comes back to the run, which caches it as a local run does.
+- ``RayAnswers`` (``answers.py``) is an ``AnswerExecutor``: the questions of every candidate of an eval or decide
+  run fan out together to actors that hold the generators (a pool per model, sharing the cluster), and every answer
+  comes back to the run, which caches it as a local run does.
 
 Without an address a local Ray is started with every core of this machine (``ray.num_cpus`` to limit it); with
 one (``auto``, or the head node's ``HOST:PORT``, 6379 by default) the work goes to that cluster, whose nodes need

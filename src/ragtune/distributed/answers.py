@@ -1,16 +1,22 @@
 """Eval and decide answers on Ray: an ``AnswerExecutor`` (``ragtune.evaluation.executor``).
 
-Each model spec gets its own actors, each holding what answers (an ``Answerer`` over components built from the same
-configuration: generators loaded once, the index opened once). A local model (``local``, ``tuned:``, ``gguf:``, ``extractive``
-...) gets one single-threaded actor per CPU, or one per GPU with ``ray.answer_gpus``; an API or served model
-(``anthropic:``, ``openai:``) gets one threaded actor with the run's concurrency limit, so the provider sees no
-more requests at once than a local run would send. The calls are spread over the actors, a bounded number in
-flight, and each answer is yielded back to the run as it finishes; the run caches it. A generator actor whose
-worker dies is restarted and its call retried (``ray.max_retries``). The actors are released when the run ends.
+Each model spec gets its own pool of actors, each actor holding what answers (an ``Answerer`` over components built
+from the same configuration: generators loaded once, the index opened once). The pools of every model in a run
+start together and share the cluster: a local model (``local``, ``tuned:``, ``gguf:``, ``extractive`` ...) gets its
+share of one single-threaded actor per CPU (per GPU with ``ray.answer_gpus``; ``ray.answer_actors`` in all instead),
+at least one; an API or served model (``anthropic:``, ``openai:``) gets one threaded actor with the run's concurrency
+limit, so the provider sees no more requests at once than a local run would send. Every pool's first calls are
+submitted before the first answer is awaited, so candidates of different models answer at the same time; each pool
+keeps a bounded number of calls in flight, and each answer is yielded back to the run as it finishes; the run caches
+it. A pool is released as soon as its model's last answer is in (a pool still waiting for room on the cluster then
+starts). A generator actor whose worker dies is restarted and its call retried (``ray.max_retries``); any other
+failure cancels what is in flight and stops the run.
 """
 
 from __future__ import annotations
 
+from collections import deque
+from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Sequence
 
 from ragtune.components.parts import Components
@@ -44,6 +50,34 @@ def remote_model(spec: str) -> bool:
     return spec.split(":", 1)[0].lower() in REMOTE_PREFIXES
 
 
+def shares(total: int, count: int) -> list[int]:
+    """``total`` actors split between ``count`` pools as evenly as can be (the first ones get the remainder), at least
+    one each."""
+    base, extra = divmod(max(0, total), max(1, count))
+    return [max(1, base + (n < extra)) for n in range(count)]
+
+
+@dataclass
+class Pool:
+    """The actors of one model spec and the calls still to make on them: at most two rounds of ``per_actor`` calls
+    each in flight, round-robin."""
+
+    spec: str
+    actors: list[Any]
+    per_actor: int
+    todo: deque[tuple[int, AskRequest]]
+    in_flight: int = 0
+    sent: int = 0
+    released: bool = False
+
+    def room(self) -> int:
+        """How many more calls to submit now."""
+        return min(len(self.todo), len(self.actors) * self.per_actor * 2 - self.in_flight)
+
+    def finished(self) -> bool:
+        return not self.todo and not self.in_flight
+
+
 class RayAnswers:
     """Answers eval requests on Ray actors (see the module docstring), each built from ``config``."""
 
@@ -59,56 +93,85 @@ class RayAnswers:
         require_ray()
         return cls(config)
 
-    def _actors(self, ray: Any, spec: str, workers: int) -> tuple[list[Any], int]:
-        """The actors for ``spec`` and how many calls each takes at once."""
+    def _pools(self, ray: Any, by_model: dict[str, list[tuple[int, AskRequest]]],
+               workers: Callable[[str], int]) -> list[Pool]:
+        """A pool per model spec, the local models sharing the cluster's slots (what the API actors leave)."""
         cfg = self.config
         actor = ray.remote(_AnswerActor)
         options: dict[str, Any] = {"num_cpus": 1, "max_restarts": cfg.max_retries, "max_task_retries": cfg.max_retries}
-        if remote_model(spec):
-            return [actor.options(**options, max_concurrency=workers).remote(self.actor_config)], workers
-        count = cfg.answer_actors or cluster_slots(ray, cfg.answer_gpus)
-        if cfg.answer_gpus:
-            options["num_gpus"] = cfg.answer_gpus
-        return [actor.options(**options).remote(self.actor_config) for _ in range(count)], 1
+        remote = [spec for spec in by_model if remote_model(spec)]
+        local = [spec for spec in by_model if not remote_model(spec)]
+        slots = cfg.answer_actors or cluster_slots(ray, cfg.answer_gpus) - (0 if cfg.answer_gpus else len(remote))
+        pools = []
+        for spec in remote:
+            threads = workers(spec)
+            handle = actor.options(**options, max_concurrency=threads).remote(self.actor_config)
+            pools.append(Pool(spec, [handle], threads, deque(by_model[spec])))
+        local_options = {**options, "num_gpus": cfg.answer_gpus} if cfg.answer_gpus else options
+        for spec, count in zip(local, shares(slots, len(local))):
+            handles = [actor.options(**local_options).remote(self.actor_config) for _ in range(count)]
+            pools.append(Pool(spec, handles, 1, deque(by_model[spec])))
+        return pools
 
     def run(self, requests: Sequence[AskRequest], workers: Callable[[str], int]) -> Iterator[AnswerOutcome]:
-        """Every request answered on the actors of its model, yielded as each finishes."""
+        """Every request answered on the actors of its model, every model at once, yielded as each finishes."""
         if not requests:
             return
         ray = connect(self.config)
-        by_model: dict[str, list[int]] = {}
+        by_model: dict[str, list[tuple[int, AskRequest]]] = {}
         for position, request in enumerate(requests):
-            by_model.setdefault(request.model or "", []).append(position)
-        for spec, positions in by_model.items():
-            actors, per_actor = self._actors(ray, spec, workers(spec))
-            try:
-                yield from self._spread(ray, actors, per_actor, [(p, requests[p]) for p in positions])
-            finally:
-                for handle in actors:
-                    ray.kill(handle)
+            by_model.setdefault(request.model or "", []).append((position, request))
+        pools = self._pools(ray, by_model, workers)
+        try:
+            yield from self._spread(ray, pools)
+        finally:
+            for pool in pools:
+                self._release(ray, pool)
 
-    @staticmethod
-    def _spread(ray: Any, actors: list[Any], per_actor: int, todo: list[tuple[int, AskRequest]]) -> Iterator[AnswerOutcome]:
-        """Round-robin over ``actors``, at most two rounds of ``per_actor`` calls each in flight."""
-        limit = len(actors) * per_actor * 2
-        pending: list[Any] = []
-        queue = iter(enumerate(todo))
-        exhausted = False
-        while pending or not exhausted:
-            while not exhausted and len(pending) < limit:
-                item = next(queue, None)
-                if item is None:
-                    exhausted = True
-                    break
-                n, (position, request) = item
-                pending.append(actors[n % len(actors)].run.remote(position, request))
-            if not pending:
-                break
-            ready, pending = ray.wait(pending, num_returns=1)
+    def _spread(self, ray: Any, pools: list[Pool]) -> Iterator[AnswerOutcome]:
+        """Every pool's calls: each pool's first ones submitted before any answer is awaited, then each pool topped up
+        as its answers come in, and released once it has none left."""
+        owners: dict[Any, Pool] = {}
+        for pool in pools:
+            owners.update(self._fill(pool))
+        while owners:
+            ready = self._wait(ray, list(owners))
+            pool = owners.pop(ready)
+            pool.in_flight -= 1
             try:
-                yield ray.get(ready[0])
+                outcome = ray.get(ready)
             except ray.exceptions.RayTaskError as exc:
-                for ref in pending:
+                for ref in owners:
                     ray.cancel(ref)
                 cause = getattr(exc, "cause", None)
                 raise (cause if isinstance(cause, Exception) else exc) from None
+            if pool.finished():
+                self._release(ray, pool)
+            owners.update(self._fill(pool))
+            yield outcome
+
+    def _fill(self, pool: Pool) -> dict[Any, Pool]:
+        """Calls submitted to ``pool`` until it has as many in flight as it takes (or none left to make)."""
+        refs: dict[Any, Pool] = {}
+        for _ in range(pool.room()):
+            position, request = pool.todo.popleft()
+            refs[self._submit(pool.actors[pool.sent % len(pool.actors)], position, request)] = pool
+            pool.sent += 1
+            pool.in_flight += 1
+        return refs
+
+    def _submit(self, actor: Any, position: int, request: AskRequest) -> Any:
+        """One call on ``actor`` (a reference to its ``AnswerOutcome``)."""
+        return actor.run.remote(position, request)
+
+    def _wait(self, ray: Any, refs: list[Any]) -> Any:
+        """The first of ``refs`` to finish."""
+        ready, _ = ray.wait(refs, num_returns=1)
+        return ready[0]
+
+    @staticmethod
+    def _release(ray: Any, pool: Pool) -> None:
+        if not pool.released:
+            pool.released = True
+            for handle in pool.actors:
+                ray.kill(handle)
