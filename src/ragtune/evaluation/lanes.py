@@ -109,18 +109,19 @@ def _on_threads(lanes: Sequence[str], fn: Callable[[int], T], at_once: int, fini
 
 def load_models(components: "Components", specs: Iterable[str], index: str | None) -> None:
     """Load, one after another on this thread, the models the lanes would otherwise load at once (loading two
-    transformers models on two threads at the same time is not safe): each model of ``specs``, and the embedder,
-    reranker and support scorer that answers over ``index`` use."""
+    transformers models on two threads at the same time is not safe), each through the components' cache that the
+    lanes then take it from: each model of ``specs``, and the embedder, reranker and support scorer that answers over
+    ``index`` use."""
     for spec in dict.fromkeys(specs):
         components.generator(spec).load()
     if index is None:
         return
-    reader = components.index(index)
-    reader.search_batch([("load", "load")], k=1)  # the query embedder and the reranker
-    scorer = components.support_scorer(components.embedder(reader.manifest.embedder.spec))
-    load = getattr(scorer, "load", None)
-    if callable(load):
-        load()
+    embedder = components.index(index).embedder()  # the index's own model, at the precision it records, as answers query it
+    embedder.embed_query("load")  # an embedder loads on its first text whatever it embeds queries with
+    for part in (components.reranker(), components.support_scorer(embedder)):
+        load = getattr(part, "load", None)
+        if callable(load):
+            load()
 
 
 def side_by_side(components: "Components", lanes: Sequence[str], fn: Callable[[int], T], at_once: int, index: str | None,
