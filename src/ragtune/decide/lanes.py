@@ -42,13 +42,14 @@ def answer_candidates(runner: "DecideRunner", data: "DecideData") -> tuple[dict[
 
     lanes = [spec for _, spec, _, _ in jobs]
     at_once = _at_once(runner, len(set(lanes)))
-    judge = [resolve_judge_spec(runner.config.judge, runner.settings.generation)] if runner.config.judge and at_once > 1 else []
+    judge = ([resolve_judge_spec(runner.config.judge, runner.components.config.generation)]
+             if runner.config.judge and at_once > 1 else [])
     rows = side_by_side(runner.components, lanes, answer, at_once, runner.config.index, judge, finished)
     return dict(zip(candidates, rows)), {e.name: r for e, r in zip(more, rows[len(candidates):])}
 
 
 def _at_once(runner: "DecideRunner", lanes: int) -> int:
-    generation = runner.settings.generation
+    generation = runner.components.config.generation
     setting = generation.parallel_candidates
     if setting is None and runner.executor is not None:
         return 1  # each candidate already spreads over the cluster

@@ -155,7 +155,7 @@ def cores_shared(at_once: int, cores: int | None = None) -> Iterator[None]:
 def answer_variants(runner: "EvalRunner", plans: Sequence["VariantPlan"],
                     questions: Sequence["Question"]) -> list[list["AnswerRecord"]]:
     """Each plan's answers (``EvalRunner.answer_all``), plans of different model specs side by side where it pays."""
-    generation = runner.settings.generation
+    generation = runner.components.config.generation
     lanes = [plan.spec for plan in plans]
     at_once = candidates_at_once(len(set(lanes)), generation.parallel_candidates, generation.threads,
                                  loaded_device(generation.device))
