@@ -113,6 +113,18 @@ def test_torch_keeps_to_each_lanes_share_of_the_cores_and_comes_back():
         torch.set_num_threads(before)
 
 
+def test_torch_threads_come_back_when_the_block_fails():
+    torch = pytest.importorskip("torch")
+    before = torch.get_num_threads()
+    torch.set_num_threads(4)
+    try:
+        with pytest.raises(RuntimeError), cores_shared(2, cores=4):
+            raise RuntimeError("a lane failed")
+        assert torch.get_num_threads() == 4
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_models_load_through_the_components_caches_without_a_search(eval_home, config_for, register_plugin, monkeypatch):
     loaded: list[str] = []
 

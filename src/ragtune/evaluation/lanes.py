@@ -138,7 +138,8 @@ def side_by_side(components: "Components", lanes: Sequence[str], fn: Callable[[i
 @contextmanager
 def cores_shared(at_once: int, cores: int | None = None) -> Iterator[None]:
     """Within the block, torch (when loaded) computes on at most ``cores // at_once`` threads (each lane's share),
-    fewer if it was set to fewer; its thread count comes back afterwards."""
+    fewer if it was set to fewer. Torch's thread count is one setting of the whole process, so every thread sees the
+    share while the block runs; the count it had before comes back when the block ends, by an error too."""
     torch = sys.modules.get("torch")
     share = max(1, (machine_cores() if cores is None else cores) // max(1, at_once))
     before = torch.get_num_threads() if torch is not None else share
