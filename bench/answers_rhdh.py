@@ -19,27 +19,22 @@ import json
 import os
 import re
 import statistics
-import string
 import sys
 import tempfile
 import time
-from collections import Counter
 from pathlib import Path
 
-for _var, _value in {"OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false", "HF_HUB_OFFLINE": "1",
-                     "TRANSFORMERS_OFFLINE": "1", "LANCE_LOG": "error"}.items():
-    os.environ.setdefault(_var, _value)
+from _common import RESULTS, ROOT, commit, finish
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-
-from ragtune.api import Workspace  # noqa: E402
-from ragtune.config import RagtuneConfig  # noqa: E402
+from ragtune.api import Workspace
+from ragtune.config import RagtuneConfig
+from ragtune.evaluation.answers import token_f1
+from ragtune.evaluation.metrics import strip_markers
 
 # ../shared beside the checkout (one more level up from a worktree folder); --data overrides.
 DEFAULT_DATA = next((p / "shared" / "data" / "rhdh_docs_qa" for p in (ROOT.parent, ROOT.parent.parent)
                      if (p / "shared" / "data" / "rhdh_docs_qa").is_dir()), ROOT.parent / "shared" / "data" / "rhdh_docs_qa")
-OUT = ROOT / "bench" / "results" / "answers_rhdh.json"
+OUT = RESULTS / "answers_rhdh.json"
 OFF_TOPIC = [
     "What is the capital of Australia?", "Who wrote the novel Pride and Prejudice?", "What is the boiling point of mercury?",
     "How many players are on a football team?", "What is a good recipe for banana bread?", "When did the Roman Empire fall?",
@@ -49,23 +44,12 @@ OFF_TOPIC = [
     "What is the chemical formula of table salt?", "Who won the 1998 football world cup?", "How do I repot an orchid?",
     "What causes the northern lights?", "How many bones are in the human body?",
 ]
-_MARKER = re.compile(r"\s*\[\d+\]")
 
 
-def normalize_tokens(text: str) -> list[str]:
-    """SQuAD-style answer normalisation: lower case, no punctuation, no articles, split on white space."""
-    text = _MARKER.sub("", text).lower()
-    text = "".join(ch if ch not in string.punctuation else " " for ch in text)
-    return [w for w in text.split() if w not in {"a", "an", "the"}]
-
-
-def token_f1(prediction: str, reference: str) -> float:
-    pred, ref = normalize_tokens(prediction), normalize_tokens(reference)
-    common = sum((Counter(pred) & Counter(ref)).values())
-    if not pred or not ref or common == 0:
-        return 0.0
-    precision, recall = common / len(pred), common / len(ref)
-    return 2 * precision * recall / (precision + recall)
+def answer_f1(prediction: str, reference: str) -> float:
+    """Token F1 as ``ragtune eval`` scores an answer (``ragtune.evaluation.metrics``): SQuAD normalisation, the
+    answer's citation markers removed."""
+    return token_f1(strip_markers(prediction), reference)
 
 
 def shingles(text: str, n: int = 5) -> set[tuple[str, ...]]:
@@ -99,8 +83,9 @@ def run(ws: Workspace, model: str, rows: list[dict], label: str) -> dict:
         refs = row.get("reference_contexts") or []
         cited_ok = [overlaps(c.text, refs) for c in answer.citations]
         per.append({
-            "id": row["id"], "f1": token_f1(answer.answer, row["reference_answer"]) if "reference_answer" in row else None,
-            "raw_f1": token_f1(answer.raw_answer, row["reference_answer"]) if answer.raw_answer and "reference_answer" in row else None,
+            "id": row["id"], "f1": answer_f1(answer.answer, row["reference_answer"]) if "reference_answer" in row else None,
+            "raw_f1": (answer_f1(answer.raw_answer, row["reference_answer"])
+                       if answer.raw_answer and "reference_answer" in row else None),
             "citations": len(answer.citations), "citations_correct": sum(cited_ok),
             "model_citations": sum(1 for c in answer.citations if c.origin == "model"),
             "model_citations_correct": sum(ok for c, ok in zip(answer.citations, cited_ok) if c.origin == "model"),
@@ -127,7 +112,8 @@ def aggregate(per: list[dict]) -> dict:
         "answer_f1": round(statistics.mean(f1s), 4) if f1s else None,
         "answer_f1_model_text": round(statistics.mean(raw), 4) if raw else None,
         "citation_precision": round(sum(p["citations_correct"] for p in per) / cites, 4) if cites else None,
-        "citation_precision_model_markers": round(sum(p["model_citations_correct"] for p in per) / model_cites, 4) if model_cites else None,
+        "citation_precision_model_markers": (round(sum(p["model_citations_correct"] for p in per) / model_cites, 4)
+                                             if model_cites else None),
         "share_with_citation": round(sum(1 for p in per if p["citations"]) / n, 4) if n else None,
         "share_model_cited_itself": round(sum(1 for p in per if p["model_citations"]) / n, 4) if n else None,
         "abstention_rate": round(sum(p["abstained"] for p in per) / n, 4) if n else None,
@@ -142,7 +128,7 @@ def aggregate(per: list[dict]) -> dict:
     }
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--local-questions", type=int, default=100, help="Questions for `local` (evenly spread subset).")
@@ -172,6 +158,7 @@ def main() -> None:
     cfg = ws.config
     doc = {
         "benchmark": "answers_rhdh",
+        "commit": commit(), "command": "python " + " ".join(sys.argv),
         "data": "rhdh_docs_qa: 28 product guides (docs/*.txt), qa.jsonl (501 questions, Ragas-generated)",
         "index": {"chunks": chunks, "embedder": cfg.embedder.model, "retrieval": cfg.retrieval.mode.value,
                   "ingest_s": round(ingest_s, 1), "guides_embedded_this_run": report.added + report.updated},
@@ -183,7 +170,8 @@ def main() -> None:
                    "why": "SmolLM2-135M on CPU takes seconds per answer; extractive is also run on all questions"},
         "machine": {"cpus": os.cpu_count(), "note": "shared 2-core machine with other work running; 1 torch thread"},
         "metrics": {
-            "answer_f1": "token F1 (SQuAD normalisation, citation markers removed) of the final answer vs reference_answer",
+            "answer_f1": "token F1 as ragtune eval scores it (SQuAD normalisation, citation markers removed) of the final "
+                         "answer vs reference_answer",
             "answer_f1_model_text": "the same for the model's own text before citation handling and fallback",
             "citation_precision": "share of citations whose chunk shares >= 30% of 5-word shingles with a reference_context",
             "citation_precision_model_markers": "the same, only for citations the model wrote itself (origin 'model')",
@@ -203,10 +191,6 @@ def main() -> None:
         "rule": "the generator with the higher answer F1 on the subset becomes the default of `ask`",
         "extractive_f1": ext["answer_f1"], "local_f1": loc["answer_f1"],
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
-    tmp.replace(args.out)
     for model, r in doc["results"].items():
         a = r["subset"]
         print(f"{model:>10} (subset {a['questions']}): F1 {a['answer_f1']}  citation precision {a['citation_precision']}  "
@@ -216,9 +200,9 @@ def main() -> None:
         if r["all"]:
             print(f"{model:>10} (all {r['all']['questions']}): F1 {r['all']['answer_f1']}  "
                   f"citation precision {r['all']['citation_precision']}")
-    print(f"ask default: {doc['default_choice']['ask_default']} (no targets are named by the issue)")
-    print(f"wrote {args.out}")
+    print(f"ask default: {doc['default_choice']['ask_default']}")
+    return finish(args.out, doc)
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -7,8 +7,13 @@ import threading
 
 import pytest
 
+from ragtune.components.parts import Components
+from ragtune.components.reader import IndexReader
+from ragtune.embeddings import FakeEmbedder, embedders
 from ragtune.evaluation.config import EvalConfig
-from ragtune.evaluation.lanes import candidates_at_once, cores_shared, run_lanes
+from ragtune.evaluation.lanes import candidates_at_once, cores_shared, load_models, run_lanes
+from ragtune.generation import FakeGenerator, generators
+from ragtune.retrieval import rerankers
 
 from .conftest import QUESTIONS
 
@@ -106,3 +111,50 @@ def test_torch_keeps_to_each_lanes_share_of_the_cores_and_comes_back():
         assert (inside, unchanged, torch.get_num_threads()) == (2, 4, 4)
     finally:
         torch.set_num_threads(before)
+
+
+def test_torch_threads_come_back_when_the_block_fails():
+    torch = pytest.importorskip("torch")
+    before = torch.get_num_threads()
+    torch.set_num_threads(4)
+    try:
+        with pytest.raises(RuntimeError), cores_shared(2, cores=4):
+            raise RuntimeError("a lane failed")
+        assert torch.get_num_threads() == 4
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_models_load_through_the_components_caches_without_a_search(eval_home, config_for, register_plugin, monkeypatch):
+    loaded: list[str] = []
+
+    class Generator(FakeGenerator):
+        def load(self):
+            loaded.append(f"generator {self.spec}")
+            return super().load()
+
+    class Embedder(FakeEmbedder):
+        def embed_query(self, text):
+            loaded.append("embedder")
+            return super().embed_query(text)
+
+        def embed_queries(self, texts):
+            loaded.append("embedder")
+            return super().embed_queries(texts)
+
+    class Reranker:
+        def load(self):
+            loaded.append("reranker")
+
+        def rerank(self, query, candidates, k):
+            return candidates[:k]
+
+    register_plugin(generators, "counted", lambda rest, config, home: Generator(spec=f"counted:{rest}"))
+    built: list[Embedder] = []
+    register_plugin(embedders, "fake", lambda rest, config, home: built.append(Embedder(int(rest))) or built[-1])
+    register_plugin(rerankers, "counted", lambda rest, config, home: Reranker())
+    monkeypatch.setattr(IndexReader, "search_batch", lambda *a, **k: pytest.fail("a search ran to load the models"))
+    components = Components(config_for(eval_home, rerank={"model": "counted:r"}))
+    load_models(components, ["counted:a", "counted:b", "counted:a"], "support")
+    assert loaded == ["generator counted:a", "generator counted:b", "embedder", "reranker"]
+    assert components.index("support").embedder() is built[0]  # what answers then query with: the one loaded

@@ -1,4 +1,6 @@
-from ragtune.generation.answerability import NAME_WEIGHT, answerability, key_terms, mismatch
+from ragtune.generation import answer as answer_module
+from ragtune.generation import answerability as answerability_module
+from ragtune.generation.answerability import NAME_WEIGHT, answerability, assess, key_terms, mismatch
 from ragtune.generation.base import ContextBlock
 from ragtune.index.base import Filters
 from ragtune.retrieval.self_query import QueryPlan
@@ -49,6 +51,32 @@ def test_a_question_its_heading_answers_is_not_abstained_on(tmp_path, ws_for):
 def test_a_question_about_a_name_no_passage_holds_is_abstained_on(tmp_path, ws_for):
     answer = _policy_index(tmp_path, ws_for).ask("How long is Beta's refund window?", "policy", model="extractive")
     assert answer.abstained and "answerability" in answer.abstain_reason
+
+
+def test_an_abstaining_ask_finds_the_mismatch_once_and_gives_it_as_the_reason(tmp_path, ws_for, monkeypatch):
+    ws = _policy_index(tmp_path, ws_for)
+    calls = []
+    real = answerability_module.mismatch
+
+    def counted(*args, **kwargs):
+        calls.append(args[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(answerability_module, "mismatch", counted)
+    monkeypatch.setattr(answer_module, "mismatch", counted, raising=False)  # wherever a caller holds the name
+    answer = ws.ask("How long is Beta's refund window?", "policy", model="extractive")
+    assert len(calls) == 1
+    assert "Beta, which no passage names" in answer.abstain_reason
+
+
+def test_assess_gives_the_score_and_the_mismatch_that_zeroes_it():
+    question, passage = "How long is Beta's refund window?", [block("Alpha's refund window is 30 days.")]
+    assert assess(question, passage) == (0.0, mismatch(question, passage))
+
+
+def test_assess_gives_no_mismatch_for_passages_about_the_question():
+    question, passage = "How long is Alpha's refund window?", [block("Alpha's refund window is 30 days.")]
+    assert assess(question, passage) == (answerability(question, passage), None)
 
 
 def filing_block(text: str, organization: str, period: str, ticker: str) -> ContextBlock:

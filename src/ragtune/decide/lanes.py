@@ -41,7 +41,8 @@ def answer_candidates(runner: "DecideRunner", data: "DecideData") -> tuple[dict[
 
     lanes = [spec for _, spec, _, _ in jobs]
     at_once = _at_once(runner, len(set(lanes)), len(jobs))
-    judge = [resolve_judge_spec(runner.config.judge, runner.settings.generation)] if runner.config.judge and at_once > 1 else []
+    judge = ([resolve_judge_spec(runner.config.judge, runner.components.config.generation)]
+             if runner.config.judge and at_once > 1 else [])
     gathered = GatheredAnswers(runner.executor, min(at_once, len(jobs))) if runner.executor and at_once > 1 else None
 
     def answer(i: int) -> Rows:
@@ -62,7 +63,7 @@ def _member(gathered: GatheredAnswers | None) -> ContextManager[None]:
 
 
 def _at_once(runner: "DecideRunner", lanes: int, jobs: int) -> int:
-    generation = runner.settings.generation
+    generation = runner.components.config.generation
     setting = generation.parallel_candidates
     if runner.executor is not None:  # the cluster takes every candidate at once
         return jobs if setting is None else max(1, min(setting, jobs))

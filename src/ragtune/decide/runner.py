@@ -76,10 +76,9 @@ class DecideRunner:
         self.components = components
         self.tuning = Tuning(components)
         self.executor = executor
-        self.settings = components.config
         self.config = config
         self.progress = progress or (lambda stage, done, total: None)
-        self.spec = config.model or self.settings.generation.model
+        self.spec = config.model or self.components.config.generation.model
         self.notes: list[str] = []
         self.skipped: dict[Candidate, str] = {}
         self.extra_skipped: dict[str, str] = {}  # distilled or teacher -> why not measured
@@ -90,7 +89,7 @@ class DecideRunner:
         self.tuned_on_format: dict[Candidate, bool] = {}
         self.state: dict[str, Any] = {}
         self.facts: Any = None  # the advisor's Facts, measured once per run
-        self.run_dir = self.settings.home / "decide"  # the run's own folder once its id is known (``_open_run``)
+        self.run_dir = self.components.config.home / "decide"  # the run's own folder once its id is known (``_open_run``)
         self.managed = False  # ft and rag+ft train on the provider's fine-tuning service
         self.measured: Repeat | None = None  # what the last run measured, for combining repeats
 
@@ -109,7 +108,7 @@ class DecideRunner:
         if cfg.index is not None:
             parts.index(cfg.index).filled()
         if any(c.tuned for c in cfg.candidates):
-            self.managed, untrainable = tuning_route(generator, self.spec, self.settings.generation)
+            self.managed, untrainable = tuning_route(generator, self.spec, self.components.config.generation)
         for c in cfg.candidates:
             if c.retrieves and cfg.index is None:
                 self.skipped[c] = "no --index: there are no documents to retrieve from"
@@ -139,7 +138,7 @@ class DecideRunner:
 
     def _open_run(self) -> None:
         run_id = self._run_id()
-        self.run_dir = self.settings.home / "decide" / run_id
+        self.run_dir = self.components.config.home / "decide" / run_id
         state_path = self.run_dir / "state.json"
         if self.config.resume and state_path.is_file():
             self.state = json.loads(state_path.read_text(encoding="utf-8"))
@@ -290,7 +289,7 @@ class DecideRunner:
         index = self.facts.index
         tokens = index.total_tokens + 12 * index.chunks
         window = self.components.generator(self.spec).context_window
-        room = window - self.settings.generation.max_new_tokens - _WINDOW_OVERHEAD
+        room = window - self.components.config.generation.max_new_tokens - _WINDOW_OVERHEAD
         if tokens > room:
             return (f"the corpus ({tokens:,} tokens, {index.tokenizer}) does not fit the {window:,}-token window of "
                     f"{self.spec} with room for the question and the answer: retrieval (rag) is the way to carry it")
@@ -334,7 +333,7 @@ class DecideRunner:
     def _evaluate(self, questions: Sequence[Question], config: EvalConfig, progress: Progress,
                   executor: "AnswerExecutor | None") -> EvalResult:
         """One candidate's answers to ``questions``, scored, priced at a managed version's price from its card."""
-        specs = [config.model, f"tuned:{config.tuned}" if config.tuned else None, self.settings.generation.model]
+        specs = [config.model, f"tuned:{config.tuned}" if config.tuned else None, self.components.config.generation.model]
         prices = with_version_prices(config.prices, specs, self.components.models.card)
         return EvalRunner(self.components, config.model_copy(update={"prices": prices}), progress, executor).run(questions)
 
@@ -387,7 +386,7 @@ class DecideRunner:
             rows={c.value: r for c, r in rows.items()} | extra_rows, kinds=data.kinds(), tasks=data.tasks(), specs=specs,
             pricing={c: self.components.generator(spec).pricing for c, spec in specs.items()},
             pricing_of=lambda spec: self.components.generator(spec).pricing, synthetic=data.synthetic(),
-            serving_device=loaded_device(self.settings.generation.device),
+            serving_device=loaded_device(self.components.config.generation.device),
             groups=question_groups(data.test), trainings={c.value: t for c, t in self.trainings.items()} | self.extra_trainings,
             training_records=self.state["trainings"], acts_as={e.name: e.acts_as.value for e in more.values()},
             skipped={c.value: why for c, why in self.skipped.items()} | self.extra_skipped, split=data.split, notes=self.notes,

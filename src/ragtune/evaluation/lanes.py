@@ -109,18 +109,19 @@ def _on_threads(lanes: Sequence[str], fn: Callable[[int], T], at_once: int, fini
 
 def load_models(components: "Components", specs: Iterable[str], index: str | None) -> None:
     """Load, one after another on this thread, the models the lanes would otherwise load at once (loading two
-    transformers models on two threads at the same time is not safe): each model of ``specs``, and the embedder,
-    reranker and support scorer that answers over ``index`` use."""
+    transformers models on two threads at the same time is not safe), each through the components' cache that the
+    lanes then take it from: each model of ``specs``, and the embedder, reranker and support scorer that answers over
+    ``index`` use."""
     for spec in dict.fromkeys(specs):
         components.generator(spec).load()
     if index is None:
         return
-    reader = components.index(index)
-    reader.search_batch([("load", "load")], k=1)  # the query embedder and the reranker
-    scorer = components.support_scorer(components.embedder(reader.manifest.embedder.spec))
-    load = getattr(scorer, "load", None)
-    if callable(load):
-        load()
+    embedder = components.index(index).embedder()  # the index's own model, at the precision it records, as answers query it
+    embedder.embed_query("load")  # an embedder loads on its first text whatever it embeds queries with
+    for part in (components.reranker(), components.support_scorer(embedder)):
+        load = getattr(part, "load", None)
+        if callable(load):
+            load()
 
 
 def side_by_side(components: "Components", lanes: Sequence[str], fn: Callable[[int], T], at_once: int, index: str | None,
@@ -137,7 +138,8 @@ def side_by_side(components: "Components", lanes: Sequence[str], fn: Callable[[i
 @contextmanager
 def cores_shared(at_once: int, cores: int | None = None) -> Iterator[None]:
     """Within the block, torch (when loaded) computes on at most ``cores // at_once`` threads (each lane's share),
-    fewer if it was set to fewer; its thread count comes back afterwards."""
+    fewer if it was set to fewer. Torch's thread count is one setting of the whole process, so every thread sees the
+    share while the block runs; the count it had before comes back when the block ends, by an error too."""
     torch = sys.modules.get("torch")
     share = max(1, (machine_cores() if cores is None else cores) // max(1, at_once))
     before = torch.get_num_threads() if torch is not None else share
@@ -154,7 +156,7 @@ def cores_shared(at_once: int, cores: int | None = None) -> Iterator[None]:
 def answer_variants(runner: "EvalRunner", plans: Sequence["VariantPlan"],
                     questions: Sequence["Question"]) -> list[list["AnswerRecord"]]:
     """Each plan's answers (``EvalRunner.answer_all``), plans of different model specs side by side where it pays."""
-    generation = runner.settings.generation
+    generation = runner.components.config.generation
     lanes = [plan.spec for plan in plans]
     at_once = candidates_at_once(len(set(lanes)), generation.parallel_candidates, generation.threads,
                                  loaded_device(generation.device))

@@ -71,11 +71,10 @@ class EvalRunner:
     def __init__(self, components: Components, config: EvalConfig, progress: Progress | None = None,
                  executor: "AnswerExecutor | None" = None) -> None:
         self.components = components
-        self.settings = components.config
         self.config = config
         self.progress = progress or (lambda stage, done, total: None)
         self.executor = executor
-        root = self.settings.home / "eval-cache"
+        root = self.components.config.home / "eval-cache"
         self.answers = GenerationCache(root, "answers")
         self.verdicts = GenerationCache(root, "judge")
         self.scores = GenerationCache(root, "scores")
@@ -93,7 +92,7 @@ class EvalRunner:
     def plan(self) -> list[VariantPlan]:
         """The variants' specs and index, checked: tuned version resolved, index present and not empty."""
         cfg = self.config
-        model = cfg.model or self.settings.generation.model
+        model = cfg.model or self.components.config.generation.model
         if cfg.tuned:
             self.tuned = tuned_model(self.components.models, cfg.tuned.removeprefix("tuned:"))
             self.tuned_ref = self.tuned.ref
@@ -140,7 +139,7 @@ class EvalRunner:
         return cfg.prompt_system or cfg.system if variant is Candidate.prompt else cfg.system
 
     def key_fields(self, plan: VariantPlan, question: Question) -> dict[str, Any]:
-        cfg, ws = self.config, self.settings
+        cfg, ws = self.config, self.components.config
         schema = question.schema if question.schema is not None and cfg.schema_mode is not SchemaMode.score else None
         fields: dict[str, Any] = {
             "cache": CACHE_VERSION, "variant": plan.variant.value, "model": plan.spec,
@@ -243,7 +242,7 @@ class EvalRunner:
         judged = [q for q in questions if has_gold(q)]
         if not judged or cfg.index is None or not any(v.retrieves for v in cfg.variants):
             return {}
-        depth = max(cfg.retrieval_depth, cfg.k or self.settings.answer.k)
+        depth = max(cfg.retrieval_depth, cfg.k or self.components.config.answer.k)
         results = self.components.index(cfg.index).search_batch([(q.id, q.question) for q in judged], k=depth, mode=cfg.mode,
                                                                 rerank=cfg.rerank)
         return {qid: retrieved_chunks(hits) for qid, hits in results}
@@ -252,7 +251,7 @@ class EvalRunner:
         """Ask the judge about every answered question with reference answers (verdicts cached)."""
         if not self.config.judge:
             return
-        spec = self.judge_spec = resolve_judge_spec(self.config.judge, self.settings.generation)
+        spec = self.judge_spec = resolve_judge_spec(self.config.judge, self.components.config.generation)
         judge = LLMJudge(self.components.generator(spec))
 
         def judged(record: AnswerRecord) -> bool:
@@ -293,7 +292,7 @@ class EvalRunner:
         if self.config.answer_cap:  # each model's answers capped from the references' lengths (``evaluation.answer_cap``)
             for spec in dict.fromkeys(p.spec for p in plans):
                 cap = answer_cap(questions, self.components.generator(spec).count_tokens,
-                                 self.settings.generation.max_new_tokens)
+                                 self.components.config.generation.max_new_tokens)
                 self.caps.update({spec: cap} if cap is not None else {})
         by_id = {q.id: q for q in questions}
         retrieved = self.retrieve(questions)
@@ -320,7 +319,7 @@ class EvalRunner:
         return EvalResult(config=config, rows=rows, aggregates=aggregate(rows, variants), notes=self.notes)
 
     def _evaluators(self) -> list:
-        cfg, answer = self.config, self.settings.answer
+        cfg, answer = self.config, self.components.config.answer
         scorer, scorer_id = None, ""
         if cfg.index and any(v.retrieves for v in cfg.variants):
             embedder = self.components.index(cfg.index).manifest.embedder
@@ -330,7 +329,7 @@ class EvalRunner:
         citations = CitationEvaluator(scorer, answer.min_support, self.scores if cfg.cache else None, scorer_id)
         return [AnswerEvaluator(), RetrievalEvaluator(k, cfg.retrieval_depth), citations,
                 AbstentionEvaluator(), FormatEvaluator(),
-                CostEvaluator(cfg.prices, self._pricing, loaded_device(self.settings.generation.device))]
+                CostEvaluator(cfg.prices, self._pricing, loaded_device(self.components.config.generation.device))]
 
     @staticmethod
     def _row(question: Question, record: AnswerRecord, metrics: dict[str, float], judge: str | None = None) -> dict[str, Any]:
@@ -381,7 +380,7 @@ class EvalRunner:
 
     def _config_json(self, plans: list[VariantPlan], questions: Sequence[Question], source: str | None,
                      wall: float) -> dict[str, Any]:
-        cfg, ws = self.config, self.settings
+        cfg, ws = self.config, self.components.config
         return {
             "format_version": FORMAT_VERSION, "ragtune_version": library_versions().get("ragtune", "unknown"),
             "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),

@@ -232,9 +232,8 @@ class UpdatesRunner:
     def __init__(self, components: Components, config: UpdatesConfig, ingest: Ingest,
                  progress: Callable[[str, int, int], None] | None = None, executor: AnswerExecutor | None = None) -> None:
         self.components, self.config, self.ingest, self.executor = components, config, ingest, executor
-        self.settings = components.config
         self.progress = progress
-        self.staging = self.settings.home / "eval-cache" / "updates" / config.index / "corpus.jsonl"
+        self.staging = self.components.config.home / "eval-cache" / "updates" / config.index / "corpus.jsonl"
 
     def _check_index(self) -> None:
         name = self.config.index
@@ -311,8 +310,8 @@ class UpdatesRunner:
                 scores["moved"].append(float(new2 and not new1))
             per_variant[variant] = {name: mean_ci95(values) for name, values in scores.items()}
         config = {"docs": str(cfg.docs), "questions": str(cfg.questions), "t1": cfg.t1.isoformat(), "t2": cfg.t2.isoformat(),
-                  "index": cfg.index, "model": cfg.model or self.settings.generation.model, "tuned": cfg.tuned,
-                  "k": cfg.k or self.settings.answer.k, "documents_t1": docs_t1, "documents_t2": docs_t2,
+                  "index": cfg.index, "model": cfg.model or self.components.config.generation.model, "tuned": cfg.tuned,
+                  "k": cfg.k or self.components.config.answer.k, "documents_t1": docs_t1, "documents_t2": docs_t2,
                   "questions_total": total, "questions_changed": found, "questions_asked": len(changed),
                   "skip_yes_no": cfg.skip_yes_no, "seed": cfg.seed}
         return UpdatesResult(config=config, variants=per_variant, rows=rows, notes=notes)

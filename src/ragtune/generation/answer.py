@@ -36,7 +36,7 @@ from typing import Any, Callable
 from ragtune.config import AnswerConfig, FallbackPolicy, SearchMode
 from ragtune.embeddings.base import Embedder
 from ragtune.errors import QuestionError
-from ragtune.generation.answerability import answerability, mismatch
+from ragtune.generation.answerability import assess
 from ragtune.generation.base import ContextBlock, GenerateOptions, Generator, Prompt, TextCallback, Usage
 from ragtune.generation.citations import Citation, CitedText, OverlapSupportScorer, SupportScorer, cite, cited_numbers
 from ragtune.generation.extractive import ExtractiveGenerator, with_answering
@@ -160,10 +160,9 @@ class AnswerPipeline:
         blocks, trimmed = self._fit(question, hits, lambda b: rag_prompt(question, b, system),
                                     bool(plan and plan.per_document) or len(hits) > self.config.k)
         answer.context, answer.trimmed_blocks = blocks, trimmed
-        answer.answerability = answerability(question, blocks, plan) if blocks else None
+        answer.answerability, why = assess(question, blocks, plan) if blocks else (None, None)
         reason = self._irrelevant(question, blocks, answer.answerability)
         if reason:
-            why = mismatch(question, blocks, plan)
             return self._abstain(answer, f"{reason}: {why}" if why else reason, started, latency)
         prompt = rag_prompt(question, blocks, system)
         if plan is not None:

@@ -92,15 +92,21 @@ def mismatch(question: str, blocks: Sequence[ContextBlock], plan: QueryPlan | No
     return _planned(blocks, plan) or _owner_missing(question, terms) or _unknown_name(question, blocks, terms)
 
 
-def answerability(question: str, blocks: Sequence[ContextBlock], plan: QueryPlan | None = None) -> float:
-    """The best block's weighted share of the question's key terms (0-1; 0 without blocks or key terms, or when
-    ``mismatch`` finds the blocks are not about what the question asks about)."""
+def assess(question: str, blocks: Sequence[ContextBlock], plan: QueryPlan | None = None) -> tuple[float, str | None]:
+    """The blocks' ``answerability`` and the ``mismatch`` that zeroes it (None when there is none), each found once."""
+    why = mismatch(question, blocks, plan)
     weights = key_terms(question)
     total = sum(weights.values())
-    if not blocks or not total or mismatch(question, blocks, plan):
-        return 0.0
+    if not blocks or not total or why:
+        return 0.0, why
     best = 0.0
     for block in blocks:
         terms = set(content_terms(block.indexed or block.text))
         best = max(best, sum(w for t, w in weights.items() if t in terms) / total)
-    return best
+    return best, why
+
+
+def answerability(question: str, blocks: Sequence[ContextBlock], plan: QueryPlan | None = None) -> float:
+    """The best block's weighted share of the question's key terms (0-1; 0 without blocks or key terms, or when
+    ``mismatch`` finds the blocks are not about what the question asks about)."""
+    return assess(question, blocks, plan)[0]

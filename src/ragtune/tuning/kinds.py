@@ -4,10 +4,13 @@ A factory in ``tuners`` is called as ``factory(config, parts)``: ``config`` is t
 ``raft``, the ``LoraConfig`` it trains with) and ``parts`` (``TunerParts``) what it is built from besides them: the
 model registry it publishes into, and what its kind reads.
 
-- ``lora``: ``LoraConfig``, a ``LoraTuner``;
+- ``lora``: ``LoraConfig`` (plus ``parts.data_source`` and ``parts.attachments`` where they are given), a
+  ``LoraTuner``;
 - ``raft``: ``LoraConfig`` plus ``parts.raft``, ``parts.questions`` and ``parts.index_generation``, a ``RaftTuner``;
 - ``embeddings``: ``EmbeddingTuneConfig`` plus ``parts.prepare`` (the pairs), an ``EmbeddingTuner``;
-- ``reranker``: ``RerankerTuneConfig`` plus ``parts.prepare``, a ``RerankerTuner``.
+- ``reranker``: ``RerankerTuneConfig`` plus ``parts.prepare``, a ``RerankerTuner``;
+- ``managed``: ``ManagedConfig`` plus ``parts.service`` and ``parts.base_model`` (and ``parts.prices``), a
+  ``ManagedTuner`` that trains on a provider's service.
 
 The built-in classes are imported when a tuner is built (they load torch); other packages add tuners through
 the ``ragtune.tuners`` entry-point group, with the same signature.
@@ -16,6 +19,7 @@ the ``ragtune.tuners`` entry-point group, with the same signature.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from ragtune.errors import ConfigError
@@ -24,7 +28,9 @@ from ragtune.tuning.base import Tuner
 from ragtune.components.registry import ModelRegistry
 
 if TYPE_CHECKING:
+    from ragtune.costs.prices import PriceTable
     from ragtune.evaluation.questions import Question
+    from ragtune.tuning.managed import FineTuningService
     from ragtune.tuning.pair_tuner import PreparePairs
     from ragtune.tuning.raft import RaftBuilder
 
@@ -43,6 +49,16 @@ class TunerParts:
     """``raft``: the questions the rows are built for."""
     index_generation: Callable[[], int] | None = None
     """``raft``: the index's generation now (a resumed run notes a change since its rows were built)."""
+    data_source: dict[str, Any] | None = None
+    """``lora``: where the rows came from, for the card's ``data.source`` (a distillation's teacher and counts)."""
+    attachments: dict[str, Path] | None = None
+    """``lora``: files copied into the version folder, by role."""
+    service: "FineTuningService | None" = None
+    """``managed``: the provider's fine-tuning service."""
+    base_model: str | None = None
+    """``managed``: the provider's id of the model it tunes."""
+    prices: "PriceTable | None" = None
+    """``managed``: the price table the job's cost is read from."""
 
 
 TunerFactory = Callable[[Any, TunerParts], Tuner]
@@ -67,7 +83,7 @@ def _needs(value: Any, name: str, what: str) -> Any:
 def _lora(config: Any, parts: TunerParts) -> Tuner:
     from ragtune.tuning.lora import LoraTuner
 
-    return LoraTuner(config, parts.registry)
+    return LoraTuner(config, parts.registry, data_source=parts.data_source, attachments=parts.attachments)
 
 
 def _raft(config: Any, parts: TunerParts) -> Tuner:
@@ -90,7 +106,16 @@ def _reranker(config: Any, parts: TunerParts) -> Tuner:
     return RerankerTuner(config, parts.registry, _needs(parts.prepare, "reranker", "the pairs"))
 
 
+def _managed(config: Any, parts: TunerParts) -> Tuner:
+    from ragtune.tuning.managed import ManagedTuner
+
+    service = _needs(parts.service, "managed", "a provider's fine-tuning service")
+    return ManagedTuner(config, parts.registry, service, _needs(parts.base_model, "managed", "the provider's model"),
+                        parts.prices)
+
+
 tuners.register("lora", _lora)
 tuners.register("raft", _raft)
 tuners.register("embeddings", _embeddings)
 tuners.register("reranker", _reranker)
+tuners.register("managed", _managed)

@@ -80,10 +80,11 @@ class Tuning:
     def managed(self, config: "ManagedConfig", progress: TrainingProgress | None = None,
                 prices: "PriceTable | None" = None, region: str | None = None) -> ModelCard:
         """Fine-tune on a provider's service and publish ``NAME@vN`` once its job succeeds (``ragtune.tuning.managed``)."""
-        from ragtune.tuning.managed import ManagedTuner, fine_tuning_service
+        from ragtune.tuning.managed import fine_tuning_service
 
         service, model = fine_tuning_service(config.base, self.components.config.generation, region)
-        return ManagedTuner(config, self.components.models, service, model, prices).train(progress)
+        parts = TunerParts(self.components.models, service=service, base_model=model, prices=prices)
+        return build_tuner("managed", config, parts).train(progress)
 
     def cancel_managed(self, ref: str, region: str | None = None) -> "JobStatus":
         """Cancel the provider's job behind ``NAME`` (or ``NAME@vN``, the version it would become) and clear its run."""
@@ -107,7 +108,6 @@ class Tuning:
         from ragtune.costs.prices import PriceTable
         from ragtune.generation.answer import AskRequest
         from ragtune.tuning.distill import teacher_rows
-        from ragtune.tuning.lora import LoraTuner
 
         parts = self.components
         generation = parts.index(index).filled().generation if index is not None else None
@@ -126,8 +126,9 @@ class Tuning:
                   "teacher_cost": {"usd": None if cost is None else round(cost, 6),
                                    "label": "unknown" if cost is None else "measured"},
                   **({"synthetic_questions": synthetic} if synthetic is not None else {})}
-        card = LoraTuner(student.model_copy(update={"data": made.rows}), parts.models, data_source=source,
-                         attachments={"teacher_rows": made.rows, "teacher_dropped": made.dropped}).train(progress)
+        student_parts = TunerParts(parts.models, data_source=source,
+                                   attachments={"teacher_rows": made.rows, "teacher_dropped": made.dropped})
+        card = build_tuner("lora", student.model_copy(update={"data": made.rows}), student_parts).train(progress)
         shutil.rmtree(folder, ignore_errors=True)
         return card
 
