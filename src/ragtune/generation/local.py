@@ -108,13 +108,7 @@ class LocalGenerator(GeneratorBase):
         return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
     def _encode(self, prompt: Prompt) -> list[int]:
-        """The prompt's token ids: the model's chat template, or plain ``Role: text`` turns where it has none."""
-        tok = self.tokenizer
-        if tok.chat_template:
-            return list(tok.apply_chat_template(prompt.messages, add_generation_prompt=True, tokenize=True,
-                                                return_dict=True)["input_ids"])
-        text = "\n\n".join(f"{m['role'].capitalize()}: {m['content']}" for m in prompt.messages) + "\n\nAssistant:"
-        return list(tok(text)["input_ids"])
+        return encode_prompt(self.tokenizer, prompt)
 
     def _kwargs(self, options: GenerateOptions, schemas: list[dict | None], prompt_width: int) -> tuple[dict, list[str]]:
         """``model.generate`` settings for ``options`` (a schema mask per row where ``schemas`` has one) and the stops."""
@@ -273,6 +267,15 @@ class LocalGenerator(GeneratorBase):
         if "error" in result:
             raise result["error"]
         return result["out"][0, int(inputs["input_ids"].shape[1]):].tolist(), "".join(pieces)
+
+
+def encode_prompt(tokenizer: Any, prompt: Prompt) -> list[int]:
+    """The prompt's token ids: the model's chat template, or plain ``Role: text`` turns where it has none."""
+    if tokenizer.chat_template:
+        return list(tokenizer.apply_chat_template(prompt.messages, add_generation_prompt=True, tokenize=True,
+                                                  return_dict=True)["input_ids"])
+    text = "\n\n".join(f"{m['role'].capitalize()}: {m['content']}" for m in prompt.messages) + "\n\nAssistant:"
+    return list(tokenizer(text)["input_ids"])
 
 
 def cut_at_stops(text: str, stops: list[str]) -> str:
