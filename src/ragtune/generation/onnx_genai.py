@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ragtune.config import GenerationConfig
-from ragtune.errors import ConfigError, InputError, ProviderError
+from ragtune.errors import ConfigError, ProviderError
 from ragtune.generation.base import GenerateOptions, Generation, GeneratorBase, Prompt, TextCallback, Usage
-from ragtune.generation.batching import BatchQueue, BatchResult, batch_key, per_prompt
+from ragtune.generation.batching import BatchQueue, BatchResult, by_settings, fitting, per_prompt
 from ragtune.generation.hf_models import resolve_causal_lm
 from ragtune.generation.local import LOCAL_STOP, StopHolder, cut_at_stops, encode_prompt
+from ragtune.generation.local_batch import plan_batches
 from ragtune.generation.onnx_genai_export import EXTRA_HINT, export_folder, onnx_genai_installed
 
 EVENT_CAPACITY = 256
@@ -107,33 +108,17 @@ class OnnxGenAIGenerator(GeneratorBase):
         long for the window gets an ``InputError`` saying so, and the others are answered."""
         self.load()
         opts = [o or GenerateOptions.from_config(self.config) for o in per_prompt(options, len(prompts))]
-        results: BatchResult = [InputError("not answered")] * len(prompts)
-        groups: dict[tuple, list[int]] = {}
-        for i, o in enumerate(opts):
-            groups.setdefault(batch_key(o), []).append(i)
-        for positions in groups.values():
-            answered = self._answer_group([prompts[i] for i in positions], [opts[i] for i in positions])
-            for position, result in zip(positions, answered):
-                results[position] = result
-        return results
+        return by_settings(prompts, opts, self._answer_group)
 
-    def _answer_group(self, prompts: list[Prompt], options: list[GenerateOptions],
+    def _answer_group(self, prompts: Sequence[Prompt], options: Sequence[GenerateOptions],
                       on_text: TextCallback | None = None) -> BatchResult:
-        """Replies to prompts that share their settings: too long ones skipped, the rest decoded together."""
+        """Replies to prompts that share their settings: too long ones skipped, the rest in length-sorted batches."""
         self.load()
         encoded = [encode_prompt(self._tokenizer, p) for p in prompts]
-        cap, window = options[0].max_new_tokens, self.context_window
-        results: BatchResult = [InputError("not answered")] * len(prompts)
-        fits = []
-        for j, ids in enumerate(encoded):
-            if len(ids) + cap > window:
-                results[j] = InputError(f"the prompt is {len(ids)} tokens: with room for a {cap}-token answer it does not fit "
-                                        f"the {window}-token window of {self.spec}; skipped")
-            else:
-                fits.append(j)
-        size = max(1, self.config.batch_size)
-        for first in range(0, len(fits), size):
-            rows = fits[first:first + size]
+        cap = options[0].max_new_tokens
+        fits, results = fitting([len(ids) for ids in encoded], cap, self.context_window, self.spec)
+        for batch in plan_batches([len(encoded[j]) for j in fits], self.config.batch_size, cap):
+            rows = [fits[b] for b in batch]
             for j, generation in zip(rows, self._decode([encoded[j] for j in rows], options[0], on_text)):
                 results[j] = generation
         return results
