@@ -2,6 +2,7 @@
 tokenizer) exported by the package's model builder; its greedy answers against the transformers generator's."""
 
 import importlib.util
+import json
 import shutil
 from pathlib import Path
 
@@ -167,3 +168,21 @@ def test_the_onnx_setting_picks_onnx_genai():
 
 def test_auto_never_picks_onnx_genai():
     assert not isinstance(load_generator("local", GenerationConfig(local_backend=LocalBackend.auto)), OnnxGenAIGenerator)
+
+
+@needs_onnx_genai
+def test_threads_follow_the_generation_setting(onnx_gen, tiny, monkeypatch):
+    import onnxruntime_genai as og
+
+    overlays: list[dict] = []
+
+    class Recording(og.Config):
+        def overlay(self, text: str) -> None:
+            overlays.append(json.loads(text))
+            super().overlay(text)
+
+    monkeypatch.setattr(og, "Config", Recording)
+    monkeypatch.delenv("RAGTUNE_MODEL_CACHE", raising=False)
+    OnnxGenAIGenerator(str(tiny), config=GenerationConfig(threads=3), home=onnx_gen.home).load()
+    options = overlays[0]["model"]["decoder"]["session_options"]
+    assert options["intra_op_num_threads"] == 3
