@@ -174,6 +174,8 @@ class OnnxGenAIGenerator(GeneratorBase):
                 if not int(event.flags) & int(og.EngineEventFlags.TOKEN) or stopped[k]:
                     continue
                 news[k].append(int(event.token))
+                if not stop and on_text is None:
+                    continue
                 text = self._tokenizer.decode(news[k], skip_special_tokens=True)
                 if on_text is not None and (piece := held.feed(text[len(texts[k]):])):
                     on_text(piece)
