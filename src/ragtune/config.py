@@ -127,11 +127,13 @@ class RerankConfig(_Strict):
 
 
 class LocalBackend(str, Enum):
-    """Which runtime serves plain ``local``: transformers, llama.cpp (the gguf extra) or the first available."""
+    """Which runtime serves plain ``local``: transformers, llama.cpp (the gguf extra), ONNX Runtime GenAI (the onnx-genai
+    extra) or auto (llama.cpp when installed, else transformers; never onnx)."""
 
     auto = "auto"
     transformers = "transformers"
     gguf = "gguf"
+    onnx = "onnx"
 
 
 class GenerationConfig(_Strict):
@@ -160,8 +162,9 @@ class GenerationConfig(_Strict):
     batch_size: int = Field(32, ge=1, le=256, description="Most answers a local transformers model writes at once (greedy "
                                                           "replies only; 1 answers one at a time).")
     local_backend: LocalBackend = Field(LocalBackend.transformers, description="Runtime for plain 'local': transformers, gguf "
-                                                                               "(llama-cpp-python) or auto (gguf when "
-                                                                               "installed).")
+                                                                               "(llama-cpp-python), onnx (ONNX Runtime "
+                                                                               "GenAI on an fp32 export of the model) or "
+                                                                               "auto (gguf when installed).")
     extractive_sentences: int = Field(3, ge=1, le=10, description="Sentences the 'extractive' generator quotes.")
     timeout_s: float = Field(120.0, gt=0, description="Seconds before a request to a model server gives up.")
     max_retries: int = Field(3, ge=0, le=20, description="Retries, with exponential backoff, on 429, 5xx, overloaded or "

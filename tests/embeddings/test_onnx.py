@@ -19,7 +19,8 @@ from ragtune.api import Workspace
 from ragtune.config import EmbedderConfig
 from ragtune.embeddings import OnnxFallbackWarning, load_embedder
 from ragtune.embeddings.onnx_export import MODEL_FILES, unusable_marker
-from ragtune.embeddings.sentence_transformers import bundled_model_dir, model_key
+from ragtune.common import model_key
+from ragtune.embeddings.sentence_transformers import bundled_model_dir
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "docs"
 LONG = " ".join(f"Sentence {i} of a long report on enzyme kinetics, dosage and outcomes." for i in range(120))

@@ -2,7 +2,7 @@
 
 fake and extractive in-process; ``openai:`` against ``ragtune serve-model``'s app serving the fake generator on
 loopback, and ``anthropic:`` against the loopback Messages API peer (tests/conftest.py); the bundled SmolLM2
-(``local``), the same model served over the OpenAI API, and llama.cpp (where installed) are slow.
+(``local``), the same model served over the OpenAI API, llama.cpp and ONNX Runtime GenAI (where installed) are slow.
 
 Each returns the text with its token usage, the streamed pieces concatenate to the text a call without
 streaming returns, the context window is reported, and failures are ragtune's error types.
@@ -20,6 +20,7 @@ from ragtune.generation import load_generator
 from ragtune.generation.base import ContextBlock, GenerateOptions, Generation, Generator, Usage, stream_generation
 from ragtune.generation.fake import FakeGenerator
 from ragtune.generation.gguf import llama_cpp_installed
+from ragtune.generation.onnx_genai_export import onnx_genai_installed
 from ragtune.generation.prompts import rag_prompt
 from ragtune.http.openai_server import create_app
 
@@ -56,6 +57,12 @@ def smollm_openai_url(smollm, loopback):
         yield f"{url}/v1"
 
 
+@pytest.fixture(scope="module")
+def onnx_home(tmp_path_factory):
+    """One workspace for the module, so the local model is exported once."""
+    return tmp_path_factory.mktemp("onnx-home")
+
+
 def _case(name: str, request, monkeypatch) -> Case:
     fixture = request.getfixturevalue
     if name == "fake":
@@ -73,14 +80,18 @@ def _case(name: str, request, monkeypatch) -> Case:
     if name == "openai-local":
         config = GenerationConfig(max_retries=0, context_window=8192)
         return Case(load_generator(f"openai:smollm2@{fixture('smollm_openai_url')}", config), 8192)
+    if name == "onnx":
+        return Case(load_generator("local", GenerationConfig(local_backend="onnx", threads=1), fixture("onnx_home")), 8192)
     return Case(load_generator("local", GenerationConfig(local_backend="gguf", threads=1)), 8192)  # gguf
 
 
 SLOW_GGUF = [pytest.mark.slow, pytest.mark.skipif(not llama_cpp_installed(), reason="llama-cpp-python is not installed")]
+SLOW_ONNX = [pytest.mark.slow, pytest.mark.skipif(not onnx_genai_installed(), reason="onnxruntime-genai is not installed")]
 
 
 @pytest.fixture(params=["fake", "extractive", "openai", "anthropic", pytest.param("local", marks=pytest.mark.slow),
-                        pytest.param("openai-local", marks=pytest.mark.slow), pytest.param("gguf", marks=SLOW_GGUF)])
+                        pytest.param("openai-local", marks=pytest.mark.slow), pytest.param("gguf", marks=SLOW_GGUF),
+                        pytest.param("onnx", marks=SLOW_ONNX)])
 def case(request, monkeypatch) -> Case:
     return _case(request.param, request, monkeypatch)
 

@@ -16,8 +16,9 @@ from ragtune.config import EmbedderConfig
 from ragtune.embeddings.base import Embedder, EmbedderInfo
 from ragtune.embeddings.fake import FakeEmbedder
 from ragtune.embeddings.onnx_export import ExportError
+from ragtune.common import model_key
 from ragtune.embeddings.sentence_transformers import (OnnxFallbackWarning, SentenceTransformerEmbedder, bundled_model_dir,
-                                                      model_key, runs_onnx)
+                                                      runs_onnx)
 from ragtune.errors import ConfigError
 from ragtune.plugins import Registry, split_spec
 

@@ -44,17 +44,6 @@ def _folder_version(folder: Path) -> str:
     return h.hexdigest()[:16]
 
 
-def model_key(folder: Path) -> str:
-    """Names a model folder's export: its real path and every file's name, size and time of change (any change to the
-    weights makes a new export)."""
-    h = hashlib.sha256(str(folder.resolve()).encode())
-    for p in sorted(folder.rglob("*")):
-        if p.is_file():
-            stat = p.stat()
-            h.update(f"{p.relative_to(folder)}:{stat.st_size}:{stat.st_mtime_ns};".encode())
-    return h.hexdigest()[:16]
-
-
 def runs_onnx(runtime: str, device: str, precision: str) -> bool:
     """Whether an embedder so configured runs its ONNX export: runtime onnx on the CPU, and int8 always (int8 exists
     only as an export)."""

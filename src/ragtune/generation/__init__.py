@@ -4,7 +4,7 @@
 
 ==============================  ===========================================================
 ``extractive``                   no LLM: quotes the best-supported context sentences
-``local``                        SmolLM2-135M-Instruct (bundled weights), transformers or llama.cpp
+``local``                        SmolLM2-135M-Instruct (bundled weights): transformers, llama.cpp or ONNX
 ``local:<dir|hub id|.gguf>``     any transformers causal LM
 ``gguf:<file>``                  llama-cpp-python (the ``gguf`` extra)
 ``openai:<model>[@<url>]``       any OpenAI-compatible server
@@ -67,6 +67,10 @@ def _local(rest: str, config: GenerationConfig, home: Path) -> Generator:
     from ragtune.generation.local import LocalGenerator
 
     backend = config.local_backend
+    if backend is LocalBackend.onnx:
+        from ragtune.generation.onnx_genai import OnnxGenAIGenerator
+
+        return OnnxGenAIGenerator(rest or None, config=config, home=home)
     if not rest and (backend is LocalBackend.gguf or (backend is LocalBackend.auto and llama_cpp_installed())):
         return GGUFGenerator(default_gguf(), config, spec="local")
     if rest.lower().endswith(".gguf") and backend is not LocalBackend.transformers and llama_cpp_installed():

@@ -65,6 +65,33 @@ def batch_key(options: GenerateOptions) -> tuple:
             tuple(options.stop) if options.stop is not None else None, options.constrained, options.json_schema is not None)
 
 
+def by_settings(prompts: Sequence[Prompt], options: Sequence[GenerateOptions], answer_group: BatchFn) -> BatchResult:
+    """``answer_group`` on each group of prompts that share their settings (``batch_key``), the answers back in order."""
+    results: BatchResult = [InputError("not answered")] * len(prompts)
+    groups: dict[tuple, list[int]] = {}
+    for i, o in enumerate(options):
+        groups.setdefault(batch_key(o), []).append(i)
+    for positions in groups.values():
+        answered = answer_group([prompts[i] for i in positions], [options[i] for i in positions])
+        for position, result in zip(positions, answered):
+            results[position] = result
+    return results
+
+
+def fitting(lengths: Sequence[int], cap: int, window: int, spec: str) -> tuple[list[int], BatchResult]:
+    """The positions of the prompts (``lengths`` in tokens) that fit ``window`` with room for a ``cap``-token answer,
+    and the results so far: an ``InputError`` saying so for each one that does not."""
+    results: BatchResult = [InputError("not answered")] * len(lengths)
+    fits = []
+    for j, n in enumerate(lengths):
+        if n + cap > window:
+            results[j] = InputError(f"the prompt is {n} tokens: with room for a {cap}-token answer it does not fit "
+                                    f"the {window}-token window of {spec}; skipped")
+        else:
+            fits.append(j)
+    return fits, results
+
+
 @dataclass(eq=False)
 class _Request:
     prompt: Prompt

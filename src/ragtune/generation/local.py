@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ragtune.config import GenerationConfig
-from ragtune.errors import ConfigError, InputError, ProviderError
+from ragtune.errors import ConfigError, ProviderError
 from ragtune.generation.base import GenerateOptions, Generation, GeneratorBase, Prompt, TextCallback, Usage
-from ragtune.generation.batching import BatchQueue, BatchResult, batch_key, per_prompt
+from ragtune.generation.batching import BatchQueue, BatchResult, by_settings, fitting, per_prompt
 from ragtune.generation.greedy_decode import decode_greedy, plain_greedy
 from ragtune.generation.hf_models import resolve_causal_lm
 from ragtune.generation.local_batch import decode_rows, halving, out_of_memory, padding_id, plan_batches
@@ -108,13 +108,7 @@ class LocalGenerator(GeneratorBase):
         return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
     def _encode(self, prompt: Prompt) -> list[int]:
-        """The prompt's token ids: the model's chat template, or plain ``Role: text`` turns where it has none."""
-        tok = self.tokenizer
-        if tok.chat_template:
-            return list(tok.apply_chat_template(prompt.messages, add_generation_prompt=True, tokenize=True,
-                                                return_dict=True)["input_ids"])
-        text = "\n\n".join(f"{m['role'].capitalize()}: {m['content']}" for m in prompt.messages) + "\n\nAssistant:"
-        return list(tok(text)["input_ids"])
+        return encode_prompt(self.tokenizer, prompt)
 
     def _kwargs(self, options: GenerateOptions, schemas: list[dict | None], prompt_width: int) -> tuple[dict, list[str]]:
         """``model.generate`` settings for ``options`` (a schema mask per row where ``schemas`` has one) and the stops."""
@@ -182,28 +176,13 @@ class LocalGenerator(GeneratorBase):
         long for the window gets an ``InputError`` saying so, and the others are answered."""
         self.load()
         opts = [o or GenerateOptions.from_config(self.config) for o in per_prompt(options, len(prompts))]
-        results: BatchResult = [InputError("not answered")] * len(prompts)
-        groups: dict[tuple, list[int]] = {}
-        for i, o in enumerate(opts):
-            groups.setdefault(batch_key(o), []).append(i)
-        for positions in groups.values():
-            answered = self._answer_group([prompts[i] for i in positions], [opts[i] for i in positions])
-            for position, result in zip(positions, answered):
-                results[position] = result
-        return results
+        return by_settings(prompts, opts, self._answer_group)
 
-    def _answer_group(self, prompts: list[Prompt], options: list[GenerateOptions]) -> BatchResult:
+    def _answer_group(self, prompts: Sequence[Prompt], options: Sequence[GenerateOptions]) -> BatchResult:
         """Replies to prompts that share their decoding settings: too long ones skipped, the rest in length-sorted batches."""
         encoded = [self._encode(p) for p in prompts]
-        cap, window = options[0].max_new_tokens, self.context_window
-        results: BatchResult = [InputError("not answered")] * len(prompts)
-        fits = []
-        for j, ids in enumerate(encoded):
-            if len(ids) + cap > window:
-                results[j] = InputError(f"the prompt is {len(ids)} tokens: with room for a {cap}-token answer it does not fit "
-                                        f"the {window}-token window of {self.spec}; skipped")
-            else:
-                fits.append(j)
+        cap = options[0].max_new_tokens
+        fits, results = fitting([len(ids) for ids in encoded], cap, self.context_window, self.spec)
         for batch in plan_batches([len(encoded[j]) for j in fits], self.config.batch_size, cap):
             rows = [fits[b] for b in batch]
             decoded = halving(lambda part: self._decode([encoded[j] for j in part], [options[j] for j in part]), rows,
@@ -273,6 +252,15 @@ class LocalGenerator(GeneratorBase):
         if "error" in result:
             raise result["error"]
         return result["out"][0, int(inputs["input_ids"].shape[1]):].tolist(), "".join(pieces)
+
+
+def encode_prompt(tokenizer: Any, prompt: Prompt) -> list[int]:
+    """The prompt's token ids: the model's chat template, or plain ``Role: text`` turns where it has none."""
+    if tokenizer.chat_template:
+        return list(tokenizer.apply_chat_template(prompt.messages, add_generation_prompt=True, tokenize=True,
+                                                  return_dict=True)["input_ids"])
+    text = "\n\n".join(f"{m['role'].capitalize()}: {m['content']}" for m in prompt.messages) + "\n\nAssistant:"
+    return list(tokenizer(text)["input_ids"])
 
 
 def cut_at_stops(text: str, stops: list[str]) -> str:
