@@ -1,4 +1,4 @@
-from ragtune.documents.tables import COLUMNS, column_labels, columns_of, label_row, row_headers
+from ragtune.documents.tables import COLUMNS, column_labels, columns_of, label_row, row_group, row_headers
 
 TABLE = ("The following table shows net sales by category (dollars in millions):\n"
          "Three Months Ended Nine Months Ended\nJuly 1,\n2023\nJune 25,\n2022 Change\nJuly 1,\n2023\nJune 25,\n2022 Change\n"
@@ -44,3 +44,28 @@ def test_rows_after_a_subheading_keep_the_header_above():
 
 def test_the_columns_line_of_a_context_is_read_back():
     assert columns_of(f"Acme | Form 10-Q\n{COLUMNS}Three Months Ended July 1, 2023") == "Three Months Ended July 1, 2023"
+
+
+GROUPED = ["Net sales:", "Products $ 60,584 $ 63,355", "Services 21,213 19,604", "Total net sales 81,797 82,959",
+           "Cost of sales:", "Products 39,136 41,485", "Services 6,248 5,719", "Total cost of sales 45,384 47,204",
+           "Gross margin 36,413 35,755"]
+
+
+def test_a_total_row_comes_with_the_rows_it_sums():
+    assert row_group(GROUPED, 3, 6) == [1, 2, 3]
+
+
+def test_a_row_comes_with_its_siblings_and_their_total():
+    assert row_group(GROUPED, 5, 6) == [5, 6, 7]
+
+
+def test_a_row_after_a_total_starts_a_group_of_its_own():
+    assert row_group(GROUPED, 8, 6) == [8]
+
+
+def test_a_group_over_the_limit_keeps_the_rows_nearest():
+    assert row_group(GROUPED, 2, 2) == [1, 2]
+
+
+def test_a_line_that_is_no_row_is_its_own_group():
+    assert row_group(GROUPED, 0, 6) == [0]

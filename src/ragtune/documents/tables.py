@@ -7,6 +7,7 @@ names periods (``Three Months Ended`` / ``July 1, 2023`` / ``June 25, 2022``).
 - ``row_headers``: each row line of a text mapped to its table's header;
 - ``column_labels``: a header's columns (``three months ended July 1, 2023``);
 - ``label_row``: a row quoted with each figure followed by its column;
+- ``row_group``: the rows that sum up with a row (its siblings down to their ``Total`` row);
 - ``COLUMNS``: the prefix of the line a chunker adds to the context of a chunk that starts inside a table
   whose header lies in an earlier chunk (``Columns: Three Months Ended July 1, 2023 June 25, 2022``), and
   ``columns_of`` reads it back.
@@ -23,6 +24,7 @@ _AMOUNT = re.compile(r"\(?\$?\s?-?\d[\d,]*(?:\.\d+)?\)?(?:\s?%)?|\s[—–-](?=\
 ROW = re.compile(r"^[^\W\d_][^\n]*?(?:\s+\(?\$?\s?-?[\d,.]+\)?\s?%?|\s+[—–-]){2,}\s*$")
 """A table row: a label followed by two or more figures (or dashes for empty cells)."""
 _HEADER_LINES = 12
+_TOTAL = re.compile(r"^total\b", re.I)
 COLUMNS = "Columns: "
 """The prefix of a context line that carries the header of the table a chunk starts in."""
 
@@ -98,3 +100,20 @@ def columns_of(context: str) -> str:
         if line.startswith(COLUMNS):
             return line[len(COLUMNS):]
     return ""
+
+
+def row_group(lines: list[str], at: int, most: int) -> list[int]:
+    """The indexes of the rows of ``lines`` that belong with the row at ``at``: the run of rows around it, cut by
+    any other line (a subheading such as ``Operating expenses:``) and after each ``Total`` row, so a total comes
+    with the rows it sums and a row with its siblings and their total. Over ``most`` rows, the ``most`` nearest
+    ``at`` (those above first); ``[at]`` alone when ``at`` is no row."""
+    if not is_row(lines[at].strip()) or most < 1:
+        return [at]
+    start = at
+    while start > 0 and is_row(lines[start - 1].strip()) and not _TOTAL.match(lines[start - 1].strip()):
+        start -= 1
+    end = at
+    while not _TOTAL.match(lines[end].strip()) and end + 1 < len(lines) and is_row(lines[end + 1].strip()):
+        end += 1
+    nearest = sorted(range(start, end + 1), key=lambda i: (abs(i - at), i))[:most]
+    return sorted(nearest)

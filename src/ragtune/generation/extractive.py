@@ -27,7 +27,7 @@ from typing import Any, Callable
 
 from ragtune.generation.base import (ContextBlock, GenerateOptions, Generation, GeneratorBase, Prompt, TextCallback, Usage,
                                      estimate_tokens)
-from ragtune.documents.tables import ROW, columns_of, is_row, label_row, row_headers
+from ragtune.documents.tables import ROW, columns_of, is_row, label_row, row_group, row_headers
 from ragtune.generation.figures import asks_for_figures, figures, expand_acronyms, figure_count
 from ragtune.generation.prompts import CANNOT_ANSWER
 from ragtune.generation.text import content_terms, split_sentences, words
@@ -42,6 +42,9 @@ HEADING_WEIGHT = 0.5
 """A question word found only in the heading path or context header of a sentence's block counts this much."""
 FIGURE_WEIGHT = 0.3
 """Bonus for a passage with figures when the question asks for one (two figures or more give it all)."""
+FIGURE_ROWS = 6
+"""A table row quoted for a question that asks for figures brings the rows of its group (``row_group``), this many
+in all: the parts with their total, a part with its siblings."""
 
 
 def row_label(unit: str) -> set[str]:
@@ -98,11 +101,14 @@ class ExtractiveGenerator(GeneratorBase):
         top = score(ranked[0])
         if top <= 0.05:
             return []
+        rows = FIGURE_ROWS if scored.wants_figures else 1
         if prompt.per_source:
             per = FIGURE_QUOTES if scored.wants_figures else 1
-            return [(n, _quoted(text, headers[n])) for n, text in self._per_source(prompt, ranked, score, per)]
-        limit = self.sentences + (FIGURE_QUOTES if scored.wants_figures else 0)
-        return [(n, _quoted(text, headers[n])) for n, text in _in_turn(ranked, score, scored.q_terms, limit)]
+            chosen = self._per_source(prompt, ranked, score, per, rows)
+        else:
+            limit = self.sentences + (FIGURE_QUOTES if scored.wants_figures else 0)
+            chosen = _in_turn(ranked, score, scored.q_terms, limit, rows)
+        return [(n, _quoted(text, headers[n])) for n, text in chosen]
 
     @staticmethod
     def block_scores(prompt: Prompt) -> dict[int, float]:
@@ -115,11 +121,11 @@ class ExtractiveGenerator(GeneratorBase):
         return best
 
     @staticmethod
-    def _per_source(prompt: Prompt, ranked: list, score, per: int = 1) -> list[tuple[int, str]]:
+    def _per_source(prompt: Prompt, ranked: list, score, per: int = 1, rows: int = 1) -> list[tuple[int, str]]:
         """The ``per`` best candidates of each document among ``ranked`` (a second one only when it quotes new
-        figures), documents in the order of the blocks."""
+        figures), documents in the order of the blocks; a table row with up to ``rows`` of its group."""
         doc_of = {b.number: b.doc_id for b in prompt.blocks}
-        best: dict[str, list[tuple]] = {}
+        best: dict[str, list[list[tuple[int, str]]]] = {}
         said: set[str] = set()
         quoted: dict[str, set[str]] = {}
         for c in ranked:
@@ -128,11 +134,11 @@ class ExtractiveGenerator(GeneratorBase):
                 continue
             if doc in best and not (c[6] and found - quoted[doc]):
                 continue
-            best.setdefault(doc, []).append(c)
-            quoted.setdefault(doc, set()).update(found)
-            said.add(key)
+            group = _group(c, rows, said)
+            best.setdefault(doc, []).append(group)
+            quoted.setdefault(doc, set()).update(f for _, text in group for f in figures(text))
         order = {b.doc_id: i for i, b in reversed(list(enumerate(prompt.blocks)))}
-        return [(c[1], c[3][c[2]]) for _, cs in sorted(best.items(), key=lambda item: order[item[0]]) for c in cs]
+        return [pair for _, groups in sorted(best.items(), key=lambda item: order[item[0]]) for g in groups for pair in g]
 
     def generate(self, prompt: Prompt, options: GenerateOptions | None = None, on_text: TextCallback | None = None) -> Generation:
         chosen = self.select(prompt)
@@ -197,31 +203,49 @@ class _Scored:
         return cls(sorted(candidates, key=lambda c: -score(c)), score, headers, q_terms, wants_figures)
 
 
-def _in_turn(ranked: list, score, q_terms: set[str], limit: int) -> list[tuple[int, str]]:
-    """Up to ``limit`` of ``ranked`` (best first): after the first, those scoring at least 0.6 of it that add
-    question words or figures; a list introduction brings its items."""
+def _in_turn(ranked: list, score, q_terms: set[str], limit: int, rows: int = 1) -> list[tuple[int, str]]:
+    """Up to ``limit`` quotes of ``ranked`` (best first): after the first, those scoring at least 0.6 of it that add
+    question words or figures; a list introduction brings its items, a table row up to ``rows`` of its group."""
     top = score(ranked[0])
     chosen: list[tuple[int, str]] = []
+    quotes = 0
     covered: set[str] = set()
     said: set[str] = set()
     quoted: set[str] = set()  # figures quoted so far
     for c in ranked:
-        if len(chosen) >= limit:
+        if quotes >= limit:
             break
         new_terms = (q_terms & set(c[4])) - covered
         new_figures = set(figures(c[3][c[2]])) - quoted if c[6] else set()
         key = " ".join(words(c[3][c[2]]))
         if key in said or (chosen and (score(c) < 0.6 * top or not (new_terms or new_figures))):
             continue
-        said.add(key)
-        quoted |= new_figures
+        quotes += 1
         covered |= q_terms & set(c[4])
         text = c[3][c[2]]
         if text.rstrip().endswith(":"):
+            said.add(key)
             items = c[3][c[2] + 1:c[2] + 1 + _LIST_ITEMS]
-            text = text.rstrip() + " " + "; ".join(s.rstrip(".;") for s in items) + ("." if items else "")
-        chosen.append((c[1], text))
+            chosen.append((c[1], text.rstrip() + " " + "; ".join(s.rstrip(".;") for s in items) + ("." if items else "")))
+            continue
+        group = _group(c, rows, said)
+        quoted.update(f for _, t in group for f in figures(t))
+        chosen.extend(group)
     return chosen
+
+
+def _group(c: tuple, rows: int, said: set[str]) -> list[tuple[int, str]]:
+    """Candidate ``c`` as ``(block number, text)`` pairs: a table row with up to ``rows`` rows of its group
+    (``row_group``) not yet in ``said``, in the table's order; each one quoted is added to ``said``."""
+    sentences = c[3]
+    indexes = row_group(sentences, c[2], rows) if rows > 1 else [c[2]]
+    out: list[tuple[int, str]] = []
+    for i in indexes:
+        key = " ".join(words(sentences[i]))
+        if i == c[2] or key not in said:
+            said.add(key)
+            out.append((c[1], sentences[i]))
+    return out
 
 
 def _quoted(text: str, headers: dict[str, str]) -> str:
