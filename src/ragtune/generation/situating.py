@@ -42,6 +42,10 @@ class SituatingWriter:
         self.usage = Usage()
         self.seconds = 0.0
 
+    def cost(self) -> dict[str, float | int]:
+        """What the sentences written so far cost: generator calls, tokens read and written, seconds."""
+        return {"calls": self.calls, **self.usage.to_json(), "seconds": round(self.seconds, 2)}
+
     def __call__(self, document_text: str, chunk_text: str) -> str:
         started = time.perf_counter()
         generation = self.generator.generate(situating_prompt(document_text, chunk_text),
