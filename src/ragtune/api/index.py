@@ -55,19 +55,20 @@ class Index(IndexReader):
         manifest = self.manifest
         model = self.embedder(embedder, manifest)
         spec = manifest.context_model or self.components.config.generation.model
-        chunker = self._context_chunker(manifest.context, spec)[0](RecursiveChunker(manifest.chunking))
+        chunker = self._context_chunker(manifest.context, spec, progress)[0](RecursiveChunker(manifest.chunking))
         return sync_sources(self.components.store, self.name, model, chunker,
                             paths, include=include, exclude=exclude, strict=strict, jsonl_fields=jsonl_fields, progress=progress,
                             limits=self.components.config.ingest,
                             engine=self._sync_engine(model, embedder or manifest.embedder.spec, progress))
 
-    def _context_chunker(self, mode: str, summary_model: str | None) -> tuple[ChunkerFor, SituatingWriter | None]:
+    def _context_chunker(self, mode: str, summary_model: str | None,
+                         progress: Progress | None = None) -> tuple[ChunkerFor, SituatingWriter | None]:
         """The chunker of context ``mode`` around a chunker, and the writer of its situating summaries (``summary_model``;
         None: the mode writes none)."""
         if mode == ContextMode.header.value:
             return HeaderChunker, None
         if mode == ContextMode.summary.value:
-            writer = SituatingWriter(self.components.generator(summary_model))
+            writer = SituatingWriter(self.components.generator(summary_model), progress)
             return (lambda inner: SummaryChunker(inner, writer)), writer
         return (lambda inner: inner), None
 
@@ -120,7 +121,7 @@ class Index(IndexReader):
         model = (summary_model or config.index.summary_model or config.generation.model) if mode is ContextMode.summary else None
         if summary_model and mode is not ContextMode.summary:
             raise InputError(f"a summary model is for context 'summary', not '{mode.value}'")
-        chunker_for, writer = self._context_chunker(mode.value, model)
+        chunker_for, writer = self._context_chunker(mode.value, model, progress)
         report = recontext(store, self.name, mode.value, model, chunker_for, self.embedder(None), progress=progress, force=force)
         report.summaries = writer.cost() if writer else {}
         return report

@@ -14,7 +14,7 @@ import time
 from dataclasses import replace
 from typing import Callable, Sequence
 
-from ragtune.documents.base import Block, Chunk, Chunker, Document
+from ragtune.documents.base import Block, Chunk, Chunker, Document, chunk_documents
 from ragtune.documents.tables import COLUMNS
 from ragtune.embeddings.base import Embedder
 from ragtune.errors import InputError
@@ -102,11 +102,7 @@ def recontext(store: Store, name: str, mode: str, model: str | None, chunker_for
         if store.manifest(name).generation != manifest.generation:
             continue  # a commit came in while the index was read
         chunker = chunker_for(StoredChunks(grouped))
-        chunked = []
-        for i, record in enumerate(records):
-            chunked.append(chunker.chunk(stored_document(record, grouped.get(record.doc_id, []))))
-            if progress:
-                progress("chunk", i + 1, len(records))
+        chunked = chunk_documents(chunker, [stored_document(r, grouped.get(r.doc_id, [])) for r in records])
         changes = _changes(records, chunked, embedder, progress)
         with store.writing(name):
             if store.manifest(name).generation != manifest.generation:
