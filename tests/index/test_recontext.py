@@ -106,12 +106,21 @@ def test_an_interrupt_before_the_commit_leaves_the_index_whole_and_searchable(tm
     assert index.search("refund window", k=1)[0].doc_id == "docs/policy.md"
 
 
-def test_an_index_recorded_before_context_modes_is_upgraded(tmp_path, ws_for):
+def test_an_index_recorded_before_context_modes_keeps_working_and_is_upgraded(tmp_path, ws_for):
+    import json
+
     ws = _workspace(tmp_path, ws_for)
-    manifest = ws.store.manifest("p")
-    assert "context" not in manifest.model_dump(exclude_defaults=True)  # as an index made before the field reads
+    path = tmp_path / "home" / "indexes" / "p" / "manifest.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    for key in ("context", "context_model"):
+        data.pop(key)
+    data["backend"].pop("checksum")  # as written before manifests had either
+    path.write_text(json.dumps(data), encoding="utf-8")
+    ws = ws_for(tmp_path / "home")
+    assert ws.index("p").search("refund window", k=1)[0].doc_id == "docs/policy.md"
     ws.index("p").reindex(context="header")
-    assert ws.store.manifest("p").history[-1].context == "header"
+    assert ws.store.manifest("p").context == "header"
+    assert _contexts(ws) == [HEADER]
 
 
 def test_the_columns_a_chunk_has_from_its_chunker_are_kept():
