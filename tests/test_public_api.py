@@ -14,7 +14,8 @@ ROOT = [
 ]
 
 API = [
-    "ALL_INDEXES", "AdvisorConfig", "Answer", "Answerer", "ApiKey", "AskRequest", "Citation", "Components", "DatedDocFields", "DECIDE_ROWS_FIELDS", "DecideConfig", "Decision", "GeneratedQuestions",
+    "ALL_INDEXES", "AdvisorConfig", "Answer", "Answerer", "ApiKey", "AskRequest", "Citation", "Components", "ContextMode",
+    "DatedDocFields", "DECIDE_ROWS_FIELDS", "DecideConfig", "Decision", "GeneratedQuestions",
     "Device", "EmbeddingLoss", "EmbeddingTuneConfig", "Engine", "EvalConfig", "EvalResult", "Filters",
     "GenerateOptions", "Generation", "Generator", "Hit", "Index", "IndexManifest", "IngestReport", "JOB_FILES", "Job",
     "JobRunner", "JobStore", "JsonlFields", "KeyStore", "Launch", "Launcher", "LoraConfig", "LoraTargets",

@@ -119,7 +119,9 @@ def test_reindex_json_and_errors(cli, docs_dir):
     assert code == 0, err
     report = json.loads(out)
     assert report["changed"] and report["embedder"]["spec"] == "fake:32" and report["previous"]["dimension"] == 64
-    assert report["chunks"] >= 3 and set(report) == {"index", "embedder", "previous", "chunks", "generation", "changed", "seconds"}
+    assert report["chunks"] >= 3
+    assert set(report) == {"index", "embedder", "previous", "chunks", "generation", "changed", "seconds", "context",
+                           "previous_context", "summaries"}
     code, out, _ = cli("search", "api keys rotation", "--index", "support", "--mode", "dense", "--k", "1", "--json")
     assert code == 0 and json.loads(out)["hits"][0]["doc_id"] == "docs/keys.md"
     code, out, _ = cli("indexes", "--json")
@@ -130,6 +132,40 @@ def test_reindex_json_and_errors(cli, docs_dir):
     assert code == 2 and list(json.loads(out)) == ["error"] and "no model named 'nothing'" in err
     code, out, err = cli("reindex", "--index", "absent", "--embedder", "fake:8", "--json")
     assert code == 2 and list(json.loads(out)) == ["error"] and "no index named 'absent'" in err
+
+
+def test_reindex_switches_the_context_mode(cli, docs_dir):
+    cli("ingest", docs_dir, "--index", "support")
+    code, out, err = cli("reindex", "--index", "support", "--context", "none", "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert (report["previous_context"]["mode"], report["context"]["mode"]) == ("header", "none")
+    code, out, _ = cli("indexes", "--json")
+    assert json.loads(out)[0]["generation"] == report["generation"]
+    code, out, _ = cli("reindex", "--index", "support", "--context", "none")
+    assert code == 0 and "nothing to do" in out
+
+
+def test_reindex_to_an_unknown_context_mode_exits_2_naming_it(cli, docs_dir):
+    cli("ingest", docs_dir, "--index", "support")
+    code, _, err = cli("reindex", "--index", "support", "--context", "abstract")
+    assert code == 2 and "abstract" in err
+
+
+def test_reindex_to_summaries_by_a_model_that_cannot_load_leaves_the_index(cli, docs_dir, tmp_path):
+    cli("ingest", docs_dir, "--index", "support")
+    _, before, _ = cli("indexes", "--json")
+    missing = tmp_path / "no-model"
+    code, _, err = cli("reindex", "--index", "support", "--context", "summary", "--summary-model", f"local:{missing}")
+    assert code == 2 and "no-model" in err
+    _, after, _ = cli("indexes", "--json")
+    assert json.loads(after)[0]["generation"] == json.loads(before)[0]["generation"]
+
+
+def test_reindex_takes_an_embedder_or_a_context_not_both(cli, docs_dir):
+    cli("ingest", docs_dir, "--index", "support")
+    code, _, err = cli("reindex", "--index", "support", "--context", "none", "--embedder", "fake:32")
+    assert code == 2 and "one at a time" in err
 
 
 def test_any_loader_exception_exits_2_only_under_strict(cli, tmp_path, docs_dir, monkeypatch):

@@ -42,7 +42,7 @@ def test_a_stored_chunk_is_indexed_with_the_header_its_metadata_records():
 
 def test_a_summary_chunk_is_indexed_with_header_and_sentence_and_keeps_its_text():
     seen = []
-    chunker = SummaryChunker(RecursiveChunker(), lambda doc, chunk: seen.append((doc, chunk)) or "It reports sales.")
+    chunker = SummaryChunker(RecursiveChunker(), lambda pairs: seen.extend(pairs) or ["It reports sales."] * len(pairs))
     (chunk,) = chunker.chunk(_doc(META))
     assert chunk.text == "Total net sales 81,797 82,959"
     assert chunk.index_text == document_header(_doc(META)) + "\nIt reports sales.\nTotal net sales 81,797 82,959"
@@ -81,8 +81,17 @@ def test_a_situating_reply_that_repeats_the_instruction_is_dropped():
     from ragtune.generation.fake import FakeGenerator
     from ragtune.generation.situating import INSTRUCTION, SituatingWriter
 
-    assert SituatingWriter(FakeGenerator(INSTRUCTION))("Apple Inc. Form 10-Q", "Total net sales 81,797") == ""
-    assert SituatingWriter(FakeGenerator("Sales of Apple in Q3 2023."))("Apple Inc.", "Total net sales") == "Sales of Apple in Q3 2023."
+    assert SituatingWriter(FakeGenerator(INSTRUCTION))([("Apple Inc. Form 10-Q", "Total net sales 81,797")]) == [""]
+    assert SituatingWriter(FakeGenerator("Sales of Apple in Q3 2023."))([("Apple Inc.", "Total net sales")]) == [
+        "Sales of Apple in Q3 2023."]
+
+
+def test_the_sentences_of_many_documents_are_written_in_one_call():
+    calls = []
+    chunker = SummaryChunker(RecursiveChunker(), lambda pairs: calls.append(len(pairs)) or ["S."] * len(pairs))
+    chunked = chunker.chunk_many([_doc(META), _doc(META, source="/data/2023 Q2 AAPL.pdf")])
+    assert calls == [2]
+    assert [c.context.endswith("\nS.") for chunks in chunked for c in chunks] == [True, True]
 
 
 def test_a_chunk_stored_keeps_its_header_in_its_metadata_and_its_index_text():

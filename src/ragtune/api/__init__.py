@@ -36,7 +36,7 @@ from ragtune.serving.keys import ApiKey, KeyStore, Principal, Role
 if TYPE_CHECKING:
     from ragtune.components.answerer import Answerer
     from ragtune.components.parts import Components
-    from ragtune.config import Engine, RagtuneConfig, SearchMode
+    from ragtune.config import ContextMode, Engine, RagtuneConfig, SearchMode
     from ragtune.generation.answer import AskRequest
     from ragtune.common import validation_message
     from ragtune.documents import JsonlFields
@@ -71,7 +71,7 @@ if TYPE_CHECKING:
     from ragtune.serving import ALL_INDEXES
     from ragtune.serving.jobs import JOB_FILES, Job, JobRunner, JobStore
 
-__all__ = ["ALL_INDEXES", "AdvisorConfig", "Answer", "Answerer", "ApiKey", "AskRequest", "Citation", "Components",
+__all__ = ["ALL_INDEXES", "AdvisorConfig", "Answer", "Answerer", "ApiKey", "AskRequest", "Citation", "Components", "ContextMode",
            "DatedDocFields", "DECIDE_ROWS_FIELDS",
            "DecideConfig",
            "Decision", "Device", "EmbeddingLoss", "EmbeddingTuneConfig", "Engine", "EvalConfig", "EvalResult",
@@ -102,6 +102,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "Device": ("ragtune.tuning.lora", "Device"),
     "EmbeddingLoss": ("ragtune.tuning.embedding", "EmbeddingLoss"),
     "EmbeddingTuneConfig": ("ragtune.tuning.embedding", "EmbeddingTuneConfig"),
+    "ContextMode": ("ragtune.config", "ContextMode"),
     "Engine": ("ragtune.config", "Engine"),
     "format_metric_value": ("ragtune.evaluation.report", "format_value"),
     "format_money": ("ragtune.common", "format_money"),

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from ragtune.components.reader import IndexReader
 from ragtune.config import ContextMode, Engine, SearchMode
-from ragtune.documents import Chunker, JsonlFields, RecursiveChunker
+from ragtune.documents import JsonlFields, RecursiveChunker
 from ragtune.documents.chunking import HeaderChunker, SummaryChunker
 from ragtune.embeddings import Embedder
 from ragtune.errors import InputError
@@ -16,6 +16,7 @@ from ragtune.generation.answer import Answer, AskRequest
 from ragtune.generation.base import TextCallback
 from ragtune.generation.situating import SituatingWriter
 from ragtune.index import Filters, IndexManifest, IngestEvent
+from ragtune.index.recontext import ChunkerFor, recontext
 from ragtune.index.reindex import ReindexReport, reindex
 from ragtune.index.sync import IngestReport, Progress, sync_sources
 from ragtune.serving.uploads import checked_upload_names, place_uploads
@@ -31,6 +32,15 @@ def index_summary(manifest: IndexManifest) -> dict[str, Any]:
             "embedder": manifest.embedder.model_dump(), "generation": manifest.generation, "updated_at": manifest.updated_at}
 
 
+def context_mode(value: ContextMode | str) -> ContextMode:
+    """``value`` as a ``ContextMode``; ``InputError`` naming it and the modes otherwise."""
+    try:
+        return ContextMode(value)
+    except ValueError:
+        known = ", ".join(m.value for m in ContextMode)
+        raise InputError(f"unknown context mode '{value}' (modes: {known})") from None
+
+
 class Index(IndexReader):
     """A named index: search it (``IndexReader``), ingest into it, ask it, list and remove its documents."""
 
@@ -44,16 +54,23 @@ class Index(IndexReader):
         """Sync ``paths`` into this index (see ``ragtune.index.sync``)."""
         manifest = self.manifest
         model = self.embedder(embedder, manifest)
-        chunker: Chunker = RecursiveChunker(manifest.chunking)
-        if manifest.context == ContextMode.header.value:
-            chunker = HeaderChunker(chunker)
-        elif manifest.context == ContextMode.summary.value:
-            spec = manifest.context_model or self.components.config.generation.model
-            chunker = SummaryChunker(chunker, SituatingWriter(self.components.generator(spec)))
+        spec = manifest.context_model or self.components.config.generation.model
+        chunker = self._context_chunker(manifest.context, spec, progress)[0](RecursiveChunker(manifest.chunking))
         return sync_sources(self.components.store, self.name, model, chunker,
                             paths, include=include, exclude=exclude, strict=strict, jsonl_fields=jsonl_fields, progress=progress,
                             limits=self.components.config.ingest,
                             engine=self._sync_engine(model, embedder or manifest.embedder.spec, progress))
+
+    def _context_chunker(self, mode: str, summary_model: str | None,
+                         progress: Progress | None = None) -> tuple[ChunkerFor, SituatingWriter | None]:
+        """The chunker of context ``mode`` around a chunker, and the writer of its situating summaries (``summary_model``;
+        None: the mode writes none)."""
+        if mode == ContextMode.header.value:
+            return HeaderChunker, None
+        if mode == ContextMode.summary.value:
+            writer = SituatingWriter(self.components.generator(summary_model), progress)
+            return (lambda inner: SummaryChunker(inner, writer)), writer
+        return (lambda inner: inner), None
 
     def _sync_engine(self, model: Embedder, spec: str, progress: Progress | None) -> "RayIngest | None":
         """With ``engine = "ray"``: files loaded, chunked and embedded on Ray (``ragtune.distributed.ingest``)."""
@@ -88,10 +105,26 @@ class Index(IndexReader):
         return self.components.answerer.ask(AskRequest(question, self.name, model, k, rerank, mode, filters, schema,
                                                        repairs, system, whole_corpus, max_new_tokens, on_text))
 
-    def reindex(self, embedder: str, progress: Progress | None = None, force: bool = False) -> ReindexReport:
-        """Re-embed every chunk with ``embedder`` and record it in the index, atomically: searches keep using the old
-        vectors until the switch. An index already built with that model is left alone unless ``force``."""
-        return reindex(self.components.store, self.name, self.components.embedder(embedder), progress=progress, force=force)
+    def reindex(self, embedder: str | None = None, progress: Progress | None = None, force: bool = False, *,
+                context: ContextMode | str | None = None, summary_model: str | None = None) -> ReindexReport:
+        """Re-embed every chunk with ``embedder``, or index every chunk again under ``context`` ('header', 'summary',
+        'none'; the summaries written by ``summary_model``, default ``[index] summary_model`` or the generation model),
+        and record it in the index, atomically: searches keep using the old index until the switch, and a failure
+        leaves it as it was. An index already built that way is left alone unless ``force``."""
+        if (embedder is None) == (context is None):
+            raise InputError("reindex takes an embedder or a context mode (one at a time)")
+        store = self.components.store
+        if context is None:
+            return reindex(store, self.name, self.components.embedder(embedder), progress=progress, force=force)
+        mode = context_mode(context)
+        config = self.components.config
+        model = (summary_model or config.index.summary_model or config.generation.model) if mode is ContextMode.summary else None
+        if summary_model and mode is not ContextMode.summary:
+            raise InputError(f"a summary model is for context 'summary', not '{mode.value}'")
+        chunker_for, writer = self._context_chunker(mode.value, model, progress)
+        report = recontext(store, self.name, mode.value, model, chunker_for, self.embedder(None), progress=progress, force=force)
+        report.summaries = writer.cost() if writer else {}
+        return report
 
     def remove(self, doc_ids: Sequence[str]) -> int:
         """Remove documents by id; ``InputError`` names any id the index does not hold."""

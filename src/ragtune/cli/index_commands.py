@@ -12,7 +12,7 @@ from rich.table import Table
 
 from ragtune.api import SearchResult, Workspace, index_summary
 from ragtune.cli.output import StageProgress, emit_json, emit_jsonl, err, handle_errors, out
-from ragtune.api import Engine, RagtuneConfig, SearchMode
+from ragtune.api import ContextMode, Engine, RagtuneConfig, ReindexReport, SearchMode
 from ragtune.api import JsonlFields
 from ragtune.errors import InputError
 from ragtune.api import load_questions
@@ -128,23 +128,44 @@ def search(
 
 def reindex(
     index: str = IndexOpt,
-    embedder: str = typer.Option(..., "--embedder", help="Embedder spec: local, local:<folder>, tuned:<name>[@vN]."),
-    force: bool = typer.Option(False, "--force", help="Re-embed even when the index already uses this model."),
+    embedder: Optional[str] = typer.Option(None, "--embedder", help="Embedder spec: local, local:<folder>, tuned:<name>[@vN]."),
+    context: Optional[ContextMode] = typer.Option(None, "--context",
+                                                  help="Index every chunk again with this context: header, summary or none."),
+    summary_model: Optional[str] = typer.Option(None, "--summary-model",
+                                                help="With --context summary: the generator that writes the summaries "
+                                                     "(default: [index] summary_model, else the [generation] model)."),
+    force: bool = typer.Option(False, "--force", help="Re-embed even when the index already uses this model or context."),
     as_json: bool = JsonFlag,
 ) -> None:
-    """Re-embed every chunk of an index with another embedder, atomically (searches use the old vectors until the switch)."""
+    """Re-embed every chunk of an index with another embedder, or index every chunk again with another context,
+    atomically (searches use the old index until the switch)."""
     idx = workspace().index(index)
     with StageProgress() as progress:
-        report = idx.reindex(embedder, progress=progress, force=force)
+        report = idx.reindex(embedder, progress=progress, force=force, context=context, summary_model=summary_model)
     if as_json:
         emit_json(report.to_json())
-        return
-    if not report.changed:
+    elif context is not None:
+        _print_context(index, report)
+    elif not report.changed:
         out.print(f"{index} already uses {report.embedder['name']} ({report.embedder['spec']}); "
                   "nothing to do (--force re-embeds)", highlight=False)
+    else:
+        new, old = report.embedder, report.previous
+        out.print(f"{index}: {report.chunks} chunks re-embedded with {new['spec']} ({new['dimension']}-d; "
+                  f"was {old['spec']}, {old['dimension']}-d) in {report.seconds:.1f} s", highlight=False)
+
+
+def _print_context(index: str, report: ReindexReport) -> None:
+    mode = report.context["mode"] + (f" ({report.context['model']})" if report.context.get("model") else "")
+    if not report.changed:
+        out.print(f"{index} already has context {mode}; nothing to do (--force indexes it again)", highlight=False)
         return
-    out.print(f"{index}: {report.chunks} chunks re-embedded with {report.embedder['spec']} ({report.embedder['dimension']}-d; "
-              f"was {report.previous['spec']}, {report.previous['dimension']}-d) in {report.seconds:.1f} s", highlight=False)
+    out.print(f"{index}: {report.chunks} chunks indexed with context {mode} (was {report.previous_context['mode']}) "
+              f"in {report.seconds:.1f} s", highlight=False)
+    cost = report.summaries
+    if cost.get("calls"):
+        out.print(f"summaries: {cost['calls']} generator calls, {cost['input_tokens']:,} tokens read, "
+                  f"{cost['output_tokens']:,} written, {cost['seconds']:.1f} s", highlight=False)
 
 
 

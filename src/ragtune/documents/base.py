@@ -119,3 +119,10 @@ class Chunker(Protocol):
     """Cuts a document into chunks within a token budget; spans index into ``Document.text``."""
 
     def chunk(self, document: Document) -> list[Chunk]: ...
+
+
+def chunk_documents(chunker: Chunker, documents: Sequence[Document]) -> list[list[Chunk]]:
+    """Each document's chunks: from one ``chunk_many`` call where the chunker has one (it writes situating summaries
+    of all of them together), else document by document."""
+    many = getattr(chunker, "chunk_many", None)
+    return many(documents) if callable(many) else [chunker.chunk(d) for d in documents]

@@ -47,18 +47,28 @@ class IngestEvent(BaseModel):
     unchanged: int = 0
     chunks: int = 0
     embedder: str | None = Field(None, description="Spec of the embedder, when this event re-embedded every chunk.")
+    context: str | None = Field(None, description="The context mode, when this event indexed every chunk again under it "
+                                "(the manifest records it, and ``context_model``, with the commit).")
+    context_model: str | None = Field(None, description="With ``context`` 'summary': the generator that wrote the summaries.")
     removed_hashes: list[str] = Field(default_factory=list, description="Content hashes of the documents it removed.")
     restored_hashes: list[str] = Field(default_factory=list, description="Content hashes of the documents it added that an "
                                        "earlier event removed (a removal undone, not new content).")
 
     @model_serializer(mode="wrap")
     def _without_empty_hashes(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        """Empty hash lists are left out, so manifests written before they existed keep their checksums."""
+        """Empty hash lists and context fields are left out, so manifests written before they existed keep their
+        checksums."""
         data = handler(self)
-        for key in ("removed_hashes", "restored_hashes"):
+        for key in ("removed_hashes", "restored_hashes", "context", "context_model"):
             if not data.get(key):
                 data.pop(key, None)
         return data
+
+    def apply_to(self, manifest: "IndexManifest") -> None:
+        """Record this event in ``manifest``'s history (and, for a change of context mode, the new mode)."""
+        manifest.history.append(self)
+        if self.context:
+            manifest.context, manifest.context_model = self.context, self.context_model
 
 
 def pending_removals(history: Sequence[IngestEvent]) -> Counter[str]:

@@ -282,7 +282,7 @@ class LanceDBStore:
         manifest.documents = docs.count_rows()
         manifest.facets = document_facets(json.loads(m or "{}") for m in docs.to_arrow().column("metadata").to_pylist())
         manifest.chunks = total
-        manifest.history.append(event)
+        event.apply_to(manifest)
         manifest.backend = {"chunks_version": chunks.version, "docs_version": docs.version,
                             "ann": self._ann(segments, total), **segments.backend()}
         files = ManifestFiles(folder)

@@ -248,7 +248,7 @@ class PgVectorStore:
                 manifest.generation += 1
                 manifest.updated_at = utc_now()
                 manifest.documents, manifest.chunks = documents, chunks
-                manifest.history.append(event)
+                event.apply_to(manifest)
                 cur.execute(UPDATE_MANIFEST, (Jsonb(manifest.model_dump(mode="json")), index_id))
         except psycopg.errors.UniqueViolation as exc:
             raise InputError(f"index '{name}': duplicate chunk id in one commit ({exc.diag.message_detail})") from exc

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ragtune.embeddings.base import Embedder
@@ -14,7 +14,8 @@ from ragtune.index.sync import Progress
 
 @dataclass
 class ReindexReport:
-    """What a reindex did: the embedder before and after, how many chunks it re-embedded, and how long it took."""
+    """What a reindex did: the embedder and context mode (``{"mode", "model"}``) before and after, how many chunks
+    it re-embedded, how long it took, and what writing situating summaries cost (``summaries``; empty: none written)."""
 
     index: str
     embedder: dict[str, Any]
@@ -23,10 +24,14 @@ class ReindexReport:
     generation: int
     changed: bool
     seconds: float
+    context: dict[str, Any] = field(default_factory=dict)
+    previous_context: dict[str, Any] = field(default_factory=dict)
+    summaries: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {"index": self.index, "embedder": self.embedder, "previous": self.previous, "chunks": self.chunks,
-                "generation": self.generation, "changed": self.changed, "seconds": round(self.seconds, 2)}
+                "generation": self.generation, "changed": self.changed, "seconds": round(self.seconds, 2),
+                "context": self.context, "previous_context": self.previous_context, "summaries": self.summaries}
 
 
 def reindex(store: Store, name: str, embedder: Embedder, *, progress: Progress | None = None, force: bool = False,
@@ -38,9 +43,10 @@ def reindex(store: Store, name: str, embedder: Embedder, *, progress: Progress |
     for _ in range(attempts):
         manifest = store.manifest(name)
         previous = manifest.embedder
+        context = {"mode": manifest.context, "model": manifest.context_model}
         if embedder.info.same_model(previous) and not force:
             return ReindexReport(name, embedder.info.model_dump(), previous.model_dump(), 0, manifest.generation, False,
-                                 time.monotonic() - started)
+                                 time.monotonic() - started, context, context)
         chunks = store.all_chunks(name)
         if store.manifest(name).generation != manifest.generation:
             continue  # a commit came in while the chunks were read
@@ -58,5 +64,5 @@ def reindex(store: Store, name: str, embedder: Embedder, *, progress: Progress |
         if progress:
             progress("commit", 1, 1)
         return ReindexReport(name, embedder.info.model_dump(), previous.model_dump(), total, updated.generation, True,
-                             time.monotonic() - started)
+                             time.monotonic() - started, context, context)
     raise InputError(f"index '{name}' kept changing while it was read; run the reindex again")

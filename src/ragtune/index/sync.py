@@ -18,6 +18,7 @@ import numpy as np
 
 from ragtune.config import IngestConfig
 from ragtune.documents import Chunk, Chunker, Document, JsonlFields, discover, loader_for, supported_suffixes
+from ragtune.documents.base import chunk_documents
 from ragtune.documents.discovery import Skip, SourceFile
 from ragtune.embeddings.base import Embedder
 from ragtune.common import utc_now
@@ -266,7 +267,8 @@ class _Sync:
 def _prepare(embedder: Embedder, chunker: Chunker, changed: Sequence[tuple[Document, str, int]],
              progress: Progress | None) -> tuple[list[DocumentChange], int]:
     """Chunk and embed the changed documents: their ``DocumentChange``s and how many chunks they hold."""
-    pieces = [(doc, origin, version, chunker.chunk(doc)) for doc, origin, version in changed]
+    chunked = chunk_documents(chunker, [doc for doc, _, _ in changed])
+    pieces = [(doc, origin, version, chunks) for (doc, origin, version), chunks in zip(changed, chunked)]
     texts = [c.index_text for *_, chunks in pieces for c in chunks]
     total = len(texts)
     done_count = [0]

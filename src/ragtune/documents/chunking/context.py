@@ -10,8 +10,8 @@ passage. The header is built from the document's metadata
 A title that is already the first heading (JSONL rows, Markdown) or that is only an identifier is left out.
 
 ``SummaryChunker`` adds, on a line after the header, a one-sentence situating summary of the chunk within its
-document, written by a generator (``ragtune.generation.situating``; ``[index] context = "summary"``). It too is
-kept in the chunk's metadata, so ``reindex`` embeds it again without writing it again.
+document, written by a generator (``ragtune.generation.situating``; ``[index] context = "summary"``), for the
+chunks of many documents in one call (``chunk_documents``). It too is kept in the chunk's metadata.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 from ragtune.documents.base import Chunk, Chunker, Document
 
@@ -67,21 +67,24 @@ class HeaderChunker:
         return [replace(c, context="\n".join(p for p in (header, c.context) if p)) for c in chunks] if header else chunks
 
 
-SituatingSummary = Callable[[str, str], str]
-"""Writes the situating sentence of a chunk: ``(start of the document's text, chunk text) -> sentence`` ('' for none)."""
+SituatingSummary = Callable[[Sequence[tuple[str, str]]], list[str]]
+"""Writes the situating sentences of chunks: ``[(start of the document's text, chunk text), ...] -> sentences`` in
+order ('' for none); one call for many chunks, so a generator that answers batches writes them together."""
 
 
 class SummaryChunker:
     """A ``Chunker`` that gives every chunk of ``inner`` its document's context header and a situating sentence
-    written by ``summary`` (see the module docstring)."""
+    written by ``summary`` (see the module docstring); ``chunk_many`` writes the sentences of many documents at once."""
 
     def __init__(self, inner: Chunker, summary: SituatingSummary) -> None:
         self.inner = HeaderChunker(inner)
         self.summary = summary
 
     def chunk(self, document: Document) -> list[Chunk]:
-        out = []
-        for c in self.inner.chunk(document):
-            sentence = self.summary(document.text, c.text)
-            out.append(replace(c, context="\n".join(p for p in (c.context, sentence) if p)))
-        return out
+        return self.chunk_many([document])[0]
+
+    def chunk_many(self, documents: Sequence[Document]) -> list[list[Chunk]]:
+        chunked = [self.inner.chunk(d) for d in documents]
+        sentences = iter(self.summary([(d.text, c.text) for d, chunks in zip(documents, chunked) for c in chunks]))
+        return [[replace(c, context="\n".join(p for p in (c.context, next(sentences)) if p)) for c in chunks]
+                for chunks in chunked]
