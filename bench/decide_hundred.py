@@ -52,6 +52,16 @@ def format_argv(work: Path, questions: int) -> tuple[list[str], list[str]]:
 TASKS = {"knowledge": knowledge_argv, "format": format_argv}
 
 
+def phase_times(lines: list[str]) -> dict[str, str]:
+    """Each stage's time as its last ``done`` line of the progress log gives it (``train ft``, ``rag`` ...)."""
+    out: dict[str, str] = {}
+    for line in lines:
+        stage, sep, rest = line.partition(": ")
+        if sep and rest.endswith(", done") and " in " in rest:
+            out[stage] = rest.rsplit(" in ", 1)[1].removesuffix(", done")
+    return out
+
+
 def one_task(task: str, work: Path, budget: str, questions: int, timeout_s: float, model: str) -> dict:
     home = work / task
     home.mkdir(parents=True, exist_ok=True)
@@ -85,7 +95,7 @@ def one_task(task: str, work: Path, budget: str, questions: int, timeout_s: floa
             "recommendation": decision["recommendation"], "questions_per_candidate": answered, "per_answer": answer_costs,
             "measured": sorted(n for n, c in decision["candidates"].items() if c["measured"]),
             "skipped": {n: c["skipped_reason"] for n, c in decision["candidates"].items() if not c["measured"]},
-            "progress_tail": lines[-12:]}
+            "phase_times": phase_times(lines), "progress_tail": lines[-12:]}
 
 
 def main() -> int:
