@@ -110,6 +110,8 @@ def test_rows_report_in_markdown_shows_verdicts_and_assumptions(workspace, tmp_p
     ('{"id": "q1", "candidate": "rag", "score": "high"}', "field 'score' is 'high'"),
     ('{"id": "q1", "candidate": "rag", "task": "vibes", "score": 1}', "field 'task' is 'vibes'"),
     ('{"id": "q1", "candidate": "rag", "score": 1, "latency_ms": -3}', "field 'latency_ms' is -3"),
+    ('{"id": "q1", "candidate": "rag", "score": 1, "machine_ms": -1}', "field 'machine_ms' is -1"),
+    ('{"id": "q1", "candidate": "rag", "score": 1, "machine_ms": "fast"}', "field 'machine_ms' is 'fast'"),
     ('{"id": "q1", "candidate": "rag"}', "nothing to decide from"),
     ('[1, 2]', "a row is a JSON object"),
     ('{"id": "q1", "candidate": "rag", "score": 1', "not a JSON row"),

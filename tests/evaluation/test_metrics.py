@@ -122,6 +122,25 @@ def test_a_model_paid_by_machine_time_costs_the_machine_rate_for_the_whole_answe
     assert ev.evaluate(Question("q", "?"), rec)["cost_usd"] == pytest.approx(table.machine_usd_per_hour)
 
 
+def test_an_answer_decoded_in_a_batch_costs_its_share_of_the_batch():
+    table = PriceTable.default()
+    ev = CostEvaluator(table, lambda spec: PricingBasis.machine_seconds)
+    rec = record("x", latency_ms={"total": 3_600_000.0, "generation": 3_500_000.0, "machine": 900_000.0})
+    assert ev.evaluate(Question("q", "?"), rec)["cost_usd"] == pytest.approx(table.machine_usd_per_hour / 4)
+
+
+def test_an_answer_decoded_in_a_batch_keeps_the_time_it_waited_as_its_latency():
+    ev = CostEvaluator(PriceTable.default(), lambda spec: PricingBasis.machine_seconds)
+    rec = record("x", latency_ms={"total": 3_600_000.0, "generation": 3_500_000.0, "machine": 900_000.0})
+    assert ev.evaluate(Question("q", "?"), rec)["latency_ms"] == 3_600_000.0
+
+
+def test_an_answer_decoded_in_a_batch_reports_its_machine_time():
+    ev = CostEvaluator(PriceTable.default(), lambda spec: PricingBasis.machine_seconds)
+    rec = record("x", latency_ms={"total": 3_600_000.0, "generation": 3_500_000.0, "machine": 900_000.0})
+    assert ev.evaluate(Question("q", "?"), rec)["machine_ms"] == 900_000.0
+
+
 def test_a_model_that_answered_on_a_gpu_costs_the_gpu_rate():
     table = PriceTable.default()
     ev = CostEvaluator(table, lambda spec: PricingBasis.machine_seconds, device="cuda")

@@ -158,3 +158,16 @@ def test_system_prompt_replaces_the_default_alone_and_leads_the_rag_instructions
     alone, rag = ws.generator("fake:400 days.").prompts[0], ws.generator("fake").prompts[0]
     assert alone.messages[0]["content"] == "Be terse."
     assert rag.messages[0]["content"].startswith("Be terse.\n\n") and "[1]" in rag.messages[0]["content"]
+
+
+def test_machine_time_of_a_batched_reply_is_its_share_plus_its_own_steps():
+    from ragtune.generation.answer import with_machine_time
+
+    latency = with_machine_time({"retrieval": 40.0, "generation": 8000.0, "citation": 10.0, "total": 8050.0}, 250.0)
+    assert latency["machine"] == 300.0  # 8050 less the 8000 it waited on the batch, plus its 250 ms share
+
+
+def test_a_reply_decoded_alone_has_no_separate_machine_time():
+    from ragtune.generation.answer import with_machine_time
+
+    assert "machine" not in with_machine_time({"generation": 800.0, "total": 850.0}, None)

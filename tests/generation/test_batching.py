@@ -164,3 +164,33 @@ def test_out_of_memory_on_a_single_row_is_raised():
 
     with pytest.raises(MemoryError):
         halving(run, [1], lambda n: None)
+
+
+def test_each_reply_of_a_batch_carries_its_share_of_the_batch_time(monkeypatch):
+    """Four replies decoded in one batch of 0.8 s: each is 200 ms of the machine's time, whatever it waited."""
+    import time
+    import types
+
+    import ragtune.generation.batching as batching
+
+    clock = iter([10.0, 10.8])  # the batch starts at 10 s and ends at 10.8 s
+    monkeypatch.setattr(batching, "time", types.SimpleNamespace(monotonic=time.monotonic, perf_counter=lambda: next(clock)))
+    queue = BatchQueue(Echo().generate_batch, max_batch=4)
+    replies: dict[str, Generation] = {}
+    barrier = threading.Barrier(4)
+
+    def one(q: str) -> None:
+        with queue.member():
+            barrier.wait()
+            replies[q] = queue.submit(prompt(q), GenerateOptions())
+
+    threads = [threading.Thread(target=one, args=(q,)) for q in "abcd"]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert {q: r.shared_ms for q, r in replies.items()} == {q: pytest.approx(200.0) for q in "abcd"}
+
+
+def test_a_reply_decoded_alone_has_no_batch_share():
+    assert Echo().generate(prompt("x")).shared_ms is None

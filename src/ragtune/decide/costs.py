@@ -29,11 +29,16 @@ def candidate_cost(candidate: Candidate | str, spec: str, pricing: PricingBasis 
     measured); ``device``: where a model paid by machine time answered (None: not recorded)."""
     candidate = Candidate(candidate)  # a candidate beyond the five is costed as the one it acts as
     latencies = [float(r["latency_ms"]) for r in rows if isinstance(r.get("latency_ms"), (int, float))]
+    machine = [m for m in map(machine_ms, rows) if m is not None]
     n_in = sum(float(r.get("input_tokens") or 0.0) for r in rows) / max(1, len(rows))
     n_out = sum(float(r.get("output_tokens") or 0.0) for r in rows) / max(1, len(rows))
     mean_ms = sum(latencies) / len(latencies) if latencies else 0.0
+    machine_mean = sum(machine) / len(machine) if machine else mean_ms
     figures = Figures()
     figures.add("latency_ms_mean", round(mean_ms, 1), Basis.measured, f"{len(latencies)} answers timed here")
+    if machine_mean != mean_ms:
+        figures.add("machine_ms_mean", round(machine_mean, 1), Basis.measured,
+                    "each answer's share of the batch its reply was decoded in: the machine time it is costed at")
     figures.add("tokens_in_out", [round(n_in, 1), round(n_out, 1)], Basis.measured, f"{len(rows)} answers")
     stated = config.model_fields_set
     figures.add("queries_per_month", config.queries_per_month, stated_or_assumed("queries_per_month" in stated),
@@ -41,12 +46,11 @@ def candidate_cost(candidate: Candidate | str, spec: str, pricing: PricingBasis 
                 else "the default volume: state yours with --queries-per-month")
     figures.add("months", config.months, stated_or_assumed("months" in stated),
                 "--months" if "months" in stated else "the default horizon: state yours with --months")
-    unit, basis = unit_cost(spec, pricing, config.prices, figures, mean_ms, device)
-    per_query = None if unit is None else unit(n_in, n_out, mean_ms)
+    unit, basis = unit_cost(spec, pricing, config.prices, figures, machine_mean, device)
+    per_query = None if unit is None else unit(n_in, n_out, machine_mean)
     if unit is not None and rows:
         spread = mean_ci95([unit(float(r.get("input_tokens") or 0.0), float(r.get("output_tokens") or 0.0),
-                                 float(r["latency_ms"]) if isinstance(r.get("latency_ms"), (int, float)) else mean_ms)
-                            for r in rows])
+                                 _or(machine_ms(r), machine_mean)) for r in rows])
         low, high = cast(list[float], spread["ci95"])
         figures.add("per_query_usd", per_query, Basis.measured,
                     f"95% interval {low:.4g} to {high:.4g} from the spread over {len(rows)} answers", ci95=(low, high))
@@ -67,3 +71,16 @@ def candidate_cost(candidate: Candidate | str, spec: str, pricing: PricingBasis 
                          one_off_usd=one_off, monthly_fixed_usd=fixed, monthly_usd=monthly,
                          total_usd=None if monthly is None else one_off + config.months * monthly, basis=basis,
                          figures=figures)
+
+
+def machine_ms(row: dict[str, Any]) -> float | None:
+    """The machine time an answer row is costed at: its share of a batch (``machine_ms``) when its reply was decoded
+    in one, else its latency; None when the row has neither."""
+    for key in ("machine_ms", "latency_ms"):
+        if isinstance(row.get(key), (int, float)):
+            return float(row[key])
+    return None
+
+
+def _or(value: float | None, default: float) -> float:
+    return default if value is None else value

@@ -8,8 +8,9 @@ The file is JSONL, one row per (question, candidate), or a ``decide --out`` file
 - ``task``: ``knowledge`` (default) or ``format``; ``group``: questions of one group share a source and are
   resampled together;
 - ``error``: why the answer failed (a failed answer scores 0 and is costed); ``answer``: the answer text;
-- ``latency_ms``, ``input_tokens``, ``output_tokens`` (numbers, 0 or more): for the costs; ``model``: the spec the
-  candidate answered with (for its price; default ``--model`` or the configured model);
+- ``latency_ms``, ``input_tokens``, ``output_tokens`` (numbers, 0 or more): for the costs; ``machine_ms`` (0 or
+  more): the answer's share of the batch its reply was decoded in, costed instead of ``latency_ms``; ``model``: the
+  spec the candidate answered with (for its price; default ``--model`` or the configured model);
 - ``faithfulness`` (0-1): the support of the answer by the passages it cites (for ``--attribution``);
 - ``synthetic`` (true): the question was written from the index (``ragtune questions generate``); the decision says so.
 
@@ -38,7 +39,7 @@ ROWS_FIELDS = {"model", "metric", "judge", "queries_per_month", "months", "laten
                "repeats"}
 """The ``decide`` settings that apply to a decision from rows."""
 
-_NUMBERS = ("score", "latency_ms", "input_tokens", "output_tokens", "faithfulness")
+_NUMBERS = ("score", "latency_ms", "machine_ms", "input_tokens", "output_tokens", "faithfulness")
 
 
 def _finite(value: Any) -> bool:
@@ -58,7 +59,7 @@ def _row_problem(row: Any) -> str | None:
     for key in _NUMBERS:
         if key in row and row[key] is not None and not _finite(row[key]):
             return f"field '{key}' is {row[key]!r}: a finite number"
-    for key in ("latency_ms", "input_tokens", "output_tokens"):
+    for key in ("latency_ms", "machine_ms", "input_tokens", "output_tokens"):
         if _finite(row.get(key)) and row[key] < 0:
             return f"field '{key}' is {row[key]!r}: 0 or more"
     if "score" not in row and "answer" not in row and not row.get("error"):

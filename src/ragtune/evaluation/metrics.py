@@ -224,7 +224,9 @@ class FormatEvaluator:
 
 class CostEvaluator:
     """Latency, tokens and money of one answer: the price table's ``cost`` (``ragtune.costs``), as ``decide`` prices
-    it: tokens at a per-token price, or the answer's whole time at the rate of the machine it ran on (``device``)."""
+    it: tokens at a per-token price, or the answer's machine time at the rate of the machine it ran on (``device``).
+    The machine time is the answer's total, or, when its reply was decoded in a batch, its share of it
+    (``machine_ms``: the batch's time divided by its rows, where ``latency_ms`` is what the answer waited)."""
 
     name = "cost"
     primary_metric = "cost_usd"
@@ -243,7 +245,10 @@ class CostEvaluator:
         latency = answer.get("latency_ms") or {}
         n_in, n_out = int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0))
         out = {"latency_ms": float(latency.get("total", 0.0)), "input_tokens": float(n_in), "output_tokens": float(n_out)}
-        cost = self.prices.cost(record.model, self.pricing(record.model), n_in, n_out, out["latency_ms"] / 1000, self.device)
+        if "machine" in latency:
+            out["machine_ms"] = float(latency["machine"])
+        seconds = out.get("machine_ms", out["latency_ms"]) / 1000
+        cost = self.prices.cost(record.model, self.pricing(record.model), n_in, n_out, seconds, self.device)
         if cost is not None:
             out["cost_usd"] = cost
         return out

@@ -51,6 +51,15 @@ from ragtune.retrieval.self_query import QueryPlan, QueryPlanner, retrieve_ranke
 _WINDOW_MARGIN = 16
 
 
+def with_machine_time(latency: dict[str, float], shared_ms: float | None) -> dict[str, float]:
+    """``latency`` with ``machine``: the answer's own share of the machine's time, when its reply was decoded in a batch
+    (``Generation.shared_ms``): its total less the generation it waited through, plus its share of the batch. An
+    answer decoded alone has none (its total is its machine time)."""
+    if shared_ms is not None and "generation" in latency:
+        latency["machine"] = max(0.0, latency["total"] - latency["generation"] + shared_ms)
+    return latency
+
+
 @dataclass(frozen=True)
 class AskRequest:
     """One question and how to answer it, as every face, runner and worker gives it to ``components.answerer``.
@@ -189,7 +198,7 @@ class AnswerPipeline:
         answer.dropped_citations = answer.dropped_citations + [d for d in cited.dropped if d not in answer.dropped_citations]
         latency["citation"] = (time.perf_counter() - generated) * 1000
         latency["total"] = (time.perf_counter() - started) * 1000
-        answer.latency_ms = latency
+        answer.latency_ms = with_machine_time(latency, generation.shared_ms)
         return answer
 
     @staticmethod
@@ -204,11 +213,14 @@ class AnswerPipeline:
         constrained = self.options.constrained and self.generator.constrains(schema)
         options = replace(self.options, json_schema=schema) if constrained else self.options
 
+        shared: list[float | None] = []
+
         def generate(messages: list[dict[str, str]]) -> str:
             nonlocal usage
             generation = self.generator.generate(Prompt(messages=messages, question=prompt.question, blocks=prompt.blocks),
                                                  options)
             usage = usage + generation.usage
+            shared.append(generation.shared_ms)
             return generation.text
 
         result = generate_structured(prompt.messages, generate, schema, repairs=repairs)
@@ -216,7 +228,9 @@ class AnswerPipeline:
         latency["generation"] = (time.perf_counter() - generating) * 1000
         latency["total"] = (time.perf_counter() - started) * 1000
         answer.answer, answer.raw_answer, answer.structured = result.text.strip(), result.text, result
-        answer.usage, answer.latency_ms = usage, latency
+        batched = all(s is not None for s in shared)
+        answer.usage = usage
+        answer.latency_ms = with_machine_time(latency, sum(s or 0.0 for s in shared) if shared and batched else None)
         return answer
 
     def _alone(self, question: str, started: float, on_text: TextCallback | None, system: str | None = None) -> Answer:
@@ -225,8 +239,9 @@ class AnswerPipeline:
         generation = self.generator.generate(prompt, self.options, on_text)
         text = collapse_repeats(generation.text)
         elapsed = (time.perf_counter() - started) * 1000
+        latency = {"retrieval": 0.0, "generation": elapsed, "total": elapsed}
         answer = Answer(question=question, answer=text, usage=generation.usage, model=self.generator.spec,
-                        latency_ms={"retrieval": 0.0, "generation": elapsed, "total": elapsed}, raw_answer=generation.text)
+                        latency_ms=with_machine_time(latency, generation.shared_ms), raw_answer=generation.text)
         if is_refusal(text):
             answer.abstained, answer.abstain_reason = True, "the model said it cannot answer"
         return answer

@@ -115,6 +115,9 @@ class Generation:
     usage: Usage = field(default_factory=Usage)
     finish_reason: str = "stop"
     model: str = ""
+    shared_ms: float | None = None
+    """Decoded in a batch: the batch's decoding time divided by its rows, the machine time that is this reply's share
+    (the caller waited for the whole batch). None: decoded alone."""
 
 
 class PricingBasis(str, Enum):

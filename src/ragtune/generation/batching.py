@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterator, Sequence
 
 from ragtune.errors import InputError
@@ -169,10 +169,13 @@ class BatchQueue:
             batch = self._take()
             self.batches += 1
             self.largest = max(self.largest, len(batch))
+            started = time.perf_counter()
             try:
                 results: list[Any] = list(self.run([r.prompt for r in batch], [r.options for r in batch]))
             except BaseException as exc:  # noqa: BLE001 - every caller of the batch gets the failure
                 results = [exc] * len(batch)
+            share = (time.perf_counter() - started) * 1000 / len(batch)
+            results = [replace(r, shared_ms=share) if isinstance(r, Generation) else r for r in results]
             for request, result in zip(batch, results):
                 request.result = result
                 request.done.set()
