@@ -27,7 +27,7 @@ from ragtune.machine import machine_cores
 
 EXAMPLES = ROOT / "examples"
 UNTRAINED = ("base", "prompt", "rag")
-TIMING = ("latency", "cached", "cost_usd", "cost_per_1k")
+TIMING = ("latency", "machine", "cached", "cost_usd", "cost_per_1k")
 MODES = {"one_by_one": "1", "side_by_side": None}  # RAGTUNE_PARALLEL_CANDIDATES: 1, or unset (the default)
 
 

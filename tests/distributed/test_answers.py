@@ -16,7 +16,7 @@ from ragtune.generation.answer import AskRequest
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 LONG = {"id": "long", "question": "Why? " * 5000}  # too long for the fake model's window: an error row, on both engines
 # A local model's cost is its measured compute time at the machine's hourly price, so it is timed too.
-_TIMING = ("latency", "cached", "cost_usd", "cost_per_1k")
+_TIMING = ("latency", "machine", "cached", "cost_usd", "cost_per_1k")
 
 
 def _ws(home: Path, engine: str) -> Workspace:

@@ -18,7 +18,7 @@ from ragtune.retrieval import rerankers
 from .conftest import QUESTIONS
 
 # A local model's cost is its measured compute time, so latency and cost are timings; ``cached`` differs on a rerun.
-_TIMING = ("latency", "cached", "cost_usd", "cost_per_1k")
+_TIMING = ("latency", "machine", "cached", "cost_usd", "cost_per_1k")
 
 
 @pytest.mark.parametrize(("lanes", "setting", "threads", "device", "cores", "expected"), [
