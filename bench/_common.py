@@ -90,6 +90,21 @@ def run_ragtune(home: Path, *argv: str, threads: int = 1) -> dict:
             "process_peak_rss_mb": round(peak / 1024, 1) if peak > before else None}
 
 
+def timed_decide(argv: list[str], env: dict[str, str], home: Path, timeout_s: float, label: str) -> dict:
+    """One ``ragtune decide ... --json`` process with its progress in ``home/progress.log``: the decision, the wall
+    time, the load average at its start and the progress lines; exits naming ``label`` when the run fails."""
+    load_start = list(os.getloadavg())
+    started = time.monotonic()
+    with open(home / "progress.log", "w", encoding="utf-8") as progress:
+        done = subprocess.run([sys.executable, "-m", "ragtune", *argv], env=env, stdout=subprocess.PIPE, stderr=progress,
+                              text=True, timeout=timeout_s)
+    wall = time.monotonic() - started
+    if done.returncode != 0:
+        raise SystemExit(f"{label}: decide failed with exit code {done.returncode}; see {home / 'progress.log'}")
+    return {"decision": json.loads(done.stdout), "wall_s": wall, "loadavg_start": load_start,
+            "lines": (home / "progress.log").read_text(encoding="utf-8").splitlines()}
+
+
 def median(values) -> float:
     """The median of ``values`` (the mean of the middle two for an even count)."""
     return float(statistics.median(values))

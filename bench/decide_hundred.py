@@ -17,14 +17,13 @@ measured candidates. The target is 20 minutes a task on this machine.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from _common import RESULTS, ROOT, Phases, commit, finish, log, shared_data
+from _common import RESULTS, ROOT, Phases, commit, finish, log, shared_data, timed_decide
 
 from ragtune.machine import machine_cores
 
@@ -75,16 +74,8 @@ def one_task(task: str, work: Path, budget: str, questions: int, timeout_s: floa
         subprocess.run([sys.executable, "-m", "ragtune", *ingest], env=env, capture_output=True, text=True, check=True)
         ingest_s = time.monotonic() - began
     argv = ["decide", *task_argv, "-m", model, "--budget", budget, "--out", str(home / "decide.json"), "--json"]
-    load_start = list(os.getloadavg())
-    started = time.monotonic()
-    with open(home / "progress.log", "w", encoding="utf-8") as progress:
-        done = subprocess.run([sys.executable, "-m", "ragtune", *argv], env=env, stdout=subprocess.PIPE,
-                              stderr=progress, text=True, timeout=timeout_s)
-    wall = time.monotonic() - started
-    if done.returncode != 0:
-        raise SystemExit(f"{task}: decide failed with exit code {done.returncode}; see {home / 'progress.log'}")
-    decision = json.loads(done.stdout)
-    lines = (home / "progress.log").read_text(encoding="utf-8").splitlines()
+    run = timed_decide(argv, env, home, timeout_s, task)
+    decision, wall, load_start, lines = run["decision"], run["wall_s"], run["loadavg_start"], run["lines"]
     answered = {n: c["n"] for n, c in decision["candidates"].items() if c["measured"]}
     answer_costs = {n: {k: c[k] for k in ("latency_ms_p50", "input_tokens", "output_tokens")}
                     for n, c in decision["candidates"].items() if c["measured"]}

@@ -17,10 +17,9 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-from _common import RESULTS, ROOT, Phases, commit, finish, log
+from _common import RESULTS, ROOT, Phases, commit, finish, log, timed_decide
 
 from ragtune.evaluation.lanes import candidates_at_once
 from ragtune.machine import machine_cores
@@ -46,16 +45,8 @@ def one_run(home: Path, mode: str, argv: list[str], timeout_s: float) -> dict:
     ingest = subprocess.run([sys.executable, "-m", "ragtune", "ingest", str(EXAMPLES / "docs"), "--index", "support",
                              "--json"], env=env, capture_output=True, text=True, check=True)
     assert json.loads(ingest.stdout)
-    load_start = list(os.getloadavg())
-    started = time.monotonic()
-    with open(home / "progress.log", "w", encoding="utf-8") as progress:
-        done = subprocess.run([sys.executable, "-m", "ragtune", *argv, "--json"], env=env, stdout=subprocess.PIPE,
-                              stderr=progress, text=True, timeout=timeout_s)
-    wall = time.monotonic() - started
-    if done.returncode != 0:
-        raise SystemExit(f"{mode}: decide failed with exit code {done.returncode}; see {home / 'progress.log'}")
-    decision = json.loads(done.stdout)
-    lines = (home / "progress.log").read_text(encoding="utf-8").splitlines()
+    run = timed_decide([*argv, "--json"], env, home, timeout_s, mode)
+    decision, wall, load_start, lines = run["decision"], run["wall_s"], run["loadavg_start"], run["lines"]
     return {"command": ("RAGTUNE_PARALLEL_CANDIDATES=1 " if MODES[mode] else "") + "RAGTUNE_THREADS=1 ragtune "
                        + " ".join(argv), "wall_s": round(wall, 1), "decide_wall_s": decision["run"]["wall_s"],
             "loadavg_start": load_start, "loadavg_end": list(os.getloadavg()),

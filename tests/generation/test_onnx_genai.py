@@ -76,20 +76,24 @@ def test_the_export_is_made_in_the_onnx_cache_of_the_workspace(onnx_gen):
     assert onnx_gen.export.parent == onnx_gen.home.resolve() / "models" / ".onnx"
 
 
-@needs_onnx_genai
-def test_greedy_batch_answers_equal_transformers(onnx_gen, reference):
+@pytest.fixture(scope="module")
+def replies(onnx_gen, reference) -> tuple[list, list]:
+    """The greedy replies to ``QUESTIONS`` in one batch, without stop strings: ONNX Runtime GenAI's and transformers'."""
     options = GenerateOptions(max_new_tokens=CAP, stop=[])
-    mine = onnx_gen.generate_batch([prompt(q) for q in QUESTIONS], options)
-    theirs = reference.generate_batch([prompt(q) for q in QUESTIONS], options)
+    return (onnx_gen.generate_batch([prompt(q) for q in QUESTIONS], options),
+            reference.generate_batch([prompt(q) for q in QUESTIONS], options))
+
+
+@needs_onnx_genai
+def test_greedy_batch_answers_equal_transformers(replies):
+    mine, theirs = replies
     assert [g.text for g in mine] == [g.text for g in theirs]
     assert len({g.text for g in mine}) == len(QUESTIONS)  # each prompt its own reply: a mixed-up batch would show
 
 
 @needs_onnx_genai
-def test_usage_counts_prompt_and_reply_tokens(onnx_gen, reference):
-    options = GenerateOptions(max_new_tokens=CAP, stop=[])
-    mine = onnx_gen.generate_batch([prompt(q) for q in QUESTIONS], options)
-    theirs = reference.generate_batch([prompt(q) for q in QUESTIONS], options)
+def test_usage_counts_prompt_and_reply_tokens(replies):
+    mine, theirs = replies
     assert [g.usage for g in mine] == [g.usage for g in theirs]
     assert all(g.usage.output_tokens == CAP and g.finish_reason == "length" for g in mine)
 

@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 from ragtune.errors import InputError
 from ragtune.generation.base import GenerateOptions, Generation, Generator, Prompt
+from ragtune.generation.local_batch import plan_batches
 
 BatchResult = list["Generation | InputError"]
 BatchFn = Callable[[Sequence[Prompt], Sequence[GenerateOptions]], BatchResult]
@@ -65,8 +66,11 @@ def batch_key(options: GenerateOptions) -> tuple:
             tuple(options.stop) if options.stop is not None else None, options.constrained, options.json_schema is not None)
 
 
-def by_settings(prompts: Sequence[Prompt], options: Sequence[GenerateOptions], answer_group: BatchFn) -> BatchResult:
-    """``answer_group`` on each group of prompts that share their settings (``batch_key``), the answers back in order."""
+def by_settings(prompts: Sequence[Prompt], given: GenerateOptions | Sequence[GenerateOptions] | None,
+                default: GenerateOptions, answer_group: BatchFn) -> BatchResult:
+    """``answer_group`` on each group of prompts that share their settings (``batch_key``), the answers back in order;
+    ``given``: one set of options for all, one per prompt, or None (``default`` stands in for each one missing)."""
+    options = [o or default for o in per_prompt(given, len(prompts))]
     results: BatchResult = [InputError("not answered")] * len(prompts)
     groups: dict[tuple, list[int]] = {}
     for i, o in enumerate(options):
@@ -78,9 +82,11 @@ def by_settings(prompts: Sequence[Prompt], options: Sequence[GenerateOptions], a
     return results
 
 
-def fitting(lengths: Sequence[int], cap: int, window: int, spec: str) -> tuple[list[int], BatchResult]:
-    """The positions of the prompts (``lengths`` in tokens) that fit ``window`` with room for a ``cap``-token answer,
-    and the results so far: an ``InputError`` saying so for each one that does not."""
+def in_batches(lengths: Sequence[int], cap: int, window: int, spec: str, batch_size: int,
+               decode: Callable[[list[int]], Sequence[Generation]]) -> BatchResult:
+    """One result per prompt (``lengths`` in tokens): an ``InputError`` for each one that does not fit ``window`` with
+    room for a ``cap``-token answer, the others ``decode``d (positions in, replies out) in length-sorted batches
+    (``local_batch.plan_batches``)."""
     results: BatchResult = [InputError("not answered")] * len(lengths)
     fits = []
     for j, n in enumerate(lengths):
@@ -89,7 +95,11 @@ def fitting(lengths: Sequence[int], cap: int, window: int, spec: str) -> tuple[l
                                     f"the {window}-token window of {spec}; skipped")
         else:
             fits.append(j)
-    return fits, results
+    for batch in plan_batches([lengths[j] for j in fits], batch_size, cap):
+        rows = [fits[b] for b in batch]
+        for j, generation in zip(rows, decode(rows)):
+            results[j] = generation
+    return results
 
 
 @dataclass(eq=False)

@@ -21,10 +21,10 @@ from typing import Any, Sequence
 from ragtune.config import GenerationConfig
 from ragtune.errors import ConfigError, ProviderError
 from ragtune.generation.base import GenerateOptions, Generation, GeneratorBase, Prompt, TextCallback, Usage
-from ragtune.generation.batching import BatchQueue, BatchResult, by_settings, fitting, per_prompt
+from ragtune.generation.batching import BatchQueue, BatchResult, by_settings, in_batches
 from ragtune.generation.greedy_decode import decode_greedy, plain_greedy
 from ragtune.generation.hf_models import resolve_causal_lm
-from ragtune.generation.local_batch import decode_rows, halving, out_of_memory, padding_id, plan_batches
+from ragtune.generation.local_batch import decode_rows, halving, out_of_memory, padding_id
 
 # Small models tend to go on after the answer (a blank line, then a made-up next question).
 LOCAL_STOP = ["\n\n", "\nQuestion:"]
@@ -175,21 +175,18 @@ class LocalGenerator(GeneratorBase):
         """Greedy replies to ``prompts`` decoded in batches (``ragtune.generation.local_batch``), in order; a prompt too
         long for the window gets an ``InputError`` saying so, and the others are answered."""
         self.load()
-        opts = [o or GenerateOptions.from_config(self.config) for o in per_prompt(options, len(prompts))]
-        return by_settings(prompts, opts, self._answer_group)
+        return by_settings(prompts, options, GenerateOptions.from_config(self.config), self._answer_group)
 
     def _answer_group(self, prompts: Sequence[Prompt], options: Sequence[GenerateOptions]) -> BatchResult:
         """Replies to prompts that share their decoding settings: too long ones skipped, the rest in length-sorted batches."""
         encoded = [self._encode(p) for p in prompts]
-        cap = options[0].max_new_tokens
-        fits, results = fitting([len(ids) for ids in encoded], cap, self.context_window, self.spec)
-        for batch in plan_batches([len(encoded[j]) for j in fits], self.config.batch_size, cap):
-            rows = [fits[b] for b in batch]
-            decoded = halving(lambda part: self._decode([encoded[j] for j in part], [options[j] for j in part]), rows,
-                              self.oom_splits.append)
-            for j, generation in zip(rows, decoded):
-                results[j] = generation
-        return results
+
+        def decode(rows: list[int]) -> list[Generation]:
+            return halving(lambda part: self._decode([encoded[j] for j in part], [options[j] for j in part]), rows,
+                           self.oom_splits.append)
+
+        return in_batches([len(ids) for ids in encoded], options[0].max_new_tokens, self.context_window, self.spec,
+                          self.config.batch_size, decode)
 
     def _decode(self, rows: list[list[int]], options: list[GenerateOptions]) -> list[Generation]:
         """One batch of prompts' token ids, decoded greedily together."""

@@ -19,10 +19,9 @@ from typing import Any, Sequence
 from ragtune.config import GenerationConfig
 from ragtune.errors import ConfigError, ProviderError
 from ragtune.generation.base import GenerateOptions, Generation, GeneratorBase, Prompt, TextCallback, Usage
-from ragtune.generation.batching import BatchQueue, BatchResult, by_settings, fitting, per_prompt
+from ragtune.generation.batching import BatchQueue, BatchResult, by_settings, in_batches
 from ragtune.generation.hf_models import resolve_causal_lm
 from ragtune.generation.local import LOCAL_STOP, StopHolder, cut_at_stops, encode_prompt
-from ragtune.generation.local_batch import plan_batches
 from ragtune.generation.onnx_genai_export import EXTRA_HINT, export_folder, onnx_genai_installed
 
 EVENT_CAPACITY = 256
@@ -107,21 +106,15 @@ class OnnxGenAIGenerator(GeneratorBase):
         """Greedy replies to ``prompts``, in order, decoded in batches of prompts that share their settings; a prompt too
         long for the window gets an ``InputError`` saying so, and the others are answered."""
         self.load()
-        opts = [o or GenerateOptions.from_config(self.config) for o in per_prompt(options, len(prompts))]
-        return by_settings(prompts, opts, self._answer_group)
+        return by_settings(prompts, options, GenerateOptions.from_config(self.config), self._answer_group)
 
     def _answer_group(self, prompts: Sequence[Prompt], options: Sequence[GenerateOptions],
                       on_text: TextCallback | None = None) -> BatchResult:
         """Replies to prompts that share their settings: too long ones skipped, the rest in length-sorted batches."""
         self.load()
         encoded = [encode_prompt(self._tokenizer, p) for p in prompts]
-        cap = options[0].max_new_tokens
-        fits, results = fitting([len(ids) for ids in encoded], cap, self.context_window, self.spec)
-        for batch in plan_batches([len(encoded[j]) for j in fits], self.config.batch_size, cap):
-            rows = [fits[b] for b in batch]
-            for j, generation in zip(rows, self._decode([encoded[j] for j in rows], options[0], on_text)):
-                results[j] = generation
-        return results
+        return in_batches([len(ids) for ids in encoded], options[0].max_new_tokens, self.context_window, self.spec,
+                          self.config.batch_size, lambda rows: self._decode([encoded[j] for j in rows], options[0], on_text))
 
     def _decode(self, rows: list[list[int]], options: GenerateOptions, on_text: TextCallback | None) -> list[Generation]:
         """One batch of prompts' token ids through a fresh ``Engine`` (engines are used on the thread that made them)."""
